@@ -1,0 +1,1 @@
+/* conf_util.c: placeholder, being written */

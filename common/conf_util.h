@@ -1,0 +1,38 @@
+/* conf_util.h - libconfuse helpers both daemons use: validators that name
+ * file and line, and parsers for MACs, UUIDs, VNIs and tag ranges. */
+#ifndef CONF_UTIL_H
+#define CONF_UTIL_H
+
+#include <confuse.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error callback that prints "FILE:LINE: message" to stderr / the log. */
+void conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap);
+
+/* Option validators for cfg_set_validate_func(). */
+int conf_validate_mac(cfg_t *cfg, cfg_opt_t *opt);
+int conf_validate_uuid(cfg_t *cfg, cfg_opt_t *opt);
+int conf_validate_vni(cfg_t *cfg, cfg_opt_t *opt);
+int conf_validate_tagset(cfg_t *cfg, cfg_opt_t *opt);
+int conf_validate_ifname(cfg_t *cfg, cfg_opt_t *opt);
+int conf_validate_positive(cfg_t *cfg, cfg_opt_t *opt);
+
+/* A set of 802.1Q VIDs as a 4096-bit map. "1-99,200,300-399". */
+struct tagset {
+    uint64_t w[64];
+};
+int tagset_parse(const char *s, struct tagset *ts); /* 0 / -1 */
+void tagset_fmt(const struct tagset *ts, char *out, size_t outlen);
+static inline int tagset_has(const struct tagset *ts, unsigned v)
+{
+    return v < 4096 && (ts->w[v >> 6] >> (v & 63)) & 1;
+}
+static inline void tagset_add(struct tagset *ts, unsigned v)
+{
+    if (v < 4096)
+        ts->w[v >> 6] |= (uint64_t)1 << (v & 63);
+}
+
+#endif

@@ -1,0 +1,1 @@
+/* ev.c: placeholder, being written */

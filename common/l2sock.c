@@ -1,0 +1,1 @@
+/* l2sock.c: placeholder, being written */

@@ -1,0 +1,1 @@
+/* nvdp_codec.c: placeholder, being written */

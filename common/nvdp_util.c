@@ -1,0 +1,1 @@
+/* nvdp_util.c: placeholder, being written */

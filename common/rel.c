@@ -1,0 +1,1 @@
+/* rel.c: placeholder, being written */

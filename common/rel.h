@@ -1,0 +1,99 @@
+/* rel.h - NVDP reliability: request window, retransmission with backoff,
+ * duplicate detection. Pure state machines: no sockets, time passed in. */
+#ifndef REL_H
+#define REL_H
+
+#include <stdint.h>
+#include "nvdp.h"
+
+/* ---- Sender side (one per peer) -------------------------------------- */
+#define REL_WINDOW_MAX 1024
+
+struct rel_params {
+    uint16_t window;     /* requests outstanding at once (1..REL_WINDOW_MAX) */
+    uint32_t rto_init;   /* ms before the first retransmission */
+    uint32_t rto_max;    /* backoff ceiling, ms */
+    uint8_t max_tries;   /* transmissions before giving up */
+};
+#define REL_PARAMS_DEFAULT {256, 200, 3200, 8}
+
+struct rel_slot {
+    struct nvdp_msg msg; /* txid assigned at submit */
+    void *user;
+    uint64_t first_sent; /* 0 until first transmission */
+    uint64_t due;        /* next (re)transmission time */
+    uint32_t rto;
+    uint8_t tries;
+    uint8_t used;
+};
+
+struct rel_tx {
+    struct rel_params p;
+    uint32_t next_txid;  /* never 0 */
+    uint16_t outstanding;
+    struct rel_slot *slots; /* p.window entries */
+    /* counters */
+    uint64_t sent, retransmits, acked, giveups, stray_acks;
+};
+
+int rel_tx_init(struct rel_tx *tx, const struct rel_params *p);
+void rel_tx_free(struct rel_tx *tx);
+/* Room for more requests in the window. */
+uint16_t rel_tx_space(const struct rel_tx *tx);
+/* Copies msg in, assigns msg->txid (returned), due now. 0 if window full. */
+uint32_t rel_tx_submit(struct rel_tx *tx, const struct nvdp_msg *msg,
+                       void *user, uint64_t now);
+/* Up to max messages due at now (new ones first, then retransmissions),
+ * each marked sent and its backoff doubled. Pointers valid until the next
+ * call that changes tx. Messages past max_tries are not returned: they are
+ * reported through giveup() and removed. Returns the count. */
+typedef void (*rel_giveup_fn)(void *arg, const struct nvdp_msg *msg,
+                              void *user);
+int rel_tx_due(struct rel_tx *tx, uint64_t now, const struct nvdp_msg **out,
+               int max, rel_giveup_fn giveup, void *arg);
+/* A RESPONSE for txid arrived: 1 and *user (and *req) if it was
+ * outstanding, 0 if unknown or already answered (counted stray). */
+int rel_tx_ack(struct rel_tx *tx, uint32_t txid, void **user,
+               struct nvdp_msg *req);
+/* Earliest time something is due, UINT64_MAX if nothing outstanding. */
+uint64_t rel_tx_next_due(const struct rel_tx *tx);
+/* Drop everything outstanding (peer restarted); each entry is passed to
+ * cb if cb is not NULL. txids keep increasing. */
+void rel_tx_reset(struct rel_tx *tx, rel_giveup_fn cb, void *arg);
+/* Mark every outstanding request due now (peer came back). */
+void rel_tx_kick(struct rel_tx *tx, uint64_t now);
+
+/* ---- Receiver side (one per peer and epoch) -------------------------- */
+/* Cached answer: enough to re-send the same RESPONSE. */
+struct rel_resp {
+    uint32_t txid;
+    uint16_t status;
+    uint16_t req_type;
+    uint16_t tag;
+    uint8_t has_tag;
+    uint8_t valid;
+    char reason[96];
+};
+
+struct rel_rx {
+    uint32_t epoch;  /* peer epoch this state belongs to */
+    uint32_t hi;     /* highest txid seen, 0 = none */
+    uint16_t size;   /* cache slots: 2 x peer window, power of two */
+    struct rel_resp *cache;
+    uint64_t dups, stale;
+};
+
+enum rel_verdict { REL_NEW = 0, REL_DUP = 1, REL_STALE = 2 };
+
+int rel_rx_init(struct rel_rx *rx, uint16_t size);
+void rel_rx_free(struct rel_rx *rx);
+/* Forget everything (peer epoch changed). */
+void rel_rx_reset(struct rel_rx *rx, uint32_t epoch);
+/* Classify a request txid. REL_DUP sets *cached to the stored answer, to be
+ * sent again without applying the request; REL_STALE: ignore, counted. */
+enum rel_verdict rel_rx_check(struct rel_rx *rx, uint32_t txid,
+                              const struct rel_resp **cached);
+/* Remember the answer given to a REL_NEW request. */
+void rel_rx_store(struct rel_rx *rx, const struct rel_resp *resp);
+
+#endif

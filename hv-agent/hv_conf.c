@@ -1,0 +1,1 @@
+/* hv_conf.c: placeholder, being written */

@@ -1,0 +1,1 @@
+/* hv_ctl.c: placeholder, being written */

@@ -1,0 +1,1 @@
+/* hv_proto.c: placeholder, being written */

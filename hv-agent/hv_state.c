@@ -1,0 +1,1 @@
+/* hv_state.c: placeholder, being written */

@@ -1,0 +1,3 @@
+/* placeholder main: being written */
+#include <stdio.h>
+int main(void) { fprintf(stderr, "not implemented yet\n"); return 1; }

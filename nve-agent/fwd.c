@@ -1,0 +1,1 @@
+/* fwd.c: placeholder, being written */

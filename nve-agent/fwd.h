@@ -1,0 +1,63 @@
+/* fwd.h - the narrow API through which nve-agent's control plane programs
+ * the encapsulating forwarder: (port, tag) <-> VN/VNI, MAC/IP entries per VN,
+ * remote VTEPs. Table owner; the packet path (fwd_dp.c) reads the tables. */
+#ifndef FWD_H
+#define FWD_H
+
+#include <json-c/json.h>
+#include <stdint.h>
+#include "nvdp.h"
+
+#define FWD_MAX_PORTS 256
+
+struct fwd;
+
+struct fwd_params {
+    uint16_t udp_port;     /* VXLAN destination port, default 4789 */
+    uint16_t sport_min, sport_max; /* UDP source port range (49152-65535) */
+    uint8_t ttl;           /* outer IPv4 TTL / IPv6 hop limit, default 64 */
+    uint8_t df;            /* set DF on outer IPv4 */
+    uint32_t mac_age_s;    /* age of learned remote MACs, default 300 */
+    char underlay_if[16];  /* "" = no packet path (tables only) */
+    char local_ip[64];     /* underlay source address, v4 or v6 */
+};
+
+struct fwd *fwd_new(const struct fwd_params *p);
+void fwd_free(struct fwd *f);
+
+/* Access ports: port_id is the nve-agent's port index. */
+int fwd_port_add(struct fwd *f, uint16_t port_id, const char *ifname);
+int fwd_port_del(struct fwd *f, uint16_t port_id);
+
+/* (port, tag) -> VNI. A VN is known to the forwarder by its VNI. */
+int fwd_vn_bind(struct fwd *f, uint16_t port_id, uint16_t tag, uint32_t vni);
+int fwd_vn_unbind(struct fwd *f, uint16_t port_id, uint16_t tag);
+
+/* Local (associated) addresses: MAC in VN behind (port, tag). An address
+ * with family 0 is a MAC entry; others are IP entries under that MAC. */
+int fwd_local_add(struct fwd *f, uint32_t vni, uint16_t port_id,
+                  const struct nvdp_addr *a);
+int fwd_local_del(struct fwd *f, uint32_t vni, uint16_t port_id,
+                  const struct nvdp_addr *a);
+/* VNIC down (shutdown/startup without disassociation): stop delivering. */
+int fwd_local_set_active(struct fwd *f, uint32_t vni, const uint8_t mac[6],
+                         int active);
+
+/* Remote side: static MAC -> remote VTEP, and the flood list of a VN.
+ * ip is a textual IPv4 or IPv6 address. */
+int fwd_remote_mac_add(struct fwd *f, uint32_t vni, const uint8_t mac[6],
+                       const char *ip);
+int fwd_remote_mac_del(struct fwd *f, uint32_t vni, const uint8_t mac[6]);
+int fwd_flood_add(struct fwd *f, uint32_t vni, const char *ip);
+int fwd_flood_del(struct fwd *f, uint32_t vni, const char *ip);
+
+/* Tables and counters for `nvdpctl fwd` / `nvdpctl counters`. */
+struct json_object *fwd_dump_json(struct fwd *f);
+struct json_object *fwd_counters_json(struct fwd *f);
+
+/* Packet path: start/stop the forwarding thread (issue: in-process VXLAN
+ * forwarder). -1 with a log line if underlay_if is unset or unusable. */
+int fwd_start(struct fwd *f, int cpu);
+void fwd_stop(struct fwd *f);
+
+#endif

@@ -1,0 +1,1 @@
+/* nve_conf.c: placeholder, being written */

@@ -1,0 +1,1 @@
+/* nve_ctl.c: placeholder, being written */

@@ -1,0 +1,1 @@
+/* nve_proto.c: placeholder, being written */

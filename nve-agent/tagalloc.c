@@ -1,0 +1,1 @@
+/* tagalloc.c: placeholder, being written */
