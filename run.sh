@@ -1,0 +1,91 @@
+#!/bin/bash
+# run.sh - one entry point for a fresh Debian machine: installs what splitnve needs, builds it,
+# and runs the demo or the whole test suite. Usage: sudo ./run.sh demo|test|build|deps|distcheck
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")" && pwd)
+cd "$TOP"
+
+# Debian packages: build, unit tests, netns tests, Scapy, forwarder/BPF, libvirt glue, benchmarks.
+PKGS="build-essential autoconf automake libtool pkg-config clang llvm libclang-rt-14-dev
+      libconfuse-dev libcmocka-dev libjson-c-dev libnl-3-dev libnl-route-3-dev lldpad-dev
+      libbpf-dev libxml2-dev libvirt-dev libssl-dev
+      python3 python3-scapy iproute2 bridge-utils jq ethtool bc tcpdump tshark
+      netcat-openbsd iputils-ping procps psmisc util-linux kmod"
+
+usage() {
+    cat <<EOF
+usage: $0 COMMAND
+  demo       install dependencies, build, run the network-namespace demo (root)
+  test       install dependencies, build with ASan/UBSan + libFuzzer (clang), run every test (root)
+  build      build only (build/release)
+  deps       install the Debian packages only
+  distcheck  make distcheck in build/dist
+EOF
+}
+
+deps() {
+    local missing="" p
+    for p in $PKGS; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "run.sh: missing packages:$missing (run as root to install them)" >&2
+        exit 1
+    fi
+    echo "run.sh: installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    # shellcheck disable=SC2086
+    apt-get install -y -q --no-install-recommends $missing
+}
+
+configure_in() { # dir, configure args...
+    local dir=$1; shift
+    [ -x "$TOP/configure" ] && [ "$TOP/configure" -nt "$TOP/configure.ac" ] || autoreconf -fi "$TOP"
+    mkdir -p "$dir"
+    (cd "$dir" && "$TOP/configure" -q "$@")
+}
+
+build_release() {
+    configure_in "$TOP/build/release" CFLAGS="-O2 -g"
+    make -C "$TOP/build/release" -j"$(nproc)" >/dev/null
+}
+
+summary() { # parse automake's test-suite.log into the one closing line
+    local log=$1/test-suite.log
+    [ -f "$log" ] || { echo "0 passed, 1 failed"; return 1; }
+    local pass skip fail err xpass
+    pass=$(awk '/^# PASS:/ {print $3}' "$log"); skip=$(awk '/^# SKIP:/ {print $3}' "$log")
+    fail=$(awk '/^# FAIL:/ {print $3}' "$log"); err=$(awk '/^# ERROR:/ {print $3}' "$log")
+    xpass=$(awk '/^# XPASS:/ {print $3}' "$log")
+    echo "${pass:-0} passed, $(( ${fail:-0} + ${err:-0} + ${xpass:-0} )) failed, ${skip:-0} skipped"
+}
+
+cmd=${1:-}
+case "$cmd" in
+deps) deps ;;
+build) deps; build_release; echo "built in build/release" ;;
+demo)
+    deps; build_release
+    BUILD_DIR="$TOP/build/release" exec bash "$TOP/demo/demo.sh" ;;
+test)
+    deps
+    B="$TOP/build/check"
+    configure_in "$B" CC=clang --enable-sanitizers --enable-fuzzer
+    make -C "$B" -j"$(nproc)" >/dev/null
+    rc=0
+    make -C "$B" -j1 check || rc=$?
+    # show what failed, then the closing line
+    find "$B/tests" -name '*.trs' -exec grep -l -E ':test-result: (FAIL|ERROR|XPASS)' {} + 2>/dev/null |
+        while read -r f; do echo "==== ${f%.trs}.log"; tail -n 60 "${f%.trs}.log"; done || true
+    line=$(summary "$B") || rc=1
+    echo "$line"
+    exit $rc ;;
+distcheck)
+    deps
+    configure_in "$TOP/build/dist"
+    make -C "$TOP/build/dist" distcheck ;;
+-h|--help|help) usage ;;
+*) usage >&2; exit 2 ;;
+esac
