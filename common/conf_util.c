@@ -1,1 +1,278 @@
-/* conf_util.c: placeholder, being written */
+/* conf_util.c - libconfuse glue both daemons share: an error callback
+ * naming file and line, option validators, and 802.1Q tag sets. */
+#include "config.h"
+#include "conf_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+void
+conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+{
+    char msg[512];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (cfg && cfg->line > 0)
+        log_warnx("%s:%d: %s", cfg->filename ? cfg->filename : "<config>",
+                  cfg->line, msg);
+    else
+        log_warnx("%s: %s",
+                  cfg && cfg->filename ? cfg->filename : "<config>", msg);
+}
+
+/* Applies check to every value of a string option (lists included). */
+static int
+conf_each_str(cfg_t *cfg, cfg_opt_t *opt, int (*check)(const char *),
+              const char *what)
+{
+    unsigned n = cfg_opt_size(opt);
+
+    for (unsigned i = 0; i < n; i++) {
+        const char *v = cfg_opt_getnstr(opt, i);
+        if (v == NULL || check(v) < 0) {
+            cfg_error(cfg, "option '%s': invalid %s '%s'", cfg_opt_name(opt),
+                      what, v ? v : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+conf_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* aa:bb:cc:dd:ee:ff (or '-' separators), exactly. */
+static int
+conf_check_mac(const char *s)
+{
+    if (strlen(s) != 17)
+        return -1;
+    for (int i = 0; i < 17; i++) {
+        if (i % 3 == 2) {
+            if (s[i] != ':' && s[i] != '-')
+                return -1;
+        } else if (conf_hexval((unsigned char)s[i]) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* 8-4-4-4-12 hex digits. */
+static int
+conf_check_uuid(const char *s)
+{
+    if (strlen(s) != 36)
+        return -1;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return -1;
+        } else if (conf_hexval((unsigned char)s[i]) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+conf_check_tagset(const char *s)
+{
+    struct tagset ts;
+
+    return tagset_parse(s, &ts);
+}
+
+static int
+conf_check_ifname(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n >= IF_NAMESIZE || strcmp(s, ".") == 0 ||
+        strcmp(s, "..") == 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '/' || s[i] == ':' || isspace((unsigned char)s[i]) ||
+            !isprint((unsigned char)s[i]))
+            return -1;
+    return 0;
+}
+
+int
+conf_validate_mac(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return conf_each_str(cfg, opt, conf_check_mac, "MAC address");
+}
+
+int
+conf_validate_uuid(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return conf_each_str(cfg, opt, conf_check_uuid, "UUID");
+}
+
+int
+conf_validate_tagset(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return conf_each_str(cfg, opt, conf_check_tagset,
+                         "tag set (VIDs 1-4094, e.g. \"100-199,300\")");
+}
+
+int
+conf_validate_ifname(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return conf_each_str(cfg, opt, conf_check_ifname, "interface name");
+}
+
+/* Integer options only (an int option carries a number, a string one a
+ * decimal VNI). */
+int
+conf_validate_vni(cfg_t *cfg, cfg_opt_t *opt)
+{
+    unsigned n = cfg_opt_size(opt);
+
+    for (unsigned i = 0; i < n; i++) {
+        long v;
+        if (opt->type == CFGT_INT) {
+            v = cfg_opt_getnint(opt, i);
+        } else if (opt->type == CFGT_STR) {
+            const char *s = cfg_opt_getnstr(opt, i);
+            char *end;
+            errno = 0;
+            v = s && *s ? strtol(s, &end, 10) : -1;
+            if (errno || (s && *s && *end))
+                v = -1;
+        } else {
+            v = -1;
+        }
+        if (v < 1 || v > 0xFFFFFF) {
+            cfg_error(cfg, "option '%s': VNI %ld out of range 1-16777215",
+                      cfg_opt_name(opt), v);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+conf_validate_positive(cfg_t *cfg, cfg_opt_t *opt)
+{
+    unsigned n = cfg_opt_size(opt);
+
+    for (unsigned i = 0; i < n; i++) {
+        long v = opt->type == CFGT_INT ? cfg_opt_getnint(opt, i) : -1;
+        if (v <= 0) {
+            cfg_error(cfg, "option '%s': must be a positive integer, got %ld",
+                      cfg_opt_name(opt), v);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- tag sets --------------------------------------------------------- */
+static const char *
+tagset_num(const char *p, unsigned *out)
+{
+    unsigned long v = 0;
+    int digits = 0;
+
+    while (isspace((unsigned char)*p))
+        p++;
+    while (isdigit((unsigned char)*p) && digits < 6) {
+        v = v * 10 + (unsigned long)(*p++ - '0');
+        digits++;
+    }
+    if (digits == 0 || isdigit((unsigned char)*p))
+        return NULL;
+    while (isspace((unsigned char)*p))
+        p++;
+    *out = (unsigned)v;
+    return p;
+}
+
+int
+tagset_parse(const char *s, struct tagset *ts)
+{
+    struct tagset r;
+    const char *p = s;
+
+    memset(&r, 0, sizeof(r));
+    if (s == NULL)
+        return -1;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '\0') { /* an empty set is legal: e.g. "reserved = ''" */
+        *ts = r;
+        return 0;
+    }
+    for (;;) {
+        unsigned lo, hi;
+        p = tagset_num(p, &lo);
+        if (p == NULL)
+            return -1;
+        hi = lo;
+        if (*p == '-') {
+            p = tagset_num(p + 1, &hi);
+            if (p == NULL)
+                return -1;
+        }
+        /* VIDs 0 and 4095 are reserved by 802.1Q. */
+        if (lo < 1 || hi > 4094 || lo > hi)
+            return -1;
+        for (unsigned v = lo; v <= hi; v++)
+            tagset_add(&r, v);
+        if (*p == '\0')
+            break;
+        if (*p != ',')
+            return -1;
+        p++;
+    }
+    *ts = r;
+    return 0;
+}
+
+/* "1-99,200,300-399"; truncated with "..." if outlen is too small. */
+void
+tagset_fmt(const struct tagset *ts, char *out, size_t outlen)
+{
+    size_t len = 0;
+
+    if (outlen == 0)
+        return;
+    out[0] = '\0';
+    for (unsigned v = 0; v < 4096; v++) {
+        if (!tagset_has(ts, v))
+            continue;
+        unsigned hi = v;
+        while (hi + 1 < 4096 && tagset_has(ts, hi + 1))
+            hi++;
+        char item[16];
+        int n = hi == v ? snprintf(item, sizeof(item), "%s%u",
+                                   len ? "," : "", v)
+                        : snprintf(item, sizeof(item), "%s%u-%u",
+                                   len ? "," : "", v, hi);
+        if (len + (size_t)n + 1 > outlen) {
+            if (outlen >= 4)
+                memcpy(out + (len + 4 <= outlen ? len : outlen - 4), "...",
+                       4);
+            return;
+        }
+        memcpy(out + len, item, (size_t)n + 1);
+        len += (size_t)n;
+        v = hi;
+    }
+}

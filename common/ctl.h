@@ -11,6 +11,10 @@
 #define CTL_REQ_MAX (64 * 1024)          /* bytes of one request */
 #define CTL_RESP_MAX (32 * 1024 * 1024)  /* bytes of one response */
 #define CTL_MAX_CONNS 64
+/* Output queued for one client: past PAUSE its requests are not read, past
+ * MAX it is disconnected (a client that never reads must not grow us). */
+#define CTL_OUTQ_PAUSE (1024 * 1024)
+#define CTL_OUTQ_MAX (CTL_RESP_MAX + 8 * 1024 * 1024)
 
 /* Request:  {"cmd": "vnic-attach", "args": {...}}
  * Response: {"ok": true, "result": <any>}
@@ -36,8 +40,19 @@ struct ctl_cmd {
     const char *help; /* one line */
 };
 
-/* Listens on path (unlinks a stale socket first), mode e.g. 0660. The
- * table ends with a {NULL} row; "help" is answered by the server. */
+/* Listens on path (unlinks a stale socket first; fails with EADDRINUSE if
+ * a daemon answers there), mode e.g. 0660. The table ends with a {NULL}
+ * row; "help" is answered by the server.
+ *
+ * Requests on one connection are dispatched in order, each to its handler
+ * with its own handle (struct ctl_conn *): answers may go out of order
+ * (deferred ones), each carrying its request's "id". Handle lifetime:
+ * - answered inside the handler, no on-close callback: freed on return;
+ * - not answered in the handler (deferred): valid until answered with
+ *   ctl_reply_*, which frees it, or until the client goes away, when its
+ *   on-close callback runs and it is freed (drop your pointer there);
+ * - answered inside the handler WITH an on-close callback registered: a
+ *   subscription ("watch"); push with ctl_conn_send until on-close runs. */
 struct ctl_server *ctl_server_new(struct ev_loop *l, const char *path,
                                   mode_t mode, const struct ctl_cmd *table,
                                   void *arg);
@@ -52,8 +67,28 @@ void ctl_reply_err(struct ctl_conn *c, int code, const char *fmt, ...)
 /* Called if the client goes away before a deferred answer. */
 void ctl_conn_on_close(struct ctl_conn *c, void (*cb)(struct ctl_conn *, void *),
                        void *arg);
-/* Push an unsolicited event on a connection that subscribed ("watch"). */
+/* Push an unsolicited event on a connection that subscribed ("watch").
+ * Does not take ownership of msg (one event goes to many watchers).
+ * 0, or -1 if the connection is gone or its output queue overflowed (it
+ * is then closed and on-close runs). */
 int ctl_conn_send(struct ctl_conn *c, struct json_object *msg);
+
+/* Counters (the daemons show them in "status"/"counters"). */
+struct ctl_stats {
+    uint64_t accepted;      /* connections accepted */
+    uint64_t refused;       /* connections refused: CTL_MAX_CONNS open */
+    uint64_t closed;
+    uint64_t requests;      /* frames received */
+    uint64_t bad_request;   /* not JSON, no "cmd", bad "args" */
+    uint64_t unknown_cmd;
+    uint64_t oversize;      /* over CTL_REQ_MAX: answered, then closed */
+    uint64_t deferred;      /* handlers that answered later */
+    uint64_t replies;
+    uint64_t events;        /* ctl_conn_send */
+    uint64_t outq_overflow; /* clients dropped for not reading */
+};
+const struct ctl_stats *ctl_server_stats(const struct ctl_server *s);
+int ctl_server_nconns(const struct ctl_server *s);
 
 /* ---- client ---------------------------------------------------------- */
 int ctl_client_connect(const char *path); /* fd or -1 (errno) */
@@ -61,7 +96,14 @@ int ctl_client_connect(const char *path); /* fd or -1 (errno) */
  * 0 and *resp (caller puts it), or -1 (errno: ETIMEDOUT, EPROTO...). */
 int ctl_client_call(int fd, struct json_object *req,
                     struct json_object **resp, int timeout_ms);
+/* ctl_client_call skips pushed events (messages without "ok") while it
+ * waits; ctl_client_recv returns the next message, whatever it is. */
 int ctl_client_recv(int fd, struct json_object **msg, int timeout_ms);
+/* Sends one request without waiting (pipelining); pair with recv. */
+int ctl_client_send(int fd, struct json_object *req);
+/* Parses exactly len bytes as one JSON document (depth-bounded); NULL if
+ * malformed. Shared by both sides. */
+struct json_object *ctl_json_parse(const char *buf, size_t len);
 
 /* Framing, shared by both sides and unit-tested: encode a length prefix;
  * decode one from the first 4 bytes (0 and *len, -1 if over max). */

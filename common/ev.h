@@ -46,5 +46,9 @@ uint64_t ev_now(struct ev_loop *l);
 /* Runs until ev_break(); 0 on break, -1 on a fatal epoll error. */
 int ev_run(struct ev_loop *l);
 void ev_break(struct ev_loop *l);
+/* One iteration (due timers, then fds ready within timeout_ms; -1 waits):
+ * for tests and tools driving the loop by hand. Returns the number of fd
+ * events handled, -1 on error. */
+int ev_run_once(struct ev_loop *l, int timeout_ms);
 
 #endif

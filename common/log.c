@@ -1,1 +1,211 @@
-/* log.c: placeholder, being written */
+/* log.c - where log lines go (syslog or stderr) and at which verbosity,
+ * plus a rate limiter for warnings a peer can trigger at will. */
+#include "config.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+/* The one piece of process-wide state the style guide allows: every module
+ * logs without being handed a context, as in the OpenBSD daemons. */
+static struct {
+    int to_stderr;
+    int verbose;
+    int inited;
+} log_st = {1, 0, 0};
+
+void
+log_init(const char *ident, int to_stderr, int verbose)
+{
+    log_st.to_stderr = to_stderr;
+    log_st.verbose = verbose;
+    log_st.inited = 1;
+    if (!to_stderr)
+        openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    tzset();
+}
+
+void
+log_setverbose(int verbose)
+{
+    log_st.verbose = verbose;
+}
+
+int
+log_getverbose(void)
+{
+    return log_st.verbose;
+}
+
+static void
+log_vwrite(int pri, const char *fmt, va_list ap)
+{
+    if (log_st.to_stderr) {
+        int saved = errno;
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        fflush(stderr);
+        errno = saved;
+    } else {
+        vsyslog(pri, fmt, ap);
+    }
+}
+
+static void
+log_write(int pri, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vwrite(pri, fmt, ap);
+    va_end(ap);
+}
+
+/* Appends ": strerror(errno)" when errnum != 0. */
+static void
+log_vwrite_err(int pri, int errnum, const char *fmt, va_list ap)
+{
+    char buf[1024];
+
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    if (errnum)
+        log_write(pri, "%s: %s", buf, strerror(errnum));
+    else
+        log_write(pri, "%s", buf);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+    int errnum = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vwrite_err(LOG_ERR, errnum, fmt, ap);
+    va_end(ap);
+    errno = errnum;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vwrite(LOG_ERR, fmt, ap);
+    va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vwrite(LOG_INFO, fmt, ap);
+    va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (log_st.verbose < 1)
+        return;
+    va_start(ap, fmt);
+    log_vwrite(LOG_DEBUG, fmt, ap);
+    va_end(ap);
+}
+
+void
+log_debug2(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (log_st.verbose < 2)
+        return;
+    va_start(ap, fmt);
+    log_vwrite(LOG_DEBUG, fmt, ap);
+    va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+    int errnum = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vwrite_err(LOG_CRIT, errnum, fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vwrite(LOG_CRIT, fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+/* ---- rate limiting ---------------------------------------------------- */
+void
+log_rl_init(struct log_rl *rl, unsigned burst, uint32_t interval_ms)
+{
+    memset(rl, 0, sizeof(*rl));
+    rl->burst = burst ? burst : 1;
+    rl->interval_ms = interval_ms ? interval_ms : 1;
+}
+
+int
+log_rl_allow(struct log_rl *rl, uint64_t now_ms)
+{
+    if (rl->burst == 0) /* zeroed, never initialised: use defaults */
+        log_rl_init(rl, LOG_RL_BURST, LOG_RL_INTERVAL_MS);
+    if (rl->count == 0 || now_ms - rl->start >= rl->interval_ms) {
+        /* A new interval: report what the previous one swallowed, so an
+         * operator knows the peer kept misbehaving. */
+        if (rl->suppressed)
+            log_warnx("%u similar messages suppressed", rl->suppressed);
+        rl->start = now_ms;
+        rl->count = 0;
+        rl->suppressed = 0;
+    }
+    if (rl->count < rl->burst) {
+        rl->count++;
+        return 1;
+    }
+    rl->suppressed++;
+    rl->total_suppressed++;
+    return 0;
+}
+
+static uint64_t
+log_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+log_warnx_rl(struct log_rl *rl, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!log_rl_allow(rl, log_now_ms()))
+        return;
+    va_start(ap, fmt);
+    log_vwrite(LOG_WARNING, fmt, ap);
+    va_end(ap);
+}

@@ -90,6 +90,8 @@ enum nvdp_intent { NVDP_INTENT_SHUTDOWN = 1, NVDP_INTENT_MIGRATION = 2 };
 enum nvdp_vnic_state { NVDP_VNIC_DOWN = 1, NVDP_VNIC_UP = 2 };
 enum nvdp_resync_phase { NVDP_RESYNC_BEGIN = 1, NVDP_RESYNC_END = 2 };
 #define NVDP_RF_RR 0x00000001 /* PREASSOC: reserve resources (allocate tag) */
+/* AUTH value: key_id(2) reserved(2) replay_counter(8) hmac_sha256(32) */
+#define NVDP_AUTH_LEN 44
 
 /* Limits */
 #define NVDP_MAX_ADDRS 64   /* addresses in one message */
@@ -192,6 +194,9 @@ struct nvdp_reader {
     size_t left;
     struct nvdp_hdr hdr;
     uint32_t skipped; /* unknown non-mandatory TLVs skipped so far */
+    /* With NVDP_HF_AUTH: the AUTH TLV's value (NVDP_AUTH_LEN bytes, last in
+     * the frame, already cut off the message area), else NULL. */
+    const uint8_t *auth;
 };
 /* Parses and validates the fixed header; 0 or a negative nvdp_err. */
 int nvdp_frame_open(struct nvdp_reader *r, const uint8_t *buf, size_t len);
@@ -236,5 +241,8 @@ int nvdp_vn_parse(const char *s, struct nvdp_vn *vn);
 void nvdp_vn_fmt(const struct nvdp_vn *vn, char *out, size_t outlen);
 int nvdp_vn_equal(const struct nvdp_vn *a, const struct nvdp_vn *b);
 int nvdp_addr_equal(const struct nvdp_addr *a, const struct nvdp_addr *b);
+/* 1 if a is what the wire allows: unicast non-zero MAC, family matching the
+ * kind, prefix length in range with host bits zero, range first <= last. */
+int nvdp_addr_valid(const struct nvdp_addr *a);
 
 #endif

@@ -1,1 +1,400 @@
-/* rel.c: placeholder, being written */
+/* rel.c - NVDP reliability as pure state machines: the sender's window of
+ * outstanding requests with backoff, and the receiver's dedupe cache. */
+#include "config.h"
+#include "rel.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Serial-number comparison (RFC 1982 style) so ordering survives the
+ * 32-bit wrap of txids. */
+static int32_t
+rel_seq_diff(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b);
+}
+
+/* ---- sender ----------------------------------------------------------- */
+int
+rel_tx_init(struct rel_tx *tx, const struct rel_params *p)
+{
+    static const struct rel_params def = REL_PARAMS_DEFAULT;
+
+    memset(tx, 0, sizeof(*tx));
+    tx->p = p ? *p : def;
+    if (tx->p.window == 0 || tx->p.window > REL_WINDOW_MAX ||
+        tx->p.rto_init == 0 || tx->p.rto_max < tx->p.rto_init ||
+        tx->p.max_tries == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    tx->slots = calloc(tx->p.window, sizeof(*tx->slots));
+    if (tx->slots == NULL)
+        return -1;
+    tx->next_txid = 1;
+    tx->base = 1;
+    tx->win = tx->p.window;
+    return 0;
+}
+
+void
+rel_tx_free(struct rel_tx *tx)
+{
+    free(tx->slots);
+    tx->slots = NULL;
+    tx->outstanding = 0;
+}
+
+/* Number of txids from a up to (not including) b, b not behind a; the
+ * skipped value 0 does not count. */
+static uint32_t
+rel_seq_span(uint32_t a, uint32_t b)
+{
+    uint32_t d = b - a;
+
+    return b < a && d > 0 ? d - 1 : d;
+}
+
+uint16_t
+rel_tx_space(const struct rel_tx *tx)
+{
+    uint32_t span;
+
+    if (tx->slots == NULL)
+        return 0;
+    span = tx->outstanding ? rel_seq_span(tx->base, tx->next_txid) : 0;
+    if (span >= tx->win || tx->outstanding >= tx->p.window)
+        return 0;
+    return (uint16_t)(tx->win - span);
+}
+
+void
+rel_tx_set_window(struct rel_tx *tx, uint16_t w)
+{
+    if (w == 0)
+        w = 1;
+    tx->win = w < tx->p.window ? w : tx->p.window;
+}
+
+/* Re-finds the oldest outstanding txid after it was answered or dropped. */
+static void
+rel_tx_rebase(struct rel_tx *tx)
+{
+    uint32_t best = tx->next_txid;
+    int found = 0;
+
+    for (uint16_t i = 0; i < tx->p.window; i++) {
+        const struct rel_slot *s = &tx->slots[i];
+        if (s->used && (!found || rel_seq_diff(s->msg.txid, best) < 0)) {
+            best = s->msg.txid;
+            found = 1;
+        }
+    }
+    tx->base = best;
+}
+
+static uint32_t
+rel_tx_take_txid(struct rel_tx *tx)
+{
+    uint32_t t = tx->next_txid;
+
+    tx->next_txid++;
+    if (tx->next_txid == 0) /* 0 means "no txid" on the wire */
+        tx->next_txid = 1;
+    return t;
+}
+
+/* Slot holding txid, or NULL. Slots are allocated at txid % window when
+ * free, so in-order traffic finds them at once. */
+static struct rel_slot *
+rel_tx_find(struct rel_tx *tx, uint32_t txid)
+{
+    struct rel_slot *s = &tx->slots[txid % tx->p.window];
+
+    if (txid == 0)
+        return NULL;
+    if (s->used && s->msg.txid == txid)
+        return s;
+    for (uint16_t i = 0; i < tx->p.window; i++) {
+        s = &tx->slots[i];
+        if (s->used && s->msg.txid == txid)
+            return s;
+    }
+    return NULL;
+}
+
+uint32_t
+rel_tx_submit(struct rel_tx *tx, const struct nvdp_msg *msg, void *user,
+              uint64_t now)
+{
+    struct rel_slot *s;
+    uint32_t txid;
+
+    if (rel_tx_space(tx) == 0)
+        return 0;
+    txid = rel_tx_take_txid(tx);
+    if (tx->outstanding == 0)
+        tx->base = txid;
+    s = &tx->slots[txid % tx->p.window];
+    if (s->used) {
+        for (uint16_t i = 0; i < tx->p.window; i++) {
+            if (!tx->slots[i].used) {
+                s = &tx->slots[i];
+                break;
+            }
+        }
+    }
+    s->msg = *msg;
+    s->msg.txid = txid;
+    s->user = user;
+    s->first_sent = 0;
+    s->due = now;
+    s->rto = 0;
+    s->tries = 0;
+    s->used = 1;
+    tx->outstanding++;
+    return txid;
+}
+
+static void
+rel_tx_release(struct rel_tx *tx, struct rel_slot *s)
+{
+    uint32_t txid = s->msg.txid;
+
+    s->used = 0;
+    s->user = NULL;
+    tx->outstanding--;
+    if (txid == tx->base)
+        rel_tx_rebase(tx);
+}
+
+/* Sort helper: slots by txid in serial order. */
+static int
+rel_slot_cmp(const void *a, const void *b)
+{
+    const struct rel_slot *x = *(struct rel_slot *const *)a;
+    const struct rel_slot *y = *(struct rel_slot *const *)b;
+    int32_t d = rel_seq_diff(x->msg.txid, y->msg.txid);
+
+    return d < 0 ? -1 : d > 0;
+}
+
+static void
+rel_tx_mark_sent(struct rel_tx *tx, struct rel_slot *s, uint64_t now)
+{
+    if (s->tries == 0) {
+        s->first_sent = now;
+        tx->sent++;
+    } else {
+        tx->retransmits++;
+    }
+    /* rto 0: first transmission, or kicked back to the initial timeout. */
+    if (s->rto == 0)
+        s->rto = tx->p.rto_init;
+    else
+        s->rto = s->rto >= tx->p.rto_max / 2 ? tx->p.rto_max : s->rto * 2;
+    s->tries++;
+    s->due = now + s->rto;
+}
+
+int
+rel_tx_due(struct rel_tx *tx, uint64_t now, const struct nvdp_msg **out,
+           int max, rel_giveup_fn giveup, void *arg)
+{
+    struct rel_slot *fresh[REL_WINDOW_MAX], *again[REL_WINDOW_MAX];
+    int nfresh = 0, nagain = 0, n = 0;
+
+    if (tx->slots == NULL)
+        return 0;
+    /* Give up first, so the pointers returned below stay valid. The slot
+     * is released after the callback: the callback may submit again. */
+    for (uint16_t i = 0; i < tx->p.window; i++) {
+        struct rel_slot *s = &tx->slots[i];
+        if (s->used && s->tries >= tx->p.max_tries && s->due <= now) {
+            tx->giveups++;
+            if (giveup)
+                giveup(arg, &s->msg, s->user);
+            rel_tx_release(tx, s);
+        }
+    }
+    for (uint16_t i = 0; i < tx->p.window; i++) {
+        struct rel_slot *s = &tx->slots[i];
+        if (!s->used || s->due > now)
+            continue;
+        if (s->tries == 0)
+            fresh[nfresh++] = s;
+        else
+            again[nagain++] = s;
+    }
+    /* New requests go out in submission order: a VN_CONNECT submitted
+     * before an ASSOC must reach the peer first when nothing is lost. */
+    qsort(fresh, (size_t)nfresh, sizeof(*fresh), rel_slot_cmp);
+    qsort(again, (size_t)nagain, sizeof(*again), rel_slot_cmp);
+    for (int i = 0; i < nfresh && n < max; i++) {
+        rel_tx_mark_sent(tx, fresh[i], now);
+        out[n++] = &fresh[i]->msg;
+    }
+    for (int i = 0; i < nagain && n < max; i++) {
+        rel_tx_mark_sent(tx, again[i], now);
+        out[n++] = &again[i]->msg;
+    }
+    return n;
+}
+
+int
+rel_tx_ack(struct rel_tx *tx, uint32_t txid, void **user,
+           struct nvdp_msg *req)
+{
+    struct rel_slot *s = tx->slots ? rel_tx_find(tx, txid) : NULL;
+
+    if (s == NULL) {
+        tx->stray_acks++;
+        return 0;
+    }
+    if (user)
+        *user = s->user;
+    if (req)
+        *req = s->msg;
+    tx->acked++;
+    rel_tx_release(tx, s);
+    return 1;
+}
+
+uint64_t
+rel_tx_next_due(const struct rel_tx *tx)
+{
+    uint64_t best = UINT64_MAX;
+
+    if (tx->slots == NULL)
+        return best;
+    for (uint16_t i = 0; i < tx->p.window; i++)
+        if (tx->slots[i].used && tx->slots[i].due < best)
+            best = tx->slots[i].due;
+    return best;
+}
+
+void
+rel_tx_reset(struct rel_tx *tx, rel_giveup_fn cb, void *arg)
+{
+    struct rel_slot *all[REL_WINDOW_MAX];
+    int n = 0;
+
+    if (tx->slots == NULL)
+        return;
+    for (uint16_t i = 0; i < tx->p.window; i++)
+        if (tx->slots[i].used)
+            all[n++] = &tx->slots[i];
+    /* Report in submission order so a caller re-queueing them keeps it. */
+    qsort(all, (size_t)n, sizeof(*all), rel_slot_cmp);
+    for (int i = 0; i < n; i++) {
+        if (cb)
+            cb(arg, &all[i]->msg, all[i]->user);
+        rel_tx_release(tx, all[i]);
+    }
+}
+
+void
+rel_tx_kick(struct rel_tx *tx, uint64_t now)
+{
+    if (tx->slots == NULL)
+        return;
+    for (uint16_t i = 0; i < tx->p.window; i++) {
+        struct rel_slot *s = &tx->slots[i];
+        if (!s->used)
+            continue;
+        s->due = now;
+        /* The peer is back: a fresh budget of tries and the initial
+         * timeout, but still counted as a retransmission if sent before. */
+        if (s->tries > 0) {
+            s->tries = 1;
+            s->rto = 0;
+        }
+    }
+}
+
+/* ---- receiver --------------------------------------------------------- */
+int
+rel_rx_init(struct rel_rx *rx, uint16_t size)
+{
+    uint32_t n = 2;
+
+    memset(rx, 0, sizeof(*rx));
+    if (size == 0)
+        size = 2 * 256;
+    if (size > 2 * REL_WINDOW_MAX)
+        size = 2 * REL_WINDOW_MAX;
+    while (n < size)
+        n *= 2;
+    rx->cache = calloc(n, sizeof(*rx->cache));
+    if (rx->cache == NULL)
+        return -1;
+    rx->size = (uint16_t)n;
+    return 0;
+}
+
+void
+rel_rx_free(struct rel_rx *rx)
+{
+    free(rx->cache);
+    rx->cache = NULL;
+    rx->size = 0;
+}
+
+void
+rel_rx_reset(struct rel_rx *rx, uint32_t epoch)
+{
+    rx->epoch = epoch;
+    rx->hi = 0;
+    if (rx->cache)
+        memset(rx->cache, 0, rx->size * sizeof(*rx->cache));
+}
+
+enum rel_verdict
+rel_rx_check(struct rel_rx *rx, uint32_t txid, const struct rel_resp **cached)
+{
+    const struct rel_resp *c;
+    int32_t d;
+
+    if (cached)
+        *cached = NULL;
+    if (txid == 0 || rx->cache == NULL) {
+        rx->stale++;
+        return REL_STALE;
+    }
+    if (rx->hi == 0)
+        return REL_NEW;
+    d = rel_seq_diff(rx->hi, txid);
+    if (d < 0)
+        return REL_NEW; /* ahead of everything seen */
+    if ((uint32_t)d >= rx->size) {
+        /* Too old: its cache slot may have been reused, so we can no
+         * longer tell whether it was applied. Dropping is the safe side. */
+        rx->stale++;
+        return REL_STALE;
+    }
+    c = &rx->cache[txid & (rx->size - 1)];
+    if (c->valid && c->txid == txid) {
+        rx->dups++;
+        if (cached)
+            *cached = c;
+        return REL_DUP;
+    }
+    /* Within the cache's reach but never answered: a reordered or
+     * earlier-lost request. */
+    return REL_NEW;
+}
+
+void
+rel_rx_store(struct rel_rx *rx, const struct rel_resp *resp)
+{
+    struct rel_resp *c;
+
+    if (rx->cache == NULL || resp->txid == 0)
+        return;
+    c = &rx->cache[resp->txid & (rx->size - 1)];
+    *c = *resp;
+    c->valid = 1;
+    if (rx->hi == 0 || rel_seq_diff(resp->txid, rx->hi) > 0)
+        rx->hi = resp->txid;
+}

@@ -27,9 +27,15 @@ struct rel_slot {
     uint8_t used;
 };
 
+/* The window is counted in txids from the oldest unanswered request (as in
+ * TCP), not only in requests outstanding: a request stuck in retransmission
+ * holds the window, so its txid never falls out of the receiver's dedupe
+ * reach (2 x window) where it would be dropped as stale on every try. */
 struct rel_tx {
     struct rel_params p;
     uint32_t next_txid;  /* never 0 */
+    uint32_t base;       /* oldest outstanding txid; next_txid when none */
+    uint16_t win;        /* effective window, <= p.window (peer's HELLO) */
     uint16_t outstanding;
     struct rel_slot *slots; /* p.window entries */
     /* counters */
@@ -40,6 +46,9 @@ int rel_tx_init(struct rel_tx *tx, const struct rel_params *p);
 void rel_tx_free(struct rel_tx *tx);
 /* Room for more requests in the window. */
 uint16_t rel_tx_space(const struct rel_tx *tx);
+/* Lower (or restore) the window to min(w, p.window), e.g. to the peer's
+ * HELLO window; w = 0 is treated as 1. Requests already out stay out. */
+void rel_tx_set_window(struct rel_tx *tx, uint16_t w);
 /* Copies msg in, assigns msg->txid (returned), due now. 0 if window full. */
 uint32_t rel_tx_submit(struct rel_tx *tx, const struct nvdp_msg *msg,
                        void *user, uint64_t now);

@@ -1,1 +1,214 @@
-/* placeholder */
+/* hv.h - hv-agent's context and the interfaces between its modules:
+ * configuration, the NVDP engine, the control socket and observers. */
+#ifndef HV_H
+#define HV_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hv_state.h"
+#include "nvdp.h"
+#include "rel.h"
+
+#ifndef STATEDIR
+#define STATEDIR "/var/lib/splitnve"
+#endif
+#ifndef RUNDIR
+#define RUNDIR "/run/splitnve"
+#endif
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define HV_CONF_DEFAULT SYSCONFDIR "/splitnve/hv-agent.conf"
+#define HV_CTL_DEFAULT RUNDIR "/hv-agent.sock"
+#define HV_STATE_DEFAULT STATEDIR "/hv-agent.state"
+
+/* ---- configuration (hv_conf.c) --------------------------------------- */
+struct hv_vnmap {
+    char name[64];
+    struct nvdp_vn vn;
+};
+
+struct hv_conf {
+    char name[NVDP_MAX_NAME + 1];
+    char uplink[IF_NAMESIZE];
+    uint16_t ethertype;
+    uint8_t group_mac[6];
+    uint8_t nve_mac[6];
+    uint8_t nve_mac_set;  /* pinned NVE */
+    uint16_t hello_interval; /* ms */
+    uint16_t hold_time;      /* s */
+    struct rel_params rel;   /* window, retransmit */
+    char state_file[PATH_MAX];
+    char ctl_path[PATH_MAX];
+    struct hv_vnmap *vns;
+    size_t nvns;
+};
+
+/* Defaults for everything (name = hostname). */
+void hv_conf_defaults(struct hv_conf *c);
+/* Parses path into c (defaults first). Errors go through conf_errfunc
+ * ("FILE:LINE: ..."); 0 / -1. */
+int hv_conf_load(struct hv_conf *c, const char *path);
+void hv_conf_free(struct hv_conf *c);
+/* Prints c back as a normalised config file (-n). */
+void hv_conf_print(const struct hv_conf *c, FILE *f);
+/* Resolves a VN as the control socket accepts it: a configured name,
+ * "vni:N", "uuid:U", a bare VNI or UUID. Fills *vn and, for a name, *name
+ * (may be NULL). 0 / -1. */
+int hv_conf_vn_lookup(const struct hv_conf *c, const char *s,
+                      struct nvdp_vn *vn, const char **name);
+
+/* ---- observers: the seam for the data plane (issue 5) ---------------- */
+/* vnic_changed is called on every state change of a VNIC (attached with
+ * its tag, preassociated, failed, withdrawn, pending again, detaching) and
+ * once more with state HV_VNIC_DETACHED just before it is forgotten; also
+ * when a request completes without a state change (e.g. vnic-state), so
+ * waiters can see the VNIC settled. v->ifname is the host-side interface
+ * the caller named, v->tag is valid in state attached. nve_changed is
+ * called when the NVE comes up (up = 1) or is declared down. Callbacks
+ * must not add or remove VNICs. */
+struct hv_vnic;
+struct hv_observer {
+    void (*vnic_changed)(void *arg, const struct hv_vnic *v);
+    void (*nve_changed)(void *arg, int up);
+    void *arg;
+};
+#define HV_MAX_OBSERVERS 8
+
+/* ---- NVDP engine (hv_proto.c) ----------------------------------------- */
+/* Sends one frame: buf/len is the NVDP header and TLVs (no Ethernet
+ * header). 0 / -1. */
+typedef int (*hv_send_fn)(void *arg, const uint8_t dst[6],
+                          const uint8_t *buf, size_t len);
+
+enum hv_peer_state { HV_PEER_UNKNOWN = 0, HV_PEER_UP, HV_PEER_DOWN };
+
+struct hv_peer {
+    uint8_t mac[6];
+    uint8_t role;      /* enum nvdp_role, 0 = not heard in a HELLO */
+    uint8_t state;     /* enum hv_peer_state */
+    char name[NVDP_MAX_NAME + 1];
+    uint32_t epoch;
+    uint64_t last_heard; /* ms, 0 = never */
+    uint16_t hold_time;  /* s, as advertised */
+    uint16_t hello_interval;
+    uint16_t window;
+    uint8_t ignored_logged;
+};
+#define HV_MAX_PEERS 32
+
+enum hv_resync_phase {
+    HV_RS_IDLE = 0,
+    HV_RS_NEEDED,   /* BEGIN to be sent */
+    HV_RS_BEGIN,    /* BEGIN outstanding */
+    HV_RS_REPLAY,   /* replaying; END when all answered */
+    HV_RS_END,      /* END outstanding */
+};
+
+struct hv_counters {
+    uint64_t rx_frames, tx_frames, tx_errors;
+    uint64_t rx_malformed, rx_auth_unsupported, rx_foreign, rx_too_short;
+    uint64_t hello_tx, hello_rx;
+    uint64_t responses_rx, refusals_rx, stray_responses;
+    uint64_t withdraws_rx, dup_requests, stale_requests, unsupported_rx;
+    uint64_t resyncs, nve_down, oversize;
+};
+
+struct hv_proto {
+    uint32_t epoch;
+    uint8_t mac[6];      /* our uplink MAC */
+    unsigned mtu;        /* NVDP header + TLVs per frame */
+    hv_send_fn send;
+    void *send_arg;
+
+    struct rel_tx tx;
+    struct rel_rx rx;    /* dedupe of the NVE's requests (WITHDRAW) */
+    uint8_t rx_ready;
+
+    struct hv_peer nve;  /* the NVE we talk to */
+    uint8_t nve_selected; /* nve.mac is the destination */
+    uint8_t nve_knows_us; /* it showed our epoch as peer_epoch */
+    uint32_t resync_pe;   /* peer_epoch value that last triggered resync */
+
+    struct hv_peer peers[HV_MAX_PEERS];
+    size_t npeers;
+
+    uint64_t next_hello;
+    uint8_t blocked;      /* a request gave up: wait to hear the NVE */
+    uint8_t phase;        /* enum hv_resync_phase */
+    uint8_t hello_now;    /* send a HELLO at the next flush */
+    size_t replay_left;
+
+    /* Responses to the NVE's requests, sent at the next flush. */
+    struct nvdp_msg *resp;
+    size_t nresp, resp_cap;
+
+    struct hv_counters cnt;
+};
+
+/* ---- the daemon's context -------------------------------------------- */
+struct ev_loop;
+struct hv_ctl;
+
+struct hv {
+    struct hv_conf conf;
+    struct hv_state state;
+    struct hv_proto proto;
+    struct hv_observer obs[HV_MAX_OBSERVERS];
+    size_t nobs;
+    uint8_t state_dirty;  /* desired state changed since the last save */
+    uint64_t state_saves, state_save_errors;
+    struct ev_loop *loop; /* NULL in unit tests */
+    struct hv_ctl *ctl;
+    const char *conf_path;
+    /* Set by main: asks for hv_proto_run() soon (new work queued). */
+    void (*wake)(struct hv *h);
+    uint64_t last_malformed_log;
+};
+
+int hv_observer_add(struct hv *h, const struct hv_observer *o);
+void hv_observer_del(struct hv *h, const struct hv_observer *o);
+/* Tells every observer about v (used by the engine and the ctl module). */
+void hv_notify_vnic(struct hv *h, const struct hv_vnic *v);
+void hv_notify_nve(struct hv *h, int up);
+/* Records that the desired state changed: saved at the next hv_flush(). */
+void hv_state_changed(struct hv *h);
+/* Saves the state file if it changed; 0 / -1 (logged). */
+int hv_state_flush(struct hv *h);
+
+/* Engine. epoch: our boot epoch (never 0); mac: our uplink MAC; mtu: the
+ * uplink MTU. resync: 1 when state was loaded at start (replay it). */
+int hv_proto_init(struct hv *h, uint32_t epoch, const uint8_t mac[6],
+                  unsigned mtu, hv_send_fn send, void *send_arg, int resync,
+                  uint64_t now);
+void hv_proto_free(struct hv *h);
+/* A frame received on the uplink: payload starts at the NVDP header. */
+void hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t *buf,
+                    size_t len, uint64_t now);
+/* Timers and queued work: hellos, liveness, reconciliation, retransmits.
+ * Returns the next time (ms) it must be called again. */
+uint64_t hv_proto_run(struct hv *h, uint64_t now);
+/* The desired state of v changed (ctl): reconcile it at the next run. */
+void hv_proto_vnic_changed(struct hv *h, struct hv_vnic *v);
+/* Whether the NVE is currently up (heard within its hold time). */
+int hv_proto_nve_up(const struct hv *h);
+/* Biggest message the uplink can carry (checks ctl requests). */
+size_t hv_proto_max_msg(const struct hv *h);
+/* Applies changed timers/window from a reloaded configuration. */
+void hv_proto_reconf(struct hv *h);
+/* JSON for "status" and "peers". */
+struct json_object *hv_proto_status_json(const struct hv *h, uint64_t now);
+struct json_object *hv_proto_peers_json(const struct hv *h, uint64_t now);
+struct json_object *hv_proto_counters_json(const struct hv *h);
+/* A VNIC settled: no request needed or outstanding (waiters resolve). */
+int hv_vnic_settled(const struct hv_vnic *v);
+
+/* ---- control socket (hv_ctl.c) ---------------------------------------- */
+int hv_ctl_start(struct hv *h, const char *path);
+void hv_ctl_stop(struct hv *h);
+
+#endif

@@ -20,6 +20,7 @@ struct fwd_params {
     uint32_t mac_age_s;    /* age of learned remote MACs, default 300 */
     char underlay_if[16];  /* "" = no packet path (tables only) */
     char local_ip[64];     /* underlay source address, v4 or v6 */
+    uint16_t nvdp_ethertype; /* NVDP frames the access sockets ignore (0 = 0x88B5) */
 };
 
 struct fwd *fwd_new(const struct fwd_params *p);

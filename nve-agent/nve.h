@@ -1,1 +1,202 @@
-/* placeholder */
+/* nve.h - nve-agent's context: the parsed configuration, the one context
+ * struct the daemon passes down, and the APIs between its modules. */
+#ifndef NVE_H
+#define NVE_H
+
+#include <net/if.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "conf_util.h"
+#include "ev.h"
+#include "fwd.h"
+#include "l2sock.h"
+#include "log.h"
+#include "nvdp.h"
+#include "rel.h"
+#include "tree.h"
+
+#ifndef RUNDIR
+#define RUNDIR "/run/splitnve"
+#endif
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define NVE_CONF_DEFAULT SYSCONFDIR "/splitnve/nve-agent.conf"
+#define NVE_CTL_DEFAULT RUNDIR "/nve-agent.sock"
+
+/* ---- configuration (nve_conf.c) ---------------------------------------- */
+struct nve_remote {
+    uint8_t mac[6];
+    char vtep[64];
+};
+
+struct nve_vn {
+    char name[64];
+    struct nvdp_uuid uuid;
+    uint8_t has_uuid;
+    uint32_t vni;
+    char (*flood)[64];
+    unsigned nflood;
+    struct nve_remote *remote;
+    unsigned nremote;
+    int line;
+};
+
+struct nve_port {
+    char name[32];
+    char ifname[IF_NAMESIZE];
+    uint16_t id;              /* forwarder / tree port id, stable on reload */
+    char tags_str[256];       /* as configured, for printing */
+    char reserved_str[256];
+    struct tagset tags;       /* allocatable: tags minus reserved */
+    uint8_t (*hv)[6];         /* allowed hypervisors; nhv 0 = any */
+    unsigned nhv;
+    uint32_t *vni;            /* allowed VNs by VNI; all_vns = every VN */
+    char (*vn_name)[64];
+    unsigned nvn;
+    uint8_t all_vns;
+    uint32_t max_vnics;       /* 0 = unlimited */
+    int line;
+};
+
+struct nve_conf {
+    char path[256];
+    char name[NVDP_MAX_NAME + 1];
+    uint16_t ethertype;
+    uint8_t group[6];
+    uint32_t hello_ms;        /* our HELLO interval */
+    uint32_t hold_s;          /* cap on a hypervisor's advertised hold */
+    uint32_t preassoc_s;      /* pre-association lifetime */
+    struct rel_params rel;    /* WITHDRAW requests we send */
+    char ctl_path[108];
+    uint32_t max_addrs;       /* per VNIC entry */
+    uint32_t max_vnics_per_hv;
+    uint32_t max_hv_per_port;
+    struct fwd_params fwd;
+    struct nve_port *ports;
+    unsigned nports;
+    struct nve_vn *vns;
+    unsigned nvns;
+};
+
+/* Parses and cross-checks path; errors are logged as "FILE:LINE: ..." and
+ * give NULL. */
+struct nve_conf *nve_conf_load(const char *path);
+void nve_conf_free(struct nve_conf *c);
+/* The configuration back in config syntax, every option, defaults filled. */
+void nve_conf_print(const struct nve_conf *c, FILE *out);
+const struct nve_vn *nve_conf_vn_find(const struct nve_conf *c,
+                                      const struct nvdp_vn *vn);
+const struct nve_vn *nve_conf_vn_by_vni(const struct nve_conf *c,
+                                        uint32_t vni);
+/* "blue", "vni:10100", "10100", "uuid:..." or a bare UUID. */
+const struct nve_vn *nve_conf_vn_lookup(const struct nve_conf *c,
+                                        const char *s);
+const struct nve_port *nve_conf_port_by_name(const struct nve_conf *c,
+                                             const char *name);
+const struct nve_port *nve_conf_port_by_id(const struct nve_conf *c,
+                                           uint16_t id);
+int nve_port_allows_hv(const struct nve_port *p, const uint8_t mac[6]);
+int nve_port_allows_vn(const struct nve_port *p, uint32_t vni);
+
+/* ---- protocol engine (nve_proto.c) -------------------------------------- */
+#define NVE_NTYPES 16 /* message types by low byte (0x01..0x0B used) */
+#define NVE_NERR 11   /* decode errors by -nvdp_err */
+
+struct nve_counters {
+    uint64_t rx_frames, tx_frames, rx_msgs, tx_msgs, tx_errors;
+    uint64_t rx_type[NVE_NTYPES], tx_type[NVE_NTYPES];
+    uint64_t status[NVDP_ST_MAX + 1]; /* RESPONSE statuses we sent */
+    uint64_t malformed[NVE_NERR];     /* by decode error */
+    uint64_t malformed_frames;
+    uint64_t dups, stale, unauthorised, auth_unsupported, expiries;
+    uint64_t restarts, peer_limit, withdraws, withdraw_failed;
+    uint64_t bad_direction; /* NVE-role frames, our own requests echoed */
+};
+
+typedef void (*nve_send_fn)(void *arg, uint16_t port, const uint8_t dst[6],
+                            const uint8_t *frame, size_t len);
+
+struct nve_proto;
+struct nve_peer;
+
+struct nve_proto *nve_proto_new(const struct nve_conf *c, struct tree *t,
+                                uint32_t epoch, nve_send_fn send, void *arg);
+void nve_proto_free(struct nve_proto *p);
+/* A new configuration (reload): peers of removed ports and hypervisors no
+ * longer authorised are dropped by the caller through withdraw/release. */
+void nve_proto_set_conf(struct nve_proto *p, const struct nve_conf *c);
+/* Access port up: its MTU bounds our frames; HELLO starts at now. */
+void nve_proto_port_up(struct nve_proto *p, uint16_t port, const char *name,
+                       unsigned mtu, uint64_t now);
+/* Port gone: its peers are forgotten (their state released). */
+void nve_proto_port_down(struct nve_proto *p, uint16_t port);
+/* One received frame: payload starts at the NVDP header. */
+void nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
+                     const uint8_t *buf, size_t len, uint64_t now);
+/* HELLOs, hold expiry, pre-association expiry, WITHDRAW retransmissions.
+ * Returns the next time it wants to run. */
+uint64_t nve_proto_timers(struct nve_proto *p, uint64_t now);
+/* NVE-initiated withdraw: removes the matching entries now and queues a
+ * WITHDRAW to each owner. Returns the number of entries removed. */
+unsigned nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
+                            const char *reason, uint64_t now);
+uint32_t nve_proto_epoch(const struct nve_proto *p);
+unsigned nve_proto_npeers(const struct nve_proto *p);
+const struct nve_counters *nve_proto_counters(const struct nve_proto *p);
+const struct nve_counters *nve_proto_port_counters(const struct nve_proto *p,
+                                                   uint16_t port);
+struct json_object *nve_proto_peers_json(const struct nve_proto *p,
+                                         uint64_t now);
+struct json_object *nve_counters_json(const struct nve_counters *c);
+struct json_object *nve_proto_counters_json(const struct nve_proto *p);
+
+/* ---- the daemon (nve.c) ------------------------------------------------- */
+struct ev_loop;
+struct ctl_server;
+
+struct nve_link {
+    struct l2sock sock;
+    int open;
+};
+
+struct nve {
+    struct nve_conf *conf;
+    char conf_path[256];
+    char ctl_path[108];
+    struct ev_loop *loop;
+    struct fwd *fwd;
+    struct tree tree;
+    struct nve_proto *proto;
+    struct ctl_server *ctl;
+    struct nve_link link[TREE_MAX_PORTS];
+    struct ev_timer timer;
+    uint64_t started;
+    uint32_t epoch;
+    uint64_t reloads, reload_failures;
+};
+
+/* Boot epoch: never 0, differs across quick restarts. */
+uint32_t nve_make_epoch(void);
+/* Applies c (first start or reload) to the forwarder, tree, protocol engine
+ * and sockets; takes ownership of c. -1 leaves the old config running. */
+int nve_apply_conf(struct nve *n, struct nve_conf *c);
+/* Re-reads n->conf_path; a bad file is refused and logged. */
+int nve_reload(struct nve *n);
+void nve_shutdown(struct nve *n);
+/* Re-arm the protocol timer (after input or a control command). */
+void nve_kick(struct nve *n);
+
+/* ---- control socket (nve_ctl.c) ----------------------------------------- */
+const struct ctl_cmd *nve_ctl_table(void);
+/* The JSON the commands answer, exposed for unit tests. */
+struct json_object *nve_ctl_status(struct nve *n);
+struct json_object *nve_ctl_ports(struct nve *n);
+struct json_object *nve_ctl_vns(struct nve *n);
+struct json_object *nve_ctl_tags(struct nve *n, const char *port);
+struct json_object *nve_ctl_vnics(struct nve *n, const char *port,
+                                  const char *vn);
+
+#endif

@@ -1,1 +1,689 @@
-/* nve_conf.c: placeholder, being written */
+/* nve_conf.c - nve-agent.conf: libconfuse schema, defaults, cross-checks
+ * that name file and line, lookups, and the normalised print-back (-n). */
+#include <arpa/inet.h>
+#include <confuse.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nve.h"
+
+#define DEF_SOCK NVE_CTL_DEFAULT
+
+static cfg_opt_t remote_opts[] = {
+    CFG_STR("vtep", NULL, CFGF_NONE),
+    CFG_END()};
+
+static cfg_opt_t vn_opts[] = {
+    CFG_STR("uuid", NULL, CFGF_NONE),
+    CFG_INT("vni", 0, CFGF_NONE),
+    CFG_STR_LIST("flood", NULL, CFGF_NONE),
+    CFG_SEC("remote-mac", remote_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_END()};
+
+static cfg_opt_t port_opts[] = {
+    CFG_STR("interface", NULL, CFGF_NONE),
+    CFG_STR("tags", "1-4094", CFGF_NONE),
+    CFG_STR("reserved-tags", "", CFGF_NONE),
+    CFG_STR_LIST("hypervisors", NULL, CFGF_NONE),
+    CFG_STR_LIST("vns", NULL, CFGF_NONE),
+    CFG_INT("max-vnics", 0, CFGF_NONE),
+    CFG_END()};
+
+static cfg_opt_t limit_opts[] = {
+    CFG_INT("max-addresses-per-vnic", 64, CFGF_NONE),
+    CFG_INT("max-vnics-per-hypervisor", 0, CFGF_NONE),
+    CFG_INT("max-hypervisors-per-port", 256, CFGF_NONE),
+    CFG_END()};
+
+static cfg_opt_t underlay_opts[] = {
+    CFG_STR("interface", "", CFGF_NONE),
+    CFG_STR("local-ip", "", CFGF_NONE),
+    CFG_INT("udp-port", 4789, CFGF_NONE),
+    CFG_INT("ttl", 64, CFGF_NONE),
+    CFG_BOOL("df", cfg_true, CFGF_NONE),
+    CFG_STR("source-port-range", "49152-65535", CFGF_NONE),
+    CFG_INT("mac-age", 300, CFGF_NONE),
+    CFG_END()};
+
+static cfg_opt_t top_opts[] = {
+    CFG_STR("name", NULL, CFGF_NONE),
+    CFG_INT("ethertype", NVDP_ETHERTYPE_DEFAULT, CFGF_NONE),
+    CFG_STR("group-mac", "03:4e:56:44:50:00", CFGF_NONE),
+    CFG_INT("hello-interval", 1000, CFGF_NONE),
+    CFG_INT("hold-time", 10, CFGF_NONE),
+    CFG_INT("preassoc-timeout", 120, CFGF_NONE),
+    CFG_INT("window", 256, CFGF_NONE),
+    CFG_INT("retransmit-initial", 200, CFGF_NONE),
+    CFG_INT("retransmit-max", 3200, CFGF_NONE),
+    CFG_INT("retransmit-tries", 8, CFGF_NONE),
+    CFG_STR("control-socket", DEF_SOCK, CFGF_NONE),
+    CFG_SEC("limits", limit_opts, CFGF_NONE),
+    CFG_SEC("underlay", underlay_opts, CFGF_NONE),
+    CFG_SEC("port", port_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_SEC("vn", vn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_END()};
+
+/* libconfuse gives a section the line where it ends; operators want the
+ * line where it starts, so find "KW [\"]TITLE[\"]" (or "KW =") ourselves. */
+static int
+find_line(const char *file, const char *kw, const char *title, int dflt)
+{
+    FILE *f = fopen(file, "r");
+    char buf[1024];
+    int n = 0;
+    size_t kl = strlen(kw);
+
+    if (f == NULL)
+        return dflt;
+    while (fgets(buf, sizeof(buf), f)) {
+        char *p = buf;
+        n++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncmp(p, kw, kl) != 0 || (p[kl] != ' ' && p[kl] != '\t' &&
+                                         p[kl] != '=' && p[kl] != '"'))
+            continue;
+        p += kl;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (title == NULL) {
+            if (*p == '=')
+                goto found;
+            continue;
+        }
+        if (*p == '"' || *p == '\'')
+            p++;
+        if (strncmp(p, title, strlen(title)) == 0 &&
+            strchr("\"' \t{", p[strlen(title)]))
+            goto found;
+    }
+    n = dflt;
+found:
+    fclose(f);
+    return n;
+}
+
+static void
+cerr(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+cerr(const char *file, int line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_warnx("%s:%d: %s", file, line, msg);
+}
+
+/* Integer option within [lo, hi], checked while parsing so that the error
+ * carries the option's line. */
+struct range {
+    const char *path;
+    long lo, hi;
+};
+static const struct range ranges[] = {
+    {"ethertype", 0x0600, 0xFFFF},
+    {"hello-interval", 100, 60000},
+    {"hold-time", 1, 65535},
+    {"preassoc-timeout", 1, 86400},
+    {"window", 1, REL_WINDOW_MAX},
+    {"retransmit-initial", 10, 60000},
+    {"retransmit-max", 10, 600000},
+    {"retransmit-tries", 1, 255},
+    {"limits|max-addresses-per-vnic", 0, 1000000},
+    {"limits|max-vnics-per-hypervisor", 0, 10000000},
+    {"limits|max-hypervisors-per-port", 1, 100000},
+    {"underlay|udp-port", 1, 65535},
+    {"underlay|ttl", 1, 255},
+    {"underlay|mac-age", 1, 86400},
+    {"port|max-vnics", 0, 10000000},
+    {"vn|vni", 1, NVDP_VNI_MAX},
+};
+
+static int
+validate_range(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *name = cfg_opt_name(opt);
+
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        const char *leaf = strrchr(ranges[i].path, '|');
+        leaf = leaf ? leaf + 1 : ranges[i].path;
+        if (strcmp(leaf, name) != 0)
+            continue;
+        long v = cfg_opt_getnint(opt, 0);
+        if (v < ranges[i].lo || v > ranges[i].hi) {
+            cfg_error(cfg, "option '%s': %ld out of range %ld-%ld", name, v,
+                      ranges[i].lo, ranges[i].hi);
+            return -1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+static int
+check_ip(const char *s)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+
+    return (inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1)
+               ? 0
+               : -1;
+}
+
+static int
+validate_ips(cfg_t *cfg, cfg_opt_t *opt)
+{
+    for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
+        const char *s = cfg_opt_getnstr(opt, i);
+        if (s == NULL || (*s && check_ip(s) < 0)) {
+            cfg_error(cfg, "option '%s': invalid IP address '%s'",
+                      cfg_opt_name(opt), s ? s : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+validate_name(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *s = cfg_opt_getnstr(opt, 0);
+
+    if (s == NULL || *s == '\0' || strlen(s) > NVDP_MAX_NAME) {
+        cfg_error(cfg, "option 'name': 1 to %d characters", NVDP_MAX_NAME);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+validate_sockpath(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *s = cfg_opt_getnstr(opt, 0);
+
+    if (s == NULL || *s != '/' || strlen(s) >= 108) {
+        cfg_error(cfg, "option 'control-socket': an absolute path shorter "
+                       "than 108 bytes");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+validate_sportrange(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *s = cfg_opt_getnstr(opt, 0);
+    unsigned lo, hi;
+    char tail;
+
+    if (s == NULL || sscanf(s, "%u-%u%c", &lo, &hi, &tail) != 2 || lo < 1 ||
+        hi > 65535 || lo > hi) {
+        cfg_error(cfg, "option 'source-port-range': expected LO-HI within "
+                       "1-65535, got '%s'", s ? s : "");
+        return -1;
+    }
+    return 0;
+}
+
+static cfg_t *
+conf_schema(void)
+{
+    cfg_t *cfg = cfg_init(top_opts, CFGF_NONE);
+
+    if (cfg == NULL)
+        return NULL;
+    cfg_set_error_function(cfg, conf_errfunc);
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+        cfg_set_validate_func(cfg, ranges[i].path, validate_range);
+    cfg_set_validate_func(cfg, "name", validate_name);
+    cfg_set_validate_func(cfg, "group-mac", conf_validate_mac);
+    cfg_set_validate_func(cfg, "control-socket", validate_sockpath);
+    cfg_set_validate_func(cfg, "underlay|local-ip", validate_ips);
+    cfg_set_validate_func(cfg, "underlay|source-port-range",
+                          validate_sportrange);
+    cfg_set_validate_func(cfg, "port|interface", conf_validate_ifname);
+    cfg_set_validate_func(cfg, "port|tags", conf_validate_tagset);
+    cfg_set_validate_func(cfg, "port|reserved-tags", conf_validate_tagset);
+    cfg_set_validate_func(cfg, "port|hypervisors", conf_validate_mac);
+    cfg_set_validate_func(cfg, "vn|uuid", conf_validate_uuid);
+    cfg_set_validate_func(cfg, "vn|flood", validate_ips);
+    cfg_set_validate_func(cfg, "vn|remote-mac|vtep", validate_ips);
+    return cfg;
+}
+
+void
+nve_conf_free(struct nve_conf *c)
+{
+    if (c == NULL)
+        return;
+    for (unsigned i = 0; i < c->nports; i++) {
+        free(c->ports[i].hv);
+        free(c->ports[i].vni);
+        free(c->ports[i].vn_name);
+    }
+    for (unsigned i = 0; i < c->nvns; i++) {
+        free(c->vns[i].flood);
+        free(c->vns[i].remote);
+    }
+    free(c->ports);
+    free(c->vns);
+    free(c);
+}
+
+static int
+conf_vns(struct nve_conf *c, cfg_t *cfg, const char *file)
+{
+    unsigned n = cfg_size(cfg, "vn");
+
+    c->vns = calloc(n ? n : 1, sizeof(*c->vns));
+    if (c->vns == NULL)
+        return -1;
+    for (unsigned i = 0; i < n; i++) {
+        cfg_t *s = cfg_getnsec(cfg, "vn", i);
+        struct nve_vn *v = &c->vns[i];
+        const char *title = cfg_title(s), *u = cfg_getstr(s, "uuid");
+
+        c->nvns = i + 1; /* freed with c even if this entry fails */
+        v->line = find_line(file, "vn", title, s->line);
+        if (strlen(title) == 0 || strlen(title) >= sizeof(v->name) ||
+            strpbrk(title, " \t:")) {
+            cerr(file, v->line, "vn \"%s\": name must be 1-63 characters "
+                 "without blanks or ':'", title);
+            return -1;
+        }
+        snprintf(v->name, sizeof(v->name), "%s", title);
+        if (u) {
+            nvdp_uuid_parse(u, &v->uuid);
+            v->has_uuid = 1;
+        }
+        v->vni = (uint32_t)cfg_getint(s, "vni");
+        if (v->vni == 0) {
+            cerr(file, v->line, "vn \"%s\": option 'vni' is required", title);
+            return -1;
+        }
+        v->nflood = cfg_size(s, "flood");
+        v->flood = calloc(v->nflood ? v->nflood : 1, sizeof(*v->flood));
+        v->nremote = cfg_size(s, "remote-mac");
+        v->remote = calloc(v->nremote ? v->nremote : 1, sizeof(*v->remote));
+        if (v->flood == NULL || v->remote == NULL)
+            return -1;
+        for (unsigned k = 0; k < v->nflood; k++)
+            snprintf(v->flood[k], sizeof(v->flood[k]), "%s",
+                     cfg_getnstr(s, "flood", k));
+        for (unsigned k = 0; k < v->nremote; k++) {
+            cfg_t *r = cfg_getnsec(s, "remote-mac", k);
+            const char *ip = cfg_getstr(r, "vtep");
+            if (nvdp_mac_parse(cfg_title(r), v->remote[k].mac) < 0) {
+                cerr(file, find_line(file, "remote-mac", cfg_title(r), r->line), "remote-mac \"%s\": invalid MAC address",
+                     cfg_title(r));
+                return -1;
+            }
+            if (ip == NULL || *ip == '\0') {
+                cerr(file, find_line(file, "remote-mac", cfg_title(r), r->line), "remote-mac \"%s\": option 'vtep' is "
+                     "required", cfg_title(r));
+                return -1;
+            }
+            snprintf(v->remote[k].vtep, sizeof(v->remote[k].vtep), "%s", ip);
+        }
+        for (unsigned k = 0; k < i; k++) {
+            struct nve_vn *o = &c->vns[k];
+            if (o->vni == v->vni) {
+                cerr(file, v->line, "vn \"%s\": VNI %u already used by vn "
+                     "\"%s\" (line %d)", v->name, v->vni, o->name, o->line);
+                return -1;
+            }
+            if (v->has_uuid && o->has_uuid &&
+                memcmp(&o->uuid, &v->uuid, 16) == 0) {
+                cerr(file, v->line, "vn \"%s\": UUID already used by vn "
+                     "\"%s\" (line %d)", v->name, o->name, o->line);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int
+conf_ports(struct nve_conf *c, cfg_t *cfg, const char *file)
+{
+    unsigned n = cfg_size(cfg, "port");
+
+    if (n > TREE_MAX_PORTS) {
+        cerr(file, cfg_getnsec(cfg, "port", TREE_MAX_PORTS)->line,
+             "at most %d ports", TREE_MAX_PORTS);
+        return -1;
+    }
+    c->ports = calloc(n ? n : 1, sizeof(*c->ports));
+    if (c->ports == NULL)
+        return -1;
+    for (unsigned i = 0; i < n; i++) {
+        cfg_t *s = cfg_getnsec(cfg, "port", i);
+        struct nve_port *p = &c->ports[i];
+        const char *title = cfg_title(s), *ifn = cfg_getstr(s, "interface");
+        struct tagset res;
+
+        c->nports = i + 1;
+        p->line = find_line(file, "port", title, s->line);
+        p->id = (uint16_t)i;
+        if (strlen(title) == 0 || strlen(title) >= sizeof(p->name) ||
+            strpbrk(title, " \t")) {
+            cerr(file, p->line, "port \"%s\": name must be 1-31 characters "
+                 "without blanks", title);
+            return -1;
+        }
+        snprintf(p->name, sizeof(p->name), "%s", title);
+        if (ifn == NULL) {
+            cerr(file, p->line, "port \"%s\": option 'interface' is required",
+                 title);
+            return -1;
+        }
+        snprintf(p->ifname, sizeof(p->ifname), "%s", ifn);
+        snprintf(p->tags_str, sizeof(p->tags_str), "%s", cfg_getstr(s, "tags"));
+        snprintf(p->reserved_str, sizeof(p->reserved_str), "%s",
+                 cfg_getstr(s, "reserved-tags"));
+        tagset_parse(p->tags_str, &p->tags);
+        tagset_parse(p->reserved_str, &res);
+        for (unsigned w = 0; w < 64; w++)
+            p->tags.w[w] &= ~res.w[w];
+        int empty = 1;
+        for (unsigned w = 0; w < 64 && empty; w++)
+            empty = p->tags.w[w] == 0;
+        if (empty) {
+            cerr(file, p->line, "port \"%s\": no tag left: tags \"%s\" minus "
+                 "reserved-tags \"%s\" is empty", title, p->tags_str,
+                 p->reserved_str);
+            return -1;
+        }
+        p->max_vnics = (uint32_t)cfg_getint(s, "max-vnics");
+        p->nhv = cfg_size(s, "hypervisors");
+        p->hv = calloc(p->nhv ? p->nhv : 1, sizeof(*p->hv));
+        p->nvn = cfg_size(s, "vns");
+        p->all_vns = p->nvn == 0;
+        p->vni = calloc(p->nvn ? p->nvn : 1, sizeof(*p->vni));
+        p->vn_name = calloc(p->nvn ? p->nvn : 1, sizeof(*p->vn_name));
+        if (p->hv == NULL || p->vni == NULL || p->vn_name == NULL)
+            return -1;
+        for (unsigned k = 0; k < p->nhv; k++)
+            nvdp_mac_parse(cfg_getnstr(s, "hypervisors", k), p->hv[k]);
+        for (unsigned k = 0; k < p->nvn; k++) {
+            const char *vn = cfg_getnstr(s, "vns", k);
+            const struct nve_vn *v = nve_conf_vn_lookup(c, vn);
+            if (v == NULL) {
+                cerr(file, p->line, "port \"%s\": unknown vn \"%s\" in 'vns'",
+                     title, vn);
+                return -1;
+            }
+            p->vni[k] = v->vni;
+            snprintf(p->vn_name[k], sizeof(p->vn_name[k]), "%s", v->name);
+        }
+        for (unsigned k = 0; k < i; k++)
+            if (strcmp(c->ports[k].ifname, p->ifname) == 0) {
+                cerr(file, p->line, "port \"%s\": interface %s already used "
+                     "by port \"%s\" (line %d)", title, p->ifname,
+                     c->ports[k].name, c->ports[k].line);
+                return -1;
+            }
+    }
+    return 0;
+}
+
+static int
+conf_top(struct nve_conf *c, cfg_t *cfg, const char *file)
+{
+    cfg_t *lim = cfg_getsec(cfg, "limits"), *u = cfg_getsec(cfg, "underlay");
+    const char *name = cfg_getstr(cfg, "name");
+    unsigned lo, hi;
+
+    if (name == NULL) {
+        char host[256] = "nve-agent";
+        gethostname(host, sizeof(host) - 1);
+        host[NVDP_MAX_NAME] = '\0';
+        snprintf(c->name, sizeof(c->name), "%s", host);
+    } else {
+        snprintf(c->name, sizeof(c->name), "%s", name);
+    }
+    c->ethertype = (uint16_t)cfg_getint(cfg, "ethertype");
+    nvdp_mac_parse(cfg_getstr(cfg, "group-mac"), c->group);
+    if (!(c->group[0] & 1)) {
+        cerr(file, find_line(file, "group-mac", NULL, 0), "option 'group-mac': %s is not a group address",
+             cfg_getstr(cfg, "group-mac"));
+        return -1;
+    }
+    c->hello_ms = (uint32_t)cfg_getint(cfg, "hello-interval");
+    c->hold_s = (uint32_t)cfg_getint(cfg, "hold-time");
+    c->preassoc_s = (uint32_t)cfg_getint(cfg, "preassoc-timeout");
+    c->rel.window = (uint16_t)cfg_getint(cfg, "window");
+    c->rel.rto_init = (uint32_t)cfg_getint(cfg, "retransmit-initial");
+    c->rel.rto_max = (uint32_t)cfg_getint(cfg, "retransmit-max");
+    c->rel.max_tries = (uint8_t)cfg_getint(cfg, "retransmit-tries");
+    if (c->rel.rto_max < c->rel.rto_init) {
+        cerr(file, find_line(file, "retransmit-max", NULL, 0), "retransmit-max (%u) is below retransmit-initial (%u)",
+             c->rel.rto_max, c->rel.rto_init);
+        return -1;
+    }
+    snprintf(c->ctl_path, sizeof(c->ctl_path), "%s",
+             cfg_getstr(cfg, "control-socket"));
+    c->max_addrs = (uint32_t)cfg_getint(lim, "max-addresses-per-vnic");
+    c->max_vnics_per_hv = (uint32_t)cfg_getint(lim, "max-vnics-per-hypervisor");
+    c->max_hv_per_port = (uint32_t)cfg_getint(lim, "max-hypervisors-per-port");
+    snprintf(c->fwd.underlay_if, sizeof(c->fwd.underlay_if), "%s",
+             cfg_getstr(u, "interface"));
+    snprintf(c->fwd.local_ip, sizeof(c->fwd.local_ip), "%s",
+             cfg_getstr(u, "local-ip"));
+    c->fwd.udp_port = (uint16_t)cfg_getint(u, "udp-port");
+    c->fwd.ttl = (uint8_t)cfg_getint(u, "ttl");
+    c->fwd.df = cfg_getbool(u, "df") ? 1 : 0;
+    c->fwd.mac_age_s = (uint32_t)cfg_getint(u, "mac-age");
+    sscanf(cfg_getstr(u, "source-port-range"), "%u-%u", &lo, &hi);
+    c->fwd.sport_min = (uint16_t)lo;
+    c->fwd.sport_max = (uint16_t)hi;
+    if (c->fwd.underlay_if[0] && c->fwd.local_ip[0] == '\0') {
+        cerr(file, find_line(file, "underlay", "", u->line), "underlay: 'local-ip' is required with "
+             "'interface'");
+        return -1;
+    }
+    return 0;
+}
+
+struct nve_conf *
+nve_conf_load(const char *path)
+{
+    cfg_t *cfg = conf_schema();
+    struct nve_conf *c = calloc(1, sizeof(*c));
+    int rc;
+
+    if (cfg == NULL || c == NULL) {
+        log_warnx("%s: out of memory", path);
+        goto fail;
+    }
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    rc = cfg_parse(cfg, path);
+    if (rc == CFG_FILE_ERROR) {
+        log_warn("%s", path);
+        goto fail;
+    }
+    if (rc != CFG_SUCCESS) /* the error function already named the line */
+        goto fail;
+    if (conf_top(c, cfg, path) < 0 || conf_vns(c, cfg, path) < 0 ||
+        conf_ports(c, cfg, path) < 0)
+        goto fail;
+    cfg_free(cfg);
+    return c;
+fail:
+    if (cfg)
+        cfg_free(cfg);
+    nve_conf_free(c);
+    return NULL;
+}
+
+/* ---- lookups ----------------------------------------------------------- */
+
+const struct nve_vn *
+nve_conf_vn_by_vni(const struct nve_conf *c, uint32_t vni)
+{
+    for (unsigned i = 0; i < c->nvns; i++)
+        if (c->vns[i].vni == vni)
+            return &c->vns[i];
+    return NULL;
+}
+
+const struct nve_vn *
+nve_conf_vn_find(const struct nve_conf *c, const struct nvdp_vn *vn)
+{
+    if (vn->kind == NVDP_VN_VNI)
+        return nve_conf_vn_by_vni(c, vn->vni);
+    if (vn->kind == NVDP_VN_UUID)
+        for (unsigned i = 0; i < c->nvns; i++)
+            if (c->vns[i].has_uuid &&
+                memcmp(&c->vns[i].uuid, &vn->uuid, 16) == 0)
+                return &c->vns[i];
+    return NULL;
+}
+
+const struct nve_vn *
+nve_conf_vn_lookup(const struct nve_conf *c, const char *s)
+{
+    struct nvdp_vn vn;
+
+    for (unsigned i = 0; i < c->nvns; i++)
+        if (strcmp(c->vns[i].name, s) == 0)
+            return &c->vns[i];
+    if (nvdp_vn_parse(s, &vn) == 0)
+        return nve_conf_vn_find(c, &vn);
+    return NULL;
+}
+
+const struct nve_port *
+nve_conf_port_by_name(const struct nve_conf *c, const char *name)
+{
+    for (unsigned i = 0; i < c->nports; i++)
+        if (strcmp(c->ports[i].name, name) == 0 ||
+            strcmp(c->ports[i].ifname, name) == 0)
+            return &c->ports[i];
+    return NULL;
+}
+
+const struct nve_port *
+nve_conf_port_by_id(const struct nve_conf *c, uint16_t id)
+{
+    for (unsigned i = 0; i < c->nports; i++)
+        if (c->ports[i].id == id)
+            return &c->ports[i];
+    return NULL;
+}
+
+int
+nve_port_allows_hv(const struct nve_port *p, const uint8_t mac[6])
+{
+    if (p->nhv == 0)
+        return 1;
+    for (unsigned i = 0; i < p->nhv; i++)
+        if (memcmp(p->hv[i], mac, 6) == 0)
+            return 1;
+    return 0;
+}
+
+int
+nve_port_allows_vn(const struct nve_port *p, uint32_t vni)
+{
+    if (p->all_vns)
+        return 1;
+    for (unsigned i = 0; i < p->nvn; i++)
+        if (p->vni[i] == vni)
+            return 1;
+    return 0;
+}
+
+/* ---- print-back -------------------------------------------------------- */
+
+void
+nve_conf_print(const struct nve_conf *c, FILE *o)
+{
+    char mac[18], u[37];
+
+    fprintf(o, "# %s (normalised: every option, defaults filled)\n", c->path);
+    fprintf(o, "name = \"%s\"\n", c->name);
+    fprintf(o, "ethertype = 0x%04x\n", c->ethertype);
+    nvdp_mac_fmt(c->group, mac);
+    fprintf(o, "group-mac = \"%s\"\n", mac);
+    fprintf(o, "hello-interval = %u\n", c->hello_ms);
+    fprintf(o, "hold-time = %u\n", c->hold_s);
+    fprintf(o, "preassoc-timeout = %u\n", c->preassoc_s);
+    fprintf(o, "window = %u\n", c->rel.window);
+    fprintf(o, "retransmit-initial = %u\n", c->rel.rto_init);
+    fprintf(o, "retransmit-max = %u\n", c->rel.rto_max);
+    fprintf(o, "retransmit-tries = %u\n", c->rel.max_tries);
+    fprintf(o, "control-socket = \"%s\"\n", c->ctl_path);
+    fprintf(o, "limits {\n");
+    fprintf(o, "    max-addresses-per-vnic = %u\n", c->max_addrs);
+    fprintf(o, "    max-vnics-per-hypervisor = %u\n", c->max_vnics_per_hv);
+    fprintf(o, "    max-hypervisors-per-port = %u\n", c->max_hv_per_port);
+    fprintf(o, "}\n");
+    fprintf(o, "underlay {\n");
+    fprintf(o, "    interface = \"%s\"\n", c->fwd.underlay_if);
+    fprintf(o, "    local-ip = \"%s\"\n", c->fwd.local_ip);
+    fprintf(o, "    udp-port = %u\n", c->fwd.udp_port);
+    fprintf(o, "    ttl = %u\n", c->fwd.ttl);
+    fprintf(o, "    df = %s\n", c->fwd.df ? "true" : "false");
+    fprintf(o, "    source-port-range = \"%u-%u\"\n", c->fwd.sport_min,
+            c->fwd.sport_max);
+    fprintf(o, "    mac-age = %u\n", c->fwd.mac_age_s);
+    fprintf(o, "}\n");
+    for (unsigned i = 0; i < c->nports; i++) {
+        const struct nve_port *p = &c->ports[i];
+        char tags[1024];
+        tagset_fmt(&p->tags, tags, sizeof(tags));
+        fprintf(o, "port \"%s\" {\n", p->name);
+        fprintf(o, "    interface = \"%s\"\n", p->ifname);
+        fprintf(o, "    tags = \"%s\"\n", p->tags_str);
+        fprintf(o, "    reserved-tags = \"%s\"\n", p->reserved_str);
+        fprintf(o, "    # allocatable: %s\n", tags);
+        if (p->nhv) {
+            fprintf(o, "    hypervisors = {");
+            for (unsigned k = 0; k < p->nhv; k++) {
+                nvdp_mac_fmt(p->hv[k], mac);
+                fprintf(o, "%s\"%s\"", k ? ", " : "", mac);
+            }
+            fprintf(o, "}\n");
+        } else {
+            fprintf(o, "    # hypervisors: any\n");
+        }
+        if (!p->all_vns) {
+            fprintf(o, "    vns = {");
+            for (unsigned k = 0; k < p->nvn; k++)
+                fprintf(o, "%s\"%s\"", k ? ", " : "", p->vn_name[k]);
+            fprintf(o, "}\n");
+        } else {
+            fprintf(o, "    # vns: all\n");
+        }
+        fprintf(o, "    max-vnics = %u\n", p->max_vnics);
+        fprintf(o, "}\n");
+    }
+    for (unsigned i = 0; i < c->nvns; i++) {
+        const struct nve_vn *v = &c->vns[i];
+        fprintf(o, "vn \"%s\" {\n", v->name);
+        if (v->has_uuid) {
+            nvdp_uuid_fmt(&v->uuid, u);
+            fprintf(o, "    uuid = \"%s\"\n", u);
+        }
+        fprintf(o, "    vni = %u\n", v->vni);
+        fprintf(o, "    flood = {");
+        for (unsigned k = 0; k < v->nflood; k++)
+            fprintf(o, "%s\"%s\"", k ? ", " : "", v->flood[k]);
+        fprintf(o, "}\n");
+        for (unsigned k = 0; k < v->nremote; k++) {
+            nvdp_mac_fmt(v->remote[k].mac, mac);
+            fprintf(o, "    remote-mac \"%s\" { vtep = \"%s\" }\n", mac,
+                    v->remote[k].vtep);
+        }
+        fprintf(o, "}\n");
+    }
+}

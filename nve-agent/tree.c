@@ -1,1 +1,1109 @@
-/* tree.c: placeholder, being written */
+/* tree.c - containment tree: VNIC entries hashed by UUID (open addressing,
+ * chains of the few entries sharing a UUID), a (VNI, MAC) conflict index,
+ * per-hypervisor lists, and forwarder programming on every change. */
+#include "tree.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd.h"
+
+/* malloc's per-chunk overhead, counted so tree->mem tracks real usage. */
+#define TREE_MALLOC_OVH 16
+
+struct tree_mslot {
+    struct tree_vnic *v; /* one holder; all holders share its UUID */
+    uint8_t mac[6];
+    uint16_t refs;       /* entries holding (VNI, MAC) */
+};
+
+static const uint8_t zero_mac[6];
+
+/* ---- forwarder sink ----------------------------------------------------- */
+
+static int
+sink_fwd_bind(void *a, uint16_t port, uint16_t tag, uint32_t vni)
+{
+    return fwd_vn_bind(a, port, tag, vni);
+}
+
+static int
+sink_fwd_unbind(void *a, uint16_t port, uint16_t tag)
+{
+    return fwd_vn_unbind(a, port, tag);
+}
+
+static int
+sink_fwd_add(void *a, uint32_t vni, uint16_t port, const struct nvdp_addr *ad)
+{
+    return fwd_local_add(a, vni, port, ad);
+}
+
+static int
+sink_fwd_del(void *a, uint32_t vni, uint16_t port, const struct nvdp_addr *ad)
+{
+    return fwd_local_del(a, vni, port, ad);
+}
+
+static int
+sink_fwd_active(void *a, uint32_t vni, const uint8_t mac[6], int active)
+{
+    return fwd_local_set_active(a, vni, mac, active);
+}
+
+void
+tree_sink_fwd(struct tree_sink *s, struct fwd *f)
+{
+    s->arg = f;
+    s->vn_bind = sink_fwd_bind;
+    s->vn_unbind = sink_fwd_unbind;
+    s->local_add = sink_fwd_add;
+    s->local_del = sink_fwd_del;
+    s->set_active = sink_fwd_active;
+}
+
+static void
+fw_check(struct tree *t, int rc)
+{
+    if (rc < 0)
+        t->fwd_errors++;
+}
+
+static void
+fw_bind(struct tree *t, uint16_t port, uint16_t tag, uint32_t vni)
+{
+    if (t->sink.vn_bind)
+        fw_check(t, t->sink.vn_bind(t->sink.arg, port, tag, vni));
+}
+
+static void
+fw_unbind(struct tree *t, uint16_t port, uint16_t tag)
+{
+    if (t->sink.vn_unbind)
+        fw_check(t, t->sink.vn_unbind(t->sink.arg, port, tag));
+}
+
+static void
+fw_add(struct tree *t, const struct tree_vnic *v, const struct nvdp_addr *a)
+{
+    if (t->sink.local_add)
+        fw_check(t, t->sink.local_add(t->sink.arg, v->vni, v->port, a));
+}
+
+static void
+fw_del(struct tree *t, const struct tree_vnic *v, const struct nvdp_addr *a)
+{
+    if (t->sink.local_del)
+        fw_check(t, t->sink.local_del(t->sink.arg, v->vni, v->port, a));
+}
+
+static void
+fw_active(struct tree *t, const struct tree_vnic *v, const uint8_t mac[6],
+          int active)
+{
+    if (t->sink.set_active)
+        fw_check(t, t->sink.set_active(t->sink.arg, v->vni, mac, active));
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int
+mac_eq(const uint8_t *a, const uint8_t *b)
+{
+    return memcmp(a, b, 6) == 0;
+}
+
+static int
+uuid_eq(const struct nvdp_uuid *a, const struct nvdp_uuid *b)
+{
+    return memcmp(a->b, b->b, 16) == 0;
+}
+
+static uint64_t
+mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint32_t
+uuid_hash(const struct nvdp_uuid *u)
+{
+    uint64_t a, b;
+
+    memcpy(&a, u->b, 8);
+    memcpy(&b, u->b + 8, 8);
+    return (uint32_t)mix64(a ^ mix64(b));
+}
+
+static uint32_t
+mac_hash(uint32_t vni, const uint8_t mac[6])
+{
+    uint64_t k = 0;
+
+    memcpy(&k, mac, 6);
+    return (uint32_t)mix64(k ^ ((uint64_t)vni << 48) ^ vni);
+}
+
+/* Same address: MAC, kind, family and the IP fields that kind uses. */
+static int
+addr_eq(const struct nvdp_addr *a, const struct nvdp_addr *b)
+{
+    size_t n = a->family == 6 ? 16 : 4;
+
+    if (!mac_eq(a->mac, b->mac) || a->kind != b->kind ||
+        a->family != b->family)
+        return 0;
+    if (a->kind == NVDP_ADDR_MAC)
+        return 1;
+    if (memcmp(a->ip, b->ip, n) != 0)
+        return 0;
+    if (a->kind == NVDP_ADDR_PREFIX && a->plen != b->plen)
+        return 0;
+    if (a->kind == NVDP_ADDR_RANGE && memcmp(a->ip_hi, b->ip_hi, n) != 0)
+        return 0;
+    return 1;
+}
+
+static void
+mac_only(struct nvdp_addr *out, const uint8_t mac[6])
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out->mac, mac, 6);
+    out->kind = NVDP_ADDR_MAC;
+}
+
+static int
+vnic_has_addr(const struct tree_vnic *v, const struct nvdp_addr *a)
+{
+    for (unsigned i = 0; i < v->naddr; i++)
+        if (addr_eq(&v->addr[i], a))
+            return 1;
+    return 0;
+}
+
+static int
+vnic_has_mac(const struct tree_vnic *v, const uint8_t mac[6])
+{
+    struct nvdp_addr m;
+
+    mac_only(&m, mac);
+    return vnic_has_addr(v, &m);
+}
+
+const char *
+tree_state_str(const struct tree_vnic *v)
+{
+    switch (v->state) {
+    case TREE_ST_ASSOC:
+        return (v->flags & TREE_F_DOWN) ? "down" : "associated";
+    case TREE_ST_PREASSOC:
+        return "preassociated";
+    case TREE_ST_PREASSOC_RR:
+        return "preassociated-rr";
+    }
+    return "?";
+}
+
+static void
+res_set(struct tree_res *res, uint16_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+res_set(struct tree_res *res, uint16_t status, const char *fmt, ...)
+{
+    va_list ap;
+
+    res->status = status;
+    va_start(ap, fmt);
+    vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+    va_end(ap);
+}
+
+/* ---- UUID table --------------------------------------------------------- */
+
+static uint32_t
+tab_slot(const struct tree *t, const struct nvdp_uuid *u)
+{
+    uint32_t m = t->tabsz - 1, i = uuid_hash(u) & m;
+
+    while (t->tab[i] != NULL && !uuid_eq(&t->tab[i]->uuid, u))
+        i = (i + 1) & m;
+    return i;
+}
+
+static int
+tab_grow(struct tree *t)
+{
+    uint32_t osz = t->tabsz, nsz = osz ? osz * 2 : 64;
+    struct tree_vnic **old = t->tab, **nt = calloc(nsz, sizeof(*nt));
+
+    if (nt == NULL)
+        return -1;
+    t->tab = nt;
+    t->tabsz = nsz;
+    for (uint32_t i = 0; i < osz; i++)
+        if (old[i])
+            t->tab[tab_slot(t, &old[i]->uuid)] = old[i];
+    free(old);
+    t->mem += (uint64_t)(nsz - osz) * sizeof(*nt);
+    return 0;
+}
+
+static void
+tab_del(struct tree *t, uint32_t i)
+{
+    uint32_t m = t->tabsz - 1, j = i;
+
+    t->tab[i] = NULL;
+    t->tabn--;
+    for (;;) {
+        j = (j + 1) & m;
+        if (t->tab[j] == NULL)
+            return;
+        uint32_t h = uuid_hash(&t->tab[j]->uuid) & m;
+        int in = (i <= j) ? (h > i && h <= j) : (h > i || h <= j);
+        if (!in) {
+            t->tab[i] = t->tab[j];
+            t->tab[j] = NULL;
+            i = j;
+        }
+    }
+}
+
+static struct tree_vnic *
+chain_head(const struct tree *t, const struct nvdp_uuid *u)
+{
+    if (t->tabsz == 0)
+        return NULL;
+    return t->tab[tab_slot(t, u)];
+}
+
+struct tree_vnic *
+tree_find(const struct tree *t, const struct nvdp_uuid *vnic, uint16_t port,
+          const uint8_t hv[6])
+{
+    for (struct tree_vnic *v = chain_head(t, vnic); v; v = v->same_next)
+        if (v->port == port && mac_eq(v->hv->mac, hv))
+            return v;
+    return NULL;
+}
+
+/* ---- (VNI, MAC) index --------------------------------------------------- */
+
+static uint32_t
+mtab_slot(const struct tree *t, uint32_t vni, const uint8_t mac[6])
+{
+    uint32_t m = t->mtabsz - 1, i = mac_hash(vni, mac) & m;
+
+    while (t->mtab[i].v != NULL &&
+           !(t->mtab[i].v->vni == vni && mac_eq(t->mtab[i].mac, mac)))
+        i = (i + 1) & m;
+    return i;
+}
+
+static struct tree_mslot *
+mtab_find(const struct tree *t, uint32_t vni, const uint8_t mac[6])
+{
+    if (t->mtabsz == 0)
+        return NULL;
+    struct tree_mslot *s = &t->mtab[mtab_slot(t, vni, mac)];
+    return s->v ? s : NULL;
+}
+
+static int
+mtab_grow(struct tree *t)
+{
+    uint32_t osz = t->mtabsz, nsz = osz ? osz * 2 : 64;
+    struct tree_mslot *old = t->mtab, *nt = calloc(nsz, sizeof(*nt));
+
+    if (nt == NULL)
+        return -1;
+    t->mtab = nt;
+    t->mtabsz = nsz;
+    for (uint32_t i = 0; i < osz; i++)
+        if (old[i].v)
+            t->mtab[mtab_slot(t, old[i].v->vni, old[i].mac)] = old[i];
+    free(old);
+    t->mem += (uint64_t)(nsz - osz) * sizeof(*nt);
+    return 0;
+}
+
+static void
+mtab_del(struct tree *t, uint32_t i)
+{
+    uint32_t m = t->mtabsz - 1, j = i;
+
+    memset(&t->mtab[i], 0, sizeof(t->mtab[i]));
+    t->mtabn--;
+    for (;;) {
+        j = (j + 1) & m;
+        if (t->mtab[j].v == NULL)
+            return;
+        uint32_t h = mac_hash(t->mtab[j].v->vni, t->mtab[j].mac) & m;
+        int in = (i <= j) ? (h > i && h <= j) : (h > i || h <= j);
+        if (!in) {
+            t->mtab[i] = t->mtab[j];
+            memset(&t->mtab[j], 0, sizeof(t->mtab[j]));
+            i = j;
+        }
+    }
+}
+
+static int
+mtab_ref(struct tree *t, struct tree_vnic *v, const uint8_t mac[6])
+{
+    if ((t->mtabn + 1) * 10 >= t->mtabsz * 7 && mtab_grow(t) < 0)
+        return -1;
+    struct tree_mslot *s = &t->mtab[mtab_slot(t, v->vni, mac)];
+    if (s->v == NULL) {
+        s->v = v;
+        memcpy(s->mac, mac, 6);
+        t->mtabn++;
+    }
+    s->refs++;
+    return 0;
+}
+
+/* v stops holding mac; if v was the slot's named holder, another entry of
+ * the same UUID still holding it takes over. */
+static void
+mtab_unref(struct tree *t, struct tree_vnic *v, const uint8_t mac[6])
+{
+    uint32_t i = mtab_slot(t, v->vni, mac);
+    struct tree_mslot *s = &t->mtab[i];
+
+    if (s->v == NULL)
+        return;
+    if (--s->refs == 0) {
+        mtab_del(t, i);
+        return;
+    }
+    if (s->v != v)
+        return;
+    for (struct tree_vnic *o = chain_head(t, &v->uuid); o; o = o->same_next)
+        if (o != v && o->vni == v->vni && vnic_has_mac(o, mac)) {
+            s->v = o;
+            return;
+        }
+}
+
+/* ---- hypervisors -------------------------------------------------------- */
+
+struct tree_hv *
+tree_hv_find(const struct tree *t, uint16_t port, const uint8_t hv[6])
+{
+    for (struct tree_hv *h = t->hvs; h; h = h->next)
+        if (h->port == port && mac_eq(h->mac, hv))
+            return h;
+    return NULL;
+}
+
+static struct tree_hv *
+hv_get(struct tree *t, uint16_t port, const uint8_t mac[6])
+{
+    struct tree_hv *h = tree_hv_find(t, port, mac);
+
+    if (h)
+        return h;
+    if ((h = calloc(1, sizeof(*h))) == NULL)
+        return NULL;
+    memcpy(h->mac, mac, 6);
+    h->port = port;
+    h->next = t->hvs;
+    t->hvs = h;
+    return h;
+}
+
+static void
+hv_put(struct tree *t, struct tree_hv *h)
+{
+    if (h->nvnic > 0)
+        return;
+    for (struct tree_hv **pp = &t->hvs; *pp; pp = &(*pp)->next)
+        if (*pp == h) {
+            *pp = h->next;
+            free(h);
+            return;
+        }
+}
+
+/* ---- init --------------------------------------------------------------- */
+
+int
+tree_init(struct tree *t, const struct tree_sink *sink,
+          const struct tree_limits *lim)
+{
+    memset(t, 0, sizeof(*t));
+    if (sink)
+        t->sink = *sink;
+    t->lim = *lim;
+    t->next_expiry = UINT64_MAX;
+    if (tab_grow(t) < 0 || mtab_grow(t) < 0)
+        return -1;
+    return 0;
+}
+
+static void vnic_remove(struct tree *t, struct tree_vnic *v);
+
+void
+tree_free(struct tree *t)
+{
+    /* Entries are freed without forwarder calls: the forwarder goes too. */
+    t->sink = (struct tree_sink){0};
+    for (uint32_t i = 0; i < t->tabsz; i++)
+        while (t->tab && t->tab[i])
+            vnic_remove(t, t->tab[i]);
+    for (unsigned p = 0; p < TREE_MAX_PORTS; p++)
+        free(t->port[p]);
+    free(t->tab);
+    free(t->mtab);
+    memset(t, 0, sizeof(*t));
+}
+
+int
+tree_port_set(struct tree *t, uint16_t port, const struct tagset *tags,
+              uint32_t max_vnics)
+{
+    if (port >= TREE_MAX_PORTS)
+        return -1;
+    if (t->port[port] == NULL) {
+        if ((t->port[port] = calloc(1, sizeof(struct tree_port))) == NULL)
+            return -1;
+        tag_alloc_init(&t->port[port]->ta, tags);
+    } else {
+        tag_alloc_set_allowed(&t->port[port]->ta, tags);
+    }
+    t->port[port]->max_vnics = max_vnics;
+    return 0;
+}
+
+void
+tree_port_del(struct tree *t, uint16_t port)
+{
+    struct tree_filter f = {.port = port, .any_vni = 1};
+
+    if (port >= TREE_MAX_PORTS || t->port[port] == NULL)
+        return;
+    tree_withdraw(t, &f, NULL, NULL);
+    free(t->port[port]);
+    t->port[port] = NULL;
+}
+
+const struct tag_alloc *
+tree_port_tags(const struct tree *t, uint16_t port)
+{
+    return port < TREE_MAX_PORTS && t->port[port] ? &t->port[port]->ta
+                                                  : NULL;
+}
+
+/* ---- entry life cycle --------------------------------------------------- */
+
+/* Takes the (port, VN) tag reference for v; binds a newly made tag. */
+static int
+vnic_take_tag(struct tree *t, struct tree_vnic *v, uint16_t hint)
+{
+    struct tree_port *p = t->port[v->port];
+    int created;
+    uint16_t tag;
+
+    if (v->tag)
+        return 0;
+    tag = tag_get(&p->ta, v->vni, hint, &created);
+    if (tag == 0)
+        return -1;
+    v->tag = tag;
+    if (created)
+        fw_bind(t, v->port, tag, v->vni);
+    return 0;
+}
+
+static void
+vnic_drop_tag(struct tree *t, struct tree_vnic *v)
+{
+    uint16_t freed;
+
+    if (v->tag == 0)
+        return;
+    freed = tag_put(&t->port[v->port]->ta, v->vni);
+    if (freed)
+        fw_unbind(t, v->port, freed);
+    v->tag = 0;
+}
+
+/* Programs every address of an associated entry (after promotion, or when
+ * another location of the same VNIC went away). */
+static void
+vnic_program(struct tree *t, struct tree_vnic *v)
+{
+    for (unsigned i = 0; i < v->naddr; i++)
+        if (v->addr[i].kind == NVDP_ADDR_MAC)
+            fw_add(t, v, &v->addr[i]);
+    for (unsigned i = 0; i < v->naddr; i++)
+        if (v->addr[i].kind != NVDP_ADDR_MAC)
+            fw_add(t, v, &v->addr[i]);
+    if (v->flags & TREE_F_DOWN)
+        for (unsigned i = 0; i < v->naddr; i++)
+            if (v->addr[i].kind == NVDP_ADDR_MAC)
+                fw_active(t, v, v->addr[i].mac, 0);
+}
+
+static void
+vnic_unprogram(struct tree *t, struct tree_vnic *v)
+{
+    for (unsigned i = 0; i < v->naddr; i++)
+        if (v->addr[i].kind != NVDP_ADDR_MAC)
+            fw_del(t, v, &v->addr[i]);
+    for (unsigned i = 0; i < v->naddr; i++)
+        if (v->addr[i].kind == NVDP_ADDR_MAC)
+            fw_del(t, v, &v->addr[i]);
+}
+
+static struct tree_vnic *
+vnic_new(struct tree *t, const struct tree_req *r, struct tree_hv *h)
+{
+    struct tree_vnic *v;
+
+    if (t->tabn * 10 >= t->tabsz * 7 && tab_grow(t) < 0)
+        return NULL;
+    if ((v = calloc(1, sizeof(*v))) == NULL)
+        return NULL;
+    v->uuid = *r->vnic;
+    v->vni = r->vni;
+    v->port = r->port;
+    v->hv = h;
+    uint32_t i = tab_slot(t, r->vnic);
+    if (t->tab[i] == NULL)
+        t->tabn++;
+    v->same_next = t->tab[i];
+    t->tab[i] = v;
+    v->hv_next = h->head;
+    if (h->head)
+        h->head->hv_prev = v;
+    h->head = v;
+    h->nvnic++;
+    t->port[r->port]->nvnic++;
+    t->nvnic++;
+    t->mem += sizeof(*v) + TREE_MALLOC_OVH;
+    return v;
+}
+
+static void
+vnic_set_preassoc(struct tree *t, struct tree_vnic *v, uint8_t state,
+                  uint64_t now)
+{
+    if (v->state != TREE_ST_PREASSOC && v->state != TREE_ST_PREASSOC_RR)
+        t->npreassoc++;
+    v->state = state;
+    v->expires = now + t->lim.preassoc_ms;
+    if (v->expires < t->next_expiry)
+        t->next_expiry = v->expires;
+}
+
+static void
+vnic_remove(struct tree *t, struct tree_vnic *v)
+{
+    struct tree_hv *h = v->hv;
+    int was_assoc = v->state == TREE_ST_ASSOC;
+
+    if (was_assoc)
+        vnic_unprogram(t, v);
+    else
+        t->npreassoc--;
+    for (unsigned i = 0; i < v->naddr; i++)
+        if (v->addr[i].kind == NVDP_ADDR_MAC)
+            mtab_unref(t, v, v->addr[i].mac);
+    vnic_drop_tag(t, v);
+
+    /* unlink from the UUID chain */
+    uint32_t i = tab_slot(t, &v->uuid);
+    struct tree_vnic **pp = &t->tab[i];
+    while (*pp != v)
+        pp = &(*pp)->same_next;
+    *pp = v->same_next;
+    if (t->tab[i] == NULL)
+        tab_del(t, i);
+
+    /* A migration left another associated location of this VNIC in the
+     * same VN: make sure the forwarder points there, not at nothing. */
+    if (was_assoc)
+        for (struct tree_vnic *o = chain_head(t, &v->uuid); o;
+             o = o->same_next)
+            if (o->state == TREE_ST_ASSOC && o->vni == v->vni)
+                vnic_program(t, o);
+
+    if (v->hv_prev)
+        v->hv_prev->hv_next = v->hv_next;
+    else
+        h->head = v->hv_next;
+    if (v->hv_next)
+        v->hv_next->hv_prev = v->hv_prev;
+    h->nvnic--;
+    if (t->port[v->port])
+        t->port[v->port]->nvnic--;
+    t->nvnic--;
+    if (v->addr)
+        t->mem -= v->naddr * sizeof(*v->addr) + TREE_MALLOC_OVH;
+    t->mem -= sizeof(*v) + TREE_MALLOC_OVH;
+    free(v->addr);
+    free(v);
+    hv_put(t, h);
+}
+
+/* ---- addresses ---------------------------------------------------------- */
+
+static int
+vnic_push_addr(struct tree *t, struct tree_vnic *v, const struct nvdp_addr *a)
+{
+    struct nvdp_addr *n = realloc(v->addr, (v->naddr + 1) * sizeof(*n));
+
+    if (n == NULL)
+        return -1;
+    if (v->addr == NULL)
+        t->mem += TREE_MALLOC_OVH;
+    t->mem += sizeof(*n);
+    v->addr = n;
+    v->addr[v->naddr++] = *a;
+    if (a->kind == NVDP_ADDR_MAC && mtab_ref(t, v, a->mac) < 0) {
+        v->naddr--;
+        return -1;
+    }
+    if (v->state == TREE_ST_ASSOC) {
+        fw_add(t, v, a);
+        if (a->kind == NVDP_ADDR_MAC && (v->flags & TREE_F_DOWN))
+            fw_active(t, v, a->mac, 0);
+    }
+    return 0;
+}
+
+static void
+vnic_drop_addr(struct tree *t, struct tree_vnic *v, unsigned i)
+{
+    struct nvdp_addr a = v->addr[i];
+
+    if (v->state == TREE_ST_ASSOC)
+        fw_del(t, v, &a);
+    v->addr[i] = v->addr[--v->naddr];
+    t->mem -= sizeof(a);
+    if (a.kind == NVDP_ADDR_MAC)
+        mtab_unref(t, v, a.mac);
+}
+
+/* Records the addresses of a request would add (with the MAC records
+ * they imply), checking conflicts and the limit first so that a refused
+ * request changes nothing. */
+static int
+addrs_check(struct tree *t, const struct tree_req *r,
+            const struct tree_vnic *v, struct tree_res *res)
+{
+    unsigned extra = 0;
+
+    for (unsigned i = 0; i < r->naddr; i++) {
+        const struct nvdp_addr *a = &r->addr[i];
+        struct tree_mslot *s = mtab_find(t, r->vni, a->mac);
+        char ms[18];
+
+        if (mac_eq(a->mac, zero_mac) || (a->mac[0] & 1)) {
+            nvdp_mac_fmt(a->mac, ms);
+            res_set(res, NVDP_ST_MALFORMED, "MAC %s is not a unicast MAC", ms);
+            return -1;
+        }
+        if (s && !uuid_eq(&s->v->uuid, r->vnic)) {
+            char us[37];
+            nvdp_mac_fmt(a->mac, ms);
+            nvdp_uuid_fmt(&s->v->uuid, us);
+            res_set(res, NVDP_ST_CONFLICT, "MAC %s is in use in VNI %u by VNIC %s",
+                    ms, r->vni, us);
+            return -1;
+        }
+        /* count records this request would create (dups inside the
+         * request are counted twice: harmless, the limit is a ceiling) */
+        struct nvdp_addr m;
+        mac_only(&m, a->mac);
+        int had_mac = v && vnic_has_addr(v, &m);
+        for (unsigned j = 0; j < i && !had_mac; j++)
+            if (mac_eq(r->addr[j].mac, a->mac))
+                had_mac = 1;
+        if (!had_mac)
+            extra++;
+        if (a->kind != NVDP_ADDR_MAC && !(v && vnic_has_addr(v, a)))
+            extra++;
+    }
+    if (t->lim.max_addrs && (v ? v->naddr : 0) + extra > t->lim.max_addrs) {
+        res_set(res, NVDP_ST_LIMIT, "VNIC would hold %u addresses, limit is %u",
+                (v ? v->naddr : 0) + extra, t->lim.max_addrs);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+addrs_add(struct tree *t, struct tree_vnic *v, const struct tree_req *r)
+{
+    for (unsigned i = 0; i < r->naddr; i++) {
+        const struct nvdp_addr *a = &r->addr[i];
+        struct nvdp_addr m;
+
+        mac_only(&m, a->mac);
+        if (!vnic_has_addr(v, &m) && vnic_push_addr(t, v, &m) < 0)
+            return -1;
+        if (a->kind != NVDP_ADDR_MAC && !vnic_has_addr(v, a) &&
+            vnic_push_addr(t, v, a) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static int
+port_check(struct tree *t, const struct tree_req *r, struct tree_res *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (r->port >= TREE_MAX_PORTS || t->port[r->port] == NULL) {
+        res_set(res, NVDP_ST_INTERNAL, "port %u is not configured", r->port);
+        return -1;
+    }
+    return 0;
+}
+
+enum attach_kind { AT_CONNECT, AT_ASSOC, AT_PREASSOC, AT_PREASSOC_RR };
+
+/* Common path of VN_CONNECT, ASSOC and PREASSOC: validate everything, then
+ * create or update the entry so a refusal leaves no trace. */
+static void
+tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
+            struct tree_res *res)
+{
+    struct tree_port *p;
+    struct tree_vnic *v, *o;
+    struct tree_hv *h;
+    int want_tag = (k == AT_CONNECT || k == AT_ASSOC || k == AT_PREASSOC_RR);
+    int is_new = 0;
+
+    if (port_check(t, r, res) < 0)
+        return;
+    p = t->port[r->port];
+    for (o = chain_head(t, r->vnic); o; o = o->same_next)
+        if (o->port == r->port && o->vni != r->vni) {
+            res_set(res, NVDP_ST_CONFLICT,
+                    "VNIC is connected to VNI %u on this port", o->vni);
+            return;
+        }
+    v = tree_find(t, r->vnic, r->port, r->hv);
+    if (addrs_check(t, r, v, res) < 0)
+        return;
+    if (v == NULL) {
+        h = tree_hv_find(t, r->port, r->hv);
+        if (p->max_vnics && p->nvnic >= p->max_vnics) {
+            res_set(res, NVDP_ST_LIMIT, "port holds its limit of %u VNICs",
+                    p->max_vnics);
+            return;
+        }
+        if (t->lim.max_vnics_per_hv && h &&
+            h->nvnic >= t->lim.max_vnics_per_hv) {
+            res_set(res, NVDP_ST_LIMIT,
+                    "hypervisor holds its limit of %u VNICs",
+                    t->lim.max_vnics_per_hv);
+            return;
+        }
+        /* A tag is needed and none is left: refuse before creating. */
+        if (want_tag && tag_lookup(&p->ta, r->vni) == 0 &&
+            tag_free_count(&p->ta) == 0) {
+            res_set(res, NVDP_ST_NO_TAGS, "no free tag left on this port");
+            return;
+        }
+        if ((h = hv_get(t, r->port, r->hv)) == NULL ||
+            (v = vnic_new(t, r, h)) == NULL) {
+            if (h)
+                hv_put(t, h);
+            res_set(res, NVDP_ST_INTERNAL, "out of memory");
+            return;
+        }
+        is_new = 1;
+        res->created = 1;
+    }
+    if (want_tag && vnic_take_tag(t, v, r->tag_hint) < 0) {
+        res_set(res, NVDP_ST_NO_TAGS, "no free tag left on this port");
+        if (is_new) {
+            v->state = TREE_ST_PREASSOC; /* not programmed: nothing to undo */
+            t->npreassoc++;
+            vnic_remove(t, v);
+        }
+        return;
+    }
+    switch (k) {
+    case AT_CONNECT:
+    case AT_ASSOC:
+        if (v->state != TREE_ST_ASSOC) {
+            if (!is_new)
+                t->npreassoc--;
+            v->state = TREE_ST_ASSOC;
+            vnic_program(t, v);
+        }
+        break;
+    case AT_PREASSOC:
+    case AT_PREASSOC_RR:
+        if (v->state == TREE_ST_ASSOC)
+            break; /* never demote a live association */
+        vnic_set_preassoc(t, v,
+                          (k == AT_PREASSOC_RR || v->state == TREE_ST_PREASSOC_RR)
+                              ? TREE_ST_PREASSOC_RR
+                              : TREE_ST_PREASSOC,
+                          r->now);
+        break;
+    }
+    v->flags &= ~TREE_F_STALE;
+    if (addrs_add(t, v, r) < 0) {
+        res_set(res, NVDP_ST_INTERNAL, "out of memory");
+        return;
+    }
+    res->status = NVDP_ST_OK;
+    if (k != AT_PREASSOC && v->tag) {
+        res->tag = v->tag;
+        res->has_tag = 1;
+    }
+}
+
+void
+tree_connect(struct tree *t, const struct tree_req *r, struct tree_res *res)
+{
+    struct tree_req c = *r;
+
+    c.naddr = 0;
+    tree_attach(t, &c, AT_CONNECT, res);
+}
+
+void
+tree_assoc(struct tree *t, const struct tree_req *r, struct tree_res *res)
+{
+    tree_attach(t, r, AT_ASSOC, res);
+}
+
+void
+tree_preassoc(struct tree *t, const struct tree_req *r, int rr,
+              struct tree_res *res)
+{
+    tree_attach(t, r, rr ? AT_PREASSOC_RR : AT_PREASSOC, res);
+}
+
+void
+tree_disconnect(struct tree *t, const struct tree_req *r, struct tree_res *res)
+{
+    struct tree_vnic *v;
+
+    if (port_check(t, r, res) < 0)
+        return;
+    v = tree_find(t, r->vnic, r->port, r->hv);
+    if (v && v->vni == r->vni)
+        vnic_remove(t, v);
+    res->status = NVDP_ST_OK;
+}
+
+void
+tree_disassoc(struct tree *t, const struct tree_req *r, struct tree_res *res)
+{
+    struct tree_vnic *v;
+
+    if (port_check(t, r, res) < 0)
+        return;
+    res->status = NVDP_ST_OK;
+    v = tree_find(t, r->vnic, r->port, r->hv);
+    if (v == NULL || v->vni != r->vni)
+        return;
+    for (unsigned k = 0; k < r->naddr; k++) {
+        const struct nvdp_addr *a = &r->addr[k];
+        if (a->kind == NVDP_ADDR_MAC) {
+            /* the MAC goes with every IP under it: IPs first */
+            for (unsigned i = v->naddr; i-- > 0;)
+                if (v->addr[i].kind != NVDP_ADDR_MAC &&
+                    mac_eq(v->addr[i].mac, a->mac))
+                    vnic_drop_addr(t, v, i);
+        }
+        for (unsigned i = v->naddr; i-- > 0;)
+            if (addr_eq(&v->addr[i], a)) {
+                vnic_drop_addr(t, v, i);
+                break;
+            }
+    }
+    /* re-assert another location's entries for MACs this one dropped */
+    for (struct tree_vnic *o = chain_head(t, &v->uuid); o; o = o->same_next)
+        if (o != v && o->state == TREE_ST_ASSOC && o->vni == v->vni &&
+            v->state == TREE_ST_ASSOC)
+            vnic_program(t, o);
+}
+
+void
+tree_vnic_disassoc(struct tree *t, const struct tree_req *r, uint8_t intent,
+                   struct tree_res *res)
+{
+    struct tree_vnic *v;
+
+    if (port_check(t, r, res) < 0)
+        return;
+    res->status = NVDP_ST_OK;
+    if (intent == NVDP_INTENT_SHUTDOWN) {
+        /* The VNIC is gone for good: purge it from every port, including
+         * pre-associations a migration destination may have made. */
+        while ((v = chain_head(t, r->vnic)) != NULL)
+            vnic_remove(t, v);
+        return;
+    }
+    if ((v = tree_find(t, r->vnic, r->port, r->hv)) != NULL)
+        vnic_remove(t, v);
+}
+
+void
+tree_vnic_state(struct tree *t, const struct tree_req *r, int up,
+                struct tree_res *res)
+{
+    struct tree_vnic *v;
+    uint8_t down = up ? 0 : TREE_F_DOWN;
+
+    if (port_check(t, r, res) < 0)
+        return;
+    v = tree_find(t, r->vnic, r->port, r->hv);
+    if (v == NULL) {
+        res_set(res, NVDP_ST_UNKNOWN_VNIC, "VNIC is not known on this port");
+        return;
+    }
+    res->status = NVDP_ST_OK;
+    if (v->tag) {
+        res->tag = v->tag;
+        res->has_tag = 1;
+    }
+    if ((v->flags & TREE_F_DOWN) == down)
+        return;
+    v->flags = (uint8_t)((v->flags & ~TREE_F_DOWN) | down);
+    if (v->state == TREE_ST_ASSOC)
+        for (unsigned i = 0; i < v->naddr; i++)
+            if (v->addr[i].kind == NVDP_ADDR_MAC)
+                fw_active(t, v, v->addr[i].mac, up);
+}
+
+/* ---- hypervisor-wide ---------------------------------------------------- */
+
+unsigned
+tree_hv_mark_stale(struct tree *t, uint16_t port, const uint8_t hv[6])
+{
+    struct tree_hv *h = tree_hv_find(t, port, hv);
+    unsigned n = 0;
+
+    for (struct tree_vnic *v = h ? h->head : NULL; v; v = v->hv_next, n++)
+        v->flags |= TREE_F_STALE;
+    return n;
+}
+
+static unsigned
+hv_remove_if(struct tree *t, uint16_t port, const uint8_t hv[6],
+             uint8_t flag)
+{
+    struct tree_hv *h = tree_hv_find(t, port, hv);
+    unsigned n = 0;
+
+    if (h == NULL)
+        return 0;
+    /* h is freed with its last entry: stop on count, not on pointers. */
+    for (struct tree_vnic *v = h->head, *nx; v; v = nx) {
+        int last = h->nvnic == 1;
+        nx = v->hv_next;
+        if (flag == 0 || (v->flags & flag)) {
+            vnic_remove(t, v);
+            n++;
+            if (last)
+                break;
+        }
+    }
+    return n;
+}
+
+unsigned
+tree_hv_sweep_stale(struct tree *t, uint16_t port, const uint8_t hv[6])
+{
+    return hv_remove_if(t, port, hv, TREE_F_STALE);
+}
+
+unsigned
+tree_hv_release(struct tree *t, uint16_t port, const uint8_t hv[6])
+{
+    return hv_remove_if(t, port, hv, 0);
+}
+
+uint64_t
+tree_next_expiry(const struct tree *t)
+{
+    return t->npreassoc ? t->next_expiry : UINT64_MAX;
+}
+
+unsigned
+tree_expire(struct tree *t, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+    unsigned n = 0;
+
+    if (t->npreassoc == 0 || now < t->next_expiry)
+        return 0;
+    for (uint32_t i = 0; i < t->tabsz; i++) {
+    again:
+        for (struct tree_vnic *v = t->tab[i]; v; v = v->same_next) {
+            if (v->state == TREE_ST_ASSOC)
+                continue;
+            if (v->expires <= now) {
+                vnic_remove(t, v);
+                n++;
+                /* the slot may now hold a shifted chain: rescan it */
+                if (t->tab[i])
+                    goto again;
+                break;
+            }
+            if (v->expires < next)
+                next = v->expires;
+        }
+    }
+    t->next_expiry = next;
+    return n;
+}
+
+static int
+filter_match(const struct tree_filter *f, const struct tree_vnic *v)
+{
+    return (f->port == TREE_ANY_PORT || f->port == v->port) &&
+           (f->any_vni || f->vni == v->vni) &&
+           (f->vnic == NULL || uuid_eq(f->vnic, &v->uuid)) &&
+           (f->hv == NULL || mac_eq(f->hv, v->hv->mac));
+}
+
+unsigned
+tree_withdraw(struct tree *t, const struct tree_filter *f, tree_vnic_cb cb,
+              void *arg)
+{
+    unsigned n = 0;
+
+    for (uint32_t i = 0; i < t->tabsz; i++) {
+    again:
+        for (struct tree_vnic *v = t->tab[i]; v; v = v->same_next)
+            if (filter_match(f, v)) {
+                if (cb)
+                    cb(arg, v);
+                vnic_remove(t, v);
+                n++;
+                if (t->tab[i])
+                    goto again;
+                break;
+            }
+    }
+    return n;
+}
+
+void
+tree_foreach(const struct tree *t, tree_vnic_cb cb, void *arg)
+{
+    for (uint32_t i = 0; i < t->tabsz; i++)
+        for (struct tree_vnic *v = t->tab[i]; v; v = v->same_next)
+            cb(arg, v);
+}

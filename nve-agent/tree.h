@@ -1,1 +1,175 @@
-/* placeholder */
+/* tree.h - the NVE's containment tree: VNIC (UUID, port, hypervisor) -> VN
+ * -> MAC -> IP, its states and the rules of RFC 8394 / NVDP that change it. */
+#ifndef TREE_H
+#define TREE_H
+
+#include <stdint.h>
+#include "nvdp.h"
+#include "tagalloc.h"
+
+#define TREE_MAX_PORTS 256 /* == FWD_MAX_PORTS */
+#define TREE_ANY_PORT 0xFFFF
+
+enum tree_state {
+    TREE_ST_ASSOC = 1,       /* associated: programmed into the forwarder */
+    TREE_ST_PREASSOC = 2,    /* pre-associated, no resources held */
+    TREE_ST_PREASSOC_RR = 3, /* pre-associated, tag reserved */
+};
+#define TREE_F_DOWN 0x01  /* VNIC_STATE DOWN: kept but not forwarding */
+#define TREE_F_STALE 0x02 /* marked by RESYNC BEGIN, not yet replayed */
+
+struct tree_hv;
+
+/* One VNIC as seen by one hypervisor on one port: a single VN (NVDP allows
+ * one VN per VNIC per port) and its addresses. Kept small: the benchmark
+ * budget is 256 bytes of NVE state per VNIC with one MAC and one IPv4. */
+struct tree_vnic {
+    struct nvdp_uuid uuid;
+    uint32_t vni;
+    uint16_t port;
+    uint16_t tag;   /* 0 while pre-associated without RR */
+    uint8_t state;  /* enum tree_state */
+    uint8_t flags;  /* TREE_F_* */
+    uint16_t naddr; /* MAC records and IP records under them */
+    uint64_t expires;         /* pre-association deadline (ms) */
+    struct nvdp_addr *addr;   /* a MAC-only record precedes its IPs' use */
+    struct tree_hv *hv;       /* owner */
+    struct tree_vnic *hv_next, *hv_prev;
+    struct tree_vnic *same_next; /* other entries with this UUID */
+};
+
+/* A hypervisor (by MAC) behind a port: owner of VNIC entries. */
+struct tree_hv {
+    uint8_t mac[6];
+    uint16_t port;
+    uint32_t nvnic;
+    struct tree_vnic *head;
+    struct tree_hv *next;
+};
+
+/* Where changes go: the forwarder in the daemon, a recorder in tests. */
+struct tree_sink {
+    void *arg;
+    int (*vn_bind)(void *arg, uint16_t port, uint16_t tag, uint32_t vni);
+    int (*vn_unbind)(void *arg, uint16_t port, uint16_t tag);
+    int (*local_add)(void *arg, uint32_t vni, uint16_t port,
+                     const struct nvdp_addr *a);
+    int (*local_del)(void *arg, uint32_t vni, uint16_t port,
+                     const struct nvdp_addr *a);
+    int (*set_active)(void *arg, uint32_t vni, const uint8_t mac[6],
+                      int active);
+};
+struct fwd;
+/* A sink calling fwd_* on f. */
+void tree_sink_fwd(struct tree_sink *s, struct fwd *f);
+
+struct tree_limits {
+    uint32_t max_addrs;        /* MAC + IP records per VNIC entry, 0 = none */
+    uint32_t max_vnics_per_hv; /* 0 = unlimited */
+    uint32_t preassoc_ms;      /* pre-association lifetime */
+};
+
+struct tree_port {
+    struct tag_alloc ta;
+    uint32_t max_vnics; /* 0 = unlimited */
+    uint32_t nvnic;
+};
+
+struct tree_mslot; /* (VNI, MAC) index slot */
+
+struct tree {
+    struct tree_sink sink;
+    struct tree_limits lim;
+    struct tree_port *port[TREE_MAX_PORTS];
+    struct tree_vnic **tab; /* UUID -> first entry, open addressing */
+    uint32_t tabsz, tabn;
+    struct tree_mslot *mtab; /* (VNI, MAC) -> holder, for conflicts */
+    uint32_t mtabsz, mtabn;
+    struct tree_hv *hvs;
+    uint32_t nvnic, npreassoc;
+    uint64_t next_expiry;
+    uint64_t mem; /* bytes allocated for entries and tables */
+    uint64_t fwd_errors;
+};
+
+/* One request as the protocol engine hands it over. */
+struct tree_req {
+    uint16_t port;
+    const uint8_t *hv;             /* hypervisor MAC */
+    const struct nvdp_uuid *vnic;
+    uint32_t vni;
+    uint16_t tag_hint;             /* 0 = none */
+    const struct nvdp_addr *addr;
+    uint16_t naddr;
+    uint64_t now;
+};
+struct tree_res {
+    uint16_t status; /* enum nvdp_status */
+    uint16_t tag;
+    uint8_t has_tag;
+    uint8_t created; /* a new VNIC entry was made */
+    char reason[96];
+};
+
+int tree_init(struct tree *t, const struct tree_sink *sink,
+              const struct tree_limits *lim);
+void tree_free(struct tree *t);
+
+/* Ports: a port must exist before requests name it. Changing the allowed
+ * tags keeps tags in use; deleting a port releases its entries. */
+int tree_port_set(struct tree *t, uint16_t port, const struct tagset *tags,
+                  uint32_t max_vnics);
+void tree_port_del(struct tree *t, uint16_t port);
+const struct tag_alloc *tree_port_tags(const struct tree *t, uint16_t port);
+
+/* NVDP requests. Each fills res (status OK or an error with a reason). */
+void tree_connect(struct tree *t, const struct tree_req *r,
+                  struct tree_res *res);
+void tree_disconnect(struct tree *t, const struct tree_req *r,
+                     struct tree_res *res);
+void tree_assoc(struct tree *t, const struct tree_req *r,
+                struct tree_res *res);
+void tree_preassoc(struct tree *t, const struct tree_req *r, int rr,
+                   struct tree_res *res);
+void tree_disassoc(struct tree *t, const struct tree_req *r,
+                   struct tree_res *res);
+void tree_vnic_disassoc(struct tree *t, const struct tree_req *r,
+                        uint8_t intent, struct tree_res *res);
+void tree_vnic_state(struct tree *t, const struct tree_req *r, int up,
+                     struct tree_res *res);
+
+/* Hypervisor-wide operations (resync, hold expiry). Return entries hit. */
+unsigned tree_hv_mark_stale(struct tree *t, uint16_t port,
+                            const uint8_t hv[6]);
+unsigned tree_hv_sweep_stale(struct tree *t, uint16_t port,
+                             const uint8_t hv[6]);
+unsigned tree_hv_release(struct tree *t, uint16_t port, const uint8_t hv[6]);
+struct tree_hv *tree_hv_find(const struct tree *t, uint16_t port,
+                             const uint8_t hv[6]);
+
+/* Pre-associations past their deadline are removed; returns the count. */
+unsigned tree_expire(struct tree *t, uint64_t now);
+/* Earliest pre-association deadline, UINT64_MAX if none. */
+uint64_t tree_next_expiry(const struct tree *t);
+
+/* NVE-initiated removal (WITHDRAW, reload): every entry matching the
+ * filter is passed to cb (before it is freed), then removed. */
+struct tree_filter {
+    uint16_t port;                /* TREE_ANY_PORT = all */
+    uint8_t any_vni;
+    uint32_t vni;
+    const struct nvdp_uuid *vnic; /* NULL = all */
+    const uint8_t *hv;            /* NULL = all */
+};
+typedef void (*tree_vnic_cb)(void *arg, const struct tree_vnic *v);
+unsigned tree_withdraw(struct tree *t, const struct tree_filter *f,
+                       tree_vnic_cb cb, void *arg);
+
+/* Lookups and iteration for the control socket. */
+struct tree_vnic *tree_find(const struct tree *t,
+                            const struct nvdp_uuid *vnic, uint16_t port,
+                            const uint8_t hv[6]);
+void tree_foreach(const struct tree *t, tree_vnic_cb cb, void *arg);
+const char *tree_state_str(const struct tree_vnic *v);
+
+#endif

@@ -1,0 +1,241 @@
+/* fwd_int.h - the forwarder's tables as both sides see them: the control
+ * plane (fwd.c, single writer under wlock) and the packet path (fwd_dp.c,
+ * fwd_pkt.c: lock-free readers). Not part of the fwd_* API.
+ *
+ * Concurrency model. Writers (the API caller and the forwarder's own
+ * housekeeping thread) serialise on wlock; the forwarding thread takes it
+ * only to reopen sockets after a port was added or removed, never per
+ * packet. Every table is a fixed array allocated by fwd_new, so nothing the
+ * reader can reach is ever freed while it runs. Readers see consistent
+ * entries through:
+ *   - single aligned words read and written with __atomic (tag -> VN,
+ *     VNI -> VN, MAC key/value pairs re-checked after the value is read);
+ *   - a sequence counter on multi-word records (a remote's prebuilt header,
+ *     a VN's member and flood lists): the reader copies and retries if the
+ *     counter was odd or changed, the writer never waits for a reader.
+ * A remote slot is reused for another address only after the forwarding
+ * thread has passed a quiescent point (qs counter), so a reader that loaded
+ * a remote index just before its last reference went away cannot send a
+ * frame to an unrelated VTEP. */
+#ifndef FWD_INT_H
+#define FWD_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include "fwd.h"
+
+#define FWD_MAX_VNS 4096
+#define FWD_VNI_HASH 8192          /* power of two, > 2 * FWD_MAX_VNS */
+#define FWD_MAC_BITS 16
+#define FWD_MAC_CAP (1u << FWD_MAC_BITS)
+#define FWD_MAC_LIMIT (FWD_MAC_CAP / 4 * 3) /* keep probe chains short */
+#define FWD_MAX_REMOTES 1024
+#define FWD_MAX_FLOOD 64           /* head-end replication list per VN */
+#define FWD_HDR_MAX 70             /* Ethernet 14 + IPv6 40 + UDP 8 + VXLAN 8 */
+#define FWD_VXLAN_HLEN 8
+#define FWD_NO_REMOTE 0xFFFF
+
+/* Drop reasons: one counter each, names in fwd_drop_name(). */
+enum fwd_drop {
+    FWD_DROP_NONE = 0,
+    FWD_DROP_RUNT,           /* access frame shorter than an Ethernet header */
+    FWD_DROP_UNTAGGED,       /* access frame without 802.1Q tag */
+    FWD_DROP_UNKNOWN_TAG,    /* (port, tag) bound to no VN */
+    FWD_DROP_BAD_SRC,        /* multicast/zero source MAC */
+    FWD_DROP_SRC_NOT_ASSOC,  /* anti-spoofing: MAC not associated here */
+    FWD_DROP_VNIC_DOWN,      /* source or destination VNIC is down */
+    FWD_DROP_SAME_PORT,      /* destination behind the ingress port */
+    FWD_DROP_MTU,            /* too big for the underlay after encap */
+    FWD_DROP_NO_NEIGH,       /* remote VTEP's next hop not resolved */
+    FWD_DROP_VX_SHORT,       /* underlay packet too short for VXLAN */
+    FWD_DROP_VX_MALFORMED,   /* bad IP/UDP lengths, flags, fragments */
+    FWD_DROP_UNKNOWN_VNI,    /* VNI with no local member */
+    FWD_DROP_VX_TO_REMOTE,   /* decapsulated frame for a remote MAC */
+    FWD_DROP_TX_FAIL,        /* the kernel refused the frame */
+    FWD_DROP_MAX
+};
+const char *fwd_drop_name(int reason);
+
+/* MAC table entry value bits. */
+enum fwd_mac_type {
+    FWD_MAC_LOCAL = 1,
+    FWD_MAC_REMOTE = 2,   /* static or API */
+    FWD_MAC_LEARNED = 3,  /* learned from decapsulated traffic, ages */
+};
+#define FWD_MV_TYPE(v) ((unsigned)((v) & 3))
+#define FWD_MV_ACTIVE(v) ((unsigned)(((v) >> 2) & 1))
+#define FWD_MV_PORT(v) ((uint16_t)((v) >> 16))
+#define FWD_MV_REMOTE(v) ((uint16_t)((v) >> 32))
+#define FWD_MV(type, active, port, remote) \
+    ((uint64_t)(type) | ((uint64_t)((active) ? 1 : 0) << 2) | \
+     ((uint64_t)(port) << 16) | ((uint64_t)(remote) << 32))
+#define FWD_MK_EMPTY 0
+#define FWD_MK_TOMB 1
+
+struct fwd_mac_slot {
+    uint64_t key; /* (vn index + 1) << 48 | MAC, or EMPTY / TOMB */
+    uint64_t val;
+};
+
+struct fwd_port_ctr {
+    uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes, drops;
+};
+
+struct fwd_port {
+    uint8_t used;
+    char ifname[16];
+    uint16_t tag2vn[4096]; /* vn index + 1, 0 = no binding */
+    struct fwd_port_ctr c;
+};
+
+struct fwd_vn_member {
+    uint16_t port, tag;
+};
+
+struct fwd_vn_ctr {
+    uint64_t encap_pkts, encap_bytes, decap_pkts, decap_bytes;
+    uint64_t local_pkts, flood_pkts, drops;
+};
+
+struct fwd_vn {
+    uint8_t used;
+    uint32_t vni;
+    uint16_t port_tag[FWD_MAX_PORTS]; /* atomic: tag of (port, VN) or 0 */
+    uint32_t seq;                     /* guards the two lists below */
+    uint16_t nmembers;
+    struct fwd_vn_member members[FWD_MAX_PORTS];
+    uint16_t nflood;
+    uint16_t flood[FWD_MAX_FLOOD]; /* remote indices */
+    struct fwd_vn_ctr c;
+    /* control side only */
+    char flood_ip[FWD_MAX_FLOOD][48];
+};
+
+struct fwd_remote {
+    uint32_t seq;       /* guards hdr/hdr_len/resolved */
+    uint8_t used;
+    uint8_t resolved;   /* next-hop MAC known: hdr is complete */
+    uint8_t family;     /* 4 or 6 */
+    uint8_t hdr_len;
+    uint8_t hdr[FWD_HDR_MAX]; /* outer Eth/IP/UDP/VXLAN, per-packet fields 0 */
+    uint8_t ip[16];
+    /* control side only */
+    uint32_t refs;
+    uint64_t free_qs;   /* reusable once the reader passed this qs */
+    char ipstr[48];
+    uint64_t tx_pkts;   /* written by the forwarding thread */
+};
+
+/* An IP entry under a local MAC: control side only, for fwd_dump_json
+ * (forwarding is by MAC; anti-spoofing is by source MAC). */
+struct fwd_ipent {
+    uint16_t vn, port;
+    struct nvdp_addr a;
+};
+
+struct fwd_learn_ev {
+    uint16_t vn;
+    uint8_t mac[6];
+    uint8_t family;
+    uint8_t ip[16];
+};
+#define FWD_LEARN_RING 1024 /* power of two, SPSC: forwarder -> housekeeper */
+
+struct fwd_dp; /* packet path state, fwd_dp.c */
+
+struct fwd {
+    struct fwd_params p;
+    pthread_mutex_t wlock; /* writers only */
+
+    struct fwd_port ports[FWD_MAX_PORTS];
+    uint32_t ports_gen; /* bumped on port add/del: forwarder reopens sockets */
+
+    struct fwd_vn *vns;  /* [FWD_MAX_VNS] */
+    uint16_t nvns;
+    uint32_t vni_key[FWD_VNI_HASH]; /* vni + 1, never removed */
+    uint16_t vni_idx[FWD_VNI_HASH];
+
+    struct fwd_mac_slot *macs; /* [FWD_MAC_CAP] */
+    uint32_t *mac_seen;        /* [FWD_MAC_CAP] learned entries: last seen, s */
+    uint32_t nmacs;            /* live entries (control side) */
+
+    struct fwd_remote *remotes; /* [FWD_MAX_REMOTES] */
+
+    struct fwd_ipent *ips;
+    size_t nips, capips;
+
+    /* local underlay address */
+    uint8_t local_family;
+    uint8_t local_ip[16];
+    unsigned underlay_mtu; /* L3 MTU of underlay_if, 0 = unknown */
+    uint8_t underlay_mac[6];
+
+    /* forwarding thread <-> writers */
+    uint64_t qs;      /* reader's quiescent-state counter */
+    uint32_t online;  /* reader is between two quiescent points */
+    struct fwd_learn_ev learn[FWD_LEARN_RING];
+    uint32_t learn_head, learn_tail; /* head: producer, tail: consumer */
+
+    uint64_t drops[FWD_DROP_MAX];
+    uint64_t und_rx_pkts, und_rx_bytes, und_tx_pkts, und_tx_bytes;
+    uint64_t learn_overflow, learned, aged, tx_batches;
+
+    struct fwd_dp *dp;
+};
+
+/* Single-writer counters: a relaxed load + store is enough (one thread
+ * writes, the control thread reads a possibly slightly stale value). */
+static inline void fwd_ctr_add(uint64_t *c, uint64_t n)
+{
+    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
+                     __ATOMIC_RELAXED);
+}
+static inline uint64_t fwd_ctr_get(const uint64_t *c)
+{
+    return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t fwd_mac_u64(const uint8_t m[6])
+{
+    return (uint64_t)m[0] << 40 | (uint64_t)m[1] << 32 | (uint64_t)m[2] << 24 |
+        (uint64_t)m[3] << 16 | (uint64_t)m[4] << 8 | m[5];
+}
+static inline uint64_t fwd_mac_key(uint16_t vn, const uint8_t m[6])
+{
+    return (uint64_t)(vn + 1) << 48 | fwd_mac_u64(m);
+}
+static inline uint32_t fwd_mac_hash(uint64_t key)
+{
+    return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - FWD_MAC_BITS));
+}
+
+/* Reader-side lookups (lock-free, no allocation). */
+/* MAC entry value, or 0 when absent; *slot gets its index. */
+uint64_t fwd_mac_lookup(const struct fwd *f, uint16_t vn, const uint8_t mac[6],
+                        uint32_t *slot);
+/* VN index of a VNI, or -1. */
+int fwd_vni_lookup(const struct fwd *f, uint32_t vni);
+/* Copies a remote's prebuilt header; returns its length, 0 when the slot
+ * is unused or unresolved. */
+unsigned fwd_remote_hdr(const struct fwd *f, uint16_t r, uint8_t *hdr,
+                        uint8_t *family);
+/* Copies a VN's member and flood lists consistently. */
+void fwd_vn_lists(const struct fwd *f, uint16_t vn,
+                  struct fwd_vn_member *members, uint16_t *nmembers,
+                  uint16_t *flood, uint16_t *nflood);
+
+/* Writer side, used by the housekeeping thread (wlock held). */
+int fwd_learn_apply(struct fwd *f, const struct fwd_learn_ev *ev, uint32_t now);
+unsigned fwd_age(struct fwd *f, uint32_t now);
+void fwd_remote_set_nexthop(struct fwd *f, uint16_t r, const uint8_t mac[6]);
+void fwd_remote_rebuild_all(struct fwd *f);
+uint32_t fwd_now_s(void);
+
+/* Reader quiescent points (forwarding thread). */
+static inline void fwd_qs_tick(struct fwd *f)
+{
+    __atomic_store_n(&f->qs, f->qs + 1, __ATOMIC_RELEASE);
+}
+
+#endif

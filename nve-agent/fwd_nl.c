@@ -1,0 +1,149 @@
+/* fwd_nl.c - next-hop resolution for remote VTEPs through rtnetlink: the
+ * route to a VTEP (gateway, interface) and that next hop's neighbour MAC.
+ * Used by the housekeeping thread only, never on the packet path. */
+#include <errno.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fwd_nl.h"
+
+int
+fwd_nl_open(void)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+static int
+nl_send(int fd, struct nlmsghdr *nh)
+{
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+    return sendto(fd, nh, nh->nlmsg_len, 0, (struct sockaddr *)&sa,
+                  sizeof(sa)) < 0 ? -1 : 0;
+}
+
+static void
+add_attr(struct nlmsghdr *nh, unsigned short type, const void *data, size_t len)
+{
+    struct rtattr *rta = (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+    rta->rta_type = type;
+    rta->rta_len = (unsigned short)RTA_LENGTH(len);
+    memcpy(RTA_DATA(rta), data, len);
+    nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
+}
+
+/* Route lookup: fills the next hop (the gateway, or dst itself when on
+ * link) and the outgoing interface. */
+static int
+route_get(int fd, int family, const uint8_t *dst, uint8_t *nh, int *oif)
+{
+    union {
+        struct nlmsghdr h;
+        char b[8192];
+    } u;
+    size_t alen = family == 4 ? 4 : 16;
+    memset(&u, 0, 256);
+    u.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+    u.h.nlmsg_type = RTM_GETROUTE;
+    u.h.nlmsg_flags = NLM_F_REQUEST;
+    u.h.nlmsg_seq = 1;
+    struct rtmsg *rt = NLMSG_DATA(&u.h);
+    rt->rtm_family = family == 4 ? AF_INET : AF_INET6;
+    rt->rtm_dst_len = (unsigned char)(alen * 8);
+    add_attr(&u.h, RTA_DST, dst, alen);
+    if (nl_send(fd, &u.h) < 0)
+        return -1;
+    ssize_t n = recv(fd, u.b, sizeof(u.b), 0);
+    if (n < 0)
+        return -1;
+    memcpy(nh, dst, alen);
+    *oif = 0;
+    for (struct nlmsghdr *h = &u.h; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+        if (h->nlmsg_type == NLMSG_ERROR)
+            return -1;
+        if (h->nlmsg_type != RTM_NEWROUTE)
+            continue;
+        struct rtmsg *r = NLMSG_DATA(h);
+        int len = (int)RTM_PAYLOAD(h);
+        for (struct rtattr *a = RTM_RTA(r); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+            if (a->rta_type == RTA_GATEWAY && RTA_PAYLOAD(a) == alen)
+                memcpy(nh, RTA_DATA(a), alen);
+            else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) == 4)
+                memcpy(oif, RTA_DATA(a), 4);
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static int
+neigh_find(int fd, int family, const uint8_t *ip, int ifindex, uint8_t mac[6])
+{
+    union {
+        struct nlmsghdr h;
+        char b[32768];
+    } u;
+    size_t alen = family == 4 ? 4 : 16;
+    memset(&u, 0, 256);
+    u.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg));
+    u.h.nlmsg_type = RTM_GETNEIGH;
+    u.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    u.h.nlmsg_seq = 2;
+    struct ndmsg *nd = NLMSG_DATA(&u.h);
+    nd->ndm_family = family == 4 ? AF_INET : AF_INET6;
+    if (nl_send(fd, &u.h) < 0)
+        return -1;
+    int found = -1;
+    for (;;) {
+        ssize_t n = recv(fd, u.b, sizeof(u.b), 0);
+        if (n <= 0)
+            return found;
+        for (struct nlmsghdr *h = &u.h; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+                return found;
+            if (h->nlmsg_type != RTM_NEWNEIGH)
+                continue;
+            struct ndmsg *m = NLMSG_DATA(h);
+            if (m->ndm_ifindex != ifindex ||
+                !(m->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY |
+                                  NUD_PROBE | NUD_PERMANENT | NUD_NOARP)))
+                continue;
+            int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+            const uint8_t *dst = NULL, *ll = NULL;
+            for (struct rtattr *a = (struct rtattr *)((char *)m + NLMSG_ALIGN(sizeof(*m)));
+                 RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+                if (a->rta_type == NDA_DST && RTA_PAYLOAD(a) == alen)
+                    dst = RTA_DATA(a);
+                else if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == 6)
+                    ll = RTA_DATA(a);
+            }
+            if (dst != NULL && ll != NULL && memcmp(dst, ip, alen) == 0) {
+                memcpy(mac, ll, 6);
+                found = 0; /* keep reading to drain the dump */
+            }
+        }
+    }
+}
+
+int
+fwd_nl_nexthop_mac(int fd, int family, const uint8_t *dst, int ifindex,
+                   uint8_t mac[6], uint8_t nh[16])
+{
+    int oif;
+    memset(nh, 0, 16);
+    if (route_get(fd, family, dst, nh, &oif) < 0)
+        return -1;
+    if (oif != 0 && oif != ifindex) {
+        errno = ENETUNREACH; /* the route leaves by another interface */
+        return -1;
+    }
+    return neigh_find(fd, family, nh, ifindex, mac);
+}

@@ -1,0 +1,109 @@
+# test_a_hello.py - conformance: HELLO exchange, addressing and epochs
+# (protocol-spec/nvdp.md "Ethernet framing", "Liveness").
+import time
+
+import nvdp as N
+from nvdptest import (test, check, IF_BR1, IF_BR2, IF_DIRECT, IF_SMALL,
+                      NVE_HELLO_MS, Link, new_vnic, dump, VNS, expect_ok)
+from scapy.layers.l2 import Ether
+
+
+def nve_hellos(ifname, seconds):
+    """(time, Ether, HELLO) of every NVE HELLO seen on ifname."""
+    link = Link(ifname)
+    out = []
+    end = time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            raw = link.recv(end - time.monotonic())
+            if raw is None:
+                break
+            e = Ether(raw)
+            if N.NVDP not in e:
+                continue
+            for m in e[N.NVDP].msgs:
+                if m.type == N.HELLO and isinstance(m, N.NVDPHello) \
+                        and m.role == N.ROLE_NVE:
+                    out.append((time.monotonic(), e, m))
+    finally:
+        link.close()
+    return out
+
+
+@test
+def nve_hello_on_every_port(ctx):
+    """The NVE sends HELLO (role NVE, its epoch) to the group MAC on every
+    access port every hello interval."""
+    epochs = set()
+    for ifname in (IF_BR1, IF_BR2, IF_DIRECT, IF_SMALL):
+        hs = nve_hellos(ifname, 4 * NVE_HELLO_MS / 1000.0 + 0.2)
+        check(len(hs) >= 3, "%s: %d NVE HELLOs in %d ms, expected >= 3"
+              % (ifname, len(hs), 4 * NVE_HELLO_MS + 200))
+        for _, e, m in hs:
+            h = e[N.NVDP]
+            check(e.dst.lower() == N.GROUP_MAC,
+                  "%s: NVE HELLO to %s, expected group %s"
+                  % (ifname, e.dst, N.GROUP_MAC))
+            check(h.version == N.VERSION, "HELLO version %d" % h.version)
+            check(h.epoch != 0, "NVE HELLO with epoch 0")
+            check(m.hold_time > 0, "NVE HELLO hold_time 0")
+            check(m.window > 0, "NVE HELLO window 0")
+            check(abs(m.hello_interval - NVE_HELLO_MS) <= 1,
+                  "NVE HELLO hello_interval %d, configured %d"
+                  % (m.hello_interval, NVE_HELLO_MS))
+            epochs.add(h.epoch)
+        gaps = [b[0] - a[0] for a, b in zip(hs, hs[1:])]
+        for g in gaps:
+            check(0.5 * NVE_HELLO_MS / 1000 <= g <= 2.0 * NVE_HELLO_MS / 1000,
+                  "%s: HELLO gap %.0f ms, interval is %d ms"
+                  % (ifname, g * 1000, NVE_HELLO_MS))
+    check(len(epochs) == 1, "NVE used several epochs: %s" % epochs)
+
+
+@test
+def peer_epoch_echoed(ctx):
+    """After our HELLO, every unicast frame the NVE sends us carries our
+    epoch in peer_epoch and its own epoch in epoch; replies are unicast to
+    our MAC from the NVE's MAC."""
+    hv = ctx.hv(IF_DIRECT)
+    r = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=VNS[0][1])
+    hv.send([r])
+    got = hv.responses([r.txid])
+    resp, e = got[r.txid]
+    expect_ok(resp, "VN_CONNECT")
+    h = e[N.NVDP]
+    check(h.peer_epoch == hv.epoch, "RESPONSE peer_epoch %#x, our epoch %#x"
+          % (h.peer_epoch, hv.epoch))
+    check(h.epoch == hv.nve_epoch and h.epoch != 0,
+          "RESPONSE epoch %#x, NVE HELLO epoch %#x" % (h.epoch, hv.nve_epoch))
+    check(e.dst.lower() == hv.mac, "RESPONSE sent to %s, expected our MAC %s"
+          % (e.dst, hv.mac))
+    check(e.src.lower() == hv.nve_mac, "RESPONSE from %s, NVE HELLO from %s"
+          % (e.src, hv.nve_mac))
+    check(resp.req_type == N.VN_CONNECT, "req_type %#x" % resp.req_type)
+
+
+@test
+def request_to_group_mac_answered(ctx):
+    """A hypervisor that has not heard the NVE yet sends to the group MAC;
+    the NVE answers unicast."""
+    hv = ctx.hv(IF_BR1, start=False)
+    hv.hello()
+    r = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=VNS[0][1])
+    hv.send([r], dst=N.GROUP_MAC)
+    resp, e = hv.responses([r.txid])[r.txid]
+    expect_ok(resp, "VN_CONNECT to group")
+    check(e.dst.lower() == hv.mac, "answer to %s, expected unicast to %s"
+          % (e.dst, hv.mac))
+
+
+@test
+def peer_listed_with_name_and_epoch(ctx):
+    """The NVE lists a hypervisor it heard (nvdpctl peers): MAC, name."""
+    hv = ctx.hv(IF_DIRECT, name="scapy-peer-test")
+    hv.poll(0.3)
+    d = dump(ctx.ctl.peers())
+    check(hv.mac in d, "nvdpctl peers does not list %s: %s" % (hv.mac, d))
+    check("scapy-peer-test" in d, "nvdpctl peers lacks our HELLO NAME: %s" % d)
+    check(str(hv.epoch) in d or ("%x" % hv.epoch) in d,
+          "nvdpctl peers lacks our epoch %d: %s" % (hv.epoch, d))

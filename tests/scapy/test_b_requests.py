@@ -1,0 +1,253 @@
+# test_b_requests.py - conformance: every request type and its RESPONSE
+# (protocol-spec/nvdp.md "Messages"), checked on the wire and in nvdpctl.
+import nvdp as N
+from nvdptest import (test, check, IF_DIRECT, IF_BR1, P2_TAGS, P2_RESERVED,
+                      new_vnic, vm_mac, dump, expect_ok, expect_status,
+                      tag_of, vnic_entries)
+
+
+def in_p2_range(tag):
+    return (P2_TAGS[0] <= tag <= P2_TAGS[1]
+            and not P2_RESERVED[0] <= tag <= P2_RESERVED[1])
+
+
+def vnics_on(ctx, port, vnic):
+    return vnic_entries(ctx.ctl.vnics(port=port), vnic)
+
+
+@test
+def vn_connect_by_vni(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    r = hv.req(N.VN_CONNECT, vnic=v, vn=vni)
+    resp = hv.transact([r])[0]
+    expect_ok(resp, "VN_CONNECT by VNI")
+    check(resp.txid == r.txid, "txid not echoed")
+    check(resp.req_type == N.VN_CONNECT, "req_type %#x" % resp.req_type)
+    check(in_p2_range(resp.tag), "tag %d outside p2's range/reserved"
+          % resp.tag)
+    t = tag_of(ctx.ctl.tags(port="p2"), "p2", vni)
+    check(t == resp.tag, "nvdpctl tags shows %r for (p2, %s), RESPONSE %d"
+          % (t, name, resp.tag))
+    check(vnics_on(ctx, "p2", v), "nvdpctl vnics does not show VNIC %s" % v)
+
+
+@test
+def vn_connect_by_uuid_same_tag(ctx):
+    """A VN named by its UUID is the same VN as by its VNI: same tag."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    a = hv.call(N.VN_CONNECT, vnic=new_vnic(), vn=vni)
+    b = hv.call(N.VN_CONNECT, vnic=new_vnic(), vn=u)
+    expect_ok(a, "VN_CONNECT by VNI")
+    expect_ok(b, "VN_CONNECT by UUID")
+    check(a.tag == b.tag, "by VNI tag %d, by UUID tag %d" % (a.tag, b.tag))
+
+
+@test
+def vn_connect_idempotent(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    a = expect_ok(hv.call(N.VN_CONNECT, vnic=v, vn=vni), "first connect")
+    b = expect_ok(hv.call(N.VN_CONNECT, vnic=v, vn=vni), "second connect")
+    check(a.tag == b.tag, "tag changed %d -> %d" % (a.tag, b.tag))
+    check(len(vnics_on(ctx, "p2", v)) == 1, "VNIC listed %d times"
+          % len(vnics_on(ctx, "p2", v)))
+
+
+@test
+def vn_disconnect_frees_tag(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    expect_ok(hv.call(N.VN_CONNECT, vnic=v, vn=vni), "connect")
+    r = hv.call(N.VN_DISCONNECT, vnic=v, vn=vni)
+    expect_status(r, N.ST_OK, "VN_DISCONNECT")
+    check(r.req_type == N.VN_DISCONNECT, "req_type %#x" % r.req_type)
+    check(not vnics_on(ctx, "p2", v), "VNIC still listed after disconnect")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
+          "tag of (p2, %s) not freed after the last VNIC left" % name)
+    # Idempotent: disconnecting again, or by UUID, is still OK.
+    expect_status(hv.call(N.VN_DISCONNECT, vnic=v, vn=vni), N.ST_OK,
+                  "second VN_DISCONNECT")
+    expect_status(hv.call(N.VN_DISCONNECT, vnic=new_vnic(), vn=u), N.ST_OK,
+                  "VN_DISCONNECT of a VNIC never connected")
+
+
+@test
+def vn_disconnect_keeps_shared_tag(ctx):
+    """The tag of (port, VN) stays while another VNIC of that VN is there."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v1, v2 = new_vnic(), new_vnic()
+    a = expect_ok(hv.call(N.VN_CONNECT, vnic=v1, vn=vni), "connect 1")
+    b = expect_ok(hv.call(N.VN_CONNECT, vnic=v2, vn=vni), "connect 2")
+    check(a.tag == b.tag, "two VNICs of one VN on one port: tags %d, %d"
+          % (a.tag, b.tag))
+    expect_status(hv.call(N.VN_DISCONNECT, vnic=v1, vn=vni), N.ST_OK, "disc")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) == a.tag,
+          "tag released while VNIC 2 still uses it")
+    expect_status(hv.call(N.VN_DISCONNECT, vnic=v2, vn=vni), N.ST_OK, "disc")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
+          "tag kept after the last VNIC left")
+
+
+@test
+def assoc_all_address_kinds(ctx):
+    """ASSOC connects implicitly and records MAC, MAC+IPv4, MAC+IPv6,
+    prefixes and ranges; RESPONSE OK + TAG."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v, m = new_vnic(), vm_mac()
+    addrs = [(m,), (m, "10.1.0.5"), (m, "2001:db8::5"), (m, "10.2.0.0/24"),
+             (m, "2001:db8:1::/64"), (m, "10.3.0.1-10.3.0.9"),
+             (m, "2001:db8:2::1-2001:db8:2::9")]
+    r = hv.call(N.ASSOC, vnic=v, vn=vni, addrs=addrs)
+    expect_ok(r, "ASSOC")
+    check(r.req_type == N.ASSOC, "req_type %#x" % r.req_type)
+    check(in_p2_range(r.tag), "tag %d out of range" % r.tag)
+    e = vnics_on(ctx, "p2", v)
+    check(e, "ASSOC did not record VNIC %s" % v)
+    d = dump(e)
+    for s in (m, "10.1.0.5", "2001:db8::5", "10.2.0.0/24", "2001:db8:1::/64",
+              "10.3.0.1", "10.3.0.9", "2001:db8:2::1", "2001:db8:2::9"):
+        check(s in d, "nvdpctl vnics lacks %s: %s" % (s, d))
+    # Existing addresses are no-ops: same answer, same tag.
+    r2 = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni, addrs=addrs[:2]),
+                   "ASSOC again")
+    check(r2.tag == r.tag, "tag changed on re-ASSOC")
+
+
+@test
+def disassoc_addresses(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v, m1, m2 = new_vnic(), vm_mac(), vm_mac()
+    expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
+                      addrs=[(m1, "10.4.0.1"), (m1, "10.4.0.2"),
+                             (m2, "10.4.0.3")]), "ASSOC")
+    r = hv.call(N.DISASSOC, vnic=v, vn=vni, addrs=[(m1, "10.4.0.1")])
+    expect_status(r, N.ST_OK, "DISASSOC one IP")
+    check(r.req_type == N.DISASSOC, "req_type %#x" % r.req_type)
+    d = dump(vnics_on(ctx, "p2", v))
+    check("10.4.0.1\"" not in d and "10.4.0.2" in d and "10.4.0.3" in d,
+          "after DISASSOC of 10.4.0.1: %s" % d)
+    # A MAC-only address removes the MAC and all its IPs.
+    expect_status(hv.call(N.DISASSOC, vnic=v, vn=vni, addrs=[(m1,)]),
+                  N.ST_OK, "DISASSOC MAC")
+    d = dump(vnics_on(ctx, "p2", v))
+    check(m1 not in d and "10.4.0.2" not in d and m2 in d,
+          "after DISASSOC of MAC %s: %s" % (m1, d))
+    # Unknown addresses are ignored.
+    expect_status(hv.call(N.DISASSOC, vnic=v, vn=vni,
+                          addrs=[(vm_mac(), "10.9.9.9")]), N.ST_OK,
+                  "DISASSOC of an unknown address")
+    check(m2 in dump(vnics_on(ctx, "p2", v)), "unknown DISASSOC removed %s"
+          % m2)
+
+
+@test
+def vnic_disassoc_removes_everything(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
+                      addrs=[(vm_mac(), "10.5.0.1")]), "ASSOC")
+    r = hv.call(N.VNIC_DISASSOC, vnic=v, intent=N.INTENT_SHUTDOWN)
+    expect_status(r, N.ST_OK, "VNIC_DISASSOC")
+    check(r.req_type == N.VNIC_DISASSOC, "req_type %#x" % r.req_type)
+    check(not vnics_on(ctx, "p2", v), "VNIC still listed")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
+          "tag not freed by VNIC_DISASSOC of the last VNIC")
+    expect_status(hv.call(N.VNIC_DISASSOC, vnic=new_vnic(),
+                          intent=N.INTENT_SHUTDOWN), N.ST_OK,
+                  "VNIC_DISASSOC of an unknown VNIC")
+
+
+def _preassoc_elsewhere(ctx, intent):
+    """VNIC associated on p2, pre-associated on p1 (the migration target),
+    then disassociated on p2 with `intent`; returns what p1 still has."""
+    src = ctx.hv(IF_DIRECT)
+    dst = ctx.hv(IF_BR1)
+    name, vni, u = ctx.fresh_vn()
+    v, m = new_vnic(), vm_mac()
+    expect_ok(src.call(N.ASSOC, vnic=v, vn=vni, addrs=[(m, "10.6.0.1")]),
+              "ASSOC at source")
+    expect_ok(dst.call(N.PREASSOC, vnic=v, vn=vni, addrs=[(m, "10.6.0.1")],
+                       flags=N.RF_RR), "PREASSOC-RR at destination")
+    expect_status(src.call(N.VNIC_DISASSOC, vnic=v, intent=intent), N.ST_OK,
+                  "VNIC_DISASSOC")
+    check(not vnics_on(ctx, "p2", v), "source entry kept")
+    return vnics_on(ctx, "p1", v)
+
+
+@test
+def vnic_disassoc_migration_keeps_destination(ctx):
+    left = _preassoc_elsewhere(ctx, N.INTENT_MIGRATION)
+    check(left, "intent=migration purged the destination's pre-association")
+
+
+@test
+def vnic_disassoc_shutdown_purges_everywhere(ctx):
+    left = _preassoc_elsewhere(ctx, N.INTENT_SHUTDOWN)
+    check(not left, "intent=shutdown left the pre-association on p1: %s"
+          % dump(left))
+
+
+@test
+def preassoc_without_rr_has_no_tag(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v, m = new_vnic(), vm_mac()
+    r = hv.call(N.PREASSOC, vnic=v, vn=vni, addrs=[(m, "10.7.0.1")])
+    expect_status(r, N.ST_OK, "PREASSOC")
+    check(r.req_type == N.PREASSOC, "req_type %#x" % r.req_type)
+    check(r.tag is None, "PREASSOC without RR returned TAG %r" % r.tag)
+    e = vnics_on(ctx, "p2", v)
+    check(e and "pre" in dump(e), "VNIC not shown pre-associated: %s"
+          % dump(e))
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
+          "PREASSOC without RR allocated a tag")
+    a = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni, addrs=[(m, "10.7.0.1")]),
+                  "ASSOC promoting it")
+    e = vnics_on(ctx, "p2", v)
+    check(len(e) == 1 and "pre" not in dump(e),
+          "after ASSOC still pre-associated: %s" % dump(e))
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) == a.tag,
+          "tag of ASSOC not in nvdpctl tags")
+
+
+@test
+def preassoc_rr_reserves_tag(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    r = hv.call(N.PREASSOC, vnic=v, vn=vni, addrs=[(vm_mac(), "10.8.0.1")],
+                flags=N.RF_RR)
+    expect_ok(r, "PREASSOC-RR")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) == r.tag,
+          "RR tag %d not reserved in nvdpctl tags" % r.tag)
+    a = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni), "ASSOC")
+    check(a.tag == r.tag, "ASSOC tag %d != reserved tag %d" % (a.tag, r.tag))
+
+
+@test
+def vnic_state_down_up(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    a = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
+                          addrs=[(vm_mac(), "10.9.0.1")]), "ASSOC")
+    r = hv.call(N.VNIC_STATE, vnic=v, state=N.VNIC_DOWN)
+    expect_status(r, N.ST_OK, "VNIC_STATE down")
+    check(r.req_type == N.VNIC_STATE, "req_type %#x" % r.req_type)
+    e = vnics_on(ctx, "p2", v)
+    check(e and "down" in dump(e), "VNIC not shown down: %s" % dump(e))
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) == a.tag,
+          "VNIC_STATE down released the tag")
+    expect_status(hv.call(N.VNIC_STATE, vnic=v, state=N.VNIC_UP), N.ST_OK,
+                  "VNIC_STATE up")
+    e = vnics_on(ctx, "p2", v)
+    check(e and "down" not in dump(e), "VNIC still down: %s" % dump(e))

@@ -1,0 +1,252 @@
+# test_c_errors.py - conformance: every error RESPONSE (status + REASON) and
+# the skip/reject rule for unknown TLVs (protocol-spec/nvdp.md "Errors").
+import struct
+
+import nvdp as N
+from nvdptest import (test, check, IF_DIRECT, IF_SMALL, VNS, VN_NOT_ON_P2,
+                      UNKNOWN_VNI, UNKNOWN_VN_UUID, HV_UNAUTH,
+                      MAX_ADDRS_PER_VNIC, MAX_VNICS_PER_HV, Hv, new_vnic,
+                      vm_mac, expect_ok, expect_status, vnic_entries, dump,
+                      tag_of)
+
+
+@test
+def unknown_vn(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    for vn in (UNKNOWN_VNI, UNKNOWN_VN_UUID):
+        for mt in (N.VN_CONNECT, N.ASSOC, N.PREASSOC):
+            v = new_vnic()
+            r = hv.call(mt, vnic=v, vn=vn)
+            expect_status(r, N.ST_UNKNOWN_VN, "%s %r" % (N.MSG_NAMES[mt], vn))
+            check(r.tag is None, "error RESPONSE with TAG")
+            check(r.req_type == mt, "req_type %#x" % r.req_type)
+            check(not vnic_entries(ctx.ctl.vnics(), v),
+                  "refused VNIC recorded")
+
+
+@test
+def unauthorised_hypervisor_mac(ctx):
+    ctx.our_macs.add(HV_UNAUTH)
+    hv = Hv(ctx, IF_DIRECT, HV_UNAUTH).start()
+    v = new_vnic()
+    for mt in (N.VN_CONNECT, N.ASSOC, N.PREASSOC):
+        r = hv.call(mt, vnic=v, vn=VNS[0][1])
+        expect_status(r, N.ST_NOT_AUTHORISED, "%s from unlisted MAC"
+                      % N.MSG_NAMES[mt])
+    check(not vnic_entries(ctx.ctl.vnics(), v), "refused VNIC recorded")
+
+
+@test
+def vn_not_allowed_on_port(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    v = new_vnic()
+    r = hv.call(N.VN_CONNECT, vnic=v, vn=VN_NOT_ON_P2[1])
+    expect_status(r, N.ST_NOT_AUTHORISED, "VN not allowed on p2")
+    r = hv.call(N.ASSOC, vnic=v, vn=VN_NOT_ON_P2[2],
+                addrs=[(vm_mac(), "10.10.0.1")])
+    expect_status(r, N.ST_NOT_AUTHORISED, "ASSOC, VN not allowed on p2")
+    check(not vnic_entries(ctx.ctl.vnics(), v), "refused VNIC recorded")
+
+
+@test
+def no_tags_left(ctx):
+    """p3 has two tags: a third VN gets NO_TAGS; freeing one makes room."""
+    hv = ctx.hv(IF_SMALL)
+    vns = [ctx.fresh_vn() for _ in range(3)]
+    vnics = [new_vnic() for _ in range(3)]
+    a = expect_ok(hv.call(N.VN_CONNECT, vnic=vnics[0], vn=vns[0][1]), "1st")
+    b = expect_ok(hv.call(N.VN_CONNECT, vnic=vnics[1], vn=vns[1][1]), "2nd")
+    check({a.tag, b.tag} == {500, 501}, "p3 tags %d, %d, expected 500, 501"
+          % (a.tag, b.tag))
+    c = hv.call(N.VN_CONNECT, vnic=vnics[2], vn=vns[2][1])
+    expect_status(c, N.ST_NO_TAGS, "3rd VN on a 2-tag port")
+    c = hv.call(N.ASSOC, vnic=vnics[2], vn=vns[2][1],
+                addrs=[(vm_mac(), "10.11.0.1")])
+    expect_status(c, N.ST_NO_TAGS, "ASSOC, 3rd VN on a 2-tag port")
+    # A further VNIC on an existing VN shares its tag: no new tag needed.
+    d = expect_ok(hv.call(N.VN_CONNECT, vnic=vnics[2], vn=vns[0][1]),
+                  "another VNIC of VN 1")
+    check(d.tag == a.tag, "shared tag %d != %d" % (d.tag, a.tag))
+    expect_status(hv.call(N.VNIC_DISASSOC, vnic=vnics[1],
+                          intent=N.INTENT_SHUTDOWN), N.ST_OK, "free VN 2")
+    v4 = new_vnic()
+    c = expect_ok(hv.call(N.VN_CONNECT, vnic=v4, vn=vns[2][1]),
+                  "3rd VN after a tag was freed")
+    check(c.tag == b.tag, "freed tag %d, got %d" % (b.tag, c.tag))
+    # Leave p3 empty for later tests.
+    hv.transact([hv.req(N.VNIC_DISASSOC, vnic=x, intent=N.INTENT_SHUTDOWN)
+                 for x in (vnics[0], vnics[2], v4)])
+
+
+@test
+def limit_addresses_per_vnic(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v, m = new_vnic(), vm_mac()
+    addrs = [(m, "10.12.0.%d" % i) for i in range(1, MAX_ADDRS_PER_VNIC + 2)]
+    r = hv.call(N.ASSOC, vnic=v, vn=vni, addrs=addrs)
+    expect_status(r, N.ST_LIMIT, "ASSOC of %d addresses (limit %d)"
+                  % (len(addrs), MAX_ADDRS_PER_VNIC))
+    # Up to the limit is fine, one more is refused, the earlier ones stay.
+    expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
+                      addrs=addrs[:MAX_ADDRS_PER_VNIC]), "ASSOC at the limit")
+    r = hv.call(N.ASSOC, vnic=v, vn=vni, addrs=addrs[MAX_ADDRS_PER_VNIC:])
+    expect_status(r, N.ST_LIMIT, "one address over the limit")
+    d = dump(vnic_entries(ctx.ctl.vnics(port="p2"), v))
+    check("10.12.0.1\"" in d or "10.12.0.1/" in d or "10.12.0.1 " in d
+          or "10.12.0.1'" in d or '"10.12.0.1' in d,
+          "addresses within the limit lost: %s" % d)
+
+
+@test
+def limit_vnics_per_hypervisor(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    vnics = [new_vnic() for _ in range(MAX_VNICS_PER_HV + 1)]
+    resps = []
+    for i in range(0, len(vnics), 20):
+        reqs = [hv.req(N.VN_CONNECT, vnic=v, vn=vni)
+                for v in vnics[i:i + 20]]
+        resps += hv.transact(reqs, timeout=3.0)
+    for i, r in enumerate(resps[:MAX_VNICS_PER_HV]):
+        expect_ok(r, "VNIC %d of %d" % (i + 1, MAX_VNICS_PER_HV))
+    expect_status(resps[-1], N.ST_LIMIT, "VNIC %d (limit %d per hypervisor)"
+                  % (len(vnics), MAX_VNICS_PER_HV))
+    reqs = [hv.req(N.VNIC_DISASSOC, vnic=v, intent=N.INTENT_SHUTDOWN)
+            for v in vnics]
+    for i in range(0, len(reqs), 30):
+        hv.transact(reqs[i:i + 30], timeout=3.0)
+
+
+@test
+def conflict_vnic_on_two_vns(ctx):
+    """One VN per VNIC per port: the same VNIC on another VN -> CONFLICT."""
+    hv = ctx.hv(IF_DIRECT)
+    (_, vni1, _), (_, vni2, _) = ctx.fresh_vn(), ctx.fresh_vn()
+    v = new_vnic()
+    expect_ok(hv.call(N.VN_CONNECT, vnic=v, vn=vni1), "connect VN 1")
+    r = hv.call(N.VN_CONNECT, vnic=v, vn=vni2)
+    expect_status(r, N.ST_CONFLICT, "same VNIC to a second VN")
+    r = hv.call(N.ASSOC, vnic=v, vn=vni2, addrs=[(vm_mac(),)])
+    expect_status(r, N.ST_CONFLICT, "ASSOC same VNIC to a second VN")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni2) is None,
+          "refused connect allocated a tag")
+
+
+@test
+def conflict_mac_of_another_vnic(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    other = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    m = vm_mac()
+    v1, v2 = new_vnic(), new_vnic()
+    expect_ok(hv.call(N.ASSOC, vnic=v1, vn=vni, addrs=[(m, "10.13.0.1")]),
+              "ASSOC by VNIC 1")
+    r = hv.call(N.ASSOC, vnic=v2, vn=vni, addrs=[(m, "10.13.0.2")])
+    expect_status(r, N.ST_CONFLICT, "same MAC by another VNIC")
+    r = other.call(N.ASSOC, vnic=v2, vn=vni, addrs=[(m,)])
+    expect_status(r, N.ST_CONFLICT, "same MAC by another VNIC elsewhere")
+    d = dump(vnic_entries(ctx.ctl.vnics(), v2))
+    check(m not in d, "conflicting MAC recorded for VNIC 2: %s" % d)
+
+
+def _sub_raw(t, value):
+    return struct.pack("!HH", t, len(value)) + value
+
+
+def _raw_request(mtype, txid, subs_raw):
+    body = struct.pack("!I", txid) + subs_raw
+    return N.NVDPMsg(type=mtype, value=body)
+
+
+@test
+def malformed_requests_answered(ctx):
+    """A request whose txid is readable but whose content is bad gets
+    RESPONSE MALFORMED with that txid; the rest of the frame is processed."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    vnic = N._u(new_vnic()).bytes
+    vni_ok = _sub_raw(N.S_VNI, struct.pack("!I", vni))
+    cases = [
+        ("VN_CONNECT without VNIC", N.VN_CONNECT, vni_ok),
+        ("VN_CONNECT without VN", N.VN_CONNECT, _sub_raw(N.S_VNIC, vnic)),
+        ("VNIC of 15 bytes", N.VN_CONNECT,
+         _sub_raw(N.S_VNIC, vnic[:15]) + vni_ok),
+        ("VNI of 3 bytes", N.VN_CONNECT,
+         _sub_raw(N.S_VNIC, vnic) + _sub_raw(N.S_VNI, b"\x00\x27\x10")),
+        ("VNI over 24 bits", N.VN_CONNECT,
+         _sub_raw(N.S_VNIC, vnic) + _sub_raw(N.S_VNI, b"\x01\x00\x00\x01")),
+        ("sub-TLV length past the message", N.VN_CONNECT,
+         _sub_raw(N.S_VNIC, vnic) + struct.pack("!HH", N.S_VNI, 40) +
+         struct.pack("!I", vni)),
+        ("VNI twice", N.VN_CONNECT,
+         _sub_raw(N.S_VNIC, vnic) + vni_ok + vni_ok),
+        ("TAG_HINT 4095", N.VN_CONNECT,
+         _sub_raw(N.S_VNIC, vnic) + vni_ok +
+         _sub_raw(N.S_TAG_HINT, b"\x0f\xff")),
+        ("ADDR_IP4 of 9 bytes", N.ASSOC,
+         _sub_raw(N.S_VNIC, vnic) + vni_ok +
+         _sub_raw(N.S_ADDR_IP4, b"\x02" * 9)),
+        ("INTENT 7", N.VNIC_DISASSOC,
+         _sub_raw(N.S_VNIC, vnic) + _sub_raw(N.S_INTENT, b"\x07")),
+        ("STATE 0", N.VNIC_STATE,
+         _sub_raw(N.S_VNIC, vnic) + _sub_raw(N.S_STATE, b"\x00")),
+        ("PHASE 9", N.RESYNC, _sub_raw(N.S_PHASE, b"\x09")),
+    ]
+    for what, mt, raw in cases:
+        t = hv.next_txid()
+        ok = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=vni)
+        hv.send([_raw_request(mt, t, raw), ok])
+        got = hv.responses([t, ok.txid])
+        bad = got[t][0]
+        expect_status(bad, N.ST_MALFORMED, what)
+        check(bad.req_type == mt, "%s: req_type %#x" % (what, bad.req_type))
+        expect_ok(got[ok.txid][0], "valid request after '%s'" % what)
+    check(not vnic_entries(ctx.ctl.vnics(), str(N._u(vnic.hex()))),
+          "a malformed request changed state")
+
+
+@test
+def unknown_mandatory_sub_tlv_unsupported(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    r = hv.call(N.VN_CONNECT, vnic=v, vn=vni,
+                extra=[N.NVDPSub(type=0x81F0, value=b"\x01\x02")])
+    expect_status(r, N.ST_UNSUPPORTED, "unknown mandatory sub-TLV 0x81F0")
+    check(not vnic_entries(ctx.ctl.vnics(), v), "UNSUPPORTED request applied")
+
+
+@test
+def unknown_optional_tlvs_skipped(ctx):
+    """Unknown TLVs without the M bit are skipped, at both levels."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    r = hv.req(N.VN_CONNECT, vnic=v, vn=vni,
+               extra=[N.NVDPSub(type=0x01F0, value=b"future"),
+                      N.NVDPSub(type=0x0101, value=b"")])
+    hv.send([N.NVDPMsg(type=0x0042, value=b"\x00" * 9), r,
+             N.NVDPMsg(type=0x7FFF, value=b"")])
+    resp = hv.responses([r.txid])[r.txid][0]
+    expect_ok(resp, "request with unknown optional sub-TLVs")
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), v), "request not applied")
+
+
+@test
+def unknown_mandatory_message_rejected(ctx):
+    """An unknown message type with the M bit set is not silently taken as
+    success: if answered, the answer is UNSUPPORTED; later messages in the
+    frame are still processed."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    t = hv.next_txid()
+    ok = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=vni)
+    hv.send([N.NVDPMsg(type=0x8070, value=struct.pack("!I", t) + b"xx"), ok])
+    got = hv.responses([ok.txid])
+    expect_ok(got[ok.txid][0], "request after an unknown mandatory message")
+    for _, e in hv.frames:
+        for m in e[N.NVDP].msgs:
+            if isinstance(m, N.NVDPResponse) and m.txid == t:
+                expect_status(m, N.ST_UNSUPPORTED,
+                              "answer to unknown mandatory message")

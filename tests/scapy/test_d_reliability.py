@@ -1,0 +1,196 @@
+# test_d_reliability.py - conformance: duplicates, retransmission with backoff
+# of the NVE's requests, batching (protocol-spec/nvdp.md "Reliability").
+import time
+
+import nvdp as N
+from nvdptest import (test, check, IF_DIRECT, RTX_INITIAL_MS, RTX_MAX_MS,
+                      RTX_TRIES, new_vnic, vm_mac, expect_ok, expect_status,
+                      vnic_entries, tag_of, dump, TestFailure)
+
+
+@test
+def duplicate_answered_not_reapplied(ctx):
+    """A retransmitted request (same txid, same epoch) gets the cached
+    RESPONSE again and is not applied a second time."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    conn = hv.req(N.VN_CONNECT, vnic=v, vn=vni)
+    first = hv.transact([conn])[0]
+    expect_ok(first, "VN_CONNECT")
+    expect_status(hv.call(N.VN_DISCONNECT, vnic=v, vn=vni), N.ST_OK,
+                  "VN_DISCONNECT")
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), v), "not disconnected")
+    again = hv.transact([conn])[0]   # the very same request, same txid
+    check(again.status == first.status and again.tag == first.tag,
+          "duplicate answered %s tag %r, first answer %s tag %r"
+          % (again.status, again.tag, first.status, first.tag))
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), v),
+          "duplicate VN_CONNECT was applied again (VNIC reconnected)")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
+          "duplicate VN_CONNECT re-allocated the tag")
+
+
+@test
+def duplicate_of_address_change_not_reapplied(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v, m = new_vnic(), vm_mac()
+    add = hv.req(N.ASSOC, vnic=v, vn=vni, addrs=[(m, "10.20.0.1")])
+    expect_ok(hv.transact([add])[0], "ASSOC")
+    expect_status(hv.call(N.DISASSOC, vnic=v, vn=vni,
+                          addrs=[(m, "10.20.0.1")]), N.ST_OK, "DISASSOC")
+    for _ in range(3):
+        expect_ok(hv.transact([add])[0], "duplicate ASSOC")
+    d = dump(vnic_entries(ctx.ctl.vnics(port="p2"), v))
+    check("10.20.0.1" not in d, "duplicate ASSOC re-added 10.20.0.1: %s" % d)
+
+
+@test
+def new_epoch_resets_txids(ctx):
+    """txids are scoped by the sender's epoch: after a restart, txid 1 is a
+    new request, not a duplicate of the old txid 1."""
+    hv = ctx.hv(IF_DIRECT)
+    (_, vni1, _), (_, vni2, _) = ctx.fresh_vn(), ctx.fresh_vn()
+    v1, v2 = new_vnic(), new_vnic()
+    a = hv.call(N.VN_CONNECT, vnic=v1, vn=vni1)
+    check(a.txid == 1, "first txid %d" % a.txid)
+    expect_ok(a, "VN_CONNECT before restart")
+    hv.restart()
+    hv.hello()
+    b = hv.call(N.VN_CONNECT, vnic=v2, vn=vni2)
+    check(b.txid == 1, "txid after restart %d" % b.txid)
+    expect_ok(b, "VN_CONNECT txid 1 after restart")
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), v2),
+          "txid 1 of the new epoch was taken for a duplicate")
+    check(b.tag != a.tag, "answer of the new txid 1 is the cached old one")
+
+
+@test
+def batch_of_50_requests(ctx):
+    """50 requests in one frame: 50 RESPONSEs, batched in few frames,
+    in order."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    # VN_CONNECT is the smallest request naming a VNIC: 36 bytes, so
+    # 50 of them need a 1812-byte frame (the direct port has MTU 9000).
+    reqs = [hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=vni) for _ in range(50)]
+    n0 = len(hv.frames)
+    hv.send(reqs)
+    got = hv.responses([r.txid for r in reqs], timeout=3.0)
+    tags = {got[r.txid][0].tag for r in reqs}
+    for r in reqs:
+        expect_ok(got[r.txid][0], "batched request txid %d" % r.txid)
+    check(len(tags) == 1, "one VN on one port, several tags: %s" % tags)
+    frames = {id(e) for (m, e) in got.values()}
+    check(len(frames) <= 3, "50 RESPONSEs came in %d frames" % len(frames))
+    order = [m.txid for _, e in hv.frames[n0:] for m in e[N.NVDP].msgs
+             if isinstance(m, N.NVDPResponse)]
+    check(order == sorted(order), "RESPONSEs not in request order: %s"
+          % order)
+    hv.transact([hv.req(N.VNIC_DISASSOC, vnic=r.sub(N.S_VNIC).uuid,
+                        intent=N.INTENT_SHUTDOWN) for r in reqs], timeout=3.0)
+
+
+def _withdraw_setup(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
+                      addrs=[(vm_mac(), "10.21.0.1")]), "ASSOC")
+    hv.answer_withdraw = False
+    ctx.ctl.disconnect("p2", vni, vnic=v, hv=hv.mac, reason="scapy test")
+    return hv, vni, v
+
+
+def _collect_withdraws(hv, seconds, stop_after=None):
+    """Keeps the hypervisor alive (HELLOs) for `seconds` while WITHDRAWs
+    arrive unanswered; returns [(time, txid)]."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        hv.poll(0.05)
+        if stop_after and len(hv.withdraws) >= stop_after:
+            break
+    return [(t, m.txid) for t, m, h in hv.withdraws]
+
+
+@test
+def withdraw_content_and_state(ctx):
+    """nvdpctl disconnect: WITHDRAW unicast to the hypervisor with the VN,
+    VNIC and REASON; the NVE removes the state when it sends it."""
+    hv, vni, v = _withdraw_setup(ctx)
+    _collect_withdraws(hv, 2.0, stop_after=1)
+    check(hv.withdraws, "no WITHDRAW after nvdpctl disconnect")
+    t, m, e = hv.withdraws[0]
+    h = e[N.NVDP]
+    check(e.dst.lower() == hv.mac, "WITHDRAW sent to %s" % e.dst)
+    check(h.peer_epoch == hv.epoch, "WITHDRAW peer_epoch %#x, ours %#x"
+          % (h.peer_epoch, hv.epoch))
+    check(m.txid != 0, "WITHDRAW txid 0")
+    s = m.sub(N.S_VNI)
+    check(s is not None and s.vni == vni or m.sub(N.S_VN_UUID) is not None,
+          "WITHDRAW does not name the VN: %r" % m.subs)
+    s = m.sub(N.S_VNIC)
+    check(s is not None and str(s.uuid) == v, "WITHDRAW VNIC %r, expected %s"
+          % (s, v))
+    s = m.sub(N.S_REASON)
+    check(s is not None and b"scapy test" in s.text,
+          "WITHDRAW REASON %r" % s)
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), v),
+          "VNIC still in the NVE after it sent WITHDRAW")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
+          "tag not freed by the withdraw")
+    hv.send([N.response(m.txid, N.ST_OK, N.WITHDRAW)])
+
+
+@test
+def withdraw_retransmitted_with_backoff(ctx):
+    """Unanswered, the WITHDRAW is retransmitted with the same txid after
+    200, 400, 800, 1600 ms...; answered, the retransmissions stop."""
+    hv, vni, v = _withdraw_setup(ctx)
+    txs = _collect_withdraws(hv, 4.5, stop_after=5)
+    check(len(txs) >= 5, "%d WITHDRAW transmissions in 4.5 s, expected 5"
+          % len(txs))
+    check(len({x for _, x in txs}) == 1, "retransmissions changed txid: %s"
+          % txs)
+    gaps = [b[0] - a[0] for a, b in zip(txs, txs[1:])]
+    want = [min(RTX_INITIAL_MS * 2 ** i, RTX_MAX_MS) / 1000.0
+            for i in range(len(gaps))]
+    for g, w in zip(gaps, want):
+        check(0.75 * w <= g <= 1.25 * w + 0.1,
+              "retransmission gaps %s ms, expected %s ms"
+              % ([round(x * 1000) for x in gaps],
+                 [round(x * 1000) for x in want]))
+    txid = txs[0][1]
+    hv.send([N.response(txid, N.ST_OK, N.WITHDRAW)])
+    n = len(hv.withdraws)
+    _collect_withdraws(hv, 2 * RTX_MAX_MS / 1000.0)
+    check(len(hv.withdraws) == n,
+          "%d more WITHDRAWs after we answered it"
+          % (len(hv.withdraws) - n))
+
+
+@test
+def withdraw_gives_up_after_8(ctx):
+    hv, vni, v = _withdraw_setup(ctx)
+    total = sum(min(RTX_INITIAL_MS * 2 ** i, RTX_MAX_MS)
+                for i in range(RTX_TRIES - 1)) / 1000.0
+    txs = _collect_withdraws(hv, total + 2 * RTX_MAX_MS / 1000.0)
+    check(len(txs) == RTX_TRIES, "%d WITHDRAW transmissions, expected %d"
+          % (len(txs), RTX_TRIES))
+    hv.send([N.response(txs[0][1], N.ST_OK, N.WITHDRAW)])
+
+
+@test
+def withdraw_answered_late_is_fine(ctx):
+    """The hypervisor's late RESPONSE to a retransmitted request is taken;
+    the NVE keeps answering our requests meanwhile."""
+    hv, vni, v = _withdraw_setup(ctx)
+    txs = _collect_withdraws(hv, 1.0, stop_after=2)
+    check(len(txs) >= 2, "no retransmission within 1 s")
+    r = hv.call(N.VN_CONNECT, vnic=new_vnic(), vn=vni)
+    expect_ok(r, "request while a WITHDRAW is outstanding")
+    hv.send([N.response(txs[0][1], N.ST_OK, N.WITHDRAW)])
+    n = len(hv.withdraws)
+    _collect_withdraws(hv, 2.0)
+    check(len(hv.withdraws) == n, "retransmitted after a late answer")

@@ -1,0 +1,147 @@
+# test_f_liveness.py - conformance: hold-time expiry of a vanished hypervisor,
+# epoch change and RESYNC (protocol-spec/nvdp.md "Liveness and resync").
+import time
+
+import nvdp as N
+from nvdptest import (test, check, IF_DIRECT, Hv, new_vnic, vm_mac,
+                      expect_ok, expect_status, vnic_entries, tag_of, dump,
+                      wait_until)
+
+
+@test
+def vanished_hypervisor_expires(ctx):
+    """A hypervisor not heard for its advertised hold time loses all its
+    soft state and its tags are freed; not before the hold time."""
+    hv = ctx.hv(IF_DIRECT, hold=2)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    a = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
+                          addrs=[(vm_mac(), "10.40.0.1")]), "ASSOC")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) == a.tag, "no tag")
+    hv.hello()
+    last = time.monotonic()
+    hv.link.close()
+    ctx.links.remove(hv.link)
+    time.sleep(max(0, last + 1.0 - time.monotonic()))
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), v),
+          "state expired after 1 s, hold time is 2 s")
+    wait_until(lambda: not vnic_entries(ctx.ctl.vnics(port="p2"), v),
+               4.0, "VNIC of the vanished hypervisor to expire")
+    gone = time.monotonic() - last
+    check(gone >= 1.9, "expired after %.1f s, hold time 2 s" % gone)
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
+          "tag of the expired hypervisor not freed")
+
+
+@test
+def hello_keeps_state_alive(ctx):
+    """HELLOs alone (no requests) keep the soft state beyond the hold time."""
+    hv = ctx.hv(IF_DIRECT, hold=2)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    expect_ok(hv.call(N.VN_CONNECT, vnic=v, vn=vni), "VN_CONNECT")
+    end = time.monotonic() + 4.5
+    while time.monotonic() < end:
+        hv.poll(0.2)          # sends a HELLO every 0.5 s
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), v),
+          "state expired although HELLOs kept coming")
+
+
+def _attach(hv, vn, addr_ip):
+    v, m = new_vnic(), vm_mac()
+    r = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vn, addrs=[(m, addr_ip)]),
+                  "ASSOC")
+    return v, m, r.tag
+
+
+@test
+def resync_drops_unreplayed_keeps_tags(ctx):
+    """After a hypervisor restart: RESYNC BEGIN, replay of part of the state
+    with TAG_HINT, RESYNC END -> replayed VNICs keep their tags, the others
+    are deleted and their tags freed."""
+    hv = ctx.hv(IF_DIRECT)
+    (_, vni1, _), (_, vni2, _) = ctx.fresh_vn(), ctx.fresh_vn()
+    keep, mk, tag1 = _attach(hv, vni1, "10.41.0.1")
+    drop, md, tag2 = _attach(hv, vni2, "10.41.0.2")
+    hv.restart()
+    hv.hello()
+    b = hv.call(N.RESYNC, phase=N.RESYNC_BEGIN)
+    expect_status(b, N.ST_OK, "RESYNC BEGIN")
+    check(b.req_type == N.RESYNC, "req_type %#x" % b.req_type)
+    # Forwarding of existing entries continues meanwhile: both still there.
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), drop),
+          "RESYNC BEGIN deleted state before END")
+    r = expect_ok(hv.call(N.ASSOC, vnic=keep, vn=vni1,
+                          addrs=[(mk, "10.41.0.1")], tag_hint=tag1),
+                  "replayed ASSOC")
+    check(r.tag == tag1, "replay with TAG_HINT %d got tag %d" % (tag1, r.tag))
+    expect_status(hv.call(N.RESYNC, phase=N.RESYNC_END), N.ST_OK,
+                  "RESYNC END")
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), keep),
+          "replayed VNIC deleted by RESYNC END")
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), drop),
+          "VNIC not replayed survived RESYNC END")
+    tags = ctx.ctl.tags(port="p2")
+    check(tag_of(tags, "p2", vni1) == tag1, "replayed VN lost its tag")
+    check(tag_of(tags, "p2", vni2) is None, "tag of dropped VNIC not freed")
+
+
+@test
+def resync_replay_after_expiry_honours_hint(ctx):
+    """The NVE lost the hypervisor's state (hold time expired): the
+    hypervisor replays with TAG_HINT and gets its old tag back because it is
+    still free, although it is not the lowest free tag."""
+    hv = ctx.hv(IF_DIRECT, hold=2)
+    name, vni, u = ctx.fresh_vn()
+    v, m = new_vnic(), vm_mac()
+    hint = 390
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None, "VN not fresh")
+    a = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni, addrs=[(m, "10.42.0.1")],
+                          tag_hint=hint), "ASSOC with hint")
+    check(a.tag == hint, "free TAG_HINT %d not honoured: got %d"
+          % (hint, a.tag))
+    hv.link.close()
+    ctx.links.remove(hv.link)
+    wait_until(lambda: not vnic_entries(ctx.ctl.vnics(port="p2"), v), 6.0,
+               "expiry of the vanished hypervisor")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
+          "tag not freed by expiry")
+    # The hypervisor comes back (same MAC and epoch: it did not restart,
+    # the NVE forgot it) and resyncs.
+    back = Hv(ctx, IF_DIRECT, hv.mac, hold=10, epoch=hv.epoch)
+    back.txid = hv.txid
+    back.start()
+    expect_status(back.call(N.RESYNC, phase=N.RESYNC_BEGIN), N.ST_OK,
+                  "RESYNC BEGIN")
+    r = expect_ok(back.call(N.ASSOC, vnic=v, vn=vni, addrs=[(m, "10.42.0.1")],
+                            tag_hint=hint), "replayed ASSOC")
+    expect_status(back.call(N.RESYNC, phase=N.RESYNC_END), N.ST_OK,
+                  "RESYNC END")
+    check(r.tag == hint, "replay TAG_HINT %d (free) not honoured: got %d"
+          % (hint, r.tag))
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), v), "replayed VNIC missing")
+
+
+@test
+def peer_epoch_zero_after_expiry(ctx):
+    """After the NVE expired a hypervisor, its next unicast frame to it does
+    not carry the hypervisor's epoch as peer_epoch before that hypervisor is
+    heard again... and once heard, the NVE echoes the epoch (section
+    "Epochs"): the hypervisor detects the loss from peer_epoch."""
+    hv = ctx.hv(IF_DIRECT, hold=2)
+    name, vni, u = ctx.fresh_vn()
+    expect_ok(hv.call(N.VN_CONNECT, vnic=new_vnic(), vn=vni), "connect")
+    hv.link.close()
+    ctx.links.remove(hv.link)
+    wait_until(lambda: hv.mac not in dump(ctx.ctl.vnics(port="p2")), 6.0,
+               "expiry")
+    hv2 = Hv(ctx, IF_DIRECT, hv.mac, hold=10, epoch=hv.epoch)
+    hv2.txid = hv.txid
+    hv2.nve_mac = hv.nve_mac
+    hv2.nve_epoch = hv.nve_epoch
+    r = hv2.req(N.VN_CONNECT, vnic=new_vnic(), vn=vni)
+    hv2.send([r])   # no HELLO first: the request itself is the first frame
+    resp, e = hv2.responses([r.txid])[r.txid]
+    check(e[N.NVDP].peer_epoch == 0,
+          "first frame after expiry carries peer_epoch %#x, expected 0 "
+          "(state lost)" % e[N.NVDP].peer_epoch)

@@ -1,0 +1,734 @@
+/* test_ctl.c - the control socket for real: a server on an event loop in a
+ * thread, the client API in the test thread; framing, pipelining, deferred
+ * answers out of order, oversize, watch, slow clients, connection limits. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ev.h"
+#include "log.h"
+
+/* ---- the test server ----------------------------------------------------- */
+struct srv {
+    struct ev_loop *l;
+    struct ctl_server *s;
+    char path[108];
+    int stop[2];
+    pthread_t thr;
+    struct ctl_conn *deferred[16];
+    int ndeferred;
+    struct ctl_conn *watchers[8];
+    int nwatchers;
+    int closed_deferred, closed_watchers;
+};
+
+static void
+cmd_echo(struct ctl_conn *c, struct json_object *args, void *arg)
+{
+    (void)arg;
+    ctl_reply_ok(c, json_object_get(args));
+}
+
+static void
+deferred_gone(struct ctl_conn *c, void *arg)
+{
+    struct srv *v = arg;
+
+    for (int i = 0; i < v->ndeferred; i++)
+        if (v->deferred[i] == c) {
+            v->deferred[i] = v->deferred[--v->ndeferred];
+            v->closed_deferred++;
+            return;
+        }
+}
+
+static void
+cmd_defer(struct ctl_conn *c, struct json_object *args, void *arg)
+{
+    struct srv *v = arg;
+
+    (void)args;
+    v->deferred[v->ndeferred++] = c;
+    ctl_conn_on_close(c, deferred_gone, v);
+}
+
+/* Answers every deferred request, newest first, then itself. */
+static void
+cmd_flush(struct ctl_conn *c, struct json_object *args, void *arg)
+{
+    struct srv *v = arg;
+
+    (void)args;
+    while (v->ndeferred > 0) {
+        struct ctl_conn *d = v->deferred[--v->ndeferred];
+        ctl_reply_ok(d, json_object_new_string("late"));
+    }
+    ctl_reply_ok(c, NULL);
+}
+
+static void
+watcher_gone(struct ctl_conn *c, void *arg)
+{
+    struct srv *v = arg;
+
+    for (int i = 0; i < v->nwatchers; i++)
+        if (v->watchers[i] == c) {
+            v->watchers[i] = v->watchers[--v->nwatchers];
+            v->closed_watchers++;
+            return;
+        }
+}
+
+static void
+cmd_watch(struct ctl_conn *c, struct json_object *args, void *arg)
+{
+    struct srv *v = arg;
+
+    (void)args;
+    v->watchers[v->nwatchers++] = c;
+    ctl_conn_on_close(c, watcher_gone, v);
+    ctl_reply_ok(c, NULL);
+}
+
+static void
+cmd_notify(struct ctl_conn *c, struct json_object *args, void *arg)
+{
+    struct srv *v = arg;
+    struct json_object *ev = json_object_new_object();
+    int sent = 0;
+
+    json_object_object_add(ev, "event", json_object_new_string("vnic"));
+    json_object_object_add(ev, "args", json_object_get(args));
+    for (int i = v->nwatchers - 1; i >= 0; i--)
+        if (ctl_conn_send(v->watchers[i], ev) == 0)
+            sent++;
+    json_object_put(ev);
+    ctl_reply_ok(c, json_object_new_int(sent));
+}
+
+/* An answer of n KiB. */
+static void
+cmd_big(struct ctl_conn *c, struct json_object *args, void *arg)
+{
+    struct json_object *n;
+    size_t kib = 1;
+    char *s;
+
+    (void)arg;
+    if (json_object_object_get_ex(args, "kib", &n))
+        kib = (size_t)json_object_get_int(n);
+    s = malloc(kib * 1024 + 1);
+    memset(s, 'x', kib * 1024);
+    s[kib * 1024] = '\0';
+    ctl_reply_ok(c, json_object_new_string(s));
+    free(s);
+}
+
+static void
+cmd_stats(struct ctl_conn *c, struct json_object *args, void *arg)
+{
+    struct srv *v = arg;
+    const struct ctl_stats *st = ctl_server_stats(v->s);
+    struct json_object *o = json_object_new_object();
+
+    (void)args;
+#define ADD(k, x) json_object_object_add(o, k, json_object_new_int64((int64_t)(x)))
+    ADD("oversize", st->oversize);
+    ADD("bad_request", st->bad_request);
+    ADD("unknown_cmd", st->unknown_cmd);
+    ADD("refused", st->refused);
+    ADD("deferred", st->deferred);
+    ADD("events", st->events);
+    ADD("outq_overflow", st->outq_overflow);
+    ADD("nconns", ctl_server_nconns(v->s));
+    ADD("ndeferred", v->ndeferred);
+    ADD("nwatchers", v->nwatchers);
+    ADD("closed_deferred", v->closed_deferred);
+    ADD("closed_watchers", v->closed_watchers);
+#undef ADD
+    ctl_reply_ok(c, o);
+}
+
+static const struct ctl_cmd table[] = {
+    {"echo", cmd_echo, "answer the args"},
+    {"defer", cmd_defer, "answer when flushed"},
+    {"flush", cmd_flush, "answer deferred requests, newest first"},
+    {"watch", cmd_watch, "subscribe to events"},
+    {"notify", cmd_notify, "push an event to watchers"},
+    {"big", cmd_big, "a large answer"},
+    {"stats", cmd_stats, "counters"},
+    {NULL, NULL, NULL}};
+
+static void
+stop_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
+{
+    (void)fd;
+    (void)events;
+    (void)arg;
+    ev_break(l);
+}
+
+static void *
+srv_thread(void *arg)
+{
+    struct srv *v = arg;
+
+    ev_run(v->l);
+    return NULL;
+}
+
+static int
+srv_start(void **state)
+{
+    struct srv *v = calloc(1, sizeof(*v));
+
+    snprintf(v->path, sizeof(v->path), "/tmp/test_ctl.%d.sock", (int)getpid());
+    unlink(v->path);
+    v->l = ev_loop_new();
+    v->s = ctl_server_new(v->l, v->path, 0600, table, v);
+    if (v->s == NULL)
+        return -1;
+    if (pipe(v->stop) < 0)
+        return -1;
+    ev_io_add(v->l, v->stop[0], EPOLLIN, stop_cb, v);
+    pthread_create(&v->thr, NULL, srv_thread, v);
+    *state = v;
+    return 0;
+}
+
+static int
+srv_stop(void **state)
+{
+    struct srv *v = *state;
+
+    assert_int_equal(write(v->stop[1], "x", 1), 1);
+    pthread_join(v->thr, NULL);
+    ctl_server_free(v->s);
+    /* Freeing the server closes the rest: every live handle was told. */
+    assert_int_equal(v->ndeferred, 0);
+    assert_int_equal(v->nwatchers, 0);
+    ev_io_del(v->l, v->stop[0]);
+    close(v->stop[0]);
+    close(v->stop[1]);
+    ev_loop_free(v->l);
+    assert_int_equal(access(v->path, F_OK), -1); /* socket removed */
+    free(v);
+    return 0;
+}
+
+/* ---- client helpers ------------------------------------------------------ */
+static struct json_object *
+mkreq(const char *cmd, int id)
+{
+    struct json_object *r = json_object_new_object();
+
+    json_object_object_add(r, "cmd", json_object_new_string(cmd));
+    if (id)
+        json_object_object_add(r, "id", json_object_new_int(id));
+    return r;
+}
+
+static struct json_object *
+call(int fd, struct json_object *req)
+{
+    struct json_object *resp = NULL;
+
+    assert_int_equal(ctl_client_call(fd, req, &resp, 5000), 0);
+    json_object_put(req);
+    return resp;
+}
+
+static int
+get_int(struct json_object *o, const char *k)
+{
+    struct json_object *v;
+
+    assert_true(json_object_object_get_ex(o, k, &v));
+    return json_object_get_int(v);
+}
+
+static int
+is_ok(struct json_object *r)
+{
+    struct json_object *v;
+
+    return json_object_object_get_ex(r, "ok", &v) && json_object_get_boolean(v);
+}
+
+/* A counter of the test server, through a fresh connection (retried
+ * while the server is still at its connection limit). */
+static int
+stat_of(struct srv *v, const char *k)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        int fd = ctl_client_connect(v->path);
+        struct json_object *r, *res;
+        assert_true(fd >= 0);
+        r = call(fd, mkreq("stats", 0));
+        close(fd);
+        if (json_object_object_get_ex(r, "result", &res)) {
+            int n = get_int(res, k);
+            json_object_put(r);
+            return n;
+        }
+        json_object_put(r);
+        usleep(10000);
+    }
+    fail_msg("no stats from the server");
+    return -1;
+}
+
+/* ---- pure framing ---------------------------------------------------------- */
+static void
+test_framing(void **st)
+{
+    unsigned char h[4];
+    size_t len = 0;
+
+    (void)st;
+    ctl_frame_hdr(h, 0x01020304);
+    assert_int_equal(h[0], 1);
+    assert_int_equal(h[3], 4);
+    assert_int_equal(ctl_frame_len(h, 0x01020304, &len), 0);
+    assert_int_equal(len, 0x01020304);
+    len = 7;
+    assert_int_equal(ctl_frame_len(h, 0x01020303, &len), -1);
+    assert_int_equal(len, 7); /* untouched on error */
+    ctl_frame_hdr(h, CTL_REQ_MAX);
+    assert_int_equal(ctl_frame_len(h, CTL_REQ_MAX, &len), 0);
+    ctl_frame_hdr(h, CTL_REQ_MAX + 1);
+    assert_int_equal(ctl_frame_len(h, CTL_REQ_MAX, &len), -1);
+    memset(h, 0xff, 4);
+    assert_int_equal(ctl_frame_len(h, CTL_RESP_MAX, &len), -1);
+    memset(h, 0, 4);
+    assert_int_equal(ctl_frame_len(h, CTL_REQ_MAX, &len), 0);
+    assert_int_equal(len, 0);
+}
+
+static void
+test_json_parse_bounds(void **st)
+{
+    struct json_object *o;
+    char deep[200];
+
+    (void)st;
+    o = ctl_json_parse("{\"a\":1} \n", 9);
+    assert_non_null(o);
+    json_object_put(o);
+    assert_null(ctl_json_parse("{\"a\":1}{}", 9));   /* two documents */
+    assert_null(ctl_json_parse("{\"a\":1} x", 9));   /* trailing garbage */
+    assert_null(ctl_json_parse("{\"a\":", 5));       /* truncated */
+    assert_null(ctl_json_parse("", 0));
+    /* Only len bytes are read: a valid prefix of a longer buffer. */
+    o = ctl_json_parse("[1]garbage", 3);
+    assert_non_null(o);
+    json_object_put(o);
+    /* Nesting deeper than the bound is refused. */
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 100);
+    assert_null(ctl_json_parse(deep, 200));
+}
+
+/* ---- server + client ------------------------------------------------------- */
+static void
+test_roundtrip_and_errors(void **state)
+{
+    struct srv *v = *state;
+    int fd = ctl_client_connect(v->path);
+    struct json_object *req, *r, *res, *x;
+    struct stat sb;
+
+    assert_true(fd >= 0);
+    assert_int_equal(stat(v->path, &sb), 0);
+    assert_true(S_ISSOCK(sb.st_mode));
+    assert_int_equal(sb.st_mode & 0777, 0600);
+
+    req = mkreq("echo", 7);
+    struct json_object *args = json_object_new_object();
+    json_object_object_add(args, "vn", json_object_new_string("vni:100"));
+    json_object_object_add(req, "args", args);
+    r = call(fd, req);
+    assert_true(is_ok(r));
+    assert_int_equal(get_int(r, "id"), 7);
+    assert_true(json_object_object_get_ex(r, "result", &res));
+    assert_true(json_object_object_get_ex(res, "vn", &x));
+    assert_string_equal(json_object_get_string(x), "vni:100");
+    json_object_put(r);
+
+    /* No args: handlers get an empty object. A string id is echoed too. */
+    req = mkreq("echo", 0);
+    json_object_object_add(req, "id", json_object_new_string("abc"));
+    r = call(fd, req);
+    assert_true(is_ok(r));
+    assert_true(json_object_object_get_ex(r, "id", &x));
+    assert_string_equal(json_object_get_string(x), "abc");
+    assert_true(json_object_object_get_ex(r, "result", &res));
+    assert_true(json_object_is_type(res, json_type_object));
+    json_object_put(r);
+
+    /* help lists the table plus itself. */
+    r = call(fd, mkreq("help", 0));
+    assert_true(is_ok(r));
+    assert_true(json_object_object_get_ex(r, "result", &res));
+    assert_int_equal(json_object_array_length(res), 8);
+    x = json_object_array_get_idx(res, 0);
+    assert_true(json_object_object_get_ex(x, "cmd", &x));
+    assert_string_equal(json_object_get_string(x), "echo");
+    json_object_put(r);
+
+    /* Unknown command: usage error, connection stays usable. */
+    r = call(fd, mkreq("frobnicate", 9));
+    assert_false(is_ok(r));
+    assert_int_equal(get_int(r, "code"), CTL_E_USAGE);
+    assert_int_equal(get_int(r, "id"), 9);
+    assert_true(json_object_object_get_ex(r, "error", &x));
+    assert_non_null(strstr(json_object_get_string(x), "frobnicate"));
+    json_object_put(r);
+
+    /* Not an object, no cmd, args not an object: each a usage error. */
+    unsigned char h[4];
+    const char *bad[] = {"[1,2]", "{\"id\":3}", "{\"cmd\":5}",
+                         "{\"cmd\":\"echo\",\"args\":[1]}", "{nope", NULL};
+    for (int i = 0; bad[i]; i++) {
+        ctl_frame_hdr(h, strlen(bad[i]));
+        assert_int_equal(write(fd, h, 4), 4);
+        assert_int_equal(write(fd, bad[i], strlen(bad[i])),
+                         (ssize_t)strlen(bad[i]));
+        assert_int_equal(ctl_client_recv(fd, &r, 5000), 0);
+        assert_false(is_ok(r));
+        assert_int_equal(get_int(r, "code"), CTL_E_USAGE);
+        json_object_put(r);
+    }
+    /* An empty frame too. */
+    memset(h, 0, 4);
+    assert_int_equal(write(fd, h, 4), 4);
+    assert_int_equal(ctl_client_recv(fd, &r, 5000), 0);
+    assert_false(is_ok(r));
+    json_object_put(r);
+    r = call(fd, mkreq("echo", 1));
+    assert_true(is_ok(r));
+    json_object_put(r);
+    close(fd);
+    assert_int_equal(stat_of(v, "bad_request"), 6);
+    assert_int_equal(stat_of(v, "unknown_cmd"), 1);
+}
+
+/* Pipelined requests: a deferred one does not hold back later ones, and
+ * deferred answers come out of order, each with its id. */
+static void
+test_pipelining_deferred_out_of_order(void **state)
+{
+    struct srv *v = *state;
+    int fd = ctl_client_connect(v->path);
+    struct json_object *r, *x;
+
+    assert_true(fd >= 0);
+    /* One write holding three requests. */
+    char buf[256];
+    size_t off = 0;
+    for (int id = 1; id <= 3; id++) {
+        struct json_object *q = mkreq(id < 3 ? "defer" : "echo", id);
+        size_t n;
+        const char *js =
+            json_object_to_json_string_length(q, JSON_C_TO_STRING_PLAIN, &n);
+        ctl_frame_hdr((unsigned char *)buf + off, n);
+        memcpy(buf + off + 4, js, n);
+        off += 4 + n;
+        json_object_put(q);
+    }
+    assert_int_equal(write(fd, buf, off), (ssize_t)off);
+    assert_int_equal(ctl_client_recv(fd, &r, 5000), 0);
+    assert_int_equal(get_int(r, "id"), 3);
+    json_object_put(r);
+    /* The deferred ones are still pending. */
+    assert_int_equal(ctl_client_recv(fd, &r, 100), -1);
+    assert_int_equal(errno, ETIMEDOUT);
+
+    struct json_object *q = mkreq("flush", 4);
+    assert_int_equal(ctl_client_send(fd, q), 0);
+    json_object_put(q);
+    int want[] = {2, 1, 4};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ctl_client_recv(fd, &r, 5000), 0);
+        assert_true(is_ok(r));
+        assert_int_equal(get_int(r, "id"), want[i]);
+        if (want[i] != 4) {
+            assert_true(json_object_object_get_ex(r, "result", &x));
+            assert_string_equal(json_object_get_string(x), "late");
+        }
+        json_object_put(r);
+    }
+    close(fd);
+    assert_int_equal(stat_of(v, "deferred"), 2);
+    assert_int_equal(stat_of(v, "closed_deferred"), 0);
+}
+
+static void
+test_call_timeout_then_disconnect(void **state)
+{
+    struct srv *v = *state;
+    int fd = ctl_client_connect(v->path);
+    struct json_object *r = NULL, *q = mkreq("defer", 1);
+
+    assert_true(fd >= 0);
+    assert_int_equal(ctl_client_call(fd, q, &r, 100), -1);
+    assert_int_equal(errno, ETIMEDOUT);
+    assert_null(r);
+    json_object_put(q);
+    assert_int_equal(stat_of(v, "ndeferred"), 1);
+    /* The client leaves before the answer: the owner is told, once. */
+    close(fd);
+    for (int i = 0; i < 100 && stat_of(v, "closed_deferred") == 0; i++)
+        usleep(10000);
+    assert_int_equal(stat_of(v, "closed_deferred"), 1);
+    assert_int_equal(stat_of(v, "ndeferred"), 0);
+    /* A flush now answers nothing stale. */
+    fd = ctl_client_connect(v->path);
+    r = call(fd, mkreq("flush", 2));
+    assert_true(is_ok(r));
+    assert_int_equal(get_int(r, "id"), 2);
+    json_object_put(r);
+    close(fd);
+}
+
+static void
+test_oversize_request(void **state)
+{
+    struct srv *v = *state;
+    int fd = ctl_client_connect(v->path);
+    unsigned char h[4];
+    struct json_object *r, *x;
+
+    assert_true(fd >= 0);
+    ctl_frame_hdr(h, CTL_REQ_MAX + 1);
+    assert_int_equal(write(fd, h, 4), 4);
+    assert_int_equal(ctl_client_recv(fd, &r, 5000), 0);
+    assert_false(is_ok(r));
+    assert_int_equal(get_int(r, "code"), CTL_E_USAGE);
+    assert_true(json_object_object_get_ex(r, "error", &x));
+    assert_non_null(strstr(json_object_get_string(x), "too large"));
+    json_object_put(r);
+    /* ...then the server closes: the stream cannot be resynchronised. */
+    assert_int_equal(ctl_client_recv(fd, &r, 5000), -1);
+    assert_int_equal(errno, ECONNRESET);
+    close(fd);
+    assert_int_equal(stat_of(v, "oversize"), 1);
+
+    /* A request of exactly the maximum is accepted (a padded echo). */
+    fd = ctl_client_connect(v->path);
+    char *big = malloc(CTL_REQ_MAX + 1);
+    int pre = snprintf(big, 64, "{\"cmd\":\"echo\",\"id\":5}");
+    memset(big + pre, ' ', CTL_REQ_MAX - (size_t)pre);
+    ctl_frame_hdr(h, CTL_REQ_MAX);
+    assert_int_equal(write(fd, h, 4), 4);
+    assert_int_equal(write(fd, big, CTL_REQ_MAX), CTL_REQ_MAX);
+    free(big);
+    assert_int_equal(ctl_client_recv(fd, &r, 5000), 0);
+    assert_true(is_ok(r));
+    assert_int_equal(get_int(r, "id"), 5);
+    json_object_put(r);
+    close(fd);
+    /* The client side refuses to send an oversize request. */
+    fd = ctl_client_connect(v->path);
+    struct json_object *q = mkreq("echo", 1);
+    char *s = calloc(1, CTL_REQ_MAX + 1);
+    memset(s, 'a', CTL_REQ_MAX);
+    json_object_object_add(q, "pad", json_object_new_string(s));
+    free(s);
+    assert_int_equal(ctl_client_call(fd, q, &r, 1000), -1);
+    assert_int_equal(errno, EMSGSIZE);
+    json_object_put(q);
+    close(fd);
+}
+
+static void
+test_watch_events(void **state)
+{
+    struct srv *v = *state;
+    int w = ctl_client_connect(v->path), c = ctl_client_connect(v->path);
+    struct json_object *r, *x;
+
+    assert_true(w >= 0 && c >= 0);
+    r = call(w, mkreq("watch", 1));
+    assert_true(is_ok(r));
+    json_object_put(r);
+    r = call(c, mkreq("notify", 2));
+    assert_int_equal(get_int(r, "result"), 1);
+    json_object_put(r);
+    assert_int_equal(ctl_client_recv(w, &r, 5000), 0);
+    assert_true(json_object_object_get_ex(r, "event", &x));
+    assert_string_equal(json_object_get_string(x), "vnic");
+    json_object_put(r);
+    /* A call on the watching connection skips events to find its answer. */
+    r = call(c, mkreq("notify", 3));
+    json_object_put(r);
+    r = call(w, mkreq("echo", 4));
+    assert_true(is_ok(r));
+    assert_int_equal(get_int(r, "id"), 4);
+    json_object_put(r);
+    /* The watcher leaves: its owner is told and stops pushing. */
+    close(w);
+    for (int i = 0; i < 100 && stat_of(v, "closed_watchers") == 0; i++)
+        usleep(10000);
+    assert_int_equal(stat_of(v, "closed_watchers"), 1);
+    r = call(c, mkreq("notify", 5));
+    assert_int_equal(get_int(r, "result"), 0);
+    json_object_put(r);
+    close(c);
+}
+
+/* A client that does not read: the daemon keeps serving others, and the
+ * answers all arrive, in order, once the client reads. */
+static void
+test_slow_client(void **state)
+{
+    struct srv *v = *state;
+    int slow = ctl_client_connect(v->path);
+    enum { N = 24 };
+
+    assert_true(slow >= 0);
+    for (int i = 1; i <= N; i++) {
+        struct json_object *q = mkreq("big", i), *a = json_object_new_object();
+        json_object_object_add(a, "kib", json_object_new_int(256));
+        json_object_object_add(q, "args", a);
+        assert_int_equal(ctl_client_send(slow, q), 0);
+        json_object_put(q);
+    }
+    /* 6 MiB of answers are waiting; another client is served meanwhile. */
+    int fast = ctl_client_connect(v->path);
+    struct json_object *r = call(fast, mkreq("echo", 99));
+    assert_true(is_ok(r));
+    json_object_put(r);
+    close(fast);
+    for (int i = 1; i <= N; i++) {
+        struct json_object *x;
+        assert_int_equal(ctl_client_recv(slow, &r, 5000), 0);
+        assert_int_equal(get_int(r, "id"), i);
+        assert_true(json_object_object_get_ex(r, "result", &x));
+        assert_int_equal(json_object_get_string_len(x), 256 * 1024);
+        json_object_put(r);
+    }
+    close(slow);
+    assert_int_equal(stat_of(v, "outq_overflow"), 0);
+}
+
+static void
+test_max_connections(void **state)
+{
+    struct srv *v = *state;
+    int fds[CTL_MAX_CONNS];
+    struct json_object *r;
+
+    for (int i = 0; i < CTL_MAX_CONNS; i++) {
+        fds[i] = ctl_client_connect(v->path);
+        assert_true(fds[i] >= 0);
+    }
+    /* Make sure the server accepted them all before the extra one. */
+    r = call(fds[CTL_MAX_CONNS - 1], mkreq("echo", 1));
+    json_object_put(r);
+    int extra = ctl_client_connect(v->path);
+    assert_true(extra >= 0);
+    assert_int_equal(ctl_client_recv(extra, &r, 5000), 0);
+    assert_false(is_ok(r));
+    json_object_put(r);
+    assert_int_equal(ctl_client_recv(extra, &r, 5000), -1);
+    close(extra);
+    /* Counted once; asked on a connection that is already open. */
+    struct json_object *res;
+    r = call(fds[0], mkreq("stats", 0));
+    assert_true(json_object_object_get_ex(r, "result", &res));
+    assert_int_equal(get_int(res, "refused"), 1);
+    assert_int_equal(get_int(res, "nconns"), CTL_MAX_CONNS);
+    json_object_put(r);
+    for (int i = 0; i < CTL_MAX_CONNS; i++)
+        close(fds[i]);
+    /* Slots come back when clients leave. */
+    for (int i = 0; i < 100 && stat_of(v, "nconns") > 1; i++)
+        usleep(10000);
+    assert_int_equal(stat_of(v, "nconns"), 1);
+}
+
+/* Socket-path handling, without the thread. */
+static void
+test_stale_socket_and_busy_path(void **st)
+{
+    char path[108];
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct ev_loop *l = ev_loop_new();
+    struct ctl_server *s, *s2;
+    int fd;
+
+    (void)st;
+    snprintf(path, sizeof(path), "/tmp/test_ctl_stale.%d.sock", (int)getpid());
+    unlink(path);
+    /* A socket left by a crashed daemon: bound, nobody listening. */
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    strcpy(sun.sun_path, path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    close(fd);
+    assert_int_equal(access(path, F_OK), 0);
+    s = ctl_server_new(l, path, 0660, table, NULL);
+    assert_non_null(s);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0660);
+    /* A second daemon on the same path is refused; the first keeps it. */
+    s2 = ctl_server_new(l, path, 0660, table, NULL);
+    assert_null(s2);
+    assert_int_equal(errno, EADDRINUSE);
+    fd = ctl_client_connect(path);
+    assert_true(fd >= 0);
+    close(fd);
+    ctl_server_free(s);
+    assert_int_equal(access(path, F_OK), -1);
+    /* Too long a path. */
+    char longp[200];
+    memset(longp, 'a', sizeof(longp) - 1);
+    longp[sizeof(longp) - 1] = '\0';
+    assert_null(ctl_server_new(l, longp, 0600, table, NULL));
+    assert_int_equal(ctl_client_connect(longp), -1);
+    /* Connecting to nothing. */
+    assert_int_equal(ctl_client_connect(path), -1);
+    ev_loop_free(l);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest t[] = {
+        cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_json_parse_bounds),
+        cmocka_unit_test(test_stale_socket_and_busy_path),
+        cmocka_unit_test_setup_teardown(test_roundtrip_and_errors, srv_start,
+                                        srv_stop),
+        cmocka_unit_test_setup_teardown(test_pipelining_deferred_out_of_order,
+                                        srv_start, srv_stop),
+        cmocka_unit_test_setup_teardown(test_call_timeout_then_disconnect,
+                                        srv_start, srv_stop),
+        cmocka_unit_test_setup_teardown(test_oversize_request, srv_start,
+                                        srv_stop),
+        cmocka_unit_test_setup_teardown(test_watch_events, srv_start,
+                                        srv_stop),
+        cmocka_unit_test_setup_teardown(test_slow_client, srv_start, srv_stop),
+        cmocka_unit_test_setup_teardown(test_max_connections, srv_start,
+                                        srv_stop),
+    };
+    log_init("test_ctl", 1, 0);
+    return cmocka_run_group_tests(t, NULL, NULL);
+}

@@ -1,0 +1,345 @@
+/* test_hook_xml.c - the libvirt hook's domain XML parser over a corpus of
+ * real-world shapes (tests/unit/xml/), UUID derivation, operation table. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "hook_op.h"
+#include "hook_xml.h"
+
+static char *slurp(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/tests/unit/xml/%s", TOP_SRCDIR, name);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *buf = malloc(1 << 20);
+    *len = fread(buf, 1, 1 << 20, f);
+    fclose(f);
+    return buf;
+}
+
+static const char *typeid_map(uint32_t t, void *arg)
+{
+    (void)arg;
+    return t == 1193047 ? "vni:7000" : NULL;
+}
+
+static const char *pg_map(const char *net, const char *pg, void *arg)
+{
+    (void)arg;
+    if (!strcmp(net, "tenants") && !strcmp(pg, "web"))
+        return "vni:8000";
+    if (!strcmp(pg, "db"))
+        return "tenant-db";
+    return NULL;
+}
+
+static const struct hook_maps maps = {typeid_map, pg_map, NULL};
+
+static int parse(const char *name, struct hook_domain *d, char *err)
+{
+    size_t len;
+    char *buf = slurp(name, &len);
+    int rc = hook_xml_parse(buf, len, &maps, d, err, 512);
+    free(buf);
+    return rc;
+}
+
+static void t_multi_metadata(void **s)
+{
+    static struct hook_domain d;
+    char err[512];
+    assert_int_equal(parse("multi_metadata.xml", &d, err), 0);
+    assert_string_equal(d.name, "web1");
+    assert_string_equal(d.uuid, "8f0b2a4c-1d3e-4f5a-9b6c-7d8e9f0a1b2c");
+    assert_int_equal(d.niface, 3);
+    /* upper-case MAC in metadata still matches */
+    assert_string_equal(d.iface[0].mac, "52:54:00:aa:00:01");
+    assert_string_equal(d.iface[0].vn, "vni:10100");
+    assert_int_equal(d.iface[0].vn_src, HOOK_VN_METADATA);
+    assert_string_equal(d.iface[0].ifname, "vnet3");
+    /* derived: python3 uuid.uuid5(NS, "<dom uuid>/<mac>") */
+    assert_string_equal(d.iface[0].vnic, "20d152f4-1f1a-5f22-af35-3fcbbfc6e9a2");
+    /* <ip> from libvirt and from our metadata, deduplicated */
+    assert_int_equal(d.iface[0].nips, 2);
+    assert_string_equal(d.iface[0].ips[0], "10.1.0.11");
+    assert_string_equal(d.iface[0].ips[1], "2001:db8:1::11");
+    assert_string_equal(d.iface[1].vn, "tenant-b");
+    assert_string_equal(d.iface[1].vnic, "11111111-2222-3333-4444-555555555555");
+    assert_int_equal(d.iface[1].nips, 0);
+    /* third interface has no VN: not ours */
+    assert_int_equal(d.iface[2].vn_src, HOOK_VN_NONE);
+    assert_string_equal(d.iface[2].vnic, "");
+    assert_int_equal(d.iface[2].refused, 0);
+}
+
+static void t_no_metadata(void **s)
+{
+    static struct hook_domain d;
+    char err[512];
+    assert_int_equal(parse("no_metadata.xml", &d, err), 0);
+    assert_int_equal(d.niface, 1);
+    assert_int_equal(d.iface[0].vn_src, HOOK_VN_NONE);
+    assert_string_equal(d.iface[0].ifname, "");
+}
+
+static void t_default_vn_lxc(void **s)
+{
+    static struct hook_domain d;
+    char err[512];
+    assert_int_equal(parse("default_vn.xml", &d, err), 0);
+    assert_int_equal(d.niface, 2);
+    assert_int_equal(d.iface[0].vn_src, HOOK_VN_DEFAULT);
+    assert_string_equal(d.iface[0].vn, "vni:300");
+    /* LXC at "start": only <guest actual> names the host side */
+    assert_string_equal(d.iface[0].ifname, "vnet7");
+    assert_string_equal(d.iface[0].vnic, "9492f1b9-4c60-570c-b7a8-114cdf57cc01");
+    /* a per-MAC entry wins over the default whatever the order */
+    assert_int_equal(d.iface[1].vn_src, HOOK_VN_METADATA);
+    assert_string_equal(d.iface[1].vn, "vni:301");
+    assert_string_equal(d.iface[1].ifname, "vnet8");
+}
+
+static void t_qbg(void **s)
+{
+    static struct hook_domain d;
+    char err[512];
+    assert_int_equal(parse("qbg.xml", &d, err), 0);
+    assert_int_equal(d.niface, 2);
+    assert_true(d.iface[0].has_qbg);
+    assert_int_equal(d.iface[0].qbg_typeid, 1193047);
+    assert_int_equal(d.iface[0].vn_src, HOOK_VN_QBG);
+    assert_string_equal(d.iface[0].vn, "vni:7000");
+    /* the instanceid is the VNIC UUID */
+    assert_string_equal(d.iface[0].vnic, "09b11c53-8b5c-4eeb-8f00-d84eaa0aaa4f");
+    assert_true(d.iface[0].vnic_from_qbg);
+    assert_string_equal(d.iface[0].ifname, "macvtap0");
+    /* typeid 42 is not in the map: not ours */
+    assert_true(d.iface[1].has_qbg);
+    assert_int_equal(d.iface[1].vn_src, HOOK_VN_NONE);
+}
+
+static void t_qbg_no_maps(void **s)
+{
+    static struct hook_domain d;
+    char err[512];
+    size_t len;
+    char *buf = slurp("qbg.xml", &len);
+    assert_int_equal(hook_xml_parse(buf, len, NULL, &d, err, sizeof(err)), 0);
+    free(buf);
+    assert_int_equal(d.iface[0].vn_src, HOOK_VN_NONE);
+}
+
+static void t_portgroup(void **s)
+{
+    static struct hook_domain d;
+    char err[512];
+    assert_int_equal(parse("portgroup.xml", &d, err), 0);
+    assert_int_equal(d.niface, 3);
+    assert_string_equal(d.iface[0].portgroup, "tenants/web");
+    assert_int_equal(d.iface[0].vn_src, HOOK_VN_PORTGROUP);
+    assert_string_equal(d.iface[0].vn, "vni:8000");
+    assert_string_equal(d.iface[1].vn, "tenant-db");
+    assert_int_equal(d.iface[2].vn_src, HOOK_VN_NONE);
+    assert_string_equal(d.iface[2].portgroup, "other/unmapped");
+}
+
+static void t_hostdev(void **s)
+{
+    static struct hook_domain d;
+    char err[512];
+    assert_int_equal(parse("hostdev.xml", &d, err), 0);
+    /* <hostdev> is not an interface; <interface type='hostdev'> is */
+    assert_int_equal(d.niface, 3);
+    /* passthrough without a VN: ignored */
+    assert_int_equal(d.iface[0].vn_src, HOOK_VN_NONE);
+    assert_int_equal(d.iface[0].refused, 0);
+    /* passthrough with a VN: refused with a clear reason */
+    assert_int_equal(d.iface[1].vn_src, HOOK_VN_METADATA);
+    assert_int_equal(d.iface[1].refused, 1);
+    assert_non_null(strstr(d.iface[1].reason, "passthrough"));
+    assert_non_null(strstr(d.iface[1].reason, "52:54:00:6d:90:02"));
+    assert_int_equal(d.iface[2].refused, 0);
+}
+
+static void expect_err(const char *file, const char *needle)
+{
+    static struct hook_domain d;
+    char err[512] = "";
+    assert_int_equal(parse(file, &d, err), -1);
+    if (!strstr(err, needle))
+        fail_msg("%s: error '%s' lacks '%s'", file, err, needle);
+}
+
+static void t_errors(void **s)
+{
+    expect_err("malformed.xml", "malformed domain XML");
+    expect_err("bad_mac.xml", "bad mac");
+    expect_err("no_uuid.xml", "no valid <uuid>");
+    expect_err("meta_unknown_mac.xml", "no interface with that mac");
+    expect_err("not_domain.xml", "not a libvirt domain");
+}
+
+static void t_empty_and_garbage(void **s)
+{
+    static struct hook_domain d;
+    char err[512];
+    assert_int_equal(hook_xml_parse("", 0, &maps, &d, err, sizeof(err)), -1);
+    assert_int_equal(hook_xml_parse("\x00\xff<", 3, &maps, &d, err, sizeof(err)), -1);
+    /* an external entity must not be fetched (XML_PARSE_NONET) nor crash */
+    const char *xxe = "<!DOCTYPE domain [<!ENTITY x SYSTEM \"http://127.0.0.1:1/x\">]>"
+                      "<domain><name>&x;</name><uuid>5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9</uuid></domain>";
+    assert_int_equal(hook_xml_parse(xxe, strlen(xxe), &maps, &d, err, sizeof(err)), 0);
+    assert_int_equal(d.niface, 0);
+}
+
+static void t_wrong_namespace(void **s)
+{
+    static struct hook_domain d;
+    char err[512];
+    assert_int_equal(parse("wrong_ns.xml", &d, err), 0);
+    assert_int_equal(d.iface[0].vn_src, HOOK_VN_NONE);
+}
+
+static void t_uuid(void **s)
+{
+    char out[37];
+    assert_int_equal(hook_vnic_uuid("C7A5FDBD-CDAF-9455-926A-D65C16DB1809",
+                                    "52-54-00-5D-C7-9F", out), 0);
+    assert_string_equal(out, "4a8cee74-5c7d-538b-a34e-2fc9602463c6");
+    assert_int_equal(hook_vnic_uuid("nope", "52:54:00:5d:c7:9f", out), -1);
+    assert_int_equal(hook_vnic_uuid("c7a5fdbd-cdaf-9455-926a-d65c16db1809",
+                                    "52:54:00:5d:c7", out), -1);
+}
+
+static void t_op_table(void **s)
+{
+    struct hook_step st;
+    assert_int_equal(hook_op_lookup("qemu", "migrate", "begin", &st), 0);
+    assert_int_equal(st.action, HOOK_ACT_PREASSOC);
+    assert_int_equal(st.fatal, 1);
+    assert_int_equal(hook_op_lookup("qemu", "prepare", "begin", &st), 0);
+    assert_int_equal(st.action, HOOK_ACT_PREASSOC);
+    assert_int_equal(hook_op_lookup("qemu", "start", "begin", &st), 0);
+    assert_int_equal(st.action, HOOK_ACT_ATTACH);
+    assert_int_equal(st.fatal, 1);
+    assert_int_equal(hook_op_lookup("lxc", "started", "begin", &st), 0);
+    assert_int_equal(st.action, HOOK_ACT_ATTACH);
+    assert_int_equal(hook_op_lookup("qemu", "stopped", "end", &st), 0);
+    assert_int_equal(st.action, HOOK_ACT_DETACH);
+    assert_int_equal(st.fatal, 0);
+    assert_int_equal(hook_op_lookup("lxc", "release", "end", &st), 0);
+    assert_int_equal(st.action, HOOK_ACT_DETACH);
+    /* reconnect must never kill a running domain */
+    assert_int_equal(hook_op_lookup("qemu", "reconnect", "begin", &st), 0);
+    assert_int_equal(st.fatal, 0);
+    /* lxc has no migrate; unknown ops and drivers do nothing */
+    assert_int_equal(hook_op_lookup("lxc", "migrate", "begin", &st), -1);
+    assert_int_equal(st.action, HOOK_ACT_NONE);
+    assert_int_equal(hook_op_lookup("qemu", "start", "end", &st), -1);
+    assert_int_equal(hook_op_lookup("network", "start", "begin", &st), -1);
+    assert_int_equal(hook_op_lookup("qemu", "restore", "begin", &st), 0);
+    assert_int_equal(st.action, HOOK_ACT_NONE);
+}
+
+static void t_requests(void **s)
+{
+    static struct hook_domain d;
+    char err[512];
+    struct json_object *r, *a, *v;
+    assert_int_equal(parse("multi_metadata.xml", &d, err), 0);
+
+    r = hook_op_request(HOOK_ACT_ATTACH, &d, &d.iface[0], 0, 1, 1500);
+    assert_true(json_object_object_get_ex(r, "cmd", &v));
+    assert_string_equal(json_object_get_string(v), "vnic-attach");
+    assert_true(json_object_object_get_ex(r, "args", &a));
+    json_object_object_get_ex(a, "vnic", &v);
+    assert_string_equal(json_object_get_string(v), d.iface[0].vnic);
+    json_object_object_get_ex(a, "vn", &v);
+    assert_string_equal(json_object_get_string(v), "vni:10100");
+    json_object_object_get_ex(a, "mac", &v);
+    assert_string_equal(json_object_get_string(v), "52:54:00:aa:00:01");
+    json_object_object_get_ex(a, "ips", &v);
+    assert_int_equal(json_object_array_length(v), 2);
+    json_object_object_get_ex(a, "ifname", &v);
+    assert_string_equal(json_object_get_string(v), "vnet3");
+    json_object_object_get_ex(a, "wait_ms", &v);
+    assert_int_equal(json_object_get_int(v), 1500);
+    assert_false(json_object_object_get_ex(a, "reserve", &v));
+    json_object_put(r);
+
+    r = hook_op_request(HOOK_ACT_PREASSOC, &d, &d.iface[2], 0, 1, 100);
+    json_object_object_get_ex(r, "cmd", &v);
+    assert_string_equal(json_object_get_string(v), "vnic-preassociate");
+    json_object_object_get_ex(r, "args", &a);
+    assert_true(json_object_object_get_ex(a, "reserve", &v));
+    assert_true(json_object_get_boolean(v));
+    /* no <target dev>: no ifname key at all */
+    assert_false(json_object_object_get_ex(a, "ifname", &v));
+    json_object_put(r);
+
+    r = hook_op_request(HOOK_ACT_DETACH, &d, &d.iface[0], 1, 1, 100);
+    json_object_object_get_ex(r, "cmd", &v);
+    assert_string_equal(json_object_get_string(v), "vnic-detach");
+    json_object_object_get_ex(r, "args", &a);
+    json_object_object_get_ex(a, "migrating", &v);
+    assert_true(json_object_get_boolean(v));
+    assert_false(json_object_object_get_ex(a, "vn", &v));
+    json_object_put(r);
+
+    assert_null(hook_op_request(HOOK_ACT_NONE, &d, &d.iface[0], 0, 0, 0));
+}
+
+static enum hook_verdict verdict(enum hook_action a, const char *json, char *msg)
+{
+    struct json_object *o = json ? json_tokener_parse(json) : NULL;
+    enum hook_verdict v = hook_op_verdict(a, o, msg, 256);
+    json_object_put(o);
+    return v;
+}
+
+static void t_verdicts(void **s)
+{
+    char msg[256];
+    assert_int_equal(verdict(HOOK_ACT_ATTACH,
+                             "{\"ok\":true,\"result\":{\"tag\":17}}", msg), HOOK_V_OK);
+    assert_string_equal(msg, "tag 17");
+    assert_int_equal(verdict(HOOK_ACT_ATTACH,
+                             "{\"ok\":false,\"code\":5,\"error\":\"unknown-vn: vni:9\"}",
+                             msg), HOOK_V_REFUSED);
+    assert_string_equal(msg, "unknown-vn: vni:9");
+    assert_int_equal(verdict(HOOK_ACT_ATTACH, "{\"ok\":false,\"code\":4}", msg),
+                     HOOK_V_TIMEOUT);
+    /* unknown VNIC: fine when detaching, a refusal otherwise */
+    assert_int_equal(verdict(HOOK_ACT_DETACH, "{\"ok\":false,\"code\":3}", msg),
+                     HOOK_V_OK);
+    assert_int_equal(verdict(HOOK_ACT_ATTACH, "{\"ok\":false,\"code\":3}", msg),
+                     HOOK_V_REFUSED);
+    assert_int_equal(verdict(HOOK_ACT_ATTACH, "{\"ok\":false,\"code\":6}", msg),
+                     HOOK_V_ERROR);
+    assert_int_equal(verdict(HOOK_ACT_ATTACH, "[1,2]", msg), HOOK_V_ERROR);
+    assert_int_equal(verdict(HOOK_ACT_ATTACH, NULL, msg), HOOK_V_ERROR);
+    assert_int_equal(verdict(HOOK_ACT_ATTACH, "{\"result\":1}", msg), HOOK_V_ERROR);
+}
+
+int main(void)
+{
+    const struct CMUnitTest t[] = {
+        cmocka_unit_test(t_multi_metadata), cmocka_unit_test(t_no_metadata),
+        cmocka_unit_test(t_default_vn_lxc), cmocka_unit_test(t_qbg),
+        cmocka_unit_test(t_qbg_no_maps),    cmocka_unit_test(t_portgroup),
+        cmocka_unit_test(t_hostdev),        cmocka_unit_test(t_errors),
+        cmocka_unit_test(t_empty_and_garbage), cmocka_unit_test(t_wrong_namespace),
+        cmocka_unit_test(t_uuid),           cmocka_unit_test(t_op_table),
+        cmocka_unit_test(t_requests),       cmocka_unit_test(t_verdicts),
+    };
+    return cmocka_run_group_tests(t, NULL, NULL);
+}

@@ -1,0 +1,821 @@
+/* test_rel.c - the reliability layer driven by a fake clock: loss of
+ * requests and responses, duplicates, reordering, window, backoff, wrap. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "rel.h"
+
+static struct nvdp_msg
+mkmsg(uint16_t type, uint16_t tag_hint)
+{
+    struct nvdp_msg m;
+
+    memset(&m, 0, sizeof(m));
+    m.type = type;
+    m.tag_hint = tag_hint;
+    m.has_tag_hint = 1;
+    return m;
+}
+
+static void
+init_tx(struct rel_tx *tx, uint16_t window)
+{
+    struct rel_params p = REL_PARAMS_DEFAULT;
+
+    p.window = window;
+    assert_int_equal(rel_tx_init(tx, &p), 0);
+}
+
+/* ---- sender basics ---------------------------------------------------- */
+static void
+test_params_rejected(void **st)
+{
+    struct rel_tx tx;
+    struct rel_params p = REL_PARAMS_DEFAULT;
+
+    (void)st;
+    p.window = 0;
+    assert_int_equal(rel_tx_init(&tx, &p), -1);
+    p = (struct rel_params)REL_PARAMS_DEFAULT;
+    p.window = REL_WINDOW_MAX + 1;
+    assert_int_equal(rel_tx_init(&tx, &p), -1);
+    p = (struct rel_params)REL_PARAMS_DEFAULT;
+    p.rto_max = p.rto_init - 1;
+    assert_int_equal(rel_tx_init(&tx, &p), -1);
+    p = (struct rel_params)REL_PARAMS_DEFAULT;
+    p.max_tries = 0;
+    assert_int_equal(rel_tx_init(&tx, &p), -1);
+    assert_int_equal(rel_tx_init(&tx, NULL), 0); /* defaults */
+    assert_int_equal(tx.p.window, 256);
+    assert_int_equal(tx.p.max_tries, 8);
+    rel_tx_free(&tx);
+}
+
+static void
+test_submit_order_and_due(void **st)
+{
+    struct rel_tx tx;
+    const struct nvdp_msg *out[8];
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+    int dummy[3];
+
+    (void)st;
+    init_tx(&tx, 8);
+    assert_int_equal(rel_tx_next_due(&tx), UINT64_MAX);
+    for (int i = 0; i < 3; i++) {
+        m.tag_hint = (uint16_t)(100 + i);
+        assert_int_equal(rel_tx_submit(&tx, &m, &dummy[i], 1000), i + 1);
+    }
+    assert_int_equal(tx.outstanding, 3);
+    assert_int_equal(rel_tx_space(&tx), 5);
+    assert_int_equal(rel_tx_next_due(&tx), 1000);
+    /* Nothing due before the submit time. */
+    assert_int_equal(rel_tx_due(&tx, 999, out, 8, NULL, NULL), 0);
+    assert_int_equal(rel_tx_due(&tx, 1000, out, 8, NULL, NULL), 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(out[i]->txid, i + 1);
+        assert_int_equal(out[i]->tag_hint, 100 + i); /* content copied */
+    }
+    assert_int_equal(tx.sent, 3);
+    /* Sent: not due again until the initial timeout. */
+    assert_int_equal(rel_tx_due(&tx, 1199, out, 8, NULL, NULL), 0);
+    assert_int_equal(rel_tx_next_due(&tx), 1200);
+    rel_tx_free(&tx);
+}
+
+static void
+test_due_max_batches(void **st)
+{
+    struct rel_tx tx;
+    const struct nvdp_msg *out[8];
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+
+    (void)st;
+    init_tx(&tx, 8);
+    for (int i = 0; i < 5; i++)
+        rel_tx_submit(&tx, &m, NULL, 0);
+    assert_int_equal(rel_tx_due(&tx, 0, out, 2, NULL, NULL), 2);
+    assert_int_equal(out[0]->txid, 1);
+    assert_int_equal(out[1]->txid, 2);
+    assert_int_equal(rel_tx_due(&tx, 0, out, 2, NULL, NULL), 2);
+    assert_int_equal(out[0]->txid, 3);
+    assert_int_equal(out[1]->txid, 4);
+    assert_int_equal(rel_tx_due(&tx, 0, out, 2, NULL, NULL), 1);
+    assert_int_equal(out[0]->txid, 5);
+    assert_int_equal(rel_tx_due(&tx, 0, out, 2, NULL, NULL), 0);
+    rel_tx_free(&tx);
+}
+
+/* New requests go before retransmissions in one batch. */
+static void
+test_new_before_retransmit(void **st)
+{
+    struct rel_tx tx;
+    const struct nvdp_msg *out[8];
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+
+    (void)st;
+    init_tx(&tx, 8);
+    rel_tx_submit(&tx, &m, NULL, 0);
+    assert_int_equal(rel_tx_due(&tx, 0, out, 8, NULL, NULL), 1);
+    rel_tx_submit(&tx, &m, NULL, 150);
+    assert_int_equal(rel_tx_due(&tx, 200, out, 8, NULL, NULL), 2);
+    assert_int_equal(out[0]->txid, 2);
+    assert_int_equal(out[1]->txid, 1);
+    assert_int_equal(tx.sent, 2);
+    assert_int_equal(tx.retransmits, 1);
+    rel_tx_free(&tx);
+}
+
+static void
+test_window_full(void **st)
+{
+    struct rel_tx tx;
+    const struct nvdp_msg *out[4];
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+    void *u;
+
+    (void)st;
+    init_tx(&tx, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_not_equal(rel_tx_submit(&tx, &m, NULL, 0), 0);
+    assert_int_equal(rel_tx_space(&tx), 0);
+    assert_int_equal(rel_tx_submit(&tx, &m, NULL, 0), 0);
+    assert_int_equal(rel_tx_due(&tx, 0, out, 4, NULL, NULL), 4);
+    /* An answer for a later txid does not open the window: txid 1 still
+     * holds it (the window counts txids from the oldest unanswered). */
+    assert_int_equal(rel_tx_ack(&tx, 3, &u, NULL), 1);
+    assert_int_equal(tx.outstanding, 3);
+    assert_int_equal(rel_tx_space(&tx), 0);
+    assert_int_equal(rel_tx_submit(&tx, &m, NULL, 0), 0);
+    /* Answering the oldest slides the window past it. */
+    assert_int_equal(rel_tx_ack(&tx, 1, &u, NULL), 1);
+    assert_int_equal(tx.base, 2);
+    assert_int_equal(rel_tx_space(&tx), 1);
+    uint32_t t = rel_tx_submit(&tx, &m, NULL, 10);
+    assert_int_equal(t, 5); /* the rejected submits did not burn a txid */
+    assert_int_equal(rel_tx_submit(&tx, &m, NULL, 10), 0);
+    /* The new one is findable in the reused slot; others still ackable. */
+    assert_int_equal(rel_tx_ack(&tx, 5, NULL, NULL), 1);
+    assert_int_equal(rel_tx_ack(&tx, 2, NULL, NULL), 1);
+    assert_int_equal(rel_tx_ack(&tx, 4, NULL, NULL), 1);
+    assert_int_equal(tx.outstanding, 0);
+    assert_int_equal(rel_tx_space(&tx), 4);
+    rel_tx_free(&tx);
+}
+
+static void
+test_set_window(void **st)
+{
+    struct rel_tx tx;
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+
+    (void)st;
+    init_tx(&tx, 8);
+    rel_tx_set_window(&tx, 2); /* the peer's HELLO says 2 */
+    assert_int_equal(rel_tx_space(&tx), 2);
+    assert_int_not_equal(rel_tx_submit(&tx, &m, NULL, 0), 0);
+    assert_int_not_equal(rel_tx_submit(&tx, &m, NULL, 0), 0);
+    assert_int_equal(rel_tx_submit(&tx, &m, NULL, 0), 0);
+    rel_tx_set_window(&tx, 100); /* capped at what was allocated */
+    assert_int_equal(tx.win, 8);
+    assert_int_equal(rel_tx_space(&tx), 6);
+    rel_tx_set_window(&tx, 0);
+    assert_int_equal(tx.win, 1);
+    assert_int_equal(rel_tx_space(&tx), 0);
+    rel_tx_free(&tx);
+}
+
+static void
+test_ack_returns_user_and_req(void **st)
+{
+    struct rel_tx tx;
+    struct nvdp_msg m = mkmsg(NVDP_MSG_VN_CONNECT, 42), req;
+    const struct nvdp_msg *out[2];
+    int cookie;
+    void *u = NULL;
+
+    (void)st;
+    init_tx(&tx, 2);
+    uint32_t t = rel_tx_submit(&tx, &m, &cookie, 0);
+    rel_tx_due(&tx, 0, out, 2, NULL, NULL);
+    assert_int_equal(rel_tx_ack(&tx, t, &u, &req), 1);
+    assert_ptr_equal(u, &cookie);
+    assert_int_equal(req.type, NVDP_MSG_VN_CONNECT);
+    assert_int_equal(req.tag_hint, 42);
+    assert_int_equal(req.txid, t);
+    assert_int_equal(tx.acked, 1);
+    /* Acked: nothing left to retransmit. */
+    assert_int_equal(rel_tx_due(&tx, 100000, out, 2, NULL, NULL), 0);
+    assert_int_equal(rel_tx_next_due(&tx), UINT64_MAX);
+    rel_tx_free(&tx);
+}
+
+static void
+test_stray_acks(void **st)
+{
+    struct rel_tx tx;
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+    void *u = (void *)&u;
+
+    (void)st;
+    init_tx(&tx, 4);
+    uint32_t t = rel_tx_submit(&tx, &m, NULL, 0);
+    assert_int_equal(rel_tx_ack(&tx, 0, &u, NULL), 0);      /* txid 0 */
+    assert_int_equal(rel_tx_ack(&tx, t + 1, &u, NULL), 0);  /* never sent */
+    assert_ptr_equal(u, (void *)&u);                         /* untouched */
+    assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL), 1);
+    assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL), 0);    /* second ack */
+    assert_int_equal(tx.stray_acks, 3);
+    assert_int_equal(tx.acked, 1);
+    assert_int_equal(tx.outstanding, 0);
+    rel_tx_free(&tx);
+}
+
+/* ---- backoff and giveup ------------------------------------------------ */
+struct giveups {
+    int n;
+    uint32_t txid[16];
+    void *user[16];
+    struct rel_tx *tx;      /* for the resubmitting callback */
+    int resubmit; /* 0 no, 1 must succeed, 2 must fail */
+};
+
+static void
+on_giveup(void *arg, const struct nvdp_msg *msg, void *user)
+{
+    struct giveups *g = arg;
+
+    g->txid[g->n] = msg->txid;
+    g->user[g->n] = user;
+    g->n++;
+    if (g->resubmit == 1)
+        assert_int_not_equal(rel_tx_submit(g->tx, msg, user, 0), 0);
+    else if (g->resubmit == 2)
+        assert_int_equal(rel_tx_submit(g->tx, msg, user, 0), 0);
+}
+
+static void
+test_backoff_doubles_to_max_then_giveup(void **st)
+{
+    struct rel_tx tx;
+    const struct nvdp_msg *out[2];
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+    struct giveups g = {0};
+    int cookie;
+    uint64_t now = 5000;
+    /* Gaps between transmissions: 200 doubling, capped at 3200. */
+    const uint64_t gaps[] = {200, 400, 800, 1600, 3200, 3200, 3200};
+
+    (void)st;
+    init_tx(&tx, 2);
+    uint32_t t = rel_tx_submit(&tx, &m, &cookie, now);
+    assert_int_equal(rel_tx_due(&tx, now, out, 2, on_giveup, &g), 1);
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(rel_tx_next_due(&tx), now + gaps[i]);
+        assert_int_equal(rel_tx_due(&tx, now + gaps[i] - 1, out, 2, on_giveup,
+                                    &g), 0);
+        now += gaps[i];
+        assert_int_equal(rel_tx_due(&tx, now, out, 2, on_giveup, &g), 1);
+        assert_int_equal(out[0]->txid, t);
+    }
+    /* 8 transmissions done; after the last timeout it is given up. */
+    assert_int_equal(tx.sent, 1);
+    assert_int_equal(tx.retransmits, 7);
+    assert_int_equal(g.n, 0);
+    assert_int_equal(rel_tx_due(&tx, now + 3199, out, 2, on_giveup, &g), 0);
+    assert_int_equal(g.n, 0);
+    assert_int_equal(rel_tx_due(&tx, now + 3200, out, 2, on_giveup, &g), 0);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.txid[0], t);
+    assert_ptr_equal(g.user[0], &cookie);
+    assert_int_equal(tx.giveups, 1);
+    assert_int_equal(tx.outstanding, 0);
+    /* A late answer is stray now. */
+    assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL), 0);
+    assert_int_equal(tx.stray_acks, 1);
+    rel_tx_free(&tx);
+}
+
+static void
+test_backoff_custom_max(void **st)
+{
+    struct rel_tx tx;
+    struct rel_params p = {4, 100, 250, 5};
+    const struct nvdp_msg *out[4];
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+    uint64_t now = 0;
+    /* 100, 200, then capped at 250 (not 400). */
+    const uint64_t gaps[] = {100, 200, 250, 250};
+
+    (void)st;
+    assert_int_equal(rel_tx_init(&tx, &p), 0);
+    rel_tx_submit(&tx, &m, NULL, 0);
+    rel_tx_due(&tx, 0, out, 4, NULL, NULL);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(rel_tx_next_due(&tx), now + gaps[i]);
+        now += gaps[i];
+        assert_int_equal(rel_tx_due(&tx, now, out, 4, NULL, NULL), 1);
+    }
+    assert_int_equal(rel_tx_due(&tx, now + 250, out, 4, NULL, NULL), 0);
+    assert_int_equal(tx.giveups, 1);
+    rel_tx_free(&tx);
+}
+
+static void
+test_giveup_callback_may_resubmit(void **st)
+{
+    struct rel_tx tx;
+    struct rel_params p = {1, 100, 100, 1};
+    const struct nvdp_msg *out[2];
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 7);
+    struct giveups g = {0};
+
+    (void)st;
+    assert_int_equal(rel_tx_init(&tx, &p), 0);
+    /* Window 1: the slot is released only after the callback returns,
+     * so a resubmit from inside it finds the window full and fails
+     * cleanly instead of overwriting the message being reported. */
+    g.tx = &tx;
+    g.resubmit = 2;
+    rel_tx_submit(&tx, &m, NULL, 0);
+    rel_tx_due(&tx, 0, out, 2, on_giveup, &g);
+    rel_tx_due(&tx, 100, out, 2, on_giveup, &g);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(tx.outstanding, 0);
+    rel_tx_free(&tx);
+
+    p.window = 2;
+    assert_int_equal(rel_tx_init(&tx, &p), 0);
+    memset(&g, 0, sizeof(g));
+    g.tx = &tx;
+    g.resubmit = 1;
+    uint32_t t1 = rel_tx_submit(&tx, &m, &g, 0);
+    rel_tx_due(&tx, 0, out, 2, on_giveup, &g);
+    /* At 100 the request is given up, resubmitted with a new txid, and the
+     * new one is returned in the same batch. */
+    assert_int_equal(rel_tx_due(&tx, 100, out, 2, on_giveup, &g), 1);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.txid[0], t1);
+    assert_int_equal(out[0]->txid, t1 + 1);
+    assert_int_equal(out[0]->tag_hint, 7);
+    assert_int_equal(tx.outstanding, 1);
+    rel_tx_free(&tx);
+}
+
+static void
+test_kick(void **st)
+{
+    struct rel_tx tx;
+    const struct nvdp_msg *out[4];
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+    struct giveups g = {0};
+    uint64_t now = 0;
+
+    (void)st;
+    init_tx(&tx, 4);
+    rel_tx_submit(&tx, &m, NULL, 0);
+    rel_tx_due(&tx, 0, out, 4, NULL, NULL);
+    /* Five transmissions: 0, 200, 600, 1400, 3000. */
+    while (tx.retransmits < 4) {
+        now = rel_tx_next_due(&tx);
+        rel_tx_due(&tx, now, out, 4, NULL, NULL);
+    }
+    assert_int_equal(now, 3000);
+    /* A not-yet-sent request is kicked too (stays new). */
+    rel_tx_submit(&tx, &m, NULL, 4000);
+    rel_tx_kick(&tx, 3500);
+    assert_int_equal(rel_tx_next_due(&tx), 3500);
+    assert_int_equal(rel_tx_due(&tx, 3500, out, 4, on_giveup, &g), 2);
+    assert_int_equal(out[0]->txid, 2); /* new first */
+    assert_int_equal(out[1]->txid, 1);
+    /* Backoff restarted at the initial timeout. */
+    assert_int_equal(rel_tx_next_due(&tx), 3700);
+    /* And the try budget was refreshed: 8 transmissions after the kick
+     * (counting the one before as the first) before giving up. */
+    int sends = 1;
+    while (g.n == 0) {
+        now = rel_tx_next_due(&tx);
+        int n = rel_tx_due(&tx, now, out, 4, on_giveup, &g);
+        for (int i = 0; i < n; i++)
+            if (out[i]->txid == 1)
+                sends++;
+    }
+    assert_int_equal(sends, 7); /* kick send + 6 more = 8 with the first */
+    assert_int_equal(g.txid[0], 1);
+    rel_tx_free(&tx);
+}
+
+static void
+test_reset_reports_in_order(void **st)
+{
+    struct rel_tx tx;
+    const struct nvdp_msg *out[8];
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+    struct giveups g = {0};
+    int u[4];
+
+    (void)st;
+    init_tx(&tx, 4);
+    for (int i = 0; i < 4; i++)
+        rel_tx_submit(&tx, &m, &u[i], 0);
+    rel_tx_due(&tx, 0, out, 8, NULL, NULL);
+    rel_tx_ack(&tx, 2, NULL, NULL);
+    rel_tx_reset(&tx, on_giveup, &g);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.txid[0], 1);
+    assert_int_equal(g.txid[1], 3);
+    assert_int_equal(g.txid[2], 4);
+    assert_ptr_equal(g.user[2], &u[3]);
+    assert_int_equal(tx.outstanding, 0);
+    assert_int_equal(rel_tx_next_due(&tx), UINT64_MAX);
+    /* txids keep increasing after a reset (the peer saw 1..4). */
+    assert_int_equal(rel_tx_submit(&tx, &m, NULL, 0), 5);
+    /* Reset without a callback just drops. */
+    rel_tx_reset(&tx, NULL, NULL);
+    assert_int_equal(tx.outstanding, 0);
+    rel_tx_free(&tx);
+}
+
+static void
+test_txid_wrap(void **st)
+{
+    struct rel_tx tx;
+    const struct nvdp_msg *out[8];
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+
+    (void)st;
+    init_tx(&tx, 8);
+    tx.next_txid = 0xFFFFFFFEu;
+    assert_int_equal(rel_tx_submit(&tx, &m, NULL, 0), 0xFFFFFFFEu);
+    assert_int_equal(rel_tx_submit(&tx, &m, NULL, 0), 0xFFFFFFFFu);
+    assert_int_equal(rel_tx_submit(&tx, &m, NULL, 0), 1); /* 0 skipped */
+    assert_int_equal(rel_tx_submit(&tx, &m, NULL, 0), 2);
+    /* 4 txids in flight across the wrap, 0 not counted. */
+    assert_int_equal(rel_tx_space(&tx), 4);
+    /* Submission order survives the wrap. */
+    assert_int_equal(rel_tx_due(&tx, 0, out, 8, NULL, NULL), 4);
+    assert_int_equal(out[0]->txid, 0xFFFFFFFEu);
+    assert_int_equal(out[1]->txid, 0xFFFFFFFFu);
+    assert_int_equal(out[2]->txid, 1);
+    assert_int_equal(out[3]->txid, 2);
+    assert_int_equal(rel_tx_ack(&tx, 0xFFFFFFFFu, NULL, NULL), 1);
+    assert_int_equal(rel_tx_ack(&tx, 1, NULL, NULL), 1);
+    assert_int_equal(tx.outstanding, 2);
+    assert_int_equal(rel_tx_space(&tx), 4);
+    assert_int_equal(rel_tx_ack(&tx, 0xFFFFFFFEu, NULL, NULL), 1);
+    assert_int_equal(tx.base, 2); /* oldest found across the wrap */
+    assert_int_equal(rel_tx_space(&tx), 7);
+    rel_tx_free(&tx);
+}
+
+/* ---- receiver ----------------------------------------------------------- */
+static struct rel_resp
+mkresp(uint32_t txid, uint16_t status, uint16_t tag)
+{
+    struct rel_resp r;
+
+    memset(&r, 0, sizeof(r));
+    r.txid = txid;
+    r.status = status;
+    r.req_type = NVDP_MSG_VN_CONNECT;
+    r.tag = tag;
+    r.has_tag = tag != 0;
+    return r;
+}
+
+static void
+test_rx_size_rounding(void **st)
+{
+    struct rel_rx rx;
+
+    (void)st;
+    assert_int_equal(rel_rx_init(&rx, 300), 0);
+    assert_int_equal(rx.size, 512);
+    rel_rx_free(&rx);
+    assert_int_equal(rel_rx_init(&rx, 0), 0);
+    assert_int_equal(rx.size, 512);
+    rel_rx_free(&rx);
+    assert_int_equal(rel_rx_init(&rx, 60000), 0);
+    assert_int_equal(rx.size, 2 * REL_WINDOW_MAX);
+    rel_rx_free(&rx);
+}
+
+static void
+test_rx_dup_answered_from_cache(void **st)
+{
+    struct rel_rx rx;
+    const struct rel_resp *c;
+    struct rel_resp r = mkresp(1, NVDP_ST_OK, 100);
+
+    (void)st;
+    rel_rx_init(&rx, 8);
+    rel_rx_reset(&rx, 0xabc);
+    assert_int_equal(rel_rx_check(&rx, 1, &c), REL_NEW);
+    assert_null(c);
+    /* Not stored yet (e.g. the handler failed): still new. */
+    assert_int_equal(rel_rx_check(&rx, 1, &c), REL_NEW);
+    strcpy(r.reason, "why");
+    rel_rx_store(&rx, &r);
+    assert_int_equal(rel_rx_check(&rx, 1, &c), REL_DUP);
+    assert_non_null(c);
+    assert_int_equal(c->txid, 1);
+    assert_int_equal(c->tag, 100);
+    assert_int_equal(c->has_tag, 1);
+    assert_string_equal(c->reason, "why");
+    assert_int_equal(rx.dups, 1);
+    /* An error answer is cached the same way. */
+    r = mkresp(2, NVDP_ST_UNKNOWN_VN, 0);
+    assert_int_equal(rel_rx_check(&rx, 2, &c), REL_NEW);
+    rel_rx_store(&rx, &r);
+    assert_int_equal(rel_rx_check(&rx, 2, &c), REL_DUP);
+    assert_int_equal(c->status, NVDP_ST_UNKNOWN_VN);
+    rel_rx_free(&rx);
+}
+
+static void
+test_rx_reordering_and_stale(void **st)
+{
+    struct rel_rx rx;
+    const struct rel_resp *c;
+    struct rel_resp r;
+
+    (void)st;
+    rel_rx_init(&rx, 8); /* 8 slots */
+    /* 5 arrives before 3 and 4. */
+    assert_int_equal(rel_rx_check(&rx, 5, &c), REL_NEW);
+    r = mkresp(5, 0, 5);
+    rel_rx_store(&rx, &r);
+    assert_int_equal(rx.hi, 5);
+    assert_int_equal(rel_rx_check(&rx, 3, &c), REL_NEW);
+    r = mkresp(3, 0, 3);
+    rel_rx_store(&rx, &r);
+    assert_int_equal(rx.hi, 5); /* hi does not go back */
+    assert_int_equal(rel_rx_check(&rx, 4, &c), REL_NEW);
+    assert_int_equal(rel_rx_check(&rx, 3, &c), REL_DUP);
+    assert_int_equal(c->tag, 3);
+    /* Move far ahead: 20 overwrites slot 4 (20 & 7 == 4). */
+    for (uint32_t t = 6; t <= 20; t++) {
+        assert_int_equal(rel_rx_check(&rx, t, &c), REL_NEW);
+        r = mkresp(t, 0, (uint16_t)t);
+        rel_rx_store(&rx, &r);
+    }
+    /* 13..20 are within reach (hi - txid < 8), 12 and older are stale. */
+    assert_int_equal(rel_rx_check(&rx, 13, &c), REL_DUP);
+    assert_int_equal(c->tag, 13);
+    uint64_t s0 = rx.stale;
+    assert_int_equal(rel_rx_check(&rx, 12, &c), REL_STALE);
+    assert_null(c);
+    assert_int_equal(rel_rx_check(&rx, 3, &c), REL_STALE);
+    assert_int_equal(rel_rx_check(&rx, 0, &c), REL_STALE);
+    assert_int_equal(rx.stale, s0 + 3);
+    rel_rx_free(&rx);
+}
+
+static void
+test_rx_reset_on_epoch_change(void **st)
+{
+    struct rel_rx rx;
+    const struct rel_resp *c;
+    struct rel_resp r = mkresp(7, 0, 1);
+
+    (void)st;
+    rel_rx_init(&rx, 16);
+    rel_rx_reset(&rx, 111);
+    rel_rx_store(&rx, &r);
+    assert_int_equal(rel_rx_check(&rx, 7, &c), REL_DUP);
+    /* Peer restarted: its txids restart at 1, and 7 is a new request. */
+    rel_rx_reset(&rx, 222);
+    assert_int_equal(rx.epoch, 222);
+    assert_int_equal(rx.hi, 0);
+    assert_int_equal(rel_rx_check(&rx, 7, &c), REL_NEW);
+    assert_int_equal(rel_rx_check(&rx, 1, &c), REL_NEW);
+    assert_int_equal(rx.dups, 1); /* counters survive the reset */
+    rel_rx_free(&rx);
+}
+
+static void
+test_rx_wrap(void **st)
+{
+    struct rel_rx rx;
+    const struct rel_resp *c;
+    struct rel_resp r;
+
+    (void)st;
+    rel_rx_init(&rx, 8);
+    r = mkresp(0xFFFFFFFEu, 0, 1);
+    rel_rx_store(&rx, &r);
+    r = mkresp(0xFFFFFFFFu, 0, 2);
+    rel_rx_store(&rx, &r);
+    /* After the wrap: 1 is ahead, not ancient. */
+    assert_int_equal(rel_rx_check(&rx, 1, &c), REL_NEW);
+    r = mkresp(1, 0, 3);
+    rel_rx_store(&rx, &r);
+    assert_int_equal(rx.hi, 1);
+    /* Entries from before the wrap are still duplicates. */
+    assert_int_equal(rel_rx_check(&rx, 0xFFFFFFFFu, &c), REL_DUP);
+    assert_int_equal(c->tag, 2);
+    assert_int_equal(rel_rx_check(&rx, 0xFFFFFFFEu, &c), REL_DUP);
+    assert_int_equal(rel_rx_check(&rx, 0xFFFFFFF0u, &c), REL_STALE);
+    rel_rx_free(&rx);
+}
+
+/* ---- both ends through a lossy, reordering channel ---------------------- */
+#define SIM_N 300
+
+struct sim {
+    struct rel_tx tx;
+    struct rel_rx rx;
+    int applied[SIM_N + 1];  /* by request index: times applied */
+    int acked[SIM_N + 1];
+    unsigned rng;
+    int drop_req_pct, drop_resp_pct;
+    uint64_t req_sent, resp_sent;
+};
+
+static unsigned
+sim_rand(struct sim *s)
+{
+    s->rng = s->rng * 1103515245u + 12345u;
+    return (s->rng >> 16) & 0x7fff;
+}
+
+/* Receiver: classify, apply once, answer (from cache for a duplicate). */
+static int
+sim_receive(struct sim *s, const struct nvdp_msg *req, struct rel_resp *ans)
+{
+    const struct rel_resp *c;
+
+    switch (rel_rx_check(&s->rx, req->txid, &c)) {
+    case REL_NEW:
+        s->applied[req->tag_hint]++;
+        *ans = mkresp(req->txid, 0, req->tag_hint);
+        rel_rx_store(&s->rx, ans);
+        return 1;
+    case REL_DUP:
+        *ans = *c;
+        return 1;
+    case REL_STALE:
+        break;
+    }
+    return 0;
+}
+
+static void
+sim_run(struct sim *s, int window)
+{
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+    const struct nvdp_msg *out[64];
+    struct nvdp_msg batch[64];
+    struct rel_resp ans[64];
+    uint64_t now = 0;
+    int next = 1, done = 0;
+
+    struct rel_params p = {(uint16_t)window, 200, 3200, 30};
+
+    /* More tries than the default: heavy random loss must not make a
+     * request give up here; giveup has its own test. */
+    assert_int_equal(rel_tx_init(&s->tx, &p), 0);
+    rel_rx_init(&s->rx, (uint16_t)(2 * window));
+    while (done < SIM_N) {
+        while (next <= SIM_N && rel_tx_space(&s->tx) > 0) {
+            m.tag_hint = (uint16_t)next;
+            assert_int_not_equal(
+                rel_tx_submit(&s->tx, &m, (void *)(uintptr_t)next, now), 0);
+            next++;
+        }
+        int n = rel_tx_due(&s->tx, now, out, 64, NULL, NULL);
+        int nb = 0;
+        for (int i = 0; i < n; i++) {
+            s->req_sent++;
+            if ((int)(sim_rand(s) % 100) >= s->drop_req_pct)
+                batch[nb++] = *out[i];
+        }
+        /* The channel reverses every other batch: reordering. */
+        if (sim_rand(s) & 1)
+            for (int i = 0; i < nb / 2; i++) {
+                struct nvdp_msg t = batch[i];
+                batch[i] = batch[nb - 1 - i];
+                batch[nb - 1 - i] = t;
+            }
+        int na = 0;
+        for (int i = 0; i < nb; i++)
+            if (sim_receive(s, &batch[i], &ans[na]))
+                na++;
+        for (int i = 0; i < na; i++) {
+            void *u;
+            s->resp_sent++;
+            if ((int)(sim_rand(s) % 100) < s->drop_resp_pct)
+                continue;
+            if (rel_tx_ack(&s->tx, ans[i].txid, &u, NULL)) {
+                int idx = (int)(uintptr_t)u;
+                assert_int_equal(ans[i].tag, idx); /* the right answer */
+                s->acked[idx]++;
+                done++;
+            }
+        }
+        uint64_t nd = rel_tx_next_due(&s->tx);
+        now = nd == UINT64_MAX ? now + 1 : (nd > now ? nd : now);
+        assert_true(now < 10000000); /* no livelock */
+    }
+    assert_int_equal(s->tx.giveups, 0);
+    /* A retransmission never falls out of the receiver's reach. */
+    assert_int_equal(s->rx.stale, 0);
+    for (int i = 1; i <= SIM_N; i++) {
+        assert_int_equal(s->applied[i], 1); /* exactly once */
+        assert_int_equal(s->acked[i], 1);
+    }
+    rel_tx_free(&s->tx);
+    rel_rx_free(&s->rx);
+}
+
+static void
+test_sim_lossless(void **st)
+{
+    struct sim *s = calloc(1, sizeof(*s));
+
+    (void)st;
+    s->rng = 1;
+    sim_run(s, 16);
+    assert_int_equal(s->tx.retransmits, 0);
+    assert_int_equal(s->rx.dups, 0);
+    free(s);
+}
+
+static void
+test_sim_request_loss(void **st)
+{
+    struct sim *s = calloc(1, sizeof(*s));
+
+    (void)st;
+    s->rng = 7;
+    s->drop_req_pct = 30;
+    sim_run(s, 16);
+    assert_true(s->tx.retransmits > 0);
+    free(s);
+}
+
+static void
+test_sim_response_loss(void **st)
+{
+    struct sim *s = calloc(1, sizeof(*s));
+
+    (void)st;
+    s->rng = 11;
+    s->drop_resp_pct = 30;
+    sim_run(s, 16);
+    /* Lost answers cause retransmissions, answered from the cache. */
+    assert_true(s->tx.retransmits > 0);
+    assert_true(s->rx.dups > 0);
+    free(s);
+}
+
+static void
+test_sim_both_loss_small_window(void **st)
+{
+    struct sim *s = calloc(1, sizeof(*s));
+
+    (void)st;
+    s->rng = 99;
+    s->drop_req_pct = 25;
+    s->drop_resp_pct = 25;
+    sim_run(s, 4);
+    assert_true(s->rx.dups > 0);
+    free(s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest t[] = {
+        cmocka_unit_test(test_params_rejected),
+        cmocka_unit_test(test_submit_order_and_due),
+        cmocka_unit_test(test_due_max_batches),
+        cmocka_unit_test(test_new_before_retransmit),
+        cmocka_unit_test(test_window_full),
+        cmocka_unit_test(test_set_window),
+        cmocka_unit_test(test_ack_returns_user_and_req),
+        cmocka_unit_test(test_stray_acks),
+        cmocka_unit_test(test_backoff_doubles_to_max_then_giveup),
+        cmocka_unit_test(test_backoff_custom_max),
+        cmocka_unit_test(test_giveup_callback_may_resubmit),
+        cmocka_unit_test(test_kick),
+        cmocka_unit_test(test_reset_reports_in_order),
+        cmocka_unit_test(test_txid_wrap),
+        cmocka_unit_test(test_rx_size_rounding),
+        cmocka_unit_test(test_rx_dup_answered_from_cache),
+        cmocka_unit_test(test_rx_reordering_and_stale),
+        cmocka_unit_test(test_rx_reset_on_epoch_change),
+        cmocka_unit_test(test_rx_wrap),
+        cmocka_unit_test(test_sim_lossless),
+        cmocka_unit_test(test_sim_request_loss),
+        cmocka_unit_test(test_sim_response_loss),
+        cmocka_unit_test(test_sim_both_loss_small_window),
+    };
+    return cmocka_run_group_tests(t, NULL, NULL);
+}

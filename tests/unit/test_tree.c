@@ -1,0 +1,782 @@
+/* test_tree.c - containment tree rules: connect/assoc/preassoc, tag
+ * sharing and release, conflicts, limits, migration vs shutdown intent,
+ * VNIC state, resync stale sweep, hold release, expiry, withdraw, memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tree.h"
+
+/* ---- a fake forwarder: the tables tree.c programs ---------------------- */
+#define FF_MAX 64
+struct ff_local {
+    uint32_t vni;
+    uint16_t port;
+    struct nvdp_addr a;
+};
+struct fakefwd {
+    uint32_t bind[TREE_MAX_PORTS][4096];
+    int nbind, nunbind;
+    struct ff_local loc[FF_MAX];
+    int nloc;
+    int inactive; /* MACs marked inactive */
+    int nactive_calls;
+};
+
+static int
+same_addr(const struct nvdp_addr *a, const struct nvdp_addr *b)
+{
+    return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+static int
+ff_bind(void *arg, uint16_t port, uint16_t tag, uint32_t vni)
+{
+    struct fakefwd *f = arg;
+    assert_int_equal(f->bind[port][tag], 0); /* never bound twice */
+    f->bind[port][tag] = vni;
+    f->nbind++;
+    return 0;
+}
+
+static int
+ff_unbind(void *arg, uint16_t port, uint16_t tag)
+{
+    struct fakefwd *f = arg;
+    assert_int_not_equal(f->bind[port][tag], 0);
+    f->bind[port][tag] = 0;
+    f->nunbind++;
+    return 0;
+}
+
+static int
+ff_find(struct fakefwd *f, uint32_t vni, uint16_t port,
+        const struct nvdp_addr *a)
+{
+    for (int i = 0; i < f->nloc; i++)
+        if (f->loc[i].vni == vni && f->loc[i].port == port &&
+            same_addr(&f->loc[i].a, a))
+            return i;
+    return -1;
+}
+
+static int
+ff_add(void *arg, uint32_t vni, uint16_t port, const struct nvdp_addr *a)
+{
+    struct fakefwd *f = arg;
+    if (ff_find(f, vni, port, a) >= 0)
+        return 0;
+    assert_true(f->nloc < FF_MAX);
+    f->loc[f->nloc++] = (struct ff_local){vni, port, *a};
+    return 0;
+}
+
+static int
+ff_del(void *arg, uint32_t vni, uint16_t port, const struct nvdp_addr *a)
+{
+    struct fakefwd *f = arg;
+    int i = ff_find(f, vni, port, a);
+    if (i < 0)
+        return -1;
+    f->loc[i] = f->loc[--f->nloc];
+    return 0;
+}
+
+static int
+ff_active(void *arg, uint32_t vni, const uint8_t mac[6], int active)
+{
+    struct fakefwd *f = arg;
+    f->nactive_calls++;
+    f->inactive += active ? -1 : 1;
+    return 0;
+}
+
+/* ---- fixtures ------------------------------------------------------------ */
+struct fx {
+    struct tree t;
+    struct fakefwd ff;
+};
+
+static const uint8_t HV1[6] = {2, 0, 0, 0, 0, 1};
+static const uint8_t HV2[6] = {2, 0, 0, 0, 0, 2};
+static const uint8_t HV3[6] = {2, 0, 0, 0, 0, 3};
+
+static struct fx *
+fx_new(uint32_t max_addrs, uint32_t max_per_hv)
+{
+    struct fx *x = calloc(1, sizeof(*x));
+    struct tree_sink s = {&x->ff, ff_bind, ff_unbind, ff_add, ff_del,
+                          ff_active};
+    struct tree_limits lim = {max_addrs, max_per_hv, 120000};
+    struct tagset ts;
+
+    assert_int_equal(tree_init(&x->t, &s, &lim), 0);
+    memset(&ts, 0, sizeof(ts));
+    for (unsigned v = 2; v <= 4000; v++)
+        tagset_add(&ts, v);
+    assert_int_equal(tree_port_set(&x->t, 0, &ts, 0), 0);
+    assert_int_equal(tree_port_set(&x->t, 1, &ts, 0), 0);
+    return x;
+}
+
+static void
+fx_free(struct fx *x)
+{
+    tree_free(&x->t);
+    free(x);
+}
+
+static struct nvdp_uuid
+U(unsigned n)
+{
+    struct nvdp_uuid u;
+    memset(&u, 0, sizeof(u));
+    u.b[0] = 0x11;
+    u.b[12] = (uint8_t)(n >> 24);
+    u.b[13] = (uint8_t)(n >> 16);
+    u.b[14] = (uint8_t)(n >> 8);
+    u.b[15] = (uint8_t)n;
+    return u;
+}
+
+static struct nvdp_addr
+A_MAC(unsigned n)
+{
+    struct nvdp_addr a;
+    memset(&a, 0, sizeof(a));
+    a.mac[0] = 0x52;
+    a.mac[3] = (uint8_t)(n >> 16);
+    a.mac[4] = (uint8_t)(n >> 8);
+    a.mac[5] = (uint8_t)n;
+    a.kind = NVDP_ADDR_MAC;
+    return a;
+}
+
+static struct nvdp_addr
+A_IP4(unsigned n, uint8_t last)
+{
+    struct nvdp_addr a = A_MAC(n);
+    a.kind = NVDP_ADDR_HOST;
+    a.family = 4;
+    a.ip[0] = 10;
+    a.ip[1] = (uint8_t)(n >> 8);
+    a.ip[2] = (uint8_t)n;
+    a.ip[3] = last;
+    return a;
+}
+
+static struct tree_req
+R(uint16_t port, const uint8_t *hv, const struct nvdp_uuid *u, uint32_t vni,
+  const struct nvdp_addr *a, uint16_t na)
+{
+    struct tree_req r = {.port = port, .hv = hv, .vnic = u, .vni = vni,
+                         .addr = a, .naddr = na, .now = 1000};
+    return r;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void
+test_connect_shares_tag(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1), u2 = U(2), u3 = U(3);
+    struct tree_res res;
+    struct tree_req r = R(0, HV1, &u1, 100, NULL, 0);
+
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_true(res.has_tag);
+    assert_int_equal(res.tag, 2);
+    assert_int_equal(x->ff.bind[0][2], 100);
+    /* second hypervisor, same bridged port, same VN: same tag */
+    r = R(0, HV2, &u2, 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.tag, 2);
+    assert_int_equal(x->ff.nbind, 1);
+    assert_int_equal(tag_refs(tree_port_tags(&x->t, 0), 2), 2);
+    /* idempotent: same request again changes nothing */
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.tag, 2);
+    assert_int_equal(tag_refs(tree_port_tags(&x->t, 0), 2), 2);
+    assert_int_equal(x->t.nvnic, 2);
+    /* other VN: other tag; other port: own allocator */
+    r = R(0, HV2, &u3, 200, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.tag, 3);
+    r = R(1, HV3, &u3, 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.tag, 2);
+    assert_int_equal(x->ff.bind[1][2], 100);
+    /* unknown port */
+    r = R(7, HV3, &u3, 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_INTERNAL);
+    fx_free(x);
+}
+
+static void
+test_disconnect_frees_tag_last(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1), u2 = U(2);
+    struct nvdp_addr a[1] = {A_IP4(1, 5)};
+    struct tree_res res;
+    struct tree_req r1 = R(0, HV1, &u1, 100, a, 1);
+    struct tree_req r2 = R(0, HV2, &u2, 100, NULL, 0);
+
+    tree_assoc(&x->t, &r1, &res);
+    tree_connect(&x->t, &r2, &res);
+    assert_int_equal(x->ff.nloc, 2); /* MAC + IP */
+    tree_disconnect(&x->t, &r1, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(x->ff.nloc, 0);
+    assert_int_equal(x->ff.bind[0][2], 100); /* u2 still holds it */
+    tree_disconnect(&x->t, &r1, &res); /* not connected: OK */
+    assert_int_equal(res.status, NVDP_ST_OK);
+    /* disconnect naming another VN does not touch the VNIC */
+    r2.vni = 999;
+    tree_disconnect(&x->t, &r2, &res);
+    assert_int_equal(x->t.nvnic, 1);
+    r2.vni = 100;
+    tree_disconnect(&x->t, &r2, &res);
+    assert_int_equal(x->ff.bind[0][2], 0);
+    assert_int_equal(x->ff.nunbind, 1);
+    assert_int_equal(x->t.nvnic, 0);
+    assert_null(x->t.hvs);
+    fx_free(x);
+}
+
+static void
+test_assoc_addrs_idempotent(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1);
+    struct nvdp_addr a[3] = {A_IP4(1, 5), A_IP4(1, 6), A_MAC(1)};
+    struct tree_res res;
+    struct tree_req r = R(0, HV1, &u1, 100, a, 3);
+
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(res.tag, 2);
+    assert_int_equal(x->ff.nloc, 3);
+    struct tree_vnic *v = tree_find(&x->t, &u1, 0, HV1);
+    assert_non_null(v);
+    assert_int_equal(v->naddr, 3);
+    assert_string_equal(tree_state_str(v), "associated");
+    tree_assoc(&x->t, &r, &res); /* existing ones are no-ops */
+    assert_int_equal(v->naddr, 3);
+    assert_int_equal(x->ff.nloc, 3);
+    /* DISASSOC of one IP keeps the MAC and the other IP */
+    struct tree_req d = R(0, HV1, &u1, 100, &a[0], 1);
+    tree_disassoc(&x->t, &d, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(v->naddr, 2);
+    assert_int_equal(ff_find(&x->ff, 100, 0, &a[0]), -1);
+    /* unknown address ignored */
+    struct nvdp_addr other = A_IP4(9, 9);
+    d = R(0, HV1, &u1, 100, &other, 1);
+    tree_disassoc(&x->t, &d, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(v->naddr, 2);
+    /* MAC-only removes the MAC and its IPs; the VNIC stays connected */
+    d = R(0, HV1, &u1, 100, &a[2], 1);
+    tree_disassoc(&x->t, &d, &res);
+    assert_int_equal(v->naddr, 0);
+    assert_int_equal(x->ff.nloc, 0);
+    assert_int_equal(x->ff.bind[0][2], 100);
+    /* the MAC is free for another VNIC now */
+    struct nvdp_uuid u2 = U(2);
+    r = R(0, HV2, &u2, 100, &a[2], 1);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    fx_free(x);
+}
+
+static void
+test_conflicts(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1), u2 = U(2);
+    struct nvdp_addr a = A_IP4(1, 5), b = A_IP4(2, 5);
+    struct nvdp_addr ab[2] = {b, a};
+    struct tree_res res;
+    struct tree_req r = R(0, HV1, &u1, 100, &a, 1);
+
+    tree_assoc(&x->t, &r, &res);
+    /* same MAC in the same VN by another VNIC: refused, nothing applied */
+    r = R(1, HV2, &u2, 100, ab, 2);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_CONFLICT);
+    assert_non_null(strstr(res.reason, "in use"));
+    assert_null(tree_find(&x->t, &u2, 1, HV2));
+    assert_int_equal(x->ff.nloc, 2);
+    assert_int_equal(x->ff.bind[1][2], 0);
+    /* same MAC in another VN is fine */
+    r.vni = 200;
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    /* the same VNIC connected to a second VN on one port: conflict */
+    r = R(0, HV1, &u1, 300, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_CONFLICT);
+    /* also from another hypervisor on that port */
+    r = R(0, HV3, &u1, 300, NULL, 0);
+    tree_preassoc(&x->t, &r, 1, &res);
+    assert_int_equal(res.status, NVDP_ST_CONFLICT);
+    /* multicast MAC refused */
+    struct nvdp_addr mc = A_MAC(3);
+    mc.mac[0] = 0x01;
+    r = R(0, HV1, &u1, 100, &mc, 1);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_MALFORMED);
+    fx_free(x);
+}
+
+static void
+test_limits(void **state)
+{
+    struct fx *x = fx_new(3, 2);
+    struct nvdp_uuid u1 = U(1), u2 = U(2), u3 = U(3);
+    struct nvdp_addr a[2] = {A_IP4(1, 5), A_IP4(1, 6)};
+    struct nvdp_addr c = A_IP4(1, 7);
+    struct tree_res res;
+    struct tree_req r = R(0, HV1, &u1, 100, a, 2);
+
+    tree_assoc(&x->t, &r, &res); /* MAC + 2 IPs = 3 records */
+    assert_int_equal(res.status, NVDP_ST_OK);
+    r = R(0, HV1, &u1, 100, &c, 1);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(tree_find(&x->t, &u1, 0, HV1)->naddr, 3);
+    /* re-sending known addresses is not over the limit */
+    r = R(0, HV1, &u1, 100, a, 2);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    /* VNICs per hypervisor */
+    r = R(0, HV1, &u2, 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    r = R(0, HV1, &u3, 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(x->t.nvnic, 2);
+    /* VNICs per port */
+    struct tagset ts;
+    memset(&ts, 0, sizeof(ts));
+    tagset_add(&ts, 5);
+    tree_port_set(&x->t, 0, &ts, 2);
+    r = R(0, HV2, &u3, 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_non_null(strstr(res.reason, "port"));
+    fx_free(x);
+}
+
+static void
+test_no_tags(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1), u2 = U(2), u3 = U(3);
+    struct tagset ts;
+    struct tree_res res;
+
+    memset(&ts, 0, sizeof(ts));
+    tagset_add(&ts, 42);
+    tree_port_set(&x->t, 0, &ts, 0);
+    struct tree_req r = R(0, HV1, &u1, 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.tag, 42);
+    r = R(0, HV1, &u2, 200, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_NO_TAGS);
+    assert_int_equal(x->t.nvnic, 1);
+    tree_preassoc(&x->t, &r, 1, &res);
+    assert_int_equal(res.status, NVDP_ST_NO_TAGS);
+    /* pre-association without RR needs no tag */
+    tree_preassoc(&x->t, &r, 0, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_false(res.has_tag);
+    /* ... but promoting it does */
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_NO_TAGS);
+    assert_string_equal(tree_state_str(tree_find(&x->t, &u2, 0, HV1)),
+                        "preassociated");
+    /* VN already holding the tag still connects */
+    r = R(0, HV2, &u3, 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.tag, 42);
+    fx_free(x);
+}
+
+static void
+test_preassoc_promote(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1);
+    struct nvdp_addr a = A_IP4(1, 5);
+    struct tree_res res;
+    struct tree_req r = R(0, HV1, &u1, 100, &a, 1);
+
+    r.tag_hint = 77;
+    tree_preassoc(&x->t, &r, 0, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_false(res.has_tag);
+    assert_int_equal(x->ff.nloc, 0);
+    assert_int_equal(x->ff.nbind, 0);
+    tree_preassoc(&x->t, &r, 1, &res); /* upgrade to RR: tag (the hint) */
+    assert_true(res.has_tag);
+    assert_int_equal(res.tag, 77);
+    assert_int_equal(x->ff.bind[0][77], 100);
+    assert_int_equal(x->ff.nloc, 0); /* still not programmed */
+    assert_string_equal(tree_state_str(tree_find(&x->t, &u1, 0, HV1)),
+                        "preassociated-rr");
+    r.naddr = 0;
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.tag, 77);
+    assert_int_equal(x->ff.nloc, 2); /* addresses from PREASSOC programmed */
+    assert_int_equal(x->t.npreassoc, 0);
+    /* PREASSOC on an associated VNIC does not demote it */
+    tree_preassoc(&x->t, &r, 0, &res);
+    assert_string_equal(tree_state_str(tree_find(&x->t, &u1, 0, HV1)),
+                        "associated");
+    assert_int_equal(tree_expire(&x->t, 10000000), 0);
+    fx_free(x);
+}
+
+static void
+test_preassoc_expiry(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1), u2 = U(2);
+    struct tree_res res;
+    struct tree_req r = R(0, HV1, &u1, 100, NULL, 0);
+
+    r.now = 1000;
+    tree_preassoc(&x->t, &r, 1, &res);
+    r = R(0, HV1, &u2, 100, NULL, 0);
+    r.now = 50000;
+    tree_preassoc(&x->t, &r, 0, &res);
+    assert_int_equal(tree_next_expiry(&x->t), 121000);
+    assert_int_equal(tree_expire(&x->t, 120999), 0);
+    assert_int_equal(tree_expire(&x->t, 121000), 1);
+    assert_null(tree_find(&x->t, &u1, 0, HV1));
+    assert_int_equal(x->ff.bind[0][2], 0); /* RR tag released */
+    assert_int_equal(tree_next_expiry(&x->t), 170000);
+    /* a refresh moves the deadline */
+    r.now = 160000;
+    tree_preassoc(&x->t, &r, 0, &res);
+    assert_int_equal(tree_expire(&x->t, 170000), 0);
+    assert_int_equal(tree_expire(&x->t, 280000), 1);
+    assert_int_equal(tree_next_expiry(&x->t), UINT64_MAX);
+    assert_int_equal(x->t.nvnic, 0);
+    fx_free(x);
+}
+
+/* Source on port 0 (HV1) associated; destination on port 1 (HV2)
+ * pre-associated. A migration-intent disassociate keeps the destination. */
+static void
+test_migration_intent(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1);
+    struct nvdp_addr a = A_IP4(1, 5);
+    struct tree_res res;
+    struct tree_req src = R(0, HV1, &u1, 100, &a, 1);
+    struct tree_req dst = R(1, HV2, &u1, 100, &a, 1);
+
+    tree_assoc(&x->t, &src, &res);
+    tree_preassoc(&x->t, &dst, 1, &res);
+    assert_int_equal(res.status, NVDP_ST_OK); /* same UUID: no conflict */
+    tree_vnic_disassoc(&x->t, &src, NVDP_INTENT_MIGRATION, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_null(tree_find(&x->t, &u1, 0, HV1));
+    assert_non_null(tree_find(&x->t, &u1, 1, HV2));
+    assert_int_equal(x->ff.nloc, 0);
+    assert_int_equal(x->ff.bind[0][2], 0);
+    assert_int_equal(x->ff.bind[1][2], 100);
+    tree_assoc(&x->t, &dst, &res);
+    assert_int_equal(x->ff.nloc, 2);
+    assert_true(ff_find(&x->ff, 100, 1, &a) >= 0);
+    fx_free(x);
+}
+
+/* Destination associates before the source leaves: after the source's
+ * disassociate the forwarder still has the destination's entries. */
+static void
+test_migration_overlap(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1);
+    struct nvdp_addr a = A_IP4(1, 5);
+    struct tree_res res;
+    struct tree_req src = R(0, HV1, &u1, 100, &a, 1);
+    struct tree_req dst = R(1, HV2, &u1, 100, &a, 1);
+
+    tree_assoc(&x->t, &src, &res);
+    tree_assoc(&x->t, &dst, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    tree_vnic_disassoc(&x->t, &src, NVDP_INTENT_MIGRATION, &res);
+    assert_true(ff_find(&x->ff, 100, 1, &a) >= 0);
+    assert_int_equal(ff_find(&x->ff, 100, 0, &a), -1);
+    /* the conflict index followed the surviving holder */
+    struct nvdp_uuid u2 = U(2);
+    struct tree_req o = R(0, HV1, &u2, 100, &a, 1);
+    tree_assoc(&x->t, &o, &res);
+    assert_int_equal(res.status, NVDP_ST_CONFLICT);
+    fx_free(x);
+}
+
+static void
+test_shutdown_intent_purges(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1), u2 = U(2);
+    struct nvdp_addr a = A_IP4(1, 5);
+    struct tree_res res;
+    struct tree_req src = R(0, HV1, &u1, 100, &a, 1);
+    struct tree_req dst = R(1, HV2, &u1, 100, &a, 1);
+    struct tree_req same = R(0, HV3, &u1, 100, &a, 1);
+    struct tree_req other = R(0, HV1, &u2, 100, NULL, 0);
+
+    tree_assoc(&x->t, &src, &res);
+    tree_preassoc(&x->t, &dst, 1, &res);
+    tree_preassoc(&x->t, &same, 0, &res);
+    tree_connect(&x->t, &other, &res);
+    assert_int_equal(x->t.nvnic, 4);
+    tree_vnic_disassoc(&x->t, &src, NVDP_INTENT_SHUTDOWN, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(x->t.nvnic, 1);
+    assert_int_equal(x->t.npreassoc, 0);
+    assert_non_null(tree_find(&x->t, &u2, 0, HV1));
+    assert_int_equal(x->ff.bind[1][2], 0);
+    assert_int_equal(x->ff.bind[0][2], 100);
+    /* unknown VNIC: OK */
+    tree_vnic_disassoc(&x->t, &src, NVDP_INTENT_SHUTDOWN, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    fx_free(x);
+}
+
+/* Two hypervisors behind one bridged port: a migration between them keeps
+ * the destination's pre-association on the same port. */
+static void
+test_migration_same_port(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1);
+    struct nvdp_addr a = A_IP4(1, 5);
+    struct tree_res res;
+    struct tree_req src = R(0, HV1, &u1, 100, &a, 1);
+    struct tree_req dst = R(0, HV2, &u1, 100, &a, 1);
+
+    tree_assoc(&x->t, &src, &res);
+    tree_preassoc(&x->t, &dst, 0, &res);
+    tree_vnic_disassoc(&x->t, &src, NVDP_INTENT_MIGRATION, &res);
+    assert_non_null(tree_find(&x->t, &u1, 0, HV2));
+    assert_int_equal(x->ff.nloc, 0);
+    assert_int_equal(x->ff.bind[0][2], 0); /* nobody holds the tag now */
+    tree_assoc(&x->t, &dst, &res);
+    assert_int_equal(res.tag, 2);
+    assert_int_equal(x->ff.nloc, 2);
+    fx_free(x);
+}
+
+static void
+test_vnic_state(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1), u9 = U(9);
+    struct nvdp_addr a = A_IP4(1, 5);
+    struct tree_res res;
+    struct tree_req r = R(0, HV1, &u1, 100, &a, 1);
+
+    tree_assoc(&x->t, &r, &res);
+    tree_vnic_state(&x->t, &r, 0, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(res.tag, 2);
+    assert_int_equal(x->ff.inactive, 1);
+    struct tree_vnic *v = tree_find(&x->t, &u1, 0, HV1);
+    assert_string_equal(tree_state_str(v), "down");
+    assert_int_equal(v->tag, 2); /* tag and addresses kept */
+    assert_int_equal(x->ff.nloc, 2);
+    tree_vnic_state(&x->t, &r, 0, &res); /* no change, no call */
+    assert_int_equal(x->ff.nactive_calls, 1);
+    tree_vnic_state(&x->t, &r, 1, &res);
+    assert_int_equal(x->ff.inactive, 0);
+    assert_string_equal(tree_state_str(v), "associated");
+    struct tree_req u = R(0, HV1, &u9, 100, NULL, 0);
+    tree_vnic_state(&x->t, &u, 1, &res);
+    assert_int_equal(res.status, NVDP_ST_UNKNOWN_VNIC);
+    fx_free(x);
+}
+
+static void
+test_resync_sweep(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u[4] = {U(1), U(2), U(3), U(4)};
+    struct tree_res res;
+
+    for (int i = 0; i < 3; i++) {
+        struct tree_req r = R(0, HV1, &u[i], 100, NULL, 0);
+        tree_connect(&x->t, &r, &res);
+    }
+    struct tree_req r2 = R(0, HV2, &u[3], 100, NULL, 0);
+    tree_connect(&x->t, &r2, &res);
+    assert_int_equal(tree_hv_mark_stale(&x->t, 0, HV1), 3);
+    /* replay of u1 with its old tag as hint refreshes it */
+    struct tree_req r = R(0, HV1, &u[0], 100, NULL, 0);
+    r.tag_hint = 2;
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.tag, 2);
+    assert_int_equal(tree_hv_sweep_stale(&x->t, 0, HV1), 2);
+    assert_non_null(tree_find(&x->t, &u[0], 0, HV1));
+    assert_null(tree_find(&x->t, &u[1], 0, HV1));
+    assert_non_null(tree_find(&x->t, &u[3], 0, HV2)); /* other hv kept */
+    assert_int_equal(tree_hv_sweep_stale(&x->t, 0, HV1), 0);
+    /* sweep that removes everything frees the hypervisor record */
+    tree_hv_mark_stale(&x->t, 0, HV1);
+    assert_int_equal(tree_hv_sweep_stale(&x->t, 0, HV1), 1);
+    assert_null(tree_hv_find(&x->t, 0, HV1));
+    fx_free(x);
+}
+
+static void
+test_hv_release(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct tree_res res;
+    struct nvdp_uuid u[20];
+    struct nvdp_addr a[20];
+
+    for (int i = 0; i < 20; i++) {
+        u[i] = U((unsigned)i + 1);
+        a[i] = A_IP4((unsigned)i + 1, 1);
+        struct tree_req r = R(0, HV1, &u[i], 100 + (uint32_t)(i % 3), &a[i], 1);
+        tree_assoc(&x->t, &r, &res);
+        assert_int_equal(res.status, NVDP_ST_OK);
+    }
+    assert_int_equal(tree_hv_find(&x->t, 0, HV1)->nvnic, 20);
+    assert_int_equal(tree_hv_release(&x->t, 0, HV1), 20);
+    assert_int_equal(x->t.nvnic, 0);
+    assert_int_equal(x->ff.nloc, 0);
+    assert_int_equal(x->ff.nunbind, 3);
+    assert_int_equal(tag_free_count(tree_port_tags(&x->t, 0)), 3999);
+    assert_int_equal(x->t.mtabn, 0);
+    assert_int_equal(tree_hv_release(&x->t, 0, HV1), 0);
+    fx_free(x);
+}
+
+struct wd {
+    int n;
+    const uint8_t *hv;
+};
+
+static void
+wd_cb(void *arg, const struct tree_vnic *v)
+{
+    struct wd *w = arg;
+    w->n++;
+    if (w->hv)
+        assert_memory_equal(v->hv->mac, w->hv, 6);
+}
+
+static void
+test_withdraw(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u[4] = {U(1), U(2), U(3), U(4)};
+    struct tree_res res;
+    struct tree_req r;
+
+    r = R(0, HV1, &u[0], 100, NULL, 0), tree_connect(&x->t, &r, &res);
+    r = R(0, HV2, &u[1], 100, NULL, 0), tree_connect(&x->t, &r, &res);
+    r = R(0, HV2, &u[2], 200, NULL, 0), tree_connect(&x->t, &r, &res);
+    r = R(1, HV3, &u[3], 100, NULL, 0), tree_connect(&x->t, &r, &res);
+    struct wd w = {0, HV2};
+    struct tree_filter f = {.port = 0, .vni = 100, .hv = HV2};
+    assert_int_equal(tree_withdraw(&x->t, &f, wd_cb, &w), 1);
+    assert_int_equal(w.n, 1);
+    assert_null(tree_find(&x->t, &u[1], 0, HV2));
+    struct wd w2 = {0, NULL};
+    f = (struct tree_filter){.port = TREE_ANY_PORT, .vni = 100};
+    assert_int_equal(tree_withdraw(&x->t, &f, wd_cb, &w2), 2);
+    assert_int_equal(x->t.nvnic, 1);
+    f = (struct tree_filter){.port = 0, .any_vni = 1, .vnic = &u[2]};
+    assert_int_equal(tree_withdraw(&x->t, &f, NULL, NULL), 1);
+    /* deleting a port releases what is left on it */
+    r = R(1, HV3, &u[3], 100, NULL, 0), tree_connect(&x->t, &r, &res);
+    tree_port_del(&x->t, 1);
+    assert_int_equal(x->t.nvnic, 0);
+    assert_int_equal(x->ff.bind[1][2], 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_INTERNAL);
+    fx_free(x);
+}
+
+/* Churn through hash growth and backward-shift deletion with many
+ * entries; every survivor must still be found. */
+static void
+test_many_and_memory(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    const unsigned N = 10000;
+    struct tree_res res;
+
+    x->t.sink = (struct tree_sink){0}; /* the fake has 64 slots */
+    for (unsigned i = 0; i < N; i++) {
+        struct nvdp_uuid u = U(i);
+        struct nvdp_addr a = A_IP4(i, 1);
+        struct tree_req r = R(0, HV1, &u, 100, &a, 1);
+        tree_assoc(&x->t, &r, &res);
+        assert_int_equal(res.status, NVDP_ST_OK);
+    }
+    double per = (double)x->t.mem / N;
+    print_message("tree state per VNIC (1 MAC + 1 IPv4): %.1f bytes\n", per);
+    assert_true(per <= 256.0);
+    for (unsigned i = 0; i < N; i += 3) {
+        struct nvdp_uuid u = U(i);
+        struct tree_req r = R(0, HV1, &u, 100, NULL, 0);
+        tree_vnic_disassoc(&x->t, &r, NVDP_INTENT_SHUTDOWN, &res);
+    }
+    for (unsigned i = 0; i < N; i++) {
+        struct nvdp_uuid u = U(i);
+        struct tree_vnic *v = tree_find(&x->t, &u, 0, HV1);
+        if (i % 3 == 0)
+            assert_null(v);
+        else
+            assert_non_null(v);
+    }
+    assert_int_equal(x->t.nvnic, N - (N + 2) / 3);
+    fx_free(x);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_connect_shares_tag),
+        cmocka_unit_test(test_disconnect_frees_tag_last),
+        cmocka_unit_test(test_assoc_addrs_idempotent),
+        cmocka_unit_test(test_conflicts),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_no_tags),
+        cmocka_unit_test(test_preassoc_promote),
+        cmocka_unit_test(test_preassoc_expiry),
+        cmocka_unit_test(test_migration_intent),
+        cmocka_unit_test(test_migration_overlap),
+        cmocka_unit_test(test_shutdown_intent_purges),
+        cmocka_unit_test(test_migration_same_port),
+        cmocka_unit_test(test_vnic_state),
+        cmocka_unit_test(test_resync_sweep),
+        cmocka_unit_test(test_hv_release),
+        cmocka_unit_test(test_withdraw),
+        cmocka_unit_test(test_many_and_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

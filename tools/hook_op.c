@@ -1,0 +1,149 @@
+/* hook_op.c - the operation table (libvirt hook operation -> NVDP action)
+ * and the JSON requests/answers exchanged with hv-agent for each VNIC. */
+#include "hook_op.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+/* libvirt's documented hook calls (docs/hooks.rst). qemu migration
+ * destination: migrate -> prepare -> start -> started; any start:
+ * prepare -> start -> started; any stop (also a failed start and the
+ * source of a migration): stopped -> release. */
+static const struct hook_row {
+    const char *driver, *op, *subop;
+    struct hook_step step;
+} hook_table[] = {
+    {"qemu", "migrate", "begin", {HOOK_ACT_PREASSOC, 1}},
+    {"qemu", "prepare", "begin", {HOOK_ACT_PREASSOC, 1}},
+    {"qemu", "start", "begin", {HOOK_ACT_ATTACH, 1}},
+    /* the tap's name is only in the XML from here on */
+    {"qemu", "started", "begin", {HOOK_ACT_ATTACH, 1}},
+    {"qemu", "reconnect", "begin", {HOOK_ACT_ATTACH, 0}},
+    {"qemu", "attach", "begin", {HOOK_ACT_ATTACH, 0}},
+    {"qemu", "stopped", "end", {HOOK_ACT_DETACH, 0}},
+    {"qemu", "release", "end", {HOOK_ACT_DETACH, 0}},
+    {"qemu", "restore", "begin", {HOOK_ACT_NONE, 0}},
+    {"lxc", "prepare", "begin", {HOOK_ACT_PREASSOC, 1}},
+    {"lxc", "start", "begin", {HOOK_ACT_ATTACH, 1}},
+    {"lxc", "started", "begin", {HOOK_ACT_ATTACH, 1}},
+    {"lxc", "reconnect", "begin", {HOOK_ACT_ATTACH, 0}},
+    {"lxc", "stopped", "end", {HOOK_ACT_DETACH, 0}},
+    {"lxc", "release", "end", {HOOK_ACT_DETACH, 0}},
+};
+
+int hook_op_lookup(const char *driver, const char *op, const char *subop,
+                   struct hook_step *s)
+{
+    for (size_t i = 0; i < sizeof(hook_table) / sizeof(hook_table[0]); i++) {
+        const struct hook_row *r = &hook_table[i];
+        if (!strcmp(r->driver, driver) && !strcmp(r->op, op) &&
+            !strcmp(r->subop, subop)) {
+            *s = r->step;
+            return 0;
+        }
+    }
+    s->action = HOOK_ACT_NONE;
+    s->fatal = 0;
+    return -1;
+}
+
+const char *hook_action_name(enum hook_action a)
+{
+    switch (a) {
+    case HOOK_ACT_NONE: return "none";
+    case HOOK_ACT_PREASSOC: return "preassociate";
+    case HOOK_ACT_ATTACH: return "attach";
+    case HOOK_ACT_DETACH: return "detach";
+    }
+    return "?";
+}
+
+static void add_common(struct json_object *args, const struct hook_domain *d,
+                       const struct hook_iface *f)
+{
+    struct json_object *ips = json_object_new_array();
+    json_object_object_add(args, "vn", json_object_new_string(f->vn));
+    json_object_object_add(args, "mac", json_object_new_string(f->mac));
+    for (int i = 0; i < f->nips; i++)
+        json_object_array_add(ips, json_object_new_string(f->ips[i]));
+    json_object_object_add(args, "ips", ips);
+    /* Extras for hv-agent's data plane and logs: the host-side interface
+     * and the owning domain (hv_virt matches libvirt events by UUID). */
+    if (f->ifname[0])
+        json_object_object_add(args, "ifname",
+                               json_object_new_string(f->ifname));
+    json_object_object_add(args, "domain", json_object_new_string(d->uuid));
+}
+
+struct json_object *hook_op_request(enum hook_action a,
+                                    const struct hook_domain *d,
+                                    const struct hook_iface *f,
+                                    int migrating, int reserve, int wait_ms)
+{
+    struct json_object *req, *args;
+    const char *cmd;
+
+    switch (a) {
+    case HOOK_ACT_PREASSOC: cmd = "vnic-preassociate"; break;
+    case HOOK_ACT_ATTACH: cmd = "vnic-attach"; break;
+    case HOOK_ACT_DETACH: cmd = "vnic-detach"; break;
+    default: return NULL;
+    }
+    req = json_object_new_object();
+    args = json_object_new_object();
+    json_object_object_add(req, "cmd", json_object_new_string(cmd));
+    json_object_object_add(args, "vnic", json_object_new_string(f->vnic));
+    if (a == HOOK_ACT_DETACH)
+        json_object_object_add(args, "migrating",
+                               json_object_new_boolean(migrating));
+    else
+        add_common(args, d, f);
+    if (a == HOOK_ACT_PREASSOC)
+        json_object_object_add(args, "reserve",
+                               json_object_new_boolean(reserve));
+    json_object_object_add(args, "wait_ms", json_object_new_int(wait_ms));
+    json_object_object_add(req, "args", args);
+    return req;
+}
+
+enum hook_verdict hook_op_verdict(enum hook_action a,
+                                  struct json_object *resp, char *msg,
+                                  size_t msglen)
+{
+    struct json_object *ok, *code, *err, *res, *tag;
+    int c;
+
+    msg[0] = 0;
+    if (!resp || !json_object_is_type(resp, json_type_object) ||
+        !json_object_object_get_ex(resp, "ok", &ok)) {
+        snprintf(msg, msglen, "malformed answer from hv-agent");
+        return HOOK_V_ERROR;
+    }
+    if (json_object_get_boolean(ok)) {
+        if (json_object_object_get_ex(resp, "result", &res) &&
+            json_object_object_get_ex(res, "tag", &tag) &&
+            json_object_get_int(tag) > 0)
+            snprintf(msg, msglen, "tag %d", json_object_get_int(tag));
+        return HOOK_V_OK;
+    }
+    c = json_object_object_get_ex(resp, "code", &code)
+            ? json_object_get_int(code) : CTL_E_FAILED;
+    snprintf(msg, msglen, "%s",
+             json_object_object_get_ex(resp, "error", &err)
+                 ? json_object_get_string(err) : "(no reason given)");
+    switch (c) {
+    case CTL_E_TIMEOUT:
+        return HOOK_V_TIMEOUT;
+    case CTL_E_NOTFOUND:
+        /* detaching what hv-agent does not know is what we wanted */
+        return a == HOOK_ACT_DETACH ? HOOK_V_OK : HOOK_V_REFUSED;
+    case CTL_E_REFUSED:
+    case CTL_E_USAGE:
+    case CTL_E_FAILED:
+        return HOOK_V_REFUSED;
+    default:
+        return HOOK_V_ERROR;
+    }
+}

@@ -1,0 +1,50 @@
+/* hook_op.h - what the hook does for each libvirt (driver, operation,
+ * sub-operation), and the hv-agent control requests that carry it out. */
+#ifndef HOOK_OP_H
+#define HOOK_OP_H
+
+#include <json-c/json.h>
+
+#include "hook_xml.h"
+
+enum hook_action {
+    HOOK_ACT_NONE = 0,
+    HOOK_ACT_PREASSOC, /* migration destination / before start */
+    HOOK_ACT_ATTACH,   /* associate (idempotent; re-sent once ifname known) */
+    HOOK_ACT_DETACH,   /* disassociate with shutdown or migration intent */
+};
+
+struct hook_step {
+    enum hook_action action;
+    /* 1: a refusal fails the hook (libvirt then fails the operation); 0:
+     * report on stderr but exit 0 (libvirt ignores or, for "reconnect",
+     * would kill a running domain: we never want that). */
+    int fatal;
+};
+
+/* 0 and *s, or -1 if driver/op is not one libvirt documents (the hook
+ * then does nothing and exits 0: future libvirt operations must not break
+ * domains). */
+int hook_op_lookup(const char *driver, const char *op, const char *subop,
+                   struct hook_step *s);
+const char *hook_action_name(enum hook_action a);
+
+/* The hv-agent control request for one interface (caller puts it). */
+struct json_object *hook_op_request(enum hook_action a,
+                                    const struct hook_domain *d,
+                                    const struct hook_iface *f,
+                                    int migrating, int reserve, int wait_ms);
+
+/* How one answer is judged. */
+enum hook_verdict {
+    HOOK_V_OK = 0,
+    HOOK_V_REFUSED,  /* the NVE said no (or hv-agent refused the request) */
+    HOOK_V_TIMEOUT,  /* no NVE answer within wait_ms */
+    HOOK_V_ERROR,    /* anything else: bad answer, internal error */
+};
+/* msg gets a one-line explanation for stderr. */
+enum hook_verdict hook_op_verdict(enum hook_action a,
+                                  struct json_object *resp, char *msg,
+                                  size_t msglen);
+
+#endif

@@ -1,0 +1,440 @@
+/* hook_xml.c - parses a libvirt domain XML (libxml2) into the list of VNICs
+ * the hook attaches, and derives stable VNIC UUIDs (UUIDv5 over SHA-1). */
+#include "hook_xml.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+/* ---- SHA-1 (FIPS 180-4), only for UUIDv5: no crypto library needed ---- */
+struct sha1 {
+    uint32_t h[5];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t n;
+};
+
+static uint32_t rol(uint32_t x, int s) { return (x << s) | (x >> (32 - s)); }
+
+static void sha1_block(struct sha1 *c, const uint8_t *p)
+{
+    uint32_t w[80], a, b, cc, d, e, f, k, t;
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 80; i++)
+        w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3], e = c->h[4];
+    for (int i = 0; i < 80; i++) {
+        if (i < 20)
+            f = (b & cc) | (~b & d), k = 0x5A827999;
+        else if (i < 40)
+            f = b ^ cc ^ d, k = 0x6ED9EBA1;
+        else if (i < 60)
+            f = (b & cc) | (b & d) | (cc & d), k = 0x8F1BBCDC;
+        else
+            f = b ^ cc ^ d, k = 0xCA62C1D6;
+        t = rol(a, 5) + f + e + k + w[i];
+        e = d, d = cc, cc = rol(b, 30), b = a, a = t;
+    }
+    c->h[0] += a, c->h[1] += b, c->h[2] += cc, c->h[3] += d, c->h[4] += e;
+}
+
+static void sha1_init(struct sha1 *c)
+{
+    static const uint32_t iv[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE,
+                                   0x10325476, 0xC3D2E1F0};
+    memcpy(c->h, iv, sizeof(iv));
+    c->len = 0;
+    c->n = 0;
+}
+
+static void sha1_update(struct sha1 *c, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    c->len += len;
+    while (len--) {
+        c->buf[c->n++] = *p++;
+        if (c->n == 64) {
+            sha1_block(c, c->buf);
+            c->n = 0;
+        }
+    }
+}
+
+static void sha1_final(struct sha1 *c, uint8_t out[20])
+{
+    uint64_t bits = c->len * 8;
+    uint8_t pad = 0x80, z = 0, l[8];
+    sha1_update(c, &pad, 1);
+    while (c->n != 56)
+        sha1_update(c, &z, 1);
+    for (int i = 0; i < 8; i++)
+        l[i] = (uint8_t)(bits >> (56 - 8 * i));
+    sha1_update(c, l, 8);
+    for (int i = 0; i < 5; i++) {
+        out[4 * i] = (uint8_t)(c->h[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
+        out[4 * i + 3] = (uint8_t)c->h[i];
+    }
+}
+
+/* ---- small parsers ---------------------------------------------------- */
+static int uuid_parse(const char *s, uint8_t b[16])
+{
+    int n = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == '-')
+            continue;
+        if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+            n == 16)
+            return -1;
+        char hx[3] = {p[0], p[1], 0};
+        b[n++] = (uint8_t)strtoul(hx, NULL, 16);
+        p++;
+    }
+    return n == 16 ? 0 : -1;
+}
+
+static void uuid_fmt(const uint8_t b[16], char out[37])
+{
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+             "%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+             b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* Normalises "52:54:00:AB:cd:01" to lower case; -1 if not a MAC. */
+static int mac_norm(const char *s, char out[18])
+{
+    if (strlen(s) != 17)
+        return -1;
+    for (int i = 0; i < 17; i++) {
+        if (i % 3 == 2) {
+            if (s[i] != ':' && s[i] != '-')
+                return -1;
+            out[i] = ':';
+        } else if (isxdigit((unsigned char)s[i])) {
+            out[i] = (char)tolower((unsigned char)s[i]);
+        } else {
+            return -1;
+        }
+    }
+    out[17] = 0;
+    return 0;
+}
+
+int hook_vnic_uuid(const char *dom_uuid, const char *mac, char out[37])
+{
+    uint8_t ns[16], dom[16], h[20];
+    char dnorm[37], mnorm[18], name[64];
+    struct sha1 c;
+
+    if (uuid_parse(HOOK_UUID_NS, ns) < 0 || uuid_parse(dom_uuid, dom) < 0 ||
+        mac_norm(mac, mnorm) < 0)
+        return -1;
+    uuid_fmt(dom, dnorm);
+    snprintf(name, sizeof(name), "%s/%s", dnorm, mnorm);
+    sha1_init(&c);
+    sha1_update(&c, ns, 16);
+    sha1_update(&c, name, strlen(name));
+    sha1_final(&c, h);
+    h[6] = (h[6] & 0x0f) | 0x50; /* version 5 */
+    h[8] = (h[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+    uuid_fmt(h, out);
+    return 0;
+}
+
+/* ---- XML walking ------------------------------------------------------ */
+static int is_el(const xmlNode *n, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name);
+}
+
+static int is_ours(const xmlNode *n, const char *name)
+{
+    return is_el(n, name) && n->ns && n->ns->href &&
+           !strcmp((const char *)n->ns->href, HOOK_NS_URI);
+}
+
+static const xmlNode *child(const xmlNode *n, const char *name)
+{
+    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
+        if (is_el(c, name))
+            return c;
+    return NULL;
+}
+
+/* Copies attribute name of n into out (empty if absent); 1 if present. */
+static int attr(const xmlNode *n, const char *name, char *out, size_t outlen)
+{
+    xmlChar *v = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;
+    if (outlen)
+        out[0] = 0;
+    if (!v)
+        return 0;
+    snprintf(out, outlen, "%s", (const char *)v);
+    xmlFree(v);
+    return 1;
+}
+
+static void text_of(const xmlNode *n, char *out, size_t outlen)
+{
+    xmlChar *v = n ? xmlNodeGetContent(n) : NULL;
+    out[0] = 0;
+    if (!v)
+        return;
+    /* trim: libvirt pretty-prints <uuid> on its own line sometimes */
+    const char *s = (const char *)v;
+    while (isspace((unsigned char)*s))
+        s++;
+    snprintf(out, outlen, "%s", s);
+    for (size_t l = strlen(out); l && isspace((unsigned char)out[l - 1]); l--)
+        out[l - 1] = 0;
+    xmlFree(v);
+}
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static void add_ip(struct hook_iface *f, const char *ip)
+{
+    if (!ip[0] || f->nips == HOOK_MAX_IPS)
+        return;
+    for (int i = 0; i < f->nips; i++)
+        if (!strcmp(f->ips[i], ip))
+            return;
+    snprintf(f->ips[f->nips++], sizeof(f->ips[0]), "%s", ip);
+}
+
+/* Our metadata element: per-MAC VNs and an optional default. */
+static int apply_metadata(const xmlNode *vnics, struct hook_domain *d,
+                          char *err, size_t errlen)
+{
+    for (const xmlNode *c = vnics->children; c; c = c->next) {
+        char mac[64], nmac[18], vn[HOOK_STR], vnic[64], ip[64];
+        uint8_t tmp[16];
+
+        if (!is_ours(c, "vn"))
+            continue;
+        if (!attr(c, "name", vn, sizeof(vn)) || !vn[0]) {
+            seterr(err, errlen, "metadata: <nvdp:vn> without name");
+            return -1;
+        }
+        attr(c, "vnic", vnic, sizeof(vnic));
+        if (vnic[0] && uuid_parse(vnic, tmp) < 0) {
+            seterr(err, errlen, "metadata: bad vnic UUID '%s'", vnic);
+            return -1;
+        }
+        if (!attr(c, "mac", mac, sizeof(mac))) {
+            /* default VN: interfaces not named by MAC */
+            for (int i = 0; i < d->niface; i++)
+                if (d->iface[i].vn_src != HOOK_VN_METADATA) {
+                    snprintf(d->iface[i].vn, HOOK_STR, "%s", vn);
+                    d->iface[i].vn_src = HOOK_VN_DEFAULT;
+                }
+            continue;
+        }
+        if (mac_norm(mac, nmac) < 0) {
+            seterr(err, errlen, "metadata: bad mac '%s'", mac);
+            return -1;
+        }
+        int found = 0;
+        for (int i = 0; i < d->niface; i++) {
+            struct hook_iface *f = &d->iface[i];
+            if (strcmp(f->mac, nmac))
+                continue;
+            found = 1;
+            snprintf(f->vn, HOOK_STR, "%s", vn);
+            f->vn_src = HOOK_VN_METADATA;
+            if (vnic[0]) {
+                uuid_parse(vnic, tmp);
+                uuid_fmt(tmp, f->vnic);
+            }
+            for (const xmlNode *p = c->children; p; p = p->next)
+                if (is_ours(p, "ip") && attr(p, "address", ip, sizeof(ip)))
+                    add_ip(f, ip);
+        }
+        if (!found) {
+            seterr(err, errlen, "metadata names mac %s but the domain has no "
+                   "interface with that mac", nmac);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_iface(const xmlNode *n, struct hook_iface *f,
+                       const struct hook_maps *maps, int idx, char *err,
+                       size_t errlen)
+{
+    const xmlNode *c;
+    char buf[HOOK_STR], net[HOOK_STR];
+
+    memset(f, 0, sizeof(*f));
+    attr(n, "type", f->type, sizeof(f->type));
+    if (!attr(child(n, "mac"), "address", buf, sizeof(buf))) {
+        /* libvirt always fills in a MAC in the XML it hands to hooks */
+        seterr(err, errlen, "interface %d has no <mac address>", idx);
+        return -1;
+    }
+    if (mac_norm(buf, f->mac) < 0) {
+        seterr(err, errlen, "interface %d: bad mac '%s'", idx, buf);
+        return -1;
+    }
+    /* host-side name: <target dev> (qemu; lxc at "started"), or lxc's
+     * <guest actual> at "start" before <target> is filled in */
+    if (!attr(child(n, "target"), "dev", f->ifname, sizeof(f->ifname)))
+        attr(child(n, "guest"), "actual", f->ifname, sizeof(f->ifname));
+    for (c = n->children; c; c = c->next)
+        if (is_el(c, "ip") && attr(c, "address", buf, sizeof(buf)))
+            add_ip(f, buf);
+
+    c = child(n, "source");
+    attr(c, "network", net, sizeof(net));
+    if (attr(c, "portgroup", buf, sizeof(buf)) && buf[0])
+        snprintf(f->portgroup, sizeof(f->portgroup), "%s/%s", net, buf);
+
+    c = child(n, "virtualport");
+    if (c && attr(c, "type", buf, sizeof(buf)) && !strcmp(buf, "802.1Qbg")) {
+        const xmlNode *p = child(c, "parameters");
+        uint8_t u[16];
+        char *end;
+        f->has_qbg = 1;
+        if (attr(p, "typeid", buf, sizeof(buf))) {
+            unsigned long v = strtoul(buf, &end, 0);
+            if (!buf[0] || *end || v > 0xFFFFFF) {
+                seterr(err, errlen, "interface %s: bad 802.1Qbg typeid '%s'",
+                       f->mac, buf);
+                return -1;
+            }
+            f->qbg_typeid = (uint32_t)v;
+        }
+        if (attr(p, "instanceid", buf, sizeof(buf))) {
+            if (uuid_parse(buf, u) < 0) {
+                seterr(err, errlen, "interface %s: bad 802.1Qbg instanceid "
+                       "'%s'", f->mac, buf);
+                return -1;
+            }
+            uuid_fmt(u, f->vnic);
+            f->vnic_from_qbg = 1;
+        }
+    }
+
+    const char *vn = NULL;
+    if (f->has_qbg && maps && maps->by_typeid &&
+        (vn = maps->by_typeid(f->qbg_typeid, maps->arg)))
+        f->vn_src = HOOK_VN_QBG;
+    else if (f->portgroup[0] && maps && maps->by_portgroup) {
+        char *pg = strchr(f->portgroup, '/');
+        *pg = 0;
+        vn = maps->by_portgroup(f->portgroup, pg + 1, maps->arg);
+        *pg = '/';
+        if (vn)
+            f->vn_src = HOOK_VN_PORTGROUP;
+    }
+    if (vn)
+        snprintf(f->vn, sizeof(f->vn), "%s", vn);
+    return 0;
+}
+
+/* After all sources are applied: UUIDs, and passthrough refusals. */
+static int finish_iface(const struct hook_domain *d, struct hook_iface *f,
+                        char *err, size_t errlen)
+{
+    if (f->vn_src == HOOK_VN_NONE)
+        return 0;
+    if (!f->vnic[0] && hook_vnic_uuid(d->uuid, f->mac, f->vnic) < 0) {
+        seterr(err, errlen, "cannot derive a VNIC UUID for %s", f->mac);
+        return -1;
+    }
+    /* The VF's frames never cross a host interface we can tag, so an
+     * explicit VN on it is a configuration error, not something to
+     * silently leave untagged. */
+    if (!strcmp(f->type, "hostdev") || !strcmp(f->type, "vdpa")) {
+        f->refused = 1;
+        snprintf(f->reason, sizeof(f->reason),
+                 "interface %s is type '%s' (passthrough): the hypervisor "
+                 "cannot tag its traffic", f->mac, f->type);
+    }
+    return 0;
+}
+
+int hook_xml_parse(const char *buf, size_t len, const struct hook_maps *maps,
+                   struct hook_domain *d, char *err, size_t errlen)
+{
+    xmlDoc *doc;
+    const xmlNode *root, *devs, *md, *n;
+    uint8_t u[16];
+    int rc = -1;
+
+    memset(d, 0, sizeof(*d));
+    if (len > INT32_MAX) {
+        seterr(err, errlen, "domain XML too large");
+        return -1;
+    }
+    doc = xmlReadMemory(buf, (int)len, "domain.xml", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR |
+                            XML_PARSE_NOWARNING);
+    if (!doc) {
+        const xmlError *e = xmlGetLastError();
+        seterr(err, errlen, "malformed domain XML: %s (line %d)",
+               e && e->message ? e->message : "parse error", e ? e->line : 0);
+        if (e) /* libxml2's message ends with a newline */
+            err[strcspn(err, "\n")] = 0;
+        return -1;
+    }
+    root = xmlDocGetRootElement(doc);
+    if (!root || !is_el(root, "domain")) {
+        seterr(err, errlen, "not a libvirt domain XML (root <%s>)",
+               root ? (const char *)root->name : "none");
+        goto out;
+    }
+    text_of(child(root, "name"), d->name, sizeof(d->name));
+    text_of(child(root, "uuid"), d->uuid, sizeof(d->uuid));
+    if (uuid_parse(d->uuid, u) < 0) {
+        seterr(err, errlen, "domain has no valid <uuid> ('%s')", d->uuid);
+        goto out;
+    }
+    uuid_fmt(u, d->uuid);
+
+    devs = child(root, "devices");
+    for (n = devs ? devs->children : NULL; n; n = n->next) {
+        if (!is_el(n, "interface"))
+            continue;
+        if (d->niface == HOOK_MAX_IFACES) {
+            seterr(err, errlen, "more than %d interfaces", HOOK_MAX_IFACES);
+            goto out;
+        }
+        if (parse_iface(n, &d->iface[d->niface], maps, d->niface, err,
+                        errlen) < 0)
+            goto out;
+        d->niface++;
+    }
+    md = child(root, "metadata");
+    for (n = md ? md->children : NULL; n; n = n->next)
+        if (is_ours(n, "vnics") && apply_metadata(n, d, err, errlen) < 0)
+            goto out;
+    for (int i = 0; i < d->niface; i++)
+        if (finish_iface(d, &d->iface[i], err, errlen) < 0)
+            goto out;
+    rc = 0;
+out:
+    xmlFreeDoc(doc);
+    return rc;
+}
