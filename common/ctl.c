@@ -34,6 +34,7 @@ struct ctl_sconn {
     unsigned char *out; /* output queue: out[outoff..outlen) unsent */
     size_t outlen, outoff, outcap;
     int closing;  /* flush the queue, then close; read nothing more */
+    int broken;   /* write failed or queue overflowed: the reaper closes it */
     int dead;     /* closed while dispatching: free when it unwinds */
     int dispatching;
     struct ctl_conn *handles;
@@ -62,6 +63,10 @@ struct ctl_server {
     int nconns;
     struct ctl_stats st;
     struct log_rl rl;
+    /* Connections that break while the daemon is pushing or replying are
+     * closed from this timer, never synchronously: their on-close
+     * callbacks must not run inside the daemon's own loop over watchers. */
+    struct ev_timer reaper;
 };
 
 /* ---- framing ----------------------------------------------------------- */
@@ -159,6 +164,34 @@ ctl_sconn_flush(struct ctl_sconn *sc)
     return 0;
 }
 
+/* Marks sc for closing by the reaper; nothing more is sent or read. */
+static void
+ctl_sconn_fail(struct ctl_sconn *sc)
+{
+    if (sc->dead || sc->broken)
+        return;
+    sc->broken = 1;
+    sc->closing = 1;
+    sc->outoff = sc->outlen = 0;
+    ctl_sconn_update_events(sc);
+    ev_timer_start(sc->s->l, &sc->s->reaper, 0);
+}
+
+static void
+ctl_reaper_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
+{
+    struct ctl_server *s = arg;
+    struct ctl_sconn *sc, *next;
+
+    (void)l;
+    (void)t;
+    for (sc = s->conns; sc != NULL; sc = next) {
+        next = sc->next;
+        if (sc->broken)
+            ctl_sconn_close(sc);
+    }
+}
+
 /* Queues one framed message and tries to send it at once. */
 static int
 ctl_sconn_queue(struct ctl_sconn *sc, const char *js, size_t len)
@@ -177,8 +210,7 @@ ctl_sconn_queue(struct ctl_sconn *sc, const char *js, size_t len)
         log_warnx_rl(&sc->s->rl, "control: client not reading, %zu bytes "
                                  "queued: closing it",
                      sc->outlen - sc->outoff);
-        sc->outoff = sc->outlen = 0;
-        ctl_sconn_close(sc);
+        ctl_sconn_fail(sc);
         errno = ENOBUFS;
         return -1;
     }
@@ -202,7 +234,9 @@ ctl_sconn_queue(struct ctl_sconn *sc, const char *js, size_t len)
     memcpy(sc->out + sc->outlen + 4, js, len);
     sc->outlen += 4 + len;
     if (ctl_sconn_flush(sc) < 0) {
-        ctl_sconn_close(sc);
+        int e = errno;
+        ctl_sconn_fail(sc);
+        errno = e;
         return -1;
     }
     ctl_sconn_update_events(sc);
@@ -577,8 +611,9 @@ ctl_sconn_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || sc->closing)
         return;
     size_t room = 4 + CTL_REQ_MAX - sc->inlen;
-    ssize_t n = room ? recv(sc->fd, sc->in + sc->inlen, room, MSG_DONTWAIT)
-                     : 0;
+    if (room == 0)
+        return; /* a full frame waits for the output queue to drain */
+    ssize_t n = recv(sc->fd, sc->in + sc->inlen, room, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0) {
@@ -680,6 +715,7 @@ ctl_server_new(struct ev_loop *l, const char *path, mode_t mode,
     s->l = l;
     s->table = table;
     s->arg = arg;
+    ev_timer_init(&s->reaper, ctl_reaper_cb, s);
     log_rl_init(&s->rl, LOG_RL_BURST, LOG_RL_INTERVAL_MS);
     snprintf(s->path, sizeof(s->path), "%s", path);
     memcpy(sun.sun_path, path, strlen(path) + 1);
@@ -715,6 +751,7 @@ ctl_server_free(struct ctl_server *s)
         return;
     while (s->conns)
         ctl_sconn_close(s->conns);
+    ev_timer_stop(s->l, &s->reaper);
     ev_io_del(s->l, s->fd);
     close(s->fd);
     unlink(s->path);

@@ -201,10 +201,13 @@ struct nvdp_reader {
 /* Parses and validates the fixed header; 0 or a negative nvdp_err. */
 int nvdp_frame_open(struct nvdp_reader *r, const uint8_t *buf, size_t len);
 /* Next message: 1 = msg filled, 0 = end of frame, <0 = error. On an error
- * inside a known request whose txid could be read, msg->type and msg->txid
- * are valid so the caller can answer with nvdp_err_status(err); the reader
- * has then already skipped that message and the next call continues. An
- * error in framing (bad TLV length) ends the frame: later calls return 0. */
+ * inside a message, msg->type is valid and msg->txid too if it could be read
+ * (0 = none: do not answer); this includes unknown mandatory message types
+ * (NVDP_E_UNKNOWN), which are requests by definition. The caller answers a
+ * request with nvdp_err_status(err); the reader has already skipped that
+ * message and the next call continues. An error in framing (bad TLV length)
+ * ends the frame: later calls return 0. Unknown optional TLVs are skipped
+ * and counted in r->skipped. */
 int nvdp_frame_next(struct nvdp_reader *r, struct nvdp_msg *msg);
 
 /* ---- Encoding -------------------------------------------------------- */
@@ -219,7 +222,12 @@ struct nvdp_writer {
 void nvdp_writer_init(struct nvdp_writer *w, uint8_t *buf, size_t cap,
                       uint32_t epoch, uint32_t peer_epoch);
 /* Appends msg; returns 0, or NVDP_E_NOSPACE leaving the frame unchanged
- * (the caller sends what it has and starts a new frame). */
+ * (the caller sends what it has and starts a new frame). Sub-TLVs go out in
+ * the canonical order of the spec; required ones always, optional ones when
+ * their has_* flag is set (VN: vn.kind, NAME/REASON: non-empty, addresses:
+ * naddr). A message the decoder would refuse is refused with the same
+ * error (E_VALUE, E_MISSING, E_TOOMANY; E_UNKNOWN for an unknown type or
+ * AUTH), the frame unchanged. */
 int nvdp_writer_add(struct nvdp_writer *w, const struct nvdp_msg *msg);
 /* Size msg would take in a frame (TLV header included). */
 size_t nvdp_msg_size(const struct nvdp_msg *msg);

@@ -258,6 +258,11 @@ hv_conf_load(struct hv_conf *c, const char *path)
         log_warnx("%s: cannot initialise the parser", path);
         return -1;
     }
+    /* A non-multi section exists from cfg_init() on, before any file name
+     * is known: give it ours so its errors name the file too. */
+    cfg_t *rtx = cfg_getsec(cfg, "retransmit");
+    if (rtx != NULL && rtx->filename == NULL)
+        rtx->filename = strdup(path);
     rc = cfg_parse(cfg, path);
     if (rc == CFG_FILE_ERROR) {
         log_warnx("%s: %s", path, strerror(errno));

@@ -306,6 +306,28 @@ hv_vnic_settled(const struct hv_vnic *v)
     return r == NEXT_NONE;
 }
 
+/* A pending VNIC whose requests are all acknowledged is in place again
+ * (e.g. after an address removal, which needs no ASSOC). */
+static void
+converge(struct hv *h, struct hv_vnic *v)
+{
+    struct nvdp_msg *m;
+    unsigned ns;
+
+    if (v->state != HV_VNIC_PENDING || v->inflight || v->replay ||
+        v->acked_kind == HV_ACK_NONE)
+        return;
+    if ((m = malloc(sizeof(*m))) == NULL)
+        return;
+    if (vnic_next(v, m) == NEXT_NONE) {
+        ns = v->acked_kind == NVDP_MSG_ASSOC ? HV_VNIC_ATTACHED :
+                                               HV_VNIC_PREASSOCIATED;
+        set_state(h, v, ns);
+        hv_notify_vnic(h, v);
+    }
+    free(m);
+}
+
 /* ---- answers to our requests ----------------------------------------- */
 
 static void
@@ -403,6 +425,7 @@ vnic_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
         v->nacked = 0;
         memset(&v->acked_vn, 0, sizeof(v->acked_vn));
         v->tag = 0;
+        v->tag_hint = 0; /* a hint is only meaningful for its VN */
         break;
     case NVDP_MSG_DISASSOC:
         if (ok)
@@ -432,6 +455,11 @@ vnic_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
         break;
     }
     hv_state_mark(&h->state, v);
+    if (v->state == HV_VNIC_PENDING) {
+        converge(h, v);
+        if (v->state != HV_VNIC_PENDING)
+            return; /* converge() told the observers */
+    }
     if (v->state != before || v->tag != before_tag || hv_vnic_settled(v))
         hv_notify_vnic(h, v);
 }
@@ -835,12 +863,14 @@ hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t *buf,
     p->cnt.rx_frames++;
     if (memcmp(src, p->mac, 6) == 0)
         return; /* our own frame, looped back by a bridge */
-    if ((rc = nvdp_frame_open(&r, buf, len)) < 0) {
-        log_malformed(h, src, rc, now);
+    rc = nvdp_frame_open(&r, buf, len);
+    if (rc == NVDP_E_AUTH || (rc == 0 && (r.hdr.flags & NVDP_HF_AUTH))) {
+        /* authentication is not configured here: never accepted */
+        p->cnt.rx_auth_unsupported++;
         return;
     }
-    if (r.hdr.flags & NVDP_HF_AUTH) {
-        p->cnt.rx_auth_unsupported++;
+    if (rc < 0) {
+        log_malformed(h, src, rc, now);
         return;
     }
     if ((m = malloc(sizeof(*m))) == NULL)
@@ -950,11 +980,18 @@ framer_send(struct framer *f)
 static void
 framer_add(struct framer *f, const struct nvdp_msg *m)
 {
-    if (nvdp_writer_add(&f->w, m) == 0)
-        return;
-    framer_send(f);
-    if (nvdp_writer_add(&f->w, m) != 0)
-        f->h->proto.cnt.oversize++; /* checked at submit: cannot happen */
+    int rc = nvdp_writer_add(&f->w, m);
+
+    if (rc == NVDP_E_NOSPACE && f->w.nmsg > 0) {
+        framer_send(f);
+        rc = nvdp_writer_add(&f->w, m);
+    }
+    if (rc != 0) {
+        /* sizes are checked at submit: this is our bug, not the peer's */
+        f->h->proto.cnt.oversize++;
+        log_warnx("cannot encode %s: %s", nvdp_msg_name(m->type),
+                  nvdp_strerror(rc));
+    }
 }
 
 static void
@@ -1076,6 +1113,7 @@ reconcile(struct hv *h, uint64_t now)
         case NEXT_NONE:
             if (v->replay)
                 replay_done(h, v);
+            converge(h, v);
             break;
         }
     }

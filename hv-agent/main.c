@@ -198,6 +198,7 @@ start(struct hv_main *m)
 
     if (mkdir_parent(h->conf.state_file) < 0)
         return -1;
+    hv_state_init(&h->state); /* a missing state file leaves it as is */
     if (hv_state_load(&h->state, h->conf.state_file, err, sizeof(err)) < 0)
         log_warnx("state file: %s; starting with no VNICs", err);
     resync = h->state.count > 0;

@@ -337,13 +337,15 @@ ring_read(struct fwd_dp *dp, struct ring *r, int port)
         uint8_t *pp = (uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
         for (uint32_t i = 0; i < n; i++) {
             struct tpacket3_hdr *h = (void *)pp;
-            const uint8_t *frame = pp + h->tp_mac;
+            uint8_t *frame = pp + h->tp_mac;
+            /* a truncated copy (larger than a block) counts as a runt */
             size_t len = h->tp_snaplen < h->tp_len ? 0 : h->tp_snaplen;
+            unsigned fl = (h->tp_status & TP_STATUS_VLAN_VALID ? FWD_RX_VLAN : 0) |
+                (h->tp_status & TP_STATUS_CSUMNOTREADY ? FWD_RX_CSUM : 0);
             if (port < 0)
-                fwd_underlay_rx(dp->f, &dp->out, frame, len);
+                fwd_underlay_rx(dp->f, &dp->out, frame, len, fl);
             else
-                fwd_access_rx(dp->f, &dp->out, (uint16_t)port, frame, len,
-                              !!(h->tp_status & TP_STATUS_VLAN_VALID),
+                fwd_access_rx(dp->f, &dp->out, (uint16_t)port, frame, len, fl,
                               h->hv1.tp_vlan_tci);
             pp += h->tp_next_offset;
         }

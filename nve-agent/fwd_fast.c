@@ -137,7 +137,7 @@ flood_from_access(struct fwd *f, struct fwd_out *o, uint16_t in_port,
 
 void
 fwd_access_rx(struct fwd *f, struct fwd_out *o, uint16_t port,
-              const uint8_t *frame, size_t len, int tag_valid, uint16_t tci)
+              uint8_t *frame, size_t len, unsigned flags, uint16_t tci)
 {
     struct fwd_port *pt = &f->ports[port];
     fwd_ctr_add(&pt->c.rx_pkts, 1);
@@ -148,7 +148,7 @@ fwd_access_rx(struct fwd *f, struct fwd_out *o, uint16_t port,
     }
     struct inner in = {.a = frame, .b = frame + 12, .blen = len - 12};
     uint16_t vid;
-    if (tag_valid) {
+    if (flags & FWD_RX_VLAN) {
         vid = tci & 0x0fff;
     } else if (rd16(frame + 12) == FWD_ETH_P_8021Q && len >= 18) {
         vid = rd16(frame + 14) & 0x0fff; /* tag left in the data */
@@ -171,6 +171,8 @@ fwd_access_rx(struct fwd *f, struct fwd_out *o, uint16_t port,
     uint16_t vn = vn1 - 1;
     struct fwd_vn *v = &f->vns[vn];
     const uint8_t *dst = frame, *src = frame + 6;
+    if (flags & FWD_RX_CSUM) /* sender's offload: the wire needs it whole */
+        fwd_l4_csum_complete((uint8_t *)in.b, in.blen);
     if (src[0] & 1) {
         drop(f, &pt->c.drops, FWD_DROP_BAD_SRC);
         return;
@@ -264,8 +266,8 @@ learn(struct fwd *f, struct fwd_out *o, uint16_t vn, const uint8_t *src,
 }
 
 void
-fwd_underlay_rx(struct fwd *f, struct fwd_out *o, const uint8_t *pkt,
-                size_t len)
+fwd_underlay_rx(struct fwd *f, struct fwd_out *o, uint8_t *pkt,
+                size_t len, unsigned flags)
 {
     fwd_ctr_add(&f->und_rx_pkts, 1);
     fwd_ctr_add(&f->und_rx_bytes, len);
@@ -274,7 +276,7 @@ fwd_underlay_rx(struct fwd *f, struct fwd_out *o, const uint8_t *pkt,
     if (r == 0 && (vx.family != f->local_family ||
                    memcmp(vx.dst_ip, f->local_ip, vx.family == 4 ? 4 : 16)))
         r = FWD_DROP_VX_MALFORMED; /* not for us: the filter should not pass it */
-    const uint8_t *inner = pkt + vx.inner_off;
+    uint8_t *inner = pkt + vx.inner_off;
     if (r == 0 && (rd16(inner + 12) == FWD_ETH_P_8021Q ||
                    rd16(inner + 12) == FWD_ETH_P_8021AD))
         r = FWD_DROP_VX_MALFORMED; /* RFC 7348 6.1: tagged inner frames discarded */
@@ -288,6 +290,8 @@ fwd_underlay_rx(struct fwd *f, struct fwd_out *o, const uint8_t *pkt,
         return;
     }
     struct fwd_vn *v = &f->vns[vn];
+    if (flags & FWD_RX_CSUM) /* the sending VTEP offloaded the inner one */
+        fwd_l4_csum_complete(inner + 12, vx.inner_len - 12);
     fwd_ctr_add(&v->c.decap_pkts, 1);
     fwd_ctr_add(&v->c.decap_bytes, vx.inner_len);
     struct inner in = {.a = inner, .b = inner + 12, .blen = vx.inner_len - 12,

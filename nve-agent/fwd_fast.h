@@ -41,15 +41,18 @@ struct fwd_out {
     uint32_t now;       /* seconds, for learned-entry timestamps */
 };
 
-/* One frame received on access port `port`. tag_valid/tci come from the
- * ring (TP_STATUS_VLAN_VALID, tp_vlan_tci); a tag still in the data is
- * also accepted. The frame must stay valid until the queues are flushed. */
+/* Receive flags, from the ring's tp_status. */
+#define FWD_RX_VLAN 1  /* TP_STATUS_VLAN_VALID: the tag is in tci */
+#define FWD_RX_CSUM 2  /* TP_STATUS_CSUMNOTREADY: L4 checksum partial */
+
+/* One frame received on access port `port`; a tag still in the data is
+ * also accepted. The frame must stay valid until the queues are flushed
+ * (and may be written: a partial checksum is completed in place). */
 void fwd_access_rx(struct fwd *f, struct fwd_out *o, uint16_t port,
-                   const uint8_t *frame, size_t len, int tag_valid,
-                   uint16_t tci);
+                   uint8_t *frame, size_t len, unsigned flags, uint16_t tci);
 /* One packet received on the underlay (whole Ethernet frame). */
-void fwd_underlay_rx(struct fwd *f, struct fwd_out *o, const uint8_t *pkt,
-                     size_t len);
+void fwd_underlay_rx(struct fwd *f, struct fwd_out *o, uint8_t *pkt,
+                     size_t len, unsigned flags);
 /* Sends everything queued. */
 void fwd_out_flush(struct fwd *f, struct fwd_out *o);
 void fwd_txq_init(struct fwd_txq *q, int fd, uint16_t port);

@@ -260,3 +260,38 @@ fwd_vx_parse(const uint8_t *pkt, size_t len, uint16_t udp_port,
     vx->inner_len = ulen - 8 - FWD_VXLAN_HLEN;
     return 0;
 }
+
+void
+fwd_l4_csum_complete(uint8_t *et, size_t len)
+{
+    if (len < 2)
+        return;
+    uint8_t *ip = et + 2;
+    size_t left = len - 2, l4off, l4len;
+    int proto;
+    uint16_t t = rd16(et);
+    if (t == FWD_ETH_P_IP && left >= 20 && (ip[0] >> 4) == 4) {
+        l4off = (size_t)(ip[0] & 0xf) * 4;
+        size_t tl = rd16(ip + 2);
+        if (l4off < 20 || (rd16(ip + 6) & 0x3fff) != 0 || tl > left || tl < l4off)
+            return;
+        proto = ip[9];
+        l4len = tl - l4off;
+    } else if (t == FWD_ETH_P_IPV6 && left >= 40 && (ip[0] >> 4) == 6) {
+        l4off = 40;
+        l4len = rd16(ip + 4);
+        if (40 + l4len > left)
+            return;
+        proto = ip[6];
+    } else {
+        return;
+    }
+    size_t coff = proto == 6 ? 16 : proto == 17 ? 6 : 0;
+    if (coff == 0 || l4len < coff + 2)
+        return;
+    uint8_t *l4 = ip + l4off;
+    uint16_t c = (uint16_t)~fwd_csum_fold(fwd_csum_add(0, l4, l4len));
+    if (proto == 17 && c == 0)
+        c = 0xffff;
+    wr16(l4 + coff, c);
+}

@@ -59,6 +59,13 @@ struct fwd_vx {
 int fwd_vx_parse(const uint8_t *pkt, size_t len, uint16_t udp_port,
                  struct fwd_vx *vx);
 
+/* Completes in place a TCP or UDP checksum left partial by a sender's
+ * checksum offload (the field holds the pseudo-header sum: AF_PACKET
+ * reports TP_STATUS_CSUMNOTREADY). et points at the EtherType of an
+ * untagged frame, len counts from there. Not IP, a fragment or another
+ * protocol: left alone. */
+void fwd_l4_csum_complete(uint8_t *et, size_t len);
+
 /* 16-bit one's complement sum helpers. */
 uint32_t fwd_csum_add(uint32_t sum, const uint8_t *p, size_t len);
 uint16_t fwd_csum_fold(uint32_t sum);

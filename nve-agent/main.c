@@ -1,3 +1,162 @@
-/* placeholder main: being written */
+/* main.c - nve-agent entry point: options, configuration, event loop, signal
+ * handling. Everything else lives in libnve (nve.c and the modules). */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void) { fprintf(stderr, "not implemented yet\n"); return 1; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ev.h"
+#include "nve.h"
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: nve-agent [-dhnV] [-v]... [-f config] [-s socket]\n"
+            "  -d         stay in the foreground, log to stderr\n"
+            "  -v         more verbose (repeat for per-message tracing)\n"
+            "  -f file    configuration (default %s)\n"
+            "  -s socket  control socket (default: the configuration's "
+            "control-socket, %s)\n"
+            "  -n         check the configuration, print it normalised, exit\n"
+            "  -V         print the version and exit\n"
+            "  -h         this help\n",
+            NVE_CONF_DEFAULT, NVE_CTL_DEFAULT);
+}
+
+static void
+on_hup(struct ev_loop *l, int signo, void *arg)
+{
+    log_info("SIGHUP: reloading the configuration");
+    nve_reload(arg);
+}
+
+static void
+on_term(struct ev_loop *l, int signo, void *arg)
+{
+    log_info("%s: shutting down", strsignal(signo));
+    ev_break(l);
+}
+
+/* The control socket's directory (e.g. /run/splitnve) may not exist yet. */
+static void
+mkparent(const char *path)
+{
+    char dir[108];
+    char *slash;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+        return;
+    *slash = '\0';
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        log_warn("mkdir %s", dir);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    static struct nve n; /* large (per-port sockets): not on the stack */
+    const char *conf_path = NVE_CONF_DEFAULT, *sock = NULL;
+    int ch, foreground = 0, verbose = 0, check = 0, rc = 0;
+    struct nve_conf *c;
+
+    while ((ch = getopt_long(argc, argv, "dvf:s:nhV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'd':
+            foreground = 1;
+            break;
+        case 'v':
+            verbose++;
+            break;
+        case 'f':
+            conf_path = optarg;
+            break;
+        case 's':
+            sock = optarg;
+            break;
+        case 'n':
+            check = 1;
+            break;
+        case 'V':
+            printf("nve-agent (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    log_init("nve-agent", foreground || check, verbose);
+    if ((c = nve_conf_load(conf_path)) == NULL)
+        return 1;
+    if (check) {
+        nve_conf_print(c, stdout);
+        nve_conf_free(c);
+        fprintf(stderr, "configuration OK\n");
+        return 0;
+    }
+    if (sock && strlen(sock) >= sizeof(n.ctl_path)) {
+        log_warnx("control socket path too long: %s", sock);
+        nve_conf_free(c);
+        return 1;
+    }
+    snprintf(n.conf_path, sizeof(n.conf_path), "%s", conf_path);
+    snprintf(n.ctl_path, sizeof(n.ctl_path), "%s", sock ? sock : c->ctl_path);
+    if (!foreground && daemon(0, 0) < 0)
+        fatal("daemon");
+    signal(SIGPIPE, SIG_IGN);
+    if ((n.loop = ev_loop_new()) == NULL)
+        fatalx("cannot create the event loop");
+    n.epoch = nve_make_epoch();
+    n.started = ev_clock_ms();
+    if (nve_apply_conf(&n, c) < 0) {
+        nve_shutdown(&n);
+        ev_loop_free(n.loop);
+        return 1;
+    }
+    if (n.conf->fwd.underlay_if[0] && fwd_start(n.fwd, -1) < 0) {
+        log_warnx("forwarder did not start on underlay %s",
+                  n.conf->fwd.underlay_if);
+        rc = 1;
+        goto out;
+    }
+    mkparent(n.ctl_path);
+    n.ctl = ctl_server_new(n.loop, n.ctl_path, 0660, nve_ctl_table(), &n);
+    if (n.ctl == NULL) {
+        log_warnx("cannot listen on %s", n.ctl_path);
+        rc = 1;
+        goto out;
+    }
+    ev_signal_add(n.loop, SIGHUP, on_hup, &n);
+    ev_signal_add(n.loop, SIGTERM, on_term, &n);
+    ev_signal_add(n.loop, SIGINT, on_term, &n);
+    log_info("started: %s, epoch %08x, %u ports, %u VNs, control %s",
+             n.conf->name, n.epoch, n.conf->nports, n.conf->nvns, n.ctl_path);
+    if (ev_run(n.loop) < 0) {
+        log_warnx("event loop failed");
+        rc = 1;
+    }
+out:
+    nve_shutdown(&n); /* closes and unlinks the control socket */
+    ev_loop_free(n.loop);
+    return rc;
+}

@@ -106,14 +106,18 @@ int nve_port_allows_vn(const struct nve_port *p, uint32_t vni);
 #define NVE_NERR 11   /* decode errors by -nvdp_err */
 
 struct nve_counters {
+    /* names as in protocol-spec/nvdp.md section 17 */
     uint64_t rx_frames, tx_frames, rx_msgs, tx_msgs, tx_errors;
+    uint64_t rx_malformed, rx_bad_version, rx_msg_errors, rx_unknown_skipped;
+    uint64_t rx_short_txid, rx_dup, rx_stale, auth_unsupported;
+    uint64_t tx_retransmits, tx_giveups, rx_stray_responses;
+    uint64_t peers_expired, resyncs;
+    /* nve-agent's own */
+    uint64_t unauthorised, peer_restarts, peers_over_limit, withdraws;
+    uint64_t withdraws_unsent, bad_direction;
     uint64_t rx_type[NVE_NTYPES], tx_type[NVE_NTYPES];
     uint64_t status[NVDP_ST_MAX + 1]; /* RESPONSE statuses we sent */
-    uint64_t malformed[NVE_NERR];     /* by decode error */
-    uint64_t malformed_frames;
-    uint64_t dups, stale, unauthorised, auth_unsupported, expiries;
-    uint64_t restarts, peer_limit, withdraws, withdraw_failed;
-    uint64_t bad_direction; /* NVE-role frames, our own requests echoed */
+    uint64_t decode_err[NVE_NERR];    /* by -nvdp_err */
 };
 
 typedef void (*nve_send_fn)(void *arg, uint16_t port, const uint8_t dst[6],
@@ -157,13 +161,17 @@ struct json_object *nve_proto_counters_json(const struct nve_proto *p);
 struct ev_loop;
 struct ctl_server;
 
+struct nve;
 struct nve_link {
     struct l2sock sock;
     int open;
+    uint16_t id;
+    struct nve *owner;
 };
 
 struct nve {
     struct nve_conf *conf;
+    struct nve_conf *conf_next; /* being applied */
     char conf_path[256];
     char ctl_path[108];
     struct ev_loop *loop;
@@ -173,6 +181,7 @@ struct nve {
     struct ctl_server *ctl;
     struct nve_link link[TREE_MAX_PORTS];
     struct ev_timer timer;
+    struct l2sock_rx *rxbuf;    /* receive batch */
     uint64_t started;
     uint32_t epoch;
     uint64_t reloads, reload_failures;
@@ -191,6 +200,11 @@ void nve_kick(struct nve *n);
 
 /* ---- control socket (nve_ctl.c) ----------------------------------------- */
 const struct ctl_cmd *nve_ctl_table(void);
+/* Runs one command: its result, or NULL with *code (enum ctl_code) and a
+ * message in err. */
+struct json_object *nve_ctl_run(struct nve *n, const char *cmd,
+                                struct json_object *args, int *code,
+                                char *err, size_t errlen);
 /* The JSON the commands answer, exposed for unit tests. */
 struct json_object *nve_ctl_status(struct nve *n);
 struct json_object *nve_ctl_ports(struct nve *n);

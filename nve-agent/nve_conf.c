@@ -32,6 +32,13 @@ static cfg_opt_t port_opts[] = {
     CFG_INT("max-vnics", 0, CFGF_NONE),
     CFG_END()};
 
+/* same layout as hv-agent.conf's */
+static cfg_opt_t retransmit_opts[] = {
+    CFG_INT("initial", 200, CFGF_NONE),
+    CFG_INT("max", 3200, CFGF_NONE),
+    CFG_INT("tries", 8, CFGF_NONE),
+    CFG_END()};
+
 static cfg_opt_t limit_opts[] = {
     CFG_INT("max-addresses-per-vnic", 64, CFGF_NONE),
     CFG_INT("max-vnics-per-hypervisor", 0, CFGF_NONE),
@@ -56,9 +63,7 @@ static cfg_opt_t top_opts[] = {
     CFG_INT("hold-time", 10, CFGF_NONE),
     CFG_INT("preassoc-timeout", 120, CFGF_NONE),
     CFG_INT("window", 256, CFGF_NONE),
-    CFG_INT("retransmit-initial", 200, CFGF_NONE),
-    CFG_INT("retransmit-max", 3200, CFGF_NONE),
-    CFG_INT("retransmit-tries", 8, CFGF_NONE),
+    CFG_SEC("retransmit", retransmit_opts, CFGF_NONE),
     CFG_STR("control-socket", DEF_SOCK, CFGF_NONE),
     CFG_SEC("limits", limit_opts, CFGF_NONE),
     CFG_SEC("underlay", underlay_opts, CFGF_NONE),
@@ -133,9 +138,9 @@ static const struct range ranges[] = {
     {"hold-time", 1, 65535},
     {"preassoc-timeout", 1, 86400},
     {"window", 1, REL_WINDOW_MAX},
-    {"retransmit-initial", 10, 60000},
-    {"retransmit-max", 10, 600000},
-    {"retransmit-tries", 1, 255},
+    {"retransmit|initial", 10, 60000},
+    {"retransmit|max", 10, 600000},
+    {"retransmit|tries", 1, 255},
     {"limits|max-addresses-per-vnic", 0, 1000000},
     {"limits|max-vnics-per-hypervisor", 0, 10000000},
     {"limits|max-hypervisors-per-port", 1, 100000},
@@ -461,12 +466,13 @@ conf_top(struct nve_conf *c, cfg_t *cfg, const char *file)
     c->hold_s = (uint32_t)cfg_getint(cfg, "hold-time");
     c->preassoc_s = (uint32_t)cfg_getint(cfg, "preassoc-timeout");
     c->rel.window = (uint16_t)cfg_getint(cfg, "window");
-    c->rel.rto_init = (uint32_t)cfg_getint(cfg, "retransmit-initial");
-    c->rel.rto_max = (uint32_t)cfg_getint(cfg, "retransmit-max");
-    c->rel.max_tries = (uint8_t)cfg_getint(cfg, "retransmit-tries");
+    c->rel.rto_init = (uint32_t)cfg_getint(cfg, "retransmit|initial");
+    c->rel.rto_max = (uint32_t)cfg_getint(cfg, "retransmit|max");
+    c->rel.max_tries = (uint8_t)cfg_getint(cfg, "retransmit|tries");
     if (c->rel.rto_max < c->rel.rto_init) {
-        cerr(file, find_line(file, "retransmit-max", NULL, 0), "retransmit-max (%u) is below retransmit-initial (%u)",
-             c->rel.rto_max, c->rel.rto_init);
+        cerr(file, find_line(file, "max", NULL, 0),
+             "retransmit: max (%u) is below initial (%u)", c->rel.rto_max,
+             c->rel.rto_init);
         return -1;
     }
     snprintf(c->ctl_path, sizeof(c->ctl_path), "%s",
@@ -505,6 +511,16 @@ nve_conf_load(const char *path)
         goto fail;
     }
     snprintf(c->path, sizeof(c->path), "%s", path);
+    /* single sections exist from cfg_init on, without a file name, and
+     * errors inside them would say "<config>" */
+    for (const char **s = (const char *[]){"limits", "underlay", "retransmit",
+                                            NULL};
+         *s;
+         s++) {
+        cfg_t *sec = cfg_getsec(cfg, *s);
+        if (sec && sec->filename == NULL)
+            sec->filename = strdup(path);
+    }
     rc = cfg_parse(cfg, path);
     if (rc == CFG_FILE_ERROR) {
         log_warn("%s", path);
@@ -618,9 +634,11 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
     fprintf(o, "hold-time = %u\n", c->hold_s);
     fprintf(o, "preassoc-timeout = %u\n", c->preassoc_s);
     fprintf(o, "window = %u\n", c->rel.window);
-    fprintf(o, "retransmit-initial = %u\n", c->rel.rto_init);
-    fprintf(o, "retransmit-max = %u\n", c->rel.rto_max);
-    fprintf(o, "retransmit-tries = %u\n", c->rel.max_tries);
+    fprintf(o, "retransmit {\n");
+    fprintf(o, "    initial = %u\n", c->rel.rto_init);
+    fprintf(o, "    max = %u\n", c->rel.rto_max);
+    fprintf(o, "    tries = %u\n", c->rel.max_tries);
+    fprintf(o, "}\n");
     fprintf(o, "control-socket = \"%s\"\n", c->ctl_path);
     fprintf(o, "limits {\n");
     fprintf(o, "    max-addresses-per-vnic = %u\n", c->max_addrs);

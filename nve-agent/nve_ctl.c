@@ -1,1 +1,548 @@
-/* nve_ctl.c: placeholder, being written */
+/* nve_ctl.c - nve-agent's control commands (status, ports, vns, tags, vnics,
+ * peers, fwd, counters, disconnect, reload): one table row each, JSON out. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "nve.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void
+jstr(struct json_object *o, const char *k, const char *v)
+{
+    json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
+
+static void
+jint(struct json_object *o, const char *k, int64_t v)
+{
+    json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static const char *
+arg_str(struct json_object *args, const char *k)
+{
+    struct json_object *v;
+
+    if (args && json_object_object_get_ex(args, k, &v) &&
+        json_object_is_type(v, json_type_string))
+        return json_object_get_string(v);
+    return NULL;
+}
+
+static uint64_t
+now_ms(struct nve *n)
+{
+    return n->loop ? ev_now(n->loop) : ev_clock_ms();
+}
+
+static const char *
+vn_name_of(const struct nve *n, uint32_t vni)
+{
+    const struct nve_vn *v = nve_conf_vn_by_vni(n->conf, vni);
+
+    return v ? v->name : "";
+}
+
+static const char *
+port_name_of(const struct nve *n, uint16_t id)
+{
+    const struct nve_port *p = nve_conf_port_by_id(n->conf, id);
+
+    return p ? p->name : "";
+}
+
+/* ---- status, ports, vns ------------------------------------------------- */
+
+struct json_object *
+nve_ctl_status(struct nve *n)
+{
+    struct json_object *o = json_object_new_object();
+    unsigned tags = 0;
+    char ep[9];
+
+    for (unsigned i = 0; i < n->conf->nports; i++) {
+        const struct tag_alloc *ta =
+            tree_port_tags(&n->tree, n->conf->ports[i].id);
+        tags += ta ? ta->nused : 0;
+    }
+    jstr(o, "name", n->conf->name);
+    jstr(o, "role", "nve");
+    snprintf(ep, sizeof(ep), "%08x", n->epoch);
+    jstr(o, "epoch", ep);
+    jint(o, "uptime_ms", (int64_t)(now_ms(n) - n->started));
+    jstr(o, "config", n->conf_path);
+    jstr(o, "control_socket", n->ctl_path);
+    jint(o, "ports", n->conf->nports);
+    jint(o, "vns", n->conf->nvns);
+    jint(o, "peers", n->proto ? nve_proto_npeers(n->proto) : 0);
+    jint(o, "vnics", n->tree.nvnic);
+    jint(o, "preassociated", n->tree.npreassoc);
+    jint(o, "tags", tags);
+    jint(o, "reloads", (int64_t)n->reloads);
+    jint(o, "reload_failures", (int64_t)n->reload_failures);
+    jint(o, "fwd_errors", (int64_t)n->tree.fwd_errors);
+    return o;
+}
+
+struct json_object *
+nve_ctl_ports(struct nve *n)
+{
+    struct json_object *a = json_object_new_array();
+    char buf[1024];
+
+    for (unsigned i = 0; i < n->conf->nports; i++) {
+        const struct nve_port *p = &n->conf->ports[i];
+        const struct tag_alloc *ta = tree_port_tags(&n->tree, p->id);
+        const struct tree_port *tp = n->tree.port[p->id];
+        struct json_object *o = json_object_new_object(), *l;
+        unsigned npeers = 0;
+
+        for (struct tree_hv *h = n->tree.hvs; h; h = h->next)
+            npeers += h->port == p->id;
+        jstr(o, "name", p->name);
+        jstr(o, "interface", p->ifname);
+        jint(o, "id", p->id);
+        jint(o, "mtu", n->link[p->id].open ? n->link[p->id].sock.mtu : 0);
+        json_object_object_add(o, "up",
+                               json_object_new_boolean(n->link[p->id].open));
+        tagset_fmt(&p->tags, buf, sizeof(buf));
+        jstr(o, "tags", buf);
+        jstr(o, "reserved_tags", p->reserved_str);
+        jint(o, "tags_used", ta ? ta->nused : 0);
+        jint(o, "tags_free", ta ? tag_free_count(ta) : 0);
+        l = json_object_new_array();
+        for (unsigned k = 0; k < p->nhv; k++) {
+            nvdp_mac_fmt(p->hv[k], buf);
+            json_object_array_add(l, json_object_new_string(buf));
+        }
+        json_object_object_add(o, "hypervisors", p->nhv ? l
+                                   : (json_object_put(l),
+                                      json_object_new_string("any")));
+        l = json_object_new_array();
+        for (unsigned k = 0; k < p->nvn; k++)
+            json_object_array_add(l, json_object_new_string(p->vn_name[k]));
+        json_object_object_add(o, "vns", !p->all_vns ? l
+                                   : (json_object_put(l),
+                                      json_object_new_string("all")));
+        jint(o, "max_vnics", p->max_vnics);
+        jint(o, "vnics", tp ? tp->nvnic : 0);
+        jint(o, "hypervisors_with_vnics", npeers);
+        json_object_array_add(a, o);
+    }
+    return a;
+}
+
+struct json_object *
+nve_ctl_vns(struct nve *n)
+{
+    struct json_object *a = json_object_new_array();
+    char buf[64];
+
+    for (unsigned i = 0; i < n->conf->nvns; i++) {
+        const struct nve_vn *v = &n->conf->vns[i];
+        struct json_object *o = json_object_new_object();
+        struct json_object *fl = json_object_new_array();
+        struct json_object *rm = json_object_new_array();
+        struct json_object *ports = json_object_new_array();
+        unsigned tags = 0;
+
+        jstr(o, "name", v->name);
+        if (v->has_uuid) {
+            char u[37];
+            nvdp_uuid_fmt(&v->uuid, u);
+            jstr(o, "uuid", u);
+        } else {
+            json_object_object_add(o, "uuid", NULL);
+        }
+        jint(o, "vni", v->vni);
+        for (unsigned k = 0; k < v->nflood; k++)
+            json_object_array_add(fl, json_object_new_string(v->flood[k]));
+        for (unsigned k = 0; k < v->nremote; k++) {
+            struct json_object *r = json_object_new_object();
+            nvdp_mac_fmt(v->remote[k].mac, buf);
+            jstr(r, "mac", buf);
+            jstr(r, "vtep", v->remote[k].vtep);
+            json_object_array_add(rm, r);
+        }
+        for (unsigned k = 0; k < n->conf->nports; k++) {
+            const struct nve_port *p = &n->conf->ports[k];
+            const struct tag_alloc *ta = tree_port_tags(&n->tree, p->id);
+            if (nve_port_allows_vn(p, v->vni))
+                json_object_array_add(ports, json_object_new_string(p->name));
+            tags += ta && tag_lookup(ta, v->vni) ? 1 : 0;
+        }
+        json_object_object_add(o, "flood", fl);
+        json_object_object_add(o, "remote_macs", rm);
+        json_object_object_add(o, "ports", ports);
+        jint(o, "tags", tags);
+        json_object_array_add(a, o);
+    }
+    return a;
+}
+
+/* ---- tags, vnics -------------------------------------------------------- */
+
+struct json_object *
+nve_ctl_tags(struct nve *n, const char *port)
+{
+    struct json_object *a = json_object_new_array();
+
+    for (unsigned i = 0; i < n->conf->nports; i++) {
+        const struct nve_port *p = &n->conf->ports[i];
+        const struct tag_alloc *ta = tree_port_tags(&n->tree, p->id);
+        if (ta == NULL || (port && strcmp(port, p->name) != 0 &&
+                           strcmp(port, p->ifname) != 0))
+            continue;
+        for (unsigned t = NVDP_TAG_MIN; t <= NVDP_TAG_MAX; t++) {
+            if (!tag_in_use(ta, (uint16_t)t))
+                continue;
+            struct json_object *o = json_object_new_object();
+            uint32_t vni = tag_vni(ta, (uint16_t)t);
+            jstr(o, "port", p->name);
+            jint(o, "tag", t);
+            jstr(o, "vn", vn_name_of(n, vni));
+            jint(o, "vni", vni);
+            jint(o, "vnics", tag_refs(ta, (uint16_t)t));
+            json_object_array_add(a, o);
+        }
+    }
+    return a;
+}
+
+struct vnics_ctx {
+    struct nve *n;
+    struct json_object *a;
+    int port;      /* -1 = all */
+    int64_t vni;   /* -1 = all */
+};
+
+static void
+vnic_json(void *arg, const struct tree_vnic *v)
+{
+    struct vnics_ctx *x = arg;
+    struct json_object *o, *macs, *ips;
+    char buf[128];
+
+    if ((x->port >= 0 && v->port != x->port) ||
+        (x->vni >= 0 && v->vni != x->vni))
+        return;
+    o = json_object_new_object();
+    nvdp_uuid_fmt(&v->uuid, buf);
+    jstr(o, "vnic", buf);
+    jstr(o, "port", port_name_of(x->n, v->port));
+    nvdp_mac_fmt(v->hv->mac, buf);
+    jstr(o, "hv", buf);
+    jstr(o, "vn", vn_name_of(x->n, v->vni));
+    jint(o, "vni", v->vni);
+    json_object_object_add(o, "tag",
+                           v->tag ? json_object_new_int(v->tag) : NULL);
+    jstr(o, "state", tree_state_str(v));
+    json_object_object_add(o, "stale",
+                           json_object_new_boolean(v->flags & TREE_F_STALE));
+    macs = json_object_new_array();
+    ips = json_object_new_array();
+    for (unsigned i = 0; i < v->naddr; i++) {
+        if (v->addr[i].kind == NVDP_ADDR_MAC) {
+            nvdp_mac_fmt(v->addr[i].mac, buf);
+            json_object_array_add(macs, json_object_new_string(buf));
+        } else {
+            nvdp_addr_fmt_ip(&v->addr[i], buf, sizeof(buf));
+            json_object_array_add(ips, json_object_new_string(buf));
+        }
+    }
+    jstr(o, "mac", json_object_array_length(macs)
+                       ? json_object_get_string(json_object_array_get_idx(macs, 0))
+                       : "");
+    json_object_object_add(o, "macs", macs);
+    json_object_object_add(o, "ips", ips);
+    json_object_array_add(x->a, o);
+}
+
+static int
+vnic_cmp(const void *a, const void *b)
+{
+    struct json_object *x = *(struct json_object *const *)a;
+    struct json_object *y = *(struct json_object *const *)b;
+    static const char *keys[] = {"port", "vn", "vnic", "hv"};
+
+    for (unsigned i = 0; i < 4; i++) {
+        struct json_object *u, *v;
+        json_object_object_get_ex(x, keys[i], &u);
+        json_object_object_get_ex(y, keys[i], &v);
+        int c = strcmp(json_object_get_string(u), json_object_get_string(v));
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+struct json_object *
+nve_ctl_vnics(struct nve *n, const char *port, const char *vn)
+{
+    struct vnics_ctx x = {n, json_object_new_array(), -1, -1};
+
+    if (port) {
+        const struct nve_port *p = nve_conf_port_by_name(n->conf, port);
+        if (p == NULL) {
+            json_object_put(x.a);
+            return NULL;
+        }
+        x.port = p->id;
+    }
+    if (vn) {
+        const struct nve_vn *v = nve_conf_vn_lookup(n->conf, vn);
+        if (v == NULL) {
+            json_object_put(x.a);
+            return NULL;
+        }
+        x.vni = v->vni;
+    }
+    tree_foreach(&n->tree, vnic_json, &x);
+    json_object_array_sort(x.a, vnic_cmp);
+    return x.a;
+}
+
+/* ---- commands ----------------------------------------------------------- */
+/* Each command returns its result, or NULL with *code and err set; the
+ * ctl_cmd wrappers below only translate that into an answer, so that the
+ * commands are tested without a socket (tests/unit/test_nve_ctl.c). */
+struct nve_ctl_err {
+    int code;
+    char msg[256];
+};
+
+static struct json_object *
+ctl_fail(struct nve_ctl_err *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static struct json_object *
+ctl_fail(struct nve_ctl_err *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    e->code = code;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+static struct json_object *
+run_status(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+{
+    return nve_ctl_status(n);
+}
+
+static struct json_object *
+run_ports(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+{
+    return nve_ctl_ports(n);
+}
+
+static struct json_object *
+run_vns(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+{
+    return nve_ctl_vns(n);
+}
+
+static struct json_object *
+run_tags(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+{
+    const char *port = arg_str(args, "port");
+
+    if (port && nve_conf_port_by_name(n->conf, port) == NULL)
+        return ctl_fail(e, CTL_E_NOTFOUND, "unknown port '%.64s'", port);
+    return nve_ctl_tags(n, port);
+}
+
+static struct json_object *
+run_vnics(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+{
+    const char *port = arg_str(args, "port"), *vn = arg_str(args, "vn");
+
+    if (port && nve_conf_port_by_name(n->conf, port) == NULL)
+        return ctl_fail(e, CTL_E_NOTFOUND, "unknown port '%.64s'", port);
+    if (vn && nve_conf_vn_lookup(n->conf, vn) == NULL)
+        return ctl_fail(e, CTL_E_NOTFOUND, "unknown VN '%.64s'", vn);
+    return nve_ctl_vnics(n, port, vn);
+}
+
+static struct json_object *
+run_peers(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+{
+    return nve_proto_peers_json(n->proto, now_ms(n));
+}
+
+static struct json_object *
+run_fwd(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+{
+    struct json_object *r = fwd_dump_json(n->fwd);
+
+    return r ? r
+             : ctl_fail(e, CTL_E_INTERNAL, "forwarder tables unavailable");
+}
+
+static struct json_object *
+run_counters(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+{
+    struct json_object *o = json_object_new_object(), *t;
+
+    json_object_object_add(o, "nvdp", nve_proto_counters_json(n->proto));
+    t = json_object_new_object();
+    jint(t, "vnics", n->tree.nvnic);
+    jint(t, "preassociated", n->tree.npreassoc);
+    jint(t, "fwd_errors", (int64_t)n->tree.fwd_errors);
+    jint(t, "memory_bytes", (int64_t)n->tree.mem);
+    json_object_object_add(o, "tree", t);
+    json_object_object_add(o, "fwd", fwd_counters_json(n->fwd));
+    return o;
+}
+
+static struct json_object *
+run_disconnect(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+{
+    const char *port = arg_str(args, "port"), *vn = arg_str(args, "vn");
+    const char *vnic = arg_str(args, "vnic"), *hv = arg_str(args, "hv");
+    const char *reason = arg_str(args, "reason");
+    const struct nve_port *p;
+    const struct nve_vn *v;
+    struct nvdp_uuid u;
+    uint8_t mac[6];
+    struct tree_filter f = {0};
+    struct json_object *o;
+    unsigned cnt;
+
+    if (port == NULL || vn == NULL)
+        return ctl_fail(e, CTL_E_USAGE,
+                        "disconnect needs \"port\" and \"vn\"");
+    if ((p = nve_conf_port_by_name(n->conf, port)) == NULL)
+        return ctl_fail(e, CTL_E_NOTFOUND, "unknown port '%.64s'", port);
+    if ((v = nve_conf_vn_lookup(n->conf, vn)) == NULL)
+        return ctl_fail(e, CTL_E_NOTFOUND, "unknown VN '%.64s'", vn);
+    if (vnic && nvdp_uuid_parse(vnic, &u) < 0)
+        return ctl_fail(e, CTL_E_USAGE, "invalid VNIC UUID '%.64s'", vnic);
+    if (hv && nvdp_mac_parse(hv, mac) < 0)
+        return ctl_fail(e, CTL_E_USAGE, "invalid hypervisor MAC '%.64s'", hv);
+    if (reason && strlen(reason) > NVDP_MAX_REASON)
+        return ctl_fail(e, CTL_E_USAGE, "reason longer than %d bytes",
+                        NVDP_MAX_REASON);
+    f.port = p->id;
+    f.vni = v->vni;
+    f.vnic = vnic ? &u : NULL;
+    f.hv = hv ? mac : NULL;
+    cnt = nve_proto_withdraw(n->proto, &f, reason, now_ms(n));
+    nve_kick(n);
+    if (cnt == 0 && (vnic || hv))
+        return ctl_fail(e, CTL_E_NOTFOUND,
+                        "no matching VNIC on port %s in VN %s", p->name,
+                        v->name);
+    o = json_object_new_object();
+    jstr(o, "port", p->name);
+    jstr(o, "vn", v->name);
+    jint(o, "withdrawn", cnt);
+    return o;
+}
+
+static struct json_object *
+run_reload(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+{
+    struct json_object *o;
+
+    if (nve_reload(n) < 0)
+        return ctl_fail(e, CTL_E_FAILED,
+                        "configuration %s refused (see the log); the running "
+                        "configuration is kept", n->conf_path);
+    o = json_object_new_object();
+    jstr(o, "config", n->conf_path);
+    jint(o, "ports", n->conf->nports);
+    jint(o, "vns", n->conf->nvns);
+    return o;
+}
+
+typedef struct json_object *(*run_fn)(struct nve *, struct json_object *,
+                                      struct nve_ctl_err *);
+static const struct {
+    const char *name;
+    run_fn fn;
+} runs[] = {
+    {"status", run_status},     {"ports", run_ports},
+    {"vns", run_vns},           {"tags", run_tags},
+    {"vnics", run_vnics},       {"peers", run_peers},
+    {"fwd", run_fwd},           {"counters", run_counters},
+    {"disconnect", run_disconnect}, {"reload", run_reload},
+};
+
+struct json_object *
+nve_ctl_run(struct nve *n, const char *cmd, struct json_object *args,
+            int *code, char *err, size_t errlen)
+{
+    struct nve_ctl_err e = {0, ""};
+    struct json_object *r = NULL;
+    size_t i;
+
+    for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
+        if (strcmp(runs[i].name, cmd) == 0)
+            break;
+    if (i == sizeof(runs) / sizeof(runs[0]))
+        ctl_fail(&e, CTL_E_USAGE, "unknown command '%.64s'", cmd);
+    else
+        r = runs[i].fn(n, args, &e);
+    *code = r ? 0 : e.code;
+    snprintf(err, errlen, "%s", e.msg);
+    return r;
+}
+
+static void
+answer(struct ctl_conn *c, struct nve *n, const char *cmd,
+       struct json_object *args)
+{
+    char err[256];
+    int code;
+    struct json_object *r = nve_ctl_run(n, cmd, args, &code, err, sizeof(err));
+
+    if (r)
+        ctl_reply_ok(c, r);
+    else
+        ctl_reply_err(c, code, "%s", err);
+}
+
+#define CMD(nm, str)                                                         \
+    static void cmd_##nm(struct ctl_conn *c, struct json_object *args,       \
+                         void *arg)                                          \
+    {                                                                        \
+        answer(c, arg, str, args);                                           \
+    }
+CMD(status, "status")
+CMD(ports, "ports")
+CMD(vns, "vns")
+CMD(tags, "tags")
+CMD(vnics, "vnics")
+CMD(peers, "peers")
+CMD(fwd, "fwd")
+CMD(counters, "counters")
+CMD(disconnect, "disconnect")
+CMD(reload, "reload")
+
+static const struct ctl_cmd nve_cmds[] = {
+    {"status", cmd_status, "daemon status"},
+    {"ports", cmd_ports, "access ports, their tag ranges and authorisation"},
+    {"vns", cmd_vns, "configured virtual networks"},
+    {"tags", cmd_tags, "tags in use per (port, VN) {port?}"},
+    {"vnics", cmd_vnics, "VNICs in the containment tree {port?, vn?}"},
+    {"peers", cmd_peers, "hypervisors heard"},
+    {"fwd", cmd_fwd, "forwarder tables"},
+    {"counters", cmd_counters, "protocol, tree and forwarder counters"},
+    {"disconnect", cmd_disconnect,
+     "NVE-initiated withdraw {port, vn, vnic?, hv?, reason?}"},
+    {"reload", cmd_reload, "re-read the configuration file"},
+    {NULL, NULL, NULL},
+};
+
+const struct ctl_cmd *
+nve_ctl_table(void)
+{
+    return nve_cmds;
+}

@@ -95,8 +95,10 @@ fw_add(struct tree *t, const struct tree_vnic *v, const struct nvdp_addr *a)
 static void
 fw_del(struct tree *t, const struct tree_vnic *v, const struct nvdp_addr *a)
 {
+    /* not checked: after a migration the forwarder already moved the MAC
+     * to its new port and refuses to delete it from the old one */
     if (t->sink.local_del)
-        fw_check(t, t->sink.local_del(t->sink.arg, v->vni, v->port, a));
+        t->sink.local_del(t->sink.arg, v->vni, v->port, a);
 }
 
 static void
@@ -202,7 +204,10 @@ tree_state_str(const struct tree_vnic *v)
 {
     switch (v->state) {
     case TREE_ST_ASSOC:
-        return (v->flags & TREE_F_DOWN) ? "down" : "associated";
+        if (v->flags & TREE_F_DOWN)
+            return "down";
+        /* VN_CONNECT without addresses, or all of them disassociated */
+        return v->naddr ? "associated" : "connected";
     case TREE_ST_PREASSOC:
         return "preassociated";
     case TREE_ST_PREASSOC_RR:
@@ -504,36 +509,43 @@ tree_port_tags(const struct tree *t, uint16_t port)
 
 /* ---- entry life cycle --------------------------------------------------- */
 
-/* Takes the (port, VN) tag reference for v; binds a newly made tag. */
+/* Takes the (port, VN) tag reference for v. */
 static int
 vnic_take_tag(struct tree *t, struct tree_vnic *v, uint16_t hint)
 {
-    struct tree_port *p = t->port[v->port];
-    int created;
     uint16_t tag;
 
     if (v->tag)
         return 0;
-    tag = tag_get(&p->ta, v->vni, hint, &created);
+    tag = tag_get(&t->port[v->port]->ta, v->vni, hint, NULL);
     if (tag == 0)
         return -1;
     v->tag = tag;
-    if (created)
-        fw_bind(t, v->port, tag, v->vni);
     return 0;
 }
 
 static void
 vnic_drop_tag(struct tree *t, struct tree_vnic *v)
 {
-    uint16_t freed;
-
     if (v->tag == 0)
         return;
-    freed = tag_put(&t->port[v->port]->ta, v->vni);
-    if (freed)
-        fw_unbind(t, v->port, freed);
+    tag_put(&t->port[v->port]->ta, v->vni);
     v->tag = 0;
+}
+
+/* v (holding its tag) became / stopped being associated. */
+static void
+tag_activate(struct tree *t, const struct tree_vnic *v)
+{
+    if (t->port[v->port]->active[v->tag]++ == 0)
+        fw_bind(t, v->port, v->tag, v->vni);
+}
+
+static void
+tag_deactivate(struct tree *t, const struct tree_vnic *v)
+{
+    if (--t->port[v->port]->active[v->tag] == 0)
+        fw_unbind(t, v->port, v->tag);
 }
 
 /* Programs every address of an associated entry (after promotion, or when
@@ -611,10 +623,12 @@ vnic_remove(struct tree *t, struct tree_vnic *v)
     struct tree_hv *h = v->hv;
     int was_assoc = v->state == TREE_ST_ASSOC;
 
-    if (was_assoc)
+    if (was_assoc) {
         vnic_unprogram(t, v);
-    else
+        tag_deactivate(t, v);
+    } else {
         t->npreassoc--;
+    }
     for (unsigned i = 0; i < v->naddr; i++)
         if (v->addr[i].kind == NVDP_ADDR_MAC)
             mtab_unref(t, v, v->addr[i].mac);
@@ -841,9 +855,12 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
     case AT_CONNECT:
     case AT_ASSOC:
         if (v->state != TREE_ST_ASSOC) {
-            if (!is_new)
+            if (!is_new) {
                 t->npreassoc--;
+                res->promoted = 1;
+            }
             v->state = TREE_ST_ASSOC;
+            tag_activate(t, v);
             vnic_program(t, v);
         }
         break;

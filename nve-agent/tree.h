@@ -71,6 +71,10 @@ struct tree_limits {
 
 struct tree_port {
     struct tag_alloc ta;
+    /* associated entries per tag: the forwarder knows (port, tag) -> VNI
+     * only while one exists (a tag merely reserved by PREASSOC RR is not
+     * programmed) */
+    uint32_t active[4096];
     uint32_t max_vnics; /* 0 = unlimited */
     uint32_t nvnic;
 };
@@ -107,7 +111,8 @@ struct tree_res {
     uint16_t status; /* enum nvdp_status */
     uint16_t tag;
     uint8_t has_tag;
-    uint8_t created; /* a new VNIC entry was made */
+    uint8_t created;  /* a new VNIC entry was made */
+    uint8_t promoted; /* a pre-associated entry became associated */
     char reason[96];
 };
 

@@ -60,8 +60,7 @@ const char *hook_action_name(enum hook_action a)
     return "?";
 }
 
-static void add_common(struct json_object *args, const struct hook_domain *d,
-                       const struct hook_iface *f)
+static void add_common(struct json_object *args, const struct hook_iface *f)
 {
     struct json_object *ips = json_object_new_array();
     json_object_object_add(args, "vn", json_object_new_string(f->vn));
@@ -69,12 +68,11 @@ static void add_common(struct json_object *args, const struct hook_domain *d,
     for (int i = 0; i < f->nips; i++)
         json_object_array_add(ips, json_object_new_string(f->ips[i]));
     json_object_object_add(args, "ips", ips);
-    /* Extras for hv-agent's data plane and logs: the host-side interface
-     * and the owning domain (hv_virt matches libvirt events by UUID). */
+    /* the host-side interface, for hv-agent's tagging data plane; absent
+     * until libvirt created it (qemu: from "started" on) */
     if (f->ifname[0])
         json_object_object_add(args, "ifname",
                                json_object_new_string(f->ifname));
-    json_object_object_add(args, "domain", json_object_new_string(d->uuid));
 }
 
 struct json_object *hook_op_request(enum hook_action a,
@@ -85,6 +83,7 @@ struct json_object *hook_op_request(enum hook_action a,
     struct json_object *req, *args;
     const char *cmd;
 
+    (void)d; /* the VNIC UUID already derives from the domain's */
     switch (a) {
     case HOOK_ACT_PREASSOC: cmd = "vnic-preassociate"; break;
     case HOOK_ACT_ATTACH: cmd = "vnic-attach"; break;
@@ -99,7 +98,7 @@ struct json_object *hook_op_request(enum hook_action a,
         json_object_object_add(args, "migrating",
                                json_object_new_boolean(migrating));
     else
-        add_common(args, d, f);
+        add_common(args, f);
     if (a == HOOK_ACT_PREASSOC)
         json_object_object_add(args, "reserve",
                                json_object_new_boolean(reserve));

@@ -1,5 +1,7 @@
 /* nvdpctl.c - main() of the CLI: global options, choosing the daemon's
  * socket, one request/answer (or an event stream), output and exit code. */
+#include "config.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -253,11 +255,12 @@ global_opts(struct nvdpctl *n, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int ch, ms;
 
-    while ((ch = getopt_long(argc, argv, "+s:f:t:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+s:f:t:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 's':
             n->socket = optarg;
@@ -284,6 +287,9 @@ global_opts(struct nvdpctl *n, int argc, char **argv)
             break;
         case 'h':
             nvdpctl_usage(stdout);
+            exit(NVDPCTL_EX_OK);
+        case 'V':
+            printf("nvdpctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
             exit(NVDPCTL_EX_OK);
         default:
             nvdpctl_usage(stderr);

@@ -129,6 +129,9 @@ void nvdpctl_usage(FILE *out);
 void nvdpctl_fmt_generic(FILE *out, struct json_object *result);
 void nvdpctl_fmt_vnic(FILE *out, struct json_object *result);
 void nvdpctl_fmt_event(FILE *out, struct json_object *ev);
+/* Objects of counters: the non-zero ones only, with a note of how many
+ * were left out. */
+void nvdpctl_fmt_counters(FILE *out, struct json_object *result);
 /* An aligned table of an array of objects: columns first in the order
  * given (NULL-terminated, may be NULL), then other keys as first seen. */
 void nvdpctl_fmt_table(FILE *out, struct json_object *arr,

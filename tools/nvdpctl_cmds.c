@@ -115,7 +115,7 @@ const struct nvdpctl_cmd nvdpctl_cmds[] = {
      "daemon status"},
     {"peers", ANY, "peers", NULL, NULL, GEN, nvdpctl_fmt_generic, "",
      "NVDP peers heard"},
-    {"counters", ANY, "counters", NULL, NULL, GEN, nvdpctl_fmt_generic, "",
+    {"counters", ANY, "counters", NULL, NULL, GEN, nvdpctl_fmt_counters, "",
      "protocol and forwarder counters"},
     {NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
@@ -573,6 +573,7 @@ nvdpctl_usage(FILE *out)
             "usage: nvdpctl [-s socket] [-f text|json] [-t seconds] COMMAND "
             "[ARGS]\n"
             "       nvdpctl help [COMMAND]   (or COMMAND -h)\n"
+            "       nvdpctl -V               (version)\n"
             "  -s socket   control socket (default by command: %s/hv-agent.sock"
             " or %s/nve-agent.sock; env NVDPCTL_SOCKET)\n"
             "  -f format   text (default) or json\n"

@@ -204,13 +204,52 @@ collect(struct json_object *o, const char *prefix, struct kv *kv, size_t *nkv,
     }
 }
 
+static int
+is_zero(struct json_object *v)
+{
+    return (json_object_is_type(v, json_type_int) &&
+            json_object_get_int64(v) == 0) ||
+           (json_object_is_type(v, json_type_double) &&
+            json_object_get_double(v) == 0.0);
+}
+
+static void
+fmt_object_ext(FILE *out, struct json_object *o, const char *const *order,
+               int skip_zero);
+
 static void
 fmt_object(FILE *out, struct json_object *o, const char *const *order)
+{
+    fmt_object_ext(out, o, order, 0);
+}
+
+/* Counters are mostly zero: people want the ones that moved. */
+void
+nvdpctl_fmt_counters(FILE *out, struct json_object *result)
+{
+    if (json_object_is_type(result, json_type_object))
+        fmt_object_ext(out, result, NULL, 1);
+    else
+        nvdpctl_fmt_generic(out, result);
+}
+
+/* Zero counters are left out of `counters`, and of the "counters" object
+ * a status embeds. */
+static int
+hidden(const struct kv *kv, int skip_zero)
+{
+    return is_zero(kv->v) &&
+           (skip_zero || strncmp(kv->key, "counters.", 9) == 0);
+}
+
+static void
+fmt_object_ext(FILE *out, struct json_object *o, const char *const *order,
+               int skip_zero)
 {
     enum { MAXKV = 512 };
     struct kv *kv = calloc(MAXKV, sizeof(*kv));
     struct kv *tables = calloc(MAXKV, sizeof(*tables));
-    size_t nkv = 0, ntables = 0, i, w = 0;
+    size_t nkv = 0, ntables = 0, i, w = 0, zeros = 0;
     char buf[FMT_CELL];
 
     if (!kv || !tables) {
@@ -220,13 +259,20 @@ fmt_object(FILE *out, struct json_object *o, const char *const *order)
     }
     collect(o, "", kv, &nkv, MAXKV, tables, &ntables, order);
     for (i = 0; i < nkv; i++)
-        if (strlen(kv[i].key) > w)
+        if (strlen(kv[i].key) > w && !hidden(&kv[i], skip_zero))
             w = strlen(kv[i].key);
     for (i = 0; i < nkv; i++) {
+        if (hidden(&kv[i], skip_zero)) {
+            zeros++;
+            continue;
+        }
         cell(kv[i].v, buf, sizeof(buf));
         fprintf(out, "%s:%*s %s\n", kv[i].key, (int)(w - strlen(kv[i].key)),
                 "", buf);
     }
+    if (zeros)
+        fprintf(out, "(%zu counter%s at zero not shown; -f json shows all)\n",
+                zeros, zeros == 1 ? "" : "s");
     for (i = 0; i < ntables; i++) {
         fprintf(out, "%s%s:\n", nkv || i ? "\n" : "", tables[i].key);
         nvdpctl_fmt_table(out, tables[i].v,

@@ -42,6 +42,16 @@ nt_assert_rc "second attach" 0 \
     nt_json hv1 vnic attach "$U" --vn blue --mac "$M" --ip 10.0.0.1 --wait=5
 nt_assert_eq "same tag after a repeated attach" "$tag" "$(jq -r .tag <<<"$NT_OUT")"
 
+# VNIC shutdown/startup without disassociation: the NVE keeps the VNIC and
+# its tag but marks it down, then up again.
+nve_state() { nt_nve_vnic nve "$U" port1 | jq -r .state; }
+nt_assert_rc "vnic state down" 0 nt_ctl hv1 vnic state "$U" down --wait=5
+nt_wait 5 "the NVE sees the VNIC down" nt_eq down nve_state
+nt_assert_eq "tag kept while down" "$tag" "$(nt_nve_tag nve port1 100)"
+nt_assert_eq "hv1 still attached while down" attached "$(nt_hv_field hv1 "$U" state)"
+nt_assert_rc "vnic state up" 0 nt_ctl hv1 vnic state "$U" up --wait=5
+nt_wait 5 "the NVE sees the VNIC up" nt_eq associated nve_state
+
 # Detach: gone from the hypervisor's list and the NVE's tags.
 nt_assert_rc "vnic detach --wait" 0 nt_json hv1 vnic detach "$U" --wait=5
 nt_wait 5 "VNIC gone from hv1" nt_eq "" nt_hv_field hv1 "$U" state
@@ -51,5 +61,9 @@ nt_assert_eq "no tags left" 0 "$(nt_jq nve 'length' tags)"
 # Error paths: detaching an unknown VNIC fails cleanly (exit 1), and the
 # daemon is still there afterwards.
 nt_assert_rc "detach of an unknown VNIC" 1 nt_ctl hv1 vnic detach "$(nt_uuid 999)"
+nt_assert_rc "state of an unknown VNIC" 1 nt_ctl hv1 vnic state "$(nt_uuid 999)" down
+nt_assert_rc "attach to a VN the NVE does not know" 5 \
+    nt_ctl hv1 vnic attach "$(nt_uuid 2)" --vn vni:4242 --mac "$(nt_mac 2)" --wait=5
+nt_assert "the refusal names the VN problem" grep -qi "unknown" <<<"$NT_ERR"
 nt_assert_rc "hv1 still answers" 0 nt_ctl hv1 status
 nt_pass

@@ -56,7 +56,7 @@ vm vm4 hv2 vnet4 $M4 10.9.0.4
 # a data plane per hypervisor, driven over a fifo
 start_dp() {
     mkfifo "$D/$1.in"
-    nsx "$1" "$TOOL" up0 bpf < "$D/$1.in" > "$D/$1.out" 2> "$D/$1.log" &
+    ip netns exec "$P$1" "$TOOL" up0 bpf < "$D/$1.in" > "$D/$1.out" 2> "$D/$1.log" &
     PIDS+=($!)
     exec {fd}> "$D/$1.in"
     eval "FD_$1=$fd"
@@ -89,8 +89,8 @@ echo "$NAME: ok: a VNIC without a tag passes no traffic"
 dp hv1 "set vnet1 $M1 10" >/dev/null
 dp hv1 "set vnet2 $M2 20" >/dev/null
 dp hv2 "set vnet4 $M4 10" >/dev/null
-nsx net tcpdump -i p1 -e -nn -U -w "$D/up.pcap" 2>/dev/null & PIDS+=($!)
-nsx vm2 tcpdump -i eth0 -e -nn -U -w "$D/vm2.pcap" 2>/dev/null & PIDS+=($!)
+ip netns exec "${P}net" tcpdump -i p1 -e -nn -U -w "$D/up.pcap" 2>/dev/null & PIDS+=($!)
+ip netns exec "${P}vm2" tcpdump -i eth0 -e -nn -U -w "$D/vm2.pcap" 2>/dev/null & PIDS+=($!)
 sleep 1
 ping_ok vm1 10.9.0.3 || fail "vm1 -> vm3 (same tag, same hypervisor)"
 echo "$NAME: ok: same-tag VMs on one hypervisor ping"
@@ -104,7 +104,7 @@ ping_ok vm2 10.9.0.4 && fail "vm2 (tag 20) reached vm4 (tag 10)"
 echo "$NAME: ok: tag 20 cannot reach tag 10"
 
 # ---- 5. injected tagged frames: only their tag's VMs, untagged ----------
-nsx vm1 tcpdump -i eth0 -e -nn -U -w "$D/vm1.pcap" 2>/dev/null & PIDS+=($!)
+ip netns exec "${P}vm1" tcpdump -i eth0 -e -nn -U -w "$D/vm1.pcap" 2>/dev/null & PIDS+=($!)
 sleep 1
 nsx net /usr/bin/python3 - <<PY || fail "scapy injection"
 from scapy.all import Ether, Dot1Q, IP, UDP, Raw, sendp

@@ -30,5 +30,5 @@ nt_assert_eq "hv1's VNICs gone from the NVE" 0 \
 nt_assert_eq "blue's tag kept for hv2" "$blue" "$(nt_nve_tag nve port1 100)"
 nt_assert_eq "hv2's VNIC kept" 1 "$(nt_nve_vnic_count nve "$(nt_uuid 3)")"
 nt_assert_eq "hv2 still attached" attached "$(nt_hv_field hv2 "$(nt_uuid 3)" state)"
-nt_assert "the NVE counted an expiry" test "$(nt_counter nve 'expir')" -ge 1
+nt_assert "the NVE counted an expiry" test "$(nt_jq nve .nvdp.global.peers_expired counters)" -ge 1
 nt_pass

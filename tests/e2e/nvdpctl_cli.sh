@@ -61,6 +61,8 @@ nt_assert "per-command usage" grep -q -- "--wait\[=SECONDS\]" <<<"$NT_OUT"
 nt_assert_rc "help COMMAND" 0 "$NVDPCTL" help disconnect
 nt_assert "help disconnect shows --reason" grep -q -- "--reason" <<<"$NT_OUT"
 nt_assert_rc "help vnic (prefix)" 0 "$NVDPCTL" help vnic
+nt_assert_rc "-V" 0 "$NVDPCTL" -V
+nt_assert "version line" grep -qE '^nvdpctl \(splitnve\) [0-9]' <<<"$NT_OUT"
 
 # 3: unreachable.
 nt_assert_rc "no socket -> 3" 3 "$NVDPCTL" -s "$NT_DIR/none.sock" status

@@ -24,7 +24,7 @@ nt_assert "red's tag $red is not the lowest of the range" test "$red" -gt 1
 epoch1=$(nt_jq hv1 .epoch status)
 
 # (a) quick restart: the NVE still holds the state.
-resync0=$(nt_counter nve 'resync')
+resync0=$(nt_jq nve .nvdp.global.resyncs counters)
 nt_stop hv1
 nt_start_hv hv1 hv1 up0
 nt_wait 10 "hv1 hears the NVE again" nt_hv_sees_nve hv1
@@ -34,7 +34,7 @@ attached2() { nt_jq hv1 '[.[] | select(.state == "attached")] | length' vnic lis
 nt_wait 10 "both VNICs attached after the restart" nt_eq 2 attached2
 nt_assert_eq "same tag on hv1" "$red" "$(nt_hv_field hv1 "$(nt_uuid 2)" tag)"
 nt_assert_eq "same tag on the NVE" "$red" "$(nt_nve_tag nve port1 200)"
-resync_more() { [ "$(nt_counter nve 'resync')" -gt "$resync0" ]; }
+resync_more() { [ "$(nt_jq nve .nvdp.global.resyncs counters)" -gt "$resync0" ]; }
 nt_wait 5 "the NVE counted a resync" resync_more
 nt_assert_eq "the NVE still knows VNIC 2" 1 "$(nt_nve_vnic_count nve "$(nt_uuid 2)")"
 

@@ -41,5 +41,8 @@ nt_assert_rc "VN name unknown to hv-agent" 2 nt_ctl hv1 vnic attach "$(nt_uuid 5
 # Nothing was allocated for the refused requests.
 nt_assert_eq "only blue holds a tag on the NVE" 1 "$(nt_jq nve length tags)"
 nt_assert_eq "the NVE holds no state for hv2's VNIC" 0 "$(nt_nve_vnic_count nve "$(nt_uuid 2)")"
-nt_assert "the NVE counted refusals" test "$(nt_counter nve 'auth|refus|denied')" -ge 2
+nt_assert "the NVE counted two not-authorised answers" \
+    test "$(nt_jq nve '.nvdp.global.tx_status["not-authorised"]' counters)" -ge 2
+nt_assert "and one unknown-vn" \
+    test "$(nt_jq nve '.nvdp.global.tx_status["unknown-vn"]' counters)" -ge 1
 nt_pass

@@ -14,16 +14,22 @@ fi
 # New inputs go to a scratch dir so the seed corpus in the tree stays as committed.
 work=$(mktemp -d "${TMPDIR:-/tmp}/nvdp-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
-# Seeds: the NVDP part (Ethernet header stripped) of every golden frame.
-cp "$top_srcdir"/tests/fuzz/corpus/* "$work/"
-mkdir -p "$work/new"
-echo "run-fuzz: $seconds s over $(ls "$work" | wc -l) seeds"
+# Seeds (tests/fuzz/corpus): the NVDP part (Ethernet header stripped) of every
+# golden frame but the 9 KB oversize one, and text seeds ('T' + a string) for the
+# UUID/MAC/VN/address parsers.
+mkdir -p "$work/seeds" "$work/new"
+cp "$top_srcdir"/tests/fuzz/corpus/* "$work/seeds/"
+echo "run-fuzz: $seconds s over $(ls "$work/seeds" | wc -l) seeds"
 # libFuzzer exits non-zero on a crash, leak or failed CHECK (abort).
 "$fuzzer" -max_total_time="$seconds" -max_len=9216 -timeout=10 \
-    -artifact_prefix="$work/" -print_final_stats=1 "$work/new" "$work" >"$work/log" 2>&1 || {
+    -artifact_prefix="$work/" -print_final_stats=1 "$work/new" "$work/seeds" >"$work/log" 2>&1 || {
     tail -n 40 "$work/log" >&2
     for a in "$work"/crash-* "$work"/leak-* "$work"/timeout-*; do
-        [ -f "$a" ] && { echo "run-fuzz: artifact $(basename "$a"):" >&2; od -An -tx1 "$a" | head -20 >&2; }
+        [ -f "$a" ] || continue
+        # Kept in the build tree: reproduce with "$fuzzer" FILE.
+        cp "$a" "$top_builddir/tests/fuzz/"
+        echo "run-fuzz: saved $top_builddir/tests/fuzz/$(basename "$a"):" >&2
+        od -An -tx1 "$a" | head -20 >&2
     done
     exit 1
 }

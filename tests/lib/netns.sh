@@ -13,7 +13,6 @@ NT_DIR=
 NT_NAME=
 NT_NETNS=()   # namespaces we created
 NT_PIDS=()    # daemons we started
-NT_FAILED=0
 NT_QUIET=${NT_QUIET:-0}
 
 # Test timers: short, so that expiry and restarts take seconds.
@@ -25,7 +24,6 @@ nt_log() { [ "$NT_QUIET" = 1 ] || printf '%s: %s\n' "$NT_NAME" "$*"; }
 nt_skip() { printf '%s: SKIP: %s\n' "${NT_NAME:-test}" "$*"; exit 77; }
 nt_fail() {
     printf '%s: FAIL: %s\n' "${NT_NAME:-test}" "$*" >&2
-    NT_FAILED=1
     exit 1
 }
 nt_pass() { printf '%s: PASS\n' "$NT_NAME"; exit 0; }
@@ -88,7 +86,7 @@ nt_cleanup() {
             sleep 0.1
         done
         kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        { wait "$pid"; } 2>/dev/null
     done
     if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -n "$NT_DIR" ]; then
         # The daemons' own words are what explains a failure.
@@ -152,7 +150,7 @@ nt_bridge() {
 #   NVE_VNS    "blue:100 red:200" (name:VNI), default "blue:100"
 #   NVE_EXTRA  raw text appended
 nt_nve_conf() {
-    local name=$1 f="$NT_DIR/$1.conf" line pn pi kv v
+    local name=$1 f="$NT_DIR/$1.conf" pn pi kv v
     {
         echo "name = \"$name\""
         echo "control-socket = \"$NT_DIR/$name.sock\""
@@ -241,7 +239,7 @@ nt_stop() {
         sleep 0.1
     done
     kill -0 "$pid" 2>/dev/null && nt_fail "$1 (pid $pid) did not stop on SIG${2:-TERM}"
-    wait "$pid" 2>/dev/null
+    { wait "$pid"; } 2>/dev/null
     return 0
 }
 

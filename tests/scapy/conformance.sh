@@ -100,8 +100,8 @@ for i in p1 p2 p3; do
 done
 set +e
 
-$PY "$HERE/nvdptest.py" --conf "$tmp/nve-agent.conf" || exit 99
 sock=$tmp/nve-agent.sock
+$PY "$HERE/nvdptest.py" --conf "$tmp/nve-agent.conf" "$sock" || exit 99
 ip netns exec "$NS_NVE" "$NVE_AGENT" -d -v -f "$tmp/nve-agent.conf" \
     -s "$sock" >"$tmp/nve-agent.log" 2>&1 &
 nve_pid=$!

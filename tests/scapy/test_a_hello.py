@@ -61,10 +61,10 @@ def nve_hello_on_every_port(ctx):
 
 
 @test
-def peer_epoch_echoed(ctx):
-    """After our HELLO, every unicast frame the NVE sends us carries our
-    epoch in peer_epoch and its own epoch in epoch; replies are unicast to
-    our MAC from the NVE's MAC."""
+def peer_epoch_echoed_in_session(ctx):
+    """Once RESYNC BEGIN opened our session (section 11.4), unicast frames
+    from the NVE carry our epoch in peer_epoch and its own epoch in epoch;
+    replies are unicast to our MAC from the NVE's MAC (section 2)."""
     hv = ctx.hv(IF_DIRECT)
     r = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=VNS[0][1])
     hv.send([r])
@@ -84,11 +84,71 @@ def peer_epoch_echoed(ctx):
 
 
 @test
+def response_peer_epoch_zero_without_session(ctx):
+    """Requests from a hypervisor without a session are processed; their
+    RESPONSEs carry peer_epoch 0 (section 11.4)."""
+    hv = ctx.hv(IF_DIRECT, session=False)
+    r = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=VNS[0][1])
+    hv.send([r])
+    resp, e = hv.responses([r.txid])[r.txid]
+    expect_ok(resp, "VN_CONNECT without a session")
+    check(e[N.NVDP].peer_epoch == 0,
+          "RESPONSE without a session carries peer_epoch %#x, expected 0"
+          % e[N.NVDP].peer_epoch)
+
+
+def _unicast_hellos(hv, frames):
+    return [e for e in frames
+            if e.dst.lower() == hv.mac and
+            any(m.type == N.HELLO and isinstance(m, N.NVDPHello) and
+                m.role == N.ROLE_NVE for m in e[N.NVDP].msgs)]
+
+
+@test
+def unicast_hello_when_no_session(ctx):
+    """A hypervisor that believes it is in session (peer_epoch = NVE epoch)
+    but has none gets a unicast HELLO with peer_epoch 0, at most one per
+    hello interval; once RESYNC BEGIN opened the session, no more."""
+    hv = ctx.hv(IF_DIRECT, session=False)
+    # Let the rate limit of any unicast HELLO start() provoked run out.
+    end = time.monotonic() + 2.5 * NVE_HELLO_MS / 1000.0
+    while time.monotonic() < end:
+        hv.poll(0.05, keepalive=False)
+    seen = []
+    t0 = time.monotonic()
+    for _ in range(5):
+        hv.hello()   # unicast, peer_epoch = NVE epoch
+        e = hv.poll(0.04, keepalive=False)
+        if e is not None:
+            seen.append(e)
+    while time.monotonic() < t0 + 0.25:
+        e = hv.poll(0.02, keepalive=False)
+        if e is not None:
+            seen.append(e)
+    u = _unicast_hellos(hv, seen)
+    check(len(u) == 1, "%d unicast NVE HELLOs within 250 ms for 5 HELLOs "
+          "(no session, peer_epoch = NVE epoch), expected exactly 1" % len(u))
+    h = u[0][N.NVDP]
+    check(h.peer_epoch == 0, "unicast HELLO peer_epoch %#x, expected 0"
+          % h.peer_epoch)
+    check(h.epoch == hv.nve_epoch, "unicast HELLO epoch %#x" % h.epoch)
+    hv.resync()
+    seen = []
+    for _ in range(4):
+        hv.hello()
+        e = hv.poll(0.2, keepalive=False)
+        if e is not None:
+            seen.append(e)
+    check(not _unicast_hellos(hv, seen),
+          "unicast HELLO although RESYNC opened the session")
+
+
+@test
 def request_to_group_mac_answered(ctx):
     """A hypervisor that has not heard the NVE yet sends to the group MAC;
     the NVE answers unicast."""
     hv = ctx.hv(IF_BR1, start=False)
-    hv.hello()
+    hv.hello(dst=N.GROUP_MAC)
     r = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=VNS[0][1])
     hv.send([r], dst=N.GROUP_MAC)
     resp, e = hv.responses([r.txid])[r.txid]

@@ -15,6 +15,19 @@ def vnics_on(ctx, port, vnic):
     return vnic_entries(ctx.ctl.vnics(port=port), vnic)
 
 
+def state_on(ctx, port, vnic):
+    """The VNIC's state on port as nvdpctl vnics shows it, or None."""
+    e = vnics_on(ctx, port, vnic)
+    return e[0].get("state") if e else None
+
+
+def ips_on(ctx, port, vnic):
+    ips = set()
+    for e in vnics_on(ctx, port, vnic):
+        ips.update(e.get("ips") or [])
+    return ips
+
+
 @test
 def vn_connect_by_vni(ctx):
     hv = ctx.hv(IF_DIRECT)
@@ -62,7 +75,10 @@ def vn_disconnect_frees_tag(ctx):
     hv = ctx.hv(IF_DIRECT)
     name, vni, u = ctx.fresh_vn()
     v = new_vnic()
-    expect_ok(hv.call(N.VN_CONNECT, vnic=v, vn=vni), "connect")
+    c = expect_ok(hv.call(N.VN_CONNECT, vnic=v, vn=vni), "connect")
+    check(vnics_on(ctx, "p2", v), "VNIC not listed after VN_CONNECT")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) == c.tag,
+          "tag not listed after VN_CONNECT")
     r = hv.call(N.VN_DISCONNECT, vnic=v, vn=vni)
     expect_status(r, N.ST_OK, "VN_DISCONNECT")
     check(r.req_type == N.VN_DISCONNECT, "req_type %#x" % r.req_type)
@@ -110,10 +126,14 @@ def assoc_all_address_kinds(ctx):
     check(in_p2_range(r.tag), "tag %d out of range" % r.tag)
     e = vnics_on(ctx, "p2", v)
     check(e, "ASSOC did not record VNIC %s" % v)
-    d = dump(e)
-    for s in (m, "10.1.0.5", "2001:db8::5", "10.2.0.0/24", "2001:db8:1::/64",
-              "10.3.0.1", "10.3.0.9", "2001:db8:2::1", "2001:db8:2::9"):
-        check(s in d, "nvdpctl vnics lacks %s: %s" % (s, d))
+    want = {"10.1.0.5", "2001:db8::5", "10.2.0.0/24", "2001:db8:1::/64",
+            "10.3.0.1-10.3.0.9", "2001:db8:2::1-2001:db8:2::9"}
+    check(ips_on(ctx, "p2", v) == want, "nvdpctl vnics IPs %s, expected %s"
+          % (sorted(ips_on(ctx, "p2", v)), sorted(want)))
+    check(m in dump(e), "nvdpctl vnics lacks MAC %s: %s" % (m, dump(e)))
+    check(e[0].get("state") == "associated", "state %r" % e[0].get("state"))
+    check(e[0].get("tag") == r.tag, "nvdpctl tag %r, RESPONSE %d"
+          % (e[0].get("tag"), r.tag))
     # Existing addresses are no-ops: same answer, same tag.
     r2 = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni, addrs=addrs[:2]),
                    "ASSOC again")
@@ -125,27 +145,34 @@ def disassoc_addresses(ctx):
     hv = ctx.hv(IF_DIRECT)
     name, vni, u = ctx.fresh_vn()
     v, m1, m2 = new_vnic(), vm_mac(), vm_mac()
-    expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
-                      addrs=[(m1, "10.4.0.1"), (m1, "10.4.0.2"),
-                             (m2, "10.4.0.3")]), "ASSOC")
+    a = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
+                          addrs=[(m1, "10.4.0.1"), (m1, "10.4.0.2"),
+                                 (m2, "10.4.0.3")]), "ASSOC")
+    check(ips_on(ctx, "p2", v) == {"10.4.0.1", "10.4.0.2", "10.4.0.3"},
+          "after ASSOC: %s" % ips_on(ctx, "p2", v))
     r = hv.call(N.DISASSOC, vnic=v, vn=vni, addrs=[(m1, "10.4.0.1")])
     expect_status(r, N.ST_OK, "DISASSOC one IP")
     check(r.req_type == N.DISASSOC, "req_type %#x" % r.req_type)
-    d = dump(vnics_on(ctx, "p2", v))
-    check("10.4.0.1\"" not in d and "10.4.0.2" in d and "10.4.0.3" in d,
-          "after DISASSOC of 10.4.0.1: %s" % d)
+    check(ips_on(ctx, "p2", v) == {"10.4.0.2", "10.4.0.3"},
+          "after DISASSOC of 10.4.0.1: %s" % ips_on(ctx, "p2", v))
     # A MAC-only address removes the MAC and all its IPs.
     expect_status(hv.call(N.DISASSOC, vnic=v, vn=vni, addrs=[(m1,)]),
                   N.ST_OK, "DISASSOC MAC")
-    d = dump(vnics_on(ctx, "p2", v))
-    check(m1 not in d and "10.4.0.2" not in d and m2 in d,
-          "after DISASSOC of MAC %s: %s" % (m1, d))
+    check(ips_on(ctx, "p2", v) == {"10.4.0.3"},
+          "after DISASSOC of MAC %s: %s" % (m1, ips_on(ctx, "p2", v)))
+    check(m1 not in dump(vnics_on(ctx, "p2", v)), "MAC %s still listed" % m1)
     # Unknown addresses are ignored.
     expect_status(hv.call(N.DISASSOC, vnic=v, vn=vni,
-                          addrs=[(vm_mac(), "10.9.9.9")]), N.ST_OK,
-                  "DISASSOC of an unknown address")
-    check(m2 in dump(vnics_on(ctx, "p2", v)), "unknown DISASSOC removed %s"
-          % m2)
+                          addrs=[(vm_mac(), "10.9.9.9"), (m2, "10.4.0.99")]),
+                  N.ST_OK, "DISASSOC of unknown addresses")
+    check(ips_on(ctx, "p2", v) == {"10.4.0.3"}, "unknown DISASSOC changed "
+          "the addresses: %s" % ips_on(ctx, "p2", v))
+    # With no address left the VNIC stays connected with its tag (9.5).
+    expect_status(hv.call(N.DISASSOC, vnic=v, vn=vni, addrs=[(m2,)]),
+                  N.ST_OK, "DISASSOC of the last MAC")
+    check(vnics_on(ctx, "p2", v), "VNIC gone with its last address")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) == a.tag,
+          "tag released with the last address")
 
 
 @test
@@ -153,8 +180,11 @@ def vnic_disassoc_removes_everything(ctx):
     hv = ctx.hv(IF_DIRECT)
     name, vni, u = ctx.fresh_vn()
     v = new_vnic()
-    expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
-                      addrs=[(vm_mac(), "10.5.0.1")]), "ASSOC")
+    a = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
+                          addrs=[(vm_mac(), "10.5.0.1")]), "ASSOC")
+    check(vnics_on(ctx, "p2", v), "VNIC not listed after ASSOC")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) == a.tag,
+          "tag not listed after ASSOC")
     r = hv.call(N.VNIC_DISASSOC, vnic=v, intent=N.INTENT_SHUTDOWN)
     expect_status(r, N.ST_OK, "VNIC_DISASSOC")
     check(r.req_type == N.VNIC_DISASSOC, "req_type %#x" % r.req_type)
@@ -177,6 +207,8 @@ def _preassoc_elsewhere(ctx, intent):
               "ASSOC at source")
     expect_ok(dst.call(N.PREASSOC, vnic=v, vn=vni, addrs=[(m, "10.6.0.1")],
                        flags=N.RF_RR), "PREASSOC-RR at destination")
+    check(vnics_on(ctx, "p2", v), "source entry missing")
+    check(vnics_on(ctx, "p1", v), "destination pre-association missing")
     expect_status(src.call(N.VNIC_DISASSOC, vnic=v, intent=intent), N.ST_OK,
                   "VNIC_DISASSOC")
     check(not vnics_on(ctx, "p2", v), "source entry kept")
@@ -187,6 +219,9 @@ def _preassoc_elsewhere(ctx, intent):
 def vnic_disassoc_migration_keeps_destination(ctx):
     left = _preassoc_elsewhere(ctx, N.INTENT_MIGRATION)
     check(left, "intent=migration purged the destination's pre-association")
+    check(left[0].get("state") == "preassociated-rr",
+          "destination state %r, expected preassociated-rr"
+          % left[0].get("state"))
 
 
 @test
@@ -205,16 +240,15 @@ def preassoc_without_rr_has_no_tag(ctx):
     expect_status(r, N.ST_OK, "PREASSOC")
     check(r.req_type == N.PREASSOC, "req_type %#x" % r.req_type)
     check(r.tag is None, "PREASSOC without RR returned TAG %r" % r.tag)
-    e = vnics_on(ctx, "p2", v)
-    check(e and "pre" in dump(e), "VNIC not shown pre-associated: %s"
-          % dump(e))
+    st = state_on(ctx, "p2", v)
+    check(st == "preassociated", "VNIC state %r after PREASSOC, expected "
+          "preassociated" % st)
     check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
           "PREASSOC without RR allocated a tag")
     a = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni, addrs=[(m, "10.7.0.1")]),
                   "ASSOC promoting it")
-    e = vnics_on(ctx, "p2", v)
-    check(len(e) == 1 and "pre" not in dump(e),
-          "after ASSOC still pre-associated: %s" % dump(e))
+    st = state_on(ctx, "p2", v)
+    check(st == "associated", "VNIC state %r after ASSOC promoted it" % st)
     check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) == a.tag,
           "tag of ASSOC not in nvdpctl tags")
 
@@ -243,11 +277,57 @@ def vnic_state_down_up(ctx):
     r = hv.call(N.VNIC_STATE, vnic=v, state=N.VNIC_DOWN)
     expect_status(r, N.ST_OK, "VNIC_STATE down")
     check(r.req_type == N.VNIC_STATE, "req_type %#x" % r.req_type)
-    e = vnics_on(ctx, "p2", v)
-    check(e and "down" in dump(e), "VNIC not shown down: %s" % dump(e))
+    st = state_on(ctx, "p2", v)
+    check(st == "down", "VNIC state %r after VNIC_STATE down" % st)
     check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) == a.tag,
           "VNIC_STATE down released the tag")
     expect_status(hv.call(N.VNIC_STATE, vnic=v, state=N.VNIC_UP), N.ST_OK,
                   "VNIC_STATE up")
-    e = vnics_on(ctx, "p2", v)
-    check(e and "down" not in dump(e), "VNIC still down: %s" % dump(e))
+    st = state_on(ctx, "p2", v)
+    check(st == "associated", "VNIC state %r after VNIC_STATE up" % st)
+    expect_status(hv.call(N.VNIC_STATE, vnic=v, state=N.VNIC_UP), N.ST_OK,
+                  "VNIC_STATE up again (current state: OK)")
+
+
+@test
+def vnic_state_unknown_and_preassociated(ctx):
+    """VNIC_STATE: unknown VNIC on this port -> UNKNOWN_VNIC; pre-associated
+    only -> NOT_CONNECTED (section 9.8)."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    r = hv.call(N.VNIC_STATE, vnic=new_vnic(), state=N.VNIC_DOWN)
+    expect_status(r, N.ST_UNKNOWN_VNIC, "VNIC_STATE of an unknown VNIC")
+    v = new_vnic()
+    expect_status(hv.call(N.PREASSOC, vnic=v, vn=vni,
+                          addrs=[(vm_mac(), "10.9.1.1")]), N.ST_OK,
+                  "PREASSOC")
+    r = hv.call(N.VNIC_STATE, vnic=v, state=N.VNIC_DOWN)
+    expect_status(r, N.ST_NOT_CONNECTED, "VNIC_STATE of a pre-associated VNIC")
+    check(state_on(ctx, "p2", v) == "preassociated", "state changed")
+
+
+@test
+def preassoc_of_associated_vnic_no_demotion(ctx):
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v, m = new_vnic(), vm_mac()
+    a = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni, addrs=[(m, "10.9.2.1")]),
+                  "ASSOC")
+    r = hv.call(N.PREASSOC, vnic=v, vn=vni, addrs=[(m, "10.9.2.1")])
+    expect_status(r, N.ST_OK, "PREASSOC of an associated VNIC")
+    check(state_on(ctx, "p2", v) == "associated",
+          "PREASSOC demoted the VNIC to %r" % state_on(ctx, "p2", v))
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) == a.tag, "tag lost")
+
+
+@test
+def resync_end_without_begin(ctx):
+    """END without BEGIN: OK, no effect (section 9.9)."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    expect_ok(hv.call(N.VN_CONNECT, vnic=v, vn=vni), "connect")
+    r = hv.call(N.RESYNC, phase=N.RESYNC_END)
+    expect_status(r, N.ST_OK, "RESYNC END without BEGIN")
+    check(r.req_type == N.RESYNC, "req_type %#x" % r.req_type)
+    check(vnics_on(ctx, "p2", v), "END without BEGIN deleted state")

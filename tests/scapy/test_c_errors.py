@@ -27,7 +27,9 @@ def unknown_vn(ctx):
 @test
 def unauthorised_hypervisor_mac(ctx):
     ctx.our_macs.add(HV_UNAUTH)
-    hv = Hv(ctx, IF_DIRECT, HV_UNAUTH).start()
+    hv = Hv(ctx, IF_DIRECT, HV_UNAUTH).start(session=False)
+    r = hv.call(N.RESYNC, phase=N.RESYNC_BEGIN)
+    expect_status(r, N.ST_NOT_AUTHORISED, "RESYNC BEGIN from unlisted MAC")
     v = new_vnic()
     for mt in (N.VN_CONNECT, N.ASSOC, N.PREASSOC):
         r = hv.call(mt, vnic=v, vn=VNS[0][1])
@@ -80,22 +82,44 @@ def no_tags_left(ctx):
 
 @test
 def limit_addresses_per_vnic(ctx):
+    """max-addresses-per-vnic counts each MAC and each IP entry
+    (nve-agent.conf(5)); beyond it LIMIT, and the refused request has no
+    effect (section 7)."""
     hv = ctx.hv(IF_DIRECT)
     name, vni, u = ctx.fresh_vn()
     v, m = new_vnic(), vm_mac()
-    addrs = [(m, "10.12.0.%d" % i) for i in range(1, MAX_ADDRS_PER_VNIC + 2)]
+    # One MAC + limit IPs = limit + 1 entries.
+    addrs = [(m, "10.12.0.%d" % i) for i in range(1, MAX_ADDRS_PER_VNIC + 1)]
     r = hv.call(N.ASSOC, vnic=v, vn=vni, addrs=addrs)
-    expect_status(r, N.ST_LIMIT, "ASSOC of %d addresses (limit %d)"
+    expect_status(r, N.ST_LIMIT, "ASSOC of 1 MAC + %d IPs (limit %d entries)"
                   % (len(addrs), MAX_ADDRS_PER_VNIC))
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), v),
+          "refused ASSOC left the VNIC connected")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
+          "refused ASSOC allocated a tag")
     # Up to the limit is fine, one more is refused, the earlier ones stay.
     expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
-                      addrs=addrs[:MAX_ADDRS_PER_VNIC]), "ASSOC at the limit")
-    r = hv.call(N.ASSOC, vnic=v, vn=vni, addrs=addrs[MAX_ADDRS_PER_VNIC:])
+                      addrs=addrs[:MAX_ADDRS_PER_VNIC - 1]),
+              "ASSOC of exactly the limit")
+    r = hv.call(N.ASSOC, vnic=v, vn=vni, addrs=addrs[MAX_ADDRS_PER_VNIC - 1:])
     expect_status(r, N.ST_LIMIT, "one address over the limit")
-    d = dump(vnic_entries(ctx.ctl.vnics(port="p2"), v))
-    check("10.12.0.1\"" in d or "10.12.0.1/" in d or "10.12.0.1 " in d
-          or "10.12.0.1'" in d or '"10.12.0.1' in d,
-          "addresses within the limit lost: %s" % d)
+    e = vnic_entries(ctx.ctl.vnics(port="p2"), v)
+    ips = set(e[0].get("ips") or []) if e else set()
+    want = {"10.12.0.%d" % i for i in range(1, MAX_ADDRS_PER_VNIC)}
+    check(ips == want, "after the refused address the VNIC has %s"
+          % sorted(ips))
+
+
+@test
+def more_than_64_addresses_is_limit(ctx):
+    """E_TOOMANY: more than 64 addresses in one message -> LIMIT."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    r = hv.call(N.ASSOC, vnic=v, vn=vni,
+                addrs=[("02:77:00:00:00:%02x" % i,) for i in range(1, 66)])
+    expect_status(r, N.ST_LIMIT, "ASSOC with 65 addresses")
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), v), "applied")
 
 
 @test
@@ -192,7 +216,36 @@ def malformed_requests_answered(ctx):
         ("STATE 0", N.VNIC_STATE,
          _sub_raw(N.S_VNIC, vnic) + _sub_raw(N.S_STATE, b"\x00")),
         ("PHASE 9", N.RESYNC, _sub_raw(N.S_PHASE, b"\x09")),
+        ("group MAC address", N.ASSOC,
+         _sub_raw(N.S_VNIC, vnic) + vni_ok +
+         _sub_raw(N.S_ADDR_MAC, bytes.fromhex("01005e000001"))),
+        ("all-zero MAC address", N.ASSOC,
+         _sub_raw(N.S_VNIC, vnic) + vni_ok + _sub_raw(N.S_ADDR_MAC, b"\0" * 6)),
+        ("prefix with host bits", N.ASSOC,
+         _sub_raw(N.S_VNIC, vnic) + vni_ok +
+         _sub_raw(N.S_ADDR_PFX4, bytes.fromhex("020000000001") +
+                  bytes([10, 1, 0, 5, 24]))),
+        ("prefix length 33", N.ASSOC,
+         _sub_raw(N.S_VNIC, vnic) + vni_ok +
+         _sub_raw(N.S_ADDR_PFX4, bytes.fromhex("020000000001") +
+                  bytes([10, 1, 0, 0, 33]))),
+        ("range first > last", N.ASSOC,
+         _sub_raw(N.S_VNIC, vnic) + vni_ok +
+         _sub_raw(N.S_ADDR_RNG4, bytes.fromhex("020000000001") +
+                  bytes([10, 1, 0, 9, 10, 1, 0, 1]))),
+        ("DISASSOC without address", N.DISASSOC,
+         _sub_raw(N.S_VNIC, vnic) + vni_ok),
+        ("VNIC_DISASSOC without INTENT", N.VNIC_DISASSOC,
+         _sub_raw(N.S_VNIC, vnic)),
+        ("VNI and VN_UUID", N.VN_CONNECT,
+         _sub_raw(N.S_VNIC, vnic) + vni_ok +
+         _sub_raw(N.S_VN_UUID, N._u(u).bytes)),
+        ("TAG_HINT 0", N.VN_CONNECT,
+         _sub_raw(N.S_VNIC, vnic) + vni_ok +
+         _sub_raw(N.S_TAG_HINT, b"\x00\x00")),
     ]
+    from test_e_malformed import counters, grown
+    c0 = counters(ctx)
     for what, mt, raw in cases:
         t = hv.next_txid()
         ok = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=vni)
@@ -204,6 +257,39 @@ def malformed_requests_answered(ctx):
         expect_ok(got[ok.txid][0], "valid request after '%s'" % what)
     check(not vnic_entries(ctx.ctl.vnics(), str(N._u(vnic.hex()))),
           "a malformed request changed state")
+    c1 = counters(ctx)
+    n = c1.get("nvdp.global.rx_msg_errors", 0) - \
+        c0.get("nvdp.global.rx_msg_errors", 0)
+    check(grown(c0, c1, r"rx_msg_errors"),
+          "message errors not counted (rx_msg_errors)")
+
+
+@test
+def sub_tlv_not_allowed_unsupported(ctx):
+    """A known sub-TLV that the message does not allow -> UNSUPPORTED
+    (section 5), e.g. VNIC in RESYNC or TAG in VN_CONNECT."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    r = hv.call(N.RESYNC, phase=N.RESYNC_BEGIN, extra=[
+        N.SubVNIC(uuid=N._u(new_vnic()))])
+    expect_status(r, N.ST_UNSUPPORTED, "RESYNC carrying VNIC")
+    v = new_vnic()
+    r = hv.call(N.VN_CONNECT, vnic=v, vn=vni, tag=300)
+    expect_status(r, N.ST_UNSUPPORTED, "VN_CONNECT carrying TAG")
+    check(not vnic_entries(ctx.ctl.vnics(), v), "UNSUPPORTED request applied")
+
+
+@test
+def wrong_direction_unsupported(ctx):
+    """WITHDRAW is NVE -> hypervisor: one from a hypervisor -> UNSUPPORTED."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    expect_ok(hv.call(N.VN_CONNECT, vnic=v, vn=vni), "connect")
+    r = hv.call(N.WITHDRAW, vnic=v, vn=vni, reason="hv says so")
+    expect_status(r, N.ST_UNSUPPORTED, "WITHDRAW sent by a hypervisor")
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), v),
+          "WITHDRAW from a hypervisor removed state")
 
 
 @test
@@ -234,19 +320,17 @@ def unknown_optional_tlvs_skipped(ctx):
 
 
 @test
-def unknown_mandatory_message_rejected(ctx):
-    """An unknown message type with the M bit set is not silently taken as
-    success: if answered, the answer is UNSUPPORTED; later messages in the
-    frame are still processed."""
+def unknown_mandatory_message_unsupported(ctx):
+    """An unknown message type with the M bit: RESPONSE UNSUPPORTED with
+    req_type = that type and the txid from its first 4 bytes (section 4);
+    later messages of the frame are still processed."""
     hv = ctx.hv(IF_DIRECT)
     name, vni, u = ctx.fresh_vn()
     t = hv.next_txid()
     ok = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=vni)
     hv.send([N.NVDPMsg(type=0x8070, value=struct.pack("!I", t) + b"xx"), ok])
-    got = hv.responses([ok.txid])
+    got = hv.responses([t, ok.txid])
+    expect_status(got[t][0], N.ST_UNSUPPORTED, "unknown mandatory message")
+    check(got[t][0].req_type == 0x8070, "req_type %#x, expected 0x8070"
+          % got[t][0].req_type)
     expect_ok(got[ok.txid][0], "request after an unknown mandatory message")
-    for _, e in hv.frames:
-        for m in e[N.NVDP].msgs:
-            if isinstance(m, N.NVDPResponse) and m.txid == t:
-                expect_status(m, N.ST_UNSUPPORTED,
-                              "answer to unknown mandatory message")

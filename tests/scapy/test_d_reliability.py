@@ -18,10 +18,15 @@ def duplicate_answered_not_reapplied(ctx):
     conn = hv.req(N.VN_CONNECT, vnic=v, vn=vni)
     first = hv.transact([conn])[0]
     expect_ok(first, "VN_CONNECT")
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), v), "not connected")
     expect_status(hv.call(N.VN_DISCONNECT, vnic=v, vn=vni), N.ST_OK,
                   "VN_DISCONNECT")
     check(not vnic_entries(ctx.ctl.vnics(port="p2"), v), "not disconnected")
+    from test_e_malformed import counters, grown
+    before = counters(ctx)
     again = hv.transact([conn])[0]   # the very same request, same txid
+    check(grown(before, counters(ctx), r"rx_dup"),
+          "duplicate not counted (rx_dup)")
     check(again.status == first.status and again.tag == first.tag,
           "duplicate answered %s tag %r, first answer %s tag %r"
           % (again.status, again.tag, first.status, first.tag))
@@ -38,6 +43,8 @@ def duplicate_of_address_change_not_reapplied(ctx):
     v, m = new_vnic(), vm_mac()
     add = hv.req(N.ASSOC, vnic=v, vn=vni, addrs=[(m, "10.20.0.1")])
     expect_ok(hv.transact([add])[0], "ASSOC")
+    check("10.20.0.1" in dump(vnic_entries(ctx.ctl.vnics(port="p2"), v)),
+          "ASSOC did not record 10.20.0.1")
     expect_status(hv.call(N.DISASSOC, vnic=v, vn=vni,
                           addrs=[(m, "10.20.0.1")]), N.ST_OK, "DISASSOC")
     for _ in range(3):
@@ -53,13 +60,15 @@ def new_epoch_resets_txids(ctx):
     hv = ctx.hv(IF_DIRECT)
     (_, vni1, _), (_, vni2, _) = ctx.fresh_vn(), ctx.fresh_vn()
     v1, v2 = new_vnic(), new_vnic()
+    # txid 1 of the old epoch was start()'s RESYNC BEGIN (no TAG).
     a = hv.call(N.VN_CONNECT, vnic=v1, vn=vni1)
-    check(a.txid == 1, "first txid %d" % a.txid)
     expect_ok(a, "VN_CONNECT before restart")
     hv.restart()
     hv.hello()
     b = hv.call(N.VN_CONNECT, vnic=v2, vn=vni2)
     check(b.txid == 1, "txid after restart %d" % b.txid)
+    check(b.req_type == N.VN_CONNECT, "txid 1 of the new epoch answered "
+          "with req_type %#x (the old epoch's cached RESPONSE?)" % b.req_type)
     expect_ok(b, "VN_CONNECT txid 1 after restart")
     check(vnic_entries(ctx.ctl.vnics(port="p2"), v2),
           "txid 1 of the new epoch was taken for a duplicate")
@@ -96,8 +105,10 @@ def _withdraw_setup(ctx):
     hv = ctx.hv(IF_DIRECT)
     name, vni, u = ctx.fresh_vn()
     v = new_vnic()
-    expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
-                      addrs=[(vm_mac(), "10.21.0.1")]), "ASSOC")
+    a = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
+                          addrs=[(vm_mac(), "10.21.0.1")]), "ASSOC")
+    hv.assoc_tag = a.tag
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), v), "ASSOC not recorded")
     hv.answer_withdraw = False
     ctx.ctl.disconnect("p2", vni, vnic=v, hv=hv.mac, reason="scapy test")
     return hv, vni, v
@@ -119,6 +130,7 @@ def withdraw_content_and_state(ctx):
     """nvdpctl disconnect: WITHDRAW unicast to the hypervisor with the VN,
     VNIC and REASON; the NVE removes the state when it sends it."""
     hv, vni, v = _withdraw_setup(ctx)
+    tag = hv.assoc_tag
     _collect_withdraws(hv, 2.0, stop_after=1)
     check(hv.withdraws, "no WITHDRAW after nvdpctl disconnect")
     t, m, e = hv.withdraws[0]
@@ -136,6 +148,9 @@ def withdraw_content_and_state(ctx):
     s = m.sub(N.S_REASON)
     check(s is not None and b"scapy test" in s.text,
           "WITHDRAW REASON %r" % s)
+    s = m.sub(N.S_TAG)
+    check(s is None or s.tag == tag, "WITHDRAW TAG %r, the tag was %d"
+          % (s, tag))
     check(not vnic_entries(ctx.ctl.vnics(port="p2"), v),
           "VNIC still in the NVE after it sent WITHDRAW")
     check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
@@ -147,8 +162,12 @@ def withdraw_content_and_state(ctx):
 def withdraw_retransmitted_with_backoff(ctx):
     """Unanswered, the WITHDRAW is retransmitted with the same txid after
     200, 400, 800, 1600 ms...; answered, the retransmissions stop."""
+    from test_e_malformed import counters, grown
+    c0 = counters(ctx)
     hv, vni, v = _withdraw_setup(ctx)
     txs = _collect_withdraws(hv, 4.5, stop_after=5)
+    check(grown(c0, counters(ctx), r"tx_retransmits"),
+          "retransmissions not counted (tx_retransmits)")
     check(len(txs) >= 5, "%d WITHDRAW transmissions in 4.5 s, expected 5"
           % len(txs))
     check(len({x for _, x in txs}) == 1, "retransmissions changed txid: %s"
@@ -172,13 +191,22 @@ def withdraw_retransmitted_with_backoff(ctx):
 
 @test
 def withdraw_gives_up_after_8(ctx):
+    from test_e_malformed import counters, grown
+    c0 = counters(ctx)
     hv, vni, v = _withdraw_setup(ctx)
     total = sum(min(RTX_INITIAL_MS * 2 ** i, RTX_MAX_MS)
                 for i in range(RTX_TRIES - 1)) / 1000.0
     txs = _collect_withdraws(hv, total + 2 * RTX_MAX_MS / 1000.0)
     check(len(txs) == RTX_TRIES, "%d WITHDRAW transmissions, expected %d"
           % (len(txs), RTX_TRIES))
+    check(grown(c0, counters(ctx), r"tx_giveups"),
+          "give-up not counted (tx_giveups)")
+    # A late answer to a request given up is a stray RESPONSE.
+    c1 = counters(ctx)
     hv.send([N.response(txs[0][1], N.ST_OK, N.WITHDRAW)])
+    hv.silent(0.3)
+    check(grown(c1, counters(ctx), r"rx_stray_responses"),
+          "RESPONSE to a given-up request not counted rx_stray_responses")
 
 
 @test
@@ -194,3 +222,72 @@ def withdraw_answered_late_is_fine(ctx):
     n = len(hv.withdraws)
     _collect_withdraws(hv, 2.0)
     check(len(hv.withdraws) == n, "retransmitted after a late answer")
+
+
+@test
+def stale_txid_dropped(ctx):
+    """A txid older than the dedupe cache (hi - txid >= 2 x window) is
+    dropped silently and counted rx_stale (section 10.4)."""
+    from test_e_malformed import counters, grown
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v1, v2 = new_vnic(), new_vnic()
+    first = hv.req(N.VN_CONNECT, vnic=v1, vn=vni)
+    expect_ok(hv.transact([first])[0], "VN_CONNECT")
+    expect_status(hv.call(N.VN_DISCONNECT, vnic=v1, vn=vni), N.ST_OK,
+                  "VN_DISCONNECT")
+    hv.txid += 3000   # far beyond 2 x 1024 (REL_WINDOW_MAX)
+    expect_ok(hv.call(N.VN_CONNECT, vnic=v2, vn=vni), "txid %d" % hv.txid)
+    before = counters(ctx)
+    n0 = len(hv.frames)
+    hv.send([first])
+    hv.silent(0.5)
+    for _, e in hv.frames[n0:]:
+        for m in e[N.NVDP].msgs:
+            check(not (isinstance(m, N.NVDPResponse) and
+                       m.txid == first.txid),
+                  "stale txid %d answered" % first.txid)
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), v1),
+          "stale request applied")
+    check(grown(before, counters(ctx), r"rx_stale"),
+          "stale request not counted (rx_stale)")
+
+
+@test
+def txid_zero_dropped(ctx):
+    """txid 0 is reserved: such a request is dropped without an answer
+    (section 5) and counted."""
+    from test_e_malformed import counters, grown
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    before = counters(ctx)
+    n0 = len(hv.frames)
+    ok = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=vni)
+    hv.send([N.request(N.VN_CONNECT, 0, vnic=v, vn=vni), ok])
+    got = hv.responses([ok.txid])
+    expect_ok(got[ok.txid][0], "request after a txid-0 request")
+    hv.silent(0.3)
+    for _, e in hv.frames[n0:]:
+        for m in e[N.NVDP].msgs:
+            if isinstance(m, N.NVDPResponse) and m.txid == 0:
+                raise TestFailure("txid 0 answered (%s)"
+                                  % N.STATUS_NAMES.get(m.status))
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), v), "txid 0 applied")
+    check(grown(before, counters(ctx),
+                r"rx_short_txid"),
+          "txid-0 request not counted")
+
+
+@test
+def stray_response_counted(ctx):
+    """A RESPONSE for no outstanding request is counted and ignored."""
+    from test_e_malformed import counters, grown
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    before = counters(ctx)
+    hv.send([N.response(777777, N.ST_OK, N.WITHDRAW)])
+    expect_ok(hv.call(N.VN_CONNECT, vnic=new_vnic(), vn=vni),
+              "request after a stray RESPONSE")
+    check(grown(before, counters(ctx), r"rx_stray_responses"),
+          "stray RESPONSE not counted (rx_stray_responses)")

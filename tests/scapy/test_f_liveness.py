@@ -31,6 +31,8 @@ def vanished_hypervisor_expires(ctx):
     check(gone >= 1.9, "expired after %.1f s, hold time 2 s" % gone)
     check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
           "tag of the expired hypervisor not freed")
+    check(hv.mac not in dump(ctx.ctl.peers()),
+          "expired hypervisor still listed in nvdpctl peers")
 
 
 @test
@@ -61,20 +63,28 @@ def resync_drops_unreplayed_keeps_tags(ctx):
     are deleted and their tags freed."""
     hv = ctx.hv(IF_DIRECT)
     (_, vni1, _), (_, vni2, _) = ctx.fresh_vn(), ctx.fresh_vn()
+    from test_e_malformed import counters, grown
     keep, mk, tag1 = _attach(hv, vni1, "10.41.0.1")
     drop, md, tag2 = _attach(hv, vni2, "10.41.0.2")
+    c0 = counters(ctx)
     hv.restart()
     hv.hello()
     b = hv.call(N.RESYNC, phase=N.RESYNC_BEGIN)
     expect_status(b, N.ST_OK, "RESYNC BEGIN")
     check(b.req_type == N.RESYNC, "req_type %#x" % b.req_type)
-    # Forwarding of existing entries continues meanwhile: both still there.
-    check(vnic_entries(ctx.ctl.vnics(port="p2"), drop),
-          "RESYNC BEGIN deleted state before END")
+    check(grown(c0, counters(ctx), r"resyncs"),
+          "RESYNC BEGIN not counted (resyncs)")
+    # Forwarding of existing entries continues meanwhile: both still there,
+    # marked stale.
+    e = vnic_entries(ctx.ctl.vnics(port="p2"), drop)
+    check(e, "RESYNC BEGIN deleted state before END")
+    check(e[0].get("stale") is True, "entry not marked stale after BEGIN")
     r = expect_ok(hv.call(N.ASSOC, vnic=keep, vn=vni1,
                           addrs=[(mk, "10.41.0.1")], tag_hint=tag1),
                   "replayed ASSOC")
     check(r.tag == tag1, "replay with TAG_HINT %d got tag %d" % (tag1, r.tag))
+    e = vnic_entries(ctx.ctl.vnics(port="p2"), keep)
+    check(e and e[0].get("stale") is False, "replayed entry still stale")
     expect_status(hv.call(N.RESYNC, phase=N.RESYNC_END), N.ST_OK,
                   "RESYNC END")
     check(vnic_entries(ctx.ctl.vnics(port="p2"), keep),
@@ -110,7 +120,7 @@ def resync_replay_after_expiry_honours_hint(ctx):
     # the NVE forgot it) and resyncs.
     back = Hv(ctx, IF_DIRECT, hv.mac, hold=10, epoch=hv.epoch)
     back.txid = hv.txid
-    back.start()
+    back.start(session=False)
     expect_status(back.call(N.RESYNC, phase=N.RESYNC_BEGIN), N.ST_OK,
                   "RESYNC BEGIN")
     r = expect_ok(back.call(N.ASSOC, vnic=v, vn=vni, addrs=[(m, "10.42.0.1")],
@@ -123,25 +133,51 @@ def resync_replay_after_expiry_honours_hint(ctx):
 
 
 @test
-def peer_epoch_zero_after_expiry(ctx):
-    """After the NVE expired a hypervisor, its next unicast frame to it does
-    not carry the hypervisor's epoch as peer_epoch before that hypervisor is
-    heard again... and once heard, the NVE echoes the epoch (section
-    "Epochs"): the hypervisor detects the loss from peer_epoch."""
+def expired_hypervisor_told_by_unicast_hello(ctx):
+    """A hypervisor silent for longer than its hold time (epoch unchanged)
+    speaks again believing it is in session: the NVE answers with a unicast
+    HELLO whose peer_epoch is 0, and RESPONSEs carry peer_epoch 0 until
+    RESYNC BEGIN (section 11.4, golden frame hello-nve-nostate)."""
+    from test_e_malformed import counters, grown
     hv = ctx.hv(IF_DIRECT, hold=2)
     name, vni, u = ctx.fresh_vn()
-    expect_ok(hv.call(N.VN_CONNECT, vnic=new_vnic(), vn=vni), "connect")
+    r = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=vni)
+    hv.send([r])
+    resp, e = hv.responses([r.txid])[r.txid]
+    check(e[N.NVDP].peer_epoch == hv.epoch, "in session: peer_epoch %#x"
+          % e[N.NVDP].peer_epoch)
+    before = counters(ctx)
     hv.link.close()
     ctx.links.remove(hv.link)
-    wait_until(lambda: hv.mac not in dump(ctx.ctl.vnics(port="p2")), 6.0,
-               "expiry")
-    hv2 = Hv(ctx, IF_DIRECT, hv.mac, hold=10, epoch=hv.epoch)
-    hv2.txid = hv.txid
-    hv2.nve_mac = hv.nve_mac
-    hv2.nve_epoch = hv.nve_epoch
-    r = hv2.req(N.VN_CONNECT, vnic=new_vnic(), vn=vni)
-    hv2.send([r])   # no HELLO first: the request itself is the first frame
-    resp, e = hv2.responses([r.txid])[r.txid]
-    check(e[N.NVDP].peer_epoch == 0,
-          "first frame after expiry carries peer_epoch %#x, expected 0 "
-          "(state lost)" % e[N.NVDP].peer_epoch)
+    wait_until(lambda: hv.mac not in dump(ctx.ctl.peers()) and
+               hv.mac not in dump(ctx.ctl.vnics(port="p2")), 8.0,
+               "expiry of the silent hypervisor")
+    check(grown(before, counters(ctx), r"peers_expired"),
+          "expiry not counted (peers_expired)")
+    back = Hv(ctx, IF_DIRECT, hv.mac, hold=10, epoch=hv.epoch)
+    back.txid = hv.txid
+    back.nve_mac, back.nve_epoch = hv.nve_mac, hv.nve_epoch
+    back.hello()   # unicast, peer_epoch = the NVE's epoch: "in session"
+    got = None
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end and got is None:
+        e = back.poll(0.1, keepalive=False)
+        if e is not None and e.dst.lower() == back.mac and any(
+                m.type == N.HELLO for m in e[N.NVDP].msgs):
+            got = e
+    check(got is not None, "no unicast HELLO to the expired hypervisor")
+    check(got[N.NVDP].peer_epoch == 0, "unicast HELLO peer_epoch %#x, "
+          "expected 0" % got[N.NVDP].peer_epoch)
+    r = back.req(N.VN_CONNECT, vnic=new_vnic(), vn=vni)
+    back.send([r])
+    resp, e = back.responses([r.txid])[r.txid]
+    expect_ok(resp, "request without a session")
+    check(e[N.NVDP].peer_epoch == 0, "RESPONSE after expiry carries "
+          "peer_epoch %#x, expected 0" % e[N.NVDP].peer_epoch)
+    back.resync()
+    r = back.req(N.VN_CONNECT, vnic=new_vnic(), vn=vni)
+    back.send([r])
+    resp, e = back.responses([r.txid])[r.txid]
+    check(e[N.NVDP].peer_epoch == back.epoch,
+          "after RESYNC the NVE still sends peer_epoch %#x"
+          % e[N.NVDP].peer_epoch)

@@ -936,6 +936,217 @@ t_writer_canonical(void **s)
     free(m);
 }
 
+/* ---- Hand-built frames ------------------------------------------------- */
+/* Frame = header (epoch 1, peer 0, flags) + the given TLV bytes. */
+static size_t
+mkframe(uint8_t *buf, uint8_t flags, const uint8_t *tlvs, size_t n)
+{
+    uint8_t h[NVDP_HDR_LEN] = {1, flags, (uint8_t)(n >> 8), (uint8_t)n,
+                               0, 0, 0, 1, 0, 0, 0, 0};
+    memcpy(buf, h, sizeof(h));
+    memcpy(buf + NVDP_HDR_LEN, tlvs, n);
+    return NVDP_HDR_LEN + n;
+}
+
+/* Decodes a one-message frame; returns next()'s first result. */
+static int
+decode1(const uint8_t *tlvs, size_t n, struct nvdp_msg *m)
+{
+    uint8_t buf[1024];
+    struct nvdp_reader r;
+    struct nvdp_msg *extra = calloc(1, sizeof(*extra));
+    int rc;
+
+    assert_non_null(extra);
+    assert_true(n <= sizeof(buf) - NVDP_HDR_LEN);
+    assert_int_equal(nvdp_frame_open(&r, buf, mkframe(buf, 0, tlvs, n)), 0);
+    rc = nvdp_frame_next(&r, m);
+    /* One message per frame here: the next call always ends it. */
+    assert_int_equal(nvdp_frame_next(&r, extra), 0);
+    free(extra);
+    return rc;
+}
+
+#define VNIC_TLV 0x81, 0x01, 0, 16, 0x6f, 0x1c, 0x3e, 0x2a, 0x8b, 0x4d, 0x4e, \
+    0x5f, 0x9a, 0x0b, 0x1c, 0x2d, 0x3e, 0x4f, 0x5a, 0x6b
+#define VNI_TLV 0x81, 0x03, 0, 4, 0, 0, 0x27, 0x74
+#define MAC_TLV 0x81, 0x10, 0, 6, 0x52, 0x54, 0, 0x12, 0x34, 0x56
+#define IP4_TLV 0x81, 0x11, 0, 10, 0x52, 0x54, 0, 0x12, 0x34, 0x56, 10, 1, 0, 5
+
+/* Receivers accept sub-TLVs in any order; addresses keep theirs. */
+static void
+t_any_order(void **s)
+{
+    static const uint8_t canon[] = {0x80, 0x05, 0, 4 + 20 + 8 + 10 + 14,
+                                    0, 0, 0, 4, VNIC_TLV, VNI_TLV, MAC_TLV,
+                                    IP4_TLV};
+    static const uint8_t shuffled[] = {0x80, 0x05, 0, 4 + 20 + 8 + 10 + 14,
+                                       0, 0, 0, 4, MAC_TLV, VNI_TLV, IP4_TLV,
+                                       VNIC_TLV};
+    struct nvdp_msg *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    uint8_t out[256];
+    struct nvdp_writer w;
+
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(decode1(canon, sizeof(canon), a), 1);
+    assert_int_equal(decode1(shuffled, sizeof(shuffled), b), 1);
+    assert_memory_equal(a, b, sizeof(*a));
+    assert_int_equal(b->addr[0].kind, NVDP_ADDR_MAC);
+    assert_int_equal(b->addr[1].kind, NVDP_ADDR_HOST);
+    /* Re-encoding the shuffled one gives the canonical bytes. */
+    nvdp_writer_init(&w, out, sizeof(out), 1, 0);
+    assert_int_equal(nvdp_writer_add(&w, b), 0);
+    assert_int_equal(nvdp_writer_finish(&w), NVDP_HDR_LEN + sizeof(canon));
+    assert_memory_equal(out + NVDP_HDR_LEN, canon, sizeof(canon));
+    free(a);
+    free(b);
+}
+
+static void
+t_value_edges(void **s)
+{
+    struct nvdp_msg *m = calloc(1, sizeof(*m));
+    /* RESPONSE txid 9, unknown status 999: accepted as is. */
+    static const uint8_t resp999[] = {0x80, 0x02, 0, 8, 0, 0, 0, 9,
+                                      0x03, 0xe7, 0x80, 0x05};
+    /* RESPONSE with an empty REASON: length below the minimum. */
+    static const uint8_t reason0[] = {0x80, 0x02, 0, 12, 0, 0, 0, 9, 0, 5,
+                                      0x80, 0x05, 0x81, 0x08, 0, 0};
+    /* REASON with an embedded NUL. */
+    static const uint8_t reasonnul[] = {0x80, 0x02, 0, 15, 0, 0, 0, 9, 0, 5,
+                                        0x80, 0x05, 0x81, 0x08, 0, 3,
+                                        'a', 0, 'b'};
+    /* Request with txid 0. */
+    static const uint8_t txid0[] = {0x80, 0x0a, 0, 9, 0, 0, 0, 0,
+                                    0x81, 0x0b, 0, 1, 1};
+    /* HELLO with hold_time 0; HELLO with a short fixed part. */
+    static const uint8_t hold0[] = {0x80, 0x01, 0, 8, 1, 0, 0, 0, 0x03, 0xe8,
+                                    0, 1};
+    static const uint8_t hello_short[] = {0x80, 0x01, 0, 6, 1, 0, 0, 10,
+                                          0x03, 0xe8};
+    /* HELLO whose NAME is 65 bytes. */
+    uint8_t longname[4 + 8 + 4 + 65] = {0x80, 0x01, 0, 8 + 4 + 65, 1, 0, 0,
+                                        10, 0x03, 0xe8, 0, 1, 0x81, 0x09, 0,
+                                        65};
+    /* FLAGS with reserved bits set: ignored, RR kept. */
+    static const uint8_t flags[] = {0x80, 0x08, 0, 4 + 20 + 8 + 8, 0, 0, 0, 3,
+                                    VNIC_TLV, VNI_TLV, 0x81, 0x07, 0, 4,
+                                    0xff, 0, 0, 1};
+    /* A VNI whose top byte is set, a VNI of exactly 2^24 - 1. */
+    static const uint8_t vnimax[] = {0x80, 0x03, 0, 4 + 20 + 8, 0, 0, 0, 3,
+                                     VNIC_TLV, 0x81, 0x03, 0, 4, 0, 0xff, 0xff,
+                                     0xff};
+    /* RESPONSE with a VNIC: known sub-TLV, not allowed there. */
+    static const uint8_t respvnic[] = {0x80, 0x02, 0, 8 + 20, 0, 0, 0, 9, 0, 0,
+                                       0x80, 0x05, VNIC_TLV};
+    /* Sub-TLV running past the end of its message. */
+    static const uint8_t subpast[] = {0x80, 0x0a, 0, 9, 0, 0, 0, 1,
+                                      0x81, 0x0b, 0, 2, 1};
+    /* Tag 4094 is the highest valid one. */
+    static const uint8_t tag4094[] = {0x80, 0x02, 0, 14, 0, 0, 0, 9, 0, 0,
+                                      0x80, 0x05, 0x81, 0x04, 0, 2, 0x0f, 0xfe};
+
+    assert_non_null(m);
+    memset(longname + 16, 'x', 65);
+    assert_int_equal(decode1(resp999, sizeof(resp999), m), 1);
+    assert_int_equal(m->status, 999);
+    assert_string_equal(nvdp_status_str(m->status), "unknown-status");
+    assert_int_equal(decode1(reason0, sizeof(reason0), m), NVDP_E_LENGTH);
+    assert_int_equal(m->txid, 9);
+    assert_int_equal(decode1(reasonnul, sizeof(reasonnul), m), NVDP_E_VALUE);
+    assert_int_equal(decode1(txid0, sizeof(txid0), m), NVDP_E_VALUE);
+    assert_int_equal(m->txid, 0);
+    assert_int_equal(decode1(hold0, sizeof(hold0), m), NVDP_E_VALUE);
+    assert_int_equal(decode1(hello_short, sizeof(hello_short), m),
+                     NVDP_E_SHORT);
+    assert_int_equal(decode1(longname, sizeof(longname), m), NVDP_E_LENGTH);
+    longname[3] = 8 + 4 + 64; /* 64 bytes: the maximum */
+    longname[15] = 64;
+    assert_int_equal(decode1(longname, sizeof(longname) - 1, m), 1);
+    assert_int_equal(strlen(m->hello.name), 64);
+    assert_int_equal(decode1(flags, sizeof(flags), m), 1);
+    assert_int_equal(m->rflags, NVDP_RF_RR);
+    assert_int_equal(decode1(vnimax, sizeof(vnimax), m), 1);
+    assert_int_equal(m->vn.vni, NVDP_VNI_MAX);
+    assert_int_equal(decode1(respvnic, sizeof(respvnic), m), NVDP_E_UNKNOWN);
+    assert_int_equal(decode1(subpast, sizeof(subpast), m), NVDP_E_LENGTH);
+    assert_int_equal(m->txid, 1);
+    assert_int_equal(decode1(tag4094, sizeof(tag4094), m), 1);
+    assert_int_equal(m->tag, 4094);
+    free(m);
+}
+
+/* 64 addresses is the limit, whatever their size; 64 IPv6 ranges only
+ * fit a jumbo frame. */
+static void
+t_max_addrs(void **s)
+{
+    uint8_t *buf = malloc(NVDP_FRAME_MAX);
+    struct nvdp_msg *m = mk_assoc(7, NVDP_MAX_ADDRS), *d = calloc(1, sizeof(*d));
+    struct nvdp_writer w;
+    struct nvdp_reader r;
+    size_t n;
+    int i;
+
+    assert_non_null(buf);
+    assert_non_null(d);
+    for (i = 0; i < NVDP_MAX_ADDRS; i++) {
+        char ip[80];
+        snprintf(ip, sizeof(ip), "2001:db8::%x:0-2001:db8::%x:ffff", i, i);
+        assert_int_equal(nvdp_addr_parse(m->addr[i].mac, ip, &m->addr[i]), 0);
+    }
+    assert_int_equal(nvdp_msg_size(m), 4 + 4 + 20 + 8 + 64 * (4 + 38));
+    nvdp_writer_init(&w, buf, NVDP_MTU_DEFAULT, 1, 2);
+    assert_int_equal(nvdp_writer_add(&w, m), NVDP_E_NOSPACE);
+    assert_int_equal(w.nmsg, 0);
+    nvdp_writer_init(&w, buf, NVDP_FRAME_MAX, 1, 2);
+    assert_int_equal(nvdp_writer_add(&w, m), 0);
+    n = nvdp_writer_finish(&w);
+    assert_int_equal(nvdp_frame_open(&r, buf, n), 0);
+    assert_int_equal(nvdp_frame_next(&r, d), 1);
+    assert_memory_equal(d, m, sizeof(*d) - sizeof(d->addr));
+    for (i = 0; i < NVDP_MAX_ADDRS; i++)
+        assert_true(nvdp_addr_equal(&d->addr[i], &m->addr[i]));
+    free(buf);
+    free(m);
+    free(d);
+}
+
+/* AUTH misuse inside a frame that announces it. */
+static void
+t_auth_placement(void **s)
+{
+    uint8_t buf[256], tl[128];
+    struct nvdp_reader r;
+    size_t n = 0;
+    static const uint8_t resync[] = {0x80, 0x0a, 0, 9, 0, 0, 0, 1,
+                                     0x81, 0x0b, 0, 1, 1};
+
+    /* AUTH (44 bytes) followed by another message: not last. */
+    memset(tl, 0, sizeof(tl));
+    tl[0] = 0x80, tl[1] = 0xff, tl[3] = NVDP_AUTH_LEN;
+    n = 4 + NVDP_AUTH_LEN;
+    memcpy(tl + n, resync, sizeof(resync));
+    n += sizeof(resync);
+    assert_int_equal(nvdp_frame_open(&r, buf, mkframe(buf, NVDP_HF_AUTH, tl, n)),
+                     NVDP_E_AUTH);
+    /* AUTH last but 43 bytes long. */
+    memcpy(tl, resync, sizeof(resync));
+    n = sizeof(resync);
+    tl[n] = 0x80, tl[n + 1] = 0xff, tl[n + 2] = 0, tl[n + 3] = NVDP_AUTH_LEN - 1;
+    memset(tl + n + 4, 0, NVDP_AUTH_LEN - 1);
+    n += 4 + NVDP_AUTH_LEN - 1;
+    assert_int_equal(nvdp_frame_open(&r, buf, mkframe(buf, NVDP_HF_AUTH, tl, n)),
+                     NVDP_E_AUTH);
+    /* Right length: the message area stops before it. */
+    tl[sizeof(resync) + 3] = NVDP_AUTH_LEN;
+    n++;
+    assert_int_equal(nvdp_frame_open(&r, buf, mkframe(buf, NVDP_HF_AUTH, tl, n)), 0);
+    assert_ptr_equal(r.auth, buf + NVDP_HDR_LEN + sizeof(resync) + 4);
+    assert_int_equal(r.left, sizeof(resync));
+}
+
 int
 main(void)
 {
@@ -961,6 +1172,10 @@ main(void)
         cmocka_unit_test(t_writer_batch_mtu),
         cmocka_unit_test(t_writer_invalid),
         cmocka_unit_test(t_writer_canonical),
+        cmocka_unit_test(t_any_order),
+        cmocka_unit_test(t_value_edges),
+        cmocka_unit_test(t_max_addrs),
+        cmocka_unit_test(t_auth_placement),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }

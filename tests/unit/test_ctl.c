@@ -36,6 +36,7 @@ struct srv {
     struct ctl_conn *watchers[8];
     int nwatchers;
     int closed_deferred, closed_watchers;
+    int in_notify, reentrant; /* on-close run inside our own push loop */
 };
 
 static void
@@ -87,6 +88,8 @@ watcher_gone(struct ctl_conn *c, void *arg)
 {
     struct srv *v = arg;
 
+    if (v->in_notify)
+        v->reentrant++;
     for (int i = 0; i < v->nwatchers; i++)
         if (v->watchers[i] == c) {
             v->watchers[i] = v->watchers[--v->nwatchers];
@@ -110,14 +113,19 @@ static void
 cmd_notify(struct ctl_conn *c, struct json_object *args, void *arg)
 {
     struct srv *v = arg;
-    struct json_object *ev = json_object_new_object();
-    int sent = 0;
+    struct json_object *ev = json_object_new_object(), *n;
+    int sent = 0, times = 1;
 
+    if (json_object_object_get_ex(args, "times", &n))
+        times = json_object_get_int(n);
     json_object_object_add(ev, "event", json_object_new_string("vnic"));
     json_object_object_add(ev, "args", json_object_get(args));
-    for (int i = v->nwatchers - 1; i >= 0; i--)
-        if (ctl_conn_send(v->watchers[i], ev) == 0)
-            sent++;
+    v->in_notify = 1;
+    for (int k = 0; k < times; k++)
+        for (int i = v->nwatchers - 1; i >= 0; i--)
+            if (ctl_conn_send(v->watchers[i], ev) == 0)
+                sent++;
+    v->in_notify = 0;
     json_object_put(ev);
     ctl_reply_ok(c, json_object_new_int(sent));
 }
@@ -161,6 +169,7 @@ cmd_stats(struct ctl_conn *c, struct json_object *args, void *arg)
     ADD("nwatchers", v->nwatchers);
     ADD("closed_deferred", v->closed_deferred);
     ADD("closed_watchers", v->closed_watchers);
+    ADD("reentrant", v->reentrant);
 #undef ADD
     ctl_reply_ok(c, o);
 }
@@ -628,6 +637,50 @@ test_slow_client(void **state)
     assert_int_equal(stat_of(v, "outq_overflow"), 0);
 }
 
+/* A watcher that never reads: its queue overflows while the daemon pushes;
+ * it is dropped, and its owner is told later, not inside the push loop. */
+static void
+test_watcher_overflow(void **state)
+{
+    struct srv *v = *state;
+    int w = ctl_client_connect(v->path), c = ctl_client_connect(v->path);
+    struct json_object *r, *q, *a;
+    char *pad = malloc(60 * 1024 + 1);
+
+    assert_true(w >= 0 && c >= 0);
+    r = call(w, mkreq("watch", 1));
+    json_object_put(r);
+    /* A 60 KiB event pushed 1000 times: 60 MB, past CTL_OUTQ_MAX. */
+    memset(pad, 'p', 60 * 1024);
+    pad[60 * 1024] = '\0';
+    q = mkreq("notify", 2);
+    a = json_object_new_object();
+    json_object_object_add(a, "pad", json_object_new_string(pad));
+    json_object_object_add(a, "times", json_object_new_int(1000));
+    json_object_object_add(q, "args", a);
+    free(pad);
+    r = call(c, q);
+    assert_true(is_ok(r));
+    /* Fewer than 1000 got queued before the watcher was dropped. */
+    assert_true(json_object_get_int(json_object_object_get(r, "result")) < 1000);
+    json_object_put(r);
+    for (int i = 0; i < 100 && stat_of(v, "closed_watchers") == 0; i++)
+        usleep(10000);
+    assert_int_equal(stat_of(v, "closed_watchers"), 1);
+    assert_int_equal(stat_of(v, "reentrant"), 0);
+    assert_int_equal(stat_of(v, "outq_overflow"), 1);
+    /* The watcher finds its connection closed after what was sent. */
+    int got = 0;
+    while (ctl_client_recv(w, &r, 2000) == 0) {
+        json_object_put(r);
+        got++;
+    }
+    assert_int_equal(errno, ECONNRESET);
+    assert_true(got < 1000);
+    close(w);
+    close(c);
+}
+
 static void
 test_max_connections(void **state)
 {
@@ -726,6 +779,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_watch_events, srv_start,
                                         srv_stop),
         cmocka_unit_test_setup_teardown(test_slow_client, srv_start, srv_stop),
+        cmocka_unit_test_setup_teardown(test_watcher_overflow, srv_start,
+                                        srv_stop),
         cmocka_unit_test_setup_teardown(test_max_connections, srv_start,
                                         srv_stop),
     };

@@ -405,6 +405,27 @@ test_fmt_vnic(void **state)
     assert_string_equal(s, "vnic u1 state=withdrawn reason=maintenance extra=1\n");
 }
 
+static void
+test_fmt_counters(void **state)
+{
+    const char *s;
+
+    (void)state;
+    s = fmt(nvdpctl_fmt_counters,
+            "{\"nvdp\": {\"rx_frames\": 12, \"rx_dup\": 0, \"ports\": "
+            "{\"p1\": {\"tx\": 3, \"err\": 0}}}, \"running\": false}");
+    assert_string_equal(s, "nvdp.rx_frames:   12\n"
+                           "nvdp.ports.p1.tx: 3\n"
+                           "running:          no\n"
+                           "(2 counters at zero not shown; -f json shows all)\n");
+    /* A status's embedded counters too, not its other zeros. */
+    s = fmt(nvdpctl_fmt_generic,
+            "{\"vnics\": 0, \"counters\": {\"rx\": 5, \"tx\": 0}}");
+    assert_string_equal(s, "vnics:       0\n"
+                           "counters.rx: 5\n"
+                           "(1 counter at zero not shown; -f json shows all)\n");
+}
+
 int
 main(void)
 {
@@ -420,6 +441,7 @@ main(void)
         cmocka_unit_test(test_fmt_table),
         cmocka_unit_test(test_fmt_object),
         cmocka_unit_test(test_fmt_vnic),
+        cmocka_unit_test(test_fmt_counters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -432,13 +432,16 @@ test_preassoc_promote(void **state)
     tree_preassoc(&x->t, &r, 1, &res); /* upgrade to RR: tag (the hint) */
     assert_true(res.has_tag);
     assert_int_equal(res.tag, 77);
-    assert_int_equal(x->ff.bind[0][77], 100);
+    /* reserved, not programmed: the forwarder learns it at ASSOC */
+    assert_int_equal(x->ff.bind[0][77], 0);
+    assert_true(tag_in_use(tree_port_tags(&x->t, 0), 77));
     assert_int_equal(x->ff.nloc, 0); /* still not programmed */
     assert_string_equal(tree_state_str(tree_find(&x->t, &u1, 0, HV1)),
                         "preassociated-rr");
     r.naddr = 0;
     tree_assoc(&x->t, &r, &res);
     assert_int_equal(res.tag, 77);
+    assert_int_equal(x->ff.bind[0][77], 100);
     assert_int_equal(x->ff.nloc, 2); /* addresses from PREASSOC programmed */
     assert_int_equal(x->t.npreassoc, 0);
     /* PREASSOC on an associated VNIC does not demote it */
@@ -499,8 +502,10 @@ test_migration_intent(void **state)
     assert_non_null(tree_find(&x->t, &u1, 1, HV2));
     assert_int_equal(x->ff.nloc, 0);
     assert_int_equal(x->ff.bind[0][2], 0);
-    assert_int_equal(x->ff.bind[1][2], 100);
+    assert_int_equal(x->ff.bind[1][2], 0); /* reserved only */
+    assert_true(tag_in_use(tree_port_tags(&x->t, 1), 2));
     tree_assoc(&x->t, &dst, &res);
+    assert_int_equal(x->ff.bind[1][2], 100);
     assert_int_equal(x->ff.nloc, 2);
     assert_true(ff_find(&x->ff, 100, 1, &a) >= 0);
     fx_free(x);

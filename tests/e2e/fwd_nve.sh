@@ -1,0 +1,181 @@
+#!/bin/bash
+# fwd_nve.sh - the whole chain with the real daemons: hv-agent attaches two
+# VMs (same addresses, VNs blue and red) through NVDP, nve-agent programs
+# its in-process forwarder, and the VMs talk to VMs behind a remote VTEP
+# that is the Linux kernel's vxlan. Checks: ping and TCP (SHA-256) both ways,
+# ARP per VN, isolation, `nvdpctl fwd` / `nvdpctl counters` (text and JSON)
+# show tables, MTU limit and drops, VNIC down stops traffic and up restores
+# it, detach stops it, tshark sees the right VNI per VN.
+#
+#   vm1 (blue) --+                                    +-- br1{vx1 10100} -- x (blue)
+#                +-- br0 in hv1 (up0) -- ap1 [nve] und == und [rem]
+#   vm2 (red)  --+                                    +-- br2{vx2 20200} -- y (red)
+# The VMs' eth0 push/pop the tag the NVE handed out with a tc-bpf program
+# (the hypervisor data plane is another module's; this test needs only the
+# tagged wire).
+set -u
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/netns.sh"
+nt_init fwd_nve
+S=$top_srcdir
+[ -n "$S" ] || S=$(cd "$(dirname "$0")/../.." && pwd)
+for c in tc clang ping tshark tcpdump ethtool sha256sum /usr/bin/python3; do
+    command -v "$c" >/dev/null || nt_skip "$c missing"
+done
+
+MA=52:54:00:f0:00:01 MB=52:54:00:f0:00:02 MX=02:00:00:0e:00:01 MY=02:00:00:0f:00:01
+MNU=02:00:00:01:00:01 MRU=02:00:00:01:00:02
+
+nt_topo_direct
+nt_ns rem
+ip -n "$(nt_nsname nve)" link add und type veth peer name und netns "$(nt_nsname rem)" || nt_fail "veth und"
+ip -n "$(nt_nsname nve)" link set und address $MNU
+ip -n "$(nt_nsname rem)" link set und address $MRU
+ip -n "$(nt_nsname nve)" addr add 192.0.2.1/24 dev und
+ip -n "$(nt_nsname rem)" addr add 192.0.2.2/24 dev und
+ip -n "$(nt_nsname nve)" link set und up
+ip -n "$(nt_nsname rem)" link set und up
+nt_in hv1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip -n "$(nt_nsname hv1)" link add br0 type bridge forward_delay 0 stp_state 0
+ip -n "$(nt_nsname hv1)" link set up0 master br0
+ip -n "$(nt_nsname hv1)" link set br0 up
+
+# vm NAME PEER_NS PEER_IF MAC IP: a VM namespace (no TSO: complete segments)
+vm() {
+    nt_ns "$1"
+    ip -n "$(nt_nsname "$2")" link add "$3" type veth peer name eth0 netns "$(nt_nsname "$1")" || nt_fail "veth $3"
+    ip -n "$(nt_nsname "$1")" link set eth0 address "$4" mtu 1430
+    ip -n "$(nt_nsname "$1")" addr add "$5/24" dev eth0
+    nt_in "$1" ethtool -K eth0 tso off gso off >/dev/null 2>&1
+    ip -n "$(nt_nsname "$1")" link set eth0 up
+    ip -n "$(nt_nsname "$2")" link set "$3" up
+}
+vm vm1 hv1 vnet1 $MA 10.0.0.1
+vm vm2 hv1 vnet2 $MB 10.0.0.1
+ip -n "$(nt_nsname hv1)" link set vnet1 master br0
+ip -n "$(nt_nsname hv1)" link set vnet2 master br0
+for k in 1 2; do
+    vni=$([ $k = 1 ] && echo 10100 || echo 20200)
+    ip -n "$(nt_nsname rem)" link add vx$k type vxlan id $vni local 192.0.2.2 remote 192.0.2.1 dstport 4789 || nt_fail "kernel vxlan"
+    ip -n "$(nt_nsname rem)" link add br$k type bridge forward_delay 0 stp_state 0
+    ip -n "$(nt_nsname rem)" link set vx$k master br$k
+done
+vm x rem rx $MX 10.0.0.2
+vm y rem ry $MY 10.0.0.2
+ip -n "$(nt_nsname rem)" link set rx master br1
+ip -n "$(nt_nsname rem)" link set ry master br2
+for i in vx1 vx2 br1 br2; do ip -n "$(nt_nsname rem)" link set $i up; done
+
+NVE_VNS=" " HV_VNS="blue:10100 red:20200"
+NVE_EXTRA='underlay {
+    interface = "und"
+    local-ip = "192.0.2.1"
+}
+vn "blue" {
+    vni = 10100
+    flood = {"192.0.2.2"}
+}
+vn "red" {
+    vni = 20200
+    flood = {"192.0.2.2"}
+}'
+export NVE_VNS HV_VNS NVE_EXTRA
+nt_start_nve nve nve
+# the hypervisor speaks NVDP on its bridge (a bridge port's protocol
+# sockets see nothing: the bridge consumes the frames first)
+nt_start_hv hv1 hv1 br0
+nt_wait 10 "hv1 hears the NVE" nt_hv_sees_nve hv1
+nt_assert "the forwarder runs" test "$(nt_jq nve .running fwd)" = true
+nt_assert_eq "MTU limit shown" 1464 "$(nt_jq nve .underlay.max_inner_frame fwd)"
+
+# attach through NVDP; the tag comes back from the NVE
+attach() { # N VN MAC
+    nt_assert_rc "attach vnic $1 to $2" 0 \
+        nt_json hv1 vnic attach "$(nt_uuid "$1")" --vn "$2" --mac "$3" --ip 10.0.0.1 --wait=5
+    jq -r .tag <<<"$NT_OUT"
+}
+T1=$(attach 1 blue $MA | tail -1)
+T2=$(attach 2 red $MB | tail -1)
+nt_assert_ne "blue and red tags differ" "$T1" "$T2"
+# tc-bpf tagging on the VMs' eth0 with the tags handed out
+tagvm() { # VM TAG
+    local m
+    for m in PUSH POP; do
+        clang -O2 -target bpf -I/usr/include/x86_64-linux-gnu -DVID="$2" -D$m \
+            -c "$S/tests/e2e/fwd_tag.bpf.c" -o "$NT_DIR/tag$2$m.o" || nt_fail "bpf build"
+    done
+    tc -n "$(nt_nsname "$1")" qdisc add dev eth0 clsact
+    tc -n "$(nt_nsname "$1")" filter add dev eth0 egress bpf da obj "$NT_DIR/tag$2PUSH.o" sec tc || nt_fail "tc push"
+    tc -n "$(nt_nsname "$1")" filter add dev eth0 ingress bpf da obj "$NT_DIR/tag$2POP.o" sec tc || nt_fail "tc pop"
+}
+tagvm vm1 "$T1"
+tagvm vm2 "$T2"
+nt_assert "fwd tables hold vm1 as a local MAC in 10100" \
+    bash -c "'$NVDPCTL' -s '$NT_DIR/nve.sock' -f json fwd | jq -e --arg m $MA '[.vns[] | select(.vni == 10100) | .macs[] | select(.mac == \$m and .type == \"local\")] | length == 1' >/dev/null"
+
+nt_in rem tshark -i und -w "$NT_DIR/und.pcap" -f "udp port 4789" >"$NT_DIR/tshark.out" 2>&1 &
+NT_PIDS+=($!)
+sleep 1.5
+pingw() { local i; for i in $(seq 15); do nt_in "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0; done; return 1; }
+nt_assert "vm1 (blue) pings x behind the kernel VTEP" pingw vm1 10.0.0.2
+nt_assert "vm2 (red, same address) pings y" pingw vm2 10.0.0.2
+nt_assert_eq "x resolved 10.0.0.1 to vm1" $MA "$(nt_in x ip neigh show 10.0.0.1 dev eth0 | awk '{print $3}')"
+nt_assert_eq "y resolved 10.0.0.1 to vm2" $MB "$(nt_in y ip neigh show 10.0.0.1 dev eth0 | awk '{print $3}')"
+
+cat >"$NT_DIR/tcp.py" <<'EOF'
+import socket, sys
+if sys.argv[1] == "recv":
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("", int(sys.argv[2]))); s.listen(1); s.settimeout(20)
+    c, _ = s.accept(); c.settimeout(20)
+    with open(sys.argv[3], "wb") as f:
+        while True:
+            b = c.recv(65536)
+            if not b: break
+            f.write(b)
+else:
+    c = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=20)
+    with open(sys.argv[4], "rb") as f: c.sendall(f.read())
+    c.shutdown(socket.SHUT_WR); c.recv(1); c.close()
+EOF
+xfer() { # SRC DST DST_IP
+    local port=$((6000 + RANDOM % 1000)) sp
+    head -c 1000000 /dev/urandom >"$NT_DIR/in.bin"
+    rm -f "$NT_DIR/out.bin"
+    nt_in "$2" /usr/bin/python3 "$NT_DIR/tcp.py" recv $port "$NT_DIR/out.bin" &
+    sp=$!
+    sleep 0.5
+    nt_in "$1" /usr/bin/python3 "$NT_DIR/tcp.py" send "$3" $port "$NT_DIR/in.bin" || { kill $sp; return 1; }
+    wait $sp && [ "$(sha256sum <"$NT_DIR/in.bin")" = "$(sha256sum <"$NT_DIR/out.bin")" ]
+}
+nt_assert "TCP 1 MB vm1 -> x intact" xfer vm1 x 10.0.0.2
+nt_assert "TCP 1 MB y -> vm2 intact" xfer y vm2 10.0.0.1
+
+# the CLI shows counters per VN, port and drop reason
+nt_assert "counters: VN 10100 encapsulated" test "$(nt_jq nve '.fwd.vns["10100"].encap_pkts' counters)" -gt 100
+nt_assert "counters: VN 20200 decapsulated" test "$(nt_jq nve '.fwd.vns["20200"].decap_pkts' counters)" -gt 100
+nt_assert "counters: access port ap1 received" test "$(nt_jq nve '.fwd.ports.ap1.rx_pkts' counters)" -gt 100
+nt_assert "nvdpctl counters (text) names the forwarder" bash -c "'$NVDPCTL' -s '$NT_DIR/nve.sock' counters | grep -q encap"
+
+# VNIC down: the forwarder stops delivering from and to it; up restores
+d0=$(nt_jq nve '.fwd.drops["vnic-down"]' counters)
+nt_assert_rc "vnic state down" 0 nt_ctl hv1 vnic state "$(nt_uuid 1)" down --wait=5
+nt_assert "no ping while vm1 is down" bash -c "! ip netns exec $(nt_nsname vm1) ping -c 2 -W 1 10.0.0.2 >/dev/null 2>&1"
+nt_assert "vnic-down drops counted" test "$(nt_jq nve '.fwd.drops["vnic-down"]' counters)" -gt "${d0:-0}"
+nt_assert_rc "vnic state up" 0 nt_ctl hv1 vnic state "$(nt_uuid 1)" up --wait=5
+nt_assert "ping again after up" pingw vm1 10.0.0.2
+
+# detach: the MAC and the binding leave the forwarder, traffic stops
+nt_assert_rc "detach vm2" 0 nt_json hv1 vnic detach "$(nt_uuid 2)" --wait=5
+nt_assert "no ping after detach" bash -c "! ip netns exec $(nt_nsname vm2) ping -c 2 -W 1 10.0.0.2 >/dev/null 2>&1"
+nt_assert "vm1 unaffected" pingw vm1 10.0.0.2
+
+kill -INT "${NT_PIDS[-1]}" 2>/dev/null
+sleep 1
+tshark -r "$NT_DIR/und.pcap" -Y 'vxlan && !_ws.malformed' -T fields -E separator='|' -e vxlan.vni -e eth.src \
+    >"$NT_DIR/vx.txt" 2>/dev/null
+nt_assert "tshark decodes VXLAN from the NVE" test "$(grep -c "|$MNU" "$NT_DIR/vx.txt")" -gt 50
+nt_assert "vm1's frames carry VNI 10100 only" \
+    bash -c "! grep '$MA' '$NT_DIR/vx.txt' | grep -qv '^10100|'"
+nt_assert "vm2's frames carry VNI 20200 only" \
+    bash -c "! grep '$MB' '$NT_DIR/vx.txt' | grep -qv '^20200|'"
+nt_pass

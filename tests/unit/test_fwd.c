@@ -1,0 +1,872 @@
+/* test_fwd.c - cmocka tests of the forwarder without sockets: golden VXLAN
+ * packets (made with Scapy), flow hash and source ports, every drop reason,
+ * learning/ageing, tenant isolation, table updates during forwarding. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fwd_fast.h"
+#include "fwd_int.h"
+#include "fwd_pkt.h"
+
+/* Golden packets: Scapy 2.5, see the generator lines next to each. */
+/* Ether(dst=..0b, src=..0a)/IP(10.0.0.1>10.0.0.2, id=1)/UDP(1024>5001)/"splitnve golden!" */
+static const char INNER_HEX[] =
+    "02000000000b02000000000a08004500002c00010000401166be0a0000010a000002"
+    "040013890018a72a73706c69746e766520676f6c64656e21";
+/* Ether(02:..02:02 < 02:..02:01)/IP(192.0.2.1>192.0.2.2, id=0, DF, ttl=64)
+ * /UDP(50000>4789, chksum=0)/VXLAN(flags=8, vni=10100)/inner */
+static const char V4_HEX[] =
+    "02000000020202000000020108004500005e000040004011b68bc0000201c0000202"
+    "c35012b5004a0000080000000027740002000000000b02000000000a080045000"
+    "02c00010000401166be0a0000010a000002040013890018a72a73706c69746e7665"
+    "20676f6c64656e21";
+/* same over IPv6 2001:db8::1 > 2001:db8::2, hlim 64, UDP checksum by Scapy */
+static const char V6_HEX[] =
+    "02000000020202000000020186dd60000000004a114020010db80000000000000000"
+    "0000000120010db8000000000000000000000002c35012b5004a59cf0800000000"
+    "27740002000000000b02000000000a08004500002c00010000401166be0a000001"
+    "0a000002040013890018a72a73706c69746e766520676f6c64656e21";
+/* odd-length inner (45 bytes, payload "odd"), IPv6, sport 50001, VNI 0xabcdef:
+ * UDP header as Scapy computes it */
+static const char INNER2_HEX[] =
+    "02000000000b02000000000a08004500001f00010000401166cb0a0000010a000002"
+    "04001389000b00e86f6464";
+static const char V62_UDP_HEX[] = "c35112b5003d3334";
+
+static const uint8_t MAC_A[6] = {2, 0, 0, 0, 0, 0x0a};
+static const uint8_t MAC_B[6] = {2, 0, 0, 0, 0, 0x0b};
+static const uint8_t MAC_C[6] = {2, 0, 0, 0, 0, 0x0c};
+static const uint8_t MAC_X[6] = {2, 0, 0, 0, 0, 0x77};
+static const uint8_t BCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+static const uint8_t UND_MAC[6] = {2, 0, 0, 0, 2, 1};
+static const uint8_t NH_MAC[6] = {2, 0, 0, 0, 2, 2};
+static const uint8_t NH3_MAC[6] = {2, 0, 0, 0, 2, 3};
+
+static size_t
+unhex(const char *h, uint8_t *out)
+{
+    size_t n = strlen(h) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(h + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+    return n;
+}
+
+/* ---- pure functions ------------------------------------------------------ */
+
+static struct fwd_params
+params(void)
+{
+    struct fwd_params p;
+    memset(&p, 0, sizeof(p));
+    p.udp_port = 4789;
+    p.sport_min = 49152;
+    p.sport_max = 65535;
+    p.ttl = 64;
+    p.df = 1;
+    p.mac_age_s = 300;
+    return p;
+}
+
+static void
+test_golden_v4(void **st)
+{
+    (void)st;
+    struct fwd_params p = params();
+    uint8_t inner[128], gold[256], hdr[FWD_HDR_MAX], out[256];
+    size_t il = unhex(INNER_HEX, inner), gl = unhex(V4_HEX, gold);
+    uint8_t src[4] = {192, 0, 2, 1}, dst[4] = {192, 0, 2, 2};
+    unsigned hl = fwd_outer_template(hdr, 4, src, dst, UND_MAC, NH_MAC, &p);
+    assert_int_equal(hl, 50);
+    struct iovec iv[2] = {{inner, 12}, {inner + 12, il - 12}};
+    fwd_outer_finish(hdr, hl, 10100, 50000, iv, 2, il);
+    memcpy(out, hdr, hl);
+    memcpy(out + hl, inner, il);
+    assert_int_equal(hl + il, gl);
+    assert_memory_equal(out, gold, gl);
+    /* the parser gives back what we built */
+    struct fwd_vx vx;
+    assert_int_equal(fwd_vx_parse(gold, gl, 4789, &vx), 0);
+    assert_int_equal(vx.vni, 10100);
+    assert_int_equal(vx.family, 4);
+    assert_int_equal(vx.inner_off, 50);
+    assert_int_equal(vx.inner_len, il);
+    assert_memory_equal(vx.src_ip, src, 4);
+    /* a checksum left partial by offload is completed in place: the field
+     * holds the pseudo-header sum, the result is Scapy's 0xa72a */
+    uint8_t part[128];
+    memcpy(part, inner, il);
+    uint32_t ps = fwd_csum_add(0, part + 26, 8); /* addresses */
+    ps += 17 + 0x18;                             /* proto, UDP length */
+    uint16_t pf = fwd_csum_fold(ps);
+    part[40] = (uint8_t)(pf >> 8);
+    part[41] = (uint8_t)pf;
+    fwd_l4_csum_complete(part + 12, il - 12);
+    assert_memory_equal(part, inner, il);
+    /* a fragment is left alone */
+    part[20] = 0x20;
+    part[40] = 0x12;
+    fwd_l4_csum_complete(part + 12, il - 12);
+    assert_int_equal(part[40], 0x12);
+    /* DF off is honoured */
+    p.df = 0;
+    fwd_outer_template(hdr, 4, src, dst, UND_MAC, NH_MAC, &p);
+    assert_int_equal(hdr[14 + 6], 0);
+}
+
+static void
+test_golden_v6(void **st)
+{
+    (void)st;
+    struct fwd_params p = params();
+    uint8_t inner[128], gold[256], hdr[FWD_HDR_MAX], out[256];
+    size_t il = unhex(INNER_HEX, inner), gl = unhex(V6_HEX, gold);
+    uint8_t src[16], dst[16];
+    inet_pton(AF_INET6, "2001:db8::1", src);
+    inet_pton(AF_INET6, "2001:db8::2", dst);
+    unsigned hl = fwd_outer_template(hdr, 6, src, dst, UND_MAC, NH_MAC, &p);
+    assert_int_equal(hl, 70);
+    struct iovec iv[2] = {{inner, 12}, {inner + 12, il - 12}};
+    fwd_outer_finish(hdr, hl, 10100, 50000, iv, 2, il);
+    memcpy(out, hdr, hl);
+    memcpy(out + hl, inner, il);
+    assert_int_equal(hl + il, gl);
+    assert_memory_equal(out, gold, gl);
+    struct fwd_vx vx;
+    assert_int_equal(fwd_vx_parse(gold, gl, 4789, &vx), 0);
+    assert_int_equal(vx.family, 6);
+    assert_int_equal(vx.inner_off, 70);
+
+    /* odd-length pieces: the checksum must not depend on how the inner
+     * frame is split (an in-band tag removed leaves a 12 + N split) */
+    il = unhex(INNER2_HEX, inner);
+    uint8_t udp[8];
+    unhex(V62_UDP_HEX, udp);
+    for (size_t cut = 1; cut < il; cut++) {
+        struct iovec iv2[2] = {{inner, cut}, {inner + cut, il - cut}};
+        fwd_outer_template(hdr, 6, src, dst, UND_MAC, NH_MAC, &p);
+        fwd_outer_finish(hdr, hl, 0xabcdef, 50001, iv2, 2, il);
+        assert_memory_equal(hdr + 54, udp, 8);
+        assert_int_equal(hdr[62 + 4], 0xab);
+        assert_int_equal(hdr[62 + 6], 0xef);
+    }
+}
+
+static size_t
+mkframe(uint8_t *b, const uint8_t dst[6], const uint8_t src[6], int tag,
+        uint16_t sport, size_t paylen)
+{
+    size_t o = 0;
+    memcpy(b, dst, 6);
+    memcpy(b + 6, src, 6);
+    o = 12;
+    if (tag >= 0) {
+        b[o++] = 0x81;
+        b[o++] = 0;
+        b[o++] = (uint8_t)(tag >> 8);
+        b[o++] = (uint8_t)tag;
+    }
+    b[o++] = 0x08;
+    b[o++] = 0x00;
+    uint8_t *ip = b + o;
+    memset(ip, 0, 28);
+    ip[0] = 0x45;
+    uint16_t tl = (uint16_t)(28 + paylen);
+    ip[2] = (uint8_t)(tl >> 8);
+    ip[3] = (uint8_t)tl;
+    ip[8] = 64;
+    ip[9] = 17;
+    ip[12] = 10, ip[15] = 1;
+    ip[16] = 10, ip[19] = 2;
+    ip[20] = (uint8_t)(sport >> 8);
+    ip[21] = (uint8_t)sport;
+    ip[22] = 0x13, ip[23] = 0x89;
+    memset(ip + 28, 0x5a, paylen);
+    return o + 28 + paylen;
+}
+
+static void
+test_hash_sport(void **st)
+{
+    (void)st;
+    struct fwd_params p = params();
+    uint8_t fr[256];
+    int seen[4] = {0};
+    uint32_t h0 = 0;
+    int distinct = 0;
+    for (int i = 0; i < 4000; i++) {
+        size_t n = mkframe(fr, MAC_B, MAC_A, -1, (uint16_t)(1000 + i), 10);
+        uint32_t h = fwd_flow_hash(fr, fr + 14, n - 14);
+        assert_int_equal(h, fwd_flow_hash(fr, fr + 14, n - 14)); /* stable */
+        uint16_t sp = fwd_sport(&p, h);
+        assert_true(sp >= 49152);
+        if (i == 0)
+            h0 = h;
+        else if (h != h0)
+            distinct++;
+        struct fwd_params q = p;
+        q.sport_min = 1000;
+        q.sport_max = 1003;
+        uint16_t s2 = fwd_sport(&q, h);
+        assert_true(s2 >= 1000 && s2 <= 1003);
+        seen[s2 - 1000]++;
+    }
+    assert_true(distinct > 3990); /* the L4 ports are in the hash */
+    for (int i = 0; i < 4; i++) /* roughly uniform: 1000 expected each */
+        assert_true(seen[i] > 800 && seen[i] < 1200);
+    /* a fragment hashes on addresses only: all fragments alike */
+    size_t n = mkframe(fr, MAC_B, MAC_A, -1, 1, 10);
+    fr[14 + 6] = 0x20; /* MF */
+    uint32_t a = fwd_flow_hash(fr, fr + 14, n - 14);
+    fr[14 + 20] = 0x77; /* "ports" of a fragment change: same hash */
+    assert_int_equal(a, fwd_flow_hash(fr, fr + 14, n - 14));
+    /* full range maps the extremes inside */
+    assert_int_equal(fwd_sport(&p, 0), 49152);
+    assert_int_equal(fwd_sport(&p, 0xffffffffu), 65535);
+}
+
+static void
+test_vx_parse_errors(void **st)
+{
+    (void)st;
+    uint8_t g[256], b[256];
+    size_t gl = unhex(V4_HEX, g);
+    struct fwd_vx vx;
+    /* every truncation is refused */
+    for (size_t l = 0; l < gl; l++)
+        assert_int_not_equal(fwd_vx_parse(g, l, 4789, &vx), 0);
+    /* Ethernet padding after the IP packet is fine */
+    memcpy(b, g, gl);
+    memset(b + gl, 0, 10);
+    assert_int_equal(fwd_vx_parse(b, gl + 10, 4789, &vx), 0);
+    assert_int_equal(vx.inner_len, gl - 50);
+#define MUT(off, val, want) do { memcpy(b, g, gl); b[off] = (val); \
+        assert_int_equal(fwd_vx_parse(b, gl, 4789, &vx), want); } while (0)
+    MUT(42, 0x00, FWD_DROP_VX_MALFORMED);      /* VXLAN I flag clear */
+    MUT(37, 0xb6, FWD_DROP_VX_MALFORMED);      /* UDP dst 4790 */
+    MUT(23, 6, FWD_DROP_VX_MALFORMED);         /* not UDP */
+    MUT(20, 0x20, FWD_DROP_VX_MALFORMED);      /* MF: fragment */
+    MUT(24, 0x00, FWD_DROP_VX_MALFORMED);      /* IP header checksum */
+    MUT(14, 0x44, FWD_DROP_VX_MALFORMED);      /* IHL 4 */
+    MUT(12, 0x86, FWD_DROP_VX_MALFORMED);      /* EtherType 0x8600 */
+    MUT(39, 0x4b, FWD_DROP_VX_SHORT);          /* UDP length beyond packet */
+    MUT(39, 0x40, FWD_DROP_VX_MALFORMED);      /* UDP length short of IP's */
+    /* IPv4 total length beyond the frame */
+    memcpy(b, g, gl);
+    b[17] = 0x70;
+    assert_int_not_equal(fwd_vx_parse(b, gl, 4789, &vx), 0);
+    /* custom port */
+    assert_int_equal(fwd_vx_parse(g, gl, 8472, &vx), FWD_DROP_VX_MALFORMED);
+#undef MUT
+}
+
+/* ---- forwarding decisions ------------------------------------------------- */
+
+#define CAP_MAX 512
+struct cap {
+    unsigned n;
+    uint16_t port[CAP_MAX];
+    size_t len[CAP_MAX];
+    uint8_t buf[CAP_MAX][2048];
+};
+
+static void
+cap_flush(struct fwd *f, struct fwd_out *o, struct fwd_txq *q)
+{
+    struct cap *c = o->ctx;
+    for (unsigned i = 0; i < q->n; i++) {
+        if (c->n == CAP_MAX)
+            break;
+        size_t off = 0;
+        for (int k = 0; k < 3; k++) {
+            memcpy(c->buf[c->n] + off, q->s[i].iov[k].iov_base, q->s[i].iov[k].iov_len);
+            off += q->s[i].iov[k].iov_len;
+        }
+        assert_int_equal(off, q->s[i].len);
+        c->port[c->n] = q->port;
+        c->len[c->n] = off;
+        c->n++;
+    }
+    q->n = 0;
+}
+
+struct env {
+    struct fwd *f;
+    struct fwd_out o;
+    struct fwd_txq q[3];
+    struct cap c;
+};
+
+static struct env *
+env_new(void)
+{
+    struct env *e = calloc(1, sizeof(*e));
+    struct fwd_params p = params();
+    snprintf(p.local_ip, sizeof(p.local_ip), "192.0.2.1");
+    e->f = fwd_new(&p);
+    assert_non_null(e->f);
+    e->f->underlay_mtu = 1500;
+    memcpy(e->f->underlay_mac, UND_MAC, 6);
+    fwd_txq_init(&e->q[0], -1, 0);
+    fwd_txq_init(&e->q[1], -1, 1);
+    fwd_txq_init(&e->q[2], -1, FWD_TXQ_UNDERLAY);
+    e->o.port_q[0] = &e->q[0];
+    e->o.port_q[1] = &e->q[1];
+    e->o.und_q = &e->q[2];
+    e->o.flush = cap_flush;
+    e->o.ctx = &e->c;
+    e->o.now = fwd_now_s();
+    /* VN 10100: port 0 tag 100 (A), port 1 tag 200 (B), C behind
+     * 192.0.2.2, flood to 192.0.2.2 and 192.0.2.3. Port 2 has no socket. */
+    struct fwd *f = e->f;
+    struct nvdp_addr a;
+    assert_int_equal(fwd_port_add(f, 0, "acc0"), 0);
+    assert_int_equal(fwd_port_add(f, 1, "acc1"), 0);
+    assert_int_equal(fwd_port_add(f, 2, "acc2"), 0);
+    assert_int_equal(fwd_vn_bind(f, 0, 100, 10100), 0);
+    assert_int_equal(fwd_vn_bind(f, 1, 200, 10100), 0);
+    nvdp_addr_parse(MAC_A, "", &a);
+    assert_int_equal(fwd_local_add(f, 10100, 0, &a), 0);
+    nvdp_addr_parse(MAC_B, "10.0.0.2", &a);
+    assert_int_equal(fwd_local_add(f, 10100, 1, &a), 0);
+    assert_int_equal(fwd_remote_mac_add(f, 10100, MAC_C, "192.0.2.2"), 0);
+    assert_int_equal(fwd_flood_add(f, 10100, "192.0.2.2"), 0);
+    assert_int_equal(fwd_flood_add(f, 10100, "192.0.2.3"), 0);
+    for (int r = 0; r < FWD_MAX_REMOTES; r++) {
+        if (!f->remotes[r].used)
+            continue;
+        fwd_remote_set_nexthop(f, (uint16_t)r,
+                               f->remotes[r].ip[3] == 2 ? NH_MAC : NH3_MAC);
+    }
+    return e;
+}
+
+static void
+env_free(struct env *e)
+{
+    fwd_free(e->f);
+    free(e);
+}
+
+static void
+acc(struct env *e, uint16_t port, uint8_t *fr, size_t len)
+{
+    e->c.n = 0;
+    fwd_access_rx(e->f, &e->o, port, fr, len, 0, 0);
+    fwd_out_flush(e->f, &e->o);
+}
+
+static uint64_t
+dropped(struct env *e, int r)
+{
+    return fwd_ctr_get(&e->f->drops[r]);
+}
+
+static void
+test_access_forwarding(void **st)
+{
+    (void)st;
+    struct env *e = env_new();
+    uint8_t fr[2048], want[2048];
+    /* A -> B: local, re-tagged with port 1's tag, tag from the data */
+    size_t n = mkframe(fr, MAC_B, MAC_A, 100, 7, 20);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], 1);
+    size_t wn = mkframe(want, MAC_B, MAC_A, 200, 7, 20);
+    assert_int_equal(e->c.len[0], wn);
+    assert_memory_equal(e->c.buf[0], want, wn);
+    /* the same with the tag in ring metadata (how AF_PACKET delivers it) */
+    n = mkframe(fr, MAC_B, MAC_A, -1, 7, 20);
+    e->c.n = 0;
+    fwd_access_rx(e->f, &e->o, 0, fr, n, FWD_RX_VLAN, 100);
+    fwd_out_flush(e->f, &e->o);
+    assert_int_equal(e->c.n, 1);
+    assert_memory_equal(e->c.buf[0], want, wn);
+
+    /* A -> C: VXLAN to 192.0.2.2, inner without tag, golden-checked */
+    n = mkframe(fr, MAC_C, MAC_A, 100, 7, 20);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], FWD_TXQ_UNDERLAY);
+    uint8_t *o = e->c.buf[0];
+    assert_int_equal(e->c.len[0], 50 + n - 4);
+    assert_memory_equal(o, NH_MAC, 6);
+    assert_memory_equal(o + 6, UND_MAC, 6);
+    assert_int_equal(o[14 + 19], 2); /* 192.0.2.2 */
+    assert_int_equal((o[36] << 8) | o[37], 4789);
+    assert_true(((o[34] << 8) | o[35]) >= 49152);
+    assert_int_equal((o[46] << 16) | (o[47] << 8) | o[48], 10100);
+    size_t in = mkframe(want, MAC_C, MAC_A, -1, 7, 20);
+    assert_memory_equal(o + 50, want, in);
+    struct fwd_vx vx;
+    assert_int_equal(fwd_vx_parse(o, e->c.len[0], 4789, &vx), 0);
+
+    /* broadcast: port 1 (tag 200), both flood remotes, never port 0,
+     * port 2 not a member */
+    n = mkframe(fr, BCAST, MAC_A, 100, 7, 20);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 3);
+    int ports = 0, und = 0, seen3 = 0;
+    for (unsigned i = 0; i < e->c.n; i++) {
+        if (e->c.port[i] == 1) {
+            ports++;
+            assert_int_equal(e->c.buf[i][15], 200);
+        } else {
+            assert_int_equal(e->c.port[i], FWD_TXQ_UNDERLAY);
+            und++;
+            seen3 |= e->c.buf[i][14 + 19] == 3;
+        }
+    }
+    assert_int_equal(ports, 1);
+    assert_int_equal(und, 2);
+    assert_true(seen3);
+    /* unknown unicast floods the same way */
+    n = mkframe(fr, MAC_X, MAC_A, 100, 7, 20);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 3);
+    struct json_object *j = fwd_counters_json(e->f);
+    assert_non_null(j);
+    json_object_put(j);
+    env_free(e);
+}
+
+static void
+test_access_drops(void **st)
+{
+    (void)st;
+    struct env *e = env_new();
+    struct fwd *f = e->f;
+    uint8_t fr[2048];
+    size_t n;
+#define EXPECT_DROP(reason, port, frame, len) do { \
+        uint64_t b4 = dropped(e, reason); \
+        acc(e, port, frame, len); \
+        assert_int_equal(e->c.n, 0); \
+        assert_int_equal(dropped(e, reason), b4 + 1); \
+    } while (0)
+    EXPECT_DROP(FWD_DROP_RUNT, 0, fr, 10);
+    n = mkframe(fr, MAC_B, MAC_A, -1, 7, 20);
+    EXPECT_DROP(FWD_DROP_UNTAGGED, 0, fr, n);
+    n = mkframe(fr, MAC_B, MAC_A, 0, 7, 20); /* priority tag */
+    EXPECT_DROP(FWD_DROP_UNTAGGED, 0, fr, n);
+    n = mkframe(fr, MAC_B, MAC_A, 101, 7, 20);
+    EXPECT_DROP(FWD_DROP_UNKNOWN_TAG, 0, fr, n);
+    n = mkframe(fr, MAC_B, MAC_A, 200, 7, 20); /* port 1's tag on port 0 */
+    EXPECT_DROP(FWD_DROP_UNKNOWN_TAG, 0, fr, n);
+    n = mkframe(fr, MAC_B, BCAST, 100, 7, 20);
+    EXPECT_DROP(FWD_DROP_BAD_SRC, 0, fr, n);
+    n = mkframe(fr, MAC_B, MAC_X, 100, 7, 20); /* spoofed source */
+    EXPECT_DROP(FWD_DROP_SRC_NOT_ASSOC, 0, fr, n);
+    n = mkframe(fr, MAC_A, MAC_B, 100, 7, 20); /* B exists, but on port 1 */
+    EXPECT_DROP(FWD_DROP_SRC_NOT_ASSOC, 0, fr, n);
+    n = mkframe(fr, MAC_B, MAC_C, 100, 7, 20); /* remote MAC as source */
+    EXPECT_DROP(FWD_DROP_SRC_NOT_ASSOC, 0, fr, n);
+    /* VNIC down: neither sends nor receives */
+    assert_int_equal(fwd_local_set_active(f, 10100, MAC_A, 0), 0);
+    n = mkframe(fr, MAC_B, MAC_A, 100, 7, 20);
+    EXPECT_DROP(FWD_DROP_VNIC_DOWN, 0, fr, n);
+    n = mkframe(fr, MAC_A, MAC_B, 200, 7, 20);
+    EXPECT_DROP(FWD_DROP_VNIC_DOWN, 1, fr, n);
+    assert_int_equal(fwd_local_set_active(f, 10100, MAC_A, 1), 0);
+    acc(e, 1, fr, n);
+    assert_int_equal(e->c.n, 1);
+    /* destination behind the ingress port */
+    struct nvdp_addr a;
+    nvdp_addr_parse(MAC_X, "", &a);
+    assert_int_equal(fwd_local_add(f, 10100, 0, &a), 0);
+    n = mkframe(fr, MAC_X, MAC_A, 100, 7, 20);
+    EXPECT_DROP(FWD_DROP_SAME_PORT, 0, fr, n);
+    /* MTU 1500: inner 1464 fits (20+8+8+1464 = 1500), 1465 does not */
+    n = mkframe(fr, MAC_C, MAC_A, 100, 7, 1464 - 14 - 28 + 4 - 4);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.len[0], 1514);
+    n = mkframe(fr, MAC_C, MAC_A, 100, 7, 1465 - 14 - 28);
+    EXPECT_DROP(FWD_DROP_MTU, 0, fr, n);
+    /* no next hop for a remote yet */
+    assert_int_equal(fwd_remote_mac_add(f, 10100, MAC_X, "192.0.2.9"), -1); /* X is local */
+    const uint8_t mac_y[6] = {2, 0, 0, 0, 0, 0x79};
+    assert_int_equal(fwd_remote_mac_add(f, 10100, mac_y, "192.0.2.9"), 0);
+    n = mkframe(fr, mac_y, MAC_A, 100, 7, 20);
+    EXPECT_DROP(FWD_DROP_NO_NEIGH, 0, fr, n);
+    /* a port without socket */
+    assert_int_equal(fwd_vn_bind(f, 2, 300, 10100), 0);
+    nvdp_addr_parse(mac_y, "", &a);
+    assert_int_equal(fwd_remote_mac_del(f, 10100, mac_y), 0);
+    assert_int_equal(fwd_local_add(f, 10100, 2, &a), 0);
+    n = mkframe(fr, mac_y, MAC_A, 100, 7, 20);
+    EXPECT_DROP(FWD_DROP_TX_FAIL, 0, fr, n);
+    /* per-port and per-VN drop counters moved too */
+    assert_true(fwd_ctr_get(&f->ports[0].c.drops) >= 12);
+    assert_true(fwd_ctr_get(&f->vns[0].c.drops) >= 5);
+    env_free(e);
+#undef EXPECT_DROP
+}
+
+static size_t
+mkvx(struct env *e, uint8_t *out, uint32_t vni, const uint8_t *inner,
+     size_t il, uint8_t src_last)
+{
+    uint8_t hdr[FWD_HDR_MAX];
+    uint8_t s[4] = {192, 0, 2, src_last}, d[4] = {192, 0, 2, 1};
+    unsigned hl = fwd_outer_template(hdr, 4, s, d, NH_MAC, UND_MAC, &e->f->p);
+    struct iovec iv = {(void *)inner, il};
+    fwd_outer_finish(hdr, hl, vni, 50000, &iv, 1, il);
+    memcpy(out, hdr, hl);
+    memcpy(out + hl, inner, il);
+    return hl + il;
+}
+
+static void
+und(struct env *e, uint8_t *p, size_t len)
+{
+    e->c.n = 0;
+    fwd_underlay_rx(e->f, &e->o, p, len, 0);
+    fwd_out_flush(e->f, &e->o);
+}
+
+static void
+test_decap(void **st)
+{
+    (void)st;
+    struct env *e = env_new();
+    struct fwd *f = e->f;
+    uint8_t in[2048], pk[2048], want[2048];
+    const uint8_t mac_r[6] = {2, 0, 0, 0, 0, 0x52};
+    e->o.now = 1000; /* the batch clock the forwarding thread would set */
+    /* R (behind 192.0.2.3) -> B: to port 1 with tag 200 */
+    size_t il = mkframe(in, MAC_B, mac_r, -1, 9, 30);
+    size_t n = mkvx(e, pk, 10100, in, il, 3);
+    und(e, pk, n);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], 1);
+    size_t wn = mkframe(want, MAC_B, mac_r, 200, 9, 30);
+    assert_memory_equal(e->c.buf[0], want, wn);
+    /* R was queued for learning; apply, then A -> R is unicast to .3 */
+    assert_int_equal(f->learn_head - f->learn_tail, 1);
+    assert_int_equal(fwd_learn_apply(f, &f->learn[0], 1000), 0);
+    f->learn_tail = 1;
+    uint8_t fr[2048];
+    n = mkframe(fr, mac_r, MAC_A, 100, 7, 20);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], FWD_TXQ_UNDERLAY);
+    assert_int_equal(e->c.buf[0][14 + 19], 3);
+    /* known and unchanged: no new learning event */
+    n = mkvx(e, pk, 10100, in, il, 3);
+    und(e, pk, n);
+    assert_int_equal(f->learn_head - f->learn_tail, 0);
+    /* moved to .2: a new event */
+    n = mkvx(e, pk, 10100, in, il, 2);
+    und(e, pk, n);
+    assert_int_equal(f->learn_head - f->learn_tail, 1);
+    f->learn_tail = f->learn_head;
+    /* ageing removes it (age 300 s), static C stays */
+    assert_int_equal(fwd_age(f, 1000 + 299), 0);
+    assert_int_equal(fwd_age(f, 1000 + 300), 1);
+    assert_int_equal(FWD_MV_TYPE(fwd_mac_lookup(f, 0, mac_r, NULL)), 0);
+    assert_int_equal(FWD_MV_TYPE(fwd_mac_lookup(f, 0, MAC_C, NULL)), FWD_MAC_REMOTE);
+    /* a learned source never overrides a local MAC */
+    il = mkframe(in, MAC_B, MAC_A, -1, 9, 30);
+    n = mkvx(e, pk, 10100, in, il, 3);
+    und(e, pk, n);
+    assert_int_equal(f->learn_head - f->learn_tail, 0);
+    /* broadcast: every local member, never the underlay */
+    il = mkframe(in, BCAST, mac_r, -1, 9, 30);
+    n = mkvx(e, pk, 10100, in, il, 3);
+    und(e, pk, n);
+    assert_int_equal(e->c.n, 2);
+    for (unsigned i = 0; i < 2; i++)
+        assert_true(e->c.port[i] == 0 || e->c.port[i] == 1);
+    f->learn_tail = f->learn_head;
+
+    /* drops */
+#define EXPECT_UDROP(reason, p, l) do { \
+        uint64_t b4 = dropped(e, reason); \
+        und(e, p, l); \
+        assert_int_equal(e->c.n, 0); \
+        assert_int_equal(dropped(e, reason), b4 + 1); \
+    } while (0)
+    il = mkframe(in, MAC_B, mac_r, -1, 9, 30);
+    n = mkvx(e, pk, 999, in, il, 3);
+    EXPECT_UDROP(FWD_DROP_UNKNOWN_VNI, pk, n);
+    n = mkvx(e, pk, 10100, in, il, 3);
+    EXPECT_UDROP(FWD_DROP_VX_SHORT, pk, 60);
+    pk[42] = 0; /* flags */
+    EXPECT_UDROP(FWD_DROP_VX_MALFORMED, pk, n);
+    /* not our address */
+    n = mkvx(e, pk, 10100, in, il, 3);
+    pk[14 + 19] = 7;
+    pk[24] = pk[25] = 0;
+    uint16_t c = (uint16_t)~fwd_csum_fold(fwd_csum_add(0, pk + 14, 20));
+    pk[24] = (uint8_t)(c >> 8);
+    pk[25] = (uint8_t)c;
+    EXPECT_UDROP(FWD_DROP_VX_MALFORMED, pk, n);
+    /* inner frame with a VLAN tag (RFC 7348 6.1) */
+    il = mkframe(in, MAC_B, mac_r, 5, 9, 30);
+    n = mkvx(e, pk, 10100, in, il, 3);
+    EXPECT_UDROP(FWD_DROP_VX_MALFORMED, pk, n);
+    /* to a remote MAC: split horizon */
+    il = mkframe(in, MAC_C, mac_r, -1, 9, 30);
+    n = mkvx(e, pk, 10100, in, il, 3);
+    EXPECT_UDROP(FWD_DROP_VX_TO_REMOTE, pk, n);
+    f->learn_tail = f->learn_head;
+    /* to a VNIC that is down */
+    fwd_local_set_active(f, 10100, MAC_B, 0);
+    il = mkframe(in, MAC_B, mac_r, -1, 9, 30);
+    n = mkvx(e, pk, 10100, in, il, 3);
+    EXPECT_UDROP(FWD_DROP_VNIC_DOWN, pk, n);
+    /* a VN with no local member (only a flood list) */
+    fwd_flood_add(f, 20200, "192.0.2.2");
+    il = mkframe(in, BCAST, mac_r, -1, 9, 30);
+    n = mkvx(e, pk, 20200, in, il, 3);
+    EXPECT_UDROP(FWD_DROP_UNKNOWN_VNI, pk, n);
+    assert_true(fwd_ctr_get(&f->und_rx_pkts) >= 10);
+#undef EXPECT_UDROP
+    env_free(e);
+}
+
+/* Two VNs using the same MACs on the same ports with different tags:
+ * nothing of one ever leaves with the other's tag or VNI. */
+static void
+test_isolation(void **st)
+{
+    (void)st;
+    struct env *e = env_new();
+    struct fwd *f = e->f;
+    struct nvdp_addr a;
+    assert_int_equal(fwd_vn_bind(f, 0, 101, 20200), 0);
+    assert_int_equal(fwd_vn_bind(f, 1, 201, 20200), 0);
+    assert_int_equal(fwd_vn_bind(f, 0, 100, 20200), -1); /* tag taken */
+    nvdp_addr_parse(MAC_A, "", &a);
+    assert_int_equal(fwd_local_add(f, 20200, 0, &a), 0);
+    nvdp_addr_parse(MAC_B, "", &a);
+    assert_int_equal(fwd_local_add(f, 20200, 1, &a), 0);
+    assert_int_equal(fwd_flood_add(f, 20200, "192.0.2.3"), 0);
+    uint8_t fr[2048], pk[2048];
+    const uint8_t *dsts[] = {MAC_B, BCAST, MAC_X, MAC_C};
+    for (unsigned d = 0; d < 4; d++) {
+        size_t n = mkframe(fr, dsts[d], MAC_A, 101, 7, 20);
+        acc(e, 0, fr, n);
+        assert_true(e->c.n >= 1);
+        for (unsigned i = 0; i < e->c.n; i++) {
+            if (e->c.port[i] == FWD_TXQ_UNDERLAY) {
+                uint8_t *o = e->c.buf[i];
+                assert_int_equal((o[46] << 16) | (o[47] << 8) | o[48], 20200);
+                assert_int_equal(o[14 + 19], 3); /* VN 20200's only VTEP */
+            } else {
+                assert_int_equal(e->c.port[i], 1);
+                assert_int_equal(e->c.buf[i][15], 201);
+            }
+        }
+    }
+    /* decap of VNI 20200 only reaches tag 201 / 101 */
+    size_t il = mkframe(fr, BCAST, MAC_C, -1, 9, 30);
+    size_t n = mkvx(e, pk, 20200, fr, il, 3);
+    und(e, pk, n);
+    assert_int_equal(e->c.n, 2);
+    for (unsigned i = 0; i < 2; i++)
+        assert_int_equal(e->c.buf[i][15], e->c.port[i] == 0 ? 101 : 201);
+    /* unbinding VN 20200 on port 1 stops delivery there at once */
+    assert_int_equal(fwd_vn_unbind(f, 1, 201), 0);
+    und(e, pk, n);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], 0);
+    env_free(e);
+}
+
+static void
+test_api_errors(void **st)
+{
+    (void)st;
+    struct env *e = env_new();
+    struct fwd *f = e->f;
+    struct nvdp_addr a;
+    nvdp_addr_parse(MAC_A, "", &a);
+    assert_int_equal(fwd_port_add(f, FWD_MAX_PORTS, "x"), -1);
+    assert_int_equal(fwd_port_add(f, 3, "a-very-long-interface-name"), -1);
+    assert_int_equal(fwd_port_del(f, 9), -1);
+    assert_int_equal(fwd_vn_bind(f, 0, 0, 1), -1);
+    assert_int_equal(fwd_vn_bind(f, 0, 4095, 1), -1);
+    assert_int_equal(fwd_vn_bind(f, 0, 5, 0x1000000), -1);
+    assert_int_equal(fwd_vn_bind(f, 0, 100, 10100), 0); /* idempotent */
+    assert_int_equal(fwd_vn_bind(f, 0, 101, 10100), -1); /* 2nd tag same VN */
+    assert_int_equal(fwd_vn_unbind(f, 0, 999), -1);
+    assert_int_equal(fwd_local_add(f, 10100, 0, &a), 0);
+    memcpy(a.mac, BCAST, 6); /* group MAC: never a local address */
+    assert_int_equal(fwd_local_add(f, 10100, 0, &a), -1);
+    memcpy(a.mac, MAC_A, 6);
+    assert_int_equal(fwd_remote_mac_add(f, 10100, MAC_A, "192.0.2.2"), -1);
+    assert_int_equal(fwd_remote_mac_add(f, 10100, MAC_X, "not-an-ip"), -1);
+    assert_int_equal(fwd_flood_add(f, 10100, "300.1.1.1"), -1);
+    assert_int_equal(fwd_flood_add(f, 10100, "192.0.2.2"), 0); /* idempotent */
+    assert_int_equal(fwd_flood_del(f, 10100, "192.0.2.99"), -1);
+    assert_int_equal(fwd_flood_del(f, 10100, "192.0.2.3"), 0);
+    assert_int_equal(fwd_local_set_active(f, 10100, MAC_X, 0), -1);
+    /* migration: A moves to port 1; deleting the old location is a no-op */
+    nvdp_addr_parse(MAC_A, "", &a);
+    assert_int_equal(fwd_local_add(f, 10100, 1, &a), 0);
+    assert_int_equal(fwd_local_del(f, 10100, 0, &a), -1);
+    assert_int_equal(FWD_MV_PORT(fwd_mac_lookup(f, 0, MAC_A, NULL)), 1);
+    assert_int_equal(fwd_local_del(f, 10100, 1, &a), 0);
+    assert_int_equal(FWD_MV_TYPE(fwd_mac_lookup(f, 0, MAC_A, NULL)), 0);
+    /* a remote with no more reference is released */
+    assert_int_equal(fwd_remote_mac_del(f, 10100, MAC_C), 0);
+    assert_int_equal(fwd_flood_del(f, 10100, "192.0.2.2"), 0);
+    int used = 0;
+    for (int r = 0; r < FWD_MAX_REMOTES; r++)
+        used += f->remotes[r].used;
+    assert_int_equal(used, 0);
+    /* port removal takes its bindings and MACs */
+    assert_int_equal(fwd_port_del(f, 1), 0);
+    assert_int_equal(FWD_MV_TYPE(fwd_mac_lookup(f, 0, MAC_B, NULL)), 0);
+    assert_int_equal(f->ports[1].tag2vn[200], 0);
+    struct json_object *j = fwd_dump_json(f);
+    const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+    assert_non_null(strstr(s, "\"max_inner_frame\":1464"));
+    assert_non_null(strstr(s, "acc0"));
+    json_object_put(j);
+    /* many MACs in and out: tombstones are reclaimed, lookups still work */
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t i = 0; i < 40000; i++) {
+            uint8_t m[6] = {2, 1, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i, 0};
+            nvdp_addr_parse(m, "", &a);
+            assert_int_equal(fwd_local_add(f, 10100, 0, &a), 0);
+        }
+        for (uint32_t i = 0; i < 40000; i++) {
+            uint8_t m[6] = {2, 1, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i, 0};
+            nvdp_addr_parse(m, "", &a);
+            assert_int_equal(fwd_local_del(f, 10100, 0, &a), 0);
+        }
+    }
+    uint32_t tomb = 0;
+    for (uint32_t h = 0; h < FWD_MAC_CAP; h++)
+        tomb += f->macs[h].key == FWD_MK_TOMB;
+    assert_int_equal(tomb, 0);
+    env_free(e);
+}
+
+/* ---- concurrency: a control thread rewrites the tables while a reader
+ * forwards; every frame that comes out must be well-formed and belong to
+ * a state the table had. --------------------------------------------------- */
+
+struct race {
+    struct env *e;
+    int stop;
+    unsigned long updates;
+};
+
+static void *
+race_writer(void *arg)
+{
+    struct race *r = arg;
+    struct fwd *f = r->e->f;
+    struct nvdp_addr a;
+    unsigned i = 0;
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+        const char *ip = (i & 1) ? "192.0.2.3" : "192.0.2.2";
+        fwd_remote_mac_del(f, 10100, MAC_C);
+        fwd_remote_mac_add(f, 10100, MAC_C, ip);
+        fwd_flood_del(f, 10100, "192.0.2.3");
+        fwd_flood_add(f, 10100, "192.0.2.3");
+        uint8_t m[6] = {2, 9, 0, 0, (uint8_t)(i >> 8), (uint8_t)i};
+        nvdp_addr_parse(m, "", &a);
+        fwd_local_add(f, 10100, 1, &a);
+        if (i > 50) {
+            m[5] = (uint8_t)(i - 50);
+            m[4] = (uint8_t)((i - 50) >> 8);
+            fwd_local_del(f, 10100, 1, &a);
+        }
+        for (int k = 0; k < FWD_MAX_REMOTES; k++)
+            if (f->remotes[k].used && !f->remotes[k].resolved) {
+                pthread_mutex_lock(&f->wlock);
+                fwd_remote_set_nexthop(f, (uint16_t)k,
+                    f->remotes[k].ip[3] == 2 ? NH_MAC : NH3_MAC);
+                pthread_mutex_unlock(&f->wlock);
+            }
+        i++;
+        r->updates++;
+    }
+    return NULL;
+}
+
+static void
+test_updates_during_forwarding(void **st)
+{
+    (void)st;
+    struct race r = {.e = env_new()};
+    struct env *e = r.e;
+    struct fwd *f = e->f;
+    __atomic_store_n(&f->online, 1, __ATOMIC_RELEASE);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, race_writer, &r), 0);
+    uint8_t fr[256];
+    size_t n = mkframe(fr, MAC_C, MAC_A, 100, 7, 20);
+    size_t nb = mkframe(fr + 128, BCAST, MAC_A, 100, 7, 20);
+    unsigned long out = 0, frames = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        for (int k = 0; k < 200; k++) {
+            int bc = k & 1;
+            acc(e, 0, bc ? fr + 128 : fr, bc ? nb : n);
+            frames++;
+            for (unsigned i = 0; i < e->c.n; i++) {
+                uint8_t *o = e->c.buf[i];
+                out++;
+                if (e->c.port[i] == 1) {
+                    assert_int_equal(o[15], 200);
+                    continue;
+                }
+                assert_int_equal(e->c.port[i], FWD_TXQ_UNDERLAY);
+                struct fwd_vx vx;
+                assert_int_equal(fwd_vx_parse(o, e->c.len[i], 4789, &vx), 0);
+                assert_int_equal(vx.vni, 10100);
+                /* header and next hop always of the same remote */
+                assert_true(o[14 + 19] == 2 || o[14 + 19] == 3);
+                assert_memory_equal(o, o[14 + 19] == 2 ? NH_MAC : NH3_MAC, 6);
+            }
+            fwd_qs_tick(f);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 700);
+    __atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    assert_true(r.updates > 100);
+    assert_true(out > frames / 2);
+    env_free(e);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_v4),
+        cmocka_unit_test(test_golden_v6),
+        cmocka_unit_test(test_hash_sport),
+        cmocka_unit_test(test_vx_parse_errors),
+        cmocka_unit_test(test_access_forwarding),
+        cmocka_unit_test(test_access_drops),
+        cmocka_unit_test(test_decap),
+        cmocka_unit_test(test_isolation),
+        cmocka_unit_test(test_api_errors),
+        cmocka_unit_test(test_updates_during_forwarding),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1173 @@
+/* test_hv_proto.c - hv-agent's NVDP engine against a fake NVE built from
+ * the codec, on a fake clock: addressing, answers, loss, resync, batching. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hv.h"
+
+#define MAXFRAMES 256
+#define MAXMSGS 400
+
+static const uint8_t HV_MAC[6] = {0x02, 0, 0, 0, 0, 0x11};
+static const uint8_t NVE_MAC[6] = {0x02, 0, 0, 0, 0, 0xee};
+static const uint8_t OTHER_MAC[6] = {0x02, 0, 0, 0, 0, 0x22};
+static const uint8_t GROUP[6] = NVDP_GROUP_MAC_DEFAULT;
+#define HV_EPOCH 0x11111111u
+#define NVE_EPOCH 0xaaaa0001u
+
+struct frame {
+    uint8_t dst[6];
+    uint8_t buf[NVDP_FRAME_MAX];
+    size_t len;
+};
+
+struct event {
+    struct nvdp_uuid uuid;
+    uint8_t state;
+    uint16_t tag;
+};
+
+struct env {
+    struct hv h;
+    uint64_t now;
+    struct frame *frames;
+    size_t nframes;
+    size_t seen; /* frames already handled by the fake NVE */
+    struct event ev[512];
+    size_t nev;
+    int nve_events[8];
+    size_t nnve;
+    uint32_t nve_epoch;
+    uint16_t nve_window;
+    uint16_t nve_hold;
+    uint32_t nve_txid;
+    struct nvdp_msg *msgs; /* decode scratch */
+    struct nvdp_msg *one;
+};
+
+static int
+fake_send(void *arg, const uint8_t dst[6], const uint8_t *buf, size_t len)
+{
+    struct env *e = arg;
+    struct frame *f;
+
+    assert_true(e->nframes < MAXFRAMES);
+    assert_true(len <= e->h.proto.mtu);
+    f = &e->frames[e->nframes++];
+    memcpy(f->dst, dst, 6);
+    memcpy(f->buf, buf, len);
+    f->len = len;
+    return 0;
+}
+
+static void
+obs_vnic(void *arg, const struct hv_vnic *v)
+{
+    struct env *e = arg;
+
+    if (e->nev < sizeof(e->ev) / sizeof(e->ev[0])) {
+        e->ev[e->nev].uuid = v->uuid;
+        e->ev[e->nev].state = v->state;
+        e->ev[e->nev].tag = v->tag;
+        e->nev++;
+    }
+}
+
+static void
+obs_nve(void *arg, int up)
+{
+    struct env *e = arg;
+
+    if (e->nnve < 8)
+        e->nve_events[e->nnve++] = up;
+}
+
+static struct env *
+env_new_conf(int with_state, void (*prep)(struct env *))
+{
+    struct env *e = calloc(1, sizeof(*e));
+    struct hv_observer o = {obs_vnic, obs_nve, NULL};
+
+    assert_non_null(e);
+    e->frames = calloc(MAXFRAMES, sizeof(*e->frames));
+    e->msgs = calloc(MAXMSGS, sizeof(*e->msgs));
+    e->one = calloc(1, sizeof(*e->one));
+    assert_non_null(e->frames);
+    assert_non_null(e->msgs);
+    hv_conf_defaults(&e->h.conf);
+    snprintf(e->h.conf.name, sizeof(e->h.conf.name), "hv-test");
+    snprintf(e->h.conf.state_file, sizeof(e->h.conf.state_file),
+             "/nonexistent/hv.state");
+    hv_state_init(&e->h.state);
+    e->now = 1000000;
+    e->nve_epoch = NVE_EPOCH;
+    e->nve_window = 64;
+    e->nve_hold = 3;
+    e->nve_txid = 1;
+    if (prep != NULL)
+        prep(e);
+    o.arg = e;
+    assert_int_equal(hv_observer_add(&e->h, &o), 0);
+    assert_int_equal(hv_proto_init(&e->h, HV_EPOCH, HV_MAC, 1500, fake_send,
+                                   e, with_state, e->now), 0);
+    return e;
+}
+
+static struct env *
+env_new(void)
+{
+    return env_new_conf(0, NULL);
+}
+
+static void
+env_free(struct env *e)
+{
+    hv_proto_free(&e->h);
+    hv_state_free(&e->h.state);
+    hv_conf_free(&e->h.conf);
+    free(e->frames);
+    free(e->msgs);
+    free(e->one);
+    free(e);
+}
+
+static void
+run(struct env *e)
+{
+    hv_proto_run(&e->h, e->now);
+}
+
+static void
+advance(struct env *e, uint64_t ms)
+{
+    e->now += ms;
+    run(e);
+}
+
+/* Decodes frame f into e->msgs; returns the count. */
+static size_t
+decode(struct env *e, const struct frame *f, struct nvdp_hdr *hdr)
+{
+    struct nvdp_reader r;
+    size_t n = 0;
+    int rc;
+
+    assert_int_equal(nvdp_frame_open(&r, f->buf, f->len), 0);
+    if (hdr != NULL)
+        *hdr = r.hdr;
+    while ((rc = nvdp_frame_next(&r, &e->msgs[n])) != 0) {
+        assert_true(rc > 0);
+        n++;
+        assert_true(n < MAXMSGS);
+    }
+    return n;
+}
+
+/* Requests of a given type in frames[from..], copied to out (may be NULL). */
+static size_t
+count_type(struct env *e, size_t from, uint16_t type, struct nvdp_msg *out,
+           size_t max)
+{
+    size_t total = 0;
+
+    for (size_t i = from; i < e->nframes; i++) {
+        size_t n = decode(e, &e->frames[i], NULL);
+        for (size_t j = 0; j < n; j++) {
+            if (e->msgs[j].type != type)
+                continue;
+            if (out != NULL && total < max)
+                out[total] = e->msgs[j];
+            total++;
+        }
+    }
+    return total;
+}
+
+/* ---- the fake NVE ------------------------------------------------------ */
+
+static void
+nve_frame(struct env *e, const uint8_t src[6], uint32_t epoch,
+          uint32_t peer_epoch, const struct nvdp_msg *m, size_t n)
+{
+    uint8_t buf[NVDP_FRAME_MAX];
+    struct nvdp_writer w;
+    size_t len;
+
+    nvdp_writer_init(&w, buf, sizeof(buf), epoch, peer_epoch);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(nvdp_writer_add(&w, &m[i]), 0);
+    len = nvdp_writer_finish(&w);
+    hv_proto_input(&e->h, src, buf, len, e->now);
+}
+
+static void
+hello_msg(struct nvdp_msg *m, uint8_t role, uint16_t hold, uint16_t window)
+{
+    memset(m, 0, sizeof(*m));
+    m->type = NVDP_MSG_HELLO;
+    m->hello.role = role;
+    m->hello.hold_time = hold;
+    m->hello.hello_interval = 1000;
+    m->hello.window = window;
+    snprintf(m->hello.name, sizeof(m->hello.name), "tor1");
+}
+
+static void
+nve_hello_pe(struct env *e, uint32_t peer_epoch)
+{
+    hello_msg(e->one, NVDP_ROLE_NVE, e->nve_hold, e->nve_window);
+    nve_frame(e, NVE_MAC, e->nve_epoch, peer_epoch, e->one, 1);
+}
+
+static void
+nve_hello(struct env *e)
+{
+    nve_hello_pe(e, HV_EPOCH);
+}
+
+static void
+response(struct nvdp_msg *r, uint32_t txid, uint16_t req_type,
+         uint16_t status, uint16_t tag, const char *reason)
+{
+    memset(r, 0, sizeof(*r));
+    r->type = NVDP_MSG_RESPONSE;
+    r->txid = txid;
+    r->req_type = req_type;
+    r->status = status;
+    if (tag != 0) {
+        r->has_tag = 1;
+        r->tag = tag;
+    }
+    if (reason != NULL)
+        snprintf(r->reason, sizeof(r->reason), "%s", reason);
+}
+
+static void
+nve_respond(struct env *e, uint32_t txid, uint16_t req_type, uint16_t status,
+            uint16_t tag, const char *reason)
+{
+    response(e->one, txid, req_type, status, tag, reason);
+    nve_frame(e, NVE_MAC, e->nve_epoch, HV_EPOCH, e->one, 1);
+}
+
+static uint16_t
+tag_for(const struct nvdp_vn *vn)
+{
+    return (uint16_t)(100 + vn->vni % 1000);
+}
+
+/* Answers every request in frames not yet seen, OK with the VN's tag (or
+ * with the hint when one is given), all in one frame. */
+static size_t
+nve_answer_all(struct env *e)
+{
+    struct nvdp_msg *resp = calloc(MAXMSGS, sizeof(*resp));
+    size_t nr = 0;
+
+    assert_non_null(resp);
+    for (; e->seen < e->nframes; e->seen++) {
+        size_t n = decode(e, &e->frames[e->seen], NULL);
+        for (size_t j = 0; j < n; j++) {
+            const struct nvdp_msg *m = &e->msgs[j];
+            uint16_t tag = 0;
+            if (m->type == NVDP_MSG_HELLO || m->type == NVDP_MSG_RESPONSE)
+                continue;
+            if (m->type == NVDP_MSG_ASSOC ||
+                (m->type == NVDP_MSG_PREASSOC && (m->rflags & NVDP_RF_RR)))
+                tag = m->has_tag_hint ? m->tag_hint : tag_for(&m->vn);
+            response(&resp[nr++], m->txid, m->type, NVDP_ST_OK, tag, NULL);
+        }
+    }
+    /* frames are bounded by size: send in chunks */
+    for (size_t i = 0; i < nr; i += 50)
+        nve_frame(e, NVE_MAC, e->nve_epoch, HV_EPOCH, &resp[i],
+                  nr - i < 50 ? nr - i : 50);
+    free(resp);
+    return nr;
+}
+
+/* ---- VNIC helpers ------------------------------------------------------ */
+
+static void
+mkuuid(struct nvdp_uuid *u, unsigned n)
+{
+    memset(u, 0, sizeof(*u));
+    u->b[0] = 0x5e;
+    u->b[14] = (uint8_t)(n >> 8);
+    u->b[15] = (uint8_t)n;
+}
+
+static struct hv_vnic *
+attach(struct env *e, unsigned n, uint32_t vni, const char *ip)
+{
+    struct nvdp_uuid u;
+    struct nvdp_addr a;
+    struct hv_vnic *v;
+    uint8_t mac[6] = {0x52, 0x54, 0, 0, (uint8_t)(n >> 8), (uint8_t)n};
+
+    mkuuid(&u, n);
+    v = hv_state_find(&e->h.state, &u);
+    if (v == NULL)
+        v = hv_state_add(&e->h.state, &u);
+    assert_non_null(v);
+    v->vn.kind = NVDP_VN_VNI;
+    v->vn.vni = vni;
+    memcpy(v->mac, mac, 6);
+    assert_int_equal(nvdp_addr_parse(mac, ip, &a), 0);
+    assert_int_equal(hv_state_set_addrs(v, &a, 1), 0);
+    v->want = HV_WANT_ATTACH;
+    v->state = HV_VNIC_PENDING;
+    hv_proto_vnic_changed(&e->h, v);
+    return v;
+}
+
+static struct hv_vnic *
+find(struct env *e, unsigned n)
+{
+    struct nvdp_uuid u;
+
+    mkuuid(&u, n);
+    return hv_state_find(&e->h.state, &u);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void
+test_attach_group_then_unicast(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[4];
+    struct nvdp_hdr hdr;
+    struct hv_vnic *v;
+    size_t n;
+
+    (void)st;
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    /* before any NVE is heard: to the group address, HELLO included */
+    assert_int_equal(e->nframes, 1);
+    assert_memory_equal(e->frames[0].dst, GROUP, 6);
+    n = decode(e, &e->frames[0], &hdr);
+    assert_int_equal(hdr.epoch, HV_EPOCH);
+    assert_int_equal(hdr.peer_epoch, 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(e->msgs[0].type, NVDP_MSG_HELLO);
+    assert_int_equal(e->msgs[0].hello.role, NVDP_ROLE_HV);
+    assert_int_equal(e->msgs[0].hello.hold_time, 10);
+    assert_string_equal(e->msgs[0].hello.name, "hv-test");
+    assert_int_equal(count_type(e, 0, NVDP_MSG_ASSOC, req, 4), 1);
+    assert_memory_equal(req[0].vnic.b, v->uuid.b, 16);
+    assert_int_equal(req[0].vn.kind, NVDP_VN_VNI);
+    assert_int_equal(req[0].vn.vni, 10100);
+    assert_int_equal(req[0].naddr, 1);
+    assert_int_equal(req[0].addr[0].kind, NVDP_ADDR_HOST);
+    assert_false(req[0].has_tag_hint);
+    assert_int_equal(v->state, HV_VNIC_PENDING);
+
+    /* the NVE says hello, then answers */
+    nve_hello(e);
+    assert_true(hv_proto_nve_up(&e->h));
+    assert_int_equal(e->nnve, 1);
+    assert_int_equal(e->nve_events[0], 1);
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_OK, 200, NULL);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    assert_int_equal(v->tag, 200);
+    assert_int_equal(v->tag_hint, 200);
+    assert_true(e->h.state_dirty); /* the tag is persisted for hints */
+    assert_true(e->nev >= 1);
+    assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_ATTACHED);
+    assert_int_equal(e->ev[e->nev - 1].tag, 200);
+    assert_true(hv_vnic_settled(v));
+
+    /* from now on: unicast to the NVE, its epoch echoed */
+    size_t mark = e->nframes;
+    attach(e, 2, 10100, "10.0.0.2");
+    run(e);
+    assert_int_equal(e->nframes, mark + 1);
+    assert_memory_equal(e->frames[mark].dst, NVE_MAC, 6);
+    decode(e, &e->frames[mark], &hdr);
+    assert_int_equal(hdr.peer_epoch, NVE_EPOCH);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 1);
+    /* nothing is sent again once everything is answered */
+    e->seen = mark;
+    nve_answer_all(e);
+    mark = e->nframes;
+    advance(e, 500);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+    assert_int_equal(e->h.proto.tx.outstanding, 0);
+    env_free(e);
+}
+
+static void
+test_refusal_stays_failed(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[2];
+    struct hv_vnic *v;
+    size_t mark;
+
+    (void)st;
+    nve_hello(e);
+    v = attach(e, 1, 999, "10.0.0.1");
+    run(e);
+    assert_int_equal(count_type(e, 0, NVDP_MSG_ASSOC, req, 2), 1);
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_UNKNOWN_VN, 0,
+                "VN 999 is not offered on port p1");
+    assert_int_equal(v->state, HV_VNIC_FAILED);
+    assert_int_equal(v->status, NVDP_ST_UNKNOWN_VN);
+    assert_string_equal(v->reason, "VN 999 is not offered on port p1");
+    assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_FAILED);
+    assert_true(hv_vnic_settled(v));
+    assert_int_equal(e->h.proto.cnt.refusals_rx, 1);
+
+    /* not retried by itself, however long we wait */
+    mark = e->nframes;
+    for (int i = 0; i < 20; i++) {
+        nve_hello(e);
+        advance(e, 1000);
+    }
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+
+    /* the user acts: tried again */
+    v->state = HV_VNIC_PENDING;
+    hv_proto_vnic_changed(&e->h, v);
+    mark = e->nframes;
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, req, 2), 1);
+    /* a refusal without a reason gets the status name as reason */
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_NO_TAGS, 0, NULL);
+    assert_int_equal(v->state, HV_VNIC_FAILED);
+    assert_string_equal(v->reason, "no-tags");
+    env_free(e);
+}
+
+static void
+test_loss_retransmits(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[8];
+    struct hv_vnic *v;
+    size_t mark;
+
+    (void)st;
+    nve_hello(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    assert_int_equal(count_type(e, 0, NVDP_MSG_ASSOC, req, 8), 1);
+    uint32_t txid = req[0].txid;
+
+    /* lost: nothing before the RTO, then the same request again */
+    mark = e->nframes;
+    advance(e, 199);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+    advance(e, 1);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, req, 8), 1);
+    assert_int_equal(req[0].txid, txid);
+    /* backoff doubles: 400 ms more */
+    mark = e->nframes;
+    advance(e, 399);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+    advance(e, 1);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 1);
+    assert_int_equal(e->h.proto.tx.retransmits, 2);
+
+    nve_respond(e, txid, NVDP_MSG_ASSOC, NVDP_ST_OK, 7, NULL);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    mark = e->nframes;
+    advance(e, 5000);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+    env_free(e);
+}
+
+static void
+test_duplicate_responses_ignored(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[2];
+    struct hv_vnic *v;
+    size_t nev;
+
+    (void)st;
+    nve_hello(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    assert_int_equal(count_type(e, 0, NVDP_MSG_ASSOC, req, 2), 1);
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_OK, 300, NULL);
+    assert_int_equal(v->tag, 300);
+    nev = e->nev;
+    /* the same answer again, then a contradicting one: both stray */
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_OK, 300, NULL);
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_CONFLICT, 0, "x");
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    assert_int_equal(v->tag, 300);
+    assert_int_equal(e->h.proto.cnt.stray_responses, 2);
+    assert_int_equal(e->nev, nev);
+    /* an answer to a txid never sent is stray too */
+    nve_respond(e, 4242, NVDP_MSG_ASSOC, NVDP_ST_OK, 5, NULL);
+    assert_int_equal(e->h.proto.cnt.stray_responses, 3);
+    assert_int_equal(v->tag, 300);
+    env_free(e);
+}
+
+static void
+withdraw_msg(struct nvdp_msg *m, uint32_t txid, uint32_t vni,
+             const struct nvdp_uuid *vnic, const char *reason)
+{
+    memset(m, 0, sizeof(*m));
+    m->type = NVDP_MSG_WITHDRAW;
+    m->txid = txid;
+    m->vn.kind = NVDP_VN_VNI;
+    m->vn.vni = vni;
+    if (vnic != NULL) {
+        m->has_vnic = 1;
+        m->vnic = *vnic;
+    }
+    snprintf(m->reason, sizeof(m->reason), "%s", reason);
+}
+
+static void
+test_withdraw_honoured(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg resp[4];
+    struct hv_vnic *v1, *v2, *v3;
+    size_t mark, nev;
+
+    (void)st;
+    nve_hello(e);
+    v1 = attach(e, 1, 10100, "10.0.0.1");
+    v2 = attach(e, 2, 10100, "10.0.0.2");
+    v3 = attach(e, 3, 10200, "10.0.1.3");
+    run(e);
+    nve_answer_all(e);
+    assert_int_equal(v1->state, HV_VNIC_ATTACHED);
+    assert_int_equal(v3->state, HV_VNIC_ATTACHED);
+
+    /* one VNIC */
+    mark = e->nframes;
+    withdraw_msg(e->one, 5, 10100, &v1->uuid, "operator said so");
+    nve_frame(e, NVE_MAC, e->nve_epoch, HV_EPOCH, e->one, 1);
+    assert_int_equal(v1->state, HV_VNIC_WITHDRAWN);
+    assert_int_equal(v1->tag, 0);
+    assert_int_equal(v1->tag_hint, tag_for(&v1->vn));
+    assert_string_equal(v1->reason, "operator said so");
+    assert_int_equal(v2->state, HV_VNIC_ATTACHED);
+    assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_WITHDRAWN);
+    assert_true(e->h.state_dirty);
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESPONSE, resp, 4), 1);
+    assert_int_equal(resp[0].txid, 5);
+    assert_int_equal(resp[0].status, NVDP_ST_OK);
+    assert_int_equal(resp[0].req_type, NVDP_MSG_WITHDRAW);
+    assert_memory_equal(e->frames[mark].dst, NVE_MAC, 6);
+
+    /* retransmitted by the NVE: answered again, not applied again */
+    nev = e->nev;
+    mark = e->nframes;
+    nve_frame(e, NVE_MAC, e->nve_epoch, HV_EPOCH, e->one, 1);
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESPONSE, resp, 4), 1);
+    assert_int_equal(resp[0].txid, 5);
+    assert_int_equal(e->nev, nev);
+    assert_int_equal(e->h.proto.cnt.dup_requests, 1);
+
+    /* a whole VN */
+    withdraw_msg(e->one, 6, 10100, NULL, "VN removed");
+    nve_frame(e, NVE_MAC, e->nve_epoch, HV_EPOCH, e->one, 1);
+    assert_int_equal(v2->state, HV_VNIC_WITHDRAWN);
+    assert_int_equal(v3->state, HV_VNIC_ATTACHED);
+
+    /* and never re-associated by us */
+    mark = e->nframes;
+    for (int i = 0; i < 10; i++) {
+        nve_hello(e);
+        advance(e, 1000);
+    }
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+
+    /* detaching a withdrawn VNIC needs no NVE: it is just forgotten */
+    v1->want = HV_WANT_DETACH;
+    v1->state = HV_VNIC_DETACHING;
+    hv_proto_vnic_changed(&e->h, v1);
+    mark = e->nframes;
+    run(e);
+    assert_null(find(e, 1));
+    assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_DETACHED);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_VNIC_DISASSOC, NULL, 0), 0);
+    env_free(e);
+}
+
+static void
+test_epoch_change_resyncs_with_hints(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[8];
+    struct hv_vnic *v1, *v2;
+    size_t mark;
+
+    (void)st;
+    nve_hello(e);
+    v1 = attach(e, 1, 10100, "10.0.0.1");
+    v2 = attach(e, 2, 10200, "10.0.1.2");
+    run(e);
+    nve_answer_all(e);
+    assert_int_equal(v1->tag, 200);
+    assert_int_equal(v2->tag, 300);
+
+    /* the NVE restarts: new epoch, it does not know us */
+    e->nve_epoch = NVE_EPOCH + 1;
+    mark = e->nframes;
+    e->seen = mark;
+    nve_hello_pe(e, 0);
+    run(e);
+    assert_int_equal(e->h.proto.cnt.resyncs, 1);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESYNC, req, 8), 1);
+    assert_int_equal(req[0].phase, NVDP_RESYNC_BEGIN);
+    /* nothing is replayed before BEGIN is acknowledged */
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+    /* forwarding continues meanwhile: the VNICs keep their tags */
+    assert_int_equal(v1->state, HV_VNIC_ATTACHED);
+    assert_int_equal(v1->tag, 200);
+
+    mark = e->nframes;
+    e->seen = mark;
+    nve_respond(e, req[0].txid, NVDP_MSG_RESYNC, NVDP_ST_OK, 0, NULL);
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, req, 8), 2);
+    for (int i = 0; i < 2; i++) {
+        assert_true(req[i].has_tag_hint);
+        assert_int_equal(req[i].tag_hint, req[i].vn.vni == 10100 ? 200 : 300);
+    }
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESYNC, NULL, 0), 0);
+    e->seen = e->nframes;
+
+    /* one replay answered: still no END */
+    mark = e->nframes;
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_OK, req[0].tag_hint,
+                NULL);
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESYNC, NULL, 0), 0);
+    /* the other: END follows */
+    nve_respond(e, req[1].txid, NVDP_MSG_ASSOC, NVDP_ST_OK, req[1].tag_hint,
+                NULL);
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESYNC, req, 8), 1);
+    assert_int_equal(req[0].phase, NVDP_RESYNC_END);
+    assert_int_equal(e->h.proto.phase, HV_RS_END);
+    nve_respond(e, req[0].txid, NVDP_MSG_RESYNC, NVDP_ST_OK, 0, NULL);
+    assert_int_equal(e->h.proto.phase, HV_RS_IDLE);
+    assert_int_equal(v1->state, HV_VNIC_ATTACHED);
+    assert_int_equal(v2->state, HV_VNIC_ATTACHED);
+
+    /* more frames of that epoch change nothing */
+    nve_hello(e);
+    run(e);
+    assert_int_equal(e->h.proto.cnt.resyncs, 1);
+    env_free(e);
+}
+
+static void
+test_nve_lost_us_resyncs_once(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[4];
+    size_t mark;
+
+    (void)st;
+    nve_hello(e); /* knows us */
+    attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    nve_answer_all(e);
+    /* same NVE epoch, but it expired us: peer_epoch 0 */
+    mark = e->nframes;
+    nve_hello_pe(e, 0);
+    run(e);
+    assert_int_equal(e->h.proto.cnt.resyncs, 1);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESYNC, req, 4), 1);
+    assert_int_equal(req[0].phase, NVDP_RESYNC_BEGIN);
+    /* further hellos before it hears us again: no second resync */
+    nve_hello_pe(e, 0);
+    nve_hello_pe(e, 0);
+    run(e);
+    assert_int_equal(e->h.proto.cnt.resyncs, 1);
+    /* the whole resync goes through */
+    e->seen = mark;
+    nve_answer_all(e);
+    run(e);
+    nve_answer_all(e);
+    run(e);
+    nve_answer_all(e);
+    assert_int_equal(e->h.proto.phase, HV_RS_IDLE);
+    assert_int_equal(find(e, 1)->state, HV_VNIC_ATTACHED);
+    env_free(e);
+}
+
+static void
+prep_saved(struct env *e)
+{
+    struct nvdp_uuid u;
+    struct nvdp_addr a;
+    struct hv_vnic *v;
+    uint8_t mac[6] = {0x52, 0x54, 0, 0, 0, 9};
+
+    mkuuid(&u, 9);
+    v = hv_state_add(&e->h.state, &u);
+    v->vn.kind = NVDP_VN_VNI;
+    v->vn.vni = 10100;
+    memcpy(v->mac, mac, 6);
+    nvdp_addr_parse(mac, "10.0.0.9", &a);
+    hv_state_set_addrs(v, &a, 1);
+    v->want = HV_WANT_ATTACH;
+    v->tag_hint = 42;
+    v->may_exist = 1;
+}
+
+static void
+test_start_with_state_resyncs(void **st)
+{
+    struct env *e = env_new_conf(1, prep_saved);
+    struct nvdp_msg req[4];
+    size_t mark;
+
+    (void)st;
+    run(e);
+    assert_int_equal(count_type(e, 0, NVDP_MSG_RESYNC, req, 4), 1);
+    assert_int_equal(req[0].phase, NVDP_RESYNC_BEGIN);
+    assert_memory_equal(e->frames[0].dst, GROUP, 6);
+    assert_int_equal(count_type(e, 0, NVDP_MSG_ASSOC, NULL, 0), 0);
+    /* an NVE that still shows our previous life does not restart it */
+    nve_hello_pe(e, 0x0badbeef);
+    run(e);
+    assert_int_equal(e->h.proto.cnt.resyncs, 1);
+
+    mark = e->nframes;
+    nve_respond(e, req[0].txid, NVDP_MSG_RESYNC, NVDP_ST_OK, 0, NULL);
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, req, 4), 1);
+    assert_true(req[0].has_tag_hint);
+    assert_int_equal(req[0].tag_hint, 42);
+    assert_memory_equal(e->frames[mark].dst, NVE_MAC, 6);
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_OK, 42, NULL);
+    mark = e->nframes;
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESYNC, req, 4), 1);
+    assert_int_equal(req[0].phase, NVDP_RESYNC_END);
+    assert_int_equal(find(e, 9)->state, HV_VNIC_ATTACHED);
+    assert_int_equal(find(e, 9)->tag, 42);
+    env_free(e);
+}
+
+static void
+test_nve_silence_down(void **st)
+{
+    struct env *e = env_new();
+    size_t mark;
+
+    (void)st;
+    nve_hello(e); /* hold 3 s */
+    advance(e, 2999);
+    assert_true(hv_proto_nve_up(&e->h));
+    advance(e, 1);
+    assert_false(hv_proto_nve_up(&e->h));
+    assert_int_equal(e->h.proto.cnt.nve_down, 1);
+    assert_int_equal(e->nnve, 2);
+    assert_int_equal(e->nve_events[1], 0);
+    /* back to the group address, where another NVE may answer */
+    mark = e->nframes;
+    advance(e, 1000);
+    assert_true(e->nframes > mark);
+    assert_memory_equal(e->frames[e->nframes - 1].dst, GROUP, 6);
+    /* heard again: up, unicast */
+    nve_hello(e);
+    assert_true(hv_proto_nve_up(&e->h));
+    assert_int_equal(e->nve_events[2], 1);
+    advance(e, 1000);
+    assert_memory_equal(e->frames[e->nframes - 1].dst, NVE_MAC, 6);
+    /* the next deadline reported covers the hold time */
+    uint64_t next = hv_proto_run(&e->h, e->now);
+    assert_true(next <= e->now + 3000);
+    env_free(e);
+}
+
+static void
+test_batching_100_attaches(void **st)
+{
+    struct env *e = env_new();
+    size_t frames_with_assoc = 0;
+
+    (void)st;
+    nve_hello(e);
+    e->seen = e->nframes;
+    for (unsigned i = 1; i <= 100; i++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.1.%u.%u", i / 250, i % 250 + 1);
+        attach(e, i, 10100 + i % 4, ip);
+    }
+    size_t mark = e->nframes;
+    run(e);
+    /* window 64 (the NVE's) limits the first burst */
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 64);
+    for (size_t i = mark; i < e->nframes; i++) {
+        decode(e, &e->frames[i], NULL);
+        frames_with_assoc++;
+        assert_true(e->frames[i].len <= 1500);
+    }
+    assert_true(frames_with_assoc <= 4);
+    nve_answer_all(e);
+    mark = e->nframes;
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 36);
+    assert_true(e->nframes - mark <= 2);
+    nve_answer_all(e);
+    for (unsigned i = 1; i <= 100; i++)
+        assert_int_equal(find(e, i)->state, HV_VNIC_ATTACHED);
+    env_free(e);
+}
+
+static void
+prep_bigwindow(struct env *e)
+{
+    e->nve_window = 1024;
+}
+
+static void
+test_batching_fills_frames(void **st)
+{
+    struct env *e = env_new_conf(0, prep_bigwindow);
+
+    (void)st;
+    nve_hello(e);
+    for (unsigned i = 1; i <= 100; i++)
+        attach(e, i, 10100, "10.2.0.1");
+    size_t mark = e->nframes;
+    run(e);
+    /* 100 ASSOCs of ~70 bytes: a handful of 1500-byte frames, not 100 */
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 100);
+    assert_true(e->nframes - mark >= 4);
+    assert_true(e->nframes - mark <= 7);
+    for (size_t i = mark; i + 1 < e->nframes; i++)
+        assert_true(e->frames[i].len > 1500 - 120);
+    env_free(e);
+}
+
+static void
+test_giveup_then_retry_when_heard(void **st)
+{
+    struct env *e = env_new();
+    struct hv_vnic *v;
+    size_t mark;
+
+    (void)st;
+    nve_hello(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    /* never answered: 8 transmissions (0, 200, 600, 1400, 3000, 6200,
+     * 9400, 12600 ms), given up at 15800 ms */
+    for (int i = 0; i < 157; i++)
+        advance(e, 100);
+    assert_int_equal(e->h.proto.tx.giveups, 0);
+    assert_true(v->inflight);
+    advance(e, 100);
+    assert_int_equal(e->h.proto.tx.giveups, 1);
+    assert_int_equal(v->state, HV_VNIC_PENDING);
+    assert_false(v->inflight);
+    assert_true(e->h.proto.blocked);
+    assert_int_equal(count_type(e, 0, NVDP_MSG_ASSOC, NULL, 0), 8);
+    /* no loop of retries while nobody answers */
+    mark = e->nframes;
+    advance(e, 30000);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+    /* heard again: retried at once */
+    nve_hello(e);
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 1);
+    e->seen = mark;
+    nve_answer_all(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    assert_false(e->h.proto.blocked);
+    env_free(e);
+}
+
+static void
+test_malformed_and_auth_dropped(void **st)
+{
+    struct env *e = env_new();
+    uint8_t junk[20] = {9, 0, 0, 8};
+    uint8_t buf[64];
+    struct nvdp_writer w;
+    size_t len;
+
+    (void)st;
+    hv_proto_input(&e->h, NVE_MAC, junk, sizeof(junk), e->now);
+    hv_proto_input(&e->h, NVE_MAC, junk, 3, e->now);
+    assert_int_equal(e->h.proto.cnt.rx_malformed, 2);
+    assert_false(hv_proto_nve_up(&e->h));
+
+    hello_msg(e->one, NVDP_ROLE_NVE, 3, 64);
+    nvdp_writer_init(&w, buf, sizeof(buf), NVE_EPOCH, 0);
+    assert_int_equal(nvdp_writer_add(&w, e->one), 0);
+    len = nvdp_writer_finish(&w);
+    /* the AUTH flag while authentication is not configured */
+    buf[1] |= NVDP_HF_AUTH;
+    hv_proto_input(&e->h, NVE_MAC, buf, len, e->now);
+    assert_int_equal(e->h.proto.cnt.rx_auth_unsupported, 1);
+    assert_false(hv_proto_nve_up(&e->h));
+    /* truncated by one byte: the header length no longer fits */
+    buf[1] &= (uint8_t)~NVDP_HF_AUTH;
+    hv_proto_input(&e->h, NVE_MAC, buf, len - 1, e->now);
+    assert_int_equal(e->h.proto.cnt.rx_malformed, 3);
+    hv_proto_input(&e->h, NVE_MAC, buf, len, e->now);
+    assert_true(hv_proto_nve_up(&e->h));
+    env_free(e);
+}
+
+static void
+test_other_hypervisor_ignored(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg m[2];
+
+    (void)st;
+    /* another hypervisor's group hello plus a request of its own */
+    hello_msg(&m[0], NVDP_ROLE_HV, 10, 256);
+    memset(&m[1], 0, sizeof(m[1]));
+    m[1].type = NVDP_MSG_RESYNC;
+    m[1].txid = 1;
+    m[1].has_phase = 1;
+    m[1].phase = NVDP_RESYNC_BEGIN;
+    nve_frame(e, OTHER_MAC, 0x77, 0, m, 2);
+    assert_false(hv_proto_nve_up(&e->h));
+    assert_int_equal(e->h.proto.cnt.rx_foreign, 1);
+    attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    /* still to the group, and nothing answered to the other hypervisor */
+    assert_memory_equal(e->frames[e->nframes - 1].dst, GROUP, 6);
+    assert_int_equal(count_type(e, 0, NVDP_MSG_RESPONSE, NULL, 0), 0);
+    /* a second NVE after the first is chosen is ignored */
+    nve_hello(e);
+    hello_msg(&m[0], NVDP_ROLE_NVE, 3, 64);
+    nve_frame(e, OTHER_MAC, 0x99, 0, m, 1);
+    advance(e, 1000);
+    assert_memory_equal(e->frames[e->nframes - 1].dst, NVE_MAC, 6);
+    assert_int_equal(e->h.proto.cnt.resyncs, 0);
+    env_free(e);
+}
+
+static void
+test_nve_request_unsupported(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg resp[2];
+
+    (void)st;
+    nve_hello(e);
+    memset(e->one, 0, sizeof(*e->one));
+    e->one->type = NVDP_MSG_RESYNC;
+    e->one->txid = 9;
+    e->one->has_phase = 1;
+    e->one->phase = NVDP_RESYNC_BEGIN;
+    size_t mark = e->nframes;
+    nve_frame(e, NVE_MAC, NVE_EPOCH, HV_EPOCH, e->one, 1);
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESPONSE, resp, 2), 1);
+    assert_int_equal(resp[0].txid, 9);
+    assert_int_equal(resp[0].status, NVDP_ST_UNSUPPORTED);
+    env_free(e);
+}
+
+static void
+test_detach_with_intent(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[2];
+    struct hv_vnic *v;
+    size_t mark;
+
+    (void)st;
+    nve_hello(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    nve_answer_all(e);
+    v->want = HV_WANT_DETACH;
+    v->intent = NVDP_INTENT_MIGRATION;
+    v->state = HV_VNIC_DETACHING;
+    hv_proto_vnic_changed(&e->h, v);
+    mark = e->nframes;
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_VNIC_DISASSOC, req, 2), 1);
+    assert_int_equal(req[0].intent, NVDP_INTENT_MIGRATION);
+    assert_memory_equal(req[0].vnic.b, v->uuid.b, 16);
+    e->seen = mark;
+    nve_answer_all(e);
+    assert_null(find(e, 1));
+    assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_DETACHED);
+    assert_int_equal(e->h.state.count, 0);
+    assert_true(e->h.state_dirty);
+    env_free(e);
+}
+
+static void
+test_address_change_and_state(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[4];
+    struct nvdp_addr a[2];
+    struct hv_vnic *v;
+    size_t mark;
+
+    (void)st;
+    nve_hello(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    nvdp_addr_parse(v->mac, "10.0.0.1", &a[0]);
+    nvdp_addr_parse(v->mac, "2001:db8::1", &a[1]);
+    hv_state_set_addrs(v, a, 2);
+    run(e);
+    nve_answer_all(e);
+    assert_int_equal(v->nacked, 2);
+
+    /* one address dropped: a DISASSOC of just that one, no ASSOC */
+    hv_state_set_addrs(v, a, 1);
+    v->state = HV_VNIC_PENDING;
+    hv_proto_vnic_changed(&e->h, v);
+    mark = e->nframes;
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_DISASSOC, req, 4), 1);
+    assert_int_equal(req[0].naddr, 1);
+    assert_true(nvdp_addr_equal(&req[0].addr[0], &a[1]));
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+    e->seen = mark;
+    nve_answer_all(e);
+    assert_int_equal(v->nacked, 1);
+    /* nothing more to do: attached again without another ASSOC */
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_ATTACHED);
+    mark = e->nframes;
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+
+    /* VNIC down, without disassociation */
+    v->up = 0;
+    hv_proto_vnic_changed(&e->h, v);
+    mark = e->nframes;
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_VNIC_STATE, req, 4), 1);
+    assert_int_equal(req[0].state, NVDP_VNIC_DOWN);
+    assert_false(hv_vnic_settled(v));
+    e->seen = mark;
+    nve_answer_all(e);
+    assert_true(hv_vnic_settled(v));
+    assert_int_equal(v->acked_up, 0);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    env_free(e);
+}
+
+static void
+test_vn_change_and_preassoc(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[4];
+    struct hv_vnic *v;
+    size_t mark;
+
+    (void)st;
+    nve_hello(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    v->want = HV_WANT_PREASSOC;
+    v->reserve = 1;
+    run(e);
+    assert_int_equal(count_type(e, 0, NVDP_MSG_PREASSOC, req, 4), 1);
+    assert_true(req[0].has_flags);
+    assert_int_equal(req[0].rflags, NVDP_RF_RR);
+    nve_answer_all(e);
+    assert_int_equal(v->state, HV_VNIC_PREASSOCIATED);
+    assert_int_equal(v->tag, 200);
+
+    /* promoted by an ASSOC */
+    v->want = HV_WANT_ATTACH;
+    v->state = HV_VNIC_PENDING;
+    hv_proto_vnic_changed(&e->h, v);
+    mark = e->nframes;
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, req, 4), 1);
+    assert_int_equal(req[0].tag_hint, 200);
+    nve_answer_all(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+
+    /* moved to another VN: leave the old one first */
+    attach(e, 1, 10300, "10.0.0.1");
+    mark = e->nframes;
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_VN_DISCONNECT, req, 4), 1);
+    assert_int_equal(req[0].vn.vni, 10100);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+    nve_answer_all(e);
+    mark = e->nframes;
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, req, 4), 1);
+    assert_int_equal(req[0].vn.vni, 10300);
+    assert_false(req[0].has_tag_hint); /* the old VN's tag means nothing */
+    nve_answer_all(e);
+    assert_int_equal(v->tag, 400);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    env_free(e);
+}
+
+static void
+prep_pinned(struct env *e)
+{
+    memcpy(e->h.conf.nve_mac, NVE_MAC, 6);
+    e->h.conf.nve_mac_set = 1;
+}
+
+static void
+test_pinned_nve(void **st)
+{
+    struct env *e = env_new_conf(0, prep_pinned);
+    struct nvdp_msg m;
+
+    (void)st;
+    /* another NVE speaks first: ignored */
+    hello_msg(&m, NVDP_ROLE_NVE, 3, 64);
+    nve_frame(e, OTHER_MAC, 0x99, 0, &m, 1);
+    assert_false(hv_proto_nve_up(&e->h));
+    attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    /* unicast to the pinned NVE from the start */
+    assert_memory_equal(e->frames[0].dst, NVE_MAC, 6);
+    nve_hello(e);
+    assert_true(hv_proto_nve_up(&e->h));
+    env_free(e);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_attach_group_then_unicast),
+        cmocka_unit_test(test_refusal_stays_failed),
+        cmocka_unit_test(test_loss_retransmits),
+        cmocka_unit_test(test_duplicate_responses_ignored),
+        cmocka_unit_test(test_withdraw_honoured),
+        cmocka_unit_test(test_epoch_change_resyncs_with_hints),
+        cmocka_unit_test(test_nve_lost_us_resyncs_once),
+        cmocka_unit_test(test_start_with_state_resyncs),
+        cmocka_unit_test(test_nve_silence_down),
+        cmocka_unit_test(test_batching_100_attaches),
+        cmocka_unit_test(test_batching_fills_frames),
+        cmocka_unit_test(test_giveup_then_retry_when_heard),
+        cmocka_unit_test(test_malformed_and_auth_dropped),
+        cmocka_unit_test(test_other_hypervisor_ignored),
+        cmocka_unit_test(test_nve_request_unsupported),
+        cmocka_unit_test(test_detach_with_intent),
+        cmocka_unit_test(test_address_change_and_state),
+        cmocka_unit_test(test_vn_change_and_preassoc),
+        cmocka_unit_test(test_pinned_nve),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

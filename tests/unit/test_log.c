@@ -1,0 +1,180 @@
+/* test_log.c - logging: verbosity levels, errno text, and the rate limiter
+ * for warnings a peer can trigger. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Runs fn with stderr redirected; returns what it printed (static). */
+static const char *
+capture(void (*fn)(void *), void *arg)
+{
+    static char out[8192];
+    char path[] = "/tmp/test_log.XXXXXX";
+    int fd = mkstemp(path), saved = dup(2);
+    ssize_t n;
+
+    fflush(stderr);
+    dup2(fd, 2);
+    fn(arg);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    lseek(fd, 0, SEEK_SET);
+    n = read(fd, out, sizeof(out) - 1);
+    out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    return out;
+}
+
+static int
+count_lines(const char *s, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = s; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+static void
+levels(void *arg)
+{
+    (void)arg;
+    log_info("info %d", 1);
+    log_debug("debug %d", 2);
+    log_debug2("debug2 %d", 3);
+    log_warnx("warnx %s", "x");
+}
+
+static void
+test_levels(void **st)
+{
+    const char *out;
+
+    (void)st;
+    log_init("test_log", 1, 0);
+    out = capture(levels, NULL);
+    assert_non_null(strstr(out, "info 1\n"));
+    assert_non_null(strstr(out, "warnx x\n"));
+    assert_null(strstr(out, "debug 2"));
+    assert_null(strstr(out, "debug2 3"));
+    log_setverbose(1);
+    assert_int_equal(log_getverbose(), 1);
+    out = capture(levels, NULL);
+    assert_non_null(strstr(out, "debug 2\n"));
+    assert_null(strstr(out, "debug2 3"));
+    log_setverbose(2);
+    out = capture(levels, NULL);
+    assert_non_null(strstr(out, "debug2 3\n"));
+    log_setverbose(0);
+}
+
+static void
+warn_enoent(void *arg)
+{
+    int *after = arg;
+
+    errno = ENOENT;
+    log_warn("open %s", "/nowhere");
+    *after = errno;
+}
+
+static void
+test_warn_errno(void **st)
+{
+    int after = 0;
+    const char *out;
+
+    (void)st;
+    out = capture(warn_enoent, &after);
+    assert_string_equal(out, "open /nowhere: No such file or directory\n");
+    assert_int_equal(after, ENOENT); /* errno preserved for the caller */
+}
+
+static void
+test_ratelimit_allow(void **st)
+{
+    struct log_rl rl;
+
+    (void)st;
+    log_rl_init(&rl, 3, 1000);
+    /* 3 per interval, then suppressed until the interval ends. */
+    assert_true(log_rl_allow(&rl, 5000));
+    assert_true(log_rl_allow(&rl, 5001));
+    assert_true(log_rl_allow(&rl, 5500));
+    assert_false(log_rl_allow(&rl, 5600));
+    assert_false(log_rl_allow(&rl, 5999));
+    assert_int_equal(rl.suppressed, 2);
+    assert_int_equal(rl.total_suppressed, 2);
+    /* A new interval: allowed again, the count of suppressed reset. */
+    assert_true(log_rl_allow(&rl, 6000));
+    assert_int_equal(rl.suppressed, 0);
+    assert_int_equal(rl.total_suppressed, 2);
+    /* A zeroed limiter works with the defaults. */
+    struct log_rl z;
+    memset(&z, 0, sizeof(z));
+    for (int i = 0; i < LOG_RL_BURST; i++)
+        assert_true(log_rl_allow(&z, 100));
+    assert_false(log_rl_allow(&z, 100));
+    assert_true(log_rl_allow(&z, 100 + LOG_RL_INTERVAL_MS));
+}
+
+static void
+flood(void *arg)
+{
+    struct log_rl *rl = arg;
+
+    for (int i = 0; i < 50; i++)
+        log_warnx_rl(rl, "malformed frame %d", i);
+}
+
+static void
+summary(void *arg)
+{
+    struct log_rl *rl = arg;
+
+    log_rl_allow(rl, rl->start + rl->interval_ms); /* the interval ends */
+}
+
+static void
+test_ratelimit_lines(void **st)
+{
+    struct log_rl rl;
+    const char *out;
+
+    (void)st;
+    log_rl_init(&rl, 5, 60000);
+    out = capture(flood, &rl);
+    assert_int_equal(count_lines(out, "malformed frame"), 5);
+    assert_non_null(strstr(out, "malformed frame 4\n"));
+    assert_null(strstr(out, "malformed frame 5\n"));
+    assert_int_equal(rl.suppressed, 45);
+    /* The next interval starts with one line saying what was swallowed. */
+    out = capture(summary, &rl);
+    assert_string_equal(out, "45 similar messages suppressed\n");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest t[] = {
+        cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_warn_errno),
+        cmocka_unit_test(test_ratelimit_allow),
+        cmocka_unit_test(test_ratelimit_lines),
+    };
+    return cmocka_run_group_tests(t, NULL, NULL);
+}

@@ -1,0 +1,290 @@
+/* test_nve_conf.c - nve-agent.conf: the sample parses with the expected
+ * values, the normalised print-back re-parses identically, and every class
+ * of bad line gives an error naming file and line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "nve.h"
+
+#ifndef TOP_SRCDIR
+#define TOP_SRCDIR "."
+#endif
+
+static char tmpconf[] = "/tmp/test_nve_conf.XXXXXX";
+static char tmplog[] = "/tmp/test_nve_conf_log.XXXXXX";
+
+static void
+write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Loads text as a config with stderr (where log lines go) captured. */
+static struct nve_conf *
+load_text(const char *text, char *errbuf, size_t errlen)
+{
+    struct nve_conf *c;
+    int saved = dup(2), fd;
+    FILE *f;
+    size_t n;
+
+    write_file(tmpconf, text);
+    fflush(stderr);
+    fd = open(tmplog, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    c = nve_conf_load(tmpconf);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    f = fopen(tmplog, "r");
+    n = fread(errbuf, 1, errlen - 1, f);
+    errbuf[n] = '\0';
+    fclose(f);
+    return c;
+}
+
+static int
+setup(void **state)
+{
+    int fd = mkstemp(tmpconf);
+    close(fd);
+    fd = mkstemp(tmplog);
+    close(fd);
+    log_init("test", 1, 0);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    unlink(tmpconf);
+    unlink(tmplog);
+    return 0;
+}
+
+static void
+test_sample_parses(void **state)
+{
+    struct nve_conf *c = nve_conf_load(TOP_SRCDIR "/conf/nve-agent.conf");
+    uint8_t mac[6];
+
+    assert_non_null(c);
+    assert_string_equal(c->name, "tor1");
+    assert_int_equal(c->ethertype, 0x88b5);
+    assert_int_equal(c->hello_ms, 1000);
+    assert_int_equal(c->hold_s, 10);
+    assert_int_equal(c->preassoc_s, 120);
+    assert_int_equal(c->rel.window, 256);
+    assert_int_equal(c->max_addrs, 64);
+    assert_int_equal(c->fwd.udp_port, 4789);
+    assert_int_equal(c->fwd.sport_min, 49152);
+    assert_int_equal(c->fwd.sport_max, 65535);
+    assert_int_equal(c->nports, 2);
+    assert_int_equal(c->nvns, 2);
+    const struct nve_port *p1 = nve_conf_port_by_name(c, "p1");
+    const struct nve_port *p2 = nve_conf_port_by_name(c, "acc2");
+    assert_non_null(p1);
+    assert_non_null(p2);
+    assert_string_equal(p2->name, "p2");
+    /* 2-4000 minus 1000-1099 */
+    assert_true(tagset_has(&p1->tags, 2));
+    assert_true(tagset_has(&p1->tags, 999));
+    assert_false(tagset_has(&p1->tags, 1000));
+    assert_false(tagset_has(&p1->tags, 1099));
+    assert_true(tagset_has(&p1->tags, 1100));
+    assert_false(tagset_has(&p1->tags, 4001));
+    assert_false(tagset_has(&p1->tags, 1));
+    nvdp_mac_parse("02:00:00:00:01:02", mac);
+    assert_true(nve_port_allows_hv(p1, mac));
+    assert_true(nve_port_allows_hv(p2, mac));
+    mac[5] = 9;
+    assert_true(nve_port_allows_hv(p1, mac));
+    assert_false(nve_port_allows_hv(p2, mac));
+    assert_true(nve_port_allows_vn(p1, 10200));
+    assert_true(nve_port_allows_vn(p2, 10100));
+    assert_false(nve_port_allows_vn(p2, 10200));
+    assert_int_equal(p2->max_vnics, 1000);
+    const struct nve_vn *blue = nve_conf_vn_lookup(c, "blue");
+    assert_non_null(blue);
+    assert_int_equal(blue->vni, 10100);
+    assert_ptr_equal(nve_conf_vn_lookup(c, "vni:10100"), blue);
+    assert_ptr_equal(nve_conf_vn_lookup(c, "10100"), blue);
+    assert_ptr_equal(
+        nve_conf_vn_lookup(c, "uuid:6a1f4c2e-0b7d-4e59-9c33-2f8e1d0a5b01"),
+        blue);
+    assert_null(nve_conf_vn_lookup(c, "purple"));
+    assert_int_equal(blue->nflood, 1);
+    assert_string_equal(blue->flood[0], "192.0.2.2");
+    assert_int_equal(blue->nremote, 1);
+    assert_string_equal(blue->remote[0].vtep, "192.0.2.2");
+    nve_conf_free(c);
+}
+
+static void
+test_defaults_and_roundtrip(void **state)
+{
+    char err[4096], *out1 = NULL, *out2 = NULL;
+    size_t l1, l2;
+    struct nve_conf *c = load_text("port \"a\" {\n interface = \"veth0\"\n}\n"
+                                   "vn \"v\" {\n vni = 5\n}\n",
+                                   err, sizeof(err));
+    assert_non_null(c);
+    assert_int_equal(c->ethertype, NVDP_ETHERTYPE_DEFAULT);
+    assert_int_equal(c->hold_s, 10);
+    assert_int_equal(c->rel.rto_init, 200);
+    assert_int_equal(c->rel.rto_max, 3200);
+    assert_int_equal(c->rel.max_tries, 8);
+    assert_int_equal(c->max_hv_per_port, 256);
+    assert_int_equal(c->ports[0].nhv, 0);
+    assert_true(c->ports[0].all_vns);
+    assert_true(tagset_has(&c->ports[0].tags, 1));
+    assert_true(tagset_has(&c->ports[0].tags, 4094));
+    assert_true(strlen(c->name) > 0); /* host name */
+    FILE *f = open_memstream(&out1, &l1);
+    nve_conf_print(c, f);
+    fclose(f);
+    nve_conf_free(c);
+    /* the normalised output is itself a valid config that prints the same
+     * (but for its first comment line naming the file) */
+    c = load_text(out1, err, sizeof(err));
+    assert_non_null(c);
+    f = open_memstream(&out2, &l2);
+    nve_conf_print(c, f);
+    fclose(f);
+    assert_string_equal(strchr(out1, '\n'), strchr(out2, '\n'));
+    assert_non_null(strstr(out1, "    tries = 8"));
+    assert_non_null(strstr(out1, "max-hypervisors-per-port = 256"));
+    free(out1);
+    free(out2);
+    nve_conf_free(c);
+}
+
+struct bad {
+    const char *what;
+    const char *text;
+    int line;
+    const char *needle;
+};
+
+static const struct bad bads[] = {
+    {"unknown option", "name = \"x\"\nfoo = 1\n", 2, "foo"},
+    {"syntax", "name = \"x\"\nport \"a\" {\n interface = \"e0\"\n}}\n", 4, ""},
+    {"out of range", "\nhello-interval = 5\n", 2, "hello-interval"},
+    {"window", "window = 5000\n", 1, "window"},
+    {"group-mac unicast", "\n\ngroup-mac = \"02:00:00:00:00:01\"\n", 3,
+     "group"},
+    {"bad hypervisor MAC",
+     "port \"a\" {\n interface = \"e0\"\n hypervisors = {\"zz\"}\n}\n", 3,
+     "MAC"},
+    {"bad tag set", "port \"a\" {\n interface = \"e0\"\n tags = \"5-4095\"\n}\n",
+     3, "tag"},
+    {"empty tag range",
+     "\nport \"a\" {\n interface = \"e0\"\n tags = \"5\"\n reserved-tags = "
+     "\"1-10\"\n}\n",
+     2, "no tag left"},
+    {"missing interface", "port \"a\" {\n tags = \"5\"\n}\n", 1, "interface"},
+    {"bad interface", "port \"a\" {\n interface = \"a/b\"\n}\n", 2,
+     "interface"},
+    {"duplicate interface",
+     "port \"a\" {\n interface = \"e0\"\n}\nport \"b\" {\n interface = "
+     "\"e0\"\n}\n",
+     4, "already used"},
+    {"duplicate port", "port \"a\" {\n interface = \"e0\"\n}\nport \"a\" {\n "
+                       "interface = \"e1\"\n}\n",
+     4, "duplicate"},
+    {"unknown VN in port",
+     "vn \"v\" {\n vni = 1\n}\nport \"a\" {\n interface = \"e0\"\n vns = "
+     "{\"v\", \"w\"}\n}\n",
+     4, "unknown vn \"w\""},
+    {"missing vni", "\nvn \"v\" {\n uuid = "
+                    "\"6a1f4c2e-0b7d-4e59-9c33-2f8e1d0a5b01\"\n}\n",
+     2, "vni"},
+    {"vni range", "vn \"v\" {\n vni = 16777216\n}\n", 2, "vni"},
+    {"duplicate VNI", "vn \"v\" {\n vni = 7\n}\nvn \"w\" {\n vni = 7\n}\n", 4,
+     "VNI 7"},
+    {"duplicate VN name", "vn \"v\" {\n vni = 7\n}\nvn \"v\" {\n vni = 8\n}\n",
+     4, "duplicate"},
+    {"duplicate UUID",
+     "vn \"v\" {\n vni = 7\n uuid = \"6a1f4c2e-0b7d-4e59-9c33-2f8e1d0a5b01\"\n}"
+     "\nvn \"w\" {\n vni = 8\n uuid = "
+     "\"6A1F4C2E-0B7D-4E59-9C33-2F8E1D0A5B01\"\n}\n",
+     5, "UUID"},
+    {"bad UUID", "vn \"v\" {\n vni = 7\n uuid = \"nope\"\n}\n", 3, "UUID"},
+    {"bad flood IP", "vn \"v\" {\n vni = 7\n flood = {\"1.2.3\"}\n}\n", 3,
+     "IP"},
+    {"bad remote MAC",
+     "vn \"v\" {\n vni = 7\n remote-mac \"zz\" {\n  vtep = \"1.1.1.1\"\n "
+     "}\n}\n",
+     3, "remote-mac"},
+    {"remote MAC without vtep",
+     "vn \"v\" {\n vni = 7\n remote-mac \"02:00:00:00:00:09\" {\n }\n}\n", 3,
+     "vtep"},
+    {"underlay without local-ip", "\nunderlay {\n interface = \"e9\"\n}\n", 2,
+     "local-ip"},
+    {"bad source port range", "underlay {\n source-port-range = \"9-1\"\n}\n",
+     2, "source-port-range"},
+    {"retransmit order",
+     "retransmit {\n initial = 500\n max = 100\n}\n", 3, "max"},
+    {"retransmit tries", "retransmit {\n tries = 0\n}\n", 2, "tries"},
+};
+
+static void
+test_bad_lines(void **state)
+{
+    char err[4096], want[512];
+
+    for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+        struct nve_conf *c = load_text(bads[i].text, err, sizeof(err));
+        snprintf(want, sizeof(want), "%s:%d:", tmpconf, bads[i].line);
+        if (c != NULL || strstr(err, want) == NULL ||
+            strstr(err, bads[i].needle) == NULL)
+            fail_msg("case '%s': expected an error with '%s' and '%s', got "
+                     "%s\n[%s]", bads[i].what, want, bads[i].needle,
+                     c ? "a config" : "NULL", err);
+        nve_conf_free(c);
+    }
+}
+
+static void
+test_missing_file(void **state)
+{
+    char err[4096];
+    int saved = dup(2), fd = open(tmplog, O_WRONLY | O_TRUNC);
+    dup2(fd, 2);
+    close(fd);
+    struct nve_conf *c = nve_conf_load("/nonexistent/nve-agent.conf");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    FILE *f = fopen(tmplog, "r");
+    size_t n = fread(err, 1, sizeof(err) - 1, f);
+    err[n] = '\0';
+    fclose(f);
+    assert_null(c);
+    assert_non_null(strstr(err, "/nonexistent/nve-agent.conf"));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sample_parses),
+        cmocka_unit_test(test_defaults_and_roundtrip),
+        cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_missing_file),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,884 @@
+/* test_nve_proto.c - the NVE protocol engine driven with frames built by the
+ * codec, a fake clock and a capture send callback: every message and error
+ * reply, dedupe, hold expiry, epoch change, resync, withdraw, batching,
+ * malformed input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "nve.h"
+
+#define HV_EPOCH 0x11110001u
+#define NVE_EPOCH 0x22220002u
+
+static const uint8_t HV1[6] = {0x02, 0, 0, 0, 0, 0x01};
+static const uint8_t HV2[6] = {0x02, 0, 0, 0, 0, 0x02};
+static const uint8_t GROUP[6] = NVDP_GROUP_MAC_DEFAULT;
+
+static const char *CONF =
+    "name = \"tor-test\"\n"
+    "hold-time = 10\n"
+    "preassoc-timeout = 5\n"
+    "limits {\n max-addresses-per-vnic = 8\n}\n"
+    "port \"p0\" {\n interface = \"acc0\"\n tags = \"2-4000\"\n}\n"
+    "port \"p1\" {\n interface = \"acc1\"\n tags = \"10\"\n"
+    " hypervisors = {\"02:00:00:00:00:01\"}\n vns = {\"blue\", \"red\"}\n}\n"
+    "vn \"blue\" {\n uuid = \"6a1f4c2e-0b7d-4e59-9c33-2f8e1d0a5b01\"\n"
+    " vni = 100\n}\n"
+    "vn \"red\" {\n vni = 200\n}\n"
+    "vn \"green\" {\n vni = 300\n}\n";
+
+/* ---- capture ------------------------------------------------------------- */
+#define CAP_MAX 64
+struct cap_frame {
+    uint16_t port;
+    uint8_t dst[6];
+    uint8_t buf[NVDP_FRAME_MAX];
+    size_t len;
+};
+struct fx {
+    struct nve_conf *conf;
+    struct tree tree;
+    struct nve_proto *p;
+    struct cap_frame cap[CAP_MAX];
+    int ncap;
+    uint64_t now;
+    /* frame under construction */
+    struct nvdp_writer w;
+    uint8_t wbuf[NVDP_FRAME_MAX];
+    uint32_t txid;
+};
+
+static void
+cap_send(void *arg, uint16_t port, const uint8_t dst[6], const uint8_t *f,
+         size_t len)
+{
+    struct fx *x = arg;
+    assert_true(x->ncap < CAP_MAX);
+    struct cap_frame *c = &x->cap[x->ncap++];
+    c->port = port;
+    memcpy(c->dst, dst, 6);
+    assert_true(len <= sizeof(c->buf));
+    memcpy(c->buf, f, len);
+    c->len = len;
+}
+
+static int
+fx_setup(void **state)
+{
+    struct fx *x = calloc(1, sizeof(*x));
+    char path[] = "/tmp/test_nve_proto.XXXXXX";
+    int fd = mkstemp(path);
+    struct tree_limits lim;
+
+    log_init("test", 1, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, CONF, strlen(CONF)), (ssize_t)strlen(CONF));
+    close(fd);
+    x->conf = nve_conf_load(path);
+    unlink(path);
+    assert_non_null(x->conf);
+    lim = (struct tree_limits){x->conf->max_addrs, x->conf->max_vnics_per_hv,
+                               x->conf->preassoc_s * 1000};
+    assert_int_equal(tree_init(&x->tree, NULL, &lim), 0);
+    for (unsigned i = 0; i < x->conf->nports; i++)
+        tree_port_set(&x->tree, x->conf->ports[i].id, &x->conf->ports[i].tags,
+                      x->conf->ports[i].max_vnics);
+    x->p = nve_proto_new(x->conf, &x->tree, NVE_EPOCH, cap_send, x);
+    x->now = 100000;
+    nve_proto_port_up(x->p, 0, "p0", 1500, x->now);
+    nve_proto_port_up(x->p, 1, "p1", 1500, x->now);
+    x->txid = 1;
+    *state = x;
+    return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+    struct fx *x = *state;
+    nve_proto_free(x->p);
+    tree_free(&x->tree);
+    nve_conf_free(x->conf);
+    free(x);
+    return 0;
+}
+
+/* ---- frame building ------------------------------------------------------ */
+static void
+f_begin(struct fx *x, uint32_t epoch, uint32_t peer_epoch)
+{
+    nvdp_writer_init(&x->w, x->wbuf, sizeof(x->wbuf), epoch, peer_epoch);
+}
+
+static uint32_t
+f_add(struct fx *x, struct nvdp_msg *m)
+{
+    if (m->type != NVDP_MSG_HELLO && m->type != NVDP_MSG_RESPONSE &&
+        m->txid == 0)
+        m->txid = x->txid++;
+    assert_int_equal(nvdp_writer_add(&x->w, m), 0);
+    return m->txid;
+}
+
+static void
+f_send(struct fx *x, uint16_t port, const uint8_t src[6])
+{
+    size_t len = nvdp_writer_finish(&x->w);
+    x->ncap = 0;
+    nve_proto_input(x->p, port, src, x->wbuf, len, x->now);
+}
+
+static struct nvdp_msg *
+msg_new(uint16_t type)
+{
+    struct nvdp_msg *m = calloc(1, sizeof(*m));
+    m->type = type;
+    return m;
+}
+
+static struct nvdp_uuid
+U(unsigned n)
+{
+    struct nvdp_uuid u;
+    memset(&u, 0, sizeof(u));
+    u.b[0] = 0xab;
+    u.b[14] = (uint8_t)(n >> 8);
+    u.b[15] = (uint8_t)n;
+    return u;
+}
+
+static void
+set_vni(struct nvdp_msg *m, uint32_t vni)
+{
+    m->vn.kind = NVDP_VN_VNI;
+    m->vn.vni = vni;
+}
+
+static void
+add_ip(struct nvdp_msg *m, unsigned n, uint8_t last)
+{
+    struct nvdp_addr *a = &m->addr[m->naddr++];
+    memset(a, 0, sizeof(*a));
+    a->mac[0] = 0x52;
+    a->mac[4] = (uint8_t)(n >> 8);
+    a->mac[5] = (uint8_t)n;
+    a->kind = NVDP_ADDR_HOST;
+    a->family = 4;
+    a->ip[0] = 10;
+    a->ip[2] = (uint8_t)n;
+    a->ip[3] = last;
+}
+
+static struct nvdp_msg *
+hv_hello(uint16_t hold)
+{
+    struct nvdp_msg *h = msg_new(NVDP_MSG_HELLO);
+    h->hello.role = NVDP_ROLE_HV;
+    h->hello.hold_time = hold;
+    h->hello.hello_interval = 1000;
+    h->hello.window = 16;
+    snprintf(h->hello.name, sizeof(h->hello.name), "hv");
+    return h;
+}
+
+static struct nvdp_msg *
+assoc(unsigned vnic, uint32_t vni, unsigned mac)
+{
+    struct nvdp_msg *m = msg_new(NVDP_MSG_ASSOC);
+    m->has_vnic = 1;
+    m->vnic = U(vnic);
+    set_vni(m, vni);
+    add_ip(m, mac, 1);
+    return m;
+}
+
+/* One request in its own frame from HV1 on port 0; returns the RESPONSE. */
+static struct nvdp_msg resp_out;
+
+/* ---- decoding what was sent ---------------------------------------------- */
+struct decoded {
+    struct nvdp_hdr hdr;
+    int n;
+    struct nvdp_msg m[64];
+};
+
+static void
+decode(const struct cap_frame *c, struct decoded *d)
+{
+    struct nvdp_reader r;
+    int rc;
+
+    memset(d, 0, sizeof(*d));
+    assert_int_equal(nvdp_frame_open(&r, c->buf, c->len), 0);
+    d->hdr = r.hdr;
+    while ((rc = nvdp_frame_next(&r, &d->m[d->n])) == 1)
+        d->n++;
+    assert_int_equal(rc, 0);
+}
+
+/* The RESPONSE for txid among everything captured. */
+static const struct nvdp_msg *
+find_resp(struct fx *x, uint32_t txid)
+{
+    static struct decoded d;
+    for (int i = 0; i < x->ncap; i++) {
+        decode(&x->cap[i], &d);
+        for (int k = 0; k < d.n; k++)
+            if (d.m[k].type == NVDP_MSG_RESPONSE && d.m[k].txid == txid) {
+                resp_out = d.m[k];
+                return &resp_out;
+            }
+    }
+    return NULL;
+}
+
+static const struct nvdp_msg *
+req1(struct fx *x, uint16_t port, const uint8_t *src, struct nvdp_msg *m)
+{
+    f_begin(x, HV_EPOCH, 0);
+    uint32_t t = f_add(x, m);
+    f_send(x, port, src);
+    free(m);
+    return find_resp(x, t);
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void
+test_hello_timer(void **state)
+{
+    struct fx *x = *state;
+    struct decoded d;
+
+    uint64_t next = nve_proto_timers(x->p, x->now);
+    assert_int_equal(x->ncap, 2); /* one per port */
+    for (int i = 0; i < 2; i++) {
+        assert_memory_equal(x->cap[i].dst, GROUP, 6);
+        decode(&x->cap[i], &d);
+        assert_int_equal(d.hdr.epoch, NVE_EPOCH);
+        assert_int_equal(d.hdr.peer_epoch, 0);
+        assert_int_equal(d.n, 1);
+        assert_int_equal(d.m[0].type, NVDP_MSG_HELLO);
+        assert_int_equal(d.m[0].hello.role, NVDP_ROLE_NVE);
+        assert_int_equal(d.m[0].hello.hold_time, 10);
+        assert_int_equal(d.m[0].hello.hello_interval, 1000);
+        assert_string_equal(d.m[0].hello.name, "tor-test");
+    }
+    assert_int_equal(next, x->now + 1000);
+    x->ncap = 0;
+    nve_proto_timers(x->p, x->now + 999);
+    assert_int_equal(x->ncap, 0);
+    nve_proto_timers(x->p, x->now + 1000);
+    assert_int_equal(x->ncap, 2);
+    assert_int_equal(nve_proto_counters(x->p)->tx_type[1], 4);
+}
+
+static void
+test_assoc_and_new_peer(void **state)
+{
+    struct fx *x = *state;
+    struct decoded d;
+    const struct nvdp_msg *r;
+
+    r = req1(x, 0, HV1, assoc(1, 100, 1));
+    assert_non_null(r);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    assert_int_equal(r->req_type, NVDP_MSG_ASSOC);
+    assert_true(r->has_tag);
+    assert_int_equal(r->tag, 2);
+    /* one frame, unicast: HELLO for the new peer, then the RESPONSE */
+    assert_int_equal(x->ncap, 1);
+    assert_memory_equal(x->cap[0].dst, HV1, 6);
+    decode(&x->cap[0], &d);
+    assert_int_equal(d.m[0].type, NVDP_MSG_HELLO);
+    assert_int_equal(d.hdr.peer_epoch, 0); /* not resynced yet */
+    assert_int_equal(nve_proto_npeers(x->p), 1);
+    assert_int_equal(x->tree.nvnic, 1);
+    /* VN by UUID, second VNIC, same VN: same tag */
+    struct nvdp_msg *m = assoc(2, 0, 2);
+    m->vn.kind = NVDP_VN_UUID;
+    nvdp_uuid_parse("6a1f4c2e-0b7d-4e59-9c33-2f8e1d0a5b01", &m->vn.uuid);
+    r = req1(x, 0, HV2, m);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    assert_int_equal(r->tag, 2);
+    /* RESYNC BEGIN: from then on our frames carry the peer's epoch */
+    m = msg_new(NVDP_MSG_RESYNC);
+    m->has_phase = 1;
+    m->phase = NVDP_RESYNC_BEGIN;
+    r = req1(x, 0, HV1, m);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    decode(&x->cap[0], &d);
+    assert_int_equal(d.hdr.peer_epoch, HV_EPOCH);
+    assert_int_equal(d.m[0].type, NVDP_MSG_RESPONSE); /* no HELLO now */
+}
+
+static void
+test_error_replies(void **state)
+{
+    struct fx *x = *state;
+    const struct nvdp_msg *r;
+    struct nvdp_msg *m;
+
+    r = req1(x, 0, HV1, assoc(1, 999, 1));
+    assert_int_equal(r->status, NVDP_ST_UNKNOWN_VN);
+    assert_non_null(strstr(r->reason, "unknown VN"));
+    /* hypervisor not in p1's list */
+    r = req1(x, 1, HV2, assoc(1, 100, 1));
+    assert_int_equal(r->status, NVDP_ST_NOT_AUTHORISED);
+    assert_int_equal(nve_proto_counters(x->p)->unauthorised, 1);
+    assert_int_equal(nve_proto_port_counters(x->p, 1)->unauthorised, 1);
+    /* VN not allowed on p1 */
+    r = req1(x, 1, HV1, assoc(1, 300, 1));
+    assert_int_equal(r->status, NVDP_ST_NOT_AUTHORISED);
+    assert_non_null(strstr(r->reason, "not allowed"));
+    /* p1 has a single tag: blue takes it, red finds none */
+    r = req1(x, 1, HV1, assoc(1, 100, 1));
+    assert_int_equal(r->tag, 10);
+    r = req1(x, 1, HV1, assoc(2, 200, 2));
+    assert_int_equal(r->status, NVDP_ST_NO_TAGS);
+    /* MAC of VNIC 1 claimed by VNIC 3 in the same VN */
+    r = req1(x, 0, HV1, assoc(3, 100, 1));
+    assert_int_equal(r->status, NVDP_ST_CONFLICT);
+    /* limit: 8 records per VNIC */
+    m = assoc(4, 100, 4);
+    for (unsigned i = 0; i < 8; i++)
+        add_ip(m, 4, (uint8_t)(10 + i));
+    r = req1(x, 0, HV1, m);
+    assert_int_equal(r->status, NVDP_ST_LIMIT);
+    /* VNIC_STATE of an unknown VNIC */
+    m = msg_new(NVDP_MSG_VNIC_STATE);
+    m->has_vnic = 1, m->vnic = U(77);
+    m->has_state = 1, m->state = NVDP_VNIC_DOWN;
+    r = req1(x, 0, HV1, m);
+    assert_int_equal(r->status, NVDP_ST_UNKNOWN_VNIC);
+    /* WITHDRAW is NVE -> hypervisor only */
+    m = msg_new(NVDP_MSG_WITHDRAW);
+    set_vni(m, 100);
+    snprintf(m->reason, sizeof(m->reason), "x");
+    r = req1(x, 0, HV1, m);
+    assert_int_equal(r->status, NVDP_ST_UNSUPPORTED);
+    const struct nve_counters *c = nve_proto_counters(x->p);
+    assert_int_equal(c->status[NVDP_ST_UNKNOWN_VN], 1);
+    assert_int_equal(c->status[NVDP_ST_NOT_AUTHORISED], 2);
+    assert_int_equal(c->status[NVDP_ST_NO_TAGS], 1);
+    assert_int_equal(c->status[NVDP_ST_CONFLICT], 1);
+    assert_int_equal(c->status[NVDP_ST_LIMIT], 1);
+    assert_int_equal(c->status[NVDP_ST_UNKNOWN_VNIC], 1);
+    assert_int_equal(c->status[NVDP_ST_UNSUPPORTED], 1);
+    assert_int_equal(x->tree.nvnic, 1); /* only blue on p1 made it */
+}
+
+/* Hand-made TLVs for what the encoder refuses to produce. */
+static size_t
+raw_frame(uint8_t *b, uint32_t epoch, const uint8_t *tlvs, size_t n)
+{
+    b[0] = 1, b[1] = 0;
+    b[2] = (uint8_t)(n >> 8), b[3] = (uint8_t)n;
+    b[4] = (uint8_t)(epoch >> 24), b[5] = (uint8_t)(epoch >> 16);
+    b[6] = (uint8_t)(epoch >> 8), b[7] = (uint8_t)epoch;
+    memset(b + 8, 0, 4);
+    memcpy(b + 12, tlvs, n);
+    return 12 + n;
+}
+
+static void
+test_unsupported_and_malformed_requests(void **state)
+{
+    struct fx *x = *state;
+    uint8_t b[256];
+    /* unknown mandatory message 0x80F0 with txid 5, then a VN_CONNECT with
+     * txid 6 lacking its VNIC sub-TLV (VNI only) */
+    static const uint8_t t[] = {
+        0x80, 0xF0, 0x00, 0x04, 0, 0, 0, 5,
+        0x80, 0x03, 0x00, 0x0C, 0, 0, 0, 6, 0x81, 0x03, 0x00, 0x04, 0, 0, 0, 100,
+        0x00, 0x42, 0x00, 0x02, 0xAA, 0xBB, /* unknown optional: skipped */
+    };
+    size_t len = raw_frame(b, HV_EPOCH, t, sizeof(t));
+
+    x->ncap = 0;
+    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    const struct nvdp_msg *r = find_resp(x, 5);
+    assert_non_null(r);
+    assert_int_equal(r->status, NVDP_ST_UNSUPPORTED);
+    assert_int_equal(r->req_type, 0x80F0);
+    r = find_resp(x, 6);
+    assert_non_null(r);
+    assert_int_equal(r->status, NVDP_ST_MALFORMED);
+    const struct nve_counters *c = nve_proto_counters(x->p);
+    assert_int_equal(c->decode_err[-NVDP_E_UNKNOWN], 1);
+    assert_int_equal(c->decode_err[-NVDP_E_MISSING], 1);
+    assert_int_equal(c->rx_msg_errors, 2);
+    assert_int_equal(c->rx_unknown_skipped, 1);
+    assert_int_equal(x->tree.nvnic, 0);
+    /* the same frame again: both answers come from the duplicate cache */
+    x->ncap = 0;
+    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    r = find_resp(x, 6);
+    assert_non_null(r);
+    assert_int_equal(r->status, NVDP_ST_MALFORMED);
+    assert_non_null(find_resp(x, 5));
+    assert_int_equal(c->rx_dup, 2);
+
+    /* an ASSOC too short for its txid, and a HELLO with role 0: counted,
+     * never answered */
+    static const uint8_t t2[] = {
+        0x80, 0x05, 0x00, 0x02, 0, 1,
+        0x80, 0x01, 0x00, 0x08, 0, 0, 0, 10, 0x03, 0xe8, 0, 16,
+    };
+    len = raw_frame(b, HV_EPOCH, t2, sizeof(t2));
+    x->ncap = 0;
+    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    assert_int_equal(c->rx_short_txid, 1);
+    assert_int_equal(c->rx_msg_errors, 5); /* 2 + 2 (the repeat) + HELLO */
+    assert_int_equal(x->ncap, 0);
+}
+
+static void
+test_peer_limits_and_direction(void **state)
+{
+    struct fx *x = *state;
+    const struct nve_counters *c = nve_proto_counters(x->p);
+    struct nvdp_msg *m;
+
+    x->conf->max_hv_per_port = 1;
+    req1(x, 0, HV1, hv_hello(10));
+    assert_int_equal(nve_proto_npeers(x->p), 1);
+    /* a second hypervisor on a full port: dropped, not answered */
+    const struct nvdp_msg *r = req1(x, 0, HV2, assoc(1, 100, 1));
+    assert_null(r);
+    assert_int_equal(x->ncap, 0);
+    assert_int_equal(c->peers_over_limit, 1);
+    assert_int_equal(nve_proto_npeers(x->p), 1);
+    assert_int_equal(x->tree.nvnic, 0);
+    /* an unauthorised HELLO makes no peer */
+    req1(x, 1, HV2, hv_hello(10));
+    assert_int_equal(nve_proto_npeers(x->p), 1);
+    assert_int_equal(c->unauthorised, 1);
+    /* a HELLO with the NVE role from a station: counted, ignored */
+    m = hv_hello(10);
+    m->hello.role = NVDP_ROLE_NVE;
+    req1(x, 0, HV1, m);
+    assert_int_equal(c->bad_direction, 1);
+    /* a RESPONSE to nothing we asked */
+    m = msg_new(NVDP_MSG_RESPONSE);
+    m->txid = 99;
+    m->req_type = NVDP_MSG_WITHDRAW;
+    req1(x, 0, HV1, m);
+    assert_int_equal(c->rx_stray_responses, 1);
+}
+
+static void
+test_withdraw_giveup(void **state)
+{
+    struct fx *x = *state;
+    struct tree_filter f = {.port = 0, .vni = 100};
+    uint64_t t = x->now;
+
+    req1(x, 0, HV1, assoc(1, 100, 1));
+    assert_int_equal(nve_proto_withdraw(x->p, &f, "gone", t), 1);
+    /* keep the hypervisor alive (hold 10 s) but never answer */
+    for (int i = 0; i < 40; i++) {
+        t += 500;
+        if (i % 10 == 0) {
+            uint64_t save = x->now;
+            x->now = t;
+            req1(x, 0, HV1, hv_hello(10));
+            x->now = save;
+        }
+        nve_proto_timers(x->p, t);
+    }
+    const struct nve_counters *c = nve_proto_counters(x->p);
+    assert_int_equal(c->tx_retransmits, 7); /* 8 transmissions */
+    assert_int_equal(c->tx_giveups, 1);
+    assert_int_equal(c->withdraws, 1);
+}
+
+static void
+test_malformed_frames(void **state)
+{
+    struct fx *x = *state;
+    uint8_t b[256];
+    static const uint8_t t[] = {0x80, 0x05, 0x00, 0x40, 0, 0, 0, 1};
+    const struct nve_counters *c = nve_proto_counters(x->p);
+    size_t len;
+
+    x->ncap = 0;
+    memset(b, 0, sizeof(b));
+    b[0] = 1;
+    nve_proto_input(x->p, 0, HV1, b, 5, x->now); /* truncated header */
+    assert_int_equal(c->decode_err[-NVDP_E_SHORT], 1);
+    len = raw_frame(b, HV_EPOCH, t, sizeof(t));
+    b[0] = 9; /* version */
+    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    assert_int_equal(c->decode_err[-NVDP_E_VERSION], 1);
+    b[0] = 1; /* TLV claims 64 bytes, 4 present */
+    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    assert_int_equal(c->decode_err[-NVDP_E_LENGTH], 1);
+    len = raw_frame(b, 0, t, 0); /* epoch 0 */
+    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    assert_int_equal(c->decode_err[-NVDP_E_VALUE], 1);
+    len = raw_frame(b, HV_EPOCH, t, 0);
+    b[1] = NVDP_HF_AUTH; /* authentication is not configured */
+    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    assert_int_equal(c->auth_unsupported, 1);
+    /* multicast source */
+    len = raw_frame(b, HV_EPOCH, t, 0);
+    nve_proto_input(x->p, 0, GROUP, b, len, x->now);
+    assert_int_equal(c->rx_malformed, 4); /* short, length, epoch, source */
+    assert_int_equal(c->rx_bad_version, 1);
+    /* none of this was answered, nor created a peer... except the frame
+     * with a bad TLV length, whose sender is a valid, authorised station */
+    assert_int_equal(x->tree.nvnic, 0);
+    for (int i = 0; i < x->ncap; i++) {
+        struct decoded d;
+        decode(&x->cap[i], &d);
+        for (int k = 0; k < d.n; k++)
+            assert_int_not_equal(d.m[k].type, NVDP_MSG_RESPONSE);
+    }
+    /* and the engine still works */
+    const struct nvdp_msg *r = req1(x, 0, HV1, assoc(1, 100, 1));
+    assert_int_equal(r->status, NVDP_ST_OK);
+}
+
+static void
+test_duplicates_from_cache(void **state)
+{
+    struct fx *x = *state;
+    struct nvdp_msg *m = assoc(1, 100, 1);
+    size_t len;
+    uint8_t first[NVDP_FRAME_MAX];
+    size_t first_len;
+
+    f_begin(x, HV_EPOCH, 0);
+    uint32_t t = f_add(x, m);
+    len = nvdp_writer_finish(&x->w);
+    memcpy(first, x->wbuf, len);
+    first_len = len;
+    x->ncap = 0;
+    nve_proto_input(x->p, 0, HV1, first, first_len, x->now);
+    const struct nvdp_msg *r = find_resp(x, t);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    uint16_t tag = r->tag;
+    /* DISASSOC the MAC, then the ASSOC retransmitted: answered, not
+     * re-applied (the MAC stays gone) */
+    struct nvdp_msg *d = msg_new(NVDP_MSG_DISASSOC);
+    d->has_vnic = 1, d->vnic = U(1);
+    set_vni(d, 100);
+    d->naddr = 1;
+    d->addr[0] = m->addr[0];
+    d->addr[0].kind = NVDP_ADDR_MAC;
+    d->addr[0].family = 0;
+    r = req1(x, 0, HV1, d);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    struct tree_vnic *v = tree_find(&x->tree, &m->vnic, 0, HV1);
+    assert_int_equal(v->naddr, 0);
+    x->ncap = 0;
+    nve_proto_input(x->p, 0, HV1, first, first_len, x->now);
+    r = find_resp(x, t);
+    assert_non_null(r);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    assert_int_equal(r->tag, tag);
+    assert_int_equal(v->naddr, 0);
+    assert_int_equal(nve_proto_counters(x->p)->rx_dup, 1);
+    free(m);
+}
+
+static void
+test_hold_expiry_releases(void **state)
+{
+    struct fx *x = *state;
+    struct nvdp_msg *h = msg_new(NVDP_MSG_HELLO);
+
+    h->hello.role = NVDP_ROLE_HV;
+    h->hello.hold_time = 3;
+    h->hello.hello_interval = 1000;
+    h->hello.window = 16;
+    snprintf(h->hello.name, sizeof(h->hello.name), "hv1");
+    struct nvdp_msg *a1 = assoc(1, 100, 1), *a2 = assoc(2, 100, 2);
+    f_begin(x, HV_EPOCH, 0);
+    f_add(x, h);
+    f_add(x, a1);
+    f_send(x, 0, HV1);
+    /* HV2 advertises 100 s: capped by our hold-time (10 s) */
+    h->hello.hold_time = 100;
+    f_begin(x, HV_EPOCH + 1, 0);
+    f_add(x, h);
+    f_add(x, a2);
+    f_send(x, 0, HV2);
+    free(h);
+    free(a1);
+    free(a2);
+    assert_int_equal(x->tree.nvnic, 2);
+    const struct tag_alloc *ta = tree_port_tags(&x->tree, 0);
+    assert_int_equal(tag_refs(ta, 2), 2);
+    nve_proto_timers(x->p, x->now + 2999);
+    assert_int_equal(nve_proto_npeers(x->p), 2);
+    nve_proto_timers(x->p, x->now + 3000);
+    assert_int_equal(nve_proto_npeers(x->p), 1);
+    assert_int_equal(x->tree.nvnic, 1);
+    assert_int_equal(tag_refs(ta, 2), 1);
+    nve_proto_timers(x->p, x->now + 10000);
+    assert_int_equal(nve_proto_npeers(x->p), 0);
+    assert_int_equal(x->tree.nvnic, 0);
+    assert_false(tag_in_use(ta, 2));
+    assert_int_equal(nve_proto_counters(x->p)->peers_expired, 2);
+}
+
+static void
+test_epoch_change(void **state)
+{
+    struct fx *x = *state;
+    struct decoded d;
+    struct nvdp_msg *m;
+
+    req1(x, 0, HV1, assoc(1, 100, 1));
+    m = msg_new(NVDP_MSG_RESYNC);
+    m->has_phase = 1, m->phase = NVDP_RESYNC_BEGIN;
+    req1(x, 0, HV1, m);
+    /* restarted hypervisor: txid 1 again, new epoch */
+    f_begin(x, HV_EPOCH + 7, 0);
+    m = assoc(2, 100, 2);
+    m->txid = 1;
+    f_add(x, m);
+    f_send(x, 0, HV1);
+    free(m);
+    const struct nvdp_msg *r = find_resp(x, 1);
+    assert_non_null(r);
+    assert_int_equal(r->status, NVDP_ST_OK); /* new, not a duplicate */
+    decode(&x->cap[0], &d);
+    assert_int_equal(d.m[0].type, NVDP_MSG_HELLO);
+    assert_int_equal(d.hdr.peer_epoch, 0); /* it must resync with us */
+    assert_int_equal(nve_proto_counters(x->p)->peer_restarts, 1);
+    assert_int_equal(nve_proto_counters(x->p)->rx_dup, 0);
+    assert_int_equal(x->tree.nvnic, 2); /* kept until its RESYNC END */
+}
+
+static void
+test_resync_sweep(void **state)
+{
+    struct fx *x = *state;
+    struct nvdp_msg *m;
+    const struct nvdp_msg *r;
+
+    req1(x, 0, HV1, assoc(1, 100, 1));
+    req1(x, 0, HV1, assoc(2, 200, 2));
+    req1(x, 0, HV2, assoc(3, 100, 3));
+    assert_int_equal(x->tree.nvnic, 3);
+    f_begin(x, HV_EPOCH + 1, 0); /* HV1 restarted */
+    m = msg_new(NVDP_MSG_RESYNC);
+    m->has_phase = 1, m->phase = NVDP_RESYNC_BEGIN;
+    m->txid = 1;
+    f_add(x, m);
+    struct nvdp_msg *a = assoc(1, 100, 1);
+    a->txid = 2;
+    a->has_tag_hint = 1, a->tag_hint = 2;
+    f_add(x, a);
+    f_send(x, 0, HV1);
+    r = find_resp(x, 2);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    assert_int_equal(r->tag, 2);
+    /* forwarding continues: VNIC 2 still there until END */
+    assert_int_equal(x->tree.nvnic, 3);
+    f_begin(x, HV_EPOCH + 1, HV_EPOCH);
+    m->phase = NVDP_RESYNC_END;
+    m->txid = 3;
+    f_add(x, m);
+    f_send(x, 0, HV1);
+    r = find_resp(x, 3);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    assert_int_equal(x->tree.nvnic, 2);
+    struct nvdp_uuid u2 = U(2), u1 = U(1), u3 = U(3);
+    assert_null(tree_find(&x->tree, &u2, 0, HV1));
+    assert_non_null(tree_find(&x->tree, &u1, 0, HV1));
+    assert_non_null(tree_find(&x->tree, &u3, 0, HV2));
+    free(m);
+    free(a);
+}
+
+static void
+test_withdraw(void **state)
+{
+    struct fx *x = *state;
+    struct decoded d;
+
+    req1(x, 0, HV1, assoc(1, 100, 1));
+    req1(x, 0, HV1, assoc(2, 100, 2));
+    req1(x, 0, HV2, assoc(3, 100, 3));
+    x->ncap = 0;
+    struct nvdp_uuid u1 = U(1);
+    struct tree_filter f = {.port = 0, .vni = 100, .vnic = &u1};
+    assert_int_equal(nve_proto_withdraw(x->p, &f, "maintenance", x->now), 1);
+    assert_int_equal(x->tree.nvnic, 2);
+    assert_int_equal(x->ncap, 1);
+    assert_memory_equal(x->cap[0].dst, HV1, 6);
+    decode(&x->cap[0], &d);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.m[0].type, NVDP_MSG_WITHDRAW);
+    assert_int_equal(d.m[0].vn.kind, NVDP_VN_UUID); /* as configured */
+    assert_true(d.m[0].has_vnic);
+    assert_memory_equal(&d.m[0].vnic, &u1, 16);
+    assert_string_equal(d.m[0].reason, "maintenance");
+    assert_int_equal(d.m[0].tag, 2);
+    uint32_t wtx = d.m[0].txid;
+    /* unanswered: retransmitted after 200 ms */
+    x->ncap = 0;
+    nve_proto_timers(x->p, x->now + 199);
+    for (int i = 0; i < x->ncap; i++)
+        assert_memory_not_equal(x->cap[i].dst, HV1, 6);
+    x->ncap = 0;
+    nve_proto_timers(x->p, x->now + 200);
+    int seen = 0;
+    for (int i = 0; i < x->ncap; i++) {
+        decode(&x->cap[i], &d);
+        for (int k = 0; k < d.n; k++)
+            seen += d.m[k].type == NVDP_MSG_WITHDRAW && d.m[k].txid == wtx;
+    }
+    assert_int_equal(seen, 1);
+    /* the hypervisor answers: no more retransmissions */
+    struct nvdp_msg *r = msg_new(NVDP_MSG_RESPONSE);
+    r->txid = wtx;
+    r->req_type = NVDP_MSG_WITHDRAW;
+    f_begin(x, HV_EPOCH, NVE_EPOCH);
+    f_add(x, r);
+    f_send(x, 0, HV1);
+    free(r);
+    x->ncap = 0;
+    nve_proto_timers(x->p, x->now + 5000);
+    for (int i = 0; i < x->ncap; i++)
+        assert_memory_not_equal(x->cap[i].dst, HV1, 6);
+    /* VN-wide: one WITHDRAW per hypervisor, without a VNIC */
+    x->ncap = 0;
+    f = (struct tree_filter){.port = 0, .vni = 100};
+    assert_int_equal(nve_proto_withdraw(x->p, &f, NULL, x->now), 2);
+    assert_int_equal(x->ncap, 2);
+    for (int i = 0; i < 2; i++) {
+        decode(&x->cap[i], &d);
+        assert_int_equal(d.n, 1);
+        assert_false(d.m[0].has_vnic);
+        assert_true(strlen(d.m[0].reason) > 0);
+    }
+    assert_int_equal(x->tree.nvnic, 0);
+    assert_int_equal(nve_proto_counters(x->p)->withdraws, 3);
+}
+
+static void
+test_batching(void **state)
+{
+    struct fx *x = *state;
+    struct decoded d;
+    uint32_t first = x->txid;
+
+    nve_proto_port_up(x->p, 0, "p0", 200, x->now); /* small MTU */
+    f_begin(x, HV_EPOCH, 0);
+    for (unsigned i = 0; i < 40; i++) {
+        struct nvdp_msg *m = assoc(100 + i, 100, 100 + i);
+        f_add(x, m);
+        free(m);
+    }
+    f_send(x, 0, HV1);
+    assert_int_equal(x->tree.nvnic, 40);
+    assert_true(x->ncap > 1);
+    int n = 0;
+    uint32_t expect = first;
+    for (int i = 0; i < x->ncap; i++) {
+        assert_true(x->cap[i].len <= 200);
+        decode(&x->cap[i], &d);
+        for (int k = 0; k < d.n; k++) {
+            if (d.m[k].type != NVDP_MSG_RESPONSE)
+                continue;
+            assert_int_equal(d.m[k].txid, expect++); /* in order */
+            assert_int_equal(d.m[k].status, NVDP_ST_OK);
+            n++;
+        }
+    }
+    assert_int_equal(n, 40);
+    /* as few frames as fit: each frame but the last is nearly full */
+    size_t per = nvdp_msg_size(&d.m[d.n - 1]);
+    for (int i = 0; i + 1 < x->ncap; i++)
+        assert_true(x->cap[i].len + per > 200);
+}
+
+static void
+test_vnic_ops(void **state)
+{
+    struct fx *x = *state;
+    const struct nvdp_msg *r;
+    struct nvdp_msg *m;
+    struct nvdp_uuid u1 = U(1);
+
+    /* VN_CONNECT, PREASSOC (RR and not), VNIC_STATE, VNIC_DISASSOC,
+     * VN_DISCONNECT through the wire */
+    m = msg_new(NVDP_MSG_VN_CONNECT);
+    m->has_vnic = 1, m->vnic = u1;
+    set_vni(m, 100);
+    m->has_tag_hint = 1, m->tag_hint = 77;
+    r = req1(x, 0, HV1, m);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    assert_int_equal(r->tag, 77);
+    m = msg_new(NVDP_MSG_VNIC_STATE);
+    m->has_vnic = 1, m->vnic = u1;
+    m->has_state = 1, m->state = NVDP_VNIC_DOWN;
+    r = req1(x, 0, HV1, m);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    assert_string_equal(tree_state_str(tree_find(&x->tree, &u1, 0, HV1)),
+                        "down");
+    m = msg_new(NVDP_MSG_VN_DISCONNECT);
+    m->has_vnic = 1, m->vnic = u1;
+    set_vni(m, 100);
+    r = req1(x, 0, HV1, m);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    assert_int_equal(x->tree.nvnic, 0);
+    /* pre-association without RR: no tag; with RR: tag */
+    m = assoc(2, 100, 2);
+    m->type = NVDP_MSG_PREASSOC;
+    r = req1(x, 0, HV2, m);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    assert_false(r->has_tag);
+    m = assoc(2, 100, 2);
+    m->type = NVDP_MSG_PREASSOC;
+    m->has_flags = 1, m->rflags = NVDP_RF_RR;
+    r = req1(x, 0, HV2, m);
+    assert_true(r->has_tag);
+    /* expires after preassoc-timeout (5 s) via the timers */
+    nve_proto_timers(x->p, x->now + 4999);
+    assert_int_equal(x->tree.nvnic, 1);
+    req1(x, 0, HV2, hv_hello(10)); /* keep the peer alive */
+    nve_proto_timers(x->p, x->now + 5000);
+    assert_int_equal(x->tree.nvnic, 0);
+    /* VNIC_DISASSOC of something unknown: OK */
+    m = msg_new(NVDP_MSG_VNIC_DISASSOC);
+    m->has_vnic = 1, m->vnic = U(9);
+    m->has_intent = 1, m->intent = NVDP_INTENT_SHUTDOWN;
+    r = req1(x, 0, HV1, m);
+    assert_int_equal(r->status, NVDP_ST_OK);
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_hello_timer),
+        T(test_assoc_and_new_peer),
+        T(test_error_replies),
+        T(test_unsupported_and_malformed_requests),
+        T(test_malformed_frames),
+        T(test_peer_limits_and_direction),
+        T(test_withdraw_giveup),
+        T(test_duplicates_from_cache),
+        T(test_hold_expiry_releases),
+        T(test_epoch_change),
+        T(test_resync_sweep),
+        T(test_withdraw),
+        T(test_batching),
+        T(test_vnic_ops),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
