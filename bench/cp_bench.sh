@@ -106,7 +106,8 @@ build() {
         fi
     fi
     make -C "$BUILD" -s -j2 nve-agent/nve-agent hv-agent/hv-agent tools/nvdpctl \
-        bench/cp_bench_drv >/dev/null || die "build failed in $BUILD"
+        bench/cp_bench_drv >/dev/null 2>"$DIR/build.err" ||
+        { cat "$DIR/build.err" >&2; die "build failed in $BUILD"; }
     if grep -q fsanitize "$BUILD/Makefile" 2>/dev/null &&
         grep -q '^SAN_CFLAGS = -f' "$BUILD/Makefile"; then
         say "cp_bench: warning: $BUILD has sanitizers on: figures are distorted"
@@ -183,6 +184,9 @@ run_nvdp() {
         { say "$out"; tail -5 "$DIR/hv.log" "$DIR/nve.log" >&2; die "driver failed (N=$n)"; }
     after=$(rss_kb "$NVE_PID")
     R_NVE_VNICS=$(nve_vnics)
+    # What hv-agent did on the wire: requests per frame, retransmissions.
+    R_HV=$("$BUILD/tools/nvdpctl" -s "$DIR/hv.sock" -f json status | jq -r '.counters |
+        "tx_frames=\(.tx_frames) requests=\(.requests_sent) retransmits=\(.retransmits) giveups=\(.giveups) state_saves=\(.state_saves // "?")"')
     # The NVE's own accounting of its containment tree (the RSS delta also
     # holds the forwarder's tables and malloc slack).
     R_TREE_B=$("$BUILD/tools/nvdpctl" -s "$DIR/nve.sock" -f json counters |
@@ -300,6 +304,7 @@ if [ "$DO_NVDP" = 1 ]; then
         say "cp_bench: NVDP, $n attaches, window $WINDOW ..."
         run_nvdp "$n" "$WINDOW"
         say "  $R_LINE nve_vnics=$R_NVE_VNICS rss_per_vnic_B=$R_RSS_B tree_per_vnic_B=$R_TREE_B"
+        say "  hv-agent: $R_HV"
         RATE[$n]=$R_RATE P50[$n]=$R_P50 P99[$n]=$R_P99 MS[$n]=$R_MS
         RSS[$n]=$R_RSS_B FAILED[$n]=$R_FAILED NVE_VNICS[$n]=$R_NVE_VNICS
         TREE[$n]=$R_TREE_B

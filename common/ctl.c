@@ -27,6 +27,7 @@
  * several may be pending at once (deferred answers). */
 struct ctl_sconn {
     struct ctl_server *s;
+    uint64_t id; /* serial number, for ctl_conn_id */
     int fd;
     uint32_t events;
     unsigned char *in; /* 4 + CTL_REQ_MAX bytes */
@@ -365,6 +366,12 @@ ctl_conn_on_close(struct ctl_conn *c, void (*cb)(struct ctl_conn *, void *),
     c->on_close_arg = arg;
 }
 
+uint64_t
+ctl_conn_id(const struct ctl_conn *c)
+{
+    return c->sc && !c->sc->dead ? c->sc->id : 0;
+}
+
 int
 ctl_conn_send(struct ctl_conn *c, struct json_object *msg)
 {
@@ -658,6 +665,7 @@ ctl_accept_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
         return;
     }
     sc->s = s;
+    sc->id = s->st.accepted + 1;
     sc->fd = cfd;
     sc->events = EPOLLIN;
     if (ev_io_add(l, cfd, EPOLLIN, ctl_sconn_cb, sc) < 0) {

@@ -73,6 +73,12 @@ void ctl_conn_on_close(struct ctl_conn *c, void (*cb)(struct ctl_conn *, void *)
  * is then closed and on-close runs). */
 int ctl_conn_send(struct ctl_conn *c, struct json_object *msg);
 
+/* The connection a handle's request came on, as a number unique for the
+ * server's life (0 once it is gone): handles are per request, so two
+ * requests of one client (two "watch") are told apart from two clients
+ * by comparing ids, not handle pointers. */
+uint64_t ctl_conn_id(const struct ctl_conn *c);
+
 /* Counters (the daemons show them in "status"/"counters"). */
 struct ctl_stats {
     uint64_t accepted;      /* connections accepted */

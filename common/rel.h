@@ -87,7 +87,9 @@ struct rel_resp {
 struct rel_rx {
     uint32_t epoch;  /* peer epoch this state belongs to */
     uint32_t hi;     /* highest txid seen, 0 = none */
-    uint16_t size;   /* cache slots: 2 x peer window, power of two */
+    uint16_t size;   /* cache slots, a power of two: at least 2 x the window
+                      * we advertise in HELLO (what the peer may have in
+                      * flight), so no retransmission is ever STALE */
     struct rel_resp *cache;
     uint64_t dups, stale;
 };

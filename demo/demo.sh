@@ -148,8 +148,19 @@ show nve counters
 # ---------------------------------------------------------------------------
 
 step "7. The NVE withdraws vm4 (NVE-initiated disconnect)"
+say "hv3's callers (libvirt hooks, orchestration) follow events with nvdpctl watch:"
+prompt hv3 watch --count 1 "&"
+"$NVDPCTL" -s "$NT_DIR/hv3.sock" -t 10 watch --count 1 >"$NT_DIR/watch.out" 2>"$NT_DIR/watch.err" &
+watch_pid=$!
+NT_PIDS+=("$watch_pid")
+nt_wait 5 "watch subscribed" grep -q watching "$NT_DIR/watch.err"
 show nve disconnect --port port2 --vn blue --vnic "$(nt_uuid 4)" --reason "demo: maintenance"
 nt_wait 5 "hv3 marks vm4 withdrawn" nt_eq withdrawn nt_hv_field hv3 "$(nt_uuid 4)" state
+wait "$watch_pid" || nt_fail "nvdpctl watch saw no event"
+say "the watch printed:"
+sed 's/^/      /' "$NT_DIR/watch.out"
+grep -q "state=withdrawn" "$NT_DIR/watch.out" || nt_fail "the watch did not report the withdrawal"
+ok "the watcher on hv3 was told at once"
 show hv3 vnic list
 check_eq "hv3 reports vm4 withdrawn, with the NVE's reason" "demo: maintenance" \
     "$(nt_hv_field hv3 "$(nt_uuid 4)" reason)"

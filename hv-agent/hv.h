@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hv_host.h"
 #include "hv_state.h"
 #include "nvdp.h"
 #include "rel.h"
@@ -46,6 +47,7 @@ struct hv_conf {
     char ctl_path[PATH_MAX];
     struct hv_vnmap *vns;
     size_t nvns;
+    struct hv_host_conf host; /* data plane, 802.1Qbg, libvirt (hv_host.c) */
 };
 
 /* Defaults for everything (name = hostname). */
@@ -131,8 +133,6 @@ struct hv_proto {
 
     struct hv_peer nve;  /* the NVE we talk to */
     uint8_t nve_selected; /* nve.mac is the destination */
-    uint8_t nve_knows_us; /* it showed our epoch as peer_epoch */
-    uint32_t resync_pe;   /* peer_epoch value that last triggered resync */
 
     struct hv_peer peers[HV_MAX_PEERS];
     size_t npeers;
@@ -181,14 +181,17 @@ void hv_state_changed(struct hv *h);
 int hv_state_flush(struct hv *h);
 
 /* Engine. epoch: our boot epoch (never 0); mac: our uplink MAC; mtu: the
- * uplink MTU. resync: 1 when state was loaded at start (replay it). */
+ * uplink MTU. resync: 1 when state was loaded at start (only changes the
+ * log line: every start begins with a resync). */
 int hv_proto_init(struct hv *h, uint32_t epoch, const uint8_t mac[6],
                   unsigned mtu, hv_send_fn send, void *send_arg, int resync,
                   uint64_t now);
 void hv_proto_free(struct hv *h);
-/* A frame received on the uplink: payload starts at the NVDP header. */
-void hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t *buf,
-                    size_t len, uint64_t now);
+/* A frame received on the uplink: payload starts at the NVDP header; dst
+ * tells unicast frames (which carry our session's peer_epoch) from group
+ * ones. */
+void hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t dst[6],
+                    const uint8_t *buf, size_t len, uint64_t now);
 /* Timers and queued work: hellos, liveness, reconciliation, retransmits.
  * Returns the next time (ms) it must be called again. */
 uint64_t hv_proto_run(struct hv *h, uint64_t now);

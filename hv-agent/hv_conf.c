@@ -123,6 +123,7 @@ conf_schema(void)
         CFG_STR("state-file", HV_STATE_DEFAULT, CFGF_NONE),
         CFG_STR("control-socket", HV_CTL_DEFAULT, CFGF_NONE),
         CFG_SEC("vn", vn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+        HV_HOST_CFG_OPTS,
         CFG_END(),
     };
     static const char *const ints[] = {"ethertype", "hello-interval",
@@ -164,6 +165,7 @@ hv_conf_defaults(struct hv_conf *c)
     c->rel = rp;
     snprintf(c->state_file, sizeof(c->state_file), "%s", HV_STATE_DEFAULT);
     snprintf(c->ctl_path, sizeof(c->ctl_path), "%s", HV_CTL_DEFAULT);
+    hv_host_conf_defaults(&c->host);
 }
 
 void
@@ -229,6 +231,8 @@ conf_fill(struct hv_conf *c, cfg_t *cfg)
              cfg_getstr(cfg, "state-file"));
     snprintf(c->ctl_path, sizeof(c->ctl_path), "%s",
              cfg_getstr(cfg, "control-socket"));
+    if (hv_host_conf_fill(&c->host, cfg, cfg->filename) < 0)
+        return -1;
     if (n > 0 && (c->vns = calloc(n, sizeof(*c->vns))) == NULL)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -331,6 +335,7 @@ hv_conf_print(const struct hv_conf *c, FILE *f)
             c->rel.max_tries);
     fprintf(f, "state-file = \"%s\"\n", c->state_file);
     fprintf(f, "control-socket = \"%s\"\n", c->ctl_path);
+    hv_host_conf_print(&c->host, f);
     for (size_t i = 0; i < c->nvns; i++) {
         const struct nvdp_vn *v = &c->vns[i].vn;
 

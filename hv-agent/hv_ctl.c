@@ -338,6 +338,13 @@ waiter_check(struct waiter *w, const struct hv_vnic *v)
         ctl_reply_err(c, CTL_E_FAILED, "VNIC was detached meanwhile");
         return -1;
     }
+    if (v->state == HV_VNIC_FAILED && v->gaveup) {
+        waiter_done(w);
+        ctl_reply_err(c, CTL_E_TIMEOUT, "no answer from the NVE; the request "
+                      "stays in the desired state and is retried when the "
+                      "NVE is heard again");
+        return -1;
+    }
     if (v->state == HV_VNIC_FAILED) {
         waiter_done(w);
         ctl_reply_err(c, CTL_E_REFUSED, "NVE refused: %s: %s",
@@ -442,6 +449,7 @@ desired_changed(struct hv *h, struct hv_vnic *v, int reset)
                                                HV_VNIC_PENDING;
         v->status = NVDP_ST_OK;
         v->reason[0] = '\0';
+        v->gaveup = 0;
         hv_notify_vnic(h, v);
     }
     hv_state_changed(h);

@@ -52,7 +52,9 @@ tx_limit(const struct hv *h)
 
     if (lim > p->tx.p.window)
         lim = p->tx.p.window;
-    if (p->nve.window != 0 && p->nve.window < lim)
+    if (p->nve.window == 0)
+        return 1; /* until the NVE's HELLO tells us its window */
+    if (p->nve.window < lim)
         lim = p->nve.window;
     return lim;
 }
@@ -698,8 +700,6 @@ nve_select(struct hv *h, const uint8_t src[6], uint64_t now)
         log_warnx("NVE changed to %s (was %s)", mac_str(src, m),
                   mac_str(p->nve.mac, (char[18]){0}));
         memset(&p->nve, 0, sizeof(p->nve));
-        p->nve_knows_us = 0;
-        p->resync_pe = 0;
     }
     memcpy(p->nve.mac, src, 6);
     p->nve_selected = 1;
@@ -708,9 +708,9 @@ nve_select(struct hv *h, const uint8_t src[6], uint64_t now)
         start_resync(h, "new NVE");
 }
 
-/* Epoch bookkeeping for a frame from our NVE. */
+/* Epoch bookkeeping for a frame from our NVE (spec 11.1, 11.3). */
 static void
-nve_epochs(struct hv *h, const struct nvdp_hdr *hdr)
+nve_epochs(struct hv *h, const struct nvdp_hdr *hdr, int unicast)
 {
     struct hv_proto *p = &h->proto;
     uint32_t pe = hdr->peer_epoch;
@@ -718,30 +718,23 @@ nve_epochs(struct hv *h, const struct nvdp_hdr *hdr)
     if (p->nve.epoch != hdr->epoch) {
         int restarted = p->nve.epoch != 0;
 
-        if (restarted)
-            log_warnx("NVE restarted (epoch %08x -> %08x)", p->nve.epoch,
-                      hdr->epoch);
         p->nve.epoch = hdr->epoch;
         rel_rx_reset(&p->rx, hdr->epoch);
         p->rx_ready = 1;
         if (restarted) {
-            p->nve_knows_us = 0;
-            p->resync_pe = pe;
+            log_warnx("NVE restarted (epoch %08x)", hdr->epoch);
             start_resync(h, "NVE restarted");
             return;
         }
     }
-    if (pe == p->epoch) {
-        p->nve_knows_us = 1;
-        return;
-    }
-    /* It shows an old life of ours, or forgot us after knowing us: it lost
-     * our state. React once per peer_epoch value. */
-    if ((pe != 0 && pe != p->resync_pe) || (pe == 0 && p->nve_knows_us)) {
-        log_warnx("NVE lost our state (peer_epoch %08x, ours %08x)", pe,
-                  p->epoch);
-        p->resync_pe = pe;
-        p->nve_knows_us = 0;
+    /* Only unicast frames say what the NVE holds for us: its group HELLO
+     * carries 0 for everybody. Until our BEGIN is answered its frames
+     * cannot know our session yet (start_resync ignores them then). */
+    if (unicast && pe != p->epoch) {
+        if (p->phase == HV_RS_NEEDED || p->phase == HV_RS_BEGIN)
+            return;
+        log_warnx("NVE does not hold our state (peer_epoch %08x, ours %08x)",
+                  pe, p->epoch);
         start_resync(h, "NVE lost our state");
     }
 }
@@ -759,9 +752,23 @@ nve_heard(struct hv *h, uint64_t now)
         hv_notify_nve(h, 1);
     }
     if (p->blocked) {
+        struct hv_vnic *v;
+
         log_debug("NVE heard again: retrying");
         p->blocked = 0;
         rel_tx_kick(&p->tx, now);
+        /* requests given up are submitted again (new txids) */
+        TAILQ_FOREACH(v, &h->state.all, entry) {
+            if (!v->gaveup)
+                continue;
+            v->gaveup = 0;
+            if (v->state == HV_VNIC_FAILED) {
+                set_state(h, v, v->want == HV_WANT_DETACH ?
+                                HV_VNIC_DETACHING : HV_VNIC_PENDING);
+                hv_notify_vnic(h, v);
+            }
+            hv_state_mark(&h->state, v);
+        }
     }
 }
 
@@ -852,8 +859,8 @@ input_msgs(struct hv *h, struct nvdp_reader *r, const uint8_t src[6],
 }
 
 void
-hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t *buf,
-               size_t len, uint64_t now)
+hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t dst[6],
+               const uint8_t *buf, size_t len, uint64_t now)
 {
     struct hv_proto *p = &h->proto;
     struct nvdp_reader r;
@@ -878,7 +885,7 @@ hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t *buf,
     from_nve = classify(h, src, &r.hdr, buf, len, m, now);
     if (from_nve) {
         nve_heard(h, now);
-        nve_epochs(h, &r.hdr);
+        nve_epochs(h, &r.hdr, memcmp(dst, p->mac, 6) == 0);
     } else {
         p->cnt.rx_foreign++;
         /* Before we know the NVE, answers to our group-addressed
@@ -908,6 +915,10 @@ reset_cb(void *arg, const struct nvdp_msg *msg, void *user)
         v->inflight = 0;
 }
 
+/* Drops what is outstanding and replays every VNIC but the withdrawn
+ * ones after a new RESYNC BEGIN. Once per change: while a BEGIN is still
+ * to be answered, a new trigger changes nothing (the BEGIN, retransmitted
+ * to whoever the NVE now is, opens the session anyway). */
 static void
 start_resync(struct hv *h, const char *why)
 {
@@ -930,6 +941,7 @@ start_resync(struct hv *h, const char *why)
         v->nacked = 0;
         v->acked_up = HV_UP_UNKNOWN;
         v->may_exist = 1;
+        v->gaveup = 0;
         if (v->state == HV_VNIC_FAILED) {
             /* a resync is a fresh start: refused VNICs are tried again */
             set_state(h, v, HV_VNIC_PENDING);
@@ -1015,12 +1027,15 @@ giveup_cb(void *arg, const struct nvdp_msg *msg, void *user)
     log_warnx("vnic %s: %s unanswered: retrying when the NVE is heard",
               vnic_str(v, u), nvdp_msg_name(msg->type));
     v->inflight = 0;
-    if (v->state != HV_VNIC_DETACHING && v->state != HV_VNIC_PENDING &&
-        v->state != HV_VNIC_WITHDRAWN) {
-        set_state(h, v, HV_VNIC_PENDING);
-        hv_notify_vnic(h, v);
-    }
-    hv_state_mark(&h->state, v);
+    if (v->state == HV_VNIC_WITHDRAWN)
+        return;
+    /* Reported failed (spec 10.3), submitted again when the NVE is
+     * heard (nve_heard). */
+    v->gaveup = 1;
+    set_state(h, v, HV_VNIC_FAILED);
+    v->status = NVDP_ST_OK;
+    snprintf(v->reason, sizeof(v->reason), "no answer from NVE");
+    hv_notify_vnic(h, v);
 }
 
 static void
@@ -1145,6 +1160,7 @@ liveness(struct hv *h, uint64_t now)
 {
     struct hv_proto *p = &h->proto;
     uint64_t hold = (p->nve.hold_time ? p->nve.hold_time : h->conf.hold_time);
+    struct hv_vnic *v;
     char m[18];
 
     if (p->nve.state != HV_PEER_UP || now < p->nve.last_heard + hold * 1000)
@@ -1154,9 +1170,18 @@ liveness(struct hv *h, uint64_t now)
     p->nve.state = HV_PEER_DOWN;
     p->cnt.nve_down++;
     /* Another NVE may take over: fall back to the group address (a pinned
-     * NVE stays the destination). */
+     * NVE stays the destination). Whoever answers next gets a resync. */
     p->nve_selected = 0;
+    p->nve.window = 0;
     hv_notify_nve(h, 0);
+    TAILQ_FOREACH(v, &h->state.all, entry) {
+        if (v->state == HV_VNIC_ATTACHED ||
+            v->state == HV_VNIC_PREASSOCIATED) {
+            set_state(h, v, HV_VNIC_PENDING);
+            hv_notify_vnic(h, v);
+        }
+    }
+    start_resync(h, "NVE lost");
 }
 
 static uint64_t
@@ -1186,6 +1211,10 @@ hv_proto_run(struct hv *h, uint64_t now)
     if (!p->blocked) {
         if (p->phase == HV_RS_NEEDED && tx_space(h) > 0)
             resync_msg(h, NVDP_RESYNC_BEGIN, now);
+        /* END as early as allowed: before new work takes the window */
+        if (p->phase == HV_RS_REPLAY && p->replay_left == 0 &&
+            tx_space(h) > 0)
+            resync_msg(h, NVDP_RESYNC_END, now);
         if (p->phase == HV_RS_IDLE || p->phase == HV_RS_REPLAY ||
             p->phase == HV_RS_END)
             reconcile(h, now);
@@ -1266,13 +1295,9 @@ hv_proto_init(struct hv *h, uint32_t epoch, const uint8_t mac[6],
     }
     if (h->conf.nve_mac_set)
         memcpy(p->nve.mac, h->conf.nve_mac, 6);
-    if (resync)
-        start_resync(h, "agent started with saved state");
-    else {
-        struct hv_vnic *v;
-        TAILQ_FOREACH(v, &h->state.all, entry)
-            hv_state_mark(&h->state, v);
-    }
+    /* Always, even with nothing to replay (spec 11.5): BEGIN opens our
+     * session and drops what the NVE still holds of a previous life. */
+    start_resync(h, resync ? "started with saved state" : "started");
     return 0;
 }
 

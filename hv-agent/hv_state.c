@@ -245,9 +245,9 @@ hv_vnic_to_json(const struct hv_vnic *v)
                            json_object_new_string(hv_vnic_state_str(v->state)));
     json_object_object_add(o, "tag",
                            has_tag ? json_object_new_int(v->tag) : NULL);
-    json_object_object_add(o, "status", v->state == HV_VNIC_FAILED ?
-                           json_object_new_string(nvdp_status_str(v->status)) :
-                           NULL);
+    json_object_object_add(o, "status", v->state != HV_VNIC_FAILED ? NULL :
+                           json_object_new_string(v->gaveup ? "no-answer" :
+                                                  nvdp_status_str(v->status)));
     json_object_object_add(o, "reason", v->state == HV_VNIC_FAILED ||
                            v->state == HV_VNIC_WITHDRAWN ?
                            jstr_or_null(v->reason) : NULL);

@@ -65,6 +65,8 @@ struct hv_vnic {
     uint8_t may_exist;    /* the NVE may hold state for it */
     uint8_t replay;       /* part of the current resync's replay */
     uint8_t queued;       /* on the dirty list */
+    uint8_t gaveup;       /* failed for lack of an answer: retried when
+                           * the NVE is heard again */
     uint16_t inflight_type;
 
     TAILQ_ENTRY(hv_vnic) entry; /* all VNICs, in creation order */

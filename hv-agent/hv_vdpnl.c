@@ -220,7 +220,8 @@ int hv_vdpnl_pending(const struct hv_vdpnl *v, const uint8_t uuid[16],
 void hv_vdpnl_expire(struct hv_vdpnl *v, uint64_t now)
 {
     for (size_t i = 0; i < v->ne;) {
-        if (v->e[i].done_at && now - v->e[i].done_at >= v->keep_ms)
+        if (v->e[i].done_at && now >= v->e[i].done_at &&
+            now - v->e[i].done_at >= v->keep_ms)
             v->e[i] = v->e[--v->ne];
         else
             i++;
@@ -358,7 +359,7 @@ out:
 }
 
 static void handle_setlink(struct hv_vdpnl *v, const struct sockaddr_nl *peer,
-                           struct nlmsghdr *nlh)
+                           struct nlmsghdr *nlh, uint64_t now)
 {
     struct hv_vdpnl_req r;
     struct vdpnl_entry *x;
@@ -383,15 +384,17 @@ static void handle_setlink(struct hv_vdpnl *v, const struct sockaddr_nl *peer,
     x->op = r.op;
     x->done_at = 0;
     x->response = VDPNL_NONE;
-    /* the SETLINK is acknowledged at once; the VDP answer is polled */
-    send_error(v, peer, nlh, 0);
     rc = v->ops.request ? v->ops.request(v->ops.arg, &r)
                         : PORT_VDP_RESPONSE_OUT_OF_SYNC;
-    if (rc > 0) {
+    if (rc != HV_VDPNL_PENDING) {
         if (rc == PORT_VDP_RESPONSE_UNUSED_VTID)
             v->cnt.unknown_type++;
-        hv_vdpnl_complete(v, r.uuid, (uint16_t)rc, 1);
+        hv_vdpnl_complete(v, r.uuid, (uint16_t)rc, now);
     }
+    /* The SETLINK is acknowledged once the request is recorded (as lldpad
+     * does); the VDP answer, even an immediate refusal, is what libvirt
+     * polls for with RTM_GETLINK. */
+    send_error(v, peer, nlh, 0);
 }
 
 void hv_vdpnl_input(struct hv_vdpnl *v, uint64_t now)
@@ -419,7 +422,7 @@ void hv_vdpnl_input(struct hv_vdpnl *v, uint64_t now)
         }
         switch (nlh->nlmsg_type) {
         case RTM_SETLINK:
-            handle_setlink(v, &peer, nlh);
+            handle_setlink(v, &peer, nlh, now);
             break;
         case RTM_GETLINK:
             v->cnt.getlink++;

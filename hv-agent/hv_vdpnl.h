@@ -29,8 +29,10 @@ struct hv_vdpnl_req {
 };
 
 /* Callbacks into hv-agent. request starts the NVDP operation and returns
- * 0 (the answer comes later through hv_vdpnl_complete) or a
- * PORT_VDP_RESPONSE_* code to answer at once (e.g. unknown VSI type). */
+ * HV_VDPNL_PENDING (the answer comes later through hv_vdpnl_complete) or a
+ * PORT_VDP_RESPONSE_* code to answer at once (e.g. unknown VSI type, or
+ * success when the VNIC is already in the requested state). */
+#define HV_VDPNL_PENDING (-1)
 struct hv_vdpnl_ops {
     int (*request)(void *arg, const struct hv_vdpnl_req *r);
     void *arg;

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "ev.h"
 #include "hv.h"
+#include "hv_host.h"
 #include "l2sock.h"
 #include "log.h"
 
@@ -23,10 +24,19 @@
 
 struct hv_main {
     struct hv h;
+    struct hv_host *host; /* data plane, 802.1Qbg, libvirt events */
     struct l2sock sock;
     struct ev_timer proto_timer;
     struct l2sock_rx *rx;
+    uint64_t next_save; /* ms: earliest time for the next state save */
 };
+
+/* A save costs a full rewrite plus two fsyncs: with thousands of VNICs
+ * changing at once, saving on every loop iteration would be quadratic.
+ * Saves stay immediate while cheap and are spaced to keep them under a
+ * tenth of the time, at most one second apart. */
+#define SAVE_SPACING_MAX_MS 1000
+#define SAVE_COST_FACTOR 10
 
 static void
 usage(FILE *f)
@@ -67,7 +77,19 @@ run_proto(struct hv_main *m)
     uint64_t now = ev_clock_ms();
     uint64_t next = hv_proto_run(&m->h, now);
 
-    hv_state_flush(&m->h);
+    if (m->h.state_dirty) {
+        if (now >= m->next_save) {
+            uint64_t cost;
+            hv_state_flush(&m->h);
+            cost = ev_clock_ms() - now;
+            m->next_save = now + (cost * SAVE_COST_FACTOR <
+                                  SAVE_SPACING_MAX_MS ?
+                                  cost * SAVE_COST_FACTOR :
+                                  SAVE_SPACING_MAX_MS);
+        }
+        if (m->h.state_dirty && m->next_save < next)
+            next = m->next_save;
+    }
     ev_timer_at(m->h.loop, &m->proto_timer, next);
 }
 
@@ -102,8 +124,8 @@ uplink_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
     while ((n = l2sock_recv(&m->sock, m->rx, RX_BATCH)) > 0) {
         uint64_t now = ev_clock_ms();
         for (int i = 0; i < n; i++)
-            hv_proto_input(&m->h, m->rx[i].src, m->rx[i].payload,
-                           m->rx[i].paylen, now);
+            hv_proto_input(&m->h, m->rx[i].src, m->rx[i].dst,
+                           m->rx[i].payload, m->rx[i].paylen, now);
         if (n < RX_BATCH)
             break;
     }
@@ -141,6 +163,10 @@ reload(struct hv_main *m)
     nc.nve_mac_set = h->conf.nve_mac_set;
     memcpy(nc.state_file, h->conf.state_file, sizeof(nc.state_file));
     memcpy(nc.ctl_path, h->conf.ctl_path, sizeof(nc.ctl_path));
+    if (memcmp(&nc.host, &h->conf.host, sizeof(nc.host)) != 0)
+        log_warnx("SIGHUP: dataplane, vdp-pid-file, libvirt-uri and "
+                  "migration-marker-dir changes take effect at restart");
+    nc.host = h->conf.host;
     hv_conf_free(&h->conf);
     h->conf = nc;
     hv_proto_reconf(h);
@@ -224,6 +250,8 @@ start(struct hv_main *m)
         log_warnx("cannot open the control socket %s", h->conf.ctl_path);
         return -1;
     }
+    if ((m->host = hv_host_start(h)) == NULL)
+        return -1;
     ev_signal_add(h->loop, SIGTERM, signal_cb, m);
     ev_signal_add(h->loop, SIGINT, signal_cb, m);
     ev_signal_add(h->loop, SIGHUP, signal_cb, m);
@@ -244,6 +272,8 @@ stop(struct hv_main *m)
 
     h->state_dirty = 1;
     hv_state_flush(h);
+    hv_host_stop(m->host);
+    m->host = NULL;
     hv_ctl_stop(h);
     unlink(h->conf.ctl_path);
     if (h->loop != NULL) {
@@ -295,6 +325,7 @@ main(int argc, char *argv[])
         return 1;
     }
     m->sock.fd = -1;
+    hv_state_init(&m->h.state);
     if (load_conf(&m->h, conf, explicit) < 0)
         goto out;
     if (sock != NULL)

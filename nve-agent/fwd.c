@@ -168,8 +168,11 @@ static uint32_t
 seq_begin(const uint32_t *seq)
 {
     uint32_t s;
-    while ((s = __atomic_load_n(seq, __ATOMIC_ACQUIRE)) & 1)
-        __builtin_ia32_pause();
+    while ((s = __atomic_load_n(seq, __ATOMIC_ACQUIRE)) & 1) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause(); /* a writer is mid-update: microseconds */
+#endif
+    }
     return s;
 }
 
@@ -319,6 +322,7 @@ mac_remove_slot(struct fwd *f, uint32_t h)
 static int
 reader_passed(struct fwd *f, uint64_t since)
 {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* pairs with the reader's */
     if (!__atomic_load_n(&f->online, __ATOMIC_ACQUIRE))
         return 1;
     return __atomic_load_n(&f->qs, __ATOMIC_ACQUIRE) > since;

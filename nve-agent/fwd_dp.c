@@ -65,6 +65,7 @@ struct fwd_dp {
     struct ring acc[FWD_MAX_PORTS];
     char acc_name[FWD_MAX_PORTS][16];
     uint32_t ports_gen;
+    int need_retry;  /* some wanted socket is closed: reopen once a second */
     struct fwd_out out;
     struct fwd_txq und_q;
     struct fwd_txq *acc_q[FWD_MAX_PORTS];
@@ -252,7 +253,8 @@ dp_flush(struct fwd *f, struct fwd_out *o, struct fwd_txq *q)
         }
         if (errno == EINTR)
             continue;
-        if (errno == EAGAIN || errno == ENOBUFS) {
+        if (errno == EAGAIN || errno == ENOBUFS || errno == ENETDOWN ||
+            errno == ENXIO) {
             fwd_ctr_add(&f->drops[FWD_DROP_TX_FAIL], q->n - sent);
             break;
         }
@@ -288,15 +290,18 @@ acc_close(struct fwd_dp *dp, int p)
 }
 
 /* Brings the access sockets in line with the port table (port added,
- * removed or renamed). Runs in the forwarding thread between batches. */
+ * removed or renamed; or retry: reopen what is wanted but closed, e.g. an
+ * interface that did not exist yet or was recreated). Runs in the
+ * forwarding thread between batches; takes wlock, never per packet. */
 static void
-sync_ports(struct fwd_dp *dp)
+sync_ports(struct fwd_dp *dp, int retry)
 {
     struct fwd *f = dp->f;
     uint32_t gen = __atomic_load_n(&f->ports_gen, __ATOMIC_ACQUIRE);
-    if (gen == dp->ports_gen)
+    if (gen == dp->ports_gen && !retry)
         return;
     dp->ports_gen = gen;
+    dp->need_retry = 0;
     uint16_t et = f->p.nvdp_ethertype ? f->p.nvdp_ethertype : 0x88B5;
     pthread_mutex_lock(&f->wlock); /* ifnames are written under it */
     for (int p = 0; p < FWD_MAX_PORTS; p++) {
@@ -307,11 +312,14 @@ sync_ports(struct fwd_dp *dp)
         if (!want || dp->acc[p].fd >= 0)
             continue;
         if (ring_open(&dp->acc[p], pt->ifname, ACC_BLOCK, ACC_NBLOCKS,
-                      acc_filter, &et) < 0)
-            continue; /* counted as tx-failed until it appears */
+                      acc_filter, &et) < 0) {
+            dp->need_retry = 1; /* frames to it: tx-failed until it opens */
+            continue;
+        }
         dp->acc_q[p] = malloc(sizeof(struct fwd_txq));
         if (dp->acc_q[p] == NULL) {
             acc_close(dp, p);
+            dp->need_retry = 1;
             continue;
         }
         fwd_txq_init(dp->acc_q[p], dp->acc[p].fd, (uint16_t)p);
@@ -320,6 +328,38 @@ sync_ports(struct fwd_dp *dp)
         log_info("fwd: access port %d on %s", p, pt->ifname);
     }
     pthread_mutex_unlock(&f->wlock);
+    if (dp->und.fd < 0) {
+        if (ring_open(&dp->und, f->p.underlay_if, UND_BLOCK, UND_NBLOCKS,
+                      und_filter, f) < 0) {
+            dp->need_retry = 1;
+        } else {
+            fwd_txq_init(&dp->und_q, dp->und.fd, FWD_TXQ_UNDERLAY);
+            dp->out.und_q = &dp->und_q;
+            log_info("fwd: underlay %s reopened", f->p.underlay_if);
+        }
+    }
+}
+
+/* A socket whose interface went away reports an error forever: close it
+ * (the retry in sync_ports reopens it once the interface is back) rather
+ * than spin on poll. */
+static void
+ring_failed(struct fwd_dp *dp, int port)
+{
+    struct ring *r = port < 0 ? &dp->und : &dp->acc[port];
+    int err = 0;
+    socklen_t sl = sizeof(err);
+    getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &sl);
+    log_warnx("fwd: %s: %s; closed, will reopen",
+              port < 0 ? dp->f->p.underlay_if : dp->acc_name[port],
+              err ? strerror(err) : "socket error");
+    if (port < 0) {
+        dp->out.und_q = NULL;
+        ring_close(&dp->und);
+    } else {
+        acc_close(dp, port);
+    }
+    dp->need_retry = 1;
 }
 
 /* Reads up to BLOCKS_PER_PASS blocks; returns how many were read. */
@@ -366,12 +406,17 @@ fwd_thread(void *arg)
     struct pollfd pfd[FWD_MAX_PORTS + 2];
     int pport[FWD_MAX_PORTS + 2];
     struct timespec ts;
+    uint32_t last_retry = 0;
     __atomic_store_n(&f->online, 1, __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     while (!__atomic_load_n(&dp->stop, __ATOMIC_ACQUIRE)) {
-        sync_ports(dp);
         clock_gettime(CLOCK_MONOTONIC, &ts);
         dp->out.now = (uint32_t)ts.tv_sec;
-        int work = ring_read(dp, &dp->und, -1);
+        int retry = dp->need_retry && dp->out.now != last_retry;
+        if (retry)
+            last_retry = dp->out.now; /* at most once a second */
+        sync_ports(dp, retry);
+        int work = dp->und.fd >= 0 ? ring_read(dp, &dp->und, -1) : 0;
         for (int p = 0; p < FWD_MAX_PORTS; p++)
             if (dp->acc[p].fd >= 0)
                 work += ring_read(dp, &dp->acc[p], p);
@@ -381,19 +426,25 @@ fwd_thread(void *arg)
         int n = 0;
         pfd[n] = (struct pollfd){dp->evfd, POLLIN, 0};
         pport[n++] = -2;
-        pfd[n] = (struct pollfd){dp->und.fd, POLLIN | POLLERR, 0};
-        pport[n++] = -1;
+        if (dp->und.fd >= 0) {
+            pfd[n] = (struct pollfd){dp->und.fd, POLLIN, 0};
+            pport[n++] = -1;
+        }
         for (int p = 0; p < FWD_MAX_PORTS; p++)
             if (dp->acc[p].fd >= 0) {
-                pfd[n] = (struct pollfd){dp->acc[p].fd, POLLIN | POLLERR, 0};
+                pfd[n] = (struct pollfd){dp->acc[p].fd, POLLIN, 0};
                 pport[n++] = p;
             }
         /* idle: tell writers we hold no reference while we sleep */
         __atomic_store_n(&f->online, 0, __ATOMIC_RELEASE);
-        poll(pfd, (nfds_t)n, 100);
+        int rc = poll(pfd, (nfds_t)n, dp->need_retry ? 250 : 100);
         __atomic_store_n(&f->online, 1, __ATOMIC_RELEASE);
+        /* store-load order: no table read may pass the store above */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
         fwd_qs_tick(f);
-        (void)pport;
+        for (int i = 1; rc > 0 && i < n; i++)
+            if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL))
+                ring_failed(dp, pport[i]);
     }
     __atomic_store_n(&f->online, 0, __ATOMIC_RELEASE);
     return NULL;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,20 @@ mkparent(const char *path)
         log_warn("mkdir %s", dir);
 }
 
+/* 0, or -1 if the result does not fit out. */
+static int
+abspath(const char *path, char *out, size_t outlen)
+{
+    char cwd[PATH_MAX];
+    int n;
+
+    if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+        n = snprintf(out, outlen, "%s", path);
+    else
+        n = snprintf(out, outlen, "%s/%s", cwd, path);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -114,13 +129,15 @@ main(int argc, char **argv)
         fprintf(stderr, "configuration OK\n");
         return 0;
     }
-    if (sock && strlen(sock) >= sizeof(n.ctl_path)) {
-        log_warnx("control socket path too long: %s", sock);
+    /* daemon() moves to /: keep the paths that SIGHUP and the control
+     * socket use valid */
+    if (abspath(conf_path, n.conf_path, sizeof(n.conf_path)) < 0 ||
+        abspath(sock ? sock : c->ctl_path, n.ctl_path, sizeof(n.ctl_path)) <
+            0) {
+        log_warnx("configuration or control socket path too long");
         nve_conf_free(c);
         return 1;
     }
-    snprintf(n.conf_path, sizeof(n.conf_path), "%s", conf_path);
-    snprintf(n.ctl_path, sizeof(n.ctl_path), "%s", sock ? sock : c->ctl_path);
     if (!foreground && daemon(0, 0) < 0)
         fatal("daemon");
     signal(SIGPIPE, SIG_IGN);

@@ -33,7 +33,11 @@ nve_send(void *arg, uint16_t port, const uint8_t dst[6], const uint8_t *frame,
 {
     struct nve *n = arg;
 
-    if (port < TREE_MAX_PORTS && n->link[port].open)
+    if (port >= TREE_MAX_PORTS || !n->link[port].open)
+        return;
+    if (n->link_ops)
+        n->link_ops->send(n->link_ops->arg, port, dst, frame, len);
+    else
         l2sock_send(&n->link[port].sock, dst, frame, len);
 }
 
@@ -67,6 +71,14 @@ nve_link_open(struct nve *n, const struct nve_port *pc)
 
     if (k->open)
         return 0;
+    if (n->link_ops) {
+        unsigned mtu = NVDP_MTU_DEFAULT;
+        if (n->link_ops->open(n->link_ops->arg, pc->id, pc->ifname, &mtu) < 0)
+            return -1;
+        k->sock.mtu = mtu;
+        k->open = 1;
+        return 0;
+    }
     if (l2sock_open(&k->sock, pc->ifname, n->conf_next->ethertype,
                     n->conf_next->group) < 0)
         return -1;
@@ -87,9 +99,13 @@ nve_link_close(struct nve *n, uint16_t id)
 
     if (!k->open)
         return;
+    k->open = 0;
+    if (n->link_ops) {
+        n->link_ops->close(n->link_ops->arg, id);
+        return;
+    }
     ev_io_del(n->loop, k->sock.fd);
     l2sock_close(&k->sock);
-    k->open = 0;
 }
 
 /* ---- timers ------------------------------------------------------------- */

@@ -162,6 +162,15 @@ struct ev_loop;
 struct ctl_server;
 
 struct nve;
+/* Replaces the access-port sockets (unit tests of configuration changes). */
+struct nve_link_ops {
+    int (*open)(void *arg, uint16_t id, const char *ifname, unsigned *mtu);
+    void (*close)(void *arg, uint16_t id);
+    void (*send)(void *arg, uint16_t id, const uint8_t dst[6],
+                 const uint8_t *frame, size_t len);
+    void *arg;
+};
+
 struct nve_link {
     struct l2sock sock;
     int open;
@@ -182,6 +191,7 @@ struct nve {
     struct nve_link link[TREE_MAX_PORTS];
     struct ev_timer timer;
     struct l2sock_rx *rxbuf;    /* receive batch */
+    const struct nve_link_ops *link_ops; /* NULL: AF_PACKET (l2sock) */
     uint64_t started;
     uint32_t epoch;
     uint64_t reloads, reload_failures;

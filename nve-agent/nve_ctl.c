@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "nve.h"
@@ -71,6 +72,7 @@ nve_ctl_status(struct nve *n)
     }
     jstr(o, "name", n->conf->name);
     jstr(o, "role", "nve");
+    jint(o, "pid", getpid());
     snprintf(ep, sizeof(ep), "%08x", n->epoch);
     jstr(o, "epoch", ep);
     jint(o, "uptime_ms", (int64_t)(now_ms(n) - n->started));

@@ -356,6 +356,11 @@ handle_request(struct nve_proto *p, struct nve_peer *e,
             return;
         }
         tr.vni = vn->vni;
+    } else if (m->has_vnic) {
+        /* for the log: the VN of the entry this request will touch */
+        struct tree_vnic *v = tree_find(p->tree, &m->vnic, e->port, e->mac);
+        if (v)
+            vn = nve_conf_vn_by_vni(p->conf, v->vni);
     }
     switch (m->type) {
     case NVDP_MSG_VN_CONNECT:
@@ -549,6 +554,14 @@ handle_msg(struct nve_proto *p, struct nve_out *o, struct nve_peer *e,
     log_debug2("%s txid %u from %s", nvdp_msg_name(m->type), m->txid,
                peer_str(e, NULL, ms));
     handle_request(p, e, m, now, &r);
+    if (r.has_tag)
+        log_debug("%s txid %u from %s: %s, tag %u", nvdp_msg_name(m->type),
+                  m->txid, peer_str(e, NULL, ms), nvdp_status_str(r.status),
+                  r.tag);
+    else
+        log_debug("%s txid %u from %s: %s%s%s", nvdp_msg_name(m->type),
+                  m->txid, peer_str(e, NULL, ms), nvdp_status_str(r.status),
+                  r.reason[0] ? ": " : "", r.reason);
     r.valid = 1;
     rel_rx_store(&e->rx, &r);
     out_response(o, &r);

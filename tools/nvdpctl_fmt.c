@@ -328,6 +328,17 @@ nvdpctl_fmt_vnic(FILE *out, struct json_object *result)
     fmt_any(out, result, vnic_cols);
 }
 
+/* key=value, the value quoted when it has blanks (a reason), so a line
+ * still splits into fields. */
+static void
+put_kv(FILE *out, const char *k, const char *v)
+{
+    if (strpbrk(v, " \t\"") == NULL)
+        fprintf(out, " %s=%s", k, v);
+    else
+        fprintf(out, " %s=\"%s\"", k, v);
+}
+
 /* One line per pushed event, so `watch` output can be followed by eye
  * and by grep: "vnic <uuid> state=attached tag=5 ...". */
 void
@@ -352,7 +363,7 @@ nvdpctl_fmt_event(FILE *out, struct json_object *ev)
             json_object_is_type(v, json_type_null))
             continue;
         cell(v, buf, sizeof(buf));
-        fprintf(out, " %s=%s", vnic_cols[i], buf);
+        put_kv(out, vnic_cols[i], buf);
     }
     json_object_object_foreach(ev, k, val) {
         int known = strcmp(k, "event") == 0;
@@ -361,7 +372,7 @@ nvdpctl_fmt_event(FILE *out, struct json_object *ev)
         if (known || json_object_is_type(val, json_type_null))
             continue;
         cell(val, buf, sizeof(buf));
-        fprintf(out, " %s=%s", k, buf);
+        put_kv(out, k, buf);
     }
     fputc('\n', out);
 }

@@ -126,6 +126,8 @@ setup() { # $1 = underlay family
 teardown() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    # a sanitizer build reports leaks and errors at the forwarder's exit
+    if grep -q "Sanitizer" "$D/fwd.log"; then fail "sanitizer report from the forwarder"; fi
     PIDS=()
     for n in "${NSS[@]}"; do ip netns del "$n" 2>/dev/null; done
     NSS=()
@@ -252,6 +254,29 @@ scenario() { # $1 = underlay family
         .vns["10100"].decap_pkts > 100 and .ports.acc0.rx_pkts > 100 and .ports.acc1.tx_pkts > 0' >/dev/null ||
         fail "counters per VN/port did not move"
     log "ok: learning from decapsulated traffic, counters per VN and port"
+
+    if [ "$fam" = 4 ]; then
+        # an access interface vanishes and comes back: the forwarder closes
+        # its socket (no busy loop on the error) and reopens it
+        ip -n "${P}n" link del acc1
+        sleep 0.5
+        local t0 t1
+        t0=$(awk '{print $14 + $15}' /proc/$FPID/stat)
+        sleep 2
+        t1=$(awk '{print $14 + $15}' /proc/$FPID/stat)
+        [ $((t1 - t0)) -lt 100 ] || fail "forwarder spins after its port vanished ($((t1 - t0)) ticks in 2 s)"
+        grep -q "acc1: .*will reopen" "$D/fwd.log" || fail "vanished port not noticed"
+        ip -n "${P}n" link add acc1 type veth peer name eth0 netns "${P}c" || fail "veth acc1 again"
+        ip -n "${P}c" link set eth0 address $MC mtu 1430
+        ip -n "${P}c" addr add 10.0.0.5/24 dev eth0
+        nsx c ethtool -K eth0 tso off gso off >/dev/null 2>&1
+        tc -n "${P}c" qdisc add dev eth0 clsact
+        tc -n "${P}c" filter add dev eth0 egress bpf da obj "$D/tag300PUSH.o" sec tc || fail "tc push"
+        tc -n "${P}c" filter add dev eth0 ingress bpf da obj "$D/tag300POP.o" sec tc || fail "tc pop"
+        ip -n "${P}c" link set eth0 up; ip -n "${P}n" link set acc1 up
+        pingw a 10.0.0.5 || fail "port not reopened after its interface came back"
+        log "ok: a vanished access interface is closed without spinning and reopened when back"
+    fi
 
     sleep 0.5
     for p in "${PIDS[@]:1}"; do kill -INT "$p" 2>/dev/null; done

@@ -23,6 +23,9 @@ NVE_AGENT=$builddir/nve-agent/nve-agent
 NVDPCTL=$builddir/tools/nvdpctl
 PY=/usr/bin/python3
 HERE=$srcdir/tests/scapy
+# Never write __pycache__ into the source tree (distcheck: it is read-only).
+PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE
 
 skip() {
     echo "SKIP: $*"
@@ -41,10 +44,15 @@ P=scapy-$$
 NS_NVE=$P-nve
 NS_HV=$P-hv
 nve_pid=
+py_pid=
 tmp=$(mktemp -d /tmp/scapy-conformance.XXXXXX) || exit 99
 
 cleanup() {
     rc=$?
+    if [ -n "$py_pid" ] && kill -0 "$py_pid" 2>/dev/null; then
+        kill "$py_pid" 2>/dev/null
+        wait "$py_pid" 2>/dev/null
+    fi
     if [ -n "$nve_pid" ] && kill -0 "$nve_pid" 2>/dev/null; then
         kill "$nve_pid" 2>/dev/null
         # Give it the chance of a clean shutdown (ASan report, socket unlink).
@@ -116,9 +124,14 @@ until "$NVDPCTL" -s "$sock" status >/dev/null 2>&1; do
     sleep 0.1
 done
 
-NVDPCTL=$NVDPCTL NVE_SOCKET=$sock PYTHONDONTWRITEBYTECODE=1 \
-    ip netns exec "$NS_HV" $PY "$HERE/nvdptest.py" --run "$@"
+# In the background so that a signal interrupts the wait and the trap
+# tears everything down at once.
+NVDPCTL=$NVDPCTL NVE_SOCKET=$sock \
+    ip netns exec "$NS_HV" $PY "$HERE/nvdptest.py" --run "$@" &
+py_pid=$!
+wait "$py_pid"
 rc=$?
+py_pid=
 
 # The daemon must never exit on peer input.
 if ! kill -0 "$nve_pid" 2>/dev/null; then

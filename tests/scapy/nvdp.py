@@ -366,6 +366,11 @@ def _subs_field(fixed):
 class NVDPHello(NVDPMsg):
     name = "NVDP HELLO"
     FIXED = 8
+
+    def mysummary(self):
+        return "HELLO role=%s hold=%ss window=%d" % (
+            ROLE_NAMES.get(self.role, self.role), self.hold_time, self.window)
+
     fields_desc = [
         ShortEnumField("type", HELLO, MSG_NAMES),
         ShortField("length", None),
@@ -390,6 +395,11 @@ class NVDPResponse(NVDPMsg):
         _subs_field(8),
     ]
 
+    def mysummary(self):
+        return "RESPONSE txid=%d %s to %s" % (
+            self.txid, STATUS_NAMES.get(self.status, self.status),
+            MSG_NAMES.get(self.req_type, hex(self.req_type)))
+
     @property
     def tag(self):
         s = self.sub(S_TAG)
@@ -411,6 +421,10 @@ class NVDPRequest(NVDPMsg):
         IntField("txid", 0),
         _subs_field(4),
     ]
+
+    def mysummary(self):
+        return "%s txid=%d" % (MSG_NAMES.get(self.type, hex(self.type)),
+                               self.txid)
 
 
 class NVDPAuth(NVDPMsg):
@@ -580,9 +594,9 @@ REQ_SUBS = {
     VN_DISCONNECT: ({S_VNIC, "VN"}, set(), None),
     ASSOC: ({S_VNIC, "VN"}, {S_TAG_HINT}, (0, MAX_ADDRS)),
     DISASSOC: ({S_VNIC, "VN"}, set(), (1, MAX_ADDRS)),
-    VNIC_DISASSOC: ({S_VNIC}, {S_INTENT}, None),
+    VNIC_DISASSOC: ({S_VNIC, S_INTENT}, set(), None),
     PREASSOC: ({S_VNIC, "VN"}, {S_FLAGS, S_TAG_HINT}, (0, MAX_ADDRS)),
-    WITHDRAW: ({"VN"}, {S_VNIC, S_TAG, S_REASON}, None),
+    WITHDRAW: ({"VN", S_REASON}, {S_VNIC, S_TAG}, None),
     RESYNC: ({S_PHASE}, set(), None),
     VNIC_STATE: ({S_VNIC, S_STATE}, set(), None),
     RESPONSE: (set(), {S_TAG, S_REASON}, None),
@@ -605,8 +619,10 @@ def _check_sub(t, v):
     if t in ENUM_SUBS:
         lo, hi = ENUM_SUBS[t]
         return None if lo <= v[0] <= hi else "E_VALUE"
+    if t in (S_REASON, S_NAME):
+        return "E_VALUE" if b"\0" in v else None
     if t in ADDR_TYPES:
-        if _is_group(v):
+        if _is_group(v) or v[:6] == b"\0" * 6:
             return "E_VALUE"
         ip = v[6:]
         if t in (S_ADDR_PFX4, S_ADDR_PFX6):
@@ -723,8 +739,14 @@ def validate(buf):
         if ln < fixed:
             out.append((t, txid, "E_SHORT"))
             continue
-        if t == HELLO and v[0] not in (ROLE_HV, ROLE_NVE):
-            out.append((t, 0, "E_VALUE"))
+        if t == HELLO:
+            role, _, hold, ivl, win = struct.unpack("!BBHHH", v[:8])
+            if role not in (ROLE_HV, ROLE_NVE) or not hold or not ivl \
+                    or not win:
+                out.append((t, 0, "E_VALUE"))
+                continue
+        elif txid == 0:
+            out.append((t, 0, "E_VALUE"))   # txid 0 is reserved
             continue
         err, sk = _check_value(t, v, fixed)
         if err is None:

@@ -61,6 +61,7 @@ MAX_ADDRS_PER_VNIC = 8
 MAX_VNICS_PER_HV = 80
 
 NVE_HELLO_MS = 300
+PREASSOC_TIMEOUT = 3
 NVE_HOLD_CAP = 60
 
 RTX_INITIAL_MS = 200
@@ -78,7 +79,7 @@ def nve_conf(ctl_socket):
     w('group-mac = "%s"' % N.GROUP_MAC)
     w("hello-interval = %d" % NVE_HELLO_MS)
     w("hold-time = %d" % NVE_HOLD_CAP)
-    w("preassoc-timeout = 120")
+    w("preassoc-timeout = %d" % PREASSOC_TIMEOUT)
     w("window = 256")
     w("retransmit-initial = %d" % RTX_INITIAL_MS)
     w("retransmit-max = %d" % RTX_MAX_MS)
@@ -114,6 +115,7 @@ def nve_conf(ctl_socket):
 
 # ---- raw link ----------------------------------------------------------------
 PACKET_OUTGOING = 4
+SO_TIMESTAMPNS = 35  # <asm-generic/socket.h>; Python does not export it
 
 
 class Link:
@@ -126,6 +128,10 @@ class Link:
                                socket.htons(N.ETHERTYPE))
         self.s.bind((ifname, N.ETHERTYPE))
         self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        # Kernel receive timestamps: timing assertions (retransmission
+        # backoff) must not depend on when Python got around to reading.
+        self.s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.last_ts = None
 
     def send(self, raw):
         self.s.send(bytes(raw))
@@ -140,9 +146,15 @@ class Link:
             r, _, _ = select.select([self.s], [], [], left)
             if not r:
                 return None
-            data, addr = self.s.recvfrom(65535)
+            data, anc, _, addr = self.s.recvmsg(65535, 64)
             if addr[2] == PACKET_OUTGOING:
                 continue
+            self.last_ts = time.time()
+            for level, typ, val in anc:
+                if level == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS \
+                        and len(val) >= 16:
+                    sec, nsec = struct.unpack("qq", val[:16])
+                    self.last_ts = sec + nsec / 1e9
             return data
 
     def drain(self):
@@ -190,7 +202,7 @@ class Hv:
         self.nve_mac = None
         self.nve_epoch = 0
         self.answer_withdraw = True
-        self.withdraws = []   # (time, WITHDRAW request, Ether frame)
+        self.withdraws = []   # (arrival time, WITHDRAW request, Ether frame)
         self.frames = []      # every frame addressed to us: (time, Ether)
         self.last_hello = 0.0
 
@@ -277,7 +289,8 @@ class Hv:
         ws = [m for m in h.msgs if m.type == N.WITHDRAW
               and isinstance(m, N.NVDPRequest)]
         for m in ws:
-            self.withdraws.append((time.monotonic(), m, e))
+            # kernel arrival time (seconds), for the backoff measurements
+            self.withdraws.append((self.link.last_ts, m, e))
         if ws and self.answer_withdraw:
             self.send([N.response(m.txid, N.ST_OK, N.WITHDRAW) for m in ws],
                       dst=e.src)

@@ -104,43 +104,70 @@ def _unicast_hellos(hv, frames):
                 m.role == N.ROLE_NVE for m in e[N.NVDP].msgs)]
 
 
+def _nve_hello_in(e):
+    return any(m.type == N.HELLO and isinstance(m, N.NVDPHello) and
+               m.role == N.ROLE_NVE for m in e[N.NVDP].msgs)
+
+
 @test
-def unicast_hello_when_no_session(ctx):
-    """A hypervisor that believes it is in session (peer_epoch = NVE epoch)
-    but has none gets a unicast HELLO with peer_epoch 0, at most one per
-    hello interval; once RESYNC BEGIN opened the session, no more."""
-    hv = ctx.hv(IF_DIRECT, session=False)
-    # Let the rate limit of any unicast HELLO start() provoked run out.
-    end = time.monotonic() + 2.5 * NVE_HELLO_MS / 1000.0
-    while time.monotonic() < end:
-        hv.poll(0.05, keepalive=False)
-    seen = []
-    t0 = time.monotonic()
-    for _ in range(5):
-        hv.hello()   # unicast, peer_epoch = NVE epoch
-        e = hv.poll(0.04, keepalive=False)
-        if e is not None:
-            seen.append(e)
-    while time.monotonic() < t0 + 0.25:
-        e = hv.poll(0.02, keepalive=False)
-        if e is not None:
-            seen.append(e)
-    u = _unicast_hellos(hv, seen)
-    check(len(u) == 1, "%d unicast NVE HELLOs within 250 ms for 5 HELLOs "
-          "(no session, peer_epoch = NVE epoch), expected exactly 1" % len(u))
-    h = u[0][N.NVDP]
-    check(h.peer_epoch == 0, "unicast HELLO peer_epoch %#x, expected 0"
-          % h.peer_epoch)
-    check(h.epoch == hv.nve_epoch, "unicast HELLO epoch %#x" % h.epoch)
+def unicast_hello_on_first_contact(ctx):
+    """The NVE answers the first frame of a hypervisor it has no peer entry
+    for with a unicast HELLO, peer_epoch 0, in the same output batch as its
+    answers to that frame (section 11.4, hello-nve-nostate)."""
+    hv = ctx.hv(IF_DIRECT, start=False)
+    hv.nve_mac = ctx.nve_mac_by_if.get(IF_DIRECT)
+    if hv.nve_mac is None:
+        hv.start(session=False)   # learn the NVE's MAC with another MAC
+        hv = ctx.hv(IF_DIRECT, start=False)
+        hv.nve_mac = ctx.nve_mac_by_if[IF_DIRECT]
+    r = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=VNS[0][1])
+    n0 = len(hv.frames)
+    hv.send([r], peer_epoch=0)   # first frame ever from this MAC
+    resp, e = hv.responses([r.txid])[r.txid]
+    expect_ok(resp, "first request of a new hypervisor")
+    u = [x for _, x in hv.frames[n0:] if x.dst.lower() == hv.mac and
+         _nve_hello_in(x)]
+    check(u, "no unicast NVE HELLO to a new hypervisor with the answer to "
+          "its first frame")
+    check(u[0][N.NVDP].peer_epoch == 0, "unicast HELLO peer_epoch %#x"
+          % u[0][N.NVDP].peer_epoch)
+    check(e[N.NVDP].peer_epoch == 0, "peer_epoch %#x in the first answer"
+          % e[N.NVDP].peer_epoch)
+    # A known hypervisor in session gets no more unicast HELLOs.
     hv.resync()
     seen = []
     for _ in range(4):
         hv.hello()
-        e = hv.poll(0.2, keepalive=False)
-        if e is not None:
-            seen.append(e)
-    check(not _unicast_hellos(hv, seen),
-          "unicast HELLO although RESYNC opened the session")
+        x = hv.poll(0.2, keepalive=False)
+        if x is not None:
+            seen.append(x)
+    check(not [x for x in seen if x.dst.lower() == hv.mac and
+               _nve_hello_in(x)],
+          "unicast HELLO to a hypervisor in session")
+
+
+@test
+def unicast_hello_on_epoch_change(ctx):
+    """A changed hypervisor epoch takes it out of session: unicast HELLO
+    with peer_epoch 0, and RESPONSEs carry peer_epoch 0 until RESYNC BEGIN
+    (sections 11.4, 12.3)."""
+    hv = ctx.hv(IF_DIRECT)
+    hv.restart()
+    r = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=VNS[0][1])
+    hv.send([r])
+    n0 = len(hv.frames)
+    resp, e = hv.responses([r.txid])[r.txid]
+    expect_ok(resp, "request after the epoch change")
+    check([x for _, x in hv.frames[n0:] if x.dst.lower() == hv.mac and
+           _nve_hello_in(x)], "no unicast HELLO after our epoch changed")
+    check(e[N.NVDP].peer_epoch == 0, "peer_epoch %#x after our epoch "
+          "changed (not in session), expected 0" % e[N.NVDP].peer_epoch)
+    hv.resync()
+    r = hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=VNS[0][1])
+    hv.send([r])
+    resp, e = hv.responses([r.txid])[r.txid]
+    check(e[N.NVDP].peer_epoch == hv.epoch, "peer_epoch %#x after RESYNC, "
+          "expected our new epoch %#x" % (e[N.NVDP].peer_epoch, hv.epoch))
 
 
 @test
@@ -167,3 +194,33 @@ def peer_listed_with_name_and_epoch(ctx):
     check("scapy-peer-test" in d, "nvdpctl peers lacks our HELLO NAME: %s" % d)
     check(str(hv.epoch) in d or ("%x" % hv.epoch) in d,
           "nvdpctl peers lacks our epoch %d: %s" % (hv.epoch, d))
+
+
+@test
+def nve_hello_advertises_config(ctx):
+    """The NVE's HELLO carries its configured name, hold time and window."""
+    from nvdptest import NVE_HOLD_CAP
+    hs = nve_hellos(IF_DIRECT, 2 * NVE_HELLO_MS / 1000.0 + 0.2)
+    check(hs, "no NVE HELLO")
+    _, e, m = hs[0]
+    nm = m.sub(N.S_NAME)
+    check(nm is not None and nm.text == b"scapy-nve", "NAME %r, configured "
+          "scapy-nve" % (nm.text if nm else None))
+    check(m.hold_time == NVE_HOLD_CAP, "hold_time %d, configured %d"
+          % (m.hold_time, NVE_HOLD_CAP))
+    check(m.window == 256, "window %d, configured 256" % m.window)
+
+
+@test
+def hold_time_capped_by_config(ctx):
+    """The NVE keeps a hypervisor for min(advertised hold, hold-time)
+    (section 11.2), as nvdpctl peers shows."""
+    from nvdptest import NVE_HOLD_CAP
+    short = ctx.hv(IF_DIRECT, hold=2)
+    long_ = ctx.hv(IF_DIRECT, hold=600)
+    peers = {p.get("mac"): p for p in ctx.ctl.peers()}
+    for hv, want in ((short, 2000), (long_, NVE_HOLD_CAP * 1000)):
+        p = peers.get(hv.mac)
+        check(p is not None, "%s not in nvdpctl peers" % hv.mac)
+        check(p.get("hold_ms") == want, "%s advertised hold %d s: hold_ms "
+              "%r, expected %d" % (hv.mac, hv.hold, p.get("hold_ms"), want))

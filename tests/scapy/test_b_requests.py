@@ -291,19 +291,38 @@ def vnic_state_down_up(ctx):
 
 @test
 def vnic_state_unknown_and_preassociated(ctx):
-    """VNIC_STATE: unknown VNIC on this port -> UNKNOWN_VNIC; pre-associated
-    only -> NOT_CONNECTED (section 9.8)."""
+    """VNIC_STATE: unknown VNIC on this port -> UNKNOWN_VNIC; on a
+    pre-associated VNIC the state is recorded and takes effect when it is
+    associated (section 9.8)."""
     hv = ctx.hv(IF_DIRECT)
     name, vni, u = ctx.fresh_vn()
     r = hv.call(N.VNIC_STATE, vnic=new_vnic(), state=N.VNIC_DOWN)
     expect_status(r, N.ST_UNKNOWN_VNIC, "VNIC_STATE of an unknown VNIC")
-    v = new_vnic()
+    v, m = new_vnic(), vm_mac()
     expect_status(hv.call(N.PREASSOC, vnic=v, vn=vni,
-                          addrs=[(vm_mac(), "10.9.1.1")]), N.ST_OK,
-                  "PREASSOC")
+                          addrs=[(m, "10.9.1.1")]), N.ST_OK, "PREASSOC")
     r = hv.call(N.VNIC_STATE, vnic=v, state=N.VNIC_DOWN)
-    expect_status(r, N.ST_NOT_CONNECTED, "VNIC_STATE of a pre-associated VNIC")
-    check(state_on(ctx, "p2", v) == "preassociated", "state changed")
+    expect_status(r, N.ST_OK, "VNIC_STATE down of a pre-associated VNIC")
+    check(state_on(ctx, "p2", v) == "preassociated", "state %r"
+          % state_on(ctx, "p2", v))
+    expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni, addrs=[(m, "10.9.1.1")]),
+              "ASSOC")
+    check(state_on(ctx, "p2", v) == "down", "VNIC_STATE down recorded "
+          "while pre-associated did not take effect at ASSOC: state %r"
+          % state_on(ctx, "p2", v))
+
+
+@test
+def removal_with_unknown_vn_is_ok(ctx):
+    """VN_DISCONNECT and DISASSOC naming a VN the NVE does not know are
+    answered OK: nothing to remove (section 9.1)."""
+    hv = ctx.hv(IF_DIRECT)
+    from nvdptest import UNKNOWN_VNI
+    r = hv.call(N.VN_DISCONNECT, vnic=new_vnic(), vn=UNKNOWN_VNI)
+    expect_status(r, N.ST_OK, "VN_DISCONNECT of an unknown VN")
+    r = hv.call(N.DISASSOC, vnic=new_vnic(), vn=UNKNOWN_VNI,
+                addrs=[(vm_mac(),)])
+    expect_status(r, N.ST_OK, "DISASSOC in an unknown VN")
 
 
 @test
@@ -331,3 +350,95 @@ def resync_end_without_begin(ctx):
     expect_status(r, N.ST_OK, "RESYNC END without BEGIN")
     check(r.req_type == N.RESYNC, "req_type %#x" % r.req_type)
     check(vnics_on(ctx, "p2", v), "END without BEGIN deleted state")
+
+
+@test
+def preassoc_expires_after_timeout(ctx):
+    """A pre-association not promoted within preassoc-timeout expires and
+    its reserved tag is released (section 9.7); not before."""
+    from nvdptest import PREASSOC_TIMEOUT, wait_until
+    import time
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    t0 = time.monotonic()
+    r = expect_ok(hv.call(N.PREASSOC, vnic=v, vn=vni, flags=N.RF_RR,
+                          addrs=[(vm_mac(), "10.9.3.1")]), "PREASSOC-RR")
+    while time.monotonic() < t0 + PREASSOC_TIMEOUT - 0.7:
+        hv.poll(0.1)
+    check(vnics_on(ctx, "p2", v), "pre-association expired before %d s"
+          % PREASSOC_TIMEOUT)
+
+    def gone():
+        hv.poll(0.05)
+        return not vnics_on(ctx, "p2", v)
+    wait_until(gone, 3.0, "the pre-association to expire")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
+          "reserved tag %d not released at expiry" % r.tag)
+
+
+@test
+def frames_to_other_unicast_ignored(ctx):
+    """Receivers accept frames addressed to the group MAC or their own MAC;
+    anything else is ignored (section 2)."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    r = hv.req(N.VN_CONNECT, vnic=v, vn=vni)
+    hv.send([r], dst="02:99:99:99:99:99")
+    seen = hv.silent(0.6)
+    for e in seen:
+        for m in e[N.NVDP].msgs:
+            check(not (isinstance(m, N.NVDPResponse) and m.txid == r.txid),
+                  "frame to another station's MAC was answered")
+    check(not vnics_on(ctx, "p2", v), "frame to another MAC was applied")
+
+
+@test
+def responses_split_at_mtu(ctx):
+    """On a 1500-byte port, 150 small requests whose answers (MALFORMED with
+    REASON) need several frames are all answered, in order, in frames
+    within the MTU (sections 2, 10.5)."""
+    hv = ctx.hv(IF_BR1)
+    reqs = [hv.req(N.VN_CONNECT) for i in range(150)]   # no VNIC, no VN
+    raw = N.frame(hv.mac, hv.nve_mac, hv.epoch, hv.nve_epoch, reqs)
+    check(len(bytes(raw)) - 14 <= 1500, "test frame too big")
+    n0 = len(hv.frames)
+    hv.send(reqs)
+    got = hv.responses([r.txid for r in reqs], timeout=3.0)
+    for r in reqs:
+        expect_status(got[r.txid][0], N.ST_MALFORMED, "txid %d" % r.txid)
+    frames = [e for _, e in hv.frames[n0:] if e.dst.lower() == hv.mac]
+    sizes = [len(bytes(e[N.NVDP])) - len(e[N.NVDP].payload) for e in frames]
+    check(max(sizes) <= 1500, "NVE frames over the 1500-byte MTU: %s"
+          % sizes)
+    check(len(frames) >= 2, "answers of %d bytes in %d frame(s)"
+          % (sum(sizes), len(frames)))
+    check(len(frames) <= 6, "answers spread over %d frames (%s): not "
+          "batched" % (len(frames), sizes))
+    order = [m.txid for e in frames for m in e[N.NVDP].msgs
+             if isinstance(m, N.NVDPResponse)]
+    check(order == [r.txid for r in reqs], "answers out of order: %s"
+          % order)
+
+
+@test
+def vn_by_uuid_in_every_request(ctx):
+    """A VN named by VNI in one request and by UUID in the next is the same
+    VN for every request type (sections 5, 6)."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v, m = new_vnic(), vm_mac()
+    p = expect_ok(hv.call(N.PREASSOC, vnic=v, vn=u, flags=N.RF_RR,
+                          addrs=[(m, "10.9.4.1")]), "PREASSOC-RR by UUID")
+    a = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni, addrs=[(m, "10.9.4.2")]),
+                  "ASSOC by VNI")
+    check(a.tag == p.tag, "tag %d by VNI, %d by UUID" % (a.tag, p.tag))
+    expect_status(hv.call(N.DISASSOC, vnic=v, vn=u, addrs=[(m, "10.9.4.1")]),
+                  N.ST_OK, "DISASSOC by UUID")
+    check(ips_on(ctx, "p2", v) == {"10.9.4.2"}, "DISASSOC by UUID: %s"
+          % ips_on(ctx, "p2", v))
+    expect_status(hv.call(N.VN_DISCONNECT, vnic=v, vn=u), N.ST_OK,
+                  "VN_DISCONNECT by UUID")
+    check(not vnics_on(ctx, "p2", v), "VN_DISCONNECT by UUID left the VNIC")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None, "tag left")

@@ -334,3 +334,21 @@ def unknown_mandatory_message_unsupported(ctx):
     check(got[t][0].req_type == 0x8070, "req_type %#x, expected 0x8070"
           % got[t][0].req_type)
     expect_ok(got[ok.txid][0], "request after an unknown mandatory message")
+
+
+@test
+def conflict_mac_across_ports(ctx):
+    """A MAC associated in a VN by a VNIC on one port cannot be associated
+    by another VNIC on another port (section 9.4: any port of this NVE)."""
+    from nvdptest import IF_BR1
+    a = ctx.hv(IF_BR1)
+    b = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    m = vm_mac()
+    expect_ok(a.call(N.ASSOC, vnic=new_vnic(), vn=vni, addrs=[(m,)]),
+              "ASSOC on p1")
+    v2 = new_vnic()
+    r = b.call(N.ASSOC, vnic=v2, vn=vni, addrs=[(m, "10.14.0.1")])
+    expect_status(r, N.ST_CONFLICT, "same MAC by another VNIC on p2")
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), v2), "refused ASSOC "
+          "left state on p2")

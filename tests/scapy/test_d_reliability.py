@@ -175,6 +175,8 @@ def withdraw_retransmitted_with_backoff(ctx):
     gaps = [b[0] - a[0] for a, b in zip(txs, txs[1:])]
     want = [min(RTX_INITIAL_MS * 2 ** i, RTX_MAX_MS) / 1000.0
             for i in range(len(gaps))]
+    print("  info: WITHDRAW retransmission gaps %s ms"
+          % [round(x * 1000) for x in gaps], flush=True)
     for g, w in zip(gaps, want):
         check(0.75 * w <= g <= 1.25 * w + 0.1,
               "retransmission gaps %s ms, expected %s ms"
@@ -291,3 +293,88 @@ def stray_response_counted(ctx):
               "request after a stray RESPONSE")
     check(grown(before, counters(ctx), r"rx_stray_responses"),
           "stray RESPONSE not counted (rx_stray_responses)")
+
+
+@test
+def withdraws_respect_our_window(ctx):
+    """The NVE keeps at most min(own, our HELLO window) requests outstanding
+    towards us (section 10.2): with window 2 and 5 WITHDRAWs queued, only
+    2 distinct txids are in flight until we answer."""
+    hv = ctx.hv(IF_DIRECT, window=2)
+    hv.hello()
+    name, vni, u = ctx.fresh_vn()
+    vnics = [new_vnic() for _ in range(5)]
+    hv.transact([hv.req(N.VN_CONNECT, vnic=v, vn=vni) for v in vnics])
+    hv.answer_withdraw = False
+    from test_e_malformed import counters
+    c0 = counters(ctx)
+    for v in vnics:
+        ctx.ctl.disconnect("p2", vni, vnic=v, hv=hv.mac, reason="window")
+    _collect_withdraws(hv, 1.0)
+    txids = {m.txid for _, m, e in hv.withdraws}
+    check(len(txids) == 2, "%d WITHDRAW txids in flight with our window 2"
+          % len(txids))
+    answered = set()
+    end = time.monotonic() + 6.0
+    while len(answered) < 5 and time.monotonic() < end:
+        hv.poll(0.05)
+        pend = sorted({m.txid for _, m, e in hv.withdraws} - answered)
+        check(len(pend) <= 2, "%d WITHDRAWs outstanding with window 2: %s"
+              % (len(pend), pend))
+        if pend:
+            hv.send([N.response(pend[0], N.ST_OK, N.WITHDRAW)])
+            answered.add(pend[0])
+    named = {str(m.sub(N.S_VNIC).uuid) for _, m, e in hv.withdraws
+             if m.sub(N.S_VNIC) is not None}
+    t0 = hv.withdraws[0][0] if hv.withdraws else 0
+    after = counters(ctx)
+    check(named == set(vnics), "WITHDRAWs named %d of the 5 VNICs; "
+          "received (ms, txid): %s; answered txids %s; counters grown: %s"
+          % (len(named & set(vnics)),
+             [(round((t - t0) * 1000), m.txid) for t, m, e in hv.withdraws],
+             sorted(answered), {k: after[k] - c0.get(k, 0) for k in after
+                                if "." not in k and "withdraw" in k and
+                                after[k] != c0.get(k, 0)}))
+
+
+@test
+def withdraw_whole_vn(ctx):
+    """nvdpctl disconnect without --vnic withdraws every VNIC of the VN on
+    that port; the hypervisor is told (section 13)."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    vnics = [new_vnic() for _ in range(3)]
+    hv.transact([hv.req(N.ASSOC, vnic=v, vn=vni,
+                        addrs=[(vm_mac(), "10.22.0.%d" % i)])
+                 for i, v in enumerate(vnics, 1)])
+    check(len(ctx.ctl.vnics(port="p2", vn=vni)) == 3, "setup")
+    ctx.ctl.disconnect("p2", vni, reason="vn gone")
+    _collect_withdraws(hv, 1.5)
+    check(hv.withdraws, "no WITHDRAW for a VN disconnect")
+    for _, m, e in hv.withdraws:
+        s = m.sub(N.S_VNI)
+        su = m.sub(N.S_VN_UUID)
+        check((s is not None and s.vni == vni) or
+              (su is not None and str(su.uuid) == u),
+              "WITHDRAW names another VN: %r" % m.subs)
+    check(not ctx.ctl.vnics(port="p2", vn=vni), "VNICs left after withdraw")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None, "tag left")
+
+
+@test
+def mixed_batch_response_and_requests(ctx):
+    """One frame carrying our RESPONSE to the NVE's WITHDRAW and new
+    requests: the WITHDRAW is acknowledged and the requests answered
+    (section 10.5)."""
+    hv, vni, v = _withdraw_setup(ctx)
+    txs = _collect_withdraws(hv, 1.0, stop_after=1)
+    check(txs, "no WITHDRAW")
+    reqs = [hv.req(N.VN_CONNECT, vnic=new_vnic(), vn=vni) for _ in range(3)]
+    hv.send([reqs[0], N.response(txs[0][1], N.ST_OK, N.WITHDRAW)] + reqs[1:])
+    got = hv.responses([r.txid for r in reqs])
+    for r in reqs:
+        expect_ok(got[r.txid][0], "request batched with a RESPONSE")
+    n = len(hv.withdraws)
+    _collect_withdraws(hv, 1.5)
+    check(len(hv.withdraws) == n, "WITHDRAW retransmitted although its "
+          "RESPONSE came in a batch")

@@ -63,17 +63,19 @@ def _case(ctx, what, payloads, pattern, applied_vnic=None, answered_txid=None):
         hv.send_raw_nvdp(p)
     still_answers(hv, vni, what)
     after = counters(ctx)
-    g = grown(before, after, pattern)
-    check(g, "%s: no counter matching /%s/ grew; changed: %s"
-          % (what, pattern, {k: after[k] - before.get(k, 0) for k in after
-                             if after[k] != before.get(k, 0)}))
     if answered_txid is not None:
         for _, e in hv.frames[n0:]:
             for m in e[N.NVDP].msgs:
                 if isinstance(m, N.NVDPResponse) and \
                         m.txid == answered_txid(hv):
-                    raise TestFailure("%s: request inside was answered (%s)"
+                    raise TestFailure("%s: the request inside the dropped "
+                                      "frame was answered (%s)"
                                       % (what, N.STATUS_NAMES.get(m.status)))
+    g = grown(before, after, pattern)
+    check(g, "%s: no counter matching /%s/ grew; changed: %s"
+          % (what, pattern, {k: after[k] - before.get(k, 0) for k in after
+                             if "." not in k and
+                             after[k] != before.get(k, 0)}))
     return hv
 
 
@@ -271,3 +273,56 @@ def unknown_optional_counted(ctx):
     expect_ok(hv.responses([r.txid])[r.txid][0], "request")
     g = grown(before, counters(ctx), r"rx_unknown_skipped")
     check(g, "skipped unknown TLVs not counted (rx_unknown_skipped)")
+
+
+@test
+def group_source_mac_dropped(ctx):
+    """A frame whose source MAC is a group address is dropped and counted
+    (section 2)."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    before = counters(ctx)
+    v = new_vnic()
+    f = N.frame("03:00:00:00:00:07", hv.nve_mac, hv.epoch, hv.nve_epoch,
+                [N.request(N.VN_CONNECT, 1, vnic=v, vn=vni)])
+    hv.link.send(f)
+    still_answers(hv, vni, "a frame from a group source MAC")
+    check(not vnic_entries(ctx.ctl.vnics(), v), "frame from a group MAC "
+          "applied")
+    check(grown(before, counters(ctx), r"rx_malformed"),
+          "frame from a group source MAC not counted (rx_malformed)")
+
+
+@test
+def auth_tlv_without_flag_drops_frame(ctx):
+    """An AUTH TLV without the header flag makes the whole frame malformed
+    (E_AUTH, scope frame): the request before it is not applied."""
+    v = new_vnic()
+    box = {}
+
+    def p(hv, vni):
+        box["t"] = hv.next_txid()
+        req = N.request(N.VN_CONNECT, box["t"], vnic=v, vn=vni)
+        f = N.NVDP(flags=0, epoch=hv.epoch, peer_epoch=hv.nve_epoch,
+                   msgs=[req, N.NVDPAuth(key_id=1, replay_lo=7)])
+        return [bytes(f)]
+    _case(ctx, "AUTH TLV without the flag", p, r"rx_malformed",
+          answered_txid=lambda hv: box["t"])
+    check(not vnic_entries(ctx.ctl.vnics(), v),
+          "request in a frame with an unannounced AUTH TLV was applied")
+
+
+@test
+def malformed_request_duplicate_same_answer(ctx):
+    """A retransmitted malformed request gets the same answer from the
+    duplicate cache (section 8), counted rx_dup."""
+    hv = ctx.hv(IF_DIRECT)
+    bad = hv.req(N.VN_CONNECT, vnic=new_vnic())    # no VN: MALFORMED
+    a = hv.transact([bad])[0]
+    before = counters(ctx)
+    b = hv.transact([bad])[0]
+    check(a.status == N.ST_MALFORMED and b.status == a.status and
+          b.reason == a.reason, "answers %s/%r then %s/%r"
+          % (a.status, a.reason, b.status, b.reason))
+    check(grown(before, counters(ctx), r"rx_dup"),
+          "retransmitted malformed request not counted rx_dup")

@@ -181,3 +181,48 @@ def expired_hypervisor_told_by_unicast_hello(ctx):
     check(e[N.NVDP].peer_epoch == back.epoch,
           "after RESYNC the NVE still sends peer_epoch %#x"
           % e[N.NVDP].peer_epoch)
+
+
+@test
+def second_resync_begin_restarts_marking(ctx):
+    """A second BEGIN restarts the stale marking: what was replayed before
+    it and not after is deleted at END (section 9.9)."""
+    hv = ctx.hv(IF_DIRECT)
+    (_, vni1, _), (_, vni2, _) = ctx.fresh_vn(), ctx.fresh_vn()
+    a, ma, ta = _attach(hv, vni1, "10.43.0.1")
+    b, mb, tb = _attach(hv, vni2, "10.43.0.2")
+    expect_status(hv.call(N.RESYNC, phase=N.RESYNC_BEGIN), N.ST_OK, "BEGIN")
+    expect_ok(hv.call(N.ASSOC, vnic=a, vn=vni1, addrs=[(ma, "10.43.0.1")],
+                      tag_hint=ta), "replay A")
+    expect_status(hv.call(N.RESYNC, phase=N.RESYNC_BEGIN), N.ST_OK,
+                  "second BEGIN")
+    expect_ok(hv.call(N.ASSOC, vnic=b, vn=vni2, addrs=[(mb, "10.43.0.2")],
+                      tag_hint=tb), "replay B")
+    expect_status(hv.call(N.RESYNC, phase=N.RESYNC_END), N.ST_OK, "END")
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), a),
+          "A (replayed before the second BEGIN only) survived END")
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), b), "B deleted")
+
+
+@test
+def resync_refreshed_by_preassoc_and_connect(ctx):
+    """Replayed PREASSOC and VN_CONNECT refresh their entries too."""
+    hv = ctx.hv(IF_DIRECT)
+    (_, vni1, _), (_, vni2, _) = ctx.fresh_vn(), ctx.fresh_vn()
+    p, c = new_vnic(), new_vnic()
+    mp = vm_mac()
+    r1 = expect_ok(hv.call(N.PREASSOC, vnic=p, vn=vni1, flags=N.RF_RR,
+                           addrs=[(mp, "10.44.0.1")]), "PREASSOC-RR")
+    r2 = expect_ok(hv.call(N.VN_CONNECT, vnic=c, vn=vni2), "VN_CONNECT")
+    hv.restart()
+    hv.hello()
+    hv.resync(replay=[
+        hv.req(N.PREASSOC, vnic=p, vn=vni1, flags=N.RF_RR, tag_hint=r1.tag,
+               addrs=[(mp, "10.44.0.1")]),
+        hv.req(N.VN_CONNECT, vnic=c, vn=vni2, tag_hint=r2.tag)])
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), p), "replayed PREASSOC gone")
+    check(vnic_entries(ctx.ctl.vnics(port="p2"), c),
+          "replayed VN_CONNECT gone")
+    tags = ctx.ctl.tags(port="p2")
+    check(tag_of(tags, "p2", vni1) == r1.tag and
+          tag_of(tags, "p2", vni2) == r2.tag, "tags changed by the resync")

@@ -109,3 +109,38 @@ def tags_are_per_port(ctx):
     b = expect_ok(br.call(N.VN_CONNECT, vnic=new_vnic(), vn=vni), "p1")
     check(P2_TAGS[0] <= a.tag <= P2_TAGS[1], "p2 tag %d" % a.tag)
     check(P1_TAGS[0] <= b.tag <= P1_TAGS[1], "p1 tag %d" % b.tag)
+
+
+@test
+def resync_and_expiry_scoped_to_one_hypervisor(ctx):
+    """Behind one bridged port, hypervisor A's RESYNC END (nothing replayed)
+    and later expiry remove only A's VNICs: B's VNIC and the shared tag
+    stay (sections 9.9, 11.2)."""
+    from nvdptest import vnic_entries, wait_until
+    a = ctx.hv(IF_BR1, hold=2)
+    b = ctx.hv(IF_BR2)
+    name, vni, u = ctx.fresh_vn()
+    va1, va2, vb = new_vnic(), new_vnic(), new_vnic()
+    ra = expect_ok(a.call(N.ASSOC, vnic=va1, vn=vni,
+                          addrs=[(vm_mac(), "10.60.0.1")]), "A ASSOC")
+    expect_ok(b.call(N.ASSOC, vnic=vb, vn=vni,
+                     addrs=[(vm_mac(), "10.60.0.2")]), "B ASSOC")
+    a.resync()          # BEGIN + END, nothing replayed: A's VNIC goes
+    vn_list = ctx.ctl.vnics(port="p1", vn=vni)
+    check(not vnic_entries(vn_list, va1), "A's unreplayed VNIC survived")
+    check(vnic_entries(vn_list, vb), "A's RESYNC END removed B's VNIC")
+    check(tag_of(ctx.ctl.tags(port="p1"), "p1", vni) == ra.tag,
+          "shared tag released while B uses it")
+    expect_ok(a.call(N.ASSOC, vnic=va2, vn=vni,
+                     addrs=[(vm_mac(), "10.60.0.3")]), "A ASSOC again")
+    a.link.close()
+    ctx.links.remove(a.link)
+
+    def a_gone():
+        b.poll(0.1)     # keeps B alive
+        return not vnic_entries(ctx.ctl.vnics(port="p1"), va2)
+    wait_until(a_gone, 5.0, "expiry of hypervisor A")
+    check(vnic_entries(ctx.ctl.vnics(port="p1"), vb),
+          "A's expiry removed B's VNIC")
+    check(tag_of(ctx.ctl.tags(port="p1"), "p1", vni) == ra.tag,
+          "A's expiry released the tag B uses")

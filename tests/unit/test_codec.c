@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "nvdp.h"
 
@@ -1147,6 +1148,77 @@ t_auth_placement(void **s)
     assert_int_equal(r.left, sizeof(resync));
 }
 
+/* Every file in frames/ and frames/malformed/ is checked by a test above,
+ * and every name the tests use exists: a new golden frame cannot go
+ * untested, a renamed one cannot silently drop out. */
+static const char *const covered[] = {
+    "assoc-all-kinds", "assoc-mac", "auth-reserved", "batch-hv", "batch-nve",
+    "disassoc", "hello-hv-group", "hello-hv", "hello-nve-nostate",
+    "hello-nve", "preassoc-rr", "preassoc", "replay-assoc",
+    "response-conflict", "response-limit", "response-malformed",
+    "response-no-tags", "response-not-authorised", "response-ok-tag",
+    "response-ok", "response-unknown-vn", "response-unsupported",
+    "response-withdraw-ok", "resync-begin", "resync-end-padded",
+    "resync-end", "vn-connect-uuid-hint", "vn-connect-vni", "vn-disconnect",
+    "vnic-disassoc-migration", "vnic-disassoc-shutdown", "vnic-state-down",
+    "vnic-state-up", "withdraw-vn", "withdraw-vnic",
+    "malformed/auth-missing", "malformed/auth-unannounced",
+    "malformed/bad-intent", "malformed/bad-prefix",
+    "malformed/bad-sub-length", "malformed/bad-tag-0",
+    "malformed/bad-tag-4095", "malformed/bad-tlv-length",
+    "malformed/bad-vni", "malformed/dup-vn", "malformed/dup-vnic",
+    "malformed/group-mac-addr", "malformed/missing-addr",
+    "malformed/missing-vnic", "malformed/oversize", "malformed/short-txid",
+    "malformed/sub-not-allowed", "malformed/too-many-addrs",
+    "malformed/trailing-garbage", "malformed/truncated-frame",
+    "malformed/truncated-header", "malformed/unknown-mandatory-msg",
+    "malformed/unknown-mandatory-sub", "malformed/unknown-optional-msg",
+    "malformed/unknown-optional-sub", "malformed/wrong-version",
+    "malformed/zero-epoch",
+};
+#define NCOVERED (sizeof(covered) / sizeof(covered[0]))
+
+static size_t
+scan_dir(const char *sub, const char *prefix, uint8_t *seen)
+{
+    char path[512], name[300];
+    struct dirent *de;
+    DIR *d;
+    size_t n = 0, i;
+
+    snprintf(path, sizeof(path), "%s/protocol-spec/frames%s", TOP_SRCDIR, sub);
+    d = opendir(path);
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len < 5 || strcmp(de->d_name + len - 4, ".hex") != 0)
+            continue;
+        snprintf(name, sizeof(name), "%s%.*s", prefix, (int)(len - 4),
+                 de->d_name);
+        for (i = 0; i < NCOVERED && strcmp(covered[i], name) != 0; i++)
+            ;
+        if (i == NCOVERED)
+            fail_msg("golden frame %s has no test in test_codec.c", name);
+        seen[i] = 1;
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void
+t_every_frame_tested(void **s)
+{
+    uint8_t seen[NCOVERED] = {0};
+    size_t n, i;
+
+    n = scan_dir("", "", seen) + scan_dir("/malformed", "malformed/", seen);
+    for (i = 0; i < NCOVERED; i++)
+        if (!seen[i])
+            fail_msg("test list names %s, which is not in frames/", covered[i]);
+    assert_int_equal(n, NCOVERED);
+}
+
 int
 main(void)
 {
@@ -1176,6 +1248,7 @@ main(void)
         cmocka_unit_test(t_value_edges),
         cmocka_unit_test(t_max_addrs),
         cmocka_unit_test(t_auth_placement),
+        cmocka_unit_test(t_every_frame_tested),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }

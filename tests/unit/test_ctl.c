@@ -132,6 +132,14 @@ cmd_notify(struct ctl_conn *c, struct json_object *args, void *arg)
 
 /* An answer of n KiB. */
 static void
+cmd_connid(struct ctl_conn *c, struct json_object *args, void *arg)
+{
+    (void)args;
+    (void)arg;
+    ctl_reply_ok(c, json_object_new_int64((int64_t)ctl_conn_id(c)));
+}
+
+static void
 cmd_big(struct ctl_conn *c, struct json_object *args, void *arg)
 {
     struct json_object *n;
@@ -181,6 +189,7 @@ static const struct ctl_cmd table[] = {
     {"watch", cmd_watch, "subscribe to events"},
     {"notify", cmd_notify, "push an event to watchers"},
     {"big", cmd_big, "a large answer"},
+    {"connid", cmd_connid, "the connection's id"},
     {"stats", cmd_stats, "counters"},
     {NULL, NULL, NULL}};
 
@@ -395,7 +404,7 @@ test_roundtrip_and_errors(void **state)
     r = call(fd, mkreq("help", 0));
     assert_true(is_ok(r));
     assert_true(json_object_object_get_ex(r, "result", &res));
-    assert_int_equal(json_object_array_length(res), 8);
+    assert_int_equal(json_object_array_length(res), 9);
     x = json_object_array_get_idx(res, 0);
     assert_true(json_object_object_get_ex(x, "cmd", &x));
     assert_string_equal(json_object_get_string(x), "echo");
@@ -433,6 +442,20 @@ test_roundtrip_and_errors(void **state)
     r = call(fd, mkreq("echo", 1));
     assert_true(is_ok(r));
     json_object_put(r);
+    /* Two requests of one connection share its id; another differs. */
+    r = call(fd, mkreq("connid", 0));
+    int64_t id1 = json_object_get_int64(json_object_object_get(r, "result"));
+    json_object_put(r);
+    r = call(fd, mkreq("connid", 0));
+    assert_int_equal(json_object_get_int64(json_object_object_get(r, "result")),
+                     id1);
+    json_object_put(r);
+    int fd2 = ctl_client_connect(v->path);
+    r = call(fd2, mkreq("connid", 0));
+    int64_t id2 = json_object_get_int64(json_object_object_get(r, "result"));
+    assert_true(id1 > 0 && id2 > 0 && id1 != id2);
+    json_object_put(r);
+    close(fd2);
     close(fd);
     assert_int_equal(stat_of(v, "bad_request"), 6);
     assert_int_equal(stat_of(v, "unknown_cmd"), 1);
@@ -717,6 +740,46 @@ test_max_connections(void **state)
     assert_int_equal(stat_of(v, "nconns"), 1);
 }
 
+/* Garbage from clients (random bytes, random framing, cut mid-frame):
+ * the server answers or drops them and keeps serving everyone else. */
+static void
+test_garbage_clients(void **state)
+{
+    struct srv *v = *state;
+    unsigned seed = 12345;
+
+    for (int round = 0; round < 40; round++) {
+        int fd = ctl_client_connect(v->path);
+        unsigned char buf[4096];
+        size_t len = 1 + (size_t)(rand_r(&seed) % sizeof(buf));
+        assert_true(fd >= 0);
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (unsigned char)rand_r(&seed);
+        if (round % 3 == 0) /* a plausible small length, garbage body */
+            ctl_frame_hdr(buf, len > 4 ? (len - 4) / 2 : 0);
+        if (round % 5 == 0) /* JSON-looking garbage */
+            memcpy(buf + 4, "{\"cmd\":\"echo\",\"args\":{\"x\":[", len > 40 ? 28 : 0);
+        ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
+        (void)w;
+        if (round % 2)
+            close(fd); /* gone mid-frame */
+        else {
+            struct json_object *r;
+            /* Whatever comes back is well-formed; then close. */
+            while (ctl_client_recv(fd, &r, 50) == 0)
+                json_object_put(r);
+            close(fd);
+        }
+    }
+    /* Still serving. */
+    int fd = ctl_client_connect(v->path);
+    struct json_object *r = call(fd, mkreq("echo", 77));
+    assert_true(is_ok(r));
+    assert_int_equal(get_int(r, "id"), 77);
+    json_object_put(r);
+    close(fd);
+}
+
 /* Socket-path handling, without the thread. */
 static void
 test_stale_socket_and_busy_path(void **st)
@@ -780,6 +843,8 @@ main(void)
                                         srv_stop),
         cmocka_unit_test_setup_teardown(test_slow_client, srv_start, srv_stop),
         cmocka_unit_test_setup_teardown(test_watcher_overflow, srv_start,
+                                        srv_stop),
+        cmocka_unit_test_setup_teardown(test_garbage_clients, srv_start,
                                         srv_stop),
         cmocka_unit_test_setup_teardown(test_max_connections, srv_start,
                                         srv_stop),

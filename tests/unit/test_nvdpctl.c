@@ -403,6 +403,9 @@ test_fmt_vnic(void **state)
             "{\"event\": \"vnic\", \"vnic\": \"u1\", \"state\": \"withdrawn\","
             " \"reason\": \"maintenance\", \"tag\": null, \"extra\": 1}");
     assert_string_equal(s, "vnic u1 state=withdrawn reason=maintenance extra=1\n");
+    s = fmt(nvdpctl_fmt_event,
+            "{\"event\": \"vnic\", \"vnic\": \"u1\", \"reason\": \"vn retired\"}");
+    assert_string_equal(s, "vnic u1 reason=\"vn retired\"\n");
 }
 
 static void

@@ -860,6 +860,75 @@ test_vnic_ops(void **state)
     assert_int_equal(r->status, NVDP_ST_OK);
 }
 
+/* Mutated copies of valid frames (bit flips, truncation, byte stores):
+ * the engine must neither crash (ASan/UBSan) nor stop answering. */
+static void
+test_mutation_storm(void **state)
+{
+    struct fx *x = *state;
+    uint8_t base[NVDP_FRAME_MAX], b[NVDP_FRAME_MAX];
+    size_t blen;
+    uint32_t rnd = 12345;
+    struct nvdp_msg *m;
+
+    f_begin(x, HV_EPOCH, 0);
+    m = hv_hello(10);
+    f_add(x, m);
+    free(m);
+    for (unsigned i = 0; i < 6; i++) {
+        m = assoc(i, i % 2 ? 100 : 200, i);
+        if (i == 3)
+            m->type = NVDP_MSG_PREASSOC;
+        f_add(x, m);
+        free(m);
+    }
+    m = msg_new(NVDP_MSG_VNIC_DISASSOC);
+    m->has_vnic = 1, m->vnic = U(2);
+    m->has_intent = 1, m->intent = NVDP_INTENT_MIGRATION;
+    f_add(x, m);
+    free(m);
+    blen = nvdp_writer_finish(&x->w);
+    memcpy(base, x->wbuf, blen);
+    const struct nve_counters *c = nve_proto_counters(x->p);
+    for (unsigned it = 0; it < 20000; it++) {
+        size_t len = blen;
+        memcpy(b, base, blen);
+        unsigned nmut = 1 + (rnd >> 28);
+        for (unsigned k = 0; k < nmut; k++) {
+            rnd = rnd * 1103515245u + 12345u;
+            size_t pos = (rnd >> 8) % blen;
+            switch ((rnd >> 4) & 3) {
+            case 0: b[pos] ^= (uint8_t)(1u << ((rnd >> 1) & 7)); break;
+            case 1: b[pos] = (uint8_t)(rnd >> 16); break;
+            case 2: len = pos; break;
+            case 3: b[pos] = 0xff; break;
+            }
+        }
+        /* several sources so that dedupe does not hide everything */
+        uint8_t src[6] = {0x02, 0, 0, 0, 0, (uint8_t)(it % 64)};
+        x->ncap = 0;
+        nve_proto_input(x->p, (uint16_t)(it & 1), src, b, len,
+                        x->now + it);
+        if ((it & 255) == 0)
+            nve_proto_timers(x->p, x->now + it);
+    }
+    /* everything was looked at, most of it refused somewhere */
+    assert_int_equal(c->rx_frames, 20000);
+    assert_true(c->rx_malformed + c->rx_bad_version + c->rx_msg_errors > 1000);
+    assert_true(c->status[NVDP_ST_OK] > 1000);
+    print_message("storm: %llu malformed frames, %llu message errors, %llu OK\n",
+                  (unsigned long long)c->rx_malformed,
+                  (unsigned long long)c->rx_msg_errors,
+                  (unsigned long long)c->status[NVDP_ST_OK]);
+    /* still healthy: a clean request from a new station is answered (the
+     * storm's sources may hold high txids under HV_EPOCH: ours would be
+     * stale for them, rightly) */
+    static const uint8_t fresh[6] = {0x02, 0, 0, 0, 0x7f, 0x7f};
+    const struct nvdp_msg *r = req1(x, 0, fresh, assoc(77, 100, 77));
+    assert_non_null(r);
+    assert_int_equal(r->status, NVDP_ST_OK);
+}
+
 int
 main(void)
 {
@@ -879,6 +948,7 @@ main(void)
         T(test_withdraw),
         T(test_batching),
         T(test_vnic_ops),
+        T(test_mutation_storm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

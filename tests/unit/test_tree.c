@@ -65,10 +65,29 @@ ff_find(struct fakefwd *f, uint32_t vni, uint16_t port,
     return -1;
 }
 
+/* Like the real forwarder: a MAC lives at one port of its VN (adding it
+ * elsewhere moves it, deleting it from a port it left is a no-op); IP
+ * entries are per (VN, port). */
+static int
+ff_find_mac(struct fakefwd *f, uint32_t vni, const uint8_t mac[6])
+{
+    for (int i = 0; i < f->nloc; i++)
+        if (f->loc[i].vni == vni && f->loc[i].a.kind == NVDP_ADDR_MAC &&
+            memcmp(f->loc[i].a.mac, mac, 6) == 0)
+            return i;
+    return -1;
+}
+
 static int
 ff_add(void *arg, uint32_t vni, uint16_t port, const struct nvdp_addr *a)
 {
     struct fakefwd *f = arg;
+    int i;
+
+    if (a->kind == NVDP_ADDR_MAC && (i = ff_find_mac(f, vni, a->mac)) >= 0) {
+        f->loc[i].port = port;
+        return 0;
+    }
     if (ff_find(f, vni, port, a) >= 0)
         return 0;
     assert_true(f->nloc < FF_MAX);
@@ -84,6 +103,11 @@ ff_del(void *arg, uint32_t vni, uint16_t port, const struct nvdp_addr *a)
     if (i < 0)
         return -1;
     f->loc[i] = f->loc[--f->nloc];
+    if (a->kind == NVDP_ADDR_MAC) /* its IPs on that port go with it */
+        for (i = f->nloc; i-- > 0;)
+            if (f->loc[i].vni == vni && f->loc[i].port == port &&
+                memcmp(f->loc[i].a.mac, a->mac, 6) == 0)
+                f->loc[i] = f->loc[--f->nloc];
     return 0;
 }
 
@@ -761,6 +785,55 @@ test_many_and_memory(void **state)
     fx_free(x);
 }
 
+/* VNIC_STATE recorded on a pre-association takes effect at ASSOC; a VNIC
+ * connected without addresses reports "connected". */
+static void
+test_state_before_assoc_and_connected(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1), u2 = U(2);
+    struct nvdp_addr a = A_IP4(1, 5);
+    struct tree_res res;
+    struct tree_req r = R(0, HV1, &u1, 100, &a, 1);
+
+    tree_preassoc(&x->t, &r, 0, &res);
+    tree_vnic_state(&x->t, &r, 0, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(x->ff.nactive_calls, 0); /* nothing programmed yet */
+    tree_assoc(&x->t, &r, &res);
+    assert_true(res.promoted);
+    assert_int_equal(x->ff.nloc, 2);
+    assert_int_equal(x->ff.inactive, 1); /* programmed down */
+    assert_string_equal(tree_state_str(tree_find(&x->t, &u1, 0, HV1)), "down");
+    struct tree_req c = R(0, HV1, &u2, 100, NULL, 0);
+    tree_connect(&x->t, &c, &res);
+    assert_string_equal(tree_state_str(tree_find(&x->t, &u2, 0, HV1)),
+                        "connected");
+    fx_free(x);
+}
+
+/* DISASSOC of a MAC by the source of a migration leaves the destination's
+ * (already associated) entry programmed. */
+static void
+test_disassoc_keeps_other_location(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1);
+    struct nvdp_addr a = A_IP4(1, 5), m = A_MAC(1);
+    struct tree_res res;
+    struct tree_req src = R(0, HV1, &u1, 100, &a, 1);
+    struct tree_req dst = R(1, HV2, &u1, 100, &a, 1);
+
+    tree_assoc(&x->t, &src, &res);
+    tree_assoc(&x->t, &dst, &res);
+    struct tree_req d = R(0, HV1, &u1, 100, &m, 1);
+    tree_disassoc(&x->t, &d, &res);
+    assert_int_equal(ff_find(&x->ff, 100, 0, &a), -1);
+    assert_true(ff_find(&x->ff, 100, 1, &a) >= 0);
+    assert_true(ff_find(&x->ff, 100, 1, &m) >= 0);
+    fx_free(x);
+}
+
 int
 main(void)
 {
@@ -782,6 +855,8 @@ main(void)
         cmocka_unit_test(test_hv_release),
         cmocka_unit_test(test_withdraw),
         cmocka_unit_test(test_many_and_memory),
+        cmocka_unit_test(test_state_before_assoc_and_connected),
+        cmocka_unit_test(test_disassoc_keeps_other_location),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
