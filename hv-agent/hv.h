@@ -164,6 +164,7 @@ struct hv {
     uint64_t state_saves, state_save_errors;
     struct ev_loop *loop; /* NULL in unit tests */
     struct hv_ctl *ctl;
+    struct hv_host *host; /* data plane, 802.1Qbg, libvirt (main sets it) */
     const char *conf_path;
     /* Set by main: asks for hv_proto_run() soon (new work queued). */
     void (*wake)(struct hv *h);

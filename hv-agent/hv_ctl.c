@@ -12,6 +12,8 @@
 #include "log.h"
 
 #define HV_WAIT_MAX_MS 600000
+#define HV_WAIT_BUCKETS 1024 /* waiters hashed by VNIC: a VNIC change must
+                              * not scan thousands of unrelated waiters */
 
 enum wait_op { OP_ATTACH, OP_PREASSOC, OP_DETACH, OP_STATE };
 
@@ -36,9 +38,19 @@ struct hv_ctl {
     struct hv *h;
     struct ctl_server *srv;
     struct hv_observer obs;
-    LIST_HEAD(, waiter) waiters;
+    LIST_HEAD(, waiter) waiters[HV_WAIT_BUCKETS];
     LIST_HEAD(, watcher) watchers;
 };
+
+static unsigned
+wait_bucket(const struct nvdp_uuid *u)
+{
+    unsigned h = 0;
+
+    for (int i = 0; i < 16; i++)
+        h = h * 31 + u->b[i];
+    return h % HV_WAIT_BUCKETS;
+}
 
 /* ---- argument parsing ----------------------------------------------- */
 
@@ -279,12 +291,14 @@ conn_closed(struct ctl_conn *c, void *arg)
     struct waiter *w, *wn;
     struct watcher *x, *xn;
 
-    for (w = LIST_FIRST(&ctl->waiters); w != NULL; w = wn) {
-        wn = LIST_NEXT(w, entry);
-        if (w->c == c) {
-            LIST_REMOVE(w, entry);
-            ev_timer_stop(ctl->h->loop, &w->timer);
-            free(w);
+    for (unsigned b = 0; b < HV_WAIT_BUCKETS; b++) {
+        for (w = LIST_FIRST(&ctl->waiters[b]); w != NULL; w = wn) {
+            wn = LIST_NEXT(w, entry);
+            if (w->c == c) {
+                LIST_REMOVE(w, entry);
+                ev_timer_stop(ctl->h->loop, &w->timer);
+                free(w);
+            }
         }
     }
     for (x = LIST_FIRST(&ctl->watchers); x != NULL; x = xn) {
@@ -389,7 +403,8 @@ obs_vnic(void *arg, const struct hv_vnic *v)
         json_object_object_add(ev, "event", json_object_new_string("vnic"));
         push_event(ctl, ev);
     }
-    for (w = LIST_FIRST(&ctl->waiters); w != NULL; w = wn) {
+    for (w = LIST_FIRST(&ctl->waiters[wait_bucket(&v->uuid)]); w != NULL;
+         w = wn) {
         wn = LIST_NEXT(w, entry);
         if (memcmp(w->uuid.b, v->uuid.b, 16) == 0)
             waiter_check(w, v);
@@ -430,7 +445,7 @@ reply_or_wait(struct hv_ctl *ctl, struct ctl_conn *c, struct hv_vnic *v,
     w->uuid = v->uuid;
     w->op = op;
     w->wait_ms = wait_ms;
-    LIST_INSERT_HEAD(&ctl->waiters, w, entry);
+    LIST_INSERT_HEAD(&ctl->waiters[wait_bucket(&w->uuid)], w, entry);
     if (waiter_check(w, v) != 0)
         return;
     ctl_conn_on_close(c, conn_closed, ctl);
@@ -612,6 +627,7 @@ cmd_status(struct ctl_conn *c, struct json_object *o, void *arg)
     st = hv_proto_status_json(ctl->h, now_ms(ctl));
     json_object_object_add(st, "state_file",
                            json_object_new_string(ctl->h->conf.state_file));
+    json_object_object_add(st, "host", hv_host_json(ctl->h->host));
     ctl_reply_ok(c, st);
 }
 
@@ -688,7 +704,8 @@ hv_ctl_start(struct hv *h, const char *path)
     if ((ctl = calloc(1, sizeof(*ctl))) == NULL)
         return -1;
     ctl->h = h;
-    LIST_INIT(&ctl->waiters);
+    for (unsigned b = 0; b < HV_WAIT_BUCKETS; b++)
+        LIST_INIT(&ctl->waiters[b]);
     LIST_INIT(&ctl->watchers);
     if ((ctl->srv = ctl_server_new(h->loop, path, 0660, hv_cmds, ctl)) ==
         NULL) {
@@ -713,8 +730,9 @@ hv_ctl_stop(struct hv *h)
     if (ctl == NULL)
         return;
     hv_observer_del(h, &ctl->obs);
-    while ((w = LIST_FIRST(&ctl->waiters)) != NULL)
-        waiter_done(w);
+    for (unsigned b = 0; b < HV_WAIT_BUCKETS; b++)
+        while ((w = LIST_FIRST(&ctl->waiters[b])) != NULL)
+            waiter_done(w);
     while ((x = LIST_FIRST(&ctl->watchers)) != NULL) {
         LIST_REMOVE(x, entry);
         free(x);

@@ -81,7 +81,9 @@ static struct hv_dp_vnic *find(struct hv_dp *dp, const char *ifname)
 static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt,
                         va_list ap)
 {
-    if (lvl == LIBBPF_WARN && log_getverbose() > 0)
+    /* libbpf warns about the clsact qdisc we find already there (EEXIST,
+     * expected on every VNIC after the first attach): only at -vv */
+    if (lvl == LIBBPF_WARN && log_getverbose() > 1)
         return vfprintf(stderr, fmt, ap);
     return 0;
 }
@@ -161,8 +163,15 @@ static void members_sync(struct hv_dp *dp, uint16_t tag)
         return;
     for (size_t i = 0; i < dp->nv; i++) {
         const struct hv_dp_vnic *x = &dp->v[i];
-        if (x->installed && x->tag == tag && m.n < HV_TAG_MAX_MEMBERS)
-            m.ifindex[m.n++] = x->ifindex;
+        if (!x->installed || x->tag != tag)
+            continue;
+        if (m.n == HV_TAG_MAX_MEMBERS) {
+            /* unicast still works; broadcast misses the extra VNICs */
+            log_warnx("dataplane: more than %d VNICs with tag %u: %s gets "
+                      "no local floods", HV_TAG_MAX_MEMBERS, tag, x->ifname);
+            continue;
+        }
+        m.ifindex[m.n++] = x->ifindex;
     }
     if (m.n)
         bpf_map_update_elem(dp->fd_members, &key, &m, BPF_ANY);
@@ -417,10 +426,15 @@ void hv_dp_vnic_changed(void *arg, const struct hv_vnic *v)
 {
     struct hv_dp *dp = arg;
 
+    struct hv_dp_vnic *x;
+
     if (!v->ifname[0])
         return;
     if (v->state == HV_VNIC_DETACHED) {
-        hv_dp_vnic_del(dp, v->ifname);
+        /* the name may already belong to a newer VNIC (a reused tap name):
+         * only the VNIC that owns the entry removes it */
+        if ((x = find(dp, v->ifname)) && !memcmp(x->mac, v->mac, 6))
+            hv_dp_vnic_del(dp, v->ifname);
         return;
     }
     /* only an attached VNIC passes traffic; everything else is blocked,

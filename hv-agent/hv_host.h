@@ -5,6 +5,7 @@
 #define HV_HOST_H
 
 #include <confuse.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
 

@@ -370,6 +370,7 @@ static void
 assoc_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
                const struct nvdp_msg *resp)
 {
+    int replayed = v->replay;
     char u[37];
 
     replay_done(h, v);
@@ -397,7 +398,8 @@ assoc_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
         v->state == HV_VNIC_ATTACHED || v->state == HV_VNIC_PREASSOCIATED) {
         unsigned ns = req->type == NVDP_MSG_ASSOC ? HV_VNIC_ATTACHED :
                                                     HV_VNIC_PREASSOCIATED;
-        if (v->state != ns)
+        /* a resync replays thousands: those go to the debug log */
+        if (v->state != ns && !replayed)
             log_info("vnic %s: %s, tag %u", vnic_str(v, u),
                      hv_vnic_state_str(ns), v->tag);
         set_state(h, v, ns);

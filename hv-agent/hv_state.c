@@ -262,43 +262,71 @@ hv_vnic_to_json(const struct hv_vnic *v)
     return o;
 }
 
-/* The state-file entry: the desired state plus what must survive a
- * restart (the tag for TAG_HINT, a withdrawal we must not undo). */
-static struct json_object *
-vnic_to_file(const struct hv_vnic *v)
+/* A JSON string: our own names and reasons may hold anything. */
+static void
+put_jstr(FILE *fp, const char *s)
 {
-    struct json_object *o = json_object_new_object();
+    fputc('"', fp);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(fp, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(fp, "\\u%04x", c);
+        else
+            fputc(c, fp);
+    }
+    fputc('"', fp);
+}
+
+/* The state-file entry: the desired state plus what must survive a
+ * restart (the tag for TAG_HINT, a withdrawal we must not undo). Written
+ * directly, without building json-c objects: saves of 10,000s of VNICs
+ * happen while the agent is busy. */
+static void
+vnic_to_file(FILE *fp, const struct hv_vnic *v)
+{
     char buf[128];
+    uint16_t hint = v->tag != 0 ? v->tag : v->tag_hint;
+    int first = 1;
 
     nvdp_uuid_fmt(&v->uuid, buf);
-    json_object_object_add(o, "vnic", json_object_new_string(buf));
+    fprintf(fp, "{\"vnic\": \"%s\", ", buf);
     nvdp_vn_fmt(&v->vn, buf, sizeof(buf));
-    json_object_object_add(o, "vn", json_object_new_string(buf));
-    if (v->vn_name[0] != '\0')
-        json_object_object_add(o, "vn_name",
-                               json_object_new_string(v->vn_name));
-    nvdp_mac_fmt(v->mac, buf);
-    json_object_object_add(o, "mac", json_object_new_string(buf));
-    json_object_object_add(o, "ips", ips_to_json(v));
-    json_object_object_add(o, "want",
-                           json_object_new_string(hv_want_str(v->want)));
-    json_object_object_add(o, "reserve", json_object_new_boolean(v->reserve));
-    json_object_object_add(o, "up", json_object_new_boolean(v->up));
-    if (hv_intent_str(v->intent) != NULL)
-        json_object_object_add(o, "intent",
-                               json_object_new_string(hv_intent_str(v->intent)));
-    if (v->ifname[0] != '\0')
-        json_object_object_add(o, "ifname", json_object_new_string(v->ifname));
-    uint16_t hint = v->tag != 0 ? v->tag : v->tag_hint;
-    if (hint != 0)
-        json_object_object_add(o, "tag", json_object_new_int(hint));
-    if (v->state == HV_VNIC_WITHDRAWN) {
-        json_object_object_add(o, "withdrawn", json_object_new_boolean(1));
-        if (v->reason[0] != '\0')
-            json_object_object_add(o, "reason",
-                                   json_object_new_string(v->reason));
+    fprintf(fp, "\"vn\": \"%s\", ", buf);
+    if (v->vn_name[0] != '\0') {
+        fputs("\"vn_name\": ", fp);
+        put_jstr(fp, v->vn_name);
+        fputs(", ", fp);
     }
-    return o;
+    nvdp_mac_fmt(v->mac, buf);
+    fprintf(fp, "\"mac\": \"%s\", \"ips\": [", buf);
+    for (unsigned i = 0; i < v->naddr; i++) {
+        if (v->addr[i].kind == NVDP_ADDR_MAC)
+            continue;
+        nvdp_addr_fmt_ip(&v->addr[i], buf, sizeof(buf));
+        fprintf(fp, "%s\"%s\"", first ? "" : ", ", buf);
+        first = 0;
+    }
+    fprintf(fp, "], \"want\": \"%s\", \"reserve\": %s, \"up\": %s",
+            hv_want_str(v->want), v->reserve ? "true" : "false",
+            v->up ? "true" : "false");
+    if (hv_intent_str(v->intent) != NULL)
+        fprintf(fp, ", \"intent\": \"%s\"", hv_intent_str(v->intent));
+    if (v->ifname[0] != '\0') {
+        fputs(", \"ifname\": ", fp);
+        put_jstr(fp, v->ifname);
+    }
+    if (hint != 0)
+        fprintf(fp, ", \"tag\": %u", hint);
+    if (v->state == HV_VNIC_WITHDRAWN) {
+        fputs(", \"withdrawn\": true", fp);
+        if (v->reason[0] != '\0') {
+            fputs(", \"reason\": ", fp);
+            put_jstr(fp, v->reason);
+        }
+    }
+    fputc('}', fp);
 }
 
 static int
@@ -315,52 +343,46 @@ fsync_dir(const char *path)
     return rc;
 }
 
+/* One VNIC per line: the file stays readable and diffable, and no tree of
+ * every VNIC is built at once (saves of 10,000s of VNICs stay cheap). */
+static int
+write_state(FILE *fp, const struct hv_state *s)
+{
+    const struct hv_vnic *v;
+
+    fprintf(fp, "{\"version\": %d, \"vnics\": [", HV_STATE_VERSION);
+    TAILQ_FOREACH(v, &s->all, entry) {
+        fputs(v == TAILQ_FIRST(&s->all) ? "\n  " : ",\n  ", fp);
+        vnic_to_file(fp, v);
+    }
+    fprintf(fp, "\n]}\n");
+    return ferror(fp) ? -1 : 0;
+}
+
 int
 hv_state_save(const struct hv_state *s, const char *path, char *err,
               size_t errlen)
 {
-    struct json_object *root = json_object_new_object();
-    struct json_object *arr = json_object_new_array();
-    const struct hv_vnic *v;
-    const char *text;
     char tmp[PATH_MAX];
-    size_t len, off = 0;
+    FILE *fp = NULL;
     int fd, saved;
-
-    json_object_object_add(root, "version",
-                           json_object_new_int(HV_STATE_VERSION));
-    TAILQ_FOREACH(v, &s->all, entry)
-        json_object_array_add(arr, vnic_to_file(v));
-    json_object_object_add(root, "vnics", arr);
-    text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
-    len = strlen(text);
 
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
         snprintf(err, errlen, "%s: path too long", path);
-        json_object_put(root);
         return -1;
     }
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
         -1)
         goto fail;
-    while (off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            goto fail_fd;
-        }
-        off += (size_t)n;
-    }
-    if (write(fd, "\n", 1) != 1 || fsync(fd) == -1)
+    if ((fp = fdopen(fd, "w")) == NULL)
         goto fail_fd;
-    if (close(fd) == -1) {
-        fd = -1;
+    if (write_state(fp, s) < 0 || fflush(fp) == EOF || fsync(fd) == -1)
+        goto fail_fp;
+    fd = -1;
+    if (fclose(fp) == EOF)
         goto fail_unlink;
-    }
     if (rename(tmp, path) == -1)
         goto fail_unlink;
-    json_object_put(root);
     if (fsync_dir(path) == -1) {
         snprintf(err, errlen, "%s: fsync of directory: %s", path,
                  strerror(errno));
@@ -368,6 +390,11 @@ hv_state_save(const struct hv_state *s, const char *path, char *err,
     }
     return 0;
 
+fail_fp:
+    saved = errno;
+    fclose(fp);
+    errno = saved;
+    goto fail_unlink;
 fail_fd:
     saved = errno;
     close(fd);
@@ -378,7 +405,6 @@ fail_unlink:
     errno = saved;
 fail:
     snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-    json_object_put(root);
     return -1;
 }
 

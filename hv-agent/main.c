@@ -71,13 +71,38 @@ send_frame(void *arg, const uint8_t dst[6], const uint8_t *buf, size_t len)
     return l2sock_send(arg, dst, buf, len);
 }
 
+/* Reads what the uplink has queued. Always done before the engine runs:
+ * after a slow moment (a big state save) the answers already received
+ * must be seen before the retransmission timers are. Bounded so a flood
+ * cannot starve the rest of the loop. */
+static void
+drain_uplink(struct hv_main *m)
+{
+    int n;
+
+    for (int round = 0; round < 64; round++) {
+        uint64_t now;
+        if ((n = l2sock_recv(&m->sock, m->rx, RX_BATCH)) <= 0)
+            break;
+        now = ev_clock_ms();
+        for (int i = 0; i < n; i++)
+            hv_proto_input(&m->h, m->rx[i].src, m->rx[i].dst,
+                           m->rx[i].payload, m->rx[i].paylen, now);
+        if (n < RX_BATCH)
+            break;
+    }
+}
+
 static void
 run_proto(struct hv_main *m)
 {
-    uint64_t now = ev_clock_ms();
-    uint64_t next = hv_proto_run(&m->h, now);
+    uint64_t now, next;
 
+    drain_uplink(m);
+    now = ev_clock_ms();
+    next = hv_proto_run(&m->h, now);
     if (m->h.state_dirty) {
+        now = ev_clock_ms();
         if (now >= m->next_save) {
             uint64_t cost;
             hv_state_flush(&m->h);
@@ -115,21 +140,10 @@ wake(struct hv *h)
 static void
 uplink_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
 {
-    struct hv_main *m = arg;
-    int n;
-
     (void)l;
     (void)fd;
     (void)events;
-    while ((n = l2sock_recv(&m->sock, m->rx, RX_BATCH)) > 0) {
-        uint64_t now = ev_clock_ms();
-        for (int i = 0; i < n; i++)
-            hv_proto_input(&m->h, m->rx[i].src, m->rx[i].dst,
-                           m->rx[i].payload, m->rx[i].paylen, now);
-        if (n < RX_BATCH)
-            break;
-    }
-    run_proto(m);
+    run_proto(arg);
 }
 
 static void
@@ -224,7 +238,6 @@ start(struct hv_main *m)
 
     if (mkdir_parent(h->conf.state_file) < 0)
         return -1;
-    hv_state_init(&h->state); /* a missing state file leaves it as is */
     if (hv_state_load(&h->state, h->conf.state_file, err, sizeof(err)) < 0)
         log_warnx("state file: %s; starting with no VNICs", err);
     resync = h->state.count > 0;
@@ -252,6 +265,7 @@ start(struct hv_main *m)
     }
     if ((m->host = hv_host_start(h)) == NULL)
         return -1;
+    h->host = m->host;
     ev_signal_add(h->loop, SIGTERM, signal_cb, m);
     ev_signal_add(h->loop, SIGINT, signal_cb, m);
     ev_signal_add(h->loop, SIGHUP, signal_cb, m);
@@ -273,9 +287,8 @@ stop(struct hv_main *m)
     h->state_dirty = 1;
     hv_state_flush(h);
     hv_host_stop(m->host);
-    m->host = NULL;
-    hv_ctl_stop(h);
-    unlink(h->conf.ctl_path);
+    m->host = h->host = NULL;
+    hv_ctl_stop(h); /* removes the control socket if it was ours */
     if (h->loop != NULL) {
         ev_timer_stop(h->loop, &m->proto_timer);
         if (m->sock.fd > 0)

@@ -89,6 +89,13 @@ emit_remote(struct fwd *f, struct fwd_out *o, uint16_t r, uint32_t vni,
     /* never fragment (RFC 7348 4.3): the outer IP packet must fit */
     if (hl - 14 + in->len > f->underlay_mtu)
         return FWD_DROP_MTU;
+    if (fam == 4 && !f->p.df) {
+        /* a datagram routers may fragment needs a changing IPv4 ID
+         * (RFC 6864); with DF set (the default) it stays 0 */
+        o->ip_id++;
+        s->hdr[18] = (uint8_t)(o->ip_id >> 8);
+        s->hdr[19] = (uint8_t)o->ip_id;
+    }
     s->iov[0] = (struct iovec){s->hdr, hl};
     s->iov[1] = (struct iovec){(void *)in->a, 12};
     s->iov[2] = (struct iovec){(void *)in->b, in->blen};

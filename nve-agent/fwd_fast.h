@@ -39,6 +39,7 @@ struct fwd_out {
     fwd_flush_fn flush; /* sends and empties one queue */
     void *ctx;
     uint32_t now;       /* seconds, for learned-entry timestamps */
+    uint16_t ip_id;     /* outer IPv4 ID when DF is off */
 };
 
 /* Receive flags, from the ring's tp_status. */

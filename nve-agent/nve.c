@@ -261,8 +261,10 @@ withdraw_disallowed(struct nve *n, const struct nve_conf *old,
         for (h = n->tree.hvs; h; h = nx) {
             nx = h->next;
             if (h->port == p->id && !nve_port_allows_hv(p, h->mac)) {
+                uint8_t mac[6]; /* h is freed with its last entry */
+                memcpy(mac, h->mac, 6);
                 struct tree_filter f = {.port = p->id, .any_vni = 1,
-                                        .hv = h->mac};
+                                        .hv = mac};
                 /* the hv record may be freed by this: restart the walk */
                 nve_proto_withdraw(n->proto, &f,
                                    "hypervisor no longer authorised", now);

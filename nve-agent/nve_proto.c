@@ -6,8 +6,15 @@
 
 #include "nve.h"
 
-/* WITHDRAW is rare: a small window keeps each peer's sender state small. */
+/* WITHDRAW is rare: a small window keeps each peer's sender state small;
+ * what does not fit the window waits in a queue (spec 10.2). */
 #define NVE_TX_WINDOW_MAX 32
+#define NVE_TX_QUEUE_MAX 4096
+
+struct nve_wq {
+    struct nve_wq *next;
+    struct nvdp_msg m;
+};
 
 struct nve_peer {
     struct nve_peer *next;
@@ -18,6 +25,8 @@ struct nve_peer {
     uint8_t resyncing;
     uint8_t have_hello;
     uint8_t tx_ready;    /* tx initialised (first WITHDRAW) */
+    struct nve_wq *wq_head, *wq_tail; /* WITHDRAWs waiting for the window */
+    unsigned wq_len;
     struct nvdp_hello hello;
     uint64_t up_since, last_heard;
     struct rel_rx rx;
@@ -45,6 +54,7 @@ struct nve_proto {
     unsigned npeers;
     struct nve_counters c;
     struct log_rl rl;
+    uint64_t now; /* time of the input being handled */
 };
 
 /* Responses for one peer, batched into as few frames as the MTU allows. */
@@ -244,6 +254,34 @@ peer_new(struct nve_proto *p, uint16_t port, const uint8_t mac[6],
 }
 
 static void
+wq_clear(struct nve_peer *e)
+{
+    while (e->wq_head) {
+        struct nve_wq *q = e->wq_head;
+        e->wq_head = q->next;
+        free(q);
+    }
+    e->wq_tail = NULL;
+    e->wq_len = 0;
+}
+
+/* Moves queued WITHDRAWs into the window while it has room. */
+static void
+wq_pump(struct nve_peer *e, uint64_t now)
+{
+    while (e->wq_head && e->tx_ready && rel_tx_space(&e->tx) > 0) {
+        struct nve_wq *q = e->wq_head;
+        if (rel_tx_submit(&e->tx, &q->m, e, now) == 0)
+            break;
+        e->wq_head = q->next;
+        if (e->wq_head == NULL)
+            e->wq_tail = NULL;
+        e->wq_len--;
+        free(q);
+    }
+}
+
+static void
 peer_free(struct nve_proto *p, struct nve_peer *e)
 {
     for (struct nve_peer **pp = &p->peers; *pp; pp = &(*pp)->next)
@@ -256,6 +294,7 @@ peer_free(struct nve_proto *p, struct nve_peer *e)
     rel_rx_free(&e->rx);
     if (e->tx_ready)
         rel_tx_free(&e->tx);
+    wq_clear(e);
     free(e);
 }
 
@@ -283,8 +322,11 @@ peer_restarted(struct nve_proto *p, struct nve_peer *e, uint32_t epoch)
     e->synced = 0;
     e->resyncing = 0;
     rel_rx_reset(&e->rx, epoch);
+    /* WITHDRAWs to the old incarnation are dropped: its state on our side
+     * is gone already, and the new one resyncs (spec 11.1) */
     if (e->tx_ready)
         rel_tx_reset(&e->tx, NULL, NULL);
+    wq_clear(e);
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -485,6 +527,7 @@ handle_response(struct nve_proto *p, struct nve_peer *e,
         COUNT(p, e, e->port, rx_stray_responses);
         return;
     }
+    wq_pump(e, p->now);
     if (m->status != NVDP_ST_OK)
         log_info("peer %s answered withdraw with %s: %s",
                  peer_str(e, NULL, ms), nvdp_status_str(m->status), m->reason);
@@ -603,6 +646,28 @@ answer_error(struct nve_proto *p, struct nve_out *o, struct nve_peer *e,
     out_response(o, &r);
 }
 
+/* The codec reports an AUTH TLV without the header flag only when it
+ * reaches it, after the messages before it; the spec drops the whole frame
+ * (section 8), so look for one first. Only TLV headers are read. */
+static int
+auth_tlv_present(const struct nvdp_reader *rd)
+{
+    const uint8_t *q = rd->p;
+    size_t left = rd->left;
+
+    while (left >= NVDP_TLV_HLEN) {
+        uint16_t type = (uint16_t)(q[0] << 8 | q[1]);
+        size_t len = (size_t)(q[2] << 8 | q[3]);
+        if (type == NVDP_MSG_AUTH)
+            return 1;
+        if (len > left - NVDP_TLV_HLEN)
+            return 0; /* framing error: the codec reports it in order */
+        q += NVDP_TLV_HLEN + len;
+        left -= NVDP_TLV_HLEN + len;
+    }
+    return 0;
+}
+
 void
 nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
                 const uint8_t *buf, size_t len, uint64_t now)
@@ -618,6 +683,7 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
 
     if (port >= TREE_MAX_PORTS || !p->port[port].up)
         return;
+    p->now = now;
     pc = nve_conf_port_by_id(p->conf, port);
     e = peer_find(p, port, src);
     COUNT(p, e, port, rx_frames);
@@ -634,6 +700,8 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
                      peer_str(NULL, src, ms), p->port[port].name);
         return;
     }
+    if (rc == 0 && auth_tlv_present(&rd))
+        rc = NVDP_E_AUTH; /* unannounced AUTH TLV: the whole frame goes */
     if (rc < 0) {
         malformed(p, e, port, src, rc, 1, 0, 0);
         return;
@@ -727,6 +795,7 @@ peer_tx_run(struct nve_proto *p, struct nve_peer *e, uint64_t now)
 
     if (!e->tx_ready)
         return;
+    wq_pump(e, now);
     uint64_t rtx = e->tx.retransmits;
     n = rel_tx_due(&e->tx, now, due, NVE_TX_WINDOW_MAX, withdraw_giveup, p);
     if (e->tx.retransmits > rtx)
@@ -864,6 +933,27 @@ peer_tx_ready(struct nve_proto *p, struct nve_peer *e)
     return 0;
 }
 
+/* Into the window if it has room, else queued behind what waits. */
+static int
+wq_submit(struct nve_peer *e, const struct nvdp_msg *m, uint64_t now)
+{
+    struct nve_wq *q;
+
+    if (e->wq_head == NULL && rel_tx_submit(&e->tx, m, e, now) != 0)
+        return 0;
+    if (e->wq_len >= NVE_TX_QUEUE_MAX || (q = malloc(sizeof(*q))) == NULL)
+        return -1;
+    q->next = NULL;
+    q->m = *m;
+    if (e->wq_tail)
+        e->wq_tail->next = q;
+    else
+        e->wq_head = q;
+    e->wq_tail = q;
+    e->wq_len++;
+    return 0;
+}
+
 unsigned
 nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
                    const char *reason, uint64_t now)
@@ -905,8 +995,7 @@ nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
                  l.per_vnic ? "vnic " : "all vnics", l.per_vnic ? us : "",
                  vn ? vn->name : "?", peer_str(NULL, it->hv, ms),
                  p->port[it->port].name, m->reason);
-        if (e == NULL || peer_tx_ready(p, e) < 0 ||
-            rel_tx_submit(&e->tx, m, e, now) == 0) {
+        if (e == NULL || peer_tx_ready(p, e) < 0 || wq_submit(e, m, now) < 0) {
             /* the state is gone either way; the hypervisor learns it at
              * its next request or resync */
             COUNT(p, e, it->port, withdraws_unsent);
@@ -1119,7 +1208,8 @@ nve_proto_peers_json(const struct nve_proto *p, uint64_t now)
         jset_u64(o, "up_ms", now - e->up_since);
         jset_u64(o, "window", e->have_hello ? e->hello.window : 0);
         jset_u64(o, "vnics", h ? h->nvnic : 0);
-        jset_u64(o, "withdraws_outstanding", e->tx_ready ? e->tx.outstanding : 0);
+        jset_u64(o, "withdraws_outstanding",
+                 (e->tx_ready ? e->tx.outstanding : 0) + e->wq_len);
         json_object_array_add(a, o);
     }
     return a;

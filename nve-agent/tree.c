@@ -1096,10 +1096,24 @@ filter_match(const struct tree_filter *f, const struct tree_vnic *v)
 }
 
 unsigned
-tree_withdraw(struct tree *t, const struct tree_filter *f, tree_vnic_cb cb,
+tree_withdraw(struct tree *t, const struct tree_filter *fin, tree_vnic_cb cb,
               void *arg)
 {
+    /* The caller may point the filter into the tree itself (a hypervisor
+     * record's MAC, an entry's UUID), which the removals free: copy. */
+    struct tree_filter fc = *fin, *f = &fc;
+    struct nvdp_uuid u;
+    uint8_t mac[6];
     unsigned n = 0;
+
+    if (fin->vnic) {
+        u = *fin->vnic;
+        fc.vnic = &u;
+    }
+    if (fin->hv) {
+        memcpy(mac, fin->hv, 6);
+        fc.hv = mac;
+    }
 
     for (uint32_t i = 0; i < t->tabsz; i++) {
     again:

@@ -15,22 +15,23 @@ static const struct hook_row {
     const char *driver, *op, *subop;
     struct hook_step step;
 } hook_table[] = {
-    {"qemu", "migrate", "begin", {HOOK_ACT_PREASSOC, 1}},
-    {"qemu", "prepare", "begin", {HOOK_ACT_PREASSOC, 1}},
-    {"qemu", "start", "begin", {HOOK_ACT_ATTACH, 1}},
-    /* the tap's name is only in the XML from here on */
-    {"qemu", "started", "begin", {HOOK_ACT_ATTACH, 1}},
-    {"qemu", "reconnect", "begin", {HOOK_ACT_ATTACH, 0}},
-    {"qemu", "attach", "begin", {HOOK_ACT_ATTACH, 0}},
-    {"qemu", "stopped", "end", {HOOK_ACT_DETACH, 0}},
-    {"qemu", "release", "end", {HOOK_ACT_DETACH, 0}},
-    {"qemu", "restore", "begin", {HOOK_ACT_NONE, 0}},
-    {"lxc", "prepare", "begin", {HOOK_ACT_PREASSOC, 1}},
-    {"lxc", "start", "begin", {HOOK_ACT_ATTACH, 1}},
-    {"lxc", "started", "begin", {HOOK_ACT_ATTACH, 1}},
-    {"lxc", "reconnect", "begin", {HOOK_ACT_ATTACH, 0}},
-    {"lxc", "stopped", "end", {HOOK_ACT_DETACH, 0}},
-    {"lxc", "release", "end", {HOOK_ACT_DETACH, 0}},
+    {"qemu", "migrate", "begin", {HOOK_ACT_PREASSOC, 1, 0}},
+    {"qemu", "prepare", "begin", {HOOK_ACT_PREASSOC, 1, 0}},
+    /* qemu creates its taps after "start": their names come at "started" */
+    {"qemu", "start", "begin", {HOOK_ACT_ATTACH, 1, 0}},
+    {"qemu", "started", "begin", {HOOK_ACT_ATTACH, 1, 1}},
+    {"qemu", "reconnect", "begin", {HOOK_ACT_ATTACH, 0, 1}},
+    {"qemu", "attach", "begin", {HOOK_ACT_ATTACH, 0, 1}},
+    {"qemu", "stopped", "end", {HOOK_ACT_DETACH, 0, 0}},
+    {"qemu", "release", "end", {HOOK_ACT_DETACH, 0, 0}},
+    {"qemu", "restore", "begin", {HOOK_ACT_NONE, 0, 0}},
+    {"lxc", "prepare", "begin", {HOOK_ACT_PREASSOC, 1, 0}},
+    /* lxc's veth exists at "start" (<guest actual>) */
+    {"lxc", "start", "begin", {HOOK_ACT_ATTACH, 1, 1}},
+    {"lxc", "started", "begin", {HOOK_ACT_ATTACH, 1, 1}},
+    {"lxc", "reconnect", "begin", {HOOK_ACT_ATTACH, 0, 1}},
+    {"lxc", "stopped", "end", {HOOK_ACT_DETACH, 0, 0}},
+    {"lxc", "release", "end", {HOOK_ACT_DETACH, 0, 0}},
 };
 
 int hook_op_lookup(const char *driver, const char *op, const char *subop,
@@ -46,6 +47,7 @@ int hook_op_lookup(const char *driver, const char *op, const char *subop,
     }
     s->action = HOOK_ACT_NONE;
     s->fatal = 0;
+    s->ifname = 0;
     return -1;
 }
 
@@ -60,7 +62,8 @@ const char *hook_action_name(enum hook_action a)
     return "?";
 }
 
-static void add_common(struct json_object *args, const struct hook_iface *f)
+static void add_common(struct json_object *args, const struct hook_iface *f,
+                       int with_ifname)
 {
     struct json_object *ips = json_object_new_array();
     json_object_object_add(args, "vn", json_object_new_string(f->vn));
@@ -70,7 +73,7 @@ static void add_common(struct json_object *args, const struct hook_iface *f)
     json_object_object_add(args, "ips", ips);
     /* the host-side interface, for hv-agent's tagging data plane; absent
      * until libvirt created it (qemu: from "started" on) */
-    if (f->ifname[0])
+    if (with_ifname && f->ifname[0])
         json_object_object_add(args, "ifname",
                                json_object_new_string(f->ifname));
 }
@@ -78,7 +81,8 @@ static void add_common(struct json_object *args, const struct hook_iface *f)
 struct json_object *hook_op_request(enum hook_action a,
                                     const struct hook_domain *d,
                                     const struct hook_iface *f,
-                                    int migrating, int reserve, int wait_ms)
+                                    int migrating, int reserve, int with_ifname,
+                                    int wait_ms)
 {
     struct json_object *req, *args;
     const char *cmd;
@@ -98,7 +102,7 @@ struct json_object *hook_op_request(enum hook_action a,
         json_object_object_add(args, "migrating",
                                json_object_new_boolean(migrating));
     else
-        add_common(args, f);
+        add_common(args, f, with_ifname);
     if (a == HOOK_ACT_PREASSOC)
         json_object_object_add(args, "reserve",
                                json_object_new_boolean(reserve));

@@ -20,6 +20,11 @@ struct hook_step {
      * report on stderr but exit 0 (libvirt ignores or, for "reconnect",
      * would kill a running domain: we never want that). */
     int fatal;
+    /* 1: the XML's host-side interface name is the live one and is sent
+     * to hv-agent's data plane. Not before libvirt created it: on a
+     * migration destination the XML may still name the source's tap,
+     * which here could be another domain's. */
+    int ifname;
 };
 
 /* 0 and *s, or -1 if driver/op is not one libvirt documents (the hook
@@ -33,7 +38,8 @@ const char *hook_action_name(enum hook_action a);
 struct json_object *hook_op_request(enum hook_action a,
                                     const struct hook_domain *d,
                                     const struct hook_iface *f,
-                                    int migrating, int reserve, int wait_ms);
+                                    int migrating, int reserve, int with_ifname,
+                                    int wait_ms);
 
 /* How one answer is judged. */
 enum hook_verdict {

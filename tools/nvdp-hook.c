@@ -180,7 +180,7 @@ static int run_one(struct hook_ctx *h, int fd, const struct hook_step *st,
     char msg[512];
 
     req = hook_op_request(st->action, &h->dom, f, migrating,
-                          cfg_getbool(h->cfg, "reserve"), wait_ms);
+                          cfg_getbool(h->cfg, "reserve"), st->ifname, wait_ms);
     if (h->dry_run) {
         printf("%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
         json_object_put(req);

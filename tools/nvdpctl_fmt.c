@@ -233,13 +233,14 @@ nvdpctl_fmt_counters(FILE *out, struct json_object *result)
         nvdpctl_fmt_generic(out, result);
 }
 
-/* Zero counters are left out of `counters`, and of the "counters" object
+/* Zero counters are left out of `counters`, and of any "counters" object
  * a status embeds. */
 static int
 hidden(const struct kv *kv, int skip_zero)
 {
     return is_zero(kv->v) &&
-           (skip_zero || strncmp(kv->key, "counters.", 9) == 0);
+           (skip_zero || strncmp(kv->key, "counters.", 9) == 0 ||
+            strstr(kv->key, ".counters.") != NULL);
 }
 
 static void

@@ -105,6 +105,10 @@ for v in vm2 vm4; do
     nt_assert "$v (red) never saw a blue VM's frame" sh -c "! tcpdump -r '$NT_DIR/$v.pcap' -e -nn 2>/dev/null | grep -Eq '$M1|$M3'"
 done
 nt_assert "vm1's frames on the wire carry tag $t1" sh -c "tcpdump -r '$NT_DIR/ap1.pcap' -e -nn 2>/dev/null | grep '$M1 >' | grep -q 'vlan $t1,'"
+nt_assert_eq "hv1 status: tc-bpf data plane" bpf "$(nt_jq hv1 .host.dataplane.backend status)"
+nt_assert_eq "hv1 status: vnet1 installed with its tag" "$t1 true" \
+    "$(nt_jq hv1 '.host.dataplane.vnics[] | select(.ifname == "vnet1") | "\(.tag) \(.installed)"' status)"
+nt_assert "hv1 status: frames tagged out counted" test "$(nt_jq hv1 .host.dataplane.counters.tx status)" -gt 0
 nt_assert "no untagged VM frame on the wire" sh -c "! tcpdump -r '$NT_DIR/ap1.pcap' -e -nn 2>/dev/null | grep -E '($M1|$M2) >' | grep -vq vlan"
 
 # detach vm1 (libvirt stop): it passes nothing any more
@@ -116,4 +120,13 @@ nt_assert "red still works" pingw vm2 10.7.0.4
 # and back
 start hv1 vm1 11111111-0000-4000-8000-000000000001 $M1 blue vnet1
 nt_assert "re-attached vm1 pings vm3" pingw vm1 10.7.0.3
+# hv-agent restarts: its VNICs come back from the state file, blocked until
+# the resync re-associated them, then tagged again
+nt_stop hv1
+nt_start_hv hv1 hv1 up0
+nt_wait 10 "restarted hv1 hears the NVE" nt_hv_sees_nve hv1
+vm1_state() { nt_jq hv1 '[.[] | select(.mac == "'$M1'") | .state][0]' vnic list; }
+nt_wait 10 "vm1 attached again after the resync" nt_eq attached vm1_state
+nt_assert "vm1 pings vm3 after hv-agent's restart" pingw vm1 10.7.0.3
+nt_assert "vm2 (red) still isolated" sh -c "! ip netns exec $(nt_nsname vm2) ping -c 2 -W 1 10.7.0.3 >/dev/null 2>&1"
 nt_pass

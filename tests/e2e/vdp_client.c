@@ -57,9 +57,10 @@ static int vdpc_talk(struct vdpc *c, struct nl_msg *m, uint8_t *buf,
 /* virNetDevVPortProfileOpSetLink for 802.1Qbg (vf = PORT_SELF_VF: no
  * IFLA_PORT_VF; vlan 0 when the link has none). Returns the netlink error
  * of the answer (0 = accepted) or -EPROTO / -errno. */
-static int vdpc_setlink(struct vdpc *c, int ifindex, const char *ifname,
-                        const uint8_t mac[6], uint32_t typeid, uint8_t typever,
-                        uint8_t mgrid, const uint8_t uuid[16], uint8_t op)
+static struct nl_msg *vdpc_build_setlink(int ifindex, const char *ifname,
+                                         const uint8_t mac[6], uint32_t typeid,
+                                         uint8_t typever, uint8_t mgrid,
+                                         const uint8_t uuid[16], uint8_t op)
 {
     struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
     struct ifla_vf_mac vm = {.vf = (uint32_t)PORT_SELF_VF};
@@ -67,8 +68,6 @@ static int vdpc_setlink(struct vdpc *c, int ifindex, const char *ifname,
     struct ifla_port_vsi vsi = {.vsi_mgr_id = mgrid, .vsi_type_version = typever};
     struct nl_msg *m = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST);
     struct nlattr *l, *i, *ps, *p;
-    uint8_t buf[8192];
-    int rc = -EPROTO;
 
     vsi.vsi_type_id[2] = (uint8_t)(typeid >> 16);
     vsi.vsi_type_id[1] = (uint8_t)(typeid >> 8);
@@ -90,6 +89,18 @@ static int vdpc_setlink(struct vdpc *c, int ifindex, const char *ifname,
     nla_put(m, IFLA_PORT_REQUEST, sizeof(op), &op);
     nla_nest_end(m, p);
     nla_nest_end(m, ps);
+    return m;
+}
+
+static int vdpc_setlink(struct vdpc *c, int ifindex, const char *ifname,
+                        const uint8_t mac[6], uint32_t typeid, uint8_t typever,
+                        uint8_t mgrid, const uint8_t uuid[16], uint8_t op)
+{
+    struct nl_msg *m = vdpc_build_setlink(ifindex, ifname, mac, typeid,
+                                          typever, mgrid, uuid, op);
+    uint8_t buf[8192];
+    int rc = -EPROTO;
+
     if (vdpc_talk(c, m, buf, sizeof(buf), 2000) < 0) {
         rc = -errno;
     } else {
@@ -170,6 +181,63 @@ static int parse_uuid(const char *s, uint8_t u[16])
     return n == 16 ? 0 : -1;
 }
 
+/* Run bare (make check): the message is what lldpad's vdpnl_set()
+ * parses, and a SETLINK to a port nobody listens on fails the way libvirt
+ * sees a missing lldpad. */
+static int selftest(void)
+{
+    static const uint8_t u[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
+    static const uint8_t mac[6] = {0x52, 0x54, 0, 1, 2, 3};
+    struct nl_msg *m = vdpc_build_setlink(1, "eth0", mac, 0x123456, 2, 11, u,
+                                          PORT_REQUEST_PREASSOCIATE_RR);
+    struct nlattr *tb[IFLA_MAX + 1], *p[IFLA_PORT_MAX + 1], *v[IFLA_VF_MAX + 1], *a;
+    struct ifla_port_vsi *vsi;
+    struct vdpc c;
+    int rem, bad = 0, n = 0;
+
+#define CHECK(x) do { if (!(x)) { printf("FAIL: %s\n", #x); bad = 1; } } while (0)
+    CHECK(nlmsg_parse(nlmsg_hdr(m), sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) == 0);
+    CHECK(tb[IFLA_IFNAME] && !strcmp(nla_data(tb[IFLA_IFNAME]), "eth0"));
+    CHECK(tb[IFLA_VF_PORTS] && tb[IFLA_VFINFO_LIST]);
+    if (bad)
+        return 1;
+    nla_for_each_nested(a, tb[IFLA_VF_PORTS], rem) {
+        n++;
+        CHECK(nla_type(a) == IFLA_VF_PORT);
+        CHECK(nla_parse_nested(p, IFLA_PORT_MAX, a, NULL) == 0);
+        CHECK(p[IFLA_PORT_VSI_TYPE] && p[IFLA_PORT_INSTANCE_UUID] && p[IFLA_PORT_REQUEST]);
+        CHECK(!p[IFLA_PORT_VF]); /* PORT_SELF_VF: libvirt leaves it out */
+        if (bad)
+            return 1;
+        vsi = nla_data(p[IFLA_PORT_VSI_TYPE]);
+        CHECK(vsi->vsi_mgr_id == 11 && vsi->vsi_type_version == 2);
+        CHECK(vsi->vsi_type_id[0] == 0x56 && vsi->vsi_type_id[1] == 0x34 &&
+              vsi->vsi_type_id[2] == 0x12); /* little end first, as lldpad */
+        CHECK(!memcmp(nla_data(p[IFLA_PORT_INSTANCE_UUID]), u, 16));
+        CHECK(nla_len(p[IFLA_PORT_REQUEST]) == 1 &&
+              nla_get_u8(p[IFLA_PORT_REQUEST]) == PORT_REQUEST_PREASSOCIATE_RR);
+    }
+    CHECK(n == 1);
+    nla_for_each_nested(a, tb[IFLA_VFINFO_LIST], rem) {
+        CHECK(nla_type(a) == IFLA_VF_INFO);
+        CHECK(nla_parse_nested(v, IFLA_VF_MAX, a, NULL) == 0);
+        CHECK(v[IFLA_VF_MAC] && v[IFLA_VF_VLAN]);
+        if (bad)
+            return 1;
+        CHECK(!memcmp(((struct ifla_vf_mac *)nla_data(v[IFLA_VF_MAC]))->mac, mac, 6));
+        CHECK(((struct ifla_vf_vlan *)nla_data(v[IFLA_VF_VLAN]))->vlan == 0);
+    }
+    nlmsg_free(m);
+    /* no responder on that port: refused, never a hang */
+    CHECK(vdpc_open(&c, 0x7ffffff0) == 0);
+    int rc = vdpc_setlink(&c, 1, "lo", mac, 5, 1, 0, u, PORT_REQUEST_ASSOCIATE);
+    CHECK(rc == -ECONNREFUSED);
+    close(c.fd);
+#undef CHECK
+    printf("%s vdp_client self-test\n", bad ? "FAIL" : "ok");
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     static const char *ops[] = {"preassociate", "preassociate-rr",
@@ -180,6 +248,8 @@ int main(int argc, char **argv)
     FILE *f;
     int op = -1, ifindex, rc, timeout = argc > 7 ? atoi(argv[7]) : 10000;
 
+    if (argc == 1)
+        return selftest();
     if (argc < 7) {
         fprintf(stderr, "usage: vdp_client PIDFILE IFNAME OP UUID MAC TYPEID "
                 "[TIMEOUT_MS]\n  OP: preassociate preassociate-rr associate "

@@ -52,6 +52,8 @@ nt_assert_eq "IFLA_PORT_RESPONSE unused-vtid" "response 3" "$NT_OUT"
 # disassociating an unknown instance is fine
 nt_assert_rc "disassociate unknown" 0 vdp disassociate 09b11c53-8b5c-4eeb-8f00-d84eaa0aaa52 "$M" 100 2000
 
+nt_assert "hv1 status counts the SETLINKs" test "$(nt_jq hv1 .host.vdp.setlink status)" -ge 6
+nt_assert "hv1 status counts the refusals" test "$(nt_jq hv1 .host.vdp.refused status)" -ge 2
 # the NVE is gone: libvirt's poll times out ("in progress" throughout)
 nt_stop nve
 nt_assert_rc "associate with the NVE silent: libvirt would time out" 4 \

@@ -126,7 +126,7 @@ done
 
 # In the background so that a signal interrupts the wait and the trap
 # tears everything down at once.
-NVDPCTL=$NVDPCTL NVE_SOCKET=$sock \
+NVDPCTL=$NVDPCTL NVE_SOCKET=$sock NVE_CONF=$tmp/nve-agent.conf \
     ip netns exec "$NS_HV" $PY "$HERE/nvdptest.py" --run "$@" &
 py_pid=$!
 wait "$py_pid"
@@ -136,6 +136,27 @@ py_pid=
 # The daemon must never exit on peer input.
 if ! kill -0 "$nve_pid" 2>/dev/null; then
     echo "FAIL: nve-agent exited during the tests"
+    rc=1
+else
+    # Stop it cleanly, then look for sanitizer reports (UBSan only prints
+    # "runtime error" and goes on; LeakSanitizer reports at exit).
+    kill "$nve_pid" 2>/dev/null
+    i=0
+    while kill -0 "$nve_pid" 2>/dev/null && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if kill -0 "$nve_pid" 2>/dev/null; then
+        echo "FAIL: nve-agent did not exit within 5 s of SIGTERM"
+        rc=1
+    fi
+    nve_pid=
+fi
+if grep -q -E "runtime error|AddressSanitizer|LeakSanitizer" \
+        "$tmp/nve-agent.log"; then
+    echo "FAIL: sanitizer report in the nve-agent log:"
+    grep -E -A12 "runtime error|AddressSanitizer|LeakSanitizer" \
+        "$tmp/nve-agent.log" | head -40
     rc=1
 fi
 exit $rc

@@ -186,14 +186,18 @@ def request_to_group_mac_answered(ctx):
 
 @test
 def peer_listed_with_name_and_epoch(ctx):
-    """The NVE lists a hypervisor it heard (nvdpctl peers): MAC, name."""
+    """The NVE lists a hypervisor it heard (nvdpctl peers): MAC, port, the
+    NAME and epoch of its HELLO."""
     hv = ctx.hv(IF_DIRECT, name="scapy-peer-test")
     hv.poll(0.3)
-    d = dump(ctx.ctl.peers())
-    check(hv.mac in d, "nvdpctl peers does not list %s: %s" % (hv.mac, d))
-    check("scapy-peer-test" in d, "nvdpctl peers lacks our HELLO NAME: %s" % d)
-    check(str(hv.epoch) in d or ("%x" % hv.epoch) in d,
-          "nvdpctl peers lacks our epoch %d: %s" % (hv.epoch, d))
+    ps = [p for p in ctx.ctl.peers() if p.get("mac") == hv.mac]
+    check(len(ps) == 1, "nvdpctl peers lists %s %d times" % (hv.mac, len(ps)))
+    p = ps[0]
+    check(p.get("port") == "p2", "port %r" % p.get("port"))
+    check(p.get("name") == "scapy-peer-test", "name %r" % p.get("name"))
+    ep = p.get("epoch")
+    check(ep in (hv.epoch, "%08x" % hv.epoch, "0x%08x" % hv.epoch),
+          "epoch %r, ours %08x" % (ep, hv.epoch))
 
 
 @test

@@ -442,3 +442,65 @@ def vn_by_uuid_in_every_request(ctx):
                   "VN_DISCONNECT by UUID")
     check(not vnics_on(ctx, "p2", v), "VN_DISCONNECT by UUID left the VNIC")
     check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None, "tag left")
+
+
+def _fwd_macs(ctx, vni):
+    """{mac: entry} of the forwarder's MAC table for vni (nvdpctl fwd)."""
+    j = ctx.ctl.run("fwd")
+    for v in j.get("vns", []):
+        if v.get("vni") == vni:
+            return {m.get("mac"): m for m in v.get("macs", [])}
+    return {}
+
+
+def _fwd_binding(ctx, port, vni):
+    j = ctx.ctl.run("fwd")
+    for p in j.get("ports", []):
+        if p.get("ifname") == port:
+            for b in p.get("bindings", []):
+                if b.get("vni") == vni:
+                    return b.get("tag")
+    return None
+
+
+@test
+def only_associated_vnics_programmed(ctx):
+    """The forwarder gets associated VNICs only (9.4, 9.7); VNIC_STATE down
+    stops delivery without removing state (9.8); disassociation removes the
+    MAC and, with the last VNIC, the (port, tag) binding (9.3)."""
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    va, vp = new_vnic(), new_vnic()
+    ma, mp = vm_mac(), vm_mac()
+    a = expect_ok(hv.call(N.ASSOC, vnic=va, vn=vni, addrs=[(ma, "10.9.5.1")]),
+                  "ASSOC")
+    expect_ok(hv.call(N.PREASSOC, vnic=vp, vn=vni, flags=N.RF_RR,
+                      addrs=[(mp, "10.9.5.2")]), "PREASSOC-RR")
+    macs = _fwd_macs(ctx, vni)
+    check(ma in macs and macs[ma].get("active") is True and
+          macs[ma].get("ifname") == "p2",
+          "associated MAC %s not programmed active on p2: %s" % (ma, macs))
+    check("10.9.5.1" in (macs[ma].get("ips") or []), "IP not programmed")
+    check(mp not in macs, "pre-associated MAC %s programmed" % mp)
+    check(_fwd_binding(ctx, "p2", vni) == a.tag, "binding (p2, tag %d) -> "
+          "VNI %d missing" % (a.tag, vni))
+    expect_status(hv.call(N.VNIC_STATE, vnic=va, state=N.VNIC_DOWN), N.ST_OK,
+                  "down")
+    macs = _fwd_macs(ctx, vni)
+    check(ma in macs and macs[ma].get("active") is False,
+          "VNIC down: forwarder entry %s" % macs.get(ma))
+    expect_status(hv.call(N.VNIC_STATE, vnic=va, state=N.VNIC_UP), N.ST_OK,
+                  "up")
+    check(_fwd_macs(ctx, vni).get(ma, {}).get("active") is True,
+          "VNIC up again: not active")
+    expect_ok(hv.call(N.ASSOC, vnic=vp, vn=vni, addrs=[(mp, "10.9.5.2")]),
+              "ASSOC promoting the pre-association")
+    check(mp in _fwd_macs(ctx, vni), "promoted VNIC not programmed")
+    for v in (va, vp):
+        expect_status(hv.call(N.VNIC_DISASSOC, vnic=v,
+                              intent=N.INTENT_SHUTDOWN), N.ST_OK, "disassoc")
+    macs = _fwd_macs(ctx, vni)
+    check(ma not in macs and mp not in macs, "MACs left in the forwarder: "
+          "%s" % macs)
+    check(_fwd_binding(ctx, "p2", vni) is None,
+          "(p2, tag) binding left after the last VNIC left")

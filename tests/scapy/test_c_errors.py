@@ -352,3 +352,29 @@ def conflict_mac_across_ports(ctx):
     expect_status(r, N.ST_CONFLICT, "same MAC by another VNIC on p2")
     check(not vnic_entries(ctx.ctl.vnics(port="p2"), v2), "refused ASSOC "
           "left state on p2")
+
+
+@test
+def limit_vnics_per_port(ctx):
+    """A port's max-vnics bounds the VNICs of all its hypervisors: beyond
+    it LIMIT (section 9.4)."""
+    from nvdptest import P3_MAX_VNICS
+    a = ctx.hv(IF_SMALL)
+    b = ctx.hv(IF_SMALL)
+    name, vni, u = ctx.fresh_vn()
+    va = [new_vnic() for _ in range(P3_MAX_VNICS // 2)]
+    vb = [new_vnic() for _ in range(P3_MAX_VNICS - len(va))]
+    for hv, vs in ((a, va), (b, vb)):
+        for r in hv.transact([hv.req(N.VN_CONNECT, vnic=v, vn=vni)
+                              for v in vs]):
+            expect_ok(r, "VNIC within the port limit")
+    v = new_vnic()
+    r = b.call(N.VN_CONNECT, vnic=v, vn=vni)
+    expect_status(r, N.ST_LIMIT, "VNIC %d on a port with max-vnics %d"
+                  % (P3_MAX_VNICS + 1, P3_MAX_VNICS))
+    check(not vnic_entries(ctx.ctl.vnics(port="p3"), v), "refused VNIC "
+          "recorded")
+    # Leave p3 empty for later tests.
+    for hv, vs in ((a, va), (b, vb)):
+        hv.transact([hv.req(N.VNIC_DISASSOC, vnic=x,
+                            intent=N.INTENT_SHUTDOWN) for x in vs])

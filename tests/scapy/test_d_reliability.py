@@ -378,3 +378,62 @@ def mixed_batch_response_and_requests(ctx):
     _collect_withdraws(hv, 1.5)
     check(len(hv.withdraws) == n, "WITHDRAW retransmitted although its "
           "RESPONSE came in a batch")
+
+
+@test
+def full_window_answered_and_cached(ctx):
+    """The NVE answers its whole advertised window of outstanding requests
+    (section 10.2), and keeps their answers for 2 x window txids: an early
+    one retransmitted after 300 more is answered from the cache, not
+    re-applied (section 10.4)."""
+    from test_e_malformed import counters, grown
+    hv = ctx.hv(IF_DIRECT)
+    name, vni, u = ctx.fresh_vn()
+    v = new_vnic()
+    first = hv.req(N.VN_CONNECT, vnic=v, vn=vni)
+    reqs = [first] + [hv.req(N.VN_CONNECT, vnic=v, vn=vni)
+                      for _ in range(255)]
+    # 256 x 36 bytes: two frames on the 9000-byte link, sent back to back.
+    hv.send(reqs[:200])
+    hv.send(reqs[200:])
+    got = hv.responses([r.txid for r in reqs], timeout=5.0)
+    tags = {got[r.txid][0].tag for r in reqs}
+    check(all(got[r.txid][0].status == N.ST_OK for r in reqs),
+          "not every request of a full window answered OK")
+    check(len(tags) == 1, "tags %s" % tags)
+    more = [hv.req(N.VNIC_STATE, vnic=v, state=N.VNIC_UP) for _ in range(44)]
+    hv.transact(more, timeout=3.0)
+    expect_status(hv.call(N.VN_DISCONNECT, vnic=v, vn=vni), N.ST_OK,
+                  "VN_DISCONNECT")
+    before = counters(ctx)
+    again = hv.transact([first])[0]
+    check(again.status == N.ST_OK and again.tag == got[first.txid][0].tag,
+          "cached answer %s tag %r" % (again.status, again.tag))
+    check(grown(before, counters(ctx), r"rx_dup"), "not counted rx_dup")
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), v),
+          "a retransmission 301 txids back was applied again")
+
+
+@test
+def in_frame_order_applied(ctx):
+    """Messages of a frame are applied in order (section 10.5): detach then
+    attach leaves the VNIC attached; attach then detach leaves nothing."""
+    hv = ctx.hv(IF_DIRECT)
+    (_, vni1, _), (_, vni2, _) = ctx.fresh_vn(), ctx.fresh_vn()
+    v, w = new_vnic(), new_vnic()
+    expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni1, addrs=[(vm_mac(),)]), "ASSOC")
+    rs = hv.transact([hv.req(N.VNIC_DISASSOC, vnic=v,
+                             intent=N.INTENT_SHUTDOWN),
+                      hv.req(N.ASSOC, vnic=v, vn=vni2, addrs=[(vm_mac(),)])])
+    expect_status(rs[0], N.ST_OK, "VNIC_DISASSOC")
+    expect_ok(rs[1], "ASSOC after it in the same frame")
+    e = vnic_entries(ctx.ctl.vnics(port="p2"), v)
+    check(len(e) == 1 and e[0].get("vni") == vni2,
+          "detach+attach in one frame left %s" % e)
+    rs = hv.transact([hv.req(N.ASSOC, vnic=w, vn=vni1, addrs=[(vm_mac(),)]),
+                      hv.req(N.VNIC_DISASSOC, vnic=w,
+                             intent=N.INTENT_SHUTDOWN)])
+    expect_ok(rs[0], "ASSOC")
+    expect_status(rs[1], N.ST_OK, "VNIC_DISASSOC after it")
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), w),
+          "attach+detach in one frame left the VNIC")

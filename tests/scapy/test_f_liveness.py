@@ -18,6 +18,9 @@ def vanished_hypervisor_expires(ctx):
     a = expect_ok(hv.call(N.ASSOC, vnic=v, vn=vni,
                           addrs=[(vm_mac(), "10.40.0.1")]), "ASSOC")
     check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) == a.tag, "no tag")
+    (_, vni2, _), vp = ctx.fresh_vn(), new_vnic()
+    expect_ok(hv.call(N.PREASSOC, vnic=vp, vn=vni2, flags=N.RF_RR,
+                      addrs=[(vm_mac(), "10.40.0.2")]), "PREASSOC-RR")
     hv.hello()
     last = time.monotonic()
     hv.link.close()
@@ -31,6 +34,10 @@ def vanished_hypervisor_expires(ctx):
     check(gone >= 1.9, "expired after %.1f s, hold time 2 s" % gone)
     check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni) is None,
           "tag of the expired hypervisor not freed")
+    check(not vnic_entries(ctx.ctl.vnics(port="p2"), vp),
+          "pre-association of the expired hypervisor kept")
+    check(tag_of(ctx.ctl.tags(port="p2"), "p2", vni2) is None,
+          "RR tag of the expired hypervisor's pre-association not freed")
     check(hv.mac not in dump(ctx.ctl.peers()),
           "expired hypervisor still listed in nvdpctl peers")
 

@@ -236,6 +236,76 @@ test_fd_removed_mid_batch(void **st)
     ev_loop_free(l);
 }
 
+/* The fd number of a deleted fd reused at once (close + pipe) within the
+ * same batch: the stale event must not reach the new registration. */
+struct reuse {
+    int p1[2], p2[2], np[2];
+    int first_ran, new_ran, old_ran;
+    int first;
+};
+
+static void
+new_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
+{
+    struct reuse *r = arg;
+
+    (void)l;
+    (void)fd;
+    (void)events;
+    r->new_ran++;
+}
+
+static void
+reuse_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
+{
+    struct reuse *r = arg;
+
+    (void)events;
+    if (r->first_ran) {
+        r->old_ran++; /* the other pipe ran: the one we closed? */
+        return;
+    }
+    r->first_ran = 1;
+    r->first = fd;
+    int other = fd == r->p1[0] ? r->p2[0] : r->p1[0];
+    ev_io_del(l, other);
+    close(other);
+    assert_int_equal(pipe(r->np), 0);
+    assert_int_equal(r->np[0], other); /* the lowest free number: reused */
+    assert_int_equal(ev_io_add(l, r->np[0], EPOLLIN, new_cb, r), 0);
+}
+
+static void
+test_fd_number_reused_mid_batch(void **st)
+{
+    struct ev_loop *l = ev_loop_new();
+    struct reuse r = {0};
+
+    (void)st;
+    assert_int_equal(pipe(r.p1), 0);
+    assert_int_equal(pipe(r.p2), 0);
+    assert_int_equal(ev_io_add(l, r.p1[0], EPOLLIN, reuse_cb, &r), 0);
+    assert_int_equal(ev_io_add(l, r.p2[0], EPOLLIN, reuse_cb, &r), 0);
+    assert_int_equal(write(r.p1[1], "x", 1), 1);
+    assert_int_equal(write(r.p2[1], "x", 1), 1);
+    assert_int_equal(ev_run_once(l, 1000), 2);
+    assert_int_equal(r.first_ran, 1);
+    assert_int_equal(r.old_ran, 0);
+    assert_int_equal(r.new_ran, 0); /* the new pipe is empty */
+    /* And the new registration works. */
+    assert_int_equal(write(r.np[1], "y", 1), 1);
+    ev_run_once(l, 1000);
+    assert_int_equal(r.new_ran, 1);
+    ev_io_del(l, r.first);
+    ev_io_del(l, r.np[0]);
+    close(r.p1[1]);
+    close(r.p2[1]);
+    close(r.first);
+    close(r.np[0]);
+    close(r.np[1]);
+    ev_loop_free(l);
+}
+
 static void
 out_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
 {
@@ -305,6 +375,7 @@ main(void)
         cmocka_unit_test(test_timer_fires_through_timerfd),
         cmocka_unit_test(test_zero_delay_rearm_bounded),
         cmocka_unit_test(test_fd_removed_mid_batch),
+        cmocka_unit_test(test_fd_number_reused_mid_batch),
         cmocka_unit_test(test_io_mod),
         cmocka_unit_test(test_signal),
     };

@@ -443,6 +443,23 @@ test_access_forwarding(void **st)
     struct json_object *j = fwd_counters_json(e->f);
     assert_non_null(j);
     json_object_put(j);
+
+    /* DF off: the IPv4 ID changes per packet and the header checksum
+     * follows it */
+    e->f->p.df = 0;
+    for (int r = 0; r < FWD_MAX_REMOTES; r++)
+        if (e->f->remotes[r].used)
+            fwd_remote_set_nexthop(e->f, (uint16_t)r,
+                                   e->f->remotes[r].ip[3] == 2 ? NH_MAC : NH3_MAC);
+    n = mkframe(fr, MAC_C, MAC_A, 100, 7, 20);
+    acc(e, 0, fr, n);
+    uint16_t id1 = (uint16_t)(e->c.buf[0][18] << 8 | e->c.buf[0][19]);
+    assert_int_equal(e->c.buf[0][20] & 0x40, 0);
+    assert_int_equal(fwd_csum_fold(fwd_csum_add(0, e->c.buf[0] + 14, 20)), 0xffff);
+    acc(e, 0, fr, n);
+    uint16_t id2 = (uint16_t)(e->c.buf[0][18] << 8 | e->c.buf[0][19]);
+    assert_int_not_equal(id1, id2);
+    assert_int_equal(fwd_csum_fold(fwd_csum_add(0, e->c.buf[0] + 14, 20)), 0xffff);
     env_free(e);
 }
 
@@ -639,6 +656,48 @@ test_decap(void **st)
     EXPECT_UDROP(FWD_DROP_UNKNOWN_VNI, pk, n);
     assert_true(fwd_ctr_get(&f->und_rx_pkts) >= 10);
 #undef EXPECT_UDROP
+
+    /* the learning ring is bounded: a flood of new source MACs is counted
+     * as overflow, never blocks or grows the forwarding thread */
+    fwd_local_set_active(f, 10100, MAC_B, 1);
+    f->learn_tail = f->learn_head;
+    for (unsigned i = 0; i < FWD_LEARN_RING + 5; i++) {
+        uint8_t src[6] = {2, 0x44, 0, 0, (uint8_t)(i >> 8), (uint8_t)i};
+        il = mkframe(in, MAC_B, src, -1, 9, 30);
+        n = mkvx(e, pk, 10100, in, il, 3);
+        und(e, pk, n);
+        assert_int_equal(e->c.n, 1); /* delivered all the same */
+    }
+    assert_int_equal(f->learn_head - f->learn_tail, FWD_LEARN_RING);
+    assert_int_equal(fwd_ctr_get(&f->learn_overflow), 5);
+    /* applied, they show in the tables as learned behind 192.0.2.3 */
+    for (uint32_t t = f->learn_tail; t != f->learn_head; t++)
+        assert_int_equal(fwd_learn_apply(f, &f->learn[t & (FWD_LEARN_RING - 1)], 1000), 0);
+    f->learn_tail = f->learn_head;
+    struct json_object *j = fwd_dump_json(f), *vns, *vn0, *macs, *rems;
+    assert_true(json_object_object_get_ex(j, "vns", &vns));
+    vn0 = json_object_array_get_idx(vns, 0);
+    assert_true(json_object_object_get_ex(vn0, "macs", &macs));
+    int learned = 0;
+    for (size_t i = 0; i < json_object_array_length(macs); i++) {
+        struct json_object *m = json_object_array_get_idx(macs, i), *t, *r;
+        json_object_object_get_ex(m, "type", &t);
+        if (strcmp(json_object_get_string(t), "learned") == 0) {
+            learned++;
+            assert_true(json_object_object_get_ex(m, "remote", &r));
+            assert_string_equal(json_object_get_string(r), "192.0.2.3");
+        }
+    }
+    assert_int_equal(learned, FWD_LEARN_RING);
+    assert_true(json_object_object_get_ex(j, "remotes", &rems));
+    const char *js = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+    assert_non_null(strstr(js, "\"nexthop_mac\":\"02:00:00:00:02:03\""));
+    json_object_put(j);
+    j = fwd_counters_json(f);
+    js = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+    assert_non_null(strstr(js, "\"ring_overflow\":5"));
+    assert_non_null(strstr(js, "\"vxlan-to-remote\":1"));
+    json_object_put(j);
     env_free(e);
 }
 

@@ -228,9 +228,17 @@ static void t_op_table(void **s)
     assert_int_equal(st.fatal, 1);
     assert_int_equal(hook_op_lookup("qemu", "prepare", "begin", &st), 0);
     assert_int_equal(st.action, HOOK_ACT_PREASSOC);
+    assert_int_equal(st.ifname, 0);
+    assert_int_equal(hook_op_lookup("qemu", "migrate", "begin", &st), 0);
+    assert_int_equal(st.ifname, 0);
     assert_int_equal(hook_op_lookup("qemu", "start", "begin", &st), 0);
     assert_int_equal(st.action, HOOK_ACT_ATTACH);
     assert_int_equal(st.fatal, 1);
+    assert_int_equal(st.ifname, 0); /* qemu's taps do not exist yet */
+    assert_int_equal(hook_op_lookup("qemu", "started", "begin", &st), 0);
+    assert_int_equal(st.ifname, 1);
+    assert_int_equal(hook_op_lookup("lxc", "start", "begin", &st), 0);
+    assert_int_equal(st.ifname, 1); /* lxc's veth does */
     assert_int_equal(hook_op_lookup("lxc", "started", "begin", &st), 0);
     assert_int_equal(st.action, HOOK_ACT_ATTACH);
     assert_int_equal(hook_op_lookup("qemu", "stopped", "end", &st), 0);
@@ -257,7 +265,7 @@ static void t_requests(void **s)
     struct json_object *r, *a, *v;
     assert_int_equal(parse("multi_metadata.xml", &d, err), 0);
 
-    r = hook_op_request(HOOK_ACT_ATTACH, &d, &d.iface[0], 0, 1, 1500);
+    r = hook_op_request(HOOK_ACT_ATTACH, &d, &d.iface[0], 0, 1, 1, 1500);
     assert_true(json_object_object_get_ex(r, "cmd", &v));
     assert_string_equal(json_object_get_string(v), "vnic-attach");
     assert_true(json_object_object_get_ex(r, "args", &a));
@@ -276,7 +284,7 @@ static void t_requests(void **s)
     assert_false(json_object_object_get_ex(a, "reserve", &v));
     json_object_put(r);
 
-    r = hook_op_request(HOOK_ACT_PREASSOC, &d, &d.iface[2], 0, 1, 100);
+    r = hook_op_request(HOOK_ACT_PREASSOC, &d, &d.iface[2], 0, 1, 1, 100);
     json_object_object_get_ex(r, "cmd", &v);
     assert_string_equal(json_object_get_string(v), "vnic-preassociate");
     json_object_object_get_ex(r, "args", &a);
@@ -286,7 +294,7 @@ static void t_requests(void **s)
     assert_false(json_object_object_get_ex(a, "ifname", &v));
     json_object_put(r);
 
-    r = hook_op_request(HOOK_ACT_DETACH, &d, &d.iface[0], 1, 1, 100);
+    r = hook_op_request(HOOK_ACT_DETACH, &d, &d.iface[0], 1, 1, 0, 100);
     json_object_object_get_ex(r, "cmd", &v);
     assert_string_equal(json_object_get_string(v), "vnic-detach");
     json_object_object_get_ex(r, "args", &a);
@@ -295,7 +303,12 @@ static void t_requests(void **s)
     assert_false(json_object_object_get_ex(a, "vn", &v));
     json_object_put(r);
 
-    assert_null(hook_op_request(HOOK_ACT_NONE, &d, &d.iface[0], 0, 0, 0));
+    assert_null(hook_op_request(HOOK_ACT_NONE, &d, &d.iface[0], 0, 0, 0, 0));
+    /* a name the XML carries is not sent when it may be stale */
+    r = hook_op_request(HOOK_ACT_ATTACH, &d, &d.iface[0], 0, 1, 0, 100);
+    json_object_object_get_ex(r, "args", &a);
+    assert_false(json_object_object_get_ex(a, "ifname", &v));
+    json_object_put(r);
 }
 
 static enum hook_verdict verdict(enum hook_action a, const char *json, char *msg)

@@ -205,7 +205,8 @@ test_roundtrip(void **st)
     v = add(&s, 4, "vni:5", "52:54:00:aa:bb:04", NULL, 0);
     v->state = HV_VNIC_WITHDRAWN;
     v->tag_hint = 99;
-    snprintf(v->reason, sizeof(v->reason), "port shut");
+    /* reasons are the NVE's free text: quotes, backslashes, controls */
+    snprintf(v->reason, sizeof(v->reason), "port \"shut\"\\ by\tops\x01");
     v = add(&s, 5, "vni:5", "52:54:00:aa:bb:05", NULL, 0);
     v->state = HV_VNIC_FAILED;
     v->status = NVDP_ST_NO_TAGS;
@@ -258,7 +259,7 @@ test_roundtrip(void **st)
     mkuuid(&u, 4);
     l = hv_state_find(&t, &u);
     assert_int_equal(l->state, HV_VNIC_WITHDRAWN);
-    assert_string_equal(l->reason, "port shut");
+    assert_string_equal(l->reason, "port \"shut\"\\ by\tops\x01");
     assert_int_equal(l->tag_hint, 99);
     assert_false(l->may_exist);
 

@@ -423,10 +423,12 @@ test_fmt_counters(void **state)
                            "(2 counters at zero not shown; -f json shows all)\n");
     /* A status's embedded counters too, not its other zeros. */
     s = fmt(nvdpctl_fmt_generic,
-            "{\"vnics\": 0, \"counters\": {\"rx\": 5, \"tx\": 0}}");
+            "{\"vnics\": 0, \"counters\": {\"rx\": 5, \"tx\": 0}, "
+            "\"dp\": {\"n\": 0, \"counters\": {\"drop\": 0}}}");
     assert_string_equal(s, "vnics:       0\n"
                            "counters.rx: 5\n"
-                           "(1 counter at zero not shown; -f json shows all)\n");
+                           "dp.n:        0\n"
+                           "(2 counters at zero not shown; -f json shows all)\n");
 }
 
 int

@@ -528,10 +528,26 @@ test_malformed_frames(void **state)
     b[1] = NVDP_HF_AUTH; /* authentication is not configured */
     nve_proto_input(x->p, 0, HV1, b, len, x->now);
     assert_int_equal(c->auth_unsupported, 1);
+    /* a request followed by an AUTH TLV the header does not announce:
+     * the whole frame is dropped, the request not applied */
+    static const uint8_t ta[] = {
+        0x80, 0x03, 0x00, 0x20, 0, 0, 0, 9,
+        0x81, 0x01, 0x00, 0x10, 0xab, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 9,
+        0x81, 0x03, 0x00, 0x04, 0, 0, 0, 100,
+        0x80, 0xFF, 0x00, 0x2C, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    };
+    len = raw_frame(b, HV_EPOCH, ta, sizeof(ta));
+    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    assert_int_equal(c->decode_err[-NVDP_E_AUTH], 1);
+    assert_int_equal(x->tree.nvnic, 0);
     /* multicast source */
     len = raw_frame(b, HV_EPOCH, t, 0);
     nve_proto_input(x->p, 0, GROUP, b, len, x->now);
-    assert_int_equal(c->rx_malformed, 4); /* short, length, epoch, source */
+    assert_int_equal(c->rx_malformed, 5); /* short, length, epoch, auth,
+                                           * source */
     assert_int_equal(c->rx_bad_version, 1);
     /* none of this was answered, nor created a peer... except the frame
      * with a bad TLV length, whose sender is a valid, authorised station */
@@ -929,6 +945,68 @@ test_mutation_storm(void **state)
     assert_int_equal(r->status, NVDP_ST_OK);
 }
 
+/* With the hypervisor's HELLO window 2, five WITHDRAWs: two in flight,
+ * the rest queued and sent as answers free the window. */
+static void
+test_withdraw_window_queue(void **state)
+{
+    struct fx *x = *state;
+    struct decoded d;
+    uint32_t seen[16];
+    int nseen = 0;
+    struct nvdp_msg *h = hv_hello(10);
+
+    h->hello.window = 2;
+    req1(x, 0, HV1, h);
+    for (unsigned i = 1; i <= 5; i++)
+        req1(x, 0, HV1, assoc(i, 100, i));
+    x->ncap = 0;
+    for (unsigned i = 1; i <= 5; i++) {
+        struct nvdp_uuid u = U(i);
+        struct tree_filter f = {.port = 0, .vni = 100, .vnic = &u};
+        assert_int_equal(nve_proto_withdraw(x->p, &f, "w", x->now), 1);
+    }
+    assert_int_equal(nve_proto_counters(x->p)->withdraws, 5);
+    assert_int_equal(nve_proto_counters(x->p)->withdraws_unsent, 0);
+    for (uint64_t t = x->now;; t += 50) {
+        /* collect what was sent, answer the oldest in flight */
+        uint32_t pend[16];
+        int npend = 0;
+        for (int i = 0; i < x->ncap; i++) {
+            decode(&x->cap[i], &d);
+            for (int k = 0; k < d.n; k++) {
+                if (d.m[k].type != NVDP_MSG_WITHDRAW)
+                    continue;
+                int known = 0;
+                for (int j = 0; j < nseen; j++)
+                    known |= seen[j] == d.m[k].txid;
+                if (!known)
+                    seen[nseen++] = d.m[k].txid;
+            }
+        }
+        x->ncap = 0;
+        for (int j = 0; j < nseen; j++)
+            if (seen[j] != 0)
+                pend[npend++] = seen[j];
+        assert_true(npend <= 2);
+        if (npend == 0 && nseen == 5)
+            break;
+        assert_true(t < x->now + 5000);
+        if (npend) {
+            struct nvdp_msg *r = msg_new(NVDP_MSG_RESPONSE);
+            r->txid = pend[0];
+            r->req_type = NVDP_MSG_WITHDRAW;
+            req1(x, 0, HV1, r);
+            for (int j = 0; j < nseen; j++)
+                if (seen[j] == pend[0])
+                    seen[j] = 0; /* answered */
+            x->ncap = 0;
+        }
+        nve_proto_timers(x->p, t);
+    }
+    assert_int_equal(nseen, 5);
+}
+
 int
 main(void)
 {
@@ -949,6 +1027,7 @@ main(void)
         T(test_batching),
         T(test_vnic_ops),
         T(test_mutation_storm),
+        T(test_withdraw_window_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -834,6 +834,32 @@ test_disassoc_keeps_other_location(void **state)
     fx_free(x);
 }
 
+/* A filter pointing into the tree (the hypervisor record's MAC, freed with
+ * its last entry) must stay valid for the rest of the walk. */
+static void
+test_withdraw_filter_into_tree(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct tree_res res;
+    struct nvdp_uuid u[8];
+
+    for (unsigned i = 0; i < 8; i++) {
+        u[i] = U(i + 1);
+        struct tree_req r = R(0, i == 4 ? HV1 : HV2, &u[i], 100, NULL, 0);
+        tree_connect(&x->t, &r, &res);
+    }
+    struct tree_hv *h = tree_hv_find(&x->t, 0, HV1);
+    struct tree_filter f = {.port = 0, .any_vni = 1, .hv = h->mac};
+    assert_int_equal(tree_withdraw(&x->t, &f, NULL, NULL), 1);
+    assert_null(tree_hv_find(&x->t, 0, HV1));
+    assert_int_equal(x->t.nvnic, 7);
+    struct tree_vnic *v = tree_find(&x->t, &u[0], 0, HV2);
+    struct tree_filter g = {.port = 0, .any_vni = 1, .vnic = &v->uuid};
+    assert_int_equal(tree_withdraw(&x->t, &g, NULL, NULL), 1);
+    assert_int_equal(x->t.nvnic, 6);
+    fx_free(x);
+}
+
 int
 main(void)
 {
@@ -857,6 +883,7 @@ main(void)
         cmocka_unit_test(test_many_and_memory),
         cmocka_unit_test(test_state_before_assoc_and_connected),
         cmocka_unit_test(test_disassoc_keeps_other_location),
+        cmocka_unit_test(test_withdraw_filter_into_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
