@@ -10,7 +10,8 @@ PKGS="build-essential autoconf automake libtool pkg-config clang llvm libclang-r
       libconfuse-dev libcmocka-dev libjson-c-dev libnl-3-dev libnl-route-3-dev lldpad-dev
       libbpf-dev libxml2-dev libvirt-dev libssl-dev xxd
       python3 python3-scapy iproute2 bridge-utils jq ethtool bc tcpdump tshark
-      netcat-openbsd iputils-ping procps psmisc util-linux kmod"
+      netcat-openbsd iputils-ping procps psmisc util-linux kmod
+      libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients"
 
 usage() {
     cat <<EOF

@@ -4,7 +4,6 @@
 #include "ctl.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +19,6 @@
 #include "ev.h"
 #include "log.h"
 
-#define CTL_READ_CHUNK 65536
 #define CTL_JSON_DEPTH 32
 
 /* One client connection. Requests are handled by ctl_conn handles (below);

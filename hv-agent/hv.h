@@ -113,7 +113,7 @@ enum hv_resync_phase {
 
 struct hv_counters {
     uint64_t rx_frames, tx_frames, tx_errors;
-    uint64_t rx_malformed, rx_auth_unsupported, rx_foreign, rx_too_short;
+    uint64_t rx_malformed, rx_auth_unsupported, rx_foreign;
     uint64_t hello_tx, hello_rx;
     uint64_t responses_rx, refusals_rx, stray_responses;
     uint64_t withdraws_rx, dup_requests, stale_requests, unsupported_rx;
@@ -129,10 +129,10 @@ struct hv_proto {
 
     struct rel_tx tx;
     struct rel_rx rx;    /* dedupe of the NVE's requests (WITHDRAW) */
-    uint8_t rx_ready;
 
     struct hv_peer nve;  /* the NVE we talk to */
     uint8_t nve_selected; /* nve.mac is the destination */
+    uint8_t in_session;   /* the NVE accepted our RESYNC BEGIN */
 
     struct hv_peer peers[HV_MAX_PEERS];
     size_t npeers;

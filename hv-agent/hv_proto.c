@@ -478,6 +478,8 @@ resync_answered(struct hv *h, const struct nvdp_msg *req,
         log_warnx("resync %s refused by the NVE: %s (%s); continuing",
                   req->phase == NVDP_RESYNC_BEGIN ? "begin" : "end",
                   nvdp_status_str(resp->status), resp->reason);
+    if (req->phase == NVDP_RESYNC_BEGIN)
+        p->in_session = resp->status == NVDP_ST_OK;
     if (req->phase == NVDP_RESYNC_BEGIN && p->phase == HV_RS_BEGIN) {
         log_debug("resync: begin acknowledged, replaying %zu VNICs",
                   p->replay_left);
@@ -722,7 +724,6 @@ nve_epochs(struct hv *h, const struct nvdp_hdr *hdr, int unicast)
 
         p->nve.epoch = hdr->epoch;
         rel_rx_reset(&p->rx, hdr->epoch);
-        p->rx_ready = 1;
         if (restarted) {
             log_warnx("NVE restarted (epoch %08x)", hdr->epoch);
             start_resync(h, "NVE restarted");
@@ -733,7 +734,11 @@ nve_epochs(struct hv *h, const struct nvdp_hdr *hdr, int unicast)
      * carries 0 for everybody. Until our BEGIN is answered its frames
      * cannot know our session yet (start_resync ignores them then). */
     if (unicast && pe != p->epoch) {
-        if (p->phase == HV_RS_NEEDED || p->phase == HV_RS_BEGIN)
+        /* Not in session (BEGIN outstanding, or refused, e.g. we are not
+         * authorised on that port): nothing was lost, and resyncing again
+         * would loop. */
+        if (!p->in_session || p->phase == HV_RS_NEEDED ||
+            p->phase == HV_RS_BEGIN)
             return;
         log_warnx("NVE does not hold our state (peer_epoch %08x, ours %08x)",
                   pe, p->epoch);
@@ -932,6 +937,7 @@ start_resync(struct hv *h, const char *why)
         return;
     }
     log_info("resync: %s: replaying %zu VNICs", why, h->state.count);
+    p->in_session = 0;
     rel_tx_reset(&p->tx, reset_cb, h);
     p->replay_left = 0;
     TAILQ_FOREACH(v, &h->state.all, entry) {
@@ -1104,7 +1110,6 @@ submit(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *m,
     if (rel_tx_submit(&p->tx, m, v, now) == 0)
         return; /* cannot happen: space was checked */
     v->inflight = 1;
-    v->inflight_type = m->type;
     if (m->type == NVDP_MSG_ASSOC || m->type == NVDP_MSG_PREASSOC)
         v->may_exist = 1;
 }

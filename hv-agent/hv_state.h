@@ -67,7 +67,6 @@ struct hv_vnic {
     uint8_t queued;       /* on the dirty list */
     uint8_t gaveup;       /* failed for lack of an answer: retried when
                            * the NVE is heard again */
-    uint16_t inflight_type;
 
     TAILQ_ENTRY(hv_vnic) entry; /* all VNICs, in creation order */
     TAILQ_ENTRY(hv_vnic) dirty; /* VNICs the engine must look at */

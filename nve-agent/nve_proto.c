@@ -54,6 +54,7 @@ struct nve_proto {
     unsigned npeers;
     struct nve_counters c;
     struct log_rl rl;
+    struct log_rl rl_peer; /* peer up / restarted: a spoofer can cause many */
     uint64_t now; /* time of the input being handled */
 };
 
@@ -315,8 +316,10 @@ peer_restarted(struct nve_proto *p, struct nve_peer *e, uint32_t epoch)
 {
     char ms[18];
 
-    log_info("peer %s on %s restarted (epoch %08x -> %08x)",
-             peer_str(e, NULL, ms), p->port[e->port].name, e->epoch, epoch);
+    if (log_rl_allow(&p->rl_peer, p->now))
+        log_info("peer %s on %s restarted (epoch %08x -> %08x)",
+                 peer_str(e, NULL, ms), p->port[e->port].name, e->epoch,
+                 epoch);
     COUNT(p, e, e->port, peer_restarts);
     e->epoch = epoch;
     e->synced = 0;
@@ -722,8 +725,9 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
             return;
         } else if ((e = peer_new(p, port, src, rd.hdr.epoch, now)) != NULL) {
             fresh = 1;
-            log_info("peer %s on %s up (epoch %08x)", peer_str(e, NULL, ms),
-                     p->port[port].name, e->epoch);
+            if (log_rl_allow(&p->rl_peer, now))
+                log_info("peer %s on %s up (epoch %08x)",
+                         peer_str(e, NULL, ms), p->port[port].name, e->epoch);
         }
     } else if (e->epoch != rd.hdr.epoch) {
         peer_restarted(p, e, rd.hdr.epoch);
@@ -1026,6 +1030,7 @@ nve_proto_new(const struct nve_conf *c, struct tree *t, uint32_t epoch,
     p->send = send;
     p->send_arg = arg;
     log_rl_init(&p->rl, LOG_RL_BURST, LOG_RL_INTERVAL_MS);
+    log_rl_init(&p->rl_peer, 100, LOG_RL_INTERVAL_MS);
     return p;
 }
 

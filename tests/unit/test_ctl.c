@@ -658,6 +658,18 @@ test_slow_client(void **state)
     }
     close(slow);
     assert_int_equal(stat_of(v, "outq_overflow"), 0);
+
+    /* An answer over CTL_RESP_MAX becomes an internal error, same id. */
+    int fd = ctl_client_connect(v->path);
+    struct json_object *q = mkreq("big", 8), *a = json_object_new_object();
+    json_object_object_add(a, "kib", json_object_new_int(CTL_RESP_MAX / 1024 + 1));
+    json_object_object_add(q, "args", a);
+    r = call(fd, q);
+    assert_false(is_ok(r));
+    assert_int_equal(get_int(r, "code"), CTL_E_INTERNAL);
+    assert_int_equal(get_int(r, "id"), 8);
+    json_object_put(r);
+    close(fd);
 }
 
 /* A watcher that never reads: its queue overflows while the daemon pushes;

@@ -1231,6 +1231,122 @@ test_pinned_nve(void **st)
     env_free(e);
 }
 
+static void
+test_begin_refused_no_loop(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[4];
+    struct hv_vnic *v;
+    size_t mark;
+
+    (void)st;
+    /* an NVE that does not accept us on this port refuses everything and
+     * never opens a session: its frames keep peer_epoch 0 */
+    nve_group_hello(e);
+    run(e);
+    assert_int_equal(count_type(e, 0, NVDP_MSG_RESYNC, req, 4), 1);
+    response(e->one, req[0].txid, NVDP_MSG_RESYNC, NVDP_ST_NOT_AUTHORISED, 0,
+             "hypervisor is not authorised on this port");
+    nve_frame(e, NVE_MAC, NVE_EPOCH, 0, e->one, 1);
+    assert_false(e->h.proto.in_session);
+    assert_int_equal(e->h.proto.phase, HV_RS_REPLAY);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    mark = e->nframes;
+    run(e);
+    e->seen = mark;
+    /* END, then the ASSOC: both refused, answered with peer_epoch 0 */
+    for (int i = 0; i < 3; i++) {
+        for (; e->seen < e->nframes; e->seen++) {
+            size_t n = decode(e, &e->frames[e->seen], NULL);
+            for (size_t j = 0; j < n; j++) {
+                if (e->msgs[j].type == NVDP_MSG_HELLO)
+                    continue;
+                response(e->one, e->msgs[j].txid, e->msgs[j].type,
+                         NVDP_ST_NOT_AUTHORISED, 0,
+                         "hypervisor is not authorised on this port");
+                nve_frame(e, NVE_MAC, NVE_EPOCH, 0, e->one, 1);
+            }
+        }
+        nve_hello_pe(e, 0);
+        advance(e, 100);
+    }
+    /* refused, not resynced over and over */
+    assert_int_equal(v->state, HV_VNIC_FAILED);
+    assert_int_equal(v->status, NVDP_ST_NOT_AUTHORISED);
+    assert_int_equal(e->h.proto.cnt.resyncs, 1);
+    assert_int_equal(e->h.proto.phase, HV_RS_IDLE);
+    env_free(e);
+}
+
+static void
+test_withdraw_while_assoc_in_flight(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[2], resp[2];
+    struct hv_vnic *v;
+    size_t mark;
+
+    (void)st;
+    nve_up(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_ASSOC, req, 2), 1);
+    /* the NVE withdraws the VN, then our ASSOC's answer arrives: the
+     * withdrawal stands, nothing is re-associated */
+    withdraw_msg(e->one, 3, 10100, NULL, "VN removed");
+    nve_frame(e, NVE_MAC, NVE_EPOCH, HV_EPOCH, e->one, 1);
+    assert_int_equal(v->state, HV_VNIC_WITHDRAWN);
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_OK, 200, NULL);
+    assert_int_equal(v->state, HV_VNIC_WITHDRAWN);
+    assert_int_equal(v->tag, 0);
+    mark = e->nframes;
+    advance(e, 1000);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+    /* only the WITHDRAW's answer goes out */
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESPONSE, resp, 2), 1);
+    assert_int_equal(resp[0].txid, 3);
+    assert_int_equal(resp[0].status, NVDP_ST_OK);
+    env_free(e);
+}
+
+static void
+test_malformed_request_from_nve_answered(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg resp[2];
+    struct nvdp_writer w;
+    struct hv_vnic *v;
+    uint8_t buf[256];
+    size_t len, mark;
+
+    (void)st;
+    nve_up(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    nve_answer_all(e);
+    /* a WITHDRAW whose VNI does not fit 24 bits: MALFORMED, not applied */
+    withdraw_msg(e->one, 8, 10100, NULL, "bad");
+    nvdp_writer_init(&w, buf, sizeof(buf), NVE_EPOCH, HV_EPOCH);
+    assert_int_equal(nvdp_writer_add(&w, e->one), 0);
+    len = nvdp_writer_finish(&w);
+    for (size_t i = NVDP_HDR_LEN; i + 8 <= len; i++) {
+        if (buf[i] == 0x81 && buf[i + 1] == 0x03 && buf[i + 3] == 4) {
+            buf[i + 4] = 0xff; /* VNI value's top byte */
+            break;
+        }
+    }
+    mark = e->nframes;
+    hv_proto_input(&e->h, NVE_MAC, HV_MAC, buf, len, e->now);
+    run(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    assert_int_equal(e->h.proto.cnt.rx_malformed, 1);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESPONSE, resp, 2), 1);
+    assert_int_equal(resp[0].txid, 8);
+    assert_int_equal(resp[0].status, nvdp_err_status(NVDP_E_VALUE));
+    assert_int_equal(resp[0].req_type, NVDP_MSG_WITHDRAW);
+    env_free(e);
+}
+
 int
 main(void)
 {
@@ -1254,6 +1370,9 @@ main(void)
         cmocka_unit_test(test_address_change_and_state),
         cmocka_unit_test(test_vn_change_and_preassoc),
         cmocka_unit_test(test_pinned_nve),
+        cmocka_unit_test(test_begin_refused_no_loop),
+        cmocka_unit_test(test_withdraw_while_assoc_in_flight),
+        cmocka_unit_test(test_malformed_request_from_nve_answered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
