@@ -1037,6 +1037,12 @@ giveup_cb(void *arg, const struct nvdp_msg *msg, void *user)
     v->inflight = 0;
     if (v->state == HV_VNIC_WITHDRAWN)
         return;
+    if (msg->type == NVDP_MSG_VNIC_DISASSOC && v->want == HV_WANT_DETACH) {
+        /* Nobody answers: the NVE expires it after our hold time, or the
+         * next resync's END removes it (spec 12.2). */
+        vnic_forget(h, v);
+        return;
+    }
     /* Reported failed (spec 10.3), submitted again when the NVE is
      * heard (nve_heard). */
     v->gaveup = 1;

@@ -1347,6 +1347,35 @@ test_malformed_request_from_nve_answered(void **st)
     env_free(e);
 }
 
+static void
+test_detach_given_up_is_forgotten(void **st)
+{
+    struct env *e = env_new();
+    struct hv_vnic *v;
+
+    (void)st;
+    nve_up(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    nve_answer_all(e);
+    v->want = HV_WANT_DETACH;
+    v->intent = NVDP_INTENT_SHUTDOWN;
+    v->state = HV_VNIC_DETACHING;
+    hv_proto_vnic_changed(&e->h, v);
+    run(e);
+    /* never answered: after the last try the VNIC is forgotten anyway (the
+     * NVE expires or resyncs it away) */
+    for (int i = 0; i < 160; i++) {
+        if (i % 10 == 0)
+            nve_group_hello(e);
+        advance(e, 100);
+    }
+    assert_int_equal(e->h.proto.tx.giveups, 1);
+    assert_null(find(e, 1));
+    assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_DETACHED);
+    env_free(e);
+}
+
 int
 main(void)
 {
@@ -1373,6 +1402,7 @@ main(void)
         cmocka_unit_test(test_begin_refused_no_loop),
         cmocka_unit_test(test_withdraw_while_assoc_in_flight),
         cmocka_unit_test(test_malformed_request_from_nve_answered),
+        cmocka_unit_test(test_detach_given_up_is_forgotten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
