@@ -370,6 +370,7 @@ handle_request(struct nve_proto *p, struct nve_peer *e,
                           .addr = m->addr, .naddr = m->naddr, .now = now};
     struct tree_res res;
     uint32_t before = p->tree->nvnic;
+    uint16_t old_tag = 0;
     int needs_vn = m->type == NVDP_MSG_VN_CONNECT ||
                    m->type == NVDP_MSG_ASSOC || m->type == NVDP_MSG_PREASSOC;
     int names_vn = needs_vn || m->type == NVDP_MSG_VN_DISCONNECT ||
@@ -401,11 +402,15 @@ handle_request(struct nve_proto *p, struct nve_peer *e,
             return;
         }
         tr.vni = vn->vni;
-    } else if (m->has_vnic) {
-        /* for the log: the VN of the entry this request will touch */
+    }
+    if (m->has_vnic) {
+        /* for the log: the entry this request will touch, as it was */
         struct tree_vnic *v = tree_find(p->tree, &m->vnic, e->port, e->mac);
-        if (v)
-            vn = nve_conf_vn_by_vni(p->conf, v->vni);
+        if (v) {
+            old_tag = v->tag;
+            if (vn == NULL)
+                vn = nve_conf_vn_by_vni(p->conf, v->vni);
+        }
     }
     switch (m->type) {
     case NVDP_MSG_VN_CONNECT:
@@ -468,7 +473,10 @@ handle_request(struct nve_proto *p, struct nve_peer *e,
                                                        : "associated",
                  vn, r);
     } else if (p->tree->nvnic < before) {
-        log_vnic(p, e, m, "disassociated", vn, r);
+        struct rel_resp was = *r;
+        was.tag = old_tag;
+        was.has_tag = old_tag != 0;
+        log_vnic(p, e, m, "disassociated", vn, &was);
     }
 }
 
