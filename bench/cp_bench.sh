@@ -190,7 +190,7 @@ run_nvdp() {
     R_NVE_VNICS=$(nve_vnics)
     # What hv-agent did on the wire: requests per frame, retransmissions.
     R_HV=$("$BUILD/tools/nvdpctl" -s "$DIR/hv.sock" -f json status | jq -r '.counters |
-        "tx_frames=\(.tx_frames) requests=\(.requests_sent) retransmits=\(.retransmits) giveups=\(.giveups) state_saves=\(.state_saves // "?")"')
+        "tx_frames=\(.tx_frames) requests=\(.requests_sent) retransmits=\(.tx_retransmits // .retransmits) giveups=\(.tx_giveups // .giveups) state_saves=\(.state_saves // "?")"')
     # The NVE's own accounting of its containment tree (the RSS delta also
     # holds the forwarder's tables and malloc slack).
     R_TREE_B=$("$BUILD/tools/nvdpctl" -s "$DIR/nve.sock" -f json counters |

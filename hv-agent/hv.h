@@ -111,9 +111,11 @@ enum hv_resync_phase {
     HV_RS_END,      /* END outstanding */
 };
 
+/* Names as in protocol-spec/nvdp.md section 17, plus our own (hv-agent(8)). */
 struct hv_counters {
-    uint64_t rx_frames, tx_frames, tx_errors;
-    uint64_t rx_malformed, rx_auth_unsupported, rx_foreign;
+    uint64_t rx_frames, tx_frames, tx_errors, rx_msgs, tx_msgs;
+    uint64_t rx_malformed, rx_bad_version, rx_msg_errors, rx_short_txid;
+    uint64_t rx_unknown_skipped, rx_auth_unsupported, rx_foreign;
     uint64_t hello_tx, hello_rx;
     uint64_t responses_rx, refusals_rx, stray_responses;
     uint64_t withdraws_rx, dup_requests, stale_requests, unsupported_rx;

@@ -730,9 +730,14 @@ hv_ctl_stop(struct hv *h)
     if (ctl == NULL)
         return;
     hv_observer_del(h, &ctl->obs);
-    for (unsigned b = 0; b < HV_WAIT_BUCKETS; b++)
-        while ((w = LIST_FIRST(&ctl->waiters[b])) != NULL)
+    for (unsigned b = 0; b < HV_WAIT_BUCKETS; b++) {
+        while ((w = LIST_FIRST(&ctl->waiters[b])) != NULL) {
+            struct ctl_conn *c = w->c;
             waiter_done(w);
+            ctl_reply_err(c, CTL_E_FAILED, "hv-agent is shutting down; the "
+                          "request stays in the desired state (saved)");
+        }
+    }
     while ((x = LIST_FIRST(&ctl->watchers)) != NULL) {
         LIST_REMOVE(x, entry);
         free(x);

@@ -662,19 +662,30 @@ peer_hello(struct hv_peer *pe, const struct nvdp_hello *hl, uint32_t epoch,
     pe->state = HV_PEER_UP;
 }
 
+/* Counts a decode error in its class (spec section 8) and logs it, at
+ * most once a second. msg_level: the error is inside one message. */
 static void
-log_malformed(struct hv *h, const uint8_t src[6], int err, uint64_t now)
+log_malformed(struct hv *h, const uint8_t src[6], int err, int msg_level,
+              uint64_t now)
 {
+    struct hv_counters *c = &h->proto.cnt;
     char m[18];
 
-    h->proto.cnt.rx_malformed++;
+    if (err == NVDP_E_VERSION)
+        c->rx_bad_version++;
+    else if (msg_level)
+        c->rx_msg_errors++;
+    else
+        c->rx_malformed++;
     if (h->last_malformed_log != 0 &&
         now < h->last_malformed_log + HV_LOG_EVERY_MS)
         return;
     h->last_malformed_log = now;
-    log_warnx("malformed NVDP frame from %s: %s (%llu so far)",
-              mac_str(src, m), nvdp_strerror(err),
-              (unsigned long long)h->proto.cnt.rx_malformed);
+    log_warnx("malformed NVDP %s from %s: %s (%llu so far)",
+              msg_level ? "message" : "frame", mac_str(src, m),
+              nvdp_strerror(err),
+              (unsigned long long)(c->rx_malformed + c->rx_msg_errors +
+                                   c->rx_bad_version));
 }
 
 /* First pass over a frame: its HELLO, if any (identifies the sender). */
@@ -830,13 +841,16 @@ input_msgs(struct hv *h, struct nvdp_reader *r, const uint8_t src[6],
         if ((rc = nvdp_frame_next(r, m)) == 0)
             break;
         if (rc < 0) {
-            log_malformed(h, src, rc, now);
-            if (from_nve && m->type != 0 && m->type != NVDP_MSG_RESPONSE &&
-                m->type != NVDP_MSG_HELLO && m->txid != 0 &&
-                request_new(h, m))
+            int is_req = m->type != 0 && m->type != NVDP_MSG_RESPONSE &&
+                         m->type != NVDP_MSG_HELLO;
+            log_malformed(h, src, rc, m->type != 0, now);
+            if (is_req && m->txid == 0)
+                p->cnt.rx_short_txid++; /* cannot be answered */
+            else if (from_nve && is_req && request_new(h, m))
                 answer_request(h, m, nvdp_err_status(rc), nvdp_strerror(rc));
             continue;
         }
+        p->cnt.rx_msgs++;
         if (m->type == NVDP_MSG_RESPONSE) {
             handle_response(h, m);
             continue;
@@ -884,7 +898,7 @@ hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t dst[6],
         return;
     }
     if (rc < 0) {
-        log_malformed(h, src, rc, now);
+        log_malformed(h, src, rc, 0, now);
         return;
     }
     if ((m = malloc(sizeof(*m))) == NULL)
@@ -906,6 +920,7 @@ hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t dst[6],
         }
     }
     input_msgs(h, &r, src, from_nve, m, now);
+    p->cnt.rx_unknown_skipped += r.skipped;
     free(m);
 }
 
@@ -1006,7 +1021,9 @@ framer_add(struct framer *f, const struct nvdp_msg *m)
         framer_send(f);
         rc = nvdp_writer_add(&f->w, m);
     }
-    if (rc != 0) {
+    if (rc == 0)
+        f->h->proto.cnt.tx_msgs++;
+    else {
         /* sizes are checked at submit: this is our bug, not the peer's */
         f->h->proto.cnt.oversize++;
         log_warnx("cannot encode %s: %s", nvdp_msg_name(m->type),
@@ -1380,26 +1397,34 @@ hv_proto_counters_json(const struct hv *h)
     struct json_object *o = json_object_new_object();
 #define C(name, val) \
     json_object_object_add(o, name, json_object_new_int64((int64_t)(val)))
+    /* protocol-spec/nvdp.md section 17 */
     C("rx_frames", c->rx_frames);
     C("tx_frames", c->tx_frames);
-    C("tx_errors", c->tx_errors);
+    C("rx_msgs", c->rx_msgs);
+    C("tx_msgs", c->tx_msgs);
     C("rx_malformed", c->rx_malformed);
+    C("rx_bad_version", c->rx_bad_version);
+    C("rx_msg_errors", c->rx_msg_errors);
+    C("rx_unknown_skipped", c->rx_unknown_skipped);
+    C("rx_short_txid", c->rx_short_txid);
+    C("rx_dup", c->dup_requests);
+    C("rx_stale", c->stale_requests);
     C("auth_unsupported", c->rx_auth_unsupported);
+    C("tx_retransmits", p->tx.retransmits);
+    C("tx_giveups", p->tx.giveups);
+    C("rx_stray_responses", c->stray_responses);
+    C("resyncs", c->resyncs);
+    /* ours */
+    C("tx_errors", c->tx_errors);
     C("rx_foreign", c->rx_foreign);
     C("hello_tx", c->hello_tx);
     C("hello_rx", c->hello_rx);
     C("requests_sent", p->tx.sent);
-    C("retransmits", p->tx.retransmits);
     C("acked", p->tx.acked);
-    C("giveups", p->tx.giveups);
     C("responses_rx", c->responses_rx);
     C("refusals_rx", c->refusals_rx);
-    C("stray_responses", c->stray_responses);
     C("withdraws_rx", c->withdraws_rx);
-    C("dup_requests", c->dup_requests);
-    C("stale_requests", c->stale_requests);
     C("unsupported_rx", c->unsupported_rx);
-    C("resyncs", c->resyncs);
     C("nve_down", c->nve_down);
     C("oversize", c->oversize);
     C("outstanding", p->tx.outstanding);

@@ -305,6 +305,8 @@ mac_remove_slot(struct fwd *f, uint32_t h)
     uint64_t v = f->macs[h].val;
     if (FWD_MV_TYPE(v) != FWD_MAC_LOCAL)
         remote_unref(f, FWD_MV_REMOTE(v));
+    if (FWD_MV_TYPE(v) == FWD_MAC_LEARNED)
+        f->nlearned--;
     __atomic_store_n(&f->macs[h].key, FWD_MK_TOMB, __ATOMIC_RELEASE);
     f->nmacs--;
     /* A run of tombstones ending at an empty slot can become empty: no
@@ -604,6 +606,8 @@ fwd_local_add(struct fwd *f, uint32_t vni, uint16_t port_id,
         } else {
             /* a local association beats a remote or learned entry */
             remote_unref(f, FWD_MV_REMOTE(old));
+            if (FWD_MV_TYPE(old) == FWD_MAC_LEARNED)
+                f->nlearned--;
         }
     }
     if (mac_put(f, key, FWD_MV(FWD_MAC_LOCAL, active, port_id, FWD_NO_REMOTE)) < 0) {
@@ -713,6 +717,12 @@ remote_mac_set(struct fwd *f, uint32_t vni, const uint8_t mac[6],
             return -1;
         }
     }
+    int was_learned = s >= 0 && FWD_MV_TYPE(f->macs[s].val) == FWD_MAC_LEARNED;
+    if (type == FWD_MAC_LEARNED && !was_learned && f->nlearned >= FWD_LEARN_MAX) {
+        f->learn_refused++;
+        errno = ENOSPC;
+        return -1;
+    }
     int r = remote_get(f, ip);
     if (r < 0) {
         errno = errno == 0 ? ENOSPC : errno;
@@ -727,6 +737,7 @@ remote_mac_set(struct fwd *f, uint32_t vni, const uint8_t mac[6],
         return -1;
     }
     __atomic_store_n(&f->mac_seen[s], fwd_now_s(), __ATOMIC_RELAXED);
+    f->nlearned += (type == FWD_MAC_LEARNED) - was_learned;
     return 0;
 }
 
@@ -1093,6 +1104,8 @@ fwd_counters_json(struct fwd *f)
     struct json_object *l = json_object_new_object();
     json_object_object_add(l, "learned", u64j(f->learned));
     json_object_object_add(l, "aged", u64j(f->aged));
+    json_object_object_add(l, "learned_entries", u64j(f->nlearned));
+    json_object_object_add(l, "learn_refused", u64j(f->learn_refused));
     json_object_object_add(l, "ring_overflow", u64j(fwd_ctr_get(&f->learn_overflow)));
     json_object_object_add(l, "tx_batches", u64j(fwd_ctr_get(&f->tx_batches)));
     json_object_object_add(o, "forwarder", l);

@@ -30,6 +30,9 @@
 #define FWD_MAC_BITS 16
 #define FWD_MAC_CAP (1u << FWD_MAC_BITS)
 #define FWD_MAC_LIMIT (FWD_MAC_CAP / 4 * 3) /* keep probe chains short */
+/* Learned entries come from the wire: a hostile or broken VTEP must not
+ * fill the table that local associations need. */
+#define FWD_LEARN_MAX (FWD_MAC_LIMIT / 2)
 #define FWD_MAX_REMOTES 1024
 #define FWD_MAX_FLOOD 64           /* head-end replication list per VN */
 #define FWD_HDR_MAX 70             /* Ethernet 14 + IPv6 40 + UDP 8 + VXLAN 8 */
@@ -159,6 +162,7 @@ struct fwd {
     struct fwd_mac_slot *macs; /* [FWD_MAC_CAP] */
     uint32_t *mac_seen;        /* [FWD_MAC_CAP] learned entries: last seen, s */
     uint32_t nmacs;            /* live entries (control side) */
+    uint32_t nlearned;         /* of which learned */
 
     struct fwd_remote *remotes; /* [FWD_MAX_REMOTES] */
 
@@ -179,7 +183,7 @@ struct fwd {
 
     uint64_t drops[FWD_DROP_MAX];
     uint64_t und_rx_pkts, und_rx_bytes, und_tx_pkts, und_tx_bytes;
-    uint64_t learn_overflow, learned, aged, tx_batches;
+    uint64_t learn_overflow, learned, aged, tx_batches, learn_refused;
 
     struct fwd_dp *dp;
 };

@@ -814,6 +814,20 @@ test_api_errors(void **st)
             assert_int_equal(fwd_local_del(f, 10100, 0, &a), 0);
         }
     }
+    /* learning is capped: the wire cannot take the room of local MACs */
+    struct fwd_learn_ev ev = {.vn = 0, .family = 4, .ip = {192, 0, 2, 3}};
+    for (uint32_t i = 0; i < FWD_LEARN_MAX + 10; i++) {
+        uint8_t m[6] = {2, 7, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+        memcpy(ev.mac, m, 6);
+        fwd_learn_apply(f, &ev, 1000);
+    }
+    assert_int_equal(f->nlearned, FWD_LEARN_MAX);
+    assert_int_equal(f->learn_refused, 10);
+    nvdp_addr_parse(MAC_X, "", &a);
+    assert_int_equal(fwd_local_add(f, 10100, 0, &a), 0); /* still room */
+    assert_int_equal(fwd_age(f, 1000 + 300), FWD_LEARN_MAX);
+    assert_int_equal(f->nlearned, 0);
+    assert_int_equal(fwd_local_del(f, 10100, 0, &a), 0);
     uint32_t tomb = 0;
     for (uint32_t h = 0; h < FWD_MAC_CAP; h++)
         tomb += f->macs[h].key == FWD_MK_TOMB;
@@ -912,6 +926,79 @@ test_updates_during_forwarding(void **st)
     env_free(e);
 }
 
+/* Hostile input: golden frames mutated at random bytes and cut at random
+ * lengths, plus pure noise, on both paths. Nothing may crash (the test runs
+ * under ASan/UBSan), and whatever leaves must be well-formed. */
+static uint32_t
+rnd(uint32_t *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (*seed >> 16) & 0x7fff;
+}
+#define RND() rnd(&seed)
+
+static void
+test_mutated_frames(void **st)
+{
+    (void)st;
+    struct env *e = env_new();
+    uint8_t base_acc[256], base_vx[512], fr[600];
+    size_t na = mkframe(base_acc, MAC_C, MAC_A, 100, 7, 40);
+    uint8_t in[256];
+    size_t il = mkframe(in, MAC_B, MAC_C, -1, 9, 40);
+    size_t nv = mkvx(e, base_vx, 10100, in, il, 2);
+    uint32_t seed = 12345;
+    unsigned out = 0;
+    for (int i = 0; i < 200000; i++) {
+        int vx = i & 1;
+        size_t n = vx ? nv : na;
+        memcpy(fr, vx ? base_vx : base_acc, n);
+        int muts = (int)(RND() % 4);
+        for (int k = 0; k < muts; k++) {
+            size_t at = RND() % n;
+            fr[at] = (uint8_t)RND();
+        }
+        if (RND() % 4 == 0)
+            n = RND() % (n + 1);
+        if (i % 1000 == 999) {
+            n = RND() % sizeof(fr);
+            for (size_t k = 0; k < n; k++)
+                fr[k] = (uint8_t)RND();
+        }
+        e->c.n = 0;
+        if (vx)
+            fwd_underlay_rx(e->f, &e->o, fr, n, RND() % 2 ? FWD_RX_CSUM : 0);
+        else {
+            uint16_t port = (uint16_t)(RND() % 3);
+            unsigned fl = RND() % 2 ? FWD_RX_VLAN | FWD_RX_CSUM : 0;
+            uint16_t tci = (uint16_t)(RND() % 2 ? 100 : RND());
+            fwd_access_rx(e->f, &e->o, port, fr, n, fl, tci);
+        }
+        fwd_out_flush(e->f, &e->o);
+        for (unsigned k = 0; k < e->c.n; k++) {
+            out++;
+            if (e->c.port[k] == FWD_TXQ_UNDERLAY) {
+                struct fwd_vx p;
+                assert_int_equal(fwd_vx_parse(e->c.buf[k], e->c.len[k], 4789, &p), 0);
+                assert_int_equal(p.vni, 10100);
+            } else {
+                /* re-tagged with the destination port's tag for VN 10100 */
+                assert_int_equal(e->c.buf[k][12], 0x81);
+                uint16_t tag = (uint16_t)(e->c.buf[k][14] << 8 | e->c.buf[k][15]);
+                assert_true(tag == (e->c.port[k] == 0 ? 100 : 200));
+            }
+        }
+        if (i % 4096 == 0) { /* keep learning from filling the ring */
+
+            for (uint32_t t = e->f->learn_tail; t != e->f->learn_head; t++)
+                fwd_learn_apply(e->f, &e->f->learn[t & (FWD_LEARN_RING - 1)], 1000);
+            e->f->learn_tail = e->f->learn_head;
+        }
+    }
+    assert_true(out > 1000);
+    env_free(e);
+}
+
 int
 main(void)
 {
@@ -926,6 +1013,7 @@ main(void)
         cmocka_unit_test(test_isolation),
         cmocka_unit_test(test_api_errors),
         cmocka_unit_test(test_updates_during_forwarding),
+        cmocka_unit_test(test_mutated_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

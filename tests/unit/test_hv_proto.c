@@ -985,14 +985,16 @@ test_malformed_and_auth_dropped(void **st)
 {
     struct env *e = env_new();
     uint8_t junk[20] = {9, 0, 0, 8};
+    uint8_t shorty[3] = {1, 0, 0};
     uint8_t buf[64];
     struct nvdp_writer w;
     size_t len;
 
     (void)st;
     hv_proto_input(&e->h, NVE_MAC, HV_MAC, junk, sizeof(junk), e->now);
-    hv_proto_input(&e->h, NVE_MAC, HV_MAC, junk, 3, e->now);
-    assert_int_equal(e->h.proto.cnt.rx_malformed, 2);
+    assert_int_equal(e->h.proto.cnt.rx_bad_version, 1);
+    hv_proto_input(&e->h, NVE_MAC, HV_MAC, shorty, sizeof(shorty), e->now);
+    assert_int_equal(e->h.proto.cnt.rx_malformed, 1);
     assert_false(hv_proto_nve_up(&e->h));
 
     hello_msg(e->one, NVDP_ROLE_NVE, 3, 64);
@@ -1007,9 +1009,21 @@ test_malformed_and_auth_dropped(void **st)
     /* truncated by one byte: the header length no longer fits */
     buf[1] &= (uint8_t)~NVDP_HF_AUTH;
     hv_proto_input(&e->h, NVE_MAC, HV_MAC, buf, len - 1, e->now);
-    assert_int_equal(e->h.proto.cnt.rx_malformed, 3);
+    assert_int_equal(e->h.proto.cnt.rx_malformed, 2);
     hv_proto_input(&e->h, NVE_MAC, HV_MAC, buf, len, e->now);
     assert_true(hv_proto_nve_up(&e->h));
+    assert_int_equal(e->h.proto.cnt.rx_msgs, 1);
+    /* an unknown optional TLV after the HELLO is skipped and counted */
+    {
+        uint8_t ext[64];
+        memcpy(ext, buf, len);
+        memcpy(ext + len, "\x01\x23\x00\x02\xab\xcd", 6);
+        ext[3] = (uint8_t)(ext[3] + 6);
+        hv_proto_input(&e->h, NVE_MAC, HV_MAC, ext, len + 6, e->now);
+        assert_int_equal(e->h.proto.cnt.rx_unknown_skipped, 1);
+        assert_int_equal(e->h.proto.cnt.rx_msgs, 2);
+        assert_int_equal(e->h.proto.cnt.rx_malformed, 2);
+    }
     env_free(e);
 }
 
@@ -1339,7 +1353,7 @@ test_malformed_request_from_nve_answered(void **st)
     hv_proto_input(&e->h, NVE_MAC, HV_MAC, buf, len, e->now);
     run(e);
     assert_int_equal(v->state, HV_VNIC_ATTACHED);
-    assert_int_equal(e->h.proto.cnt.rx_malformed, 1);
+    assert_int_equal(e->h.proto.cnt.rx_msg_errors, 1);
     assert_int_equal(count_type(e, mark, NVDP_MSG_RESPONSE, resp, 2), 1);
     assert_int_equal(resp[0].txid, 8);
     assert_int_equal(resp[0].status, nvdp_err_status(NVDP_E_VALUE));
@@ -1376,6 +1390,74 @@ test_detach_given_up_is_forgotten(void **st)
     env_free(e);
 }
 
+/* Peer input never crashes the engine: valid frames with random bytes
+ * flipped, truncated, or pure noise, from the NVE and from strangers. */
+static void
+test_mutated_input_survives(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg m[3];
+    struct nvdp_writer w;
+    uint8_t base[512], buf[512];
+    size_t len;
+    unsigned seed = 12345;
+
+    (void)st;
+    nve_up(e);
+    for (unsigned i = 1; i <= 8; i++)
+        attach(e, i, 10100 + i % 2, "10.0.0.1");
+    run(e);
+    hello_msg(&m[0], NVDP_ROLE_NVE, 3, 64);
+    response(&m[1], 5, NVDP_MSG_ASSOC, NVDP_ST_OK, 100, "fine");
+    withdraw_msg(&m[2], 77, 10100, NULL, "because");
+    nvdp_writer_init(&w, base, sizeof(base), NVE_EPOCH, HV_EPOCH);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(nvdp_writer_add(&w, &m[i]), 0);
+    len = nvdp_writer_finish(&w);
+    for (int round = 0; round < 20000; round++) {
+        size_t n = len;
+        memcpy(buf, base, len);
+        switch (rand_r(&seed) % 3) {
+        case 0: /* flip a few bytes */
+            for (int k = 0; k < 1 + rand_r(&seed) % 4; k++)
+                buf[rand_r(&seed) % len] = (uint8_t)rand_r(&seed);
+            break;
+        case 1: /* truncate */
+            n = (size_t)rand_r(&seed) % len;
+            break;
+        default: /* noise behind a valid header */
+            for (size_t k = NVDP_HDR_LEN; k < len; k++)
+                buf[k] = (uint8_t)rand_r(&seed);
+        }
+        hv_proto_input(&e->h, rand_r(&seed) % 4 ? NVE_MAC : OTHER_MAC,
+                       rand_r(&seed) % 2 ? HV_MAC : GROUP, buf, n, e->now);
+        if (round % 100 == 0)
+            advance(e, 10);
+    }
+    assert_true(e->h.proto.cnt.rx_malformed + e->h.proto.cnt.rx_msg_errors >
+                0);
+    /* still working: a clean NVE answers and the VNICs end up attached */
+    e->nve_epoch = NVE_EPOCH + 7;
+    nve_group_hello(e);
+    for (int i = 0; i < 6; i++) {
+        e->seen = 0;
+        run(e);
+        e->seen = e->nframes > 4 ? e->nframes - 4 : 0;
+        nve_answer_all(e);
+        advance(e, 300);
+    }
+    size_t attached = 0;
+    for (unsigned i = 1; i <= 8; i++) {
+        assert_non_null(find(e, i));
+        if (find(e, i)->state == HV_VNIC_WITHDRAWN)
+            continue; /* a mangled WITHDRAW may still be valid */
+        assert_int_equal(find(e, i)->state, HV_VNIC_ATTACHED);
+        attached++;
+    }
+    assert_true(attached >= 4); /* mangled frames name few VNs */
+    env_free(e);
+}
+
 int
 main(void)
 {
@@ -1403,6 +1485,7 @@ main(void)
         cmocka_unit_test(test_withdraw_while_assoc_in_flight),
         cmocka_unit_test(test_malformed_request_from_nve_answered),
         cmocka_unit_test(test_detach_given_up_is_forgotten),
+        cmocka_unit_test(test_mutated_input_survives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
