@@ -66,6 +66,10 @@ struct ctl_server {
      * closed from this timer, never synchronously: their on-close
      * callbacks must not run inside the daemon's own loop over watchers. */
     struct ev_timer reaper;
+    /* The socket file we created: a restarted instance may already have
+     * replaced it by the time we shut down, and that one is not ours. */
+    dev_t sock_dev;
+    ino_t sock_ino;
 };
 
 /* ---- framing ----------------------------------------------------------- */
@@ -747,6 +751,11 @@ ctl_server_new(struct ev_loop *l, const char *path, mode_t mode,
         errno = e;
         return NULL;
     }
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        s->sock_dev = st.st_dev;
+        s->sock_ino = st.st_ino;
+    }
     return s;
 }
 
@@ -760,7 +769,10 @@ ctl_server_free(struct ctl_server *s)
     ev_timer_stop(s->l, &s->reaper);
     ev_io_del(s->l, s->fd);
     close(s->fd);
-    unlink(s->path);
+    struct stat st;
+    if (stat(s->path, &st) == 0 && st.st_dev == s->sock_dev &&
+        st.st_ino == s->sock_ino)
+        unlink(s->path);
     free(s);
 }
 

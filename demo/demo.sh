@@ -1,7 +1,10 @@
 #!/bin/bash
 # demo.sh - the README's demo: a split-NVE on network namespaces. Builds the
-# topology, runs nve-agent and three hv-agents, attaches VNICs, shows the
-# tags and state through nvdpctl, detaches, and tears everything down.
+# topology (two sites, each a top-of-rack NVE, joined by a VXLAN underlay),
+# runs two nve-agents and four hv-agents, attaches VNICs, shows the tags and
+# state through nvdpctl, sends traffic within a site and across the overlay
+# (captured on the underlay, decoded by tshark), detaches, and tears
+# everything down.
 #
 # Usage: sudo demo/demo.sh   (BUILD_DIR=dir with the built tree, else "."
 # or build/release). Exits 0 only if every step it shows really happened.
@@ -59,42 +62,58 @@ nt_init demo
 cat <<EOF
 ${B}splitnve demo${N}: the split-NVE control plane of RFC 8394 on network namespaces.
 
-      vm1 vm3       vm2                     vm4
-        |  |         |                       |
-      [ hv1 ]     [ hv2 ]                 [ hv3 ]     hypervisors (hv-agent)
-          \\         /                        |
-        [ br0: bridged access network ]      |        a Linux bridge ("access switch")
-                  |                          |
-             port1 (ap1)                port2 (ap2)
-              [            nve (nve-agent)          ]  top-of-rack NVE
-                             |
-                        ul0: VXLAN underlay (namespace "ul")
+                  site 1                                   site 2
+      vm1 vm3       vm2                vm4                   vm5
+        |  |         |                  |                     |
+      [ hv1 ]     [ hv2 ]            [ hv3 ]               [ hv4 ]   hypervisors (hv-agent)
+          \\         /                  |                     |
+        [ br0: bridged access ]         |                     |     a Linux bridge ("access switch")
+                  |                     |                     |
+             port1 (ap1)           port2 (ap2)           port1 (ap1)
+              [       nve (nve-agent)       ]      [ nve2 (nve-agent) ]  top-of-rack NVEs
+                 VTEP 192.0.2.1 |                          | VTEP 192.0.2.2
+              ==================+=== underlay (ns "ul") ===+==================
+                                 VXLAN, UDP 4789
 
-  VNs: blue (VNI 10100: vm1, vm2, vm4) and red (VNI 10200: vm3), all VMs in
-  10.10.0.0/24. Port 1 hands out tags 10-99, port 2 tags 100-199: a tag is
-  local to an access port; the VN is what the NVE carries across.
+  VNs: blue (VNI 10100: vm1, vm2, vm4, vm5) and red (VNI 10200: vm3), all VMs
+  in 10.10.0.0/24. nve's port 1 hands out tags 10-99, its port 2 100-199,
+  nve2's port 1 200-299: a tag is local to an access port; the VN (VNI) is
+  what the NVEs carry across, between their ports and over the underlay.
 EOF
 
 # ---------------------------------------------------------------------------
-step "1. Building the namespaces, veths and the bridge"
+step "1. Building the namespaces, veths and the bridges"
+for c in ethtool tcpdump tshark nc sha256sum; do
+    command -v "$c" >/dev/null 2>&1 || nt_skip "$c not found (./run.sh deps installs it)"
+done
 nt_topo_bridged
+# Site 2: nve2 with one access port, hv4 behind it on a direct veth.
+nt_ns nve2
+nt_ns hv4
+nt_veth nve2 ap1 hv4 up0 02:4e:56:00:00:03 02:48:56:00:00:04
 # "VMs": a namespace each, behind a veth whose host side is the VNIC's
 # interface on its hypervisor.
-VM_HV=(x hv1 hv2 hv1 hv3)
-VM_VN=(x blue blue red blue)
+VM_HV=(x hv1 hv2 hv1 hv3 hv4)
+VM_VN=(x blue blue red blue blue)
 # One subnet for all: only the VNs keep red's vm3 apart from the others.
-VM_IP=(x 10.10.0.1 10.10.0.2 10.10.0.3 10.10.0.4)
-for i in 1 2 3 4; do
+VM_IP=(x 10.10.0.1 10.10.0.2 10.10.0.3 10.10.0.4 10.10.0.5)
+for i in 1 2 3 4 5; do
     nt_ns "vm$i"
     nt_veth "vm$i" eth0 "${VM_HV[$i]}" "vnet$i" "$(nt_mac "$i" 170)"
+    # The overlay's MTU: 1500 on the underlay less 50 bytes of VXLAN. The
+    # NVEs forward frame by frame, so no segmentation offload either.
+    ip -n "$(nt_nsname "vm$i")" link set eth0 mtu 1450
+    nt_in "vm$i" ethtool -K eth0 tso off gso off >/dev/null 2>&1
     ip -n "$(nt_nsname "vm$i")" addr add "${VM_IP[$i]}/24" dev eth0
 done
-# The NVE's underlay (VXLAN side of its forwarder): a veth to a namespace
-# standing for the data-centre network.
+# The underlay (VXLAN side of the NVEs' forwarders): namespace "ul" stands
+# for the data-centre network, a bridge joining the two NVEs' ul0.
 nt_ns ul
-nt_veth nve ul0 ul ul0
+nt_veth nve ul0 ul nve
+nt_veth nve2 ul0 ul nve2
+nt_bridge ul ul0 nve nve2
 ip -n "$(nt_nsname nve)" addr add 192.0.2.1/24 dev ul0
-ip -n "$(nt_nsname ul)" addr add 192.0.2.2/24 dev ul0
+ip -n "$(nt_nsname nve2)" addr add 192.0.2.2/24 dev ul0
 say "namespaces: $(printf '%s ' "${NT_NETNS[@]}" | sed "s/$NT_PFX//g")(prefix $NT_PFX)"
 ok "topology up"
 

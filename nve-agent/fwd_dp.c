@@ -487,18 +487,20 @@ hk_underlay(struct fwd_dp *dp)
     }
 }
 
-/* Resolves the next hop of every remote VTEP; a missing neighbour is
- * solicited by sending one empty datagram to the discard port, which
- * makes the kernel resolve it. */
+/* Resolves the next hop of remote VTEPs: unresolved ones every call (once
+ * a second), resolved ones only when `all` (every 5 s, to follow a changed
+ * neighbour). A missing neighbour is solicited by sending one empty
+ * datagram to the discard port, which makes the kernel resolve it. Costs
+ * a route lookup and a neighbour dump per remote: fine for hundreds. */
 static void
-hk_neigh(struct fwd_dp *dp)
+hk_neigh(struct fwd_dp *dp, int all)
 {
     struct fwd *f = dp->f;
     for (int r = 0; r < FWD_MAX_REMOTES; r++) {
         uint8_t fam, ip[16], mac[6], nh[16];
         pthread_mutex_lock(&f->wlock);
         struct fwd_remote *rm = &f->remotes[r];
-        int used = rm->used;
+        int used = rm->used && (all || !rm->resolved);
         fam = rm->family;
         memcpy(ip, rm->ip, 16);
         pthread_mutex_unlock(&f->wlock);
@@ -549,7 +551,7 @@ hk_thread(void *arg)
         hk_learn(f, now);
         if (tick++ % 20 == 0) { /* once a second */
             hk_underlay(dp);
-            hk_neigh(dp);
+            hk_neigh(dp, tick % 100 == 1);
             pthread_mutex_lock(&f->wlock);
             fwd_age(f, now);
             pthread_mutex_unlock(&f->wlock);
@@ -650,7 +652,7 @@ fwd_start(struct fwd *f, int cpu)
     dp->out.und_q = &dp->und_q;
     dp->out.flush = dp_flush;
     dp->out.ctx = dp;
-    hk_neigh(dp);
+    hk_neigh(dp, 1);
     if (pthread_create(&dp->thr, NULL, fwd_thread, dp) != 0)
         goto fail;
     if (cpu >= 0) {

@@ -825,6 +825,17 @@ test_stale_socket_and_busy_path(void **st)
     close(fd);
     ctl_server_free(s);
     assert_int_equal(access(path, F_OK), -1);
+    /* A restarted daemon took the path over while the old one was still
+     * shutting down: the old one must not delete the new one's socket. */
+    s = ctl_server_new(l, path, 0660, table, NULL);
+    assert_non_null(s);
+    assert_int_equal(unlink(path), 0);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    ctl_server_free(s);
+    assert_int_equal(access(path, F_OK), 0);
+    close(fd);
+    unlink(path);
     /* Too long a path. */
     char longp[200];
     memset(longp, 'a', sizeof(longp) - 1);
