@@ -118,29 +118,56 @@ say "namespaces: $(printf '%s ' "${NT_NETNS[@]}" | sed "s/$NT_PFX//g")(prefix $N
 ok "topology up"
 
 # ---------------------------------------------------------------------------
-step "2. Starting nve-agent: access ports with their tag ranges, VNs, underlay"
+step "2. Starting the nve-agents: access ports with their tag ranges, VNs, underlay"
+# site_vns LOCAL_VTEP REMOTE_VTEP: the VNs and the underlay of one NVE. Both
+# VNs span both sites: the other NVE receives their broadcast, unknown
+# unicast and multicast (head-end replication, 'flood').
+site_vns() {
+    cat <<EOC
+vn "blue" {
+    vni = 10100
+    flood = {"$2"}
+}
+vn "red" {
+    vni = 10200
+    flood = {"$2"}
+}
+underlay {
+    interface = "ul0"
+    local-ip = "$1"
+}
+EOC
+}
+export NVE_VNS=" " HV_VNS="blue:10100 red:10200"
 export NVE_PORTS="port1 ap1 tags=10-99
 port2 ap2 tags=100-199"
-export NVE_VNS="blue:10100 red:10200" HV_VNS="blue:10100 red:10200"
-export NVE_EXTRA='underlay { interface = "ul0" local-ip = "192.0.2.1" }'
-nt_start_nve nve nve
-say "its nve-agent.conf:"
+NVE_EXTRA=$(site_vns 192.0.2.1 192.0.2.2) nt_start_nve nve nve
+say "site 1: nve's nve-agent.conf:"
 grep -v '^$' "$NT_DIR/nve.conf" | sed 's/^/      /'
+NVE_PORTS="port1 ap1 tags=200-299" NVE_EXTRA=$(site_vns 192.0.2.2 192.0.2.1) nt_start_nve nve2 nve2
+say "site 2: nve2's nve-agent.conf differs in its port and its underlay:"
+diff "$NT_DIR/nve.conf" "$NT_DIR/nve2.conf" | grep '^>' | sed 's/^> */      /'
 show nve ports
 show nve vns
+show nve2 vns
+check_eq "nve floods blue to nve2's VTEP" 192.0.2.2 \
+    "$(nt_jq nve '.vns[] | select(.vni == 10100) | .flood | join(",")' fwd)"
+check_eq "nve2 floods blue to nve's VTEP" 192.0.2.1 \
+    "$(nt_jq nve2 '.vns[] | select(.vni == 10100) | .flood | join(",")' fwd)"
 
-step "3. Starting hv-agent on each hypervisor; they find the NVE by HELLO"
-for h in hv1 hv2 hv3; do nt_start_hv "$h" "$h" up0; done
-for h in hv1 hv2 hv3; do nt_wait 10 "$h hears the NVE" nt_hv_sees_nve "$h"; done
-ok "hv1, hv2 (through the bridge) and hv3 (direct) hear the NVE"
+step "3. Starting hv-agent on each hypervisor; they find their NVE by HELLO"
+for h in hv1 hv2 hv3 hv4; do nt_start_hv "$h" "$h" up0; done
+for h in hv1 hv2 hv3 hv4; do nt_wait 10 "$h hears its NVE" nt_hv_sees_nve "$h"; done
+ok "hv1, hv2 (through the bridge) and hv3 (direct) hear nve; hv4 hears nve2"
 show hv1 status
 show nve peers
 check_eq "the NVE sees three hypervisors" 3 "$(nt_jq nve length peers)"
+check_eq "nve2 sees one hypervisor, hv4" hv4 "$(nt_jq nve2 '[.[].name] | join(",")' peers)"
 
 # ---------------------------------------------------------------------------
 step "4. Attaching the VMs' VNICs to their VNs (vnic attach --wait)"
 declare -A TAG
-for i in 1 2 3 4; do
+for i in 1 2 3 4 5; do
     h=${VM_HV[$i]}
     args=(vnic attach "$(nt_uuid "$i")" --vn "${VM_VN[$i]}" --mac "$(nt_mac "$i" 170)"
           --ip "${VM_IP[$i]}" --ifname "vnet$i" --wait=5)
@@ -165,6 +192,10 @@ check_eq "...and it is the NVE's tag for (port1, blue)" "${TAG[1]}" "$(nt_nve_ta
 ok "red has its own tag on port1: ${TAG[3]}"
 [ "${TAG[4]}" -ge 100 ] && [ "${TAG[4]}" -le 199 ] || nt_fail "hv3's tag ${TAG[4]} is not from port2's range"
 ok "hv3's blue tag ${TAG[4]} comes from port2's own range"
+show nve2 tags
+[ "${TAG[5]}" -ge 200 ] && [ "${TAG[5]}" -le 299 ] || nt_fail "hv4's tag ${TAG[5]} is not from nve2's range"
+check_eq "site 2: vm5's blue tag ${TAG[5]} is nve2's own; the VNI is the same, 10100" 10100 \
+    "$(nt_jq nve2 '.[] | select(.port == "port1" and .tag == '"${TAG[5]}"') | .vni' tags)"
 
 step "6. What each side knows"
 show nve vnics
@@ -179,8 +210,118 @@ show nve counters
 # built without tc-bpf. Nothing above depends on it.
 # ---------------------------------------------------------------------------
 vm_ping() { nt_in "vm$1" ping -c 2 -i 0.2 -W 2 -q "$2" >/dev/null 2>&1; }
+# vm_pingw VM IP: up to five tries (the first may wait for ARP).
+vm_pingw() { local i; for i in 1 2 3 4 5; do vm_ping "$1" "$2" && return 0; done; return 1; }
+# forget_pid PID: a process we started and already reaped leaves NT_PIDS.
+forget_pid() {
+    local p keep=()
+    for p in "${NT_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    NT_PIDS=("${keep[@]}")
+}
+# remote_ok NVE IP: NVE's forwarder has resolved remote VTEP IP's next hop.
+remote_ok() { nt_eq true nt_jq "$1" '[.remotes[] | select(.ip == "'"$2"'") | .resolved][0]' fwd; }
+# fwd_mac NVE MAC: "TYPE REMOTE" of MAC in NVE's forwarder table for blue.
+fwd_mac() {
+    nt_jq "$1" '[.vns[] | select(.vni == 10100) | .macs[] | select(.mac == "'"$2"'")
+                 | "\(.type) \(.remote // "-")"][0] // ""' fwd
+}
+# vni_ctr NVE VNI NAME: a per-VN forwarder counter.
+vni_ctr() { nt_jq "$1" '.fwd.vns["'"$2"'"].'"$3"' // 0' counters; }
+
+# overlay_step N: vm1 (site 1) and vm5 (site 2) talk across the VXLAN
+# overlay; the underlay is captured and decoded with tshark.
+overlay_step() {
+    local cap m1 m3 m5 n
+    m1=$(nt_mac 1 170) m3=$(nt_mac 3 170) m5=$(nt_mac 5 170)
+    step "$1. Across the overlay: vm1 (site 1) -> vm5 (site 2), VXLAN between nve and nve2"
+    nt_wait 10 "nve resolves nve2's VTEP on the underlay" remote_ok nve 192.0.2.2
+    nt_wait 10 "nve2 resolves nve's VTEP on the underlay" remote_ok nve2 192.0.2.1
+    ok "each NVE has resolved the other's VTEP on the underlay"
+    say "capturing VXLAN on the underlay (in namespace ul, on nve's link):"
+    printf '    %sul# tcpdump -i nve -w ul.pcap udp port 4789 &%s\n' "$D" "$N"
+    nt_in ul tcpdump -i nve -nn -U -w "$NT_DIR/ul.pcap" 'udp port 4789' 2>"$NT_DIR/ul.tcpdump" &
+    cap=$!
+    NT_PIDS+=("$cap")
+    nt_wait 5 "the underlay capture starts" grep -q "listening on" "$NT_DIR/ul.tcpdump"
+
+    say "vm1 (10.10.0.1, hv1, nve) -> vm5 (10.10.0.5, hv4, nve2), both blue:"
+    vm_pingw 1 10.10.0.5 || nt_fail "vm1 cannot reach vm5 across the overlay"
+    ok "vm1 reaches vm5 across the overlay"
+    check_eq "vm1 resolved vm5's MAC by ARP, flooded to nve2 by head-end replication" "$m5" \
+        "$(nt_in vm1 ip neigh show 10.10.0.5 dev eth0 | awk '{print $3}')"
+    say "vm3 (10.10.0.3, red, hv1) -> vm5 (blue, same subnet, other site):"
+    vm_ping 3 10.10.0.5 && nt_fail "vm3 (red) reached vm5 (blue) across the overlay"
+    ok "no answer: red stays apart from blue across the overlay too"
+    check_eq "vm5 never heard vm3's ARP request (no neighbour entry for 10.10.0.3)" "" \
+        "$(nt_in vm5 ip neigh show 10.10.0.3 dev eth0)"
+
+    say "a TCP transfer, 1 MB of random bytes, vm1 -> vm5 (netcat):"
+    head -c 1000000 /dev/urandom >"$NT_DIR/in.bin"
+    printf '    %svm5# nc -l 5001 > out.bin &%s\n' "$D" "$N"
+    nt_in vm5 timeout 30 nc -l 5001 <"/dev/null" >"$NT_DIR/out.bin" 2>"$NT_DIR/nc.err" &
+    n=$!
+    NT_PIDS+=("$n")
+    nt_wait 5 "nc listens in vm5" sh -c "ip netns exec $(nt_nsname vm5) ss -Hltn 'sport = :5001' | grep -q ."
+    printf '    %svm1# nc -N 10.10.0.5 5001 < in.bin%s\n' "$D" "$N"
+    nt_in vm1 timeout 30 nc -N 10.10.0.5 5001 <"$NT_DIR/in.bin" || nt_fail "nc vm1 -> vm5 failed"
+    wait "$n" || nt_fail "the receiving nc in vm5 failed: $(cat "$NT_DIR/nc.err")"
+    forget_pid "$n"
+    say "sent     $(sha256sum <"$NT_DIR/in.bin" | cut -c1-64)  $(stat -c %s "$NT_DIR/in.bin") bytes"
+    say "received $(sha256sum <"$NT_DIR/out.bin" | cut -c1-64)  $(stat -c %s "$NT_DIR/out.bin") bytes"
+    check_eq "the bytes arrived intact (SHA-256)" "$(sha256sum <"$NT_DIR/in.bin")" \
+        "$(sha256sum <"$NT_DIR/out.bin")"
+
+    kill -INT "$cap" 2>/dev/null
+    wait "$cap" 2>/dev/null
+    forget_pid "$cap"
+    # Outer addresses and the innermost summary, then the inner Ethernet and
+    # what it carries: two passes over the same frames, pasted together.
+    tshark -r "$NT_DIR/ul.pcap" -d udp.port==4789,vxlan -T fields -E separator='|' \
+        -E occurrence=f -e ip.src -e ip.dst -e vxlan.vni -e _ws.col.Info \
+        >"$NT_DIR/vx1.txt" 2>"$NT_DIR/tshark.err" || nt_fail "tshark: $(cat "$NT_DIR/tshark.err")"
+    tshark -r "$NT_DIR/ul.pcap" -d udp.port==4789,vxlan -T fields -E separator='|' \
+        -E occurrence=l -e eth.src -e eth.dst -e arp.opcode -e icmp.type \
+        >"$NT_DIR/vx2.txt" 2>>"$NT_DIR/tshark.err" || nt_fail "tshark: $(cat "$NT_DIR/tshark.err")"
+    paste -d'|' "$NT_DIR/vx1.txt" "$NT_DIR/vx2.txt" >"$NT_DIR/vx.txt"
+    n=$(grep -c '^192\.0\.2\.[12]|192\.0\.2\.[12]|[0-9]' "$NT_DIR/vx.txt")
+    say "what crossed the underlay ($n VXLAN packets; the ARP and ping exchanges):"
+    printf '    %s# tshark -r ul.pcap -d udp.port==4789,vxlan -T fields -e ip.src -e ip.dst -e vxlan.vni -e _ws.col.Info%s\n' "$D" "$N"
+    # the ARP and ICMP frames (the TCP transfer's are counted, not listed)
+    awk -F'|' '$7 != "" || $8 != "" { printf "      %-10s -> %-10s VNI %-6s %s\n", $1, $2, $3, substr($4, 1, 60) }' \
+        "$NT_DIR/vx.txt" | head -n 16
+    [ "$n" -gt 0 ] || nt_fail "tshark decoded no VXLAN on the underlay"
+    ok "tshark decodes VXLAN (UDP 4789) between the VTEPs 192.0.2.1 and 192.0.2.2"
+    awk -F'|' -v m="$m1" '$1 == "192.0.2.1" && $2 == "192.0.2.2" && $3 == 10100 &&
+        $5 == m && $6 == "ff:ff:ff:ff:ff:ff" && $7 == 1 { f = 1 } END { exit !f }' "$NT_DIR/vx.txt" ||
+        nt_fail "no broadcast ARP request of vm1 replicated to 192.0.2.2 in VNI 10100"
+    ok "vm1's broadcast ARP request went to nve2 in VNI 10100 (head-end replication)"
+    awk -F'|' -v a="$m1" -v b="$m5" '$1 == "192.0.2.1" && $3 == 10100 && $5 == a && $6 == b && $8 == 8 { q = 1 }
+        $1 == "192.0.2.2" && $3 == 10100 && $5 == b && $6 == a && $8 == 0 { r = 1 } END { exit !(q && r) }' \
+        "$NT_DIR/vx.txt" || nt_fail "no ICMP echo request and reply between vm1 and vm5 in VNI 10100"
+    ok "echo requests nve -> nve2 and replies nve2 -> nve, VNI 10100"
+    check_eq "every frame of vm1 and vm5 on the underlay carries VNI 10100" "" \
+        "$(awk -F'|' -v a="$m1" -v b="$m5" '($5 == a || $5 == b) && $3 != 10100' "$NT_DIR/vx.txt")"
+    awk -F'|' -v m="$m3" '$5 == m' "$NT_DIR/vx.txt" | grep -q . ||
+        nt_fail "vm3's ARP request did not cross the underlay"
+    check_eq "vm3's ARP crossed too, but in red's VNI 10200 only: nve2 has no red VM to give it to" "" \
+        "$(awk -F'|' -v m="$m3" '$5 == m && $3 != 10200' "$NT_DIR/vx.txt")"
+
+    say "the forwarders' tables: each NVE learned the other site's VM behind its VTEP"
+    show nve fwd
+    check_eq "nve: vm5's MAC is remote, behind 192.0.2.2" "remote 192.0.2.2" "$(fwd_mac nve "$m5")"
+    check_eq "nve2: vm1's MAC is remote, behind 192.0.2.1" "remote 192.0.2.1" "$(fwd_mac nve2 "$m1")"
+    prompt nve counters "|" grep -E "'fwd\\.vns|remote'"
+    nt_ctl nve counters | grep -E 'fwd\.vns|remote' | sed 's/^/      /'
+    prompt nve2 counters "|" grep -E "'fwd\\.vns|remote'"
+    nt_ctl nve2 counters | grep -E 'fwd\.vns|remote' | sed 's/^/      /'
+    for n in nve nve2; do
+        [ "$(vni_ctr $n 10100 encap_pkts)" -gt 0 ] && [ "$(vni_ctr $n 10100 decap_pkts)" -gt 0 ] ||
+            nt_fail "$n counted no encapsulation or decapsulation in VNI 10100"
+    done
+    ok "both NVEs count encapsulated and decapsulated packets in VNI 10100"
+}
 TRAFFIC=1
-for h in hv1 hv2 hv3; do
+for h in hv1 hv2 hv3 hv4; do
     [ "$(nt_jq "$h" '.host.dataplane.backend // "none"' status)" = bpf ] || TRAFFIC=0
 done
 if [ "$TRAFFIC" = 1 ]; then
@@ -210,10 +351,12 @@ if [ "$TRAFFIC" = 1 ]; then
     say "vm1 (blue) -> vm3 (red, same IP subnet, same hypervisor):"
     vm_ping 1 10.10.0.3 && nt_fail "vm1 reached vm3 across VNs"
     ok "no answer: the VNs are isolated"
+
+    overlay_step 8
 else
     step "7. Traffic: skipped (hv-agent has no tc-bpf data plane in this build)"
 fi
-S=$(( 7 + TRAFFIC ))
+S=$(( 7 + 2 * TRAFFIC ))
 
 step "$S. The NVE withdraws vm4 (NVE-initiated disconnect)"
 say "hv3's callers (libvirt hooks, orchestration) follow events with nvdpctl watch:"
@@ -245,11 +388,14 @@ check_eq "blue keeps tag ${TAG[1]} on port1 for vm2 on hv2" "${TAG[1]}" "$(nt_nv
 nt_ctl hv2 vnic detach "$(nt_uuid 2)" --wait=5 >/dev/null || nt_fail "detach vm2"
 nt_ctl hv1 vnic detach "$(nt_uuid 3)" --wait=5 >/dev/null || nt_fail "detach vm3"
 nt_ctl hv3 vnic detach "$(nt_uuid 4)" --wait=5 >/dev/null || nt_fail "detach vm4"
+nt_ctl hv4 vnic detach "$(nt_uuid 5)" --wait=5 >/dev/null || nt_fail "detach vm5"
 nt_wait 5 "all tags released" nt_eq 0 nt_jq nve length tags
+nt_wait 5 "all of nve2's tags released" nt_eq 0 nt_jq nve2 length tags
 show nve tags
-ok "after the last detach every tag is free"
+show nve2 tags
+ok "after the last detach every tag is free, on both NVEs"
 check_eq "the hypervisors hold no VNICs" 0 \
-    "$(( $(nt_jq hv1 length vnic list) + $(nt_jq hv2 length vnic list) + $(nt_jq hv3 length vnic list) ))"
+    "$(( $(nt_jq hv1 length vnic list) + $(nt_jq hv2 length vnic list) + $(nt_jq hv3 length vnic list) + $(nt_jq hv4 length vnic list) ))"
 
 step "Done: $CHECKS checks passed. Tearing down (daemons stopped, namespaces deleted)."
 exit 0

@@ -303,7 +303,7 @@ conn_closed(struct ctl_conn *c, void *arg)
     }
     for (x = LIST_FIRST(&ctl->watchers); x != NULL; x = xn) {
         xn = LIST_NEXT(x, entry);
-        if (x->c == c) {
+        if (ctl_conn_id(x->c) == ctl_conn_id(c)) {
             LIST_REMOVE(x, entry);
             free(x);
         }

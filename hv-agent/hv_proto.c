@@ -865,6 +865,9 @@ input_msgs(struct hv *h, struct nvdp_reader *r, const uint8_t src[6],
             p->nve.hold_time = m->hello.hold_time;
             p->nve.hello_interval = m->hello.hello_interval;
             p->nve.window = m->hello.window;
+            /* Keep every txid we have in flight inside the NVE's answer
+             * cache (2 x its window), or a stuck retry would be stale. */
+            rel_tx_set_window(&p->tx, tx_limit(h));
             break;
         case NVDP_MSG_WITHDRAW:
             handle_withdraw(h, m);

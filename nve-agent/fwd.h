@@ -52,12 +52,28 @@ int fwd_remote_mac_del(struct fwd *f, uint32_t vni, const uint8_t mac[6]);
 int fwd_flood_add(struct fwd *f, uint32_t vni, const char *ip);
 int fwd_flood_del(struct fwd *f, uint32_t vni, const char *ip);
 
-/* Tables and counters for `nvdpctl fwd` / `nvdpctl counters`. */
+/* Tables and counters for `nvdpctl fwd` / `nvdpctl counters`.
+ * fwd_dump_json: {running, underlay: {interface, local_ip, udp_port,
+ *   sport_min, sport_max, ttl, df, mac_age_s, mtu, max_inner_frame,
+ *   encap_overhead}, ports: [{port, ifname, bindings: [{tag, vni}]}],
+ *   vns: [{vni, members: [{port, ifname, tag}], flood: [ip], macs: [{mac,
+ *   type: local|remote|learned, port, ifname, active, ips | remote, age_s}]}],
+ *   remotes: [{ip, resolved, nexthop_mac, refs, tx_pkts}], mac_entries,
+ *   mac_capacity}
+ * fwd_counters_json: {running, ports: {IFNAME: {port, rx_pkts, rx_bytes,
+ *   tx_pkts, tx_bytes, drops}}, vns: {"VNI": {encap_pkts, encap_bytes,
+ *   decap_pkts, decap_bytes, local_pkts, flood_pkts, drops}}, drops:
+ *   {REASON: n} (reasons: see fwd_drop_name in fwd_int.h), underlay: {rx_pkts,
+ *   rx_bytes, tx_pkts, tx_bytes, mtu}, forwarder: {learned, aged,
+ *   learned_entries, learn_refused, ring_overflow, tx_batches}} */
 struct json_object *fwd_dump_json(struct fwd *f);
 struct json_object *fwd_counters_json(struct fwd *f);
 
 /* Packet path: start/stop the forwarding thread (issue: in-process VXLAN
- * forwarder). -1 with a log line if underlay_if is unset or unusable. */
+ * forwarder). -1 with a log line if underlay_if is unset or unusable.
+ * cpu >= 0 pins the forwarding thread (only it) to that CPU; -1 leaves it
+ * where the process may run. Needs CAP_NET_RAW (AF_PACKET) and
+ * CAP_NET_BIND_SERVICE if udp_port < 1024. */
 int fwd_start(struct fwd *f, int cpu);
 void fwd_stop(struct fwd *f);
 

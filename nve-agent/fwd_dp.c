@@ -251,6 +251,8 @@ dp_flush(struct fwd *f, struct fwd_out *o, struct fwd_txq *q)
             sent += (unsigned)r;
             continue;
         }
+        if (r == 0)
+            break;
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == ENOBUFS || errno == ENETDOWN ||
@@ -261,7 +263,6 @@ dp_flush(struct fwd *f, struct fwd_out *o, struct fwd_txq *q)
         /* the kernel refused this frame only (e.g. larger than the
          * port's MTU): count it and send the rest */
         fwd_ctr_add(&f->drops[FWD_DROP_TX_FAIL], 1);
-        bytes -= q->s[sent].len;
         failed++;
         sent++;
     }

@@ -256,6 +256,18 @@ scenario() { # $1 = underlay family
     log "ok: learning from decapsulated traffic, counters per VN and port"
 
     if [ "$fam" = 4 ]; then
+        # the kernel refuses one frame of a batch (bigger than the access
+        # port's MTU): counted, and the frames around it still go out
+        local x0 x1
+        ip -n "${P}n" link set acc1 mtu 1000
+        x0=$(drops tx-failed)
+        nsx x ping -c 2 -W 1 -s 1200 10.0.0.5 >/dev/null 2>&1 && fail "1242 B frame crossed a 1000 B port"
+        x1=$(drops tx-failed)
+        [ "$x1" -ge $((x0 + 2)) ] || fail "tx-failed did not count ($x0 -> $x1)"
+        pingw x 10.0.0.5 || fail "small frames to the same port stopped"
+        ip -n "${P}n" link set acc1 mtu 1500
+        log "ok: a frame the kernel refuses is counted (tx-failed), the rest flows"
+
         # an access interface vanishes and comes back: the forwarder closes
         # its socket (no busy loop on the error) and reopens it
         ip -n "${P}n" link del acc1

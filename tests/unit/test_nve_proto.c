@@ -737,7 +737,10 @@ test_withdraw(void **state)
     decode(&x->cap[0], &d);
     assert_int_equal(d.n, 1);
     assert_int_equal(d.m[0].type, NVDP_MSG_WITHDRAW);
-    assert_int_equal(d.m[0].vn.kind, NVDP_VN_UUID); /* as configured */
+    /* named as the hypervisor named it (by VNI), though the VN has a UUID:
+     * a hypervisor compares the VN it sent with the one withdrawn */
+    assert_int_equal(d.m[0].vn.kind, NVDP_VN_VNI);
+    assert_int_equal(d.m[0].vn.vni, 100);
     assert_true(d.m[0].has_vnic);
     assert_memory_equal(&d.m[0].vnic, &u1, 16);
     assert_string_equal(d.m[0].reason, "maintenance");
@@ -1007,6 +1010,90 @@ test_withdraw_window_queue(void **state)
     assert_int_equal(nseen, 5);
 }
 
+/* The hypervisor matches a WITHDRAW against the VN it sent: the NVE names
+ * the VN as each hypervisor named it, one VN-wide WITHDRAW per name. */
+static void
+test_withdraw_vn_as_named(void **state)
+{
+    struct fx *x = *state;
+    struct decoded d;
+    struct nvdp_msg *m;
+    struct nvdp_uuid blue;
+    int by_uuid = 0, by_vni = 0;
+
+    nvdp_uuid_parse("6a1f4c2e-0b7d-4e59-9c33-2f8e1d0a5b01", &blue);
+    m = assoc(1, 0, 1);
+    m->vn.kind = NVDP_VN_UUID;
+    m->vn.uuid = blue;
+    assert_int_equal(req1(x, 0, HV1, m)->status, NVDP_ST_OK);
+    assert_int_equal(req1(x, 0, HV1, assoc(2, 100, 2))->status, NVDP_ST_OK);
+    x->ncap = 0;
+    struct tree_filter f = {.port = 0, .vni = 100};
+    assert_int_equal(nve_proto_withdraw(x->p, &f, "vn retired", x->now), 2);
+    for (int i = 0; i < x->ncap; i++) {
+        decode(&x->cap[i], &d);
+        for (int k = 0; k < d.n; k++) {
+            if (d.m[k].type != NVDP_MSG_WITHDRAW)
+                continue;
+            assert_false(d.m[k].has_vnic);
+            if (d.m[k].vn.kind == NVDP_VN_UUID) {
+                assert_memory_equal(&d.m[k].vn.uuid, &blue, 16);
+                by_uuid++;
+            } else {
+                assert_int_equal(d.m[k].vn.vni, 100);
+                by_vni++;
+            }
+        }
+    }
+    assert_int_equal(by_uuid, 1);
+    assert_int_equal(by_vni, 1);
+    /* per VNIC: the name that VNIC used */
+    m = assoc(3, 0, 3);
+    m->vn.kind = NVDP_VN_UUID;
+    m->vn.uuid = blue;
+    assert_int_equal(req1(x, 0, HV1, m)->status, NVDP_ST_OK);
+    x->ncap = 0;
+    struct nvdp_uuid u3 = U(3);
+    f = (struct tree_filter){.port = 0, .vni = 100, .vnic = &u3};
+    assert_int_equal(nve_proto_withdraw(x->p, &f, "gone", x->now), 1);
+    assert_int_equal(x->ncap, 1);
+    decode(&x->cap[0], &d);
+    assert_int_equal(d.m[0].type, NVDP_MSG_WITHDRAW);
+    assert_int_equal(d.m[0].vn.kind, NVDP_VN_UUID);
+}
+
+/* Spec 9.9: END without BEGIN (in this epoch) is OK and has no effect, even
+ * when entries are still marked stale by an earlier incarnation's BEGIN. */
+static void
+test_resync_end_without_begin(void **state)
+{
+    struct fx *x = *state;
+    struct nvdp_msg *m;
+    const struct nvdp_msg *r;
+
+    req1(x, 0, HV1, assoc(1, 100, 1));
+    m = msg_new(NVDP_MSG_RESYNC);
+    m->has_phase = 1, m->phase = NVDP_RESYNC_BEGIN;
+    assert_int_equal(req1(x, 0, HV1, m)->status, NVDP_ST_OK);
+    /* the hypervisor restarts before its replay: entries stay stale */
+    f_begin(x, HV_EPOCH + 1, 0);
+    m = msg_new(NVDP_MSG_RESYNC);
+    m->has_phase = 1, m->phase = NVDP_RESYNC_END;
+    m->txid = 1;
+    f_add(x, m);
+    f_send(x, 0, HV1);
+    free(m);
+    r = find_resp(x, 1);
+    assert_non_null(r);
+    assert_int_equal(r->status, NVDP_ST_OK);
+    assert_int_equal(x->tree.nvnic, 1);
+    /* a plain END with nothing stale and no BEGIN: OK, nothing removed */
+    m = msg_new(NVDP_MSG_RESYNC);
+    m->has_phase = 1, m->phase = NVDP_RESYNC_END;
+    assert_int_equal(req1(x, 0, HV2, m)->status, NVDP_ST_OK);
+    assert_int_equal(x->tree.nvnic, 1);
+}
+
 int
 main(void)
 {
@@ -1028,6 +1115,8 @@ main(void)
         T(test_vnic_ops),
         T(test_mutation_storm),
         T(test_withdraw_window_queue),
+        T(test_withdraw_vn_as_named),
+        T(test_resync_end_without_begin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
