@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "nvdp.h"
 
 void
 conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
@@ -44,49 +45,22 @@ conf_each_str(cfg_t *cfg, cfg_opt_t *opt, int (*check)(const char *),
     return 0;
 }
 
-static int
-conf_hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* aa:bb:cc:dd:ee:ff (or '-' separators), exactly. */
+/* The same parsers the daemons use afterwards: what a validator lets
+ * through always parses. */
 static int
 conf_check_mac(const char *s)
 {
-    if (strlen(s) != 17)
-        return -1;
-    for (int i = 0; i < 17; i++) {
-        if (i % 3 == 2) {
-            if (s[i] != ':' && s[i] != '-')
-                return -1;
-        } else if (conf_hexval((unsigned char)s[i]) < 0) {
-            return -1;
-        }
-    }
-    return 0;
+    uint8_t mac[6];
+
+    return nvdp_mac_parse(s, mac);
 }
 
-/* 8-4-4-4-12 hex digits. */
 static int
 conf_check_uuid(const char *s)
 {
-    if (strlen(s) != 36)
-        return -1;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return -1;
-        } else if (conf_hexval((unsigned char)s[i]) < 0) {
-            return -1;
-        }
-    }
-    return 0;
+    struct nvdp_uuid u;
+
+    return nvdp_uuid_parse(s, &u);
 }
 
 static int

@@ -2,6 +2,7 @@
  * plus a rate limiter for warnings a peer can trigger at will. */
 #include "config.h"
 #include "log.h"
+#include "nvdp.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -44,15 +45,20 @@ log_getverbose(void)
 static void
 log_vwrite(int pri, const char *fmt, va_list ap)
 {
+    int saved = errno;
+    char buf[2048];
+
+    /* lines carry text from peers (NAME, REASON, hook input): nobody may
+     * forge a line or drive the terminal reading the log */
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    nvdp_text_sanitise(buf);
     if (log_st.to_stderr) {
-        int saved = errno;
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        fprintf(stderr, "%s\n", buf);
         fflush(stderr);
-        errno = saved;
     } else {
-        vsyslog(pri, fmt, ap);
+        syslog(pri, "%s", buf);
     }
+    errno = saved;
 }
 
 static void

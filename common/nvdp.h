@@ -252,5 +252,8 @@ int nvdp_addr_equal(const struct nvdp_addr *a, const struct nvdp_addr *b);
 /* 1 if a is what the wire allows: unicast non-zero MAC, family matching the
  * kind, prefix length in range with host bits zero, range first <= last. */
 int nvdp_addr_valid(const struct nvdp_addr *a);
+/* Text from a peer (NAME, REASON) made safe to log or print, in place:
+ * control characters (C0, DEL, C1 as UTF-8) become '?'. */
+void nvdp_text_sanitise(char *s);
 
 #endif

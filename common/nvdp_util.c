@@ -304,3 +304,14 @@ nvdp_addr_equal(const struct nvdp_addr *a, const struct nvdp_addr *b)
         return memcmp(a->ip_hi, b->ip_hi, alen) == 0;
     return 1;
 }
+
+void
+nvdp_text_sanitise(char *s)
+{
+    for (unsigned char *p = (unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            p[0] = p[1] = '?';
+    }
+}

@@ -115,6 +115,7 @@ nt_bridge ul ul0 nve nve2
 ip -n "$(nt_nsname nve)" addr add 192.0.2.1/24 dev ul0
 ip -n "$(nt_nsname nve2)" addr add 192.0.2.2/24 dev ul0
 say "namespaces: $(printf '%s ' "${NT_NETNS[@]}" | sed "s/$NT_PFX//g")(prefix $NT_PFX)"
+say "VMs' MTU 1450: the underlay's 1500 less the 50 bytes of VXLAN encapsulation"
 ok "topology up"
 
 # ---------------------------------------------------------------------------
@@ -145,8 +146,8 @@ NVE_EXTRA=$(site_vns 192.0.2.1 192.0.2.2) nt_start_nve nve nve
 say "site 1: nve's nve-agent.conf:"
 grep -v '^$' "$NT_DIR/nve.conf" | sed 's/^/      /'
 NVE_PORTS="port1 ap1 tags=200-299" NVE_EXTRA=$(site_vns 192.0.2.2 192.0.2.1) nt_start_nve nve2 nve2
-say "site 2: nve2's nve-agent.conf differs in its port and its underlay:"
-diff "$NT_DIR/nve.conf" "$NT_DIR/nve2.conf" | grep '^>' | sed 's/^> */      /'
+say "site 2: nve2's nve-agent.conf: its own port and tags, the same VNs, the other VTEP:"
+grep -v '^$' "$NT_DIR/nve2.conf" | sed 's/^/      /'
 show nve ports
 show nve vns
 show nve2 vns
@@ -183,7 +184,7 @@ for i in 1 2 3 4 5; do
 done
 
 # ---------------------------------------------------------------------------
-step "5. The tags the NVE handed out"
+step "5. The tags the NVEs handed out"
 show nve tags
 show nve -f json tags
 check_eq "hv1 and hv2 share one tag for blue behind the bridge (port1)" "${TAG[1]}" "${TAG[2]}"
@@ -225,6 +226,8 @@ fwd_mac() {
     nt_jq "$1" '[.vns[] | select(.vni == 10100) | .macs[] | select(.mac == "'"$2"'")
                  | "\(.type) \(.remote // "-")"][0] // ""' fwd
 }
+# the forwarder's MAC table of blue, one line per MAC
+MACS_JQ='.vns[] | select(.vni == 10100) | .macs[] | "\(.mac) \(.type) \(.remote // .ifname)"'
 # vni_ctr NVE VNI NAME: a per-VN forwarder counter.
 vni_ctr() { nt_jq "$1" '.fwd.vns["'"$2"'"].'"$3"' // 0' counters; }
 
@@ -239,7 +242,9 @@ overlay_step() {
     ok "each NVE has resolved the other's VTEP on the underlay"
     say "capturing VXLAN on the underlay (in namespace ul, on nve's link):"
     printf '    %sul# tcpdump -i nve -w ul.pcap udp port 4789 &%s\n' "$D" "$N"
-    nt_in ul tcpdump -i nve -nn -U -w "$NT_DIR/ul.pcap" 'udp port 4789' 2>"$NT_DIR/ul.tcpdump" &
+    # ip netns exec execs tcpdump: $! is tcpdump's own pid, to be stopped below
+    ip netns exec "$(nt_nsname ul)" tcpdump -i nve -nn -U -w "$NT_DIR/ul.pcap" 'udp port 4789' \
+        2>"$NT_DIR/ul.tcpdump" &
     cap=$!
     NT_PIDS+=("$cap")
     nt_wait 5 "the underlay capture starts" grep -q "listening on" "$NT_DIR/ul.tcpdump"
@@ -258,7 +263,7 @@ overlay_step() {
     say "a TCP transfer, 1 MB of random bytes, vm1 -> vm5 (netcat):"
     head -c 1000000 /dev/urandom >"$NT_DIR/in.bin"
     printf '    %svm5# nc -l 5001 > out.bin &%s\n' "$D" "$N"
-    nt_in vm5 timeout 30 nc -l 5001 <"/dev/null" >"$NT_DIR/out.bin" 2>"$NT_DIR/nc.err" &
+    ip netns exec "$(nt_nsname vm5)" timeout 30 nc -l 5001 </dev/null >"$NT_DIR/out.bin" 2>"$NT_DIR/nc.err" &
     n=$!
     NT_PIDS+=("$n")
     nt_wait 5 "nc listens in vm5" sh -c "ip netns exec $(nt_nsname vm5) ss -Hltn 'sport = :5001' | grep -q ."
@@ -271,7 +276,7 @@ overlay_step() {
     check_eq "the bytes arrived intact (SHA-256)" "$(sha256sum <"$NT_DIR/in.bin")" \
         "$(sha256sum <"$NT_DIR/out.bin")"
 
-    kill -INT "$cap" 2>/dev/null
+    kill -TERM "$cap" 2>/dev/null
     wait "$cap" 2>/dev/null
     forget_pid "$cap"
     # Outer addresses and the innermost summary, then the inner Ethernet and
@@ -287,7 +292,8 @@ overlay_step() {
     say "what crossed the underlay ($n VXLAN packets; the ARP and ping exchanges):"
     printf '    %s# tshark -r ul.pcap -d udp.port==4789,vxlan -T fields -e ip.src -e ip.dst -e vxlan.vni -e _ws.col.Info%s\n' "$D" "$N"
     # the ARP and ICMP frames (the TCP transfer's are counted, not listed)
-    awk -F'|' '$7 != "" || $8 != "" { printf "      %-10s -> %-10s VNI %-6s %s\n", $1, $2, $3, substr($4, 1, 60) }' \
+    awk -F'|' '$7 != "" || $8 != "" { sub(/ *\((request|reply) in [0-9]+\)/, "", $4)
+        printf "      %-10s -> %-10s VNI %-6s %s\n", $1, $2, $3, $4 }' \
         "$NT_DIR/vx.txt" | head -n 16
     [ "$n" -gt 0 ] || nt_fail "tshark decoded no VXLAN on the underlay"
     ok "tshark decodes VXLAN (UDP 4789) between the VTEPs 192.0.2.1 and 192.0.2.2"
@@ -305,15 +311,25 @@ overlay_step() {
         nt_fail "vm3's ARP request did not cross the underlay"
     check_eq "vm3's ARP crossed too, but in red's VNI 10200 only: nve2 has no red VM to give it to" "" \
         "$(awk -F'|' -v m="$m3" '$5 == m && $3 != 10200' "$NT_DIR/vx.txt")"
+    n=$(vni_ctr nve2 10200 decap_pkts)
+    [ "$n" -gt 0 ] && [ "$(vni_ctr nve2 10200 drops)" -ge "$n" ] ||
+        nt_fail "nve2 did not drop what it decapsulated in red (decap $n, drops $(vni_ctr nve2 10200 drops))"
+    ok "nve2 decapsulated $n red packets and dropped them all (counters below)"
 
     say "the forwarders' tables: each NVE learned the other site's VM behind its VTEP"
-    show nve fwd
-    check_eq "nve: vm5's MAC is remote, behind 192.0.2.2" "remote 192.0.2.2" "$(fwd_mac nve "$m5")"
-    check_eq "nve2: vm1's MAC is remote, behind 192.0.2.1" "remote 192.0.2.1" "$(fwd_mac nve2 "$m1")"
-    prompt nve counters "|" grep -E "'fwd\\.vns|remote'"
-    nt_ctl nve counters | grep -E 'fwd\.vns|remote' | sed 's/^/      /'
-    prompt nve2 counters "|" grep -E "'fwd\\.vns|remote'"
-    nt_ctl nve2 counters | grep -E 'fwd\.vns|remote' | sed 's/^/      /'
+    for n in nve nve2; do
+        printf "    %s%s# nvdpctl -f json fwd | jq -r '%s'%s\n" "$D" "$n" "$MACS_JQ" "$N"
+        nt_jq "$n" "$MACS_JQ" fwd | awk '{ printf "      %-19s %-8s %s\n", $1, $2, $3 }'
+    done
+    check_eq "nve learned vm5's MAC from decapsulated traffic, behind 192.0.2.2" "learned 192.0.2.2" \
+        "$(fwd_mac nve "$m5")"
+    check_eq "nve2 learned vm1's MAC, behind 192.0.2.1" "learned 192.0.2.1" "$(fwd_mac nve2 "$m1")"
+    printf "    %snve# nvdpctl fwd | sed -n '/^remotes:/,\$p'%s\n" "$D" "$N"
+    nt_ctl nve fwd | sed -n '/^remotes:/,$p' | sed 's/^/      /'
+    for n in nve nve2; do
+        printf "    %s%s# nvdpctl counters | grep -E 'fwd\\.vns|remote'%s\n" "$D" "$n" "$N"
+        nt_ctl "$n" counters | grep -E 'fwd\.vns|remote' | sed 's/^/      /'
+    done
     for n in nve nve2; do
         [ "$(vni_ctr $n 10100 encap_pkts)" -gt 0 ] && [ "$(vni_ctr $n 10100 decap_pkts)" -gt 0 ] ||
             nt_fail "$n counted no encapsulation or decapsulation in VNI 10100"
@@ -325,7 +341,7 @@ for h in hv1 hv2 hv3 hv4; do
     [ "$(nt_jq "$h" '.host.dataplane.backend // "none"' status)" = bpf ] || TRAFFIC=0
 done
 if [ "$TRAFFIC" = 1 ]; then
-    step "7. Traffic: tagged by the hypervisors, switched and re-tagged by the NVE"
+    step "7. Traffic within site 1: tagged by the hypervisors, switched and re-tagged by the NVE"
     say "vm1 (hv1) -> vm2 (hv2), both blue behind the bridge (tag ${TAG[1]}):"
     vm_ping 1 10.10.0.2 || nt_fail "vm1 cannot reach vm2 in blue"
     ok "vm1 reaches vm2"

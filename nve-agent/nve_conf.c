@@ -41,7 +41,8 @@ static cfg_opt_t retransmit_opts[] = {
 
 static cfg_opt_t limit_opts[] = {
     CFG_INT("max-addresses-per-vnic", 64, CFGF_NONE),
-    CFG_INT("max-vnics-per-hypervisor", 0, CFGF_NONE),
+    /* bounded by default: an authorised MAC must not grow us at will */
+    CFG_INT("max-vnics-per-hypervisor", 4096, CFGF_NONE),
     CFG_INT("max-hypervisors-per-port", 256, CFGF_NONE),
     CFG_END()};
 

@@ -25,6 +25,7 @@ struct nve_peer {
     uint8_t resyncing;
     uint8_t have_hello;
     uint8_t tx_ready;    /* tx initialised (first WITHDRAW) */
+    uint8_t wd_mark;     /* nve_proto_withdraw: already in its send list */
     struct nve_wq *wq_head, *wq_tail; /* WITHDRAWs waiting for the window */
     unsigned wq_len;
     struct nvdp_hello hello;
@@ -358,6 +359,20 @@ log_vnic(struct nve_proto *p, struct nve_peer *e, const struct nvdp_msg *m,
                  peer_str(e, NULL, ms));
 }
 
+/* The other locations of a VNIC its hypervisor shut down. */
+static void
+shutdown_elsewhere(struct nve_proto *p, const struct nve_peer *e,
+                   const struct nvdp_uuid *vnic, uint64_t now)
+{
+    struct tree_filter f = {.port = TREE_ANY_PORT, .any_vni = 1,
+                            .vnic = vnic};
+    char reason[NVDP_MAX_REASON + 1], ms[18];
+
+    snprintf(reason, sizeof(reason), "VNIC shut down by hypervisor %s on %s",
+             peer_str(e, NULL, ms), p->port[e->port].name);
+    nve_proto_withdraw(p, &f, reason, now);
+}
+
 /* Applies one new request; fills r (status, tag, reason). */
 static void
 handle_request(struct nve_proto *p, struct nve_peer *e,
@@ -366,6 +381,7 @@ handle_request(struct nve_proto *p, struct nve_peer *e,
     const struct nve_port *pc = nve_conf_port_by_id(p->conf, e->port);
     const struct nve_vn *vn = NULL;
     struct tree_req tr = {.port = e->port, .hv = e->mac, .vnic = &m->vnic,
+                          .vn_uuid = m->vn.kind == NVDP_VN_UUID,
                           .tag_hint = m->has_tag_hint ? m->tag_hint : 0,
                           .addr = m->addr, .naddr = m->naddr, .now = now};
     struct tree_res res;
@@ -430,7 +446,12 @@ handle_request(struct nve_proto *p, struct nve_peer *e,
         tree_disassoc(p->tree, &tr, &res);
         break;
     case NVDP_MSG_VNIC_DISASSOC:
-        tree_vnic_disassoc(p->tree, &tr, m->intent, &res);
+        /* this port's entry; intent=shutdown then purges the VNIC's other
+         * locations (spec 9.6), withdrawn from their hypervisors so that
+         * they stop reporting a VNIC we no longer hold (spec 13) */
+        tree_vnic_disassoc(p->tree, &tr, NVDP_INTENT_MIGRATION, &res);
+        if (res.status == NVDP_ST_OK && m->intent == NVDP_INTENT_SHUTDOWN)
+            shutdown_elsewhere(p, e, &m->vnic, now);
         break;
     case NVDP_MSG_VNIC_STATE:
         tree_vnic_state(p->tree, &tr, m->state == NVDP_VNIC_UP, &res);
@@ -443,6 +464,11 @@ handle_request(struct nve_proto *p, struct nve_peer *e,
             e->resyncing = 1;
             log_info("peer %s on %s: resync begins, %u entries marked stale",
                      peer_str(e, NULL, vs), p->port[e->port].name, n);
+        } else if (!e->resyncing) {
+            /* spec 9.9: END without BEGIN in this epoch changes nothing
+             * (marks left by an earlier incarnation wait for its BEGIN) */
+            log_debug("peer %s on %s: resync end without begin: ignored",
+                      peer_str(e, NULL, vs), p->port[e->port].name);
         } else {
             unsigned n = tree_hv_sweep_stale(p->tree, e->port, e->mac);
             e->resyncing = 0;
@@ -559,11 +585,37 @@ refuse(struct nve_proto *p, struct nve_out *o, const struct nvdp_msg *m,
     out_response(o, &r);
 }
 
+/* Duplicate detection (spec 10.4): 1 if the request is new and must be
+ * applied; otherwise a retransmission was answered from the cache, or a
+ * request too old to tell was dropped. */
+static int
+request_new(struct nve_proto *p, struct nve_out *o, struct nve_peer *e,
+            const struct nvdp_msg *m)
+{
+    const struct rel_resp *cached;
+    char ms[18];
+
+    switch (rel_rx_check(&e->rx, m->txid, &cached)) {
+    case REL_NEW:
+        return 1;
+    case REL_DUP:
+        COUNT(p, e, e->port, rx_dup);
+        log_debug("duplicate %s txid %u from %s: answered from cache",
+                  nvdp_msg_name(m->type), m->txid, peer_str(e, NULL, ms));
+        if (cached)
+            out_response(o, cached);
+        return 0;
+    case REL_STALE:
+        COUNT(p, e, e->port, rx_stale);
+        return 0;
+    }
+    return 0;
+}
+
 static void
 handle_msg(struct nve_proto *p, struct nve_out *o, struct nve_peer *e,
            const struct nvdp_msg *m, uint64_t now, int authorised)
 {
-    const struct rel_resp *cached;
     struct rel_resp r;
     char ms[18];
 
@@ -588,20 +640,8 @@ handle_msg(struct nve_proto *p, struct nve_out *o, struct nve_peer *e,
                    "port holds its limit of hypervisors");
         return;
     }
-    switch (rel_rx_check(&e->rx, m->txid, &cached)) {
-    case REL_DUP:
-        COUNT(p, e, e->port, rx_dup);
-        log_debug("duplicate %s txid %u from %s: answered from cache",
-                  nvdp_msg_name(m->type), m->txid, peer_str(e, NULL, ms));
-        if (cached)
-            out_response(o, cached);
+    if (!request_new(p, o, e, m))
         return;
-    case REL_STALE:
-        COUNT(p, e, e->port, rx_stale);
-        return;
-    case REL_NEW:
-        break;
-    }
     memset(&r, 0, sizeof(r));
     r.txid = m->txid;
     r.req_type = m->type;
@@ -628,7 +668,6 @@ answer_error(struct nve_proto *p, struct nve_out *o, struct nve_peer *e,
              const struct nvdp_msg *m, int err, int authorised)
 {
     struct rel_resp r = {.txid = m->txid, .req_type = m->type};
-    const struct rel_resp *cached;
 
     if (e == NULL) {
         if (!authorised)
@@ -639,18 +678,8 @@ answer_error(struct nve_proto *p, struct nve_out *o, struct nve_peer *e,
         out_response(o, &r);
         return;
     }
-    switch (rel_rx_check(&e->rx, m->txid, &cached)) {
-    case REL_DUP:
-        COUNT(p, e, e->port, rx_dup);
-        if (cached)
-            out_response(o, cached);
+    if (!request_new(p, o, e, m))
         return;
-    case REL_STALE:
-        COUNT(p, e, e->port, rx_stale);
-        return;
-    case REL_NEW:
-        break;
-    }
     resp_set(&r, nvdp_err_status(err), nvdp_strerror(err));
     r.valid = 1;
     rel_rx_store(&e->rx, &r);
@@ -894,6 +923,7 @@ struct wd_item {
     uint8_t hv[6];
     uint32_t vni;
     uint16_t tag;
+    uint8_t by_uuid; /* the hypervisor names the VN by UUID */
     struct nvdp_uuid vnic;
 };
 struct wd_list {
@@ -906,12 +936,14 @@ static void
 wd_collect(void *arg, const struct tree_vnic *v)
 {
     struct wd_list *l = arg;
+    uint8_t by_uuid = (v->flags & TREE_F_VN_UUID) != 0;
 
     if (!l->per_vnic)
         for (unsigned i = 0; i < l->n; i++)
             if (l->v[i].port == v->port && l->v[i].vni == v->vni &&
+                l->v[i].by_uuid == by_uuid &&
                 memcmp(l->v[i].hv, v->hv->mac, 6) == 0)
-                return; /* one VN-wide WITHDRAW per hypervisor */
+                return; /* one VN-wide WITHDRAW per hypervisor and name */
     if (l->n == l->cap) {
         unsigned nc = l->cap ? l->cap * 2 : 16;
         struct wd_item *nv = realloc(l->v, nc * sizeof(*nv));
@@ -925,6 +957,7 @@ wd_collect(void *arg, const struct tree_vnic *v)
     memcpy(it->hv, v->hv->mac, 6);
     it->vni = v->vni;
     it->tag = v->tag;
+    it->by_uuid = by_uuid;
     it->vnic = v->uuid;
 }
 
@@ -971,13 +1004,23 @@ nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
                    const char *reason, uint64_t now)
 {
     struct wd_list l = {.per_vnic = f->vnic != NULL};
-    struct nvdp_msg *m = calloc(1, sizeof(*m));
-    unsigned n;
+    struct nvdp_msg *m;
+    struct nve_peer **sent = NULL;
+    unsigned n, nsent = 0;
     char ms[18], us[37];
 
-    if (m == NULL)
-        return 0;
     n = tree_withdraw(p->tree, f, wd_collect, &l);
+    if (l.n == 0) {
+        free(l.v);
+        return n;
+    }
+    /* the peers that got a WITHDRAW, to send at once: at most one per item */
+    if ((m = calloc(1, sizeof(*m))) == NULL ||
+        (sent = calloc(l.n, sizeof(*sent))) == NULL) {
+        free(m);
+        free(l.v);
+        return n;
+    }
     for (unsigned i = 0; i < l.n; i++) {
         struct wd_item *it = &l.v[i];
         struct nve_peer *e = peer_find(p, it->port, it->hv);
@@ -985,7 +1028,8 @@ nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
 
         memset(m, 0, sizeof(*m));
         m->type = NVDP_MSG_WITHDRAW;
-        if (vn && vn->has_uuid) {
+        /* the hypervisor matches the VN as it named it (spec 5.6) */
+        if (it->by_uuid && vn && vn->has_uuid) {
             m->vn.kind = NVDP_VN_UUID;
             m->vn.uuid = vn->uuid;
         } else {
@@ -1014,9 +1058,16 @@ nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
             continue;
         }
         COUNT(p, e, it->port, withdraws);
+        if (!e->wd_mark) {
+            e->wd_mark = 1;
+            sent[nsent++] = e;
+        }
     }
-    for (struct nve_peer *e = p->peers; e; e = e->next)
-        peer_tx_run(p, e, now);
+    for (unsigned k = 0; k < nsent; k++) {
+        sent[k]->wd_mark = 0;
+        peer_tx_run(p, sent[k], now);
+    }
+    free(sent);
     free(l.v);
     free(m);
     return n;

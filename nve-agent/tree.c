@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "fwd.h"
 
@@ -134,43 +136,38 @@ mix64(uint64_t x)
     return x;
 }
 
+/* Keyed with t->seed: UUIDs and MACs come from peers, and an unkeyed mix
+ * (a bijection) lets one choose keys that all probe the same slots. */
 static uint32_t
-uuid_hash(const struct nvdp_uuid *u)
+uuid_hash(const struct tree *t, const struct nvdp_uuid *u)
 {
     uint64_t a, b;
 
     memcpy(&a, u->b, 8);
     memcpy(&b, u->b + 8, 8);
-    return (uint32_t)mix64(a ^ mix64(b));
+    return (uint32_t)mix64(a ^ mix64(b ^ t->seed) ^ t->seed);
 }
 
 static uint32_t
-mac_hash(uint32_t vni, const uint8_t mac[6])
+mac_hash(const struct tree *t, uint32_t vni, const uint8_t mac[6])
 {
     uint64_t k = 0;
 
     memcpy(&k, mac, 6);
-    return (uint32_t)mix64(k ^ ((uint64_t)vni << 48) ^ vni);
+    return (uint32_t)mix64(mix64(k ^ t->seed) ^ ((uint64_t)vni << 48) ^ vni);
 }
 
-/* Same address: MAC, kind, family and the IP fields that kind uses. */
-static int
-addr_eq(const struct nvdp_addr *a, const struct nvdp_addr *b)
+static uint64_t
+tree_seed(void)
 {
-    size_t n = a->family == 6 ? 16 : 4;
+    uint64_t s = 0;
+    struct timespec ts;
 
-    if (!mac_eq(a->mac, b->mac) || a->kind != b->kind ||
-        a->family != b->family)
-        return 0;
-    if (a->kind == NVDP_ADDR_MAC)
-        return 1;
-    if (memcmp(a->ip, b->ip, n) != 0)
-        return 0;
-    if (a->kind == NVDP_ADDR_PREFIX && a->plen != b->plen)
-        return 0;
-    if (a->kind == NVDP_ADDR_RANGE && memcmp(a->ip_hi, b->ip_hi, n) != 0)
-        return 0;
-    return 1;
+    if (getrandom(&s, sizeof(s), GRND_NONBLOCK) == (ssize_t)sizeof(s))
+        return s;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return mix64((uint64_t)ts.tv_sec << 32 ^ (uint64_t)ts.tv_nsec ^
+                 (uint64_t)(uintptr_t)&s);
 }
 
 static void
@@ -185,7 +182,7 @@ static int
 vnic_has_addr(const struct tree_vnic *v, const struct nvdp_addr *a)
 {
     for (unsigned i = 0; i < v->naddr; i++)
-        if (addr_eq(&v->addr[i], a))
+        if (nvdp_addr_equal(&v->addr[i], a))
             return 1;
     return 0;
 }
@@ -235,7 +232,7 @@ res_set(struct tree_res *res, uint16_t status, const char *fmt, ...)
 static uint32_t
 tab_slot(const struct tree *t, const struct nvdp_uuid *u)
 {
-    uint32_t m = t->tabsz - 1, i = uuid_hash(u) & m;
+    uint32_t m = t->tabsz - 1, i = uuid_hash(t, u) & m;
 
     while (t->tab[i] != NULL && !uuid_eq(&t->tab[i]->uuid, u))
         i = (i + 1) & m;
@@ -271,7 +268,7 @@ tab_del(struct tree *t, uint32_t i)
         j = (j + 1) & m;
         if (t->tab[j] == NULL)
             return;
-        uint32_t h = uuid_hash(&t->tab[j]->uuid) & m;
+        uint32_t h = uuid_hash(t, &t->tab[j]->uuid) & m;
         int in = (i <= j) ? (h > i && h <= j) : (h > i || h <= j);
         if (!in) {
             t->tab[i] = t->tab[j];
@@ -304,7 +301,7 @@ tree_find(const struct tree *t, const struct nvdp_uuid *vnic, uint16_t port,
 static uint32_t
 mtab_slot(const struct tree *t, uint32_t vni, const uint8_t mac[6])
 {
-    uint32_t m = t->mtabsz - 1, i = mac_hash(vni, mac) & m;
+    uint32_t m = t->mtabsz - 1, i = mac_hash(t, vni, mac) & m;
 
     while (t->mtab[i].v != NULL &&
            !(t->mtab[i].v->vni == vni && mac_eq(t->mtab[i].mac, mac)))
@@ -350,7 +347,7 @@ mtab_del(struct tree *t, uint32_t i)
         j = (j + 1) & m;
         if (t->mtab[j].v == NULL)
             return;
-        uint32_t h = mac_hash(t->mtab[j].v->vni, t->mtab[j].mac) & m;
+        uint32_t h = mac_hash(t, t->mtab[j].v->vni, t->mtab[j].mac) & m;
         int in = (i <= j) ? (h > i && h <= j) : (h > i || h <= j);
         if (!in) {
             t->mtab[i] = t->mtab[j];
@@ -448,6 +445,7 @@ tree_init(struct tree *t, const struct tree_sink *sink,
     if (sink)
         t->sink = *sink;
     t->lim = *lim;
+    t->seed = tree_seed();
     t->next_expiry = UINT64_MAX;
     if (tab_grow(t) < 0 || mtab_grow(t) < 0)
         return -1;
@@ -851,6 +849,17 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
         }
         return;
     }
+    /* A resync replay restates the VNIC: up, unless the hypervisor follows
+     * it with VNIC_STATE down (spec 11.5). Outside a resync an ASSOC only
+     * adds addresses and a down VNIC stays down. */
+    if (k != AT_CONNECT && (v->flags & TREE_F_STALE) &&
+        (v->flags & TREE_F_DOWN)) {
+        v->flags &= ~TREE_F_DOWN;
+        if (v->state == TREE_ST_ASSOC)
+            for (unsigned i = 0; i < v->naddr; i++)
+                if (v->addr[i].kind == NVDP_ADDR_MAC)
+                    fw_active(t, v, v->addr[i].mac, 1);
+    }
     switch (k) {
     case AT_CONNECT:
     case AT_ASSOC:
@@ -875,7 +884,9 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
                           r->now);
         break;
     }
-    v->flags &= ~TREE_F_STALE;
+    v->flags &= ~(TREE_F_STALE | TREE_F_VN_UUID);
+    if (r->vn_uuid)
+        v->flags |= TREE_F_VN_UUID;
     if (addrs_add(t, v, r) < 0) {
         res_set(res, NVDP_ST_INTERNAL, "out of memory");
         return;
@@ -943,7 +954,7 @@ tree_disassoc(struct tree *t, const struct tree_req *r, struct tree_res *res)
                     vnic_drop_addr(t, v, i);
         }
         for (unsigned i = v->naddr; i-- > 0;)
-            if (addr_eq(&v->addr[i], a)) {
+            if (nvdp_addr_equal(&v->addr[i], a)) {
                 vnic_drop_addr(t, v, i);
                 break;
             }
@@ -1113,6 +1124,20 @@ tree_withdraw(struct tree *t, const struct tree_filter *fin, tree_vnic_cb cb,
     if (fin->hv) {
         memcpy(mac, fin->hv, 6);
         fc.hv = mac;
+    }
+    if (fin->vnic) {
+        /* one VNIC: its chain only, not the whole table (a hypervisor's
+         * shutdown of a VNIC lands here, once per request) */
+        for (struct tree_vnic *v = chain_head(t, &u), *nx; v; v = nx) {
+            nx = v->same_next;
+            if (filter_match(f, v)) {
+                if (cb)
+                    cb(arg, v);
+                vnic_remove(t, v);
+                n++;
+            }
+        }
+        return n;
     }
 
     for (uint32_t i = 0; i < t->tabsz; i++) {

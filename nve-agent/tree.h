@@ -17,6 +17,9 @@ enum tree_state {
 };
 #define TREE_F_DOWN 0x01  /* VNIC_STATE DOWN: kept but not forwarding */
 #define TREE_F_STALE 0x02 /* marked by RESYNC BEGIN, not yet replayed */
+/* The hypervisor named the VN by its UUID (else by VNI): a WITHDRAW names
+ * it the same way, since the hypervisor matches the VN it sent. */
+#define TREE_F_VN_UUID 0x04
 
 struct tree_hv;
 
@@ -92,6 +95,7 @@ struct tree {
     struct tree_hv *hvs;
     uint32_t nvnic, npreassoc;
     uint64_t next_expiry;
+    uint64_t seed; /* random hash key: peers choose UUIDs and MACs */
     uint64_t mem; /* bytes allocated for entries and tables */
     uint64_t fwd_errors;
 };
@@ -102,6 +106,7 @@ struct tree_req {
     const uint8_t *hv;             /* hypervisor MAC */
     const struct nvdp_uuid *vnic;
     uint32_t vni;
+    uint8_t vn_uuid;               /* the request named the VN by UUID */
     uint16_t tag_hint;             /* 0 = none */
     const struct nvdp_addr *addr;
     uint16_t naddr;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nvdp.h"
 #include "nvdpctl.h"
 
 #define FMT_MAXCOLS 32
@@ -11,6 +12,16 @@
 static const char *const vnic_cols[] = {"vnic", "vn", "mac", "ips", "state",
                                         "tag", "status", "reason", "intent",
                                         NULL};
+
+/* Strings come from peers too (an NVE's REASON, a HELLO's NAME): control
+ * characters become '?', so they neither drive the terminal nor split a
+ * line of output. */
+static void
+text(const char *s, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", s);
+    nvdp_text_sanitise(buf);
+}
 
 /* A scalar (or small nested value) as one table cell / value. */
 static void
@@ -23,7 +34,7 @@ cell(struct json_object *v, char *buf, size_t len)
         snprintf(buf, len, "-");
         break;
     case json_type_string:
-        snprintf(buf, len, "%s", json_object_get_string(v));
+        text(json_object_get_string(v), buf, len);
         break;
     case json_type_boolean:
         snprintf(buf, len, "%s", json_object_get_boolean(v) ? "yes" : "no");
@@ -353,11 +364,14 @@ nvdpctl_fmt_event(FILE *out, struct json_object *ev)
         fmt_any(out, ev, NULL);
         return;
     }
-    fprintf(out, "%s", json_object_object_get_ex(ev, "event", &v)
-                           ? json_object_get_string(v)
-                           : "event");
-    if (json_object_object_get_ex(ev, "vnic", &v))
-        fprintf(out, " %s", json_object_get_string(v));
+    text(json_object_object_get_ex(ev, "event", &v) ? json_object_get_string(v)
+                                                    : "event",
+         buf, sizeof(buf));
+    fprintf(out, "%s", buf);
+    if (json_object_object_get_ex(ev, "vnic", &v)) {
+        cell(v, buf, sizeof(buf));
+        fprintf(out, " %s", buf);
+    }
     for (i = 0; vnic_cols[i]; i++) {
         if (strcmp(vnic_cols[i], "vnic") == 0 ||
             !json_object_object_get_ex(ev, vnic_cols[i], &v) ||

@@ -5,7 +5,9 @@ set -u
 top=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 [ "$(id -u)" = 0 ] || { echo "demo_runs: SKIP: needs root (network namespaces)"; exit 77; }
 ip netns list >/dev/null 2>&1 || { echo "demo_runs: SKIP: 'ip netns' unavailable"; exit 77; }
-command -v jq >/dev/null 2>&1 || { echo "demo_runs: SKIP: jq not found"; exit 77; }
+for c in jq tcpdump tshark nc ethtool; do
+    command -v "$c" >/dev/null 2>&1 || { echo "demo_runs: SKIP: $c not found"; exit 77; }
+done
 out=$(BUILD_DIR=${top_builddir:-.} bash "$top/demo/demo.sh" 2>&1)
 rc=$?
 printf '%s\n' "$out"

@@ -7,29 +7,19 @@
 # tags never see them (captures), tagged frames injected on the uplink reach
 # only their tag's VMs untagged, spoofed/tagged/untagged-VNIC frames drop.
 set -u
-NAME=dp_tagging
-[ "$(id -u)" = 0 ] || { echo "$NAME: SKIP: needs root (netns, bpf)"; exit 77; }
-B=${top_builddir:-.}
-TOOL=$B/tests/e2e/dp_tool
-[ -x "$TOOL" ] || { echo "$NAME: FAIL: $TOOL not built"; exit 1; }
-for c in ip ping tcpdump /usr/bin/python3; do
-    command -v "$c" >/dev/null || { echo "$NAME: SKIP: $c missing"; exit 77; }
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/netns.sh"
+nt_init dp_tagging
+NAME=$NT_NAME
+TOOL=$NT_BUILD/tests/e2e/dp_tool
+[ -x "$TOOL" ] || nt_fail "$TOOL not built"
+for c in ping tcpdump /usr/bin/python3; do
+    command -v "$c" >/dev/null || nt_skip "$c missing"
 done
-P="sdp$$"; P=${P:0:9}
-D=$(mktemp -d /tmp/splitnve-$NAME.XXXXXX)
-NSS=(); PIDS=()
-fail() { echo "$NAME: FAIL: $*" >&2; for f in "$D"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done; exit 1; }
-cleanup() {
-    set +e
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    for n in "${NSS[@]}"; do ip netns del "$n" 2>/dev/null; done
-    rm -rf "$D"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ns() { ip netns add "$P$1" || fail "netns $1"; NSS+=("$P$1"); ip -n "$P$1" link set lo up; }
-nsx() { local n=$1; shift; ip netns exec "$P$n" "$@"; }
+# short names for the library's prefix, directory and helpers
+P=$NT_PFX D=$NT_DIR
+fail() { nt_fail "$@"; }
+ns() { nt_ns "$1"; }
+nsx() { nt_in "$@"; }
 # vm NAME HV VNET MAC IP: a VM namespace behind hv's VNET
 vm() {
     ns "$1"
@@ -57,7 +47,7 @@ vm vm4 hv2 vnet4 $M4 10.9.0.4
 start_dp() {
     mkfifo "$D/$1.in"
     ip netns exec "$P$1" "$TOOL" up0 bpf < "$D/$1.in" > "$D/$1.out" 2> "$D/$1.log" &
-    PIDS+=($!)
+    NT_PIDS+=($!)
     exec {fd}> "$D/$1.in"
     eval "FD_$1=$fd"
     for _ in $(seq 50); do grep -q '^ready' "$D/$1.out" && return; sleep 0.1; done
@@ -89,8 +79,8 @@ echo "$NAME: ok: a VNIC without a tag passes no traffic"
 dp hv1 "set vnet1 $M1 10" >/dev/null
 dp hv1 "set vnet2 $M2 20" >/dev/null
 dp hv2 "set vnet4 $M4 10" >/dev/null
-ip netns exec "${P}net" tcpdump -i p1 -e -nn -U -w "$D/up.pcap" 2>/dev/null & PIDS+=($!)
-ip netns exec "${P}vm2" tcpdump -i eth0 -e -nn -U -w "$D/vm2.pcap" 2>/dev/null & PIDS+=($!)
+ip netns exec "${P}net" tcpdump -i p1 -e -nn -U -w "$D/up.pcap" 2>/dev/null & NT_PIDS+=($!)
+ip netns exec "${P}vm2" tcpdump -i eth0 -e -nn -U -w "$D/vm2.pcap" 2>/dev/null & NT_PIDS+=($!)
 sleep 1
 ping_ok vm1 10.9.0.3 || fail "vm1 -> vm3 (same tag, same hypervisor)"
 echo "$NAME: ok: same-tag VMs on one hypervisor ping"
@@ -104,7 +94,7 @@ ping_ok vm2 10.9.0.4 && fail "vm2 (tag 20) reached vm4 (tag 10)"
 echo "$NAME: ok: tag 20 cannot reach tag 10"
 
 # ---- 5. injected tagged frames: only their tag's VMs, untagged ----------
-ip netns exec "${P}vm1" tcpdump -i eth0 -e -nn -U -w "$D/vm1.pcap" 2>/dev/null & PIDS+=($!)
+ip netns exec "${P}vm1" tcpdump -i eth0 -e -nn -U -w "$D/vm1.pcap" 2>/dev/null & NT_PIDS+=($!)
 sleep 1
 nsx net /usr/bin/python3 - <<PY || fail "scapy injection"
 from scapy.all import Ether, Dot1Q, IP, UDP, Raw, sendp
@@ -115,7 +105,7 @@ sendp([f(20, "$M2", b"to-vm2-tag20"), f(10, "$M2", b"wrongtag-for-vm2"),
       iface="p1", verbose=0)
 PY
 sleep 1
-kill "${PIDS[@]:2}" 2>/dev/null; sleep 0.5
+kill "${NT_PIDS[@]:2}" 2>/dev/null; sleep 0.5
 rd() { tcpdump -r "$1" -e -nn -A 2>/dev/null; }
 rd "$D/vm2.pcap" | grep -q to-vm2-tag20 || fail "vm2 did not get its tag-20 frame"
 rd "$D/vm2.pcap" | grep -q wrongtag-for-vm2 && fail "vm2 got a tag-10 frame addressed to its MAC"
@@ -154,4 +144,4 @@ ping_ok vm3 10.9.0.4 && fail "withdrawn vm4 still reachable"
 dp hv2 "set vnet4 $M4 10" >/dev/null
 ping_ok vm3 10.9.0.4 || fail "vm4 re-tagged but unreachable"
 echo "$NAME: ok: detached and withdrawn VNICs pass nothing; re-tagging restores"
-echo "$NAME: PASS"
+nt_pass

@@ -46,5 +46,8 @@ nt_assert_rc "destination pre-associates U2" 0 nt_ctl hv3 vnic preassociate "$U2
 nt_assert_eq "U2 on both ports" 2 "$(nt_nve_vnic_count nve "$U2")"
 nt_assert_rc "source detaches U2 (shutdown)" 0 nt_ctl hv1 vnic detach "$U2" --wait=5
 nt_wait 5 "U2 purged from every port" nt_eq 0 nt_nve_vnic_count nve "$U2"
+# and the destination is told: it does not keep a pre-association the NVE
+# no longer holds
+nt_wait 5 "U2 withdrawn at the destination" nt_eq withdrawn nt_hv_field hv3 "$U2" state
 nt_assert_eq "U stays attached at the destination" 1 "$(nt_nve_vnic_count nve "$U" port2)"
 nt_pass

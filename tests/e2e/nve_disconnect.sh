@@ -8,6 +8,12 @@ nt_init nve_disconnect
 
 nt_topo_direct
 export NVE_VNS="blue:100 red:200" HV_VNS="blue:100 red:200"
+# green has a VN Name UUID on the NVE, while hv1 knows it only by its VNI:
+# the WITHDRAW must name it the way hv1 did (spec 5.6)
+export NVE_EXTRA='vn "green" {
+    uuid = "6a1f4c2e-0b7d-4e59-9c33-2f8e1d0a5b07"
+    vni = 300
+}'
 nt_start_nve nve nve
 nt_start_hv hv1 hv1 up0
 nt_wait 10 "hv1 hears the NVE" nt_hv_sees_nve hv1
@@ -58,6 +64,19 @@ nt_log "ok: no re-association for 2 s"
 # An explicit attach by the operator brings it back.
 nt_assert_rc "operator re-attaches VNIC 1" 0 nt_ctl hv1 vnic attach "$U1" --vn blue --mac "$(nt_mac 1)" --wait=5
 nt_assert_eq "VNIC 1 attached again" attached "$(nt_hv_field hv1 "$U1" state)"
+
+# A VN the NVE names by UUID, attached by VNI: the hypervisor still
+# recognises the WITHDRAW (VN-wide, and for one VNIC).
+U4=$(nt_uuid 4) U5=$(nt_uuid 5)
+nt_assert_rc "attach 4 (green by VNI)" 0 nt_ctl hv1 vnic attach "$U4" --vn vni:300 --mac "$(nt_mac 4)" --wait=5
+nt_assert_rc "attach 5 (green by VNI)" 0 nt_ctl hv1 vnic attach "$U5" --vn vni:300 --mac "$(nt_mac 5)" --wait=5
+nt_assert_rc "disconnect VNIC 4 of green" 0 nt_ctl nve disconnect --port port1 --vn green \
+    --vnic "$U4" --reason "one by uuid"
+nt_wait 5 "VNIC 4 withdrawn on hv1" nt_eq withdrawn nt_hv_field hv1 "$U4" state
+nt_assert_eq "VNIC 5 still attached" attached "$(nt_hv_field hv1 "$U5" state)"
+nt_assert_rc "disconnect green" 0 nt_ctl nve disconnect --port port1 --vn green --reason "green retired"
+nt_wait 5 "VNIC 5 withdrawn on hv1" nt_eq withdrawn nt_hv_field hv1 "$U5" state
+nt_assert_eq "hv1 dropped green's tag" "" "$(nt_hv_field hv1 "$U5" tag | sed 's/^0$//;s/^null$//')"
 
 # Error paths of disconnect.
 nt_assert_rc "disconnect on an unknown port" 1 nt_ctl nve disconnect --port nosuchport --vn vni:100

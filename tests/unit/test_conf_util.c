@@ -164,6 +164,10 @@ test_validators_reject_with_line(void **st)
     expect_error("\n\nmac = \"02:00:00:aa:bb\"\n",
                  "FILE:3: option 'mac': invalid MAC address '02:00:00:aa:bb'");
     expect_error("mac = \"02:00:00:aa:bb:zz\"\n", "FILE:1: option 'mac'");
+    /* what passes here must parse later (nvdp_mac_parse wants one
+     * separator throughout): a mixed one used to become 00:00:00:00:00:00 */
+    expect_error("mac = \"02:00-00:aa:bb:cc\"\n",
+                 "FILE:1: option 'mac': invalid MAC address");
     expect_error("uuid = \"6e5d2b1a-0c3f-4a5b-9c8d-7e6f5a4b3c2\"\n",
                  "FILE:1: option 'uuid': invalid UUID");
     expect_error("uuid = \"6e5d2b1a00c3f-4a5b-9c8d-7e6f5a4b3c2d\"\n",

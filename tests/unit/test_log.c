@@ -167,6 +167,28 @@ test_ratelimit_lines(void **st)
     assert_string_equal(out, "45 similar messages suppressed\n");
 }
 
+/* Peer text (NAME, REASON) reaches log lines: control characters must not
+ * forge extra lines or drive the terminal (spec section 6). */
+static void
+hostile(void *arg)
+{
+    (void)arg;
+    log_info("peer is \"%s\"", "evil\nNVE up\r\x1b[31mred\x7f\xc2\x9b" "2J");
+    log_warnx("reason: %s", "caf\xc3\xa9" " ok\tx");
+}
+
+static void
+test_sanitised(void **st)
+{
+    const char *out;
+
+    (void)st;
+    log_init("test_log", 1, 0);
+    out = capture(hostile, NULL);
+    assert_string_equal(out, "peer is \"evil?NVE up??[31mred???2J\"\n"
+                             "reason: caf\xc3\xa9" " ok?x\n");
+}
+
 int
 main(void)
 {
@@ -175,6 +197,7 @@ main(void)
         cmocka_unit_test(test_warn_errno),
         cmocka_unit_test(test_ratelimit_allow),
         cmocka_unit_test(test_ratelimit_lines),
+        cmocka_unit_test(test_sanitised),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }

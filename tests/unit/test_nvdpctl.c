@@ -406,6 +406,15 @@ test_fmt_vnic(void **state)
     s = fmt(nvdpctl_fmt_event,
             "{\"event\": \"vnic\", \"vnic\": \"u1\", \"reason\": \"vn retired\"}");
     assert_string_equal(s, "vnic u1 reason=\"vn retired\"\n");
+    /* the reason comes from the NVE: no control characters reach the
+     * terminal, and an event stays one line */
+    s = fmt(nvdpctl_fmt_event,
+            "{\"event\": \"vnic\\n\", \"vnic\": \"u1\\u001b[2J\","
+            " \"reason\": \"bad\\nvnic u2 state=attached\\r\"}");
+    assert_string_equal(s, "vnic? u1?[2J reason=\"bad?vnic u2 "
+                           "state=attached?\"\n");
+    s = fmt(nvdpctl_fmt_vnic, "{\"vnic\": \"u1\", \"reason\": \"\\u0007x\"}");
+    assert_string_equal(s, "vnic:   u1\nreason: ?x\n");
 }
 
 static void

@@ -148,6 +148,9 @@ test_defaults_and_roundtrip(void **state)
     assert_int_equal(c->rel.rto_max, 3200);
     assert_int_equal(c->rel.max_tries, 8);
     assert_int_equal(c->max_hv_per_port, 256);
+    /* a hypervisor's VNICs are bounded out of the box (spec section 15) */
+    assert_int_equal(c->max_vnics_per_hv, 4096);
+    assert_int_equal(c->max_addrs, 64);
     assert_int_equal(c->ports[0].nhv, 0);
     assert_true(c->ports[0].all_vns);
     assert_true(tagset_has(&c->ports[0].tags, 1));

@@ -1094,6 +1094,58 @@ test_resync_end_without_begin(void **state)
     assert_int_equal(x->tree.nvnic, 1);
 }
 
+/* VNIC_DISASSOC intent=shutdown purges the VNIC on every port (spec 9.6);
+ * the state of other hypervisors it removes is withdrawn from them, so that
+ * they do not keep reporting a VNIC the NVE no longer holds (spec 13). */
+static void
+test_shutdown_withdraws_elsewhere(void **state)
+{
+    struct fx *x = *state;
+    struct decoded d;
+    struct nvdp_msg *m;
+    int to_hv1 = 0, to_hv2 = 0;
+    struct nvdp_uuid u1 = U(1);
+
+    assert_int_equal(req1(x, 0, HV1, assoc(1, 100, 1))->status, NVDP_ST_OK);
+    m = assoc(1, 100, 1); /* the migration destination, same port */
+    m->type = NVDP_MSG_PREASSOC;
+    assert_int_equal(req1(x, 0, HV2, m)->status, NVDP_ST_OK);
+    assert_int_equal(x->tree.nvnic, 2);
+    m = msg_new(NVDP_MSG_VNIC_DISASSOC);
+    m->has_vnic = 1, m->vnic = u1;
+    m->has_intent = 1, m->intent = NVDP_INTENT_SHUTDOWN;
+    assert_int_equal(req1(x, 0, HV1, m)->status, NVDP_ST_OK);
+    assert_int_equal(x->tree.nvnic, 0);
+    for (int i = 0; i < x->ncap; i++) {
+        decode(&x->cap[i], &d);
+        for (int k = 0; k < d.n; k++) {
+            if (d.m[k].type != NVDP_MSG_WITHDRAW)
+                continue;
+            assert_true(d.m[k].has_vnic);
+            assert_memory_equal(&d.m[k].vnic, &u1, 16);
+            to_hv1 += memcmp(x->cap[i].dst, HV1, 6) == 0;
+            to_hv2 += memcmp(x->cap[i].dst, HV2, 6) == 0;
+        }
+    }
+    assert_int_equal(to_hv1, 0); /* the requester knows */
+    assert_int_equal(to_hv2, 1);
+    /* intent=migration leaves the other location alone, and says nothing */
+    assert_int_equal(req1(x, 0, HV1, assoc(2, 100, 2))->status, NVDP_ST_OK);
+    m = assoc(2, 100, 2);
+    m->type = NVDP_MSG_PREASSOC;
+    assert_int_equal(req1(x, 0, HV2, m)->status, NVDP_ST_OK);
+    m = msg_new(NVDP_MSG_VNIC_DISASSOC);
+    m->has_vnic = 1, m->vnic = U(2);
+    m->has_intent = 1, m->intent = NVDP_INTENT_MIGRATION;
+    assert_int_equal(req1(x, 0, HV1, m)->status, NVDP_ST_OK);
+    assert_int_equal(x->tree.nvnic, 1);
+    for (int i = 0; i < x->ncap; i++) {
+        decode(&x->cap[i], &d);
+        for (int k = 0; k < d.n; k++)
+            assert_int_not_equal(d.m[k].type, NVDP_MSG_WITHDRAW);
+    }
+}
+
 int
 main(void)
 {
@@ -1117,6 +1169,7 @@ main(void)
         T(test_withdraw_window_queue),
         T(test_withdraw_vn_as_named),
         T(test_resync_end_without_begin),
+        T(test_shutdown_withdraws_elsewhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -860,6 +860,95 @@ test_withdraw_filter_into_tree(void **state)
     fx_free(x);
 }
 
+/* ---- hash flooding ------------------------------------------------------- */
+/* The unkeyed hash tree.c once used: mix64 (murmur3's finaliser) is a
+ * bijection, so a hypervisor can choose UUIDs that all land in one slot. */
+static uint64_t
+fmix64_inv(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0x9cb4b2f8129337dbULL;
+    x ^= x >> 33;
+    x *= 0x4f74430c22a54005ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t
+fmix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* UUIDs a peer chose to collide under hash(a, b) = mix64(a ^ mix64(b)):
+ * the table must not turn them into one long probe run. */
+static void
+test_hash_flood(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    const unsigned N = 2000;
+    uint32_t run = 0, longest = 0;
+    struct tree_res res;
+
+    (void)state;
+    x->t.sink = (struct tree_sink){0};
+    for (unsigned i = 0; i < N; i++) {
+        struct nvdp_uuid u;
+        uint64_t a = fmix64_inv((uint64_t)(i + 1) << 32) ^ fmix64(0), b = 0;
+        memcpy(u.b, &a, 8);
+        memcpy(u.b + 8, &b, 8);
+        struct tree_req r = R(0, HV1, &u, 100, NULL, 0);
+        tree_connect(&x->t, &r, &res);
+        assert_int_equal(res.status, NVDP_ST_OK);
+    }
+    assert_int_equal(x->t.nvnic, N);
+    for (uint32_t i = 0; i < 2 * x->t.tabsz; i++) {
+        run = x->t.tab[i % x->t.tabsz] ? run + 1 : 0;
+        if (run > longest)
+            longest = run;
+    }
+    print_message("longest probe run: %u of %u entries\n", longest, N);
+    assert_true(longest < N / 5);
+    fx_free(x);
+}
+
+/* Spec 11.5: a resync replays ASSOC for every attached VNIC and VNIC_STATE
+ * down only for those that are down, so a replayed ASSOC makes a stale
+ * entry up again; outside a resync an ASSOC (more addresses) keeps it down. */
+static void
+test_resync_replay_resets_down(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u1 = U(1);
+    struct nvdp_addr a = A_IP4(1, 5), b = A_IP4(1, 6);
+    struct tree_res res;
+    struct tree_req r = R(0, HV1, &u1, 100, &a, 1);
+
+    (void)state;
+    tree_assoc(&x->t, &r, &res);
+    tree_vnic_state(&x->t, &r, 0, &res);
+    struct tree_vnic *v = tree_find(&x->t, &u1, 0, HV1);
+    assert_string_equal(tree_state_str(v), "down");
+    struct tree_req more = R(0, HV1, &u1, 100, &b, 1);
+    tree_assoc(&x->t, &more, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_string_equal(tree_state_str(v), "down");
+    assert_int_equal(x->ff.inactive, 1);
+    /* the hypervisor restarted; it wants the VNIC up now */
+    tree_hv_mark_stale(&x->t, 0, HV1);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_string_equal(tree_state_str(v), "associated");
+    assert_int_equal(x->ff.inactive, 0);
+    assert_int_equal(tree_hv_sweep_stale(&x->t, 0, HV1), 0);
+    fx_free(x);
+}
+
 int
 main(void)
 {
@@ -884,6 +973,8 @@ main(void)
         cmocka_unit_test(test_state_before_assoc_and_connected),
         cmocka_unit_test(test_disassoc_keeps_other_location),
         cmocka_unit_test(test_withdraw_filter_into_tree),
+        cmocka_unit_test(test_hash_flood),
+        cmocka_unit_test(test_resync_replay_resets_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
