@@ -119,6 +119,7 @@ struct hv_counters {
     uint64_t hello_tx, hello_rx;
     uint64_t responses_rx, refusals_rx, stray_responses;
     uint64_t withdraws_rx, dup_requests, stale_requests, unsupported_rx;
+    uint64_t resp_dropped; /* answers not queued: HV_RESP_MAX pending */
     uint64_t resyncs, nve_down, oversize;
 };
 
@@ -146,6 +147,10 @@ struct hv_proto {
     size_t replay_left;
 
     /* Responses to the NVE's requests, sent at the next flush. */
+    /* Answers waiting for the next frame to the NVE; bounded so a flood of
+     * requests cannot grow it (a dropped answer stays in rel_rx's cache
+     * and goes out when the NVE retransmits). */
+#define HV_RESP_MAX 1024
     struct nvdp_msg *resp;
     size_t nresp, resp_cap;
 

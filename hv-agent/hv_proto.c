@@ -524,6 +524,10 @@ queue_resp(struct hv *h, uint32_t txid, uint16_t req_type, uint16_t status,
     struct hv_proto *p = &h->proto;
     struct nvdp_msg *r;
 
+    if (p->nresp >= HV_RESP_MAX) {
+        p->cnt.resp_dropped++;
+        return;
+    }
     if (p->nresp == p->resp_cap) {
         size_t cap = p->resp_cap ? p->resp_cap * 2 : 16;
         struct nvdp_msg *n = realloc(p->resp, cap * sizeof(*n));
@@ -618,7 +622,10 @@ handle_withdraw(struct hv *h, const struct nvdp_msg *m)
         next = TAILQ_NEXT(v, entry);
         if (m->has_vnic && memcmp(m->vnic.b, v->uuid.b, 16) != 0)
             continue;
-        if (m->vn.kind != NVDP_VN_NONE && !nvdp_vn_equal(&m->vn, &v->vn))
+        /* The NVE names the VN as we did; a tag match also identifies it
+         * (one tag per VN on our port), in case the names differ. */
+        if (m->vn.kind != NVDP_VN_NONE && !nvdp_vn_equal(&m->vn, &v->vn) &&
+            !(m->has_tag && v->tag != 0 && v->tag == m->tag))
             continue;
         if (v->state == HV_VNIC_WITHDRAWN)
             continue;
@@ -1427,6 +1434,7 @@ hv_proto_counters_json(const struct hv *h)
     C("responses_rx", c->responses_rx);
     C("refusals_rx", c->refusals_rx);
     C("withdraws_rx", c->withdraws_rx);
+    C("resp_dropped", c->resp_dropped);
     C("unsupported_rx", c->unsupported_rx);
     C("nve_down", c->nve_down);
     C("oversize", c->oversize);
