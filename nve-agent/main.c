@@ -150,7 +150,7 @@ main(int argc, char **argv)
         ev_loop_free(n.loop);
         return 1;
     }
-    if (n.conf->fwd.underlay_if[0] && fwd_start(n.fwd, -1) < 0) {
+    if (n.conf->fwd.underlay_if[0] && fwd_start(n.fwd, n.conf->fwd_cpu) < 0) {
         log_warnx("forwarder did not start on underlay %s",
                   n.conf->fwd.underlay_if);
         rc = 1;

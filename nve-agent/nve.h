@@ -75,6 +75,7 @@ struct nve_conf {
     uint32_t max_vnics_per_hv;
     uint32_t max_hv_per_port;
     struct fwd_params fwd;
+    int fwd_cpu; /* CPU the forwarding thread is pinned to, -1 = none */
     struct nve_port *ports;
     unsigned nports;
     struct nve_vn *vns;

@@ -54,6 +54,7 @@ static cfg_opt_t underlay_opts[] = {
     CFG_BOOL("df", cfg_true, CFGF_NONE),
     CFG_STR("source-port-range", "49152-65535", CFGF_NONE),
     CFG_INT("mac-age", 300, CFGF_NONE),
+    CFG_INT("cpu", -1, CFGF_NONE),
     CFG_END()};
 
 static cfg_opt_t top_opts[] = {
@@ -148,6 +149,7 @@ static const struct range ranges[] = {
     {"underlay|udp-port", 1, 65535},
     {"underlay|ttl", 1, 255},
     {"underlay|mac-age", 1, 86400},
+    {"underlay|cpu", -1, 1023},
     {"port|max-vnics", 0, 10000000},
     {"vn|vni", 1, NVDP_VNI_MAX},
 };
@@ -489,6 +491,10 @@ conf_top(struct nve_conf *c, cfg_t *cfg, const char *file)
     c->fwd.ttl = (uint8_t)cfg_getint(u, "ttl");
     c->fwd.df = cfg_getbool(u, "df") ? 1 : 0;
     c->fwd.mac_age_s = (uint32_t)cfg_getint(u, "mac-age");
+    c->fwd_cpu = (int)cfg_getint(u, "cpu");
+    /* The forwarder shares the access ports with NVDP: it must skip our
+     * control frames whatever EtherType they use. */
+    c->fwd.nvdp_ethertype = c->ethertype;
     sscanf(cfg_getstr(u, "source-port-range"), "%u-%u", &lo, &hi);
     c->fwd.sport_min = (uint16_t)lo;
     c->fwd.sport_max = (uint16_t)hi;
@@ -655,6 +661,7 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
     fprintf(o, "    source-port-range = \"%u-%u\"\n", c->fwd.sport_min,
             c->fwd.sport_max);
     fprintf(o, "    mac-age = %u\n", c->fwd.mac_age_s);
+    fprintf(o, "    cpu = %d\n", c->fwd_cpu);
     fprintf(o, "}\n");
     for (unsigned i = 0; i < c->nports; i++) {
         const struct nve_port *p = &c->ports[i];

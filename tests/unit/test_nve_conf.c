@@ -198,6 +198,7 @@ static const struct bad bads[] = {
      "\nport \"a\" {\n interface = \"e0\"\n tags = \"5\"\n reserved-tags = "
      "\"1-10\"\n}\n",
      2, "no tag left"},
+    {"forwarder cpu", "\nunderlay {\n cpu = -2\n}\n", 3, "cpu"},
     {"missing interface", "port \"a\" {\n tags = \"5\"\n}\n", 1, "interface"},
     {"bad interface", "port \"a\" {\n interface = \"a/b\"\n}\n", 2,
      "interface"},
@@ -261,6 +262,27 @@ test_bad_lines(void **state)
     }
 }
 
+/* The forwarder pins its thread where told and skips NVDP frames of the
+ * configured EtherType, not only the default one. */
+static void
+test_forwarder_params(void **state)
+{
+    char err[2048];
+    struct nve_conf *c = load_text(
+        "ethertype = 0x88b6\nunderlay {\n interface = \"u0\"\n"
+        " local-ip = \"192.0.2.1\"\n cpu = 1\n}\n", err, sizeof(err));
+
+    assert_non_null(c);
+    assert_int_equal(c->fwd_cpu, 1);
+    assert_int_equal(c->fwd.nvdp_ethertype, 0x88b6);
+    nve_conf_free(c);
+    c = load_text("name = \"x\"\n", err, sizeof(err));
+    assert_non_null(c);
+    assert_int_equal(c->fwd_cpu, -1);
+    assert_int_equal(c->fwd.nvdp_ethertype, 0x88b5);
+    nve_conf_free(c);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -287,6 +309,7 @@ main(void)
         cmocka_unit_test(test_sample_parses),
         cmocka_unit_test(test_defaults_and_roundtrip),
         cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_forwarder_params),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
