@@ -126,7 +126,10 @@ l2sock_open(struct l2sock *s, const char *ifname, uint16_t ethertype,
                      sizeof(one));
 #endif
     sll.sll_family = AF_PACKET;
-    sll.sll_protocol = htons(ethertype);
+    /* ETH_P_ALL, not our EtherType: on a bridge port (a hypervisor's uplink
+     * often is one) the bridge consumes frames before protocol handlers run;
+     * taps see them first. The filter above keeps only ours. */
+    sll.sll_protocol = htons(ETH_P_ALL);
     sll.sll_ifindex = s->ifindex;
     if (bind(s->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
         log_warn("l2sock: %s: bind", ifname);

@@ -131,6 +131,27 @@ test_group_and_unicast(void **state)
     assert_int_equal(p->b.rx_frames, 2);
 }
 
+/* A hypervisor's uplink is often a bridge port: the bridge takes every frame
+ * before protocol handlers see it, and NVDP must still be heard there. */
+static void
+test_bridge_port(void **state)
+{
+    struct pair *p = *state;
+    const uint8_t msg[] = "nvdp through an uplink enslaved to a bridge....";
+
+    if (!have_netns)
+        skip();
+    assert_int_equal(system("ip link add infra-br type bridge && "
+                            "ip link set infra-b master infra-br && "
+                            "ip link set infra-br up"), 0);
+    assert_int_equal(l2sock_send(&p->a, group, msg, sizeof(msg)), 0);
+    assert_int_equal(l2sock_send(&p->a, p->b.mac, msg, sizeof(msg)), 0);
+    int n = recv_all(&p->b, p->rx, 64);
+    assert_int_equal(system("ip link del infra-br"), 0);
+    assert_int_equal(n, 2);
+    assert_memory_equal(p->rx[0].payload, msg, sizeof(msg));
+}
+
 static void
 test_short_frame_padded(void **state)
 {
@@ -267,6 +288,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_group_and_unicast, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_bridge_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_frame_padded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_filtering, setup, teardown),
