@@ -27,6 +27,21 @@ conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
                   cfg && cfg->filename ? cfg->filename : "<config>", msg);
 }
 
+void
+conf_name_sections(cfg_t *cfg, const char *path)
+{
+    for (cfg_opt_t *o = cfg->opts; o->name; o++) {
+        if (o->type != CFGT_SEC || (o->flags & CFGF_MULTI))
+            continue;
+        cfg_t *sec = cfg_getsec(cfg, o->name);
+        if (sec == NULL)
+            continue;
+        if (sec->filename == NULL)
+            sec->filename = strdup(path);
+        conf_name_sections(sec, path);
+    }
+}
+
 /* Applies check to every value of a string option (lists included). */
 static int
 conf_each_str(cfg_t *cfg, cfg_opt_t *opt, int (*check)(const char *),
@@ -153,6 +168,59 @@ conf_validate_positive(cfg_t *cfg, cfg_opt_t *opt)
                       cfg_opt_name(opt), v);
             return -1;
         }
+    }
+    return 0;
+}
+
+/* ---- integer bounds ---------------------------------------------------- */
+int
+conf_set_ranges(cfg_t *cfg, const struct conf_range *table,
+                cfg_validate_callback_t cb)
+{
+    for (const struct conf_range *r = table; r->path; r++) {
+        cfg_set_validate_func(cfg, r->path, cb);
+        /* the second call returns the first's cb unless path is unknown */
+        if (cfg_set_validate_func(cfg, r->path, cb) != cb)
+            return -1;
+    }
+    return 0;
+}
+
+/* Does "a|b|opt" name opt in the section cfg is parsing? Validators see
+ * only the innermost section, so that is what is compared. */
+static int
+conf_range_match(const char *path, const cfg_t *cfg, const char *name)
+{
+    const char *leaf = strrchr(path, '|');
+    const char *sec;
+
+    if (leaf == NULL)
+        return strcmp(path, name) == 0 && strcmp(cfg->name, "root") == 0;
+    if (strcmp(leaf + 1, name) != 0)
+        return 0;
+    for (sec = leaf; sec > path && sec[-1] != '|'; sec--)
+        ;
+    return strlen(cfg->name) == (size_t)(leaf - sec) &&
+           strncmp(cfg->name, sec, (size_t)(leaf - sec)) == 0;
+}
+
+int
+conf_check_range(cfg_t *cfg, cfg_opt_t *opt, const struct conf_range *table)
+{
+    const char *name = cfg_opt_name(opt);
+
+    for (const struct conf_range *r = table; r->path; r++) {
+        if (!conf_range_match(r->path, cfg, name))
+            continue;
+        for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
+            long v = cfg_opt_getnint(opt, i);
+            if (v < r->lo || v > r->hi) {
+                cfg_error(cfg, "option '%s': %ld out of range %ld..%ld",
+                          name, v, r->lo, r->hi);
+                return -1;
+            }
+        }
+        return 0;
     }
     return 0;
 }

@@ -10,6 +10,10 @@
 
 /* Error callback that prints "FILE:LINE: message" to stderr / the log. */
 void conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap);
+/* Single (not CFGF_MULTI) sections exist from cfg_init() on, before the
+ * file is known, and their errors would say "<config>": call this before
+ * cfg_parse() to give them, at any depth, the file's name. */
+void conf_name_sections(cfg_t *cfg, const char *path);
 
 /* Option validators for cfg_set_validate_func(). */
 int conf_validate_mac(cfg_t *cfg, cfg_opt_t *opt);
@@ -18,6 +22,25 @@ int conf_validate_vni(cfg_t *cfg, cfg_opt_t *opt);
 int conf_validate_tagset(cfg_t *cfg, cfg_opt_t *opt);
 int conf_validate_ifname(cfg_t *cfg, cfg_opt_t *opt);
 int conf_validate_positive(cfg_t *cfg, cfg_opt_t *opt);
+
+/* Integer bounds, one row per option, the table ended by a NULL path.
+ * path is what cfg_set_validate_func() takes: "opt", "sec|opt", titled
+ * multi-sections included ("vn|vni"). */
+struct conf_range {
+    const char *path;
+    long lo, hi;
+};
+/* Registers cb as the validator of every option in table; cb is a
+ * one-line wrapper calling conf_check_range() with that table (libconfuse
+ * gives validators no user pointer). 0, or -1 naming no such option. */
+int conf_set_ranges(cfg_t *cfg, const struct conf_range *table,
+                    cfg_validate_callback_t cb);
+/* Checks opt against its row while parsing, so the error carries the
+ * option's line: "FILE:LINE: option 'x': V out of range LO..HI". A row
+ * matches on the option's name and its innermost section; options with no
+ * row pass. */
+int conf_check_range(cfg_t *cfg, cfg_opt_t *opt,
+                     const struct conf_range *table);
 
 /* A set of 802.1Q VIDs as a 4096-bit map. "1-99,200,300-399". */
 struct tagset {

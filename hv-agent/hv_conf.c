@@ -11,38 +11,23 @@
 #include "hv.h"
 #include "log.h"
 
-/* Integer options and their bounds: one row per option, checked by one
- * validator that names the option and the line. */
-struct int_bound {
-    const char *name;
-    long min, max;
-};
-static const struct int_bound int_bounds[] = {
+/* Integer options and their bounds: one row per option, checked while
+ * parsing so that the error names the option and its line. */
+static const struct conf_range int_bounds[] = {
     {"ethertype", 0x0600, 0xFFFF},
     {"hello-interval", 100, 60000},
     {"hold-time", 1, 3600},
     {"window", 1, REL_WINDOW_MAX},
-    {"initial", 10, 60000},
-    {"max", 10, 600000},
-    {"tries", 1, 100},
+    {"retransmit|initial", 10, 60000},
+    {"retransmit|max", 10, 600000},
+    {"retransmit|tries", 1, 255}, /* rel_params.max_tries is 8 bits */
     {NULL, 0, 0},
 };
 
 static int
 validate_int(cfg_t *cfg, cfg_opt_t *opt)
 {
-    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
-
-    for (const struct int_bound *b = int_bounds; b->name; b++) {
-        if (strcmp(b->name, opt->name) != 0)
-            continue;
-        if (v < b->min || v > b->max) {
-            cfg_error(cfg, "%s %ld out of range %ld..%ld", opt->name, v,
-                      b->min, b->max);
-            return -1;
-        }
-    }
-    return 0;
+    return conf_check_range(cfg, opt, int_bounds);
 }
 
 static int
@@ -126,17 +111,15 @@ conf_schema(void)
         HV_HOST_CFG_OPTS,
         CFG_END(),
     };
-    static const char *const ints[] = {"ethertype", "hello-interval",
-                                       "hold-time", "window",
-                                       "retransmit|initial", "retransmit|max",
-                                       "retransmit|tries"};
     cfg_t *cfg = cfg_init(opts, CFGF_NONE);
 
     if (cfg == NULL)
         return NULL;
     cfg_set_error_function(cfg, conf_errfunc);
-    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
-        cfg_set_validate_func(cfg, ints[i], validate_int);
+    if (conf_set_ranges(cfg, int_bounds, validate_int) < 0) {
+        cfg_free(cfg);
+        return NULL;
+    }
     cfg_set_validate_func(cfg, "name", validate_name);
     cfg_set_validate_func(cfg, "uplink", conf_validate_ifname);
     cfg_set_validate_func(cfg, "group-mac", conf_validate_mac);
@@ -262,11 +245,7 @@ hv_conf_load(struct hv_conf *c, const char *path)
         log_warnx("%s: cannot initialise the parser", path);
         return -1;
     }
-    /* A non-multi section exists from cfg_init() on, before any file name
-     * is known: give it ours so its errors name the file too. */
-    cfg_t *rtx = cfg_getsec(cfg, "retransmit");
-    if (rtx != NULL && rtx->filename == NULL)
-        rtx->filename = strdup(path);
+    conf_name_sections(cfg, path);
     rc = cfg_parse(cfg, path);
     if (rc == CFG_FILE_ERROR) {
         log_warnx("%s: %s", path, strerror(errno));

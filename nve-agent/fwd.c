@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,8 @@ fwd_new(const struct fwd_params *p)
     return f;
 }
 
+static void ip_reset(struct fwd *f);
+
 void
 fwd_free(struct fwd *f)
 {
@@ -116,7 +119,7 @@ fwd_free(struct fwd *f)
     free(f->macs);
     free(f->mac_seen);
     free(f->remotes);
-    free(f->ips);
+    ip_reset(f);
     pthread_mutex_destroy(&f->wlock);
     free(f);
 }
@@ -291,10 +294,400 @@ mac_put(struct fwd *f, uint64_t key, uint64_t val)
         h = (h + 1) & (FWD_MAC_CAP - 1);
     /* value first, then the key publishes the entry */
     __atomic_store_n(&f->macs[h].val, val, __ATOMIC_RELEASE);
-    __atomic_store_n(&f->mac_seen[h], fwd_now_s(), __ATOMIC_RELAXED);
+    /* only remote and learned entries age: leaving mac_seen untouched for
+     * local ones keeps its pages out of memory on a ToR with local VNICs */
+    if (FWD_MV_TYPE(val) != FWD_MAC_LOCAL)
+        __atomic_store_n(&f->mac_seen[h], fwd_now_s(), __ATOMIC_RELAXED);
     __atomic_store_n(&f->macs[h].key, key, __ATOMIC_RELEASE);
     f->nmacs++;
     return (int)h;
+}
+
+/* ---- IP entries under local MACs (control side only, wlock held) -------- */
+
+_Static_assert(FWD_MAC_CAP <= 65536, "a MAC slot must fit fwd_iphdr.mslot");
+_Static_assert(sizeof(struct fwd_ip4) == 16 && sizeof(struct fwd_ip6) == 28 &&
+               sizeof(struct fwd_iprange) == 44, "IP entry sizes");
+_Static_assert(offsetof(struct fwd_ip4, ip) == sizeof(struct fwd_iphdr) &&
+               offsetof(struct fwd_ip6, ip) == sizeof(struct fwd_iphdr) &&
+               offsetof(struct fwd_iprange, ip) == sizeof(struct fwd_iphdr) &&
+               offsetof(struct fwd_iprange, ip_hi) == sizeof(struct fwd_iphdr) + 16,
+               "addresses follow the header");
+
+static const uint32_t ipp_esz[FWD_IPP_MAX] = {
+    sizeof(struct fwd_ip4), sizeof(struct fwd_ip6), sizeof(struct fwd_iprange),
+};
+
+/* An address as the IP tables key it: canonical (bytes beyond the family's
+ * length zero, plen only for prefixes, upper bound only for ranges). */
+struct ipkey {
+    uint16_t mslot;
+    uint8_t fk, plen;
+    uint8_t pool, alen;
+    uint8_t ip[16], hi[16];
+    uint32_t hash;
+};
+
+static struct fwd_iphdr *
+ip_ent(const struct fwd *f, uint32_t ref)
+{
+    unsigned pool = FWD_IPR_POOL(ref);
+    return (struct fwd_iphdr *)(f->ipp[pool].base +
+        (size_t)((ref & FWD_IPR_IDXMASK) - 1) * ipp_esz[pool]);
+}
+
+/* The address bytes of an entry (alen of them), and a range's upper bound. */
+static uint8_t *
+ip_ent_ip(struct fwd_iphdr *e)
+{
+    return (uint8_t *)(e + 1);
+}
+
+static uint64_t
+ip_mix(uint64_t h, const uint8_t *b, unsigned n)
+{
+    for (unsigned i = 0; i < n; i += 4) {
+        uint32_t w;
+        memcpy(&w, b + i, 4);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 31;
+    }
+    return h;
+}
+
+static uint32_t
+ipkey_hash(const struct ipkey *k)
+{
+    uint64_t h = ((uint64_t)k->mslot << 16 | (uint64_t)k->fk << 8 | k->plen) + 1;
+    h *= 0x9E3779B97F4A7C15ull;
+    h = ip_mix(h, k->ip, k->alen);
+    if (k->pool == FWD_IPP_RANGE)
+        h = ip_mix(h, k->hi, k->alen);
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    return (uint32_t)(h >> 32);
+}
+
+static uint32_t
+iphead_hash(uint16_t mslot)
+{
+    uint64_t h = ((uint64_t)mslot + 0x10000) * 0xD6E8FEB86659FD93ull;
+    h ^= h >> 32;
+    h *= 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32);
+}
+
+/* Fills k from an IP address (family 4 or 6); -1 if it is not one. */
+static int
+ipkey_make(const struct nvdp_addr *a, struct ipkey *k)
+{
+    memset(k, 0, sizeof(*k));
+    if ((a->family != 4 && a->family != 6) ||
+        (a->kind != NVDP_ADDR_HOST && a->kind != NVDP_ADDR_PREFIX &&
+         a->kind != NVDP_ADDR_RANGE))
+        return -1;
+    k->alen = a->family == 4 ? 4 : 16;
+    if (a->kind == NVDP_ADDR_PREFIX) {
+        if (a->plen > k->alen * 8)
+            return -1;
+        k->plen = a->plen;
+    }
+    k->fk = (uint8_t)(a->kind | (a->family == 6 ? FWD_IP_V6 : 0));
+    k->pool = a->kind == NVDP_ADDR_RANGE ? FWD_IPP_RANGE :
+        a->family == 6 ? FWD_IPP_V6 : FWD_IPP_V4;
+    memcpy(k->ip, a->ip, k->alen);
+    if (a->kind == NVDP_ADDR_RANGE)
+        memcpy(k->hi, a->ip_hi, k->alen);
+    return 0;
+}
+
+static void
+ipkey_bind(struct ipkey *k, uint32_t mslot)
+{
+    k->mslot = (uint16_t)mslot;
+    k->hash = ipkey_hash(k);
+}
+
+static void
+ipkey_of_ent(const struct fwd *f, uint32_t ref, struct ipkey *k)
+{
+    struct fwd_iphdr *e = ip_ent(f, ref);
+    memset(k, 0, sizeof(*k));
+    k->fk = e->fk;
+    k->plen = e->plen;
+    k->pool = (uint8_t)FWD_IPR_POOL(ref);
+    k->alen = (e->fk & FWD_IP_V6) ? 16 : 4;
+    memcpy(k->ip, ip_ent_ip(e), k->alen);
+    if (k->pool == FWD_IPP_RANGE)
+        memcpy(k->hi, ip_ent_ip(e) + 16, k->alen);
+    ipkey_bind(k, e->mslot);
+}
+
+static int
+ipkey_match(const struct fwd *f, uint32_t ref, const struct ipkey *k)
+{
+    if (FWD_IPR_POOL(ref) != k->pool)
+        return 0;
+    struct fwd_iphdr *e = ip_ent(f, ref);
+    const uint8_t *ip = ip_ent_ip(e);
+    return e->mslot == k->mslot && e->fk == k->fk && e->plen == k->plen &&
+        memcmp(ip, k->ip, k->alen) == 0 &&
+        (k->pool != FWD_IPP_RANGE || memcmp(ip + 16, k->hi, k->alen) == 0);
+}
+
+/* Where an index value's probe sequence starts (unmasked). */
+static uint32_t
+ipidx_home(const struct fwd *f, uint32_t v)
+{
+    uint32_t ref = v & ~FWD_IPR_HEAD;
+    if (v & FWD_IPR_HEAD)
+        return iphead_hash(ip_ent(f, ref)->mslot);
+    struct ipkey k;
+    ipkey_of_ent(f, ref, &k);
+    return k.hash;
+}
+
+static int
+ipidx_rehash(struct fwd *f, uint32_t ncap)
+{
+    uint32_t *n = calloc(ncap, sizeof(*n));
+    if (n == NULL)
+        return -1;
+    for (uint32_t i = 0; i < f->ipidx_cap; i++) {
+        uint32_t v = f->ipidx[i];
+        if (v == 0)
+            continue;
+        uint32_t h = ipidx_home(f, v) & (ncap - 1);
+        while (n[h] != 0)
+            h = (h + 1) & (ncap - 1);
+        n[h] = v;
+    }
+    free(f->ipidx);
+    f->ipidx = n;
+    f->ipidx_cap = ncap;
+    return 0;
+}
+
+/* Room for `more` index values at a load of at most 3/4. */
+static int
+ipidx_reserve(struct fwd *f, uint32_t more)
+{
+    uint64_t need = (uint64_t)f->ipidx_n + more;
+    if (f->ipidx_cap != 0 && need * 4 <= (uint64_t)f->ipidx_cap * 3)
+        return 0;
+    uint64_t c = f->ipidx_cap ? f->ipidx_cap : 64;
+    while (need * 4 > c * 3)
+        c *= 2;
+    if (c > 0x80000000ull) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return ipidx_rehash(f, (uint32_t)c);
+}
+
+static void
+ipidx_put(struct fwd *f, uint32_t hash, uint32_t v)
+{
+    uint32_t mask = f->ipidx_cap - 1, h = hash & mask;
+    while (f->ipidx[h] != 0)
+        h = (h + 1) & mask;
+    f->ipidx[h] = v;
+    f->ipidx_n++;
+}
+
+/* Backward-shift deletion: the probe sequences of the values after the hole
+ * stay unbroken without tombstones. */
+static void
+ipidx_del_at(struct fwd *f, uint32_t i)
+{
+    uint32_t mask = f->ipidx_cap - 1;
+    for (uint32_t j = (i + 1) & mask; f->ipidx[j] != 0; j = (j + 1) & mask) {
+        uint32_t k = ipidx_home(f, f->ipidx[j]) & mask;
+        int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            f->ipidx[i] = f->ipidx[j];
+            i = j;
+        }
+    }
+    f->ipidx[i] = 0;
+    f->ipidx_n--;
+}
+
+/* Index position of the entry with key k, or -1. */
+static long
+ipidx_find_key(const struct fwd *f, const struct ipkey *k)
+{
+    if (f->ipidx_cap == 0)
+        return -1;
+    uint32_t mask = f->ipidx_cap - 1;
+    for (uint32_t h = k->hash & mask; f->ipidx[h] != 0; h = (h + 1) & mask) {
+        uint32_t v = f->ipidx[h];
+        if (!(v & FWD_IPR_HEAD) && ipkey_match(f, v, k))
+            return (long)h;
+    }
+    return -1;
+}
+
+/* Index position of the first entry of the MAC in slot mslot, or -1. */
+static long
+ipidx_find_head(const struct fwd *f, uint32_t mslot)
+{
+    if (f->ipidx_cap == 0)
+        return -1;
+    uint32_t mask = f->ipidx_cap - 1;
+    for (uint32_t h = iphead_hash((uint16_t)mslot) & mask; f->ipidx[h] != 0;
+         h = (h + 1) & mask) {
+        uint32_t v = f->ipidx[h];
+        if ((v & FWD_IPR_HEAD) &&
+            ip_ent(f, v & ~FWD_IPR_HEAD)->mslot == (uint16_t)mslot)
+            return (long)h;
+    }
+    return -1;
+}
+
+/* Index position of value v, known to be present, probing from hash. */
+static uint32_t
+ipidx_find_val(const struct fwd *f, uint32_t hash, uint32_t v)
+{
+    uint32_t mask = f->ipidx_cap - 1, h = hash & mask;
+    while (f->ipidx[h] != v)
+        h = (h + 1) & mask;
+    return h;
+}
+
+static int
+ipp_reserve(struct fwd *f, unsigned pool)
+{
+    struct fwd_ippool *p = &f->ipp[pool];
+    if (p->free != 0 || p->n < p->cap)
+        return 0;
+    uint32_t ncap = p->cap ? p->cap * 2 : 64;
+    if (ncap > FWD_IPR_IDXMASK - 1) {
+        errno = ENOSPC;
+        return -1;
+    }
+    uint8_t *nb = realloc(p->base, (size_t)ncap * ipp_esz[pool]);
+    if (nb == NULL)
+        return -1;
+    p->base = nb;
+    p->cap = ncap;
+    return 0;
+}
+
+/* Takes an element of a pool with room (ipp_reserve); its reference. */
+static uint32_t
+ipp_alloc(struct fwd *f, unsigned pool)
+{
+    struct fwd_ippool *p = &f->ipp[pool];
+    uint32_t ref;
+    if (p->free != 0) {
+        ref = p->free;
+        p->free = ip_ent(f, ref)->next;
+    } else {
+        ref = (uint32_t)pool << 30 | (p->n + 1);
+        p->n++;
+    }
+    return ref;
+}
+
+static void
+ipp_free(struct fwd *f, uint32_t ref)
+{
+    struct fwd_ippool *p = &f->ipp[FWD_IPR_POOL(ref)];
+    struct fwd_iphdr *e = ip_ent(f, ref);
+    e->fk = 0xFF;
+    e->next = p->free;
+    p->free = ref;
+}
+
+/* No IP entry left: give all their memory back. */
+static void
+ip_reset(struct fwd *f)
+{
+    for (int i = 0; i < FWD_IPP_MAX; i++) {
+        free(f->ipp[i].base);
+        memset(&f->ipp[i], 0, sizeof(f->ipp[i]));
+    }
+    free(f->ipidx);
+    f->ipidx = NULL;
+    f->ipidx_cap = f->ipidx_n = 0;
+    f->nips = 0;
+}
+
+/* Adds the IP entry k (bound to its MAC slot) unless it exists. */
+static int
+ip_add(struct fwd *f, const struct ipkey *k)
+{
+    if (ipidx_find_key(f, k) >= 0)
+        return 0; /* duplicates are no-ops */
+    if (ipidx_reserve(f, 2) < 0 || ipp_reserve(f, k->pool) < 0)
+        return -1;
+    uint32_t ref = ipp_alloc(f, k->pool);
+    struct fwd_iphdr *e = ip_ent(f, ref);
+    e->mslot = k->mslot;
+    e->fk = k->fk;
+    e->plen = k->plen;
+    memcpy(ip_ent_ip(e), k->ip, k->pool == FWD_IPP_V4 ? 4 : 16);
+    if (k->pool == FWD_IPP_RANGE)
+        memcpy(ip_ent_ip(e) + 16, k->hi, 16);
+    long hp = ipidx_find_head(f, k->mslot);
+    if (hp < 0) {
+        e->next = e->prev = ref;
+        ipidx_put(f, iphead_hash(k->mslot), ref | FWD_IPR_HEAD);
+    } else { /* append: the list keeps insertion order */
+        uint32_t first = f->ipidx[hp] & ~FWD_IPR_HEAD;
+        struct fwd_iphdr *fe = ip_ent(f, first);
+        uint32_t last = fe->prev;
+        e->prev = last;
+        e->next = first;
+        ip_ent(f, last)->next = ref;
+        fe->prev = ref;
+    }
+    ipidx_put(f, k->hash, ref);
+    f->nips++;
+    return 0;
+}
+
+static void
+ip_del(struct fwd *f, uint32_t ref)
+{
+    struct fwd_iphdr *e = ip_ent(f, ref);
+    uint16_t mslot = e->mslot;
+    ipidx_del_at(f, ipidx_find_val(f, ipidx_home(f, ref), ref));
+    if (e->next == ref) { /* the MAC's only one */
+        ipidx_del_at(f, ipidx_find_val(f, iphead_hash(mslot),
+                                       ref | FWD_IPR_HEAD));
+    } else {
+        ip_ent(f, e->prev)->next = e->next;
+        ip_ent(f, e->next)->prev = e->prev;
+        /* same key (the MAC slot): the value changes in place */
+        long hp = ipidx_find_head(f, mslot);
+        if (hp >= 0 && f->ipidx[hp] == (ref | FWD_IPR_HEAD))
+            f->ipidx[hp] = e->next | FWD_IPR_HEAD;
+    }
+    ipp_free(f, ref);
+    if (--f->nips == 0)
+        ip_reset(f);
+}
+
+/* Removes every IP entry of the MAC in slot mslot. */
+static void
+ip_clear_mac(struct fwd *f, uint32_t mslot)
+{
+    long hp = ipidx_find_head(f, mslot);
+    if (hp < 0)
+        return;
+    uint32_t first = f->ipidx[hp] & ~FWD_IPR_HEAD, r = first;
+    ipidx_del_at(f, (uint32_t)hp);
+    do {
+        uint32_t next = ip_ent(f, r)->next;
+        ipidx_del_at(f, ipidx_find_val(f, ipidx_home(f, r), r));
+        ipp_free(f, r);
+        f->nips--;
+        r = next;
+    } while (r != first);
+    if (f->nips == 0)
+        ip_reset(f);
 }
 
 static void remote_unref(struct fwd *f, uint16_t r);
@@ -303,7 +696,9 @@ static void
 mac_remove_slot(struct fwd *f, uint32_t h)
 {
     uint64_t v = f->macs[h].val;
-    if (FWD_MV_TYPE(v) != FWD_MAC_LOCAL)
+    if (FWD_MV_TYPE(v) == FWD_MAC_LOCAL)
+        ip_clear_mac(f, h); /* a local MAC's IPs go with it */
+    else
         remote_unref(f, FWD_MV_REMOTE(v));
     if (FWD_MV_TYPE(v) == FWD_MAC_LEARNED)
         f->nlearned--;
@@ -478,18 +873,13 @@ fwd_port_del(struct fwd *f, uint16_t port_id)
         __atomic_store_n(&v->port_tag[port_id], 0, __ATOMIC_RELEASE);
         vn_publish_members(f, v);
     }
-    /* local MACs behind the port go with it */
+    /* local MACs behind the port go with it, and their IPs with them */
     for (uint32_t h = 0; h < FWD_MAC_CAP; h++) {
         uint64_t k = f->macs[h].key, v = f->macs[h].val;
         if (k > FWD_MK_TOMB && FWD_MV_TYPE(v) == FWD_MAC_LOCAL &&
             FWD_MV_PORT(v) == port_id)
             mac_remove_slot(f, h);
     }
-    size_t j = 0;
-    for (size_t i = 0; i < f->nips; i++)
-        if (f->ips[i].port != port_id)
-            f->ips[j++] = f->ips[i];
-    f->nips = j;
     memset(&pt->c, 0, sizeof(pt->c));
     __atomic_add_fetch(&f->ports_gen, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&f->wlock);
@@ -556,22 +946,6 @@ fwd_vn_unbind(struct fwd *f, uint16_t port_id, uint16_t tag)
 
 /* ---- API: local addresses -------------------------------------------- */
 
-static void
-ips_remove(struct fwd *f, uint16_t vn, uint16_t port, const uint8_t mac[6],
-           const struct nvdp_addr *only)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < f->nips; i++) {
-        struct fwd_ipent *e = &f->ips[i];
-        int match = e->vn == vn && e->port == port &&
-            memcmp(e->a.mac, mac, 6) == 0 &&
-            (only == NULL || nvdp_addr_equal(&e->a, only));
-        if (!match)
-            f->ips[j++] = *e;
-    }
-    f->nips = j;
-}
-
 static int
 mac_is_unicast(const uint8_t mac[6])
 {
@@ -583,7 +957,9 @@ int
 fwd_local_add(struct fwd *f, uint32_t vni, uint16_t port_id,
               const struct nvdp_addr *a)
 {
-    if (port_id >= FWD_MAX_PORTS || a == NULL || !mac_is_unicast(a->mac)) {
+    struct ipkey k;
+    if (port_id >= FWD_MAX_PORTS || a == NULL || !mac_is_unicast(a->mac) ||
+        (a->family != 0 && ipkey_make(a, &k) < 0)) {
         errno = EINVAL;
         return -1;
     }
@@ -601,7 +977,7 @@ fwd_local_add(struct fwd *f, uint32_t vni, uint16_t port_id,
         uint64_t old = f->macs[s].val;
         if (FWD_MV_TYPE(old) == FWD_MAC_LOCAL) {
             if (FWD_MV_PORT(old) != port_id) /* moved: migration */
-                ips_remove(f, (uint16_t)vn, FWD_MV_PORT(old), a->mac, NULL);
+                ip_clear_mac(f, (uint32_t)s);
             active = FWD_MV_ACTIVE(old);
         } else {
             /* a local association beats a remote or learned entry */
@@ -610,27 +986,15 @@ fwd_local_add(struct fwd *f, uint32_t vni, uint16_t port_id,
                 f->nlearned--;
         }
     }
-    if (mac_put(f, key, FWD_MV(FWD_MAC_LOCAL, active, port_id, FWD_NO_REMOTE)) < 0) {
+    s = mac_put(f, key, FWD_MV(FWD_MAC_LOCAL, active, port_id, FWD_NO_REMOTE));
+    if (s < 0) {
         errno = ENOSPC;
         goto out;
     }
     if (a->family != 0) {
-        size_t i;
-        for (i = 0; i < f->nips; i++)
-            if (f->ips[i].vn == vn && f->ips[i].port == port_id &&
-                nvdp_addr_equal(&f->ips[i].a, a))
-                break;
-        if (i == f->nips) {
-            if (f->nips == f->capips) {
-                size_t n = f->capips ? f->capips * 2 : 64;
-                struct fwd_ipent *ni = realloc(f->ips, n * sizeof(*ni));
-                if (ni == NULL)
-                    goto out;
-                f->ips = ni;
-                f->capips = n;
-            }
-            f->ips[f->nips++] = (struct fwd_ipent){(uint16_t)vn, port_id, *a};
-        }
+        ipkey_bind(&k, (uint32_t)s);
+        if (ip_add(f, &k) < 0)
+            goto out;
     }
     rc = 0;
 out:
@@ -653,21 +1017,27 @@ fwd_local_del(struct fwd *f, uint32_t vni, uint16_t port_id,
         errno = ENOENT;
         goto out;
     }
-    if (a->family != 0) {
-        ips_remove(f, (uint16_t)vn, port_id, a->mac, a);
-        rc = 0;
-        goto out;
-    }
     int s = mac_find_slot(f, fwd_mac_key((uint16_t)vn, a->mac));
     /* only the location being removed: after a migration the MAC already
-     * points at its new port and must stay */
-    if (s < 0 || FWD_MV_TYPE(f->macs[s].val) != FWD_MAC_LOCAL ||
-        FWD_MV_PORT(f->macs[s].val) != port_id) {
+     * points at its new port and must stay, and so must its IPs */
+    int here = s >= 0 && FWD_MV_TYPE(f->macs[s].val) == FWD_MAC_LOCAL &&
+        FWD_MV_PORT(f->macs[s].val) == port_id;
+    if (a->family != 0) {
+        struct ipkey k;
+        if (here && ipkey_make(a, &k) == 0) {
+            ipkey_bind(&k, (uint32_t)s);
+            long pos = ipidx_find_key(f, &k);
+            if (pos >= 0)
+                ip_del(f, f->ipidx[pos]);
+        }
+        rc = 0; /* absent: nothing to do */
+        goto out;
+    }
+    if (!here) {
         errno = ENOENT;
         goto out;
     }
-    mac_remove_slot(f, (uint32_t)s);
-    ips_remove(f, (uint16_t)vn, port_id, a->mac, NULL);
+    mac_remove_slot(f, (uint32_t)s); /* and its IPs */
     rc = 0;
 out:
     pthread_mutex_unlock(&f->wlock);
@@ -903,6 +1273,23 @@ u64j(uint64_t v)
     return json_object_new_int64((int64_t)v);
 }
 
+static void
+ip_fmt(const struct fwd *f, uint32_t ref, const uint8_t mac[6], char *buf,
+       size_t len)
+{
+    struct ipkey k;
+    struct nvdp_addr a;
+    ipkey_of_ent(f, ref, &k);
+    memset(&a, 0, sizeof(a));
+    memcpy(a.mac, mac, 6);
+    a.kind = k.fk & 3;
+    a.family = (k.fk & FWD_IP_V6) ? 6 : 4;
+    a.plen = k.plen;
+    memcpy(a.ip, k.ip, 16);
+    memcpy(a.ip_hi, k.hi, 16);
+    nvdp_addr_fmt_ip(&a, buf, len);
+}
+
 static struct json_object *
 mac_json(const struct fwd *f, uint32_t h, uint32_t now)
 {
@@ -922,14 +1309,15 @@ mac_json(const struct fwd *f, uint32_t h, uint32_t now)
         json_object_object_add(o, "ifname", json_object_new_string(f->ports[p].ifname));
         json_object_object_add(o, "active", json_object_new_boolean(FWD_MV_ACTIVE(v)));
         struct json_object *ips = json_object_new_array();
-        for (size_t i = 0; i < f->nips; i++) {
-            const struct fwd_ipent *e = &f->ips[i];
-            if (e->port == p && (uint64_t)(e->vn + 1) == k >> 48 &&
-                memcmp(e->a.mac, mac, 6) == 0) {
+        long hp = ipidx_find_head(f, h);
+        if (hp >= 0) { /* the MAC's list, in insertion order */
+            uint32_t first = f->ipidx[hp] & ~FWD_IPR_HEAD, r = first;
+            do {
                 char buf[96];
-                nvdp_addr_fmt_ip(&e->a, buf, sizeof(buf));
+                ip_fmt(f, r, mac, buf, sizeof(buf));
                 json_object_array_add(ips, json_object_new_string(buf));
-            }
+                r = ip_ent(f, r)->next;
+            } while (r != first);
         }
         json_object_object_add(o, "ips", ips);
     } else {

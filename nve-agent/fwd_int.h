@@ -130,11 +130,50 @@ struct fwd_remote {
     uint64_t tx_pkts;   /* written by the forwarding thread */
 };
 
-/* An IP entry under a local MAC: control side only, for fwd_dump_json
- * (forwarding is by MAC; anti-spoofing is by source MAC). */
-struct fwd_ipent {
-    uint16_t vn, port;
-    struct nvdp_addr a;
+/* IP entries under local MACs: control side only, for fwd_dump_json
+ * (forwarding is by MAC, anti-spoofing by source MAC: fwd_dp.c and
+ * fwd_fast.c never read them). Only writers touch them, under wlock.
+ *
+ * An entry names its MAC by the MAC's slot in f->macs: a live MAC entry
+ * never moves, and a local MAC's IPs all sit behind its current port (they
+ * go when the MAC is removed or moves to another port). Entries live in
+ * three dense pools by size: IPv4 hosts/prefixes (16 bytes), IPv6
+ * hosts/prefixes (28) and ranges of either family (44, with the upper
+ * bound). A reference is (pool << 30) | (index + 1); 0 is none. A MAC's
+ * entries form a circular doubly linked list in insertion order. One
+ * open-addressing index (linear probing, backward-shift deletion, no
+ * tombstones) holds every entry under the hash of (MAC slot, address),
+ * plus, flagged FWD_IPR_HEAD, the first entry of each MAC's list under the
+ * hash of the MAC slot alone: add, delete and lookup are O(1) on average,
+ * removing a MAC's IPs is proportional to their number. */
+struct fwd_iphdr {
+    uint32_t next, prev; /* the MAC's list; next also chains free entries */
+    uint16_t mslot;      /* slot of the MAC in f->macs */
+    uint8_t fk;          /* enum nvdp_addr_kind | FWD_IP_V6; 0xFF = free */
+    uint8_t plen;        /* PREFIX only, else 0 */
+};
+#define FWD_IP_V6 4
+struct fwd_ip4 {
+    struct fwd_iphdr h;
+    uint8_t ip[4];
+};
+struct fwd_ip6 {
+    struct fwd_iphdr h;
+    uint8_t ip[16];
+};
+struct fwd_iprange {
+    struct fwd_iphdr h;
+    uint8_t ip[16], ip_hi[16]; /* IPv4 in the first 4 bytes, rest zero */
+};
+enum { FWD_IPP_V4, FWD_IPP_V6, FWD_IPP_RANGE, FWD_IPP_MAX };
+#define FWD_IPR_HEAD 0x20000000u    /* index value: first entry of a MAC */
+#define FWD_IPR_IDXMASK 0x1FFFFFFFu /* index + 1 */
+#define FWD_IPR_POOL(r) ((unsigned)((r) >> 30))
+
+struct fwd_ippool {
+    uint8_t *base;
+    uint32_t n, cap; /* elements ever handed out (high water), allocated */
+    uint32_t free;   /* reference of the first free element, 0 = none */
 };
 
 struct fwd_learn_ev {
@@ -166,8 +205,12 @@ struct fwd {
 
     struct fwd_remote *remotes; /* [FWD_MAX_REMOTES] */
 
-    struct fwd_ipent *ips;
-    size_t nips, capips;
+    /* IP entries under local MACs (control side only, see fwd_iphdr) */
+    struct fwd_ippool ipp[FWD_IPP_MAX];
+    uint32_t *ipidx;    /* [ipidx_cap] references, | FWD_IPR_HEAD; 0 empty */
+    uint32_t ipidx_cap; /* power of two; 0 until the first entry */
+    uint32_t ipidx_n;   /* used index slots */
+    uint32_t nips;      /* live IP entries */
 
     /* local underlay address */
     uint8_t local_family;

@@ -130,11 +130,7 @@ cerr(const char *file, int line, const char *fmt, ...)
 
 /* Integer option within [lo, hi], checked while parsing so that the error
  * carries the option's line. */
-struct range {
-    const char *path;
-    long lo, hi;
-};
-static const struct range ranges[] = {
+static const struct conf_range ranges[] = {
     {"ethertype", 0x0600, 0xFFFF},
     {"hello-interval", 100, 60000},
     {"hold-time", 1, 65535},
@@ -152,27 +148,13 @@ static const struct range ranges[] = {
     {"underlay|cpu", -1, 1023},
     {"port|max-vnics", 0, 10000000},
     {"vn|vni", 1, NVDP_VNI_MAX},
+    {NULL, 0, 0},
 };
 
 static int
 validate_range(cfg_t *cfg, cfg_opt_t *opt)
 {
-    const char *name = cfg_opt_name(opt);
-
-    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-        const char *leaf = strrchr(ranges[i].path, '|');
-        leaf = leaf ? leaf + 1 : ranges[i].path;
-        if (strcmp(leaf, name) != 0)
-            continue;
-        long v = cfg_opt_getnint(opt, 0);
-        if (v < ranges[i].lo || v > ranges[i].hi) {
-            cfg_error(cfg, "option '%s': %ld out of range %ld-%ld", name, v,
-                      ranges[i].lo, ranges[i].hi);
-            return -1;
-        }
-        return 0;
-    }
-    return 0;
+    return conf_check_range(cfg, opt, ranges);
 }
 
 static int
@@ -249,8 +231,10 @@ conf_schema(void)
     if (cfg == NULL)
         return NULL;
     cfg_set_error_function(cfg, conf_errfunc);
-    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
-        cfg_set_validate_func(cfg, ranges[i].path, validate_range);
+    if (conf_set_ranges(cfg, ranges, validate_range) < 0) {
+        cfg_free(cfg);
+        return NULL;
+    }
     cfg_set_validate_func(cfg, "name", validate_name);
     cfg_set_validate_func(cfg, "group-mac", conf_validate_mac);
     cfg_set_validate_func(cfg, "control-socket", validate_sockpath);
@@ -518,16 +502,7 @@ nve_conf_load(const char *path)
         goto fail;
     }
     snprintf(c->path, sizeof(c->path), "%s", path);
-    /* single sections exist from cfg_init on, without a file name, and
-     * errors inside them would say "<config>" */
-    for (const char **s = (const char *[]){"limits", "underlay", "retransmit",
-                                            NULL};
-         *s;
-         s++) {
-        cfg_t *sec = cfg_getsec(cfg, *s);
-        if (sec && sec->filename == NULL)
-            sec->filename = strdup(path);
-    }
+    conf_name_sections(cfg, path);
     rc = cfg_parse(cfg, path);
     if (rc == CFG_FILE_ERROR) {
         log_warn("%s", path);

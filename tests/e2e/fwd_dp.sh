@@ -14,37 +14,22 @@
 # VNIs, DF/ports/UDP checksum, the MTU drop, hostile frames on both sides
 # dropped and counted per reason while forwarding goes on.
 set -u
-NAME=fwd_dp
-[ "$(id -u)" = 0 ] || { echo "$NAME: SKIP: needs root (netns, AF_PACKET, tc-bpf)"; exit 77; }
-B=${top_builddir:-.}
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/netns.sh"
+nt_init fwd_dp
 S=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-RUN=$B/bench/fwd_run
-[ -x "$RUN" ] || { echo "$NAME: FAIL: $RUN not built (make check builds it)"; exit 1; }
-for c in ip tc clang ping tshark tcpdump jq ethtool sha256sum /usr/bin/python3; do
-    command -v "$c" >/dev/null || { echo "$NAME: SKIP: $c missing"; exit 77; }
+RUN=$NT_BUILD/bench/fwd_run
+[ -x "$RUN" ] || nt_fail "$RUN not built (make check builds it)"
+for c in tc clang ping tshark tcpdump ethtool sha256sum /usr/bin/python3; do
+    command -v "$c" >/dev/null || nt_skip "$c missing"
 done
-P="sfw$$"; P=${P:0:9}
-D=$(mktemp -d /tmp/splitnve-$NAME.XXXXXX)
-NSS=(); PIDS=()
+# short names for the library's prefix, directory and helpers
+P=$NT_PFX D=$NT_DIR
 FPID=
-log() { echo "$NAME: $*"; }
-fail() {
-    echo "$NAME: FAIL: $*" >&2
-    for f in "$D"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -5 "$f" | cut -c1-600 >&2; }; done
-    exit 1
-}
-cleanup() {
-    set +e
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    for n in "${NSS[@]}"; do ip netns del "$n" 2>/dev/null; done
-    rm -rf "$D"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ns() { ip netns add "$P$1" || fail "netns $1"; NSS+=("$P$1"); ip -n "$P$1" link set lo up; }
-nsx() { local n=$1; shift; ip netns exec "$P$n" "$@"; }
-bg() { local n=$1 lf=$2; shift 2; ip netns exec "$P$n" "$@" >"$D/$lf" 2>&1 & PIDS+=($!); }
+log() { nt_log "$@"; }
+fail() { nt_fail "$@"; }
+ns() { nt_ns "$1"; }
+nsx() { nt_in "$@"; }
+bg() { local n=$1 lf=$2; shift 2; ip netns exec "$P$n" "$@" >"$D/$lf" 2>&1 & NT_PIDS+=($!); }
 
 for v in 100 200 300; do
     for m in PUSH POP; do
@@ -118,19 +103,20 @@ setup() { # $1 = underlay family
         -b 0:100:10100 -b 0:200:20200 -b 1:300:10100 \
         -m 10100:0:$MA -m 20200:0:$MB -m 10100:1:$MC \
         -f 10100:$UR -f 20200:$UR
-    FPID=${PIDS[-1]}
+    FPID=${NT_PIDS[-1]}
     for _ in $(seq 50); do grep -q '^started' "$D/fwd.log" && break; sleep 0.1; done
     grep -q '^started' "$D/fwd.log" || fail "forwarder did not start"
 }
 
+# between underlays: the library's clean-up, but the directory stays
 teardown() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    for p in "${NT_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${NT_PIDS[@]}"; do wait "$p" 2>/dev/null; done
     # a sanitizer build reports leaks and errors at the forwarder's exit
     if grep -q "Sanitizer" "$D/fwd.log"; then fail "sanitizer report from the forwarder"; fi
-    PIDS=()
-    for n in "${NSS[@]}"; do ip netns del "$n" 2>/dev/null; done
-    NSS=()
+    NT_PIDS=()
+    for n in "${NT_NETNS[@]}"; do ip netns del "$n" 2>/dev/null; done
+    NT_NETNS=()
 }
 
 # dump: the forwarder's tables (line 1) and counters (line 2) right now
@@ -152,37 +138,8 @@ pingw() {
     return 1
 }
 
-TCPPY=$D/tcp.py
-cat >"$TCPPY" <<'EOF'
-import socket, sys
-mode = sys.argv[1]
-if mode == "recv":
-    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("::", int(sys.argv[2]))); s.listen(1); s.settimeout(20)
-    c, _ = s.accept(); c.settimeout(20)
-    with open(sys.argv[3], "wb") as f:
-        while True:
-            b = c.recv(65536)
-            if not b: break
-            f.write(b)
-else:
-    host, port, path = sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    c = socket.create_connection((host, port), timeout=20)
-    with open(path, "rb") as f: c.sendall(f.read())
-    c.shutdown(socket.SHUT_WR); c.recv(1); c.close()
-EOF
 # xfer SRC_NS DST_NS DST_IP: 2 MB over TCP, SHA-256 compared
-xfer() {
-    local port=$((5000 + RANDOM % 1000))
-    head -c 2000000 /dev/urandom >"$D/in.bin"
-    rm -f "$D/out.bin"
-    nsx "$2" /usr/bin/python3 "$TCPPY" recv $port "$D/out.bin" & local sp=$!
-    sleep 0.5
-    nsx "$1" /usr/bin/python3 "$TCPPY" send "$3" $port "$D/in.bin" || { kill $sp 2>/dev/null; return 1; }
-    wait $sp || return 1
-    [ "$(sha256sum <"$D/in.bin")" = "$(sha256sum <"$D/out.bin")" ]
-}
+xfer() { nt_xfer "$1" "$2" "$3" 2000000; }
 
 scenario() { # $1 = underlay family
     local fam=$1
@@ -291,7 +248,7 @@ scenario() { # $1 = underlay family
     fi
 
     sleep 0.5
-    for p in "${PIDS[@]:1}"; do kill -INT "$p" 2>/dev/null; done
+    for p in "${NT_PIDS[@]:1}"; do kill -INT "$p" 2>/dev/null; done
     sleep 1
     # tshark: valid VXLAN, VNI per tenant, source ports, DF / UDP checksum
     tshark -r "$D/und.pcap" -o udp.check_checksum:TRUE -Y 'vxlan && !_ws.malformed' \
@@ -324,4 +281,4 @@ scenario() { # $1 = underlay family
 }
 
 for fam in ${UNDERLAYS:-4 6}; do scenario "$fam"; done
-echo "$NAME: PASS"
+nt_pass

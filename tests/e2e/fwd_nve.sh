@@ -121,32 +121,7 @@ nt_assert "vm2 (red, same address) pings y" pingw vm2 10.0.0.2
 nt_assert_eq "x resolved 10.0.0.1 to vm1" $MA "$(nt_in x ip neigh show 10.0.0.1 dev eth0 | awk '{print $3}')"
 nt_assert_eq "y resolved 10.0.0.1 to vm2" $MB "$(nt_in y ip neigh show 10.0.0.1 dev eth0 | awk '{print $3}')"
 
-cat >"$NT_DIR/tcp.py" <<'EOF'
-import socket, sys
-if sys.argv[1] == "recv":
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("", int(sys.argv[2]))); s.listen(1); s.settimeout(20)
-    c, _ = s.accept(); c.settimeout(20)
-    with open(sys.argv[3], "wb") as f:
-        while True:
-            b = c.recv(65536)
-            if not b: break
-            f.write(b)
-else:
-    c = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=20)
-    with open(sys.argv[4], "rb") as f: c.sendall(f.read())
-    c.shutdown(socket.SHUT_WR); c.recv(1); c.close()
-EOF
-xfer() { # SRC DST DST_IP
-    local port=$((6000 + RANDOM % 1000)) sp
-    head -c 1000000 /dev/urandom >"$NT_DIR/in.bin"
-    rm -f "$NT_DIR/out.bin"
-    nt_in "$2" /usr/bin/python3 "$NT_DIR/tcp.py" recv $port "$NT_DIR/out.bin" &
-    sp=$!
-    sleep 0.5
-    nt_in "$1" /usr/bin/python3 "$NT_DIR/tcp.py" send "$3" $port "$NT_DIR/in.bin" || { kill $sp; return 1; }
-    wait $sp && [ "$(sha256sum <"$NT_DIR/in.bin")" = "$(sha256sum <"$NT_DIR/out.bin")" ]
-}
+xfer() { nt_xfer "$1" "$2" "$3" 1000000; } # SRC DST DST_IP
 nt_assert "TCP 1 MB vm1 -> x intact" xfer vm1 x 10.0.0.2
 nt_assert "TCP 1 MB y -> vm2 intact" xfer y vm2 10.0.0.1
 

@@ -1,34 +1,50 @@
 #!/bin/sh
-# run-fuzz.sh - runs the NVDP decoder fuzzer briefly over the seed corpus
-# (make check with --enable-fuzzer); FUZZ_SECONDS=600 for a longer run by hand.
+# run-fuzz.sh [decode|hook] - runs one libFuzzer target briefly over its seed
+# corpus (make check with --enable-fuzzer); FUZZ_SECONDS=600 for a longer run.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-.}
-fuzzer=$top_builddir/tests/fuzz/fuzz_decode
-seconds=${FUZZ_SECONDS:-20}
+target=${1:-decode}
+
+# One row per target: fuzzer, seeds, longest input, default seconds.
+case $target in
+decode)
+    # The NVDP part (Ethernet header stripped) of every golden frame but the
+    # 9 KB oversize one, and text seeds ('T' + a string) for the
+    # UUID/MAC/VN/address parsers.
+    me=run-fuzz fuzzer=fuzz_decode seeds='tests/fuzz/corpus/*'
+    max_len=9216 dflt_seconds=20 ;;
+hook)
+    # The hook's domain XML, seeded with the unit tests' XML corpus.
+    me=run-fuzz-hook fuzzer=fuzz_hook_xml seeds='tests/unit/xml/*.xml'
+    max_len=16384 dflt_seconds=15 ;;
+*)
+    echo "usage: run-fuzz.sh [decode|hook]" >&2
+    exit 2 ;;
+esac
+fuzzer=$top_builddir/tests/fuzz/$fuzzer
+seconds=${FUZZ_SECONDS:-$dflt_seconds}
 
 if [ ! -x "$fuzzer" ]; then
-    echo "run-fuzz: $fuzzer not built (configure --enable-fuzzer CC=clang)" >&2
+    echo "$me: $fuzzer not built (configure --enable-fuzzer CC=clang)" >&2
     exit 77
 fi
 # New inputs go to a scratch dir so the seed corpus in the tree stays as committed.
-work=$(mktemp -d "${TMPDIR:-/tmp}/nvdp-fuzz.XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/$target-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
-# Seeds (tests/fuzz/corpus): the NVDP part (Ethernet header stripped) of every
-# golden frame but the 9 KB oversize one, and text seeds ('T' + a string) for the
-# UUID/MAC/VN/address parsers.
 mkdir -p "$work/seeds" "$work/new"
-cp "$top_srcdir"/tests/fuzz/corpus/* "$work/seeds/"
-echo "run-fuzz: $seconds s over $(ls "$work/seeds" | wc -l) seeds"
+# shellcheck disable=SC2086 # $seeds is a glob
+cp "$top_srcdir"/$seeds "$work/seeds/"
+echo "$me: $seconds s over $(ls "$work/seeds" | wc -l) seeds"
 # libFuzzer exits non-zero on a crash, leak or failed CHECK (abort).
-"$fuzzer" -max_total_time="$seconds" -max_len=9216 -timeout=10 \
+"$fuzzer" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
     -artifact_prefix="$work/" -print_final_stats=1 "$work/new" "$work/seeds" >"$work/log" 2>&1 || {
     tail -n 40 "$work/log" >&2
     for a in "$work"/crash-* "$work"/leak-* "$work"/timeout-*; do
         [ -f "$a" ] || continue
         # Kept in the build tree: reproduce with "$fuzzer" FILE.
         cp "$a" "$top_builddir/tests/fuzz/"
-        echo "run-fuzz: saved $top_builddir/tests/fuzz/$(basename "$a"):" >&2
+        echo "$me: saved $top_builddir/tests/fuzz/$(basename "$a"):" >&2
         od -An -tx1 "$a" | head -20 >&2
     done
     exit 1

@@ -14,6 +14,7 @@ NT_NAME=
 NT_NETNS=()   # namespaces we created
 NT_PIDS=()    # daemons we started
 NT_QUIET=${NT_QUIET:-0}
+NT_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)   # helpers next to us
 
 # Test timers: short, so that expiry and restarts take seconds.
 NT_HELLO_MS=${NT_HELLO_MS:-200}
@@ -337,6 +338,20 @@ nt_assert_rc() {
     NT_ERR=$(cat "$NT_DIR/stderr")
     [ "$rc" = "$want" ] || nt_fail "$what: exit code $rc, expected $want (stderr: $NT_ERR)"
     nt_log "ok: $what (exit $rc)"
+}
+# nt_xfer SRC DST DST_IP [BYTES]: BYTES (default 1000000) of random data
+# over TCP from namespace SRC to DST_IP in namespace DST (IPv4 or IPv6);
+# true when they arrive intact (SHA-256 compared).
+nt_xfer() {
+    local port=$((5000 + RANDOM % 2000)) sp
+    head -c "${4:-1000000}" /dev/urandom >"$NT_DIR/xfer.in"
+    rm -f "$NT_DIR/xfer.out"
+    nt_in "$2" /usr/bin/python3 "$NT_LIB/tcp_xfer.py" recv "$port" "$NT_DIR/xfer.out" &
+    sp=$!
+    sleep 0.5   # the receiver listening
+    nt_in "$1" /usr/bin/python3 "$NT_LIB/tcp_xfer.py" send "$3" "$port" "$NT_DIR/xfer.in" ||
+        { kill "$sp" 2>/dev/null; wait "$sp" 2>/dev/null; return 1; }
+    wait "$sp" && [ "$(sha256sum <"$NT_DIR/xfer.in")" = "$(sha256sum <"$NT_DIR/xfer.out")" ]
 }
 # nt_uuid N: a deterministic VNIC UUID for number N (0..65535).
 nt_uuid() { printf '00000000-0000-4000-8000-%012x' "$1"; }

@@ -82,10 +82,11 @@ static cfg_opt_t opts[] = {
     CFG_INT("hold", 10, CFGF_NONE),
     CFG_END()};
 
-/* Parses text from a file named test.conf; returns the cfg_parse result
- * and what conf_errfunc logged (stderr captured). */
+/* Parses text from a temporary file with cfg (freed); returns the
+ * cfg_parse result and what conf_errfunc logged (stderr captured), the file
+ * name replaced by FILE. */
 static int
-parse(const char *text, char *err, size_t errlen)
+parse_with(cfg_t *cfg, const char *text, char *err, size_t errlen)
 {
     char path[] = "/tmp/test_conf_util.XXXXXX";
     int fd = mkstemp(path);
@@ -93,14 +94,8 @@ parse(const char *text, char *err, size_t errlen)
     fputs(text, f);
     fclose(f);
 
-    cfg_t *cfg = cfg_init(opts, CFGF_NONE);
     cfg_set_error_function(cfg, conf_errfunc);
-    cfg_set_validate_func(cfg, "mac", conf_validate_mac);
-    cfg_set_validate_func(cfg, "uuid", conf_validate_uuid);
-    cfg_set_validate_func(cfg, "vni", conf_validate_vni);
-    cfg_set_validate_func(cfg, "tags", conf_validate_tagset);
-    cfg_set_validate_func(cfg, "ifaces", conf_validate_ifname);
-    cfg_set_validate_func(cfg, "hold", conf_validate_positive);
+    conf_name_sections(cfg, path);
 
     /* Capture stderr, where log lines go in the foreground. */
     char epath[] = "/tmp/test_conf_util_err.XXXXXX";
@@ -127,6 +122,20 @@ parse(const char *text, char *err, size_t errlen)
     cfg_free(cfg);
     unlink(path);
     return rc;
+}
+
+static int
+parse(const char *text, char *err, size_t errlen)
+{
+    cfg_t *cfg = cfg_init(opts, CFGF_NONE);
+
+    cfg_set_validate_func(cfg, "mac", conf_validate_mac);
+    cfg_set_validate_func(cfg, "uuid", conf_validate_uuid);
+    cfg_set_validate_func(cfg, "vni", conf_validate_vni);
+    cfg_set_validate_func(cfg, "tags", conf_validate_tagset);
+    cfg_set_validate_func(cfg, "ifaces", conf_validate_ifname);
+    cfg_set_validate_func(cfg, "hold", conf_validate_positive);
+    return parse_with(cfg, text, err, errlen);
 }
 
 static void
@@ -212,6 +221,95 @@ test_errfunc_without_file(void **st)
     assert_non_null(strstr(err, "must be a positive integer"));
 }
 
+/* ---- integer bounds: the same leaf name under different sections keeps
+ * its own row; titled multi-sections, nesting and negative bounds. ------ */
+static cfg_opt_t range_peer_opts[] = {
+    CFG_INT("max", 0, CFGF_NONE),
+    CFG_END()};
+static cfg_opt_t range_vn_opts[] = {
+    CFG_INT("vni", 1, CFGF_NONE),
+    CFG_SEC("peer", range_peer_opts, CFGF_MULTI | CFGF_TITLE),
+    CFG_END()};
+static cfg_opt_t range_rtx_opts[] = {
+    CFG_INT("max", 100, CFGF_NONE),
+    CFG_END()};
+static cfg_opt_t range_opts[] = {
+    CFG_INT("max", 1, CFGF_NONE),
+    CFG_INT("cpu", -1, CFGF_NONE),
+    CFG_INT("free", 0, CFGF_NONE),
+    CFG_SEC("rtx", range_rtx_opts, CFGF_NONE),
+    CFG_SEC("vn", range_vn_opts, CFGF_MULTI | CFGF_TITLE),
+    CFG_END()};
+static const struct conf_range range_table[] = {
+    {"max", 0, 5},
+    {"cpu", -1, 1023},
+    {"rtx|max", 10, 600000},
+    {"vn|vni", 1, 16777215},
+    {"vn|peer|max", -10, -2},
+    {NULL, 0, 0},
+};
+
+static int
+range_validate(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return conf_check_range(cfg, opt, range_table);
+}
+
+static int
+range_parse(const char *text, char *err, size_t errlen)
+{
+    cfg_t *cfg = cfg_init(range_opts, CFGF_NONE);
+
+    assert_int_equal(conf_set_ranges(cfg, range_table, range_validate), 0);
+    return parse_with(cfg, text, err, errlen);
+}
+
+static void
+expect_range_error(const char *text, const char *msg)
+{
+    char err[1024];
+
+    assert_int_equal(range_parse(text, err, sizeof(err)), CFG_PARSE_ERROR);
+    if (strstr(err, msg) == NULL)
+        fail_msg("expected '%s' in '%s'", msg, err);
+}
+
+static void
+test_ranges(void **st)
+{
+    char err[1024];
+
+    (void)st;
+    /* bounds are inclusive; an option without a row is not checked */
+    assert_int_equal(range_parse("max = 5\ncpu = -1\nfree = -99\n"
+                                 "rtx { max = 600000 }\n"
+                                 "vn \"a\" { vni = 16777215\n"
+                                 " peer \"p\" { max = -10 } }\n"
+                                 "vn \"b\" { vni = 1 peer \"q\" { max = -2 } }\n",
+                                 err, sizeof(err)),
+                     CFG_SUCCESS);
+    assert_string_equal(err, "");
+    expect_range_error("\nmax = 6\n",
+                       "FILE:2: option 'max': 6 out of range 0..5");
+    /* "max" in rtx is checked against its own row, not the top-level one;
+     * the single section rtx names the file (conf_name_sections) */
+    expect_range_error("rtx {\n max = 9\n}\n",
+                       "FILE:2: option 'max': 9 out of range 10..600000");
+    expect_range_error("cpu = -2\n", "FILE:1: option 'cpu': -2 out of range "
+                                      "-1..1023");
+    expect_range_error("cpu = 1024\n", "1024 out of range -1..1023");
+    expect_range_error("vn \"a\" { vni = 1 }\n\nvn \"b\" {\n vni = 0\n}\n",
+                       "FILE:4: option 'vni': 0 out of range 1..16777215");
+    expect_range_error("vn \"a\" {\n peer \"p\" {\n  max = -1\n }\n}\n",
+                       "FILE:3: option 'max': -1 out of range -10..-2");
+
+    /* a row naming no option is the table's bug, reported up front */
+    static const struct conf_range typo[] = {{"rtx|maxx", 0, 1}, {NULL, 0, 0}};
+    cfg_t *cfg = cfg_init(range_opts, CFGF_NONE);
+    assert_int_equal(conf_set_ranges(cfg, typo, range_validate), -1);
+    cfg_free(cfg);
+}
+
 int
 main(void)
 {
@@ -221,6 +319,7 @@ main(void)
         cmocka_unit_test(test_validators_accept),
         cmocka_unit_test(test_validators_reject_with_line),
         cmocka_unit_test(test_errfunc_without_file),
+        cmocka_unit_test(test_ranges),
     };
     log_init("test_conf_util", 1, 0);
     return cmocka_run_group_tests(t, NULL, NULL);

@@ -1,6 +1,7 @@
 /* test_fwd.c - cmocka tests of the forwarder without sockets: golden VXLAN
  * packets (made with Scapy), flow hash and source ports, every drop reason,
- * learning/ageing, tenant isolation, table updates during forwarding. */
+ * learning/ageing, tenant isolation, table updates during forwarding, IP
+ * entries under local MACs. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -999,6 +1000,368 @@ test_mutated_frames(void **st)
     env_free(e);
 }
 
+/* ---- IP entries under local MACs: a model of what fwd_dump_json must
+ * show after adds, duplicate adds, IP and MAC removals, migrations and
+ * port removal. ------------------------------------------------------------ */
+
+#define IPM_MACS 5000 /* x 4 IPs = 20,000 entries */
+#define IPM_MAX 8
+
+struct ipm_mac {
+    uint32_t vni;
+    uint16_t port;
+    int present;
+    int n;
+    char ips[IPM_MAX][64];
+};
+
+static void
+ipm_mac(uint32_t i, uint8_t m[6])
+{
+    m[0] = 2;
+    m[1] = 0xaa;
+    m[2] = (uint8_t)(i >> 16);
+    m[3] = (uint8_t)(i >> 8);
+    m[4] = (uint8_t)i;
+    m[5] = 1;
+}
+
+/* IP j of MAC i, written as nvdp_addr_fmt_ip writes it. */
+static void
+ipm_ip(uint32_t i, int j, char *buf, size_t len)
+{
+    switch (j) {
+    case 0:
+        snprintf(buf, len, "10.%u.%u.1", i >> 8, i & 255);
+        break;
+    case 1:
+        snprintf(buf, len, "2001:db8::%x:1", i + 1);
+        break;
+    case 2:
+        if (i & 1)
+            snprintf(buf, len, "2001:db8:%x::/48", i + 1);
+        else
+            snprintf(buf, len, "172.%u.%u.0/24", i >> 8, i & 255);
+        break;
+    case 3:
+        if (i & 1)
+            snprintf(buf, len, "2001:db8:1::%x:0-2001:db8:1::%x:ffff", i + 1, i + 1);
+        else
+            snprintf(buf, len, "100.%u.%u.1-100.%u.%u.9", i >> 8, i & 255,
+                     i >> 8, i & 255);
+        break;
+    default:
+        snprintf(buf, len, "10.%u.%u.%d", i >> 8, i & 255, j);
+        break;
+    }
+}
+
+static int
+ipm_find(const struct ipm_mac *m, const char *ip)
+{
+    for (int k = 0; k < m->n; k++)
+        if (strcmp(m->ips[k], ip) == 0)
+            return k;
+    return -1;
+}
+
+/* fwd_local_add of IP j of MAC i at port; the model follows. */
+static void
+ipm_add(struct fwd *f, struct ipm_mac *mm, uint32_t i, uint16_t port, int j)
+{
+    struct ipm_mac *m = &mm[i];
+    struct nvdp_addr a;
+    uint8_t mac[6];
+    char ip[64];
+    ipm_mac(i, mac);
+    if (j < 0)
+        ip[0] = '\0';
+    else
+        ipm_ip(i, j, ip, sizeof(ip));
+    assert_int_equal(nvdp_addr_parse(mac, ip, &a), 0);
+    assert_int_equal(fwd_local_add(f, m->vni, port, &a), 0);
+    if (m->present && m->port != port)
+        m->n = 0; /* migration: the old location's IPs go */
+    m->present = 1;
+    m->port = port;
+    if (j >= 0 && ipm_find(m, ip) < 0) {
+        assert_true(m->n < IPM_MAX);
+        snprintf(m->ips[m->n++], sizeof(m->ips[0]), "%s", ip);
+    }
+}
+
+static void
+ipm_del_ip(struct fwd *f, struct ipm_mac *mm, uint32_t i, int j)
+{
+    struct ipm_mac *m = &mm[i];
+    struct nvdp_addr a;
+    uint8_t mac[6];
+    char ip[64];
+    ipm_mac(i, mac);
+    ipm_ip(i, j, ip, sizeof(ip));
+    assert_int_equal(nvdp_addr_parse(mac, ip, &a), 0);
+    assert_int_equal(fwd_local_del(f, m->vni, m->port, &a), 0);
+    int k = ipm_find(m, ip);
+    if (k >= 0) {
+        memmove(m->ips[k], m->ips[k + 1], (size_t)(m->n - k - 1) * sizeof(m->ips[0]));
+        m->n--;
+    }
+}
+
+static void
+ipm_del_mac(struct fwd *f, struct ipm_mac *mm, uint32_t i)
+{
+    struct nvdp_addr a;
+    uint8_t mac[6];
+    ipm_mac(i, mac);
+    nvdp_addr_parse(mac, "", &a);
+    assert_int_equal(fwd_local_del(f, mm[i].vni, mm[i].port, &a), 0);
+    mm[i].present = 0;
+    mm[i].n = 0;
+}
+
+/* The dump shows exactly the model: every local MAC with its VN, port and
+ * IPs in the order they were added; the index holds one value per entry
+ * and one per MAC with entries. */
+static void
+ipm_check(struct fwd *f, const struct ipm_mac *mm, uint32_t nmacs)
+{
+    size_t want_macs = 0, want_ips = 0, lists = 0, seen_macs = 0, seen_ips = 0;
+    for (uint32_t i = 0; i < nmacs; i++) {
+        want_macs += mm[i].present;
+        want_ips += (size_t)mm[i].n;
+        lists += mm[i].n > 0;
+    }
+    assert_int_equal(f->nips, want_ips);
+    assert_int_equal(f->ipidx_n, want_ips + lists);
+    struct json_object *j = fwd_dump_json(f), *vns;
+    assert_true(json_object_object_get_ex(j, "vns", &vns));
+    for (size_t v = 0; v < json_object_array_length(vns); v++) {
+        struct json_object *vo = json_object_array_get_idx(vns, v), *x, *macs;
+        assert_true(json_object_object_get_ex(vo, "vni", &x));
+        uint32_t vni = (uint32_t)json_object_get_int64(x);
+        assert_true(json_object_object_get_ex(vo, "macs", &macs));
+        for (size_t k = 0; k < json_object_array_length(macs); k++) {
+            struct json_object *mo = json_object_array_get_idx(macs, k), *ips;
+            unsigned b[6];
+            assert_true(json_object_object_get_ex(mo, "type", &x));
+            assert_string_equal(json_object_get_string(x), "local");
+            assert_true(json_object_object_get_ex(mo, "mac", &x));
+            assert_int_equal(sscanf(json_object_get_string(x), "%x:%x:%x:%x:%x:%x",
+                                    &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]), 6);
+            uint32_t i = b[2] << 16 | b[3] << 8 | b[4];
+            assert_true(i < nmacs);
+            const struct ipm_mac *m = &mm[i];
+            assert_true(m->present);
+            assert_int_equal(vni, m->vni);
+            assert_true(json_object_object_get_ex(mo, "port", &x));
+            assert_int_equal(json_object_get_int(x), m->port);
+            assert_true(json_object_object_get_ex(mo, "ips", &ips));
+            assert_int_equal(json_object_array_length(ips), m->n);
+            for (int n = 0; n < m->n; n++)
+                assert_string_equal(json_object_get_string(
+                    json_object_array_get_idx(ips, (size_t)n)), m->ips[n]);
+            seen_macs++;
+            seen_ips += (size_t)m->n;
+        }
+    }
+    json_object_put(j);
+    assert_int_equal(seen_macs, want_macs);
+    assert_int_equal(seen_ips, want_ips);
+}
+
+static struct fwd *
+ipm_fwd(void)
+{
+    struct fwd_params p = params();
+    struct fwd *f = fwd_new(&p);
+    assert_non_null(f);
+    assert_int_equal(fwd_port_add(f, 0, "acc0"), 0);
+    assert_int_equal(fwd_port_add(f, 1, "acc1"), 0);
+    assert_int_equal(fwd_port_add(f, 2, "acc2"), 0);
+    return f;
+}
+
+static void
+test_ip_entries(void **st)
+{
+    (void)st;
+    struct fwd *f = ipm_fwd();
+    struct ipm_mac *mm = calloc(IPM_MACS, sizeof(*mm));
+    assert_non_null(mm);
+    for (uint32_t i = 0; i < IPM_MACS; i++)
+        mm[i].vni = 1000 + i % 4;
+    /* 20,000 IPs over 5000 MACs, 4 VNs, 3 ports; half the MACs come with
+     * their first IP (no MAC-only entry before) */
+    for (uint32_t i = 0; i < IPM_MACS; i++) {
+        if (i % 2 == 0)
+            ipm_add(f, mm, i, (uint16_t)(i % 3), -1);
+        for (int j = 0; j < 4; j++)
+            ipm_add(f, mm, i, (uint16_t)(i % 3), j);
+    }
+    assert_int_equal(f->nips, 20000);
+    ipm_check(f, mm, IPM_MACS);
+
+    /* duplicate adds are no-ops, also with bytes beyond an IPv4 address
+     * or a range's bound that the address does not use */
+    for (uint32_t i = 0; i < IPM_MACS; i++) {
+        ipm_add(f, mm, i, mm[i].port, -1);
+        for (int j = 3; j >= 0; j--)
+            ipm_add(f, mm, i, mm[i].port, j);
+    }
+    struct nvdp_addr a;
+    uint8_t mac[6];
+    char ip[64];
+    ipm_mac(2, mac);
+    ipm_ip(2, 0, ip, sizeof(ip));
+    assert_int_equal(nvdp_addr_parse(mac, ip, &a), 0);
+    memset(a.ip + 4, 0x55, 12);
+    memset(a.ip_hi, 0x66, 16);
+    a.plen = 7; /* not a prefix: ignored */
+    assert_int_equal(fwd_local_add(f, mm[2].vni, mm[2].port, &a), 0);
+    ipm_ip(2, 3, ip, sizeof(ip));
+    assert_int_equal(nvdp_addr_parse(mac, ip, &a), 0);
+    memset(a.ip + 4, 0x55, 12);
+    memset(a.ip_hi + 4, 0x66, 12);
+    assert_int_equal(fwd_local_add(f, mm[2].vni, mm[2].port, &a), 0);
+    assert_int_equal(f->nips, 20000);
+    ipm_check(f, mm, IPM_MACS);
+
+    /* not IP addresses fwd can hold */
+    ipm_ip(2, 0, ip, sizeof(ip));
+    assert_int_equal(nvdp_addr_parse(mac, ip, &a), 0);
+    a.family = 5;
+    assert_int_equal(fwd_local_add(f, mm[2].vni, mm[2].port, &a), -1);
+    a.family = 4;
+    a.kind = NVDP_ADDR_PREFIX;
+    a.plen = 33;
+    assert_int_equal(fwd_local_add(f, mm[2].vni, mm[2].port, &a), -1);
+    a.kind = 9;
+    assert_int_equal(fwd_local_add(f, mm[2].vni, mm[2].port, &a), -1);
+
+    /* single IPs out: from the middle, the head and the tail of a MAC's
+     * list; an absent IP, or one at another port, is a successful no-op */
+    for (uint32_t i = 0; i < IPM_MACS; i++) {
+        if (i % 5 == 0)
+            ipm_del_ip(f, mm, i, 1);
+        if (i % 10 == 1)
+            ipm_del_ip(f, mm, i, 0);
+        if (i % 10 == 3)
+            ipm_del_ip(f, mm, i, 3);
+        if (i % 10 == 7)
+            ipm_del_ip(f, mm, i, 5); /* never added */
+    }
+    ipm_mac(4, mac);
+    ipm_ip(4, 0, ip, sizeof(ip));
+    assert_int_equal(nvdp_addr_parse(mac, ip, &a), 0);
+    assert_int_equal(fwd_local_del(f, mm[4].vni, (uint16_t)((mm[4].port + 1) % 3), &a), 0);
+    assert_int_equal(fwd_local_del(f, 4242, mm[4].port, &a), -1); /* no such VN */
+    ipm_check(f, mm, IPM_MACS);
+
+    /* a MAC's removal takes exactly its IPs; not at another port */
+    ipm_mac(7, mac);
+    nvdp_addr_parse(mac, "", &a);
+    assert_int_equal(fwd_local_del(f, mm[7].vni, (uint16_t)((mm[7].port + 1) % 3), &a), -1);
+    for (uint32_t i = 0; i < IPM_MACS; i += 7)
+        ipm_del_mac(f, mm, i);
+    ipm_check(f, mm, IPM_MACS);
+
+    /* migration: the MAC's IPs at the old port go, the new one stays */
+    for (uint32_t i = 1; i < IPM_MACS; i += 11)
+        if (mm[i].present)
+            ipm_add(f, mm, i, (uint16_t)((mm[i].port + 1) % 3), 4);
+    ipm_check(f, mm, IPM_MACS);
+
+    /* port removal takes exactly the entries behind it */
+    assert_int_equal(fwd_port_del(f, 2), 0);
+    for (uint32_t i = 0; i < IPM_MACS; i++)
+        if (mm[i].port == 2) {
+            mm[i].present = 0;
+            mm[i].n = 0;
+        }
+    ipm_check(f, mm, IPM_MACS);
+
+    /* freed entries are reused */
+    for (uint32_t i = 0; i < IPM_MACS; i += 7)
+        for (int j = 0; j < 4; j++)
+            ipm_add(f, mm, i, 0, j);
+    ipm_check(f, mm, IPM_MACS);
+
+    /* all out: the IP tables give their memory back */
+    for (uint32_t i = 0; i < IPM_MACS; i++)
+        if (mm[i].present)
+            ipm_del_mac(f, mm, i);
+    ipm_check(f, mm, IPM_MACS);
+    assert_int_equal(f->nips, 0);
+    assert_null(f->ipidx);
+    assert_null(f->ipp[FWD_IPP_V4].base);
+    free(mm);
+    fwd_free(f);
+}
+
+/* Many IPs under one MAC: the list keeps insertion order through removals
+ * anywhere in it, and a duplicate is found however long the list is. */
+static void
+test_ip_entries_one_mac(void **st)
+{
+    (void)st;
+    enum { N = 3000 };
+    struct fwd *f = ipm_fwd();
+    struct ipm_mac *m = calloc(1, sizeof(*m));
+    static char ips[N][32];
+    int live[N];
+    struct nvdp_addr a;
+    uint8_t mac[6];
+    assert_non_null(m);
+    ipm_mac(77, mac);
+    for (int i = 0; i < N; i++) {
+        snprintf(ips[i], sizeof(ips[i]), "10.9.%d.%d", i >> 8, i & 255);
+        assert_int_equal(nvdp_addr_parse(mac, ips[i], &a), 0);
+        assert_int_equal(fwd_local_add(f, 77, 1, &a), 0);
+        assert_int_equal(fwd_local_add(f, 77, 1, &a), 0);
+        live[i] = 1;
+    }
+    assert_int_equal(f->nips, N);
+    for (int i = 0; i < N; i += 3) { /* the first, then every third */
+        assert_int_equal(nvdp_addr_parse(mac, ips[i], &a), 0);
+        assert_int_equal(fwd_local_del(f, 77, 1, &a), 0);
+        live[i] = 0;
+    }
+    assert_int_equal(nvdp_addr_parse(mac, ips[N - 1], &a), 0); /* the last */
+    assert_int_equal(fwd_local_del(f, 77, 1, &a), 0);
+    live[N - 1] = 0;
+    size_t n = 0;
+    for (int i = 0; i < N; i++)
+        n += (size_t)live[i];
+    assert_int_equal(f->nips, n);
+    assert_int_equal(f->ipidx_n, n + 1);
+    struct json_object *j = fwd_dump_json(f), *vns, *macs, *ipsj;
+    assert_true(json_object_object_get_ex(j, "vns", &vns));
+    assert_int_equal(json_object_array_length(vns), 1);
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(vns, 0), "macs", &macs));
+    assert_int_equal(json_object_array_length(macs), 1);
+    assert_true(json_object_object_get_ex(json_object_array_get_idx(macs, 0), "ips", &ipsj));
+    assert_int_equal(json_object_array_length(ipsj), n);
+    size_t k = 0;
+    for (int i = 0; i < N; i++)
+        if (live[i])
+            assert_string_equal(json_object_get_string(
+                json_object_array_get_idx(ipsj, k++)), ips[i]);
+    json_object_put(j);
+    for (int i = 0; i < N; i++) {
+        if (!live[i])
+            continue;
+        assert_int_equal(nvdp_addr_parse(mac, ips[i], &a), 0);
+        assert_int_equal(fwd_local_del(f, 77, 1, &a), 0);
+    }
+    assert_int_equal(f->nips, 0);
+    assert_null(f->ipidx);
+    /* the MAC entry stays without IPs */
+    assert_int_equal(FWD_MV_TYPE(fwd_mac_lookup(f, 0, mac, NULL)), FWD_MAC_LOCAL);
+    free(m);
+    fwd_free(f);
+}
+
 int
 main(void)
 {
@@ -1014,6 +1377,8 @@ main(void)
         cmocka_unit_test(test_api_errors),
         cmocka_unit_test(test_updates_during_forwarding),
         cmocka_unit_test(test_mutated_frames),
+        cmocka_unit_test(test_ip_entries),
+        cmocka_unit_test(test_ip_entries_one_mac),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
