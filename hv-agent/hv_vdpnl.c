@@ -1,5 +1,8 @@
 /* hv_vdpnl.c - speaks lldpad's side of libvirt's 802.1Qbg netlink exchange
  * (lldpad qbg/vdpnl.c, event_iface.c) so hv-agent can replace lldpad. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* struct ucred */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -114,7 +117,7 @@ struct hv_vdpnl *hv_vdpnl_open(const char *pidfile,
 {
     struct hv_vdpnl *v = calloc(1, sizeof(*v));
     struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-    int rcv = VDPNL_BUF;
+    int rcv = VDPNL_BUF, one = 1;
 
     if (!v) {
         snprintf(err, errlen, "out of memory");
@@ -131,6 +134,14 @@ struct hv_vdpnl *hv_vdpnl_open(const char *pidfile,
         return NULL;
     }
     setsockopt(v->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+    /* Any local process may unicast to our port: the sender's credentials
+     * (kernel-checked) say whether it may associate VNICs. */
+    if (setsockopt(v->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+        snprintf(err, errlen, "netlink SO_PASSCRED: %s", strerror(errno));
+        close(v->fd);
+        free(v);
+        return NULL;
+    }
     /* libvirt sends to the pid in the pid file as the netlink port */
     sa.nl_pid = (uint32_t)getpid();
     if (bind(v->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -397,17 +408,42 @@ static void handle_setlink(struct hv_vdpnl *v, const struct sockaddr_nl *peer,
     send_error(v, peer, nlh, 0);
 }
 
+/* Like libvirt's own netlink event code (and unlike a plain recvfrom):
+ * only root, or our own user, may ask for an association. A message
+ * without credentials (SO_PASSCRED makes the kernel attach them) is
+ * refused. */
+static int sender_allowed(struct msghdr *mh)
+{
+    if (mh->msg_flags & MSG_CTRUNC)
+        return 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_CREDENTIALS ||
+            c->cmsg_len < CMSG_LEN(sizeof(struct ucred)))
+            continue;
+        struct ucred uc;
+        memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+        return uc.uid == 0 || uc.uid == geteuid();
+    }
+    return 0;
+}
+
 void hv_vdpnl_input(struct hv_vdpnl *v, uint64_t now)
 {
     struct sockaddr_nl peer;
-    socklen_t plen;
     ssize_t n;
 
     hv_vdpnl_expire(v, now);
     for (;;) {
-        plen = sizeof(peer);
-        n = recvfrom(v->fd, v->buf, sizeof(v->buf), 0,
-                     (struct sockaddr *)&peer, &plen);
+        union {
+            struct cmsghdr h;
+            uint8_t b[CMSG_SPACE(sizeof(struct ucred))];
+        } cm;
+        struct iovec iov = {v->buf, sizeof(v->buf)};
+        struct msghdr mh = {.msg_name = &peer, .msg_namelen = sizeof(peer),
+                            .msg_iov = &iov, .msg_iovlen = 1,
+                            .msg_control = cm.b,
+                            .msg_controllen = sizeof(cm.b)};
+        n = recvmsg(v->fd, &mh, 0);
         if (n < 0) {
             if (errno != EAGAIN && errno != EINTR)
                 log_warn("vdp: netlink receive");
@@ -415,6 +451,13 @@ void hv_vdpnl_input(struct hv_vdpnl *v, uint64_t now)
         }
         if (peer.nl_pid == 0)
             continue; /* the kernel does not ask us anything */
+        if (!sender_allowed(&mh)) {
+            /* not answered: an unprivileged process learns nothing */
+            v->cnt.unauthorised++;
+            log_debug("vdp: message from port %u ignored: not root",
+                      peer.nl_pid);
+            continue;
+        }
         struct nlmsghdr *nlh = (struct nlmsghdr *)v->buf;
         if (!NLMSG_OK(nlh, (size_t)n)) {
             v->cnt.malformed++;
@@ -459,6 +502,7 @@ struct json_object *hv_vdpnl_json(const struct hv_vdpnl *v)
     json_object_object_add(o, "vsis", a);
 #define C(f) json_object_object_add(o, #f, json_object_new_int64((int64_t)v->cnt.f))
     C(setlink); C(getlink); C(malformed); C(unknown_type); C(refused);
+    C(unauthorised);
 #undef C
     return o;
 }

@@ -40,6 +40,7 @@ struct hv_vdpnl_ops {
 
 struct hv_vdpnl_counters {
     uint64_t setlink, getlink, malformed, unknown_type, refused;
+    uint64_t unauthorised; /* sender neither root nor our user: ignored */
 };
 
 struct hv_vdpnl;

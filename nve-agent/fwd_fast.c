@@ -87,7 +87,9 @@ emit_remote(struct fwd *f, struct fwd_out *o, uint16_t r, uint32_t vni,
     if (hl == 0)
         return FWD_DROP_NO_NEIGH;
     /* never fragment (RFC 7348 4.3): the outer IP packet must fit */
-    if (hl - 14 + in->len > f->underlay_mtu)
+    /* ... and its 16-bit lengths must not wrap: an MTU of 65536 (lo) or
+     * a GRO-merged access frame would otherwise pass */
+    if (hl - 14 + in->len > f->underlay_mtu || hl - 14 + in->len > 0xffff)
         return FWD_DROP_MTU;
     if (fam == 4 && !f->p.df) {
         /* a datagram routers may fragment needs a changing IPv4 ID
@@ -168,6 +170,14 @@ fwd_access_rx(struct fwd *f, struct fwd_out *o, uint16_t port,
     in.len = 12 + in.blen;
     if (vid == 0) { /* priority-tagged: no VN */
         drop(f, &pt->c.drops, FWD_DROP_UNTAGGED);
+        return;
+    }
+    /* A second tag under ours names no VN: encapsulated, the remote VTEP
+     * discards it (RFC 7348 6.1); delivered locally, it would reach the
+     * other port double-tagged (VLAN hopping past the hypervisor). */
+    if (in.blen >= 2 && (rd16(in.b) == FWD_ETH_P_8021Q ||
+                         rd16(in.b) == FWD_ETH_P_8021AD)) {
+        drop(f, &pt->c.drops, FWD_DROP_UNKNOWN_TAG);
         return;
     }
     uint16_t vn1 = __atomic_load_n(&pt->tag2vn[vid], __ATOMIC_ACQUIRE);

@@ -6,7 +6,8 @@
  * housekeeping thread) serialise on wlock; the forwarding thread takes it
  * only to reopen sockets after a port was added or removed, never per
  * packet. Every table is a fixed array allocated by fwd_new, so nothing the
- * reader can reach is ever freed while it runs. Readers see consistent
+ * reader can reach is ever freed while it runs (the IP entries under local
+ * MACs grow and shrink, but only writers ever read them). Readers see consistent
  * entries through:
  *   - single aligned words read and written with __atomic (tag -> VN,
  *     VNI -> VN, MAC key/value pairs re-checked after the value is read);

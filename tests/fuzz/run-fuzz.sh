@@ -1,5 +1,5 @@
 #!/bin/sh
-# run-fuzz.sh [decode|hook] - runs one libFuzzer target briefly over its seed
+# run-fuzz.sh [decode|hook|fwd] - runs one libFuzzer target briefly over its seed
 # corpus (make check with --enable-fuzzer); FUZZ_SECONDS=600 for a longer run.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -18,8 +18,13 @@ hook)
     # The hook's domain XML, seeded with the unit tests' XML corpus.
     me=run-fuzz-hook fuzzer=fuzz_hook_xml seeds='tests/unit/xml/*.xml'
     max_len=16384 dflt_seconds=15 ;;
+fwd)
+    # The forwarder's per-packet decisions: 7 control bytes (fuzz_fwd.c)
+    # then an access frame, an underlay packet or an inner frame to wrap.
+    me=run-fuzz-fwd fuzzer=fuzz_fwd seeds='tests/fuzz/corpus-fwd/*'
+    max_len=9216 dflt_seconds=15 ;;
 *)
-    echo "usage: run-fuzz.sh [decode|hook]" >&2
+    echo "usage: run-fuzz.sh [decode|hook|fwd]" >&2
     exit 2 ;;
 esac
 fuzzer=$top_builddir/tests/fuzz/$fuzzer

@@ -8,6 +8,10 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #define VDP_CLIENT_NO_MAIN
 #include "../e2e/vdp_client.c"
@@ -273,6 +277,50 @@ static void t_expire(void **state)
     assert_int_equal(vdpc_status(&f->c, lo(), u), VDPC_INPROGRESS);
 }
 
+/* Any local process can unicast to our netlink port: one that is neither
+ * root nor our user gets no answer and reaches nothing. */
+static void t_unauthorised(void **state)
+{
+    struct fixture *f = *state;
+    int n = f->nreq, st = -1;
+    uint64_t before = hv_vdpnl_counters(f->v)->unauthorised;
+    if (geteuid() != 0)
+        skip(); /* cannot become another user */
+    f->answer = HV_VDPNL_PENDING;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct vdpc c;
+        /* nobody, but keeping CAP_NET_ADMIN: the kernel lets it unicast
+         * to our port (without it, sendto is EPERM), so only the
+         * responder's own check stands in the way */
+        struct __user_cap_header_struct ch = {_LINUX_CAPABILITY_VERSION_3, 0};
+        struct __user_cap_data_struct cd[2];
+        memset(cd, 0, sizeof(cd));
+        cd[0].effective = cd[0].permitted = 1u << CAP_NET_ADMIN;
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgid(65534) < 0 ||
+            setuid(65534) < 0 || syscall(SYS_capset, &ch, cd) < 0)
+            _exit(2);
+        if (vdpc_open(&c, (uint32_t)getppid()) < 0)
+            _exit(3);
+        /* sent, but no ACK within the timeout: ignored */
+        int rc = vdpc_setlink(&c, lo(), "lo", MAC, 5, 1, 0, U1,
+                              PORT_REQUEST_ASSOCIATE);
+        _exit(rc == -ETIMEDOUT ? 0 : rc == 0 ? 1 : 10 + (-rc & 0x7f));
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    pthread_mutex_lock(&f->mu);
+    assert_int_equal(f->nreq, n);
+    assert_true(hv_vdpnl_counters(f->v)->unauthorised > before);
+    pthread_mutex_unlock(&f->mu);
+    /* root (our user) still is */
+    assert_int_equal(vdpc_setlink(&f->c, lo(), "lo", MAC, 5, 1, 0, U1,
+                                  PORT_REQUEST_ASSOCIATE), 0);
+    assert_int_equal(f->nreq, n + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -282,6 +330,7 @@ int main(void)
         cmocka_unit_test(t_status_map),
         cmocka_unit_test_setup_teardown(t_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(t_expire, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_unauthorised, setup, teardown),
     };
     log_init("test_vdpnl", 1, 0);
     /* rtnetlink unicast to another process's port needs CAP_NET_ADMIN,
