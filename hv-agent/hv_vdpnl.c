@@ -25,6 +25,7 @@
 #define VDPNL_NONE 0xFFFF /* no answer yet: IFLA_PORT_RESPONSE omitted,
                            * which libvirt reads as "in progress" */
 #define VDPNL_BUF 65536
+#define VDPNL_MAX_ENTRIES 4096
 
 struct vdpnl_entry {
     uint8_t uuid[16];
@@ -191,6 +192,10 @@ static struct vdpnl_entry *entry_get(struct hv_vdpnl *v,
     struct vdpnl_entry *x = entry_find(v, uuid);
     if (x)
         return x;
+    /* pending requests never expire: bound what senders can make us hold
+     * (one per VNIC a hypervisor could have; lookups are linear) */
+    if (v->ne >= VDPNL_MAX_ENTRIES)
+        return NULL;
     if (v->ne == v->cap) {
         size_t nc = v->cap ? 2 * v->cap : 16;
         void *n = realloc(v->e, nc * sizeof(*v->e));

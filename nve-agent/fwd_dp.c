@@ -381,7 +381,10 @@ ring_read(struct fwd_dp *dp, struct ring *r, int port)
             uint8_t *frame = pp + h->tp_mac;
             /* a truncated copy (larger than a block) counts as a runt */
             size_t len = h->tp_snaplen < h->tp_len ? 0 : h->tp_snaplen;
-            unsigned fl = (h->tp_status & TP_STATUS_VLAN_VALID ? FWD_RX_VLAN : 0) |
+            /* on the underlay a priority tag (VID 0, 802.1p) is no VLAN */
+            int tagged = (h->tp_status & TP_STATUS_VLAN_VALID) &&
+                (port >= 0 || (h->hv1.tp_vlan_tci & 0x0fff) != 0);
+            unsigned fl = (tagged ? FWD_RX_VLAN : 0) |
                 (h->tp_status & TP_STATUS_CSUMNOTREADY ? FWD_RX_CSUM : 0);
             if (port < 0)
                 fwd_underlay_rx(dp->f, &dp->out, frame, len, fl);

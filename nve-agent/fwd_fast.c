@@ -245,6 +245,26 @@ fwd_access_rx(struct fwd *f, struct fwd_out *o, uint16_t port,
     }
 }
 
+/* Only a VTEP in the VN's flood list may teach us where a MAC lives: any
+ * host that reaches our UDP port could otherwise point a tenant's
+ * unicast at itself, and take a remote slot (FWD_MAX_REMOTES) per source
+ * address it spoofs, until configured VTEPs no longer fit. Runs only for
+ * a new or moved MAC, not per packet. */
+static int
+from_flood_member(const struct fwd *f, uint16_t vn, const struct fwd_vx *vx)
+{
+    struct fwd_vn_member mem[FWD_MAX_PORTS];
+    uint16_t fl[FWD_MAX_FLOOD], nm, nf;
+    size_t alen = vx->family == 4 ? 4 : 16;
+    fwd_vn_lists(f, vn, mem, &nm, fl, &nf);
+    for (unsigned i = 0; i < nf; i++) {
+        const struct fwd_remote *rm = &f->remotes[fl[i]];
+        if (rm->family == vx->family && memcmp(rm->ip, vx->src_ip, alen) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Learning from a decapsulated frame: a new or moved source MAC goes to
  * the housekeeping thread through the SPSC ring; a known one only gets
  * its timestamp refreshed (no table write on the fast path). */
@@ -268,6 +288,8 @@ learn(struct fwd *f, struct fwd_out *o, uint16_t vn, const uint8_t *src,
             return;
         }
     }
+    if (!from_flood_member(f, vn, vx))
+        return;
     uint32_t head = f->learn_head;
     uint32_t tail = __atomic_load_n(&f->learn_tail, __ATOMIC_ACQUIRE);
     if (head - tail >= FWD_LEARN_RING) {
@@ -290,6 +312,10 @@ fwd_underlay_rx(struct fwd *f, struct fwd_out *o, uint8_t *pkt,
     fwd_ctr_add(&f->und_rx_bytes, len);
     struct fwd_vx vx;
     int r = fwd_vx_parse(pkt, len, f->p.udp_port, &vx);
+    /* a tag the kernel moved to metadata: the packet came on another VLAN
+     * of the underlay's wire than our address lives on */
+    if (r == 0 && (flags & FWD_RX_VLAN))
+        r = FWD_DROP_VX_MALFORMED;
     if (r == 0 && (vx.family != f->local_family ||
                    memcmp(vx.dst_ip, f->local_ip, vx.family == 4 ? 4 : 16)))
         r = FWD_DROP_VX_MALFORMED; /* not for us: the filter should not pass it */

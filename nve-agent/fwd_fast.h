@@ -43,7 +43,8 @@ struct fwd_out {
 };
 
 /* Receive flags, from the ring's tp_status. */
-#define FWD_RX_VLAN 1  /* TP_STATUS_VLAN_VALID: the tag is in tci */
+#define FWD_RX_VLAN 1  /* TP_STATUS_VLAN_VALID: the tag is in tci; on the
+                        * underlay (VID != 0 only): another VLAN, dropped */
 #define FWD_RX_CSUM 2  /* TP_STATUS_CSUMNOTREADY: L4 checksum partial */
 
 /* One frame received on access port `port`; a tag still in the data is

@@ -30,6 +30,18 @@ nl_send(int fd, struct nlmsghdr *nh)
                   sizeof(sa)) < 0 ? -1 : 0;
 }
 
+/* Drops whatever an earlier exchange left (a reply that came after its
+ * 1 s timeout, the rest of an abandoned dump): read later, it would be
+ * taken for the answer about another VTEP and send its frames to the
+ * wrong next hop. */
+static void
+nl_drain(int fd)
+{
+    char b[4096];
+    while (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+        ;
+}
+
 static void
 add_attr(struct nlmsghdr *nh, unsigned short type, const void *data, size_t len)
 {
@@ -59,6 +71,7 @@ route_get(int fd, int family, const uint8_t *dst, uint8_t *nh, int *oif)
     rt->rtm_family = family == 4 ? AF_INET : AF_INET6;
     rt->rtm_dst_len = (unsigned char)(alen * 8);
     add_attr(&u.h, RTA_DST, dst, alen);
+    nl_drain(fd);
     if (nl_send(fd, &u.h) < 0)
         return -1;
     ssize_t n = recv(fd, u.b, sizeof(u.b), 0);
@@ -67,6 +80,8 @@ route_get(int fd, int family, const uint8_t *dst, uint8_t *nh, int *oif)
     memcpy(nh, dst, alen);
     *oif = 0;
     for (struct nlmsghdr *h = &u.h; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+        if (h->nlmsg_seq != 1)
+            continue;
         if (h->nlmsg_type == NLMSG_ERROR)
             return -1;
         if (h->nlmsg_type != RTM_NEWROUTE)
@@ -99,6 +114,7 @@ neigh_find(int fd, int family, const uint8_t *ip, int ifindex, uint8_t mac[6])
     u.h.nlmsg_seq = 2;
     struct ndmsg *nd = NLMSG_DATA(&u.h);
     nd->ndm_family = family == 4 ? AF_INET : AF_INET6;
+    nl_drain(fd);
     if (nl_send(fd, &u.h) < 0)
         return -1;
     int found = -1;
@@ -107,6 +123,8 @@ neigh_find(int fd, int family, const uint8_t *ip, int ifindex, uint8_t mac[6])
         if (n <= 0)
             return found;
         for (struct nlmsghdr *h = &u.h; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_seq != 2)
+                continue;
             if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
                 return found;
             if (h->nlmsg_type != RTM_NEWNEIGH)

@@ -6,7 +6,7 @@
  * Input: byte 0 = mode, bytes 1-2 = tci, byte 3 = port, bytes 4-5 = patch
  * offset, byte 6 = patch value, then the frame.
  *   mode bit 0: underlay path (else access)      bit 1: FWD_RX_CSUM
- *   mode bit 2: FWD_RX_VLAN (access)             bit 3: IPv6 underlay
+ *   mode bit 2: FWD_RX_VLAN                      bit 3: IPv6 underlay
  *   mode bit 4: wrap the frame as the inner frame of a valid VXLAN packet
  *               from a flood remote (underlay), then patch one byte
  *   mode bit 5: underlay MTU 65536 (lo) instead of 1500
@@ -41,6 +41,7 @@ struct env {
     int family;
     const uint8_t *in;  /* the frame handed over, for the iovec bounds */
     size_t inlen;
+    unsigned nout;      /* frames sent for it */
 };
 
 static struct env envs[2];
@@ -98,6 +99,7 @@ cap_flush(struct fwd *f, struct fwd_out *o, struct fwd_txq *q)
             off += l;
         }
         CHECK(off == s->len);
+        e->nout++;
         if (q->port == FWD_TXQ_UNDERLAY) {
             check_underlay(e, buf, off);
             continue;
@@ -225,20 +227,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     e->in = fr;
     e->inlen = n;
-    unsigned fl = mode & 2 ? FWD_RX_CSUM : 0;
-    if (mode & 1) {
+    unsigned fl = (mode & 2 ? FWD_RX_CSUM : 0) | (mode & 4 ? FWD_RX_VLAN : 0);
+    e->nout = 0;
+    if (mode & 1)
         fwd_underlay_rx(e->f, &e->o, fr, n, fl);
-    } else {
-        fl |= mode & 4 ? FWD_RX_VLAN : 0;
+    else
         fwd_access_rx(e->f, &e->o, port, fr, n, fl, tci);
-    }
     fwd_out_flush(e->f, &e->o);
+    /* an underlay packet that came tagged is for another VLAN: dropped */
+    CHECK(!((mode & 5) == 5 && e->nout));
     free(fr);
     /* learned entries go through the housekeeper's path too */
     uint32_t head = e->f->learn_head;
-    for (; e->f->learn_tail != head; e->f->learn_tail++)
-        fwd_learn_apply(e->f, &e->f->learn[e->f->learn_tail &
-                                           (FWD_LEARN_RING - 1)], 1000);
+    for (; e->f->learn_tail != head; e->f->learn_tail++) {
+        const struct fwd_learn_ev *ev =
+            &e->f->learn[e->f->learn_tail & (FWD_LEARN_RING - 1)];
+        /* only from a VTEP of the VN's flood list: .2/.3, or .3 */
+        uint8_t last = ev->ip[e->family == 4 ? 3 : 15];
+        CHECK(ev->family == e->family);
+        CHECK(e->f->vns[ev->vn].vni == VNI ? last == 2 || last == 3
+                                           : last == 3);
+        fwd_learn_apply(e->f, ev, 1000);
+    }
     fwd_qs_tick(e->f);
     return 0;
 }

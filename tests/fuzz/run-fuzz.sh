@@ -21,8 +21,10 @@ hook)
 fwd)
     # The forwarder's per-packet decisions: 7 control bytes (fuzz_fwd.c)
     # then an access frame, an underlay packet or an inner frame to wrap.
+    # Up to 64 KB: a GRO-merged access frame over a 65536-byte MTU must
+    # not wrap the outer 16-bit lengths (seed acc-mtu65536-len-wrap).
     me=run-fuzz-fwd fuzzer=fuzz_fwd seeds='tests/fuzz/corpus-fwd/*'
-    max_len=9216 dflt_seconds=15 ;;
+    max_len=65542 dflt_seconds=15 ;;
 *)
     echo "usage: run-fuzz.sh [decode|hook|fwd]" >&2
     exit 2 ;;

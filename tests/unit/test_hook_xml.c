@@ -199,6 +199,27 @@ static void t_empty_and_garbage(void **s)
                       "<domain><name>&x;</name><uuid>5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9</uuid></domain>";
     assert_int_equal(hook_xml_parse(xxe, strlen(xxe), &maps, &d, err, sizeof(err)), 0);
     assert_int_equal(d.niface, 0);
+    /* nor read from a file (XML_PARSE_NONET does not cover file://: only
+     * leaving out XML_PARSE_NOENT / XML_PARSE_DTDLOAD does) */
+    const char *xfe = "<!DOCTYPE domain [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+                      "<domain><name>&x;</name><uuid>5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9</uuid></domain>";
+    if (hook_xml_parse(xfe, strlen(xfe), &maps, &d, err, sizeof(err)) == 0)
+        assert_null(strstr(d.name, "root:"));
+    /* an entity expanding to 10^7 bytes (billion laughs): refused or kept
+     * small, never expanded into memory */
+    char bl[2048];
+    int n = snprintf(bl, sizeof(bl), "<!DOCTYPE domain [<!ENTITY a \"%s\">",
+                     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    for (char c = 'b'; c <= 'h'; c++)
+        n += snprintf(bl + n, sizeof(bl) - (size_t)n,
+                      "<!ENTITY %c \"&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;\">",
+                      c, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1,
+                      c - 1, c - 1, c - 1);
+    n += snprintf(bl + n, sizeof(bl) - (size_t)n,
+                  "]><domain><name a=\"&h;\">&h;</name><uuid>"
+                  "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9</uuid></domain>");
+    if (hook_xml_parse(bl, (size_t)n, &maps, &d, err, sizeof(err)) == 0)
+        assert_true(strlen(d.name) < sizeof(d.name));
 }
 
 static void t_wrong_namespace(void **s)
