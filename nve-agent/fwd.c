@@ -762,6 +762,21 @@ fwd_remote_rebuild_all(struct fwd *f)
     }
 }
 
+/* The slot of an existing remote VTEP, or -1: never creates one. */
+static int
+remote_find(struct fwd *f, const char *ipstr)
+{
+    uint8_t fam, ip[16];
+    if (parse_ip(ipstr, &fam, ip) < 0)
+        return -1;
+    for (int i = 0; i < FWD_MAX_REMOTES; i++) {
+        const struct fwd_remote *rm = &f->remotes[i];
+        if (rm->used && rm->family == fam && memcmp(rm->ip, ip, 16) == 0)
+            return i;
+    }
+    return -1;
+}
+
 static int
 remote_get(struct fwd *f, const char *ipstr)
 {
@@ -1091,6 +1106,14 @@ remote_mac_set(struct fwd *f, uint32_t vni, const uint8_t mac[6],
     if (type == FWD_MAC_LEARNED && !was_learned && f->nlearned >= FWD_LEARN_MAX) {
         f->learn_refused++;
         errno = ENOSPC;
+        return -1;
+    }
+    /* Learning only points MACs at VTEPs the configuration already knows
+     * (flood list, static entries): a packet from anywhere else must not
+     * use up remote slots. */
+    if (type == FWD_MAC_LEARNED && remote_find(f, ip) < 0) {
+        f->learn_refused++;
+        errno = EPERM;
         return -1;
     }
     int r = remote_get(f, ip);

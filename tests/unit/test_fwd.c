@@ -815,7 +815,19 @@ test_api_errors(void **st)
             assert_int_equal(fwd_local_del(f, 10100, 0, &a), 0);
         }
     }
-    /* learning is capped: the wire cannot take the room of local MACs */
+    /* learning never creates a remote: a VTEP outside the configuration
+     * (flood list, static entries) teaches nothing and takes no slot */
+    struct fwd_learn_ev stranger = {.vn = 0, .family = 4, .ip = {192, 0, 2, 77},
+                                    .mac = {2, 9, 9, 9, 9, 9}};
+    uint64_t refused0 = f->learn_refused;
+    assert_int_equal(fwd_learn_apply(f, &stranger, 1000), -1);
+    assert_int_equal(f->learn_refused, refused0 + 1);
+    for (int i = 0; i < FWD_MAX_REMOTES; i++)
+        assert_false(f->remotes[i].used && f->remotes[i].ip[3] == 77);
+    f->learn_refused = refused0;
+    /* learning is capped: the wire cannot take the room of local MACs
+     * (from a configured VTEP: 192.0.2.3 is in the flood list again) */
+    assert_int_equal(fwd_flood_add(f, 10100, "192.0.2.3"), 0);
     struct fwd_learn_ev ev = {.vn = 0, .family = 4, .ip = {192, 0, 2, 3}};
     for (uint32_t i = 0; i < FWD_LEARN_MAX + 10; i++) {
         uint8_t m[6] = {2, 7, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
