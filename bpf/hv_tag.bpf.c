@@ -161,6 +161,13 @@ int hv_tag_uplink_in(struct __sk_buff *skb)
     eth = data;
     if ((void *)(eth + 1) > end)
         return TC_ACT_SHOT;
+    /* A second tag under ours is nobody's business on a VNIC: VMs get
+     * untagged frames only (as the VM-side path enforces the other way). */
+    if (eth->h_proto == bpf_htons(ETH_P_8021Q) ||
+        eth->h_proto == bpf_htons(ETH_P_8021AD)) {
+        count(HV_TAG_ST_DROP_UNKNOWN);
+        return TC_ACT_SHOT;
+    }
     if (is_group(eth->h_dest)) {
         flood_local(skb, tag, 0);
         return TC_ACT_SHOT; /* the copies went out; the original stops */

@@ -186,9 +186,15 @@ static void fdb_set(struct hv_dp *dp, const struct hv_dp_vnic *x, int add)
     if (!x->tag)
         return;
     memcpy(k.mac, x->mac, 6);
-    if (add)
-        bpf_map_update_elem(dp->fd_fdb, &k, &ifi, BPF_ANY);
-    else
+    if (add) {
+        if (bpf_map_update_elem(dp->fd_fdb, &k, &ifi, BPF_ANY) < 0)
+            log_warn("dataplane: fdb entry for %s", x->ifname);
+        return;
+    }
+    /* Another VNIC may own (tag, MAC) now (a VM moved between taps):
+     * remove the entry only if it still points at x. */
+    __u32 cur;
+    if (bpf_map_lookup_elem(dp->fd_fdb, &k, &cur) == 0 && cur == ifi)
         bpf_map_delete_elem(dp->fd_fdb, &k);
 }
 
