@@ -696,6 +696,22 @@ ctl_path_alive(const char *path)
     return 1;
 }
 
+/* The socket's directory (e.g. /run/splitnve) may not exist yet: one level
+ * is created, as daemons do for their run directory. */
+static void
+ctl_mkparent(const char *path)
+{
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char *slash;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+        return;
+    *slash = '\0';
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        log_warn("control: mkdir %s", dir);
+}
+
 struct ctl_server *
 ctl_server_new(struct ev_loop *l, const char *path, mode_t mode,
                const struct ctl_cmd *table, void *arg)
@@ -709,6 +725,7 @@ ctl_server_new(struct ev_loop *l, const char *path, mode_t mode,
         errno = ENAMETOOLONG;
         return NULL;
     }
+    ctl_mkparent(path);
     if (ctl_path_alive(path)) {
         /* Never steal the socket of a running daemon. */
         log_warnx("control: %s: another daemon is listening there", path);

@@ -249,6 +249,8 @@ int nvdp_vn_parse(const char *s, struct nvdp_vn *vn);
 void nvdp_vn_fmt(const struct nvdp_vn *vn, char *out, size_t outlen);
 int nvdp_vn_equal(const struct nvdp_vn *a, const struct nvdp_vn *b);
 int nvdp_addr_equal(const struct nvdp_addr *a, const struct nvdp_addr *b);
+/* A new boot epoch for the header: never 0, differs across restarts. */
+uint32_t nvdp_epoch_new(void);
 /* 1 if a is what the wire allows: unicast non-zero MAC, family matching the
  * kind, prefix length in range with host bits zero, range first <= last. */
 int nvdp_addr_valid(const struct nvdp_addr *a);

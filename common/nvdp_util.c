@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <time.h>
+#include <sys/random.h>
 
 #include "nvdp.h"
 
@@ -314,4 +317,20 @@ nvdp_text_sanitise(char *s)
         else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
             p[0] = p[1] = '?';
     }
+}
+
+/* A boot epoch (spec: never 0, different across quick restarts): seconds
+ * keep epochs readable and ordered for humans, the random part makes two
+ * starts within one second differ. */
+uint32_t
+nvdp_epoch_new(void)
+{
+    struct timespec ts;
+    uint32_t r = 0, e;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+        r = (uint32_t)ts.tv_nsec * 2654435761u ^ (uint32_t)getpid();
+    e = (uint32_t)ts.tv_sec ^ r;
+    return e ? e : 1;
 }

@@ -53,18 +53,6 @@ usage(FILE *f)
             HV_CONF_DEFAULT);
 }
 
-/* A boot epoch that differs across quick restarts: seconds XOR random. */
-static uint32_t
-new_epoch(void)
-{
-    uint32_t r = 0, e;
-
-    if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-        r = (uint32_t)getpid() * 2654435761u ^ (uint32_t)clock();
-    e = (uint32_t)time(NULL) ^ r;
-    return e != 0 ? e : 1;
-}
-
 static int
 send_frame(void *arg, const uint8_t dst[6], const uint8_t *buf, size_t len)
 {
@@ -251,15 +239,14 @@ start(struct hv_main *m)
         return -1;
     h->wake = wake;
     ev_timer_init(&m->proto_timer, proto_timer_cb, m);
-    if (hv_proto_init(h, new_epoch(), m->sock.mac, m->sock.mtu, send_frame,
+    if (hv_proto_init(h, nvdp_epoch_new(), m->sock.mac, m->sock.mtu, send_frame,
                       &m->sock, resync, ev_clock_ms()) < 0) {
         log_warnx("cannot initialise the protocol engine");
         return -1;
     }
     if (ev_io_add(h->loop, m->sock.fd, EPOLLIN, uplink_cb, m) < 0)
         return -1;
-    if (mkdir_parent(h->conf.ctl_path) < 0 ||
-        hv_ctl_start(h, h->conf.ctl_path) < 0) {
+    if (hv_ctl_start(h, h->conf.ctl_path) < 0) {
         log_warnx("cannot open the control socket %s", h->conf.ctl_path);
         return -1;
     }

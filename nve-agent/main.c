@@ -46,21 +46,6 @@ on_term(struct ev_loop *l, int signo, void *arg)
     ev_break(l);
 }
 
-/* The control socket's directory (e.g. /run/splitnve) may not exist yet. */
-static void
-mkparent(const char *path)
-{
-    char dir[108];
-    char *slash;
-
-    snprintf(dir, sizeof(dir), "%s", path);
-    if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
-        return;
-    *slash = '\0';
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-        log_warn("mkdir %s", dir);
-}
-
 /* 0, or -1 if the result does not fit out. */
 static int
 abspath(const char *path, char *out, size_t outlen)
@@ -143,7 +128,7 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if ((n.loop = ev_loop_new()) == NULL)
         fatalx("cannot create the event loop");
-    n.epoch = nve_make_epoch();
+    n.epoch = nvdp_epoch_new();
     n.started = ev_clock_ms();
     if (nve_apply_conf(&n, c) < 0) {
         nve_shutdown(&n);
@@ -156,7 +141,6 @@ main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    mkparent(n.ctl_path);
     n.ctl = ctl_server_new(n.loop, n.ctl_path, 0660, nve_ctl_table(), &n);
     if (n.ctl == NULL) {
         log_warnx("cannot listen on %s", n.ctl_path);

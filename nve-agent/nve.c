@@ -10,21 +10,6 @@
 #include "ctl.h"
 #include "nve.h"
 
-uint32_t
-nve_make_epoch(void)
-{
-    struct timespec ts;
-    uint32_t r = 0, e;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-        r = (uint32_t)ts.tv_nsec * 2654435761u;
-    /* seconds keep epochs ordered for humans; the random part makes two
-     * starts within one second differ */
-    e = (uint32_t)ts.tv_sec ^ r;
-    return e ? e : 1;
-}
-
 /* ---- sockets ------------------------------------------------------------ */
 
 static void

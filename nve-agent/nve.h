@@ -199,7 +199,6 @@ struct nve {
 };
 
 /* Boot epoch: never 0, differs across quick restarts. */
-uint32_t nve_make_epoch(void);
 /* Applies c (first start or reload) to the forwarder, tree, protocol engine
  * and sockets; takes ownership of c. -1 leaves the old config running. */
 int nve_apply_conf(struct nve *n, struct nve_conf *c);

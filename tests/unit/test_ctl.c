@@ -836,6 +836,16 @@ test_stale_socket_and_busy_path(void **st)
     assert_int_equal(access(path, F_OK), 0);
     close(fd);
     unlink(path);
+    /* The socket's directory does not exist yet (a fresh /run/splitnve). */
+    char dir[64], inner[108];
+    snprintf(dir, sizeof(dir), "/tmp/test_ctl_dir.%d", (int)getpid());
+    snprintf(inner, sizeof(inner), "%s/d.sock", dir);
+    rmdir(dir);
+    s = ctl_server_new(l, inner, 0660, table, NULL);
+    assert_non_null(s);
+    assert_int_equal(access(inner, F_OK), 0);
+    ctl_server_free(s);
+    assert_int_equal(rmdir(dir), 0);
     /* Too long a path. */
     char longp[200];
     memset(longp, 'a', sizeof(longp) - 1);

@@ -233,6 +233,18 @@ t_vn(void **s)
     assert_string_equal(buf, "none");
 }
 
+/* Epochs scope txids: never 0, and a restart within the same second must
+ * still give the peer a different one. */
+static void
+test_epoch_new(void **state)
+{
+    (void)state;
+    uint32_t a = nvdp_epoch_new(), b = nvdp_epoch_new();
+    assert_int_not_equal(a, 0);
+    assert_int_not_equal(b, 0);
+    assert_int_not_equal(a, b);
+}
+
 int
 main(void)
 {
@@ -241,6 +253,7 @@ main(void)
         cmocka_unit_test(t_mac),
         cmocka_unit_test(t_addr_parse),
         cmocka_unit_test(t_addr_valid_equal),
+        cmocka_unit_test(test_epoch_new),
         cmocka_unit_test(t_vn),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
