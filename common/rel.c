@@ -4,6 +4,8 @@
 #include "rel.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -397,4 +399,17 @@ rel_rx_store(struct rel_rx *rx, const struct rel_resp *resp)
     c->valid = 1;
     if (rx->hi == 0 || rel_seq_diff(resp->txid, rx->hi) > 0)
         rx->hi = resp->txid;
+}
+
+void
+rel_resp_msg(const struct rel_resp *r, struct nvdp_msg *m)
+{
+    memset(m, 0, offsetof(struct nvdp_msg, addr));
+    m->type = NVDP_MSG_RESPONSE;
+    m->txid = r->txid;
+    m->status = r->status;
+    m->req_type = r->req_type;
+    m->has_tag = r->has_tag;
+    m->tag = r->tag;
+    snprintf(m->reason, sizeof(m->reason), "%s", r->reason);
 }

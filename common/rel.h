@@ -106,5 +106,8 @@ enum rel_verdict rel_rx_check(struct rel_rx *rx, uint32_t txid,
                               const struct rel_resp **cached);
 /* Remember the answer given to a REL_NEW request. */
 void rel_rx_store(struct rel_rx *rx, const struct rel_resp *resp);
+/* Fill *m with the RESPONSE that carries answer r (a new answer or one
+ * re-sent from the cache). addr[] is left as it is: naddr is 0. */
+void rel_resp_msg(const struct rel_resp *r, struct nvdp_msg *m);
 
 #endif

@@ -518,8 +518,7 @@ handle_response(struct hv *h, const struct nvdp_msg *m)
 /* ---- the NVE's requests (WITHDRAW) ----------------------------------- */
 
 static void
-queue_resp(struct hv *h, uint32_t txid, uint16_t req_type, uint16_t status,
-           const char *reason)
+queue_resp(struct hv *h, const struct rel_resp *rr)
 {
     struct hv_proto *p = &h->proto;
     struct nvdp_msg *r;
@@ -537,13 +536,7 @@ queue_resp(struct hv *h, uint32_t txid, uint16_t req_type, uint16_t status,
         p->resp_cap = cap;
     }
     r = &p->resp[p->nresp++];
-    memset(r, 0, offsetof(struct nvdp_msg, addr));
-    r->type = NVDP_MSG_RESPONSE;
-    r->txid = txid;
-    r->status = status;
-    r->req_type = req_type;
-    if (reason != NULL && *reason != '\0')
-        snprintf(r->reason, sizeof(r->reason), "%s", reason);
+    rel_resp_msg(rr, r);
 }
 
 static void
@@ -560,7 +553,7 @@ answer_request(struct hv *h, const struct nvdp_msg *m, uint16_t status,
     if (reason != NULL)
         snprintf(rr.reason, sizeof(rr.reason), "%s", reason);
     rel_rx_store(&h->proto.rx, &rr);
-    queue_resp(h, m->txid, m->type, status, reason);
+    queue_resp(h, &rr);
 }
 
 /* Dedupe: 1 if the request is new and must be applied. */
@@ -576,8 +569,7 @@ request_new(struct hv *h, const struct nvdp_msg *m)
     case REL_DUP:
         p->cnt.dup_requests++;
         if (cached != NULL)
-            queue_resp(h, cached->txid, cached->req_type, cached->status,
-                       cached->reason);
+            queue_resp(h, cached);
         return 0;
     case REL_STALE:
         p->cnt.stale_requests++;

@@ -187,14 +187,7 @@ out_response(struct nve_out *o, const struct rel_resp *r)
 {
     struct nvdp_msg m;
 
-    memset(&m, 0, sizeof(m));
-    m.type = NVDP_MSG_RESPONSE;
-    m.txid = r->txid;
-    m.status = r->status;
-    m.req_type = r->req_type;
-    m.has_tag = r->has_tag;
-    m.tag = r->tag;
-    snprintf(m.reason, sizeof(m.reason), "%s", r->reason);
+    rel_resp_msg(r, &m);
     if (r->status <= NVDP_ST_MAX)
         count(o->p, o->peer, o->port,
               offsetof(struct nve_counters, status) +

@@ -1,134 +1,44 @@
 /* hook_xml.c - parses a libvirt domain XML (libxml2) into the list of VNICs
- * the hook attaches, and derives stable VNIC UUIDs (UUIDv5 over SHA-1). */
+ * the hook attaches, and derives stable VNIC UUIDs (UUIDv5, SHA-1 from libcrypto). */
 #include "hook_xml.h"
+#include "nvdp.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
-/* ---- SHA-1 (FIPS 180-4), only for UUIDv5: no crypto library needed ---- */
-struct sha1 {
-    uint32_t h[5];
-    uint64_t len;
-    uint8_t buf[64];
-    size_t n;
-};
-
-static uint32_t rol(uint32_t x, int s) { return (x << s) | (x >> (32 - s)); }
-
-static void sha1_block(struct sha1 *c, const uint8_t *p)
-{
-    uint32_t w[80], a, b, cc, d, e, f, k, t;
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-    for (int i = 16; i < 80; i++)
-        w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3], e = c->h[4];
-    for (int i = 0; i < 80; i++) {
-        if (i < 20)
-            f = (b & cc) | (~b & d), k = 0x5A827999;
-        else if (i < 40)
-            f = b ^ cc ^ d, k = 0x6ED9EBA1;
-        else if (i < 60)
-            f = (b & cc) | (b & d) | (cc & d), k = 0x8F1BBCDC;
-        else
-            f = b ^ cc ^ d, k = 0xCA62C1D6;
-        t = rol(a, 5) + f + e + k + w[i];
-        e = d, d = cc, cc = rol(b, 30), b = a, a = t;
-    }
-    c->h[0] += a, c->h[1] += b, c->h[2] += cc, c->h[3] += d, c->h[4] += e;
-}
-
-static void sha1_init(struct sha1 *c)
-{
-    static const uint32_t iv[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE,
-                                   0x10325476, 0xC3D2E1F0};
-    memcpy(c->h, iv, sizeof(iv));
-    c->len = 0;
-    c->n = 0;
-}
-
-static void sha1_update(struct sha1 *c, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    c->len += len;
-    while (len--) {
-        c->buf[c->n++] = *p++;
-        if (c->n == 64) {
-            sha1_block(c, c->buf);
-            c->n = 0;
-        }
-    }
-}
-
-static void sha1_final(struct sha1 *c, uint8_t out[20])
-{
-    uint64_t bits = c->len * 8;
-    uint8_t pad = 0x80, z = 0, l[8];
-    sha1_update(c, &pad, 1);
-    while (c->n != 56)
-        sha1_update(c, &z, 1);
-    for (int i = 0; i < 8; i++)
-        l[i] = (uint8_t)(bits >> (56 - 8 * i));
-    sha1_update(c, l, 8);
-    for (int i = 0; i < 5; i++) {
-        out[4 * i] = (uint8_t)(c->h[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
-        out[4 * i + 3] = (uint8_t)c->h[i];
-    }
-}
-
-/* ---- small parsers ---------------------------------------------------- */
+/* ---- small parsers: libnvdp's, in the forms the hook needs ---------- */
+/* uuid_parse/uuid_fmt keep the byte-array shape the XML walker uses. */
 static int uuid_parse(const char *s, uint8_t b[16])
 {
-    int n = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p == '-')
-            continue;
-        if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
-            n == 16)
-            return -1;
-        char hx[3] = {p[0], p[1], 0};
-        b[n++] = (uint8_t)strtoul(hx, NULL, 16);
-        p++;
-    }
-    return n == 16 ? 0 : -1;
+    struct nvdp_uuid u;
+    if (nvdp_uuid_parse(s, &u) < 0)
+        return -1;
+    memcpy(b, u.b, 16);
+    return 0;
 }
 
 static void uuid_fmt(const uint8_t b[16], char out[37])
 {
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-             "%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-             b[10], b[11], b[12], b[13], b[14], b[15]);
+    struct nvdp_uuid u;
+    memcpy(u.b, b, 16);
+    nvdp_uuid_fmt(&u, out);
 }
 
-/* Normalises "52:54:00:AB:cd:01" to lower case; -1 if not a MAC. */
+/* Normalises "52:54:00:AB:cd:01" to lower case with colons; -1 if not a MAC. */
 static int mac_norm(const char *s, char out[18])
 {
-    if (strlen(s) != 17)
+    uint8_t m[6];
+    if (nvdp_mac_parse(s, m) < 0)
         return -1;
-    for (int i = 0; i < 17; i++) {
-        if (i % 3 == 2) {
-            if (s[i] != ':' && s[i] != '-')
-                return -1;
-            out[i] = ':';
-        } else if (isxdigit((unsigned char)s[i])) {
-            out[i] = (char)tolower((unsigned char)s[i]);
-        } else {
-            return -1;
-        }
-    }
-    out[17] = 0;
+    nvdp_mac_fmt(m, out);
     return 0;
 }
 
@@ -136,17 +46,22 @@ int hook_vnic_uuid(const char *dom_uuid, const char *mac, char out[37])
 {
     uint8_t ns[16], dom[16], h[20];
     char dnorm[37], mnorm[18], name[64];
-    struct sha1 c;
+    unsigned int hl = 0;
 
     if (uuid_parse(HOOK_UUID_NS, ns) < 0 || uuid_parse(dom_uuid, dom) < 0 ||
         mac_norm(mac, mnorm) < 0)
         return -1;
     uuid_fmt(dom, dnorm);
     snprintf(name, sizeof(name), "%s/%s", dnorm, mnorm);
-    sha1_init(&c);
-    sha1_update(&c, ns, 16);
-    sha1_update(&c, name, strlen(name));
-    sha1_final(&c, h);
+    /* UUIDv5 (RFC 4122 4.3): SHA-1 over namespace + name, from libcrypto. */
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha1(), NULL) == 1 &&
+             EVP_DigestUpdate(c, ns, 16) == 1 &&
+             EVP_DigestUpdate(c, name, strlen(name)) == 1 &&
+             EVP_DigestFinal_ex(c, h, &hl) == 1 && hl == 20;
+    EVP_MD_CTX_free(c);
+    if (!ok)
+        return -1;
     h[6] = (h[6] & 0x0f) | 0x50; /* version 5 */
     h[8] = (h[8] & 0x3f) | 0x80; /* RFC 4122 variant */
     uuid_fmt(h, out);

@@ -64,6 +64,6 @@ nt_assert_rc "detach of an unknown VNIC" 1 nt_ctl hv1 vnic detach "$(nt_uuid 999
 nt_assert_rc "state of an unknown VNIC" 1 nt_ctl hv1 vnic state "$(nt_uuid 999)" down
 nt_assert_rc "attach to a VN the NVE does not know" 5 \
     nt_ctl hv1 vnic attach "$(nt_uuid 2)" --vn vni:4242 --mac "$(nt_mac 2)" --wait=5
-nt_assert "the refusal names the VN problem" grep -qi "unknown" <<<"$NT_ERR"
+nt_assert "the refusal names the VN problem" grep -qiE "unknown[ -]vn" <<<"$NT_ERR"
 nt_assert_rc "hv1 still answers" 0 nt_ctl hv1 status
 nt_pass

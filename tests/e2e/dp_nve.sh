@@ -87,6 +87,7 @@ t1=$(nt_jq hv1 '[.[] | select(.mac == "'$M1'") | .tag][0]' vnic list)
 t3=$(nt_jq hv2 '[.[] | select(.mac == "'$M3'") | .tag][0]' vnic list)
 nt_log "blue: tag $t1 on port1, tag $t3 on port2"
 nt_assert "port1 and port2 tags come from their ranges" test "$t1" -lt 20 -a "$t3" -ge 20
+nt_assert "port1's tag $t1 in 10-19, port2's $t3 in 20-29" test "$t1" -ge 10 -a "$t3" -le 29
 
 nt_in nve tcpdump -i ap1 -e -nn -U -w "$NT_DIR/ap1.pcap" 2>/dev/null & NT_PIDS+=($!)
 nt_in vm2 tcpdump -i eth0 -e -nn -U -w "$NT_DIR/vm2.pcap" 2>/dev/null & NT_PIDS+=($!)
@@ -114,6 +115,8 @@ nt_assert "no untagged VM frame on the wire" sh -c "! tcpdump -r '$NT_DIR/ap1.pc
 # detach vm1 (libvirt stop): it passes nothing any more
 hook hv1 stopped end vm1 11111111-0000-4000-8000-000000000001 $M1 blue vnet1
 hook hv1 release end vm1 11111111-0000-4000-8000-000000000001 $M1 blue vnet1
+vm1_listed() { nt_jq hv1 '[.[] | select(.mac == "'$M1'")] | length' vnic list; }
+nt_wait 5 "hv1 forgot vm1 after stopped/release" nt_eq 0 vm1_listed
 nt_assert "detached vm1 cannot reach vm3" sh -c "! ip netns exec $(nt_nsname vm1) ping -c 2 -W 1 10.7.0.3 >/dev/null 2>&1"
 nt_assert "vm3 cannot reach detached vm1" sh -c "! ip netns exec $(nt_nsname vm3) ping -c 2 -W 1 10.7.0.1 >/dev/null 2>&1"
 nt_assert "red still works" pingw vm2 10.7.0.4

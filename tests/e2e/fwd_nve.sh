@@ -95,6 +95,8 @@ attach() { # N VN MAC
 }
 T1=$(attach 1 blue $MA | tail -1)
 T2=$(attach 2 red $MB | tail -1)
+nt_assert "blue's tag '$T1' is a VID" test "$T1" -ge 1 -a "$T1" -le 4094
+nt_assert "red's tag '$T2' is a VID" test "$T2" -ge 1 -a "$T2" -le 4094
 nt_assert_ne "blue and red tags differ" "$T1" "$T2"
 # tc-bpf tagging on the VMs' eth0 with the tags handed out
 tagvm() { # VM TAG
@@ -141,6 +143,8 @@ nt_assert "ping again after up" pingw vm1 10.0.0.2
 
 # detach: the MAC and the binding leave the forwarder, traffic stops
 nt_assert_rc "detach vm2" 0 nt_json hv1 vnic detach "$(nt_uuid 2)" --wait=5
+fwd_lacks_mb() { "$NVDPCTL" -s "$NT_DIR/nve.sock" -f json fwd | jq -e --arg m $MB '[.vns[] | select(.vni == 20200) | .macs[] | select(.mac == $m and .type == "local")] | length == 0' >/dev/null; }
+nt_wait 5 "vm2's MAC leaves the forwarder's tables" fwd_lacks_mb
 nt_assert "no ping after detach" bash -c "! ip netns exec $(nt_nsname vm2) ping -c 2 -W 1 10.0.0.2 >/dev/null 2>&1"
 nt_assert "vm1 unaffected" pingw vm1 10.0.0.2
 
@@ -149,6 +153,9 @@ sleep 1
 tshark -r "$NT_DIR/und.pcap" -Y 'vxlan && !_ws.malformed' -T fields -E separator='|' -e vxlan.vni -e eth.src \
     >"$NT_DIR/vx.txt" 2>/dev/null
 nt_assert "tshark decodes VXLAN from the NVE" test "$(grep -c "|$MNU" "$NT_DIR/vx.txt")" -gt 50
+# the "only" checks below pass on an empty capture: the frames must be there
+nt_assert "vm1's frames seen in VNI 10100" grep -q "^10100|.*$MA" "$NT_DIR/vx.txt"
+nt_assert "vm2's frames seen in VNI 20200" grep -q "^20200|.*$MB" "$NT_DIR/vx.txt"
 nt_assert "vm1's frames carry VNI 10100 only" \
     bash -c "! grep '$MA' '$NT_DIR/vx.txt' | grep -qv '^10100|'"
 nt_assert "vm2's frames carry VNI 20200 only" \

@@ -38,6 +38,8 @@ nt_assert_eq "destination still pre-associated" preassociated "$(nt_hv_field hv3
 nt_assert_rc "destination associates" 0 nt_json hv3 vnic attach "$U" --vn blue --mac "$M" --ip 10.0.0.1 --wait=5
 nt_assert_eq "attached at the destination" attached "$(jq -r .state <<<"$NT_OUT")"
 nt_assert_eq "with the reserved tag" "$dtag" "$(jq -r .tag <<<"$NT_OUT")"
+nt_assert_eq "NVE: associated on port2" associated "$(nt_nve_vnic nve "$U" port2 | jq -r .state)"
+nt_assert_eq "NVE: port2 still holds the reserved tag" "$dtag" "$(nt_nve_tag nve port2 100)"
 
 # Contrast: intent shutdown purges the pre-association elsewhere.
 U2=$(nt_uuid 2) M2=$(nt_mac 2)
