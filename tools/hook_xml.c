@@ -3,6 +3,7 @@
 #include "hook_xml.h"
 #include "nvdp.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
