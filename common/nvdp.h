@@ -257,5 +257,10 @@ int nvdp_addr_valid(const struct nvdp_addr *a);
 /* Text from a peer (NAME, REASON) made safe to log or print, in place:
  * control characters (C0, DEL, C1 as UTF-8) become '?'. */
 void nvdp_text_sanitise(char *s);
+/* Fills *m with a HELLO (name truncated to NVDP_MAX_NAME). addr[] is left
+ * as it is: naddr is 0. */
+void nvdp_hello_msg(struct nvdp_msg *m, uint8_t role, uint16_t hold_time,
+                    uint16_t hello_interval, uint16_t window,
+                    const char *name);
 
 #endif

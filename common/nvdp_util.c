@@ -2,6 +2,7 @@
  * Shared by both daemons, the CLI and the config parsers; strict (no silent fix-ups). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,4 +334,17 @@ nvdp_epoch_new(void)
         r = (uint32_t)ts.tv_nsec * 2654435761u ^ (uint32_t)getpid();
     e = (uint32_t)ts.tv_sec ^ r;
     return e ? e : 1;
+}
+
+void
+nvdp_hello_msg(struct nvdp_msg *m, uint8_t role, uint16_t hold_time,
+               uint16_t hello_interval, uint16_t window, const char *name)
+{
+    memset(m, 0, offsetof(struct nvdp_msg, addr));
+    m->type = NVDP_MSG_HELLO;
+    m->hello.role = role;
+    m->hello.hold_time = hold_time;
+    m->hello.hello_interval = hello_interval;
+    m->hello.window = window;
+    snprintf(m->hello.name, sizeof(m->hello.name), "%s", name);
 }

@@ -1074,13 +1074,8 @@ giveup_cb(void *arg, const struct nvdp_msg *msg, void *user)
 static void
 hello_msg(const struct hv *h, struct nvdp_msg *m)
 {
-    memset(m, 0, offsetof(struct nvdp_msg, addr));
-    m->type = NVDP_MSG_HELLO;
-    m->hello.role = NVDP_ROLE_HV;
-    m->hello.hold_time = h->conf.hold_time;
-    m->hello.hello_interval = h->conf.hello_interval;
-    m->hello.window = h->conf.rel.window;
-    snprintf(m->hello.name, sizeof(m->hello.name), "%s", h->conf.name);
+    nvdp_hello_msg(m, NVDP_ROLE_HV, h->conf.hold_time, h->conf.hello_interval,
+                   h->conf.rel.window, h->conf.name);
 }
 
 static void

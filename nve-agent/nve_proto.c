@@ -198,13 +198,9 @@ out_response(struct nve_out *o, const struct rel_resp *r)
 static void
 hello_msg(const struct nve_proto *p, struct nvdp_msg *m)
 {
-    memset(m, 0, sizeof(*m));
-    m->type = NVDP_MSG_HELLO;
-    m->hello.role = NVDP_ROLE_NVE;
-    m->hello.hold_time = (uint16_t)p->conf->hold_s;
-    m->hello.hello_interval = (uint16_t)p->conf->hello_ms;
-    m->hello.window = p->conf->rel.window;
-    snprintf(m->hello.name, sizeof(m->hello.name), "%s", p->conf->name);
+    nvdp_hello_msg(m, NVDP_ROLE_NVE, (uint16_t)p->conf->hold_s,
+                   (uint16_t)p->conf->hello_ms, p->conf->rel.window,
+                   p->conf->name);
 }
 
 /* ---- peers -------------------------------------------------------------- */
