@@ -117,10 +117,10 @@ rd "$D/vm1.pcap" | grep -q bcast-tag99 && fail "vm1 got a tag-99 broadcast"
 [ "$(counter hv1 drop_unknown)" -gt 0 ] || fail "unknown tag not counted"
 echo "$NAME: ok: injected frames reach only their tag's VMs, untagged"
 # on the wire vm1's frames carry tag 10 and vm2's tag 20, never untagged
-rd "$D/up.pcap" | grep "$M1 >" | grep -vq 'vlan 10' && fail "vm1 frame on the uplink without tag 10"
-rd "$D/up.pcap" | grep "$M1 >" | grep -q 'vlan 10' || fail "no tagged vm1 frame on the uplink"
-rd "$D/up.pcap" | grep "$M2 >" | grep -q 'vlan 20' || fail "no tag-20 vm2 frame on the uplink"
-rd "$D/up.pcap" | grep "$M2 >" | grep -vq 'vlan 20' && fail "vm2 frame on the uplink without tag 20"
+rd "$D/up.pcap" | grep "$M1 >" | grep -vq 'vlan 10,' && fail "vm1 frame on the uplink without tag 10"
+rd "$D/up.pcap" | grep "$M1 >" | grep -q 'vlan 10,' || fail "no tagged vm1 frame on the uplink"
+rd "$D/up.pcap" | grep "$M2 >" | grep -q 'vlan 20,' || fail "no tag-20 vm2 frame on the uplink"
+rd "$D/up.pcap" | grep "$M2 >" | grep -vq 'vlan 20,' && fail "vm2 frame on the uplink without tag 20"
 echo "$NAME: ok: the uplink carries each VM's frames with its VN's tag"
 
 # ---- 6. anti-spoofing and tag injection by a VM --------------------------

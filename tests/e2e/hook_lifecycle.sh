@@ -138,7 +138,7 @@ nt_assert "NVE: port2 entry is a pre-association" test "$(nve_state "$U1" port2 
 hook_rc "destination prepare" 0 hv2 qemu web1 prepare begin < <(dom_xml blue)
 nt_assert_eq "NVE: associated on port1 (source) meanwhile" associated "$(nve_state "$U1" port1)"
 dtag=$(nt_hv_field hv2 "$U1" tag)
-nt_assert "destination reserved a tag in port2's range" test "${dtag:-0}" -ge 100
+nt_assert "destination reserved a tag in port2's range" test "${dtag:-0}" -ge 100 -a "${dtag:-0}" -le 199
 # hv-agent's libvirt watcher (hv_virt) leaves this marker when libvirt
 # reports the domain suspended/stopped for migration
 touch "$NT_DIR/hv1.markers/$DUUID"

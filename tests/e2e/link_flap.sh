@@ -19,6 +19,8 @@ nt_assert_rc "attach blue" 0 nt_ctl hv1 vnic attach "$(nt_uuid 1)" --vn blue --m
 nt_assert_rc "attach red" 0 nt_ctl hv1 vnic attach "$(nt_uuid 2)" --vn red --mac "$(nt_mac 2)" --ip 10.0.0.2 --wait=5
 nt_assert_rc "detach blue" 0 nt_ctl hv1 vnic detach "$(nt_uuid 1)" --wait=5
 red=$(nt_nve_tag nve port1 200)
+# an empty $red would make the waits for "red's tag back" pass at once
+nt_assert "red has a tag" test -n "$red"
 hv_epoch=$(nt_jq hv1 .epoch status)
 resyncs0=$(nt_jq hv1 .counters.resyncs status)
 

@@ -32,6 +32,7 @@ nt_assert_eq "every VNIC of a VN has the same tag" 2 \
 nt_assert_eq "the NVE holds two tags" 2 "$(nt_jq nve 'length' tags)"
 blue=$(nt_nve_tag nve port1 100)
 red=$(nt_nve_tag nve port1 200)
+nt_assert "blue and red both have a tag" test -n "$blue" -a -n "$red"
 nt_assert_ne "blue and red tags differ" "$blue" "$red"
 nt_assert_eq "hv1's blue tag is the NVE's" "$blue" \
     "$(nt_jq hv1 '[.[] | select(.vn | test("blue|100")) | .tag] | unique | .[0]' vnic list)"

@@ -23,6 +23,7 @@ nt_assert_rc "attach 1 (blue)" 0 nt_ctl hv1 vnic attach "$U1" --vn blue --mac "$
 nt_assert_rc "attach 2 (blue)" 0 nt_ctl hv1 vnic attach "$U2" --vn blue --mac "$(nt_mac 2)" --wait=5
 nt_assert_rc "attach 3 (red)" 0 nt_ctl hv1 vnic attach "$U3" --vn red --mac "$(nt_mac 3)" --wait=5
 red=$(nt_nve_tag nve port1 200)
+nt_assert "red has a tag" test -n "$red"
 
 # A watcher sees the withdrawal as it happens.
 "$NVDPCTL" -s "$NT_DIR/hv1.sock" -f json -t 15 watch --count 1 \

@@ -21,6 +21,7 @@ nt_assert_eq "the VNIC is pending" pending "$(nt_hv_field hv1 "$(nt_uuid 1)" sta
 nt_start_nve nve nve
 nt_wait 15 "hv1 attaches it once the NVE is there" nt_eq attached nt_hv_field hv1 "$(nt_uuid 1)" state
 tag=$(nt_hv_field hv1 "$(nt_uuid 1)" tag)
+nt_assert "hv1 reports a tag ($tag)" test -n "$tag" -a "$tag" != 0
 nt_assert_eq "the NVE agrees on the tag" "$tag" "$(nt_nve_tag nve port1 100)"
 
 # The NVE goes away: a detach cannot be confirmed in time (exit 4), and

@@ -27,6 +27,7 @@ nt_assert_eq "with status no-tags" no-tags "$(nt_hv_field hv1 "$(nt_uuid 3)" sta
 nt_assert_eq "the NVE still holds two tags" 2 "$(nt_jq nve length tags)"
 # Free a's tag: retrying c now succeeds, on the freed tag.
 a_tag=$(nt_nve_tag nve port1 101)
+nt_assert "a has a tag" test -n "$a_tag"
 nt_assert_rc "detach a" 0 nt_ctl hv1 vnic detach "$(nt_uuid 1)" --wait=5
 nt_assert_rc "retry c" 0 nt_json hv1 vnic attach "$(nt_uuid 3)" --vn c --mac "$(nt_mac 3)" --wait=5
 nt_assert_eq "c got a's old tag" "$a_tag" "$(jq -r .tag <<<"$NT_OUT")"

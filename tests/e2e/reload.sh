@@ -14,6 +14,7 @@ nt_wait 10 "hv1 hears the NVE" nt_hv_sees_nve hv1
 
 nt_assert_rc "attach blue" 0 nt_ctl hv1 vnic attach "$(nt_uuid 1)" --vn blue --mac "$(nt_mac 1)" --wait=5
 blue=$(nt_nve_tag nve port1 100)
+nt_assert "blue has a tag" test -n "$blue"
 nt_assert_rc "green unknown before the reload" 5 nt_ctl hv1 vnic attach "$(nt_uuid 2)" --vn green --mac "$(nt_mac 2)" --wait=5
 
 # Add green and reload through the control socket.
