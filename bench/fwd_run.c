@@ -1,7 +1,7 @@
-/* fwd_run.c - bench helper: runs nve-agent's forwarder (libnve's fwd_*)
- * alone, programmed from the command line, for a fixed time; prints its
- * counters as JSON. Lets bench/fwd_bench and debugging drive the packet
- * path without the NVDP control plane. Not installed.
+/* fwd_run.c - bench helper: runs nve-agent's forwarder (fwd/libfwd.a,
+ * through fwd.h only) alone, programmed from the command line, for a fixed
+ * time; prints its counters as JSON. Lets bench/fwd_bench and debugging
+ * drive the packet path without the NVDP control plane. Not installed.
  *
  * fwd_run -u UNDERLAY_IF -l LOCAL_IP [-P UDP_PORT] [-c CPU] [-t SECONDS]
  *         -p ID:IFNAME ... -b ID:TAG:VNI ... -m VNI:ID:MAC ...

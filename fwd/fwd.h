@@ -1,6 +1,8 @@
-/* fwd.h - the narrow API through which nve-agent's control plane programs
- * the encapsulating forwarder: (port, tag) <-> VN/VNI, MAC/IP entries per VN,
- * remote VTEPs. Table owner; the packet path (fwd_dp.c) reads the tables. */
+/* fwd.h - the forwarder library's one public header (fwd/libfwd.a): the
+ * narrow API through which nve-agent's control plane programs the
+ * encapsulating forwarder: (port, tag) <-> VN/VNI, MAC/IP entries per VN,
+ * remote VTEPs; its JSON views; starting and stopping its threads. The
+ * rest of fwd/ is internal (fwd_int.h). */
 #ifndef FWD_H
 #define FWD_H
 

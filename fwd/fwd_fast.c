@@ -6,14 +6,9 @@
 #endif
 #include <string.h>
 
+#include "fwd_encap.h"
 #include "fwd_fast.h"
 #include "fwd_pkt.h"
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 void
 fwd_txq_init(struct fwd_txq *q, int fd, uint16_t port)
@@ -159,8 +154,8 @@ fwd_access_rx(struct fwd *f, struct fwd_out *o, uint16_t port,
     uint16_t vid;
     if (flags & FWD_RX_VLAN) {
         vid = tci & 0x0fff;
-    } else if (rd16(frame + 12) == FWD_ETH_P_8021Q && len >= 18) {
-        vid = rd16(frame + 14) & 0x0fff; /* tag left in the data */
+    } else if (fwd_rd16(frame + 12) == FWD_ETH_P_8021Q && len >= 18) {
+        vid = fwd_rd16(frame + 14) & 0x0fff; /* tag left in the data */
         in.b = frame + 16;
         in.blen = len - 16;
     } else {
@@ -175,8 +170,8 @@ fwd_access_rx(struct fwd *f, struct fwd_out *o, uint16_t port,
     /* A second tag under ours names no VN: encapsulated, the remote VTEP
      * discards it (RFC 7348 6.1); delivered locally, it would reach the
      * other port double-tagged (VLAN hopping past the hypervisor). */
-    if (in.blen >= 2 && (rd16(in.b) == FWD_ETH_P_8021Q ||
-                         rd16(in.b) == FWD_ETH_P_8021AD)) {
+    if (in.blen >= 2 && (fwd_rd16(in.b) == FWD_ETH_P_8021Q ||
+                         fwd_rd16(in.b) == FWD_ETH_P_8021AD)) {
         drop(f, &pt->c.drops, FWD_DROP_UNKNOWN_TAG);
         return;
     }
@@ -255,13 +250,10 @@ from_flood_member(const struct fwd *f, uint16_t vn, const struct fwd_vx *vx)
 {
     struct fwd_vn_member mem[FWD_MAX_PORTS];
     uint16_t fl[FWD_MAX_FLOOD], nm, nf;
-    size_t alen = vx->family == 4 ? 4 : 16;
     fwd_vn_lists(f, vn, mem, &nm, fl, &nf);
-    for (unsigned i = 0; i < nf; i++) {
-        const struct fwd_remote *rm = &f->remotes[fl[i]];
-        if (rm->family == vx->family && memcmp(rm->ip, vx->src_ip, alen) == 0)
+    for (unsigned i = 0; i < nf; i++)
+        if (fwd_remote_is(f, fl[i], vx->family, vx->src_ip))
             return 1;
-    }
     return 0;
 }
 
@@ -280,9 +272,7 @@ learn(struct fwd *f, struct fwd_out *o, uint16_t vn, const uint8_t *src,
     if (t == FWD_MAC_LOCAL || t == FWD_MAC_REMOTE)
         return; /* configured entries win over what the wire says */
     if (t == FWD_MAC_LEARNED) {
-        const struct fwd_remote *rm = &f->remotes[FWD_MV_REMOTE(v)];
-        if (rm->family == vx->family &&
-            memcmp(rm->ip, vx->src_ip, vx->family == 4 ? 4 : 16) == 0) {
+        if (fwd_remote_is(f, FWD_MV_REMOTE(v), vx->family, vx->src_ip)) {
             if (__atomic_load_n(&f->mac_seen[slot], __ATOMIC_RELAXED) != o->now)
                 __atomic_store_n(&f->mac_seen[slot], o->now, __ATOMIC_RELAXED);
             return;
@@ -320,8 +310,8 @@ fwd_underlay_rx(struct fwd *f, struct fwd_out *o, uint8_t *pkt,
                    memcmp(vx.dst_ip, f->local_ip, vx.family == 4 ? 4 : 16)))
         r = FWD_DROP_VX_MALFORMED; /* not for us: the filter should not pass it */
     uint8_t *inner = pkt + vx.inner_off;
-    if (r == 0 && (rd16(inner + 12) == FWD_ETH_P_8021Q ||
-                   rd16(inner + 12) == FWD_ETH_P_8021AD))
+    if (r == 0 && (fwd_rd16(inner + 12) == FWD_ETH_P_8021Q ||
+                   fwd_rd16(inner + 12) == FWD_ETH_P_8021AD))
         r = FWD_DROP_VX_MALFORMED; /* RFC 7348 6.1: tagged inner frames discarded */
     if (r != 0) {
         drop(f, NULL, r);

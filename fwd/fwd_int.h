@@ -1,6 +1,8 @@
 /* fwd_int.h - the forwarder's tables as both sides see them: the control
- * plane (fwd.c, single writer under wlock) and the packet path (fwd_dp.c,
- * fwd_pkt.c: lock-free readers). Not part of the fwd_* API.
+ * plane (fwd_tables.c, fwd_mac.c, fwd_ip.c: single writer under wlock) and
+ * the packet path (fwd_fast.c, fwd_encap.c, fwd_dp.c: lock-free readers),
+ * and the functions through which one reaches the other. Internal to fwd/:
+ * users of the forwarder include fwd.h only.
  *
  * Concurrency model. Writers (the API caller and the forwarder's own
  * housekeeping thread) serialise on wlock; the forwarding thread takes it
@@ -131,9 +133,9 @@ struct fwd_remote {
     uint64_t tx_pkts;   /* written by the forwarding thread */
 };
 
-/* IP entries under local MACs: control side only, for fwd_dump_json
- * (forwarding is by MAC, anti-spoofing by source MAC: fwd_dp.c and
- * fwd_fast.c never read them). Only writers touch them, under wlock.
+/* IP entries under local MACs (fwd_ip.c): control side only, for
+ * fwd_dump_json (forwarding is by MAC, anti-spoofing by source MAC: fwd_dp.c
+ * and fwd_fast.c never read them). Only writers touch them, under wlock.
  *
  * An entry names its MAC by the MAC's slot in f->macs: a live MAC entry
  * never moves, and a local MAC's IPs all sit behind its current port (they
@@ -258,32 +260,103 @@ static inline uint32_t fwd_mac_hash(uint64_t key)
     return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - FWD_MAC_BITS));
 }
 
-/* Reader-side lookups (lock-free, no allocation). */
-/* MAC entry value, or 0 when absent; *slot gets its index. */
-uint64_t fwd_mac_lookup(const struct fwd *f, uint16_t vn, const uint8_t mac[6],
-                        uint32_t *slot);
-/* VN index of a VNI, or -1. */
-int fwd_vni_lookup(const struct fwd *f, uint32_t vni);
-/* Copies a remote's prebuilt header; returns its length, 0 when the slot
- * is unused or unresolved. */
-unsigned fwd_remote_hdr(const struct fwd *f, uint16_t r, uint8_t *hdr,
-                        uint8_t *family);
-/* Copies a VN's member and flood lists consistently. */
-void fwd_vn_lists(const struct fwd *f, uint16_t vn,
-                  struct fwd_vn_member *members, uint16_t *nmembers,
-                  uint16_t *flood, uint16_t *nflood);
+/* Sequence counters on multi-word records (see the top of this file). */
+static inline uint32_t fwd_seq_begin(const uint32_t *seq)
+{
+    uint32_t s;
+    while ((s = __atomic_load_n(seq, __ATOMIC_ACQUIRE)) & 1) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause(); /* a writer is mid-update: microseconds */
+#endif
+    }
+    return s;
+}
+static inline int fwd_seq_retry(const uint32_t *seq, uint32_t s)
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(seq, __ATOMIC_RELAXED) != s;
+}
+static inline void fwd_seq_write_begin(uint32_t *seq)
+{
+    __atomic_store_n(seq, *seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+static inline void fwd_seq_write_end(uint32_t *seq)
+{
+    __atomic_store_n(seq, *seq + 1, __ATOMIC_RELEASE);
+}
 
-/* Writer side, used by the housekeeping thread (wlock held). */
-int fwd_learn_apply(struct fwd *f, const struct fwd_learn_ev *ev, uint32_t now);
-unsigned fwd_age(struct fwd *f, uint32_t now);
-void fwd_remote_set_nexthop(struct fwd *f, uint16_t r, const uint8_t mac[6]);
-void fwd_remote_rebuild_all(struct fwd *f);
-uint32_t fwd_now_s(void);
+/* A remote's address is (family, ip): the packet path compares a VXLAN
+ * source with it. Only the first 4 bytes count for IPv4. */
+static inline int fwd_remote_is(const struct fwd *f, uint16_t r,
+                                uint8_t family, const uint8_t *ip)
+{
+    const struct fwd_remote *rm = &f->remotes[r];
+    return rm->family == family &&
+        memcmp(rm->ip, ip, family == 4 ? 4 : 16) == 0;
+}
 
 /* Reader quiescent points (forwarding thread). */
 static inline void fwd_qs_tick(struct fwd *f)
 {
     __atomic_store_n(&f->qs, f->qs + 1, __ATOMIC_RELEASE);
 }
+
+/* ---- reader side: lock-free, no allocation ---- */
+/* fwd_mac.c: MAC entry value, or 0 when absent; *slot gets its index. */
+uint64_t fwd_mac_lookup(const struct fwd *f, uint16_t vn, const uint8_t mac[6],
+                        uint32_t *slot);
+/* fwd_tables.c: VN index of a VNI, or -1. */
+int fwd_vni_lookup(const struct fwd *f, uint32_t vni);
+/* fwd_tables.c: copies a VN's member and flood lists consistently. */
+void fwd_vn_lists(const struct fwd *f, uint16_t vn,
+                  struct fwd_vn_member *members, uint16_t *nmembers,
+                  uint16_t *flood, uint16_t *nflood);
+/* fwd_encap.c: copies a remote's prebuilt header; returns its length, 0
+ * when the slot is unused or unresolved. */
+unsigned fwd_remote_hdr(const struct fwd *f, uint16_t r, uint8_t *hdr,
+                        uint8_t *family);
+
+/* ---- writer side: wlock held ---- */
+/* fwd_tables.c */
+uint32_t fwd_now_s(void);
+/* Textual IPv4 or IPv6 address -> family 4/6 and 16 bytes (zero-padded). */
+int fwd_parse_ip(const char *s, uint8_t *family, uint8_t ip[16]);
+/* VN index of a VNI, created if new; -1 when the VNI is invalid or the
+ * table full. */
+int fwd_vn_get(struct fwd *f, uint32_t vni);
+/* Slot of an existing remote VTEP, or -1: never creates one. */
+int fwd_remote_find(struct fwd *f, const char *ipstr);
+/* Slot of a remote VTEP with one more reference, created if new (in a slot
+ * the reader no longer uses); -1 when none is free. */
+int fwd_remote_get(struct fwd *f, const char *ipstr);
+void fwd_remote_unref(struct fwd *f, uint16_t r);
+
+/* fwd_mac.c: removes the local MACs behind a port (and their IPs). */
+void fwd_mac_flush_port(struct fwd *f, uint16_t port_id);
+/* fwd_mac.c, for the housekeeping thread: a learned MAC from the ring; the
+ * learned entries not seen for mac_age_s (returns how many went). */
+int fwd_learn_apply(struct fwd *f, const struct fwd_learn_ev *ev, uint32_t now);
+unsigned fwd_age(struct fwd *f, uint32_t now);
+
+/* fwd_encap.c: (re)builds a remote's header for next-hop MAC mac; all
+ * resolved ones after the underlay's MAC changed. */
+void fwd_remote_set_nexthop(struct fwd *f, uint16_t r, const uint8_t mac[6]);
+void fwd_remote_rebuild_all(struct fwd *f);
+
+/* fwd_ip.c: IP entries of the local MAC in slot mslot. a is an IP address
+ * (family 4 or 6): fwd_ip_valid says whether the table can hold it, add
+ * ignores a duplicate (-1 with errno when out of memory), del an absent
+ * one; clear removes all of the MAC's, reset frees everything. */
+int fwd_ip_valid(const struct nvdp_addr *a);
+int fwd_ip_add(struct fwd *f, uint32_t mslot, const struct nvdp_addr *a);
+void fwd_ip_del(struct fwd *f, uint32_t mslot, const struct nvdp_addr *a);
+void fwd_ip_clear_mac(struct fwd *f, uint32_t mslot);
+void fwd_ip_reset(struct fwd *f);
+/* Calls fn for each IP entry of the MAC in slot mslot in insertion order
+ * (a->mac is left zero). */
+typedef void (*fwd_ip_fn)(void *arg, const struct nvdp_addr *a);
+void fwd_ip_foreach(const struct fwd *f, uint32_t mslot, fwd_ip_fn fn,
+                    void *arg);
 
 #endif

@@ -1,7 +1,8 @@
 /* fuzz_fwd.c - libFuzzer target for the forwarder's per-packet decisions
- * (fwd_fast.c, fwd_pkt.c): any frame on either path, and every frame that
- * leaves must be well formed (iovecs inside the input or the slot's
- * header, outer Ethernet/IP/UDP/VXLAN consistent, re-tagged correctly).
+ * (fwd/fwd_fast.c, fwd_encap.c, fwd_pkt.c): any frame on either path, and
+ * every frame that leaves must be well formed (iovecs inside the input or
+ * the slot's header, outer Ethernet/IP/UDP/VXLAN consistent, re-tagged
+ * correctly).
  *
  * Input: byte 0 = mode, bytes 1-2 = tci, byte 3 = port, bytes 4-5 = patch
  * offset, byte 6 = patch value, then the frame.
@@ -19,6 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Internals on purpose: the target drives the per-packet decisions
+ * (fwd_fast.h) directly and checks what leaves with the pure packet
+ * functions (fwd_encap.h, fwd_pkt.h). */
+#include "fwd_encap.h"
 #include "fwd_fast.h"
 #include "fwd_pkt.h"
 #include "log.h"

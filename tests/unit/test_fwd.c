@@ -18,6 +18,10 @@
 #include <string.h>
 #include <time.h>
 
+/* Internals on purpose: the pure packet functions (fwd_encap.h, fwd_pkt.h),
+ * the per-packet decisions without sockets (fwd_fast.h) and the tables'
+ * state and learning ring (fwd_int.h) are what these tests check. */
+#include "fwd_encap.h"
 #include "fwd_fast.h"
 #include "fwd_int.h"
 #include "fwd_pkt.h"

@@ -1,0 +1,248 @@
+/* fwd_json.c - the forwarder's JSON views for the control socket: its
+ * tables (fwd_dump_json) and counters (fwd_counters_json), and the names
+ * of the drop reasons. Read under wlock; no table is changed here. */
+#include <stdio.h>
+
+#include "fwd_int.h"
+
+static const char *const drop_names[FWD_DROP_MAX] = {
+    [FWD_DROP_NONE] = "none",
+    [FWD_DROP_RUNT] = "runt",
+    [FWD_DROP_UNTAGGED] = "untagged",
+    [FWD_DROP_UNKNOWN_TAG] = "unknown-tag",
+    [FWD_DROP_BAD_SRC] = "bad-src-mac",
+    [FWD_DROP_SRC_NOT_ASSOC] = "src-not-associated",
+    [FWD_DROP_VNIC_DOWN] = "vnic-down",
+    [FWD_DROP_SAME_PORT] = "same-port",
+    [FWD_DROP_MTU] = "mtu-exceeded",
+    [FWD_DROP_NO_NEIGH] = "no-neighbour",
+    [FWD_DROP_VX_SHORT] = "vxlan-short",
+    [FWD_DROP_VX_MALFORMED] = "vxlan-malformed",
+    [FWD_DROP_UNKNOWN_VNI] = "unknown-vni",
+    [FWD_DROP_VX_TO_REMOTE] = "vxlan-to-remote",
+    [FWD_DROP_TX_FAIL] = "tx-failed",
+};
+
+const char *
+fwd_drop_name(int reason)
+{
+    if (reason < 0 || reason >= FWD_DROP_MAX)
+        return "?";
+    return drop_names[reason];
+}
+
+static struct json_object *
+u64j(uint64_t v)
+{
+    return json_object_new_int64((int64_t)v);
+}
+
+static void
+ip_json(void *ips, const struct nvdp_addr *a)
+{
+    char buf[96];
+    nvdp_addr_fmt_ip(a, buf, sizeof(buf));
+    json_object_array_add(ips, json_object_new_string(buf));
+}
+
+static struct json_object *
+mac_json(const struct fwd *f, uint32_t h, uint32_t now)
+{
+    static const char *const types[] = {"?", "local", "remote", "learned"};
+    uint64_t k = f->macs[h].key, v = f->macs[h].val;
+    uint8_t mac[6];
+    char ms[18];
+    for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)(k >> (40 - 8 * i));
+    nvdp_mac_fmt(mac, ms);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "mac", json_object_new_string(ms));
+    json_object_object_add(o, "type", json_object_new_string(types[FWD_MV_TYPE(v)]));
+    if (FWD_MV_TYPE(v) == FWD_MAC_LOCAL) {
+        uint16_t p = FWD_MV_PORT(v);
+        json_object_object_add(o, "port", json_object_new_int(p));
+        json_object_object_add(o, "ifname", json_object_new_string(f->ports[p].ifname));
+        json_object_object_add(o, "active", json_object_new_boolean(FWD_MV_ACTIVE(v)));
+        struct json_object *ips = json_object_new_array();
+        fwd_ip_foreach(f, h, ip_json, ips);
+        json_object_object_add(o, "ips", ips);
+    } else {
+        uint16_t r = FWD_MV_REMOTE(v);
+        json_object_object_add(o, "remote", json_object_new_string(
+            r < FWD_MAX_REMOTES ? f->remotes[r].ipstr : "?"));
+        if (FWD_MV_TYPE(v) == FWD_MAC_LEARNED)
+            json_object_object_add(o, "age_s", json_object_new_int64(
+                now - __atomic_load_n(&f->mac_seen[h], __ATOMIC_RELAXED)));
+    }
+    return o;
+}
+
+static struct json_object *
+underlay_json(struct fwd *f)
+{
+    struct json_object *u = json_object_new_object();
+    unsigned hl = f->local_family == 6 ? 70 : 50;
+    json_object_object_add(u, "interface", json_object_new_string(f->p.underlay_if));
+    json_object_object_add(u, "local_ip", json_object_new_string(f->p.local_ip));
+    json_object_object_add(u, "udp_port", json_object_new_int(f->p.udp_port));
+    json_object_object_add(u, "sport_min", json_object_new_int(f->p.sport_min));
+    json_object_object_add(u, "sport_max", json_object_new_int(f->p.sport_max));
+    json_object_object_add(u, "ttl", json_object_new_int(f->p.ttl));
+    json_object_object_add(u, "df", json_object_new_boolean(f->p.df));
+    json_object_object_add(u, "mac_age_s", json_object_new_int64(f->p.mac_age_s));
+    json_object_object_add(u, "mtu", json_object_new_int(f->underlay_mtu));
+    /* the largest inner frame (without tag) that fits after encapsulation */
+    json_object_object_add(u, "max_inner_frame", json_object_new_int(
+        f->underlay_mtu > hl - 14 ? (int)(f->underlay_mtu - (hl - 14)) : 0));
+    json_object_object_add(u, "encap_overhead", json_object_new_int(hl));
+    return u;
+}
+
+struct json_object *
+fwd_dump_json(struct fwd *f)
+{
+    pthread_mutex_lock(&f->wlock);
+    uint32_t now = fwd_now_s();
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "running", json_object_new_boolean(f->dp != NULL));
+    json_object_object_add(o, "underlay", underlay_json(f));
+
+    struct json_object *ports = json_object_new_array();
+    for (int p = 0; p < FWD_MAX_PORTS; p++) {
+        struct fwd_port *pt = &f->ports[p];
+        if (!pt->used)
+            continue;
+        struct json_object *po = json_object_new_object();
+        json_object_object_add(po, "port", json_object_new_int(p));
+        json_object_object_add(po, "ifname", json_object_new_string(pt->ifname));
+        struct json_object *b = json_object_new_array();
+        for (int t = 0; t < 4096; t++) {
+            if (pt->tag2vn[t] == 0)
+                continue;
+            struct json_object *bo = json_object_new_object();
+            json_object_object_add(bo, "tag", json_object_new_int(t));
+            json_object_object_add(bo, "vni", json_object_new_int64(
+                f->vns[pt->tag2vn[t] - 1].vni));
+            json_object_array_add(b, bo);
+        }
+        json_object_object_add(po, "bindings", b);
+        json_object_array_add(ports, po);
+    }
+    json_object_object_add(o, "ports", ports);
+
+    struct json_object *vns = json_object_new_array();
+    for (int i = 0; i < f->nvns; i++) {
+        struct fwd_vn *v = &f->vns[i];
+        struct json_object *vo = json_object_new_object();
+        json_object_object_add(vo, "vni", json_object_new_int64(v->vni));
+        struct json_object *mem = json_object_new_array();
+        for (int m = 0; m < v->nmembers; m++) {
+            struct json_object *mo = json_object_new_object();
+            json_object_object_add(mo, "port", json_object_new_int(v->members[m].port));
+            json_object_object_add(mo, "ifname", json_object_new_string(
+                f->ports[v->members[m].port].ifname));
+            json_object_object_add(mo, "tag", json_object_new_int(v->members[m].tag));
+            json_object_array_add(mem, mo);
+        }
+        json_object_object_add(vo, "members", mem);
+        struct json_object *fl = json_object_new_array();
+        for (int m = 0; m < v->nflood; m++)
+            json_object_array_add(fl, json_object_new_string(v->flood_ip[m]));
+        json_object_object_add(vo, "flood", fl);
+        json_object_object_add(vo, "macs", json_object_new_array());
+        json_object_array_add(vns, vo);
+    }
+    for (uint32_t h = 0; h < FWD_MAC_CAP; h++) {
+        uint64_t k = f->macs[h].key;
+        if (k <= FWD_MK_TOMB)
+            continue;
+        struct json_object *vo = json_object_array_get_idx(vns, (k >> 48) - 1);
+        struct json_object *macs;
+        if (vo != NULL && json_object_object_get_ex(vo, "macs", &macs))
+            json_object_array_add(macs, mac_json(f, h, now));
+    }
+    json_object_object_add(o, "vns", vns);
+
+    struct json_object *rems = json_object_new_array();
+    for (int r = 0; r < FWD_MAX_REMOTES; r++) {
+        struct fwd_remote *rm = &f->remotes[r];
+        if (!rm->used)
+            continue;
+        struct json_object *ro = json_object_new_object();
+        json_object_object_add(ro, "ip", json_object_new_string(rm->ipstr));
+        json_object_object_add(ro, "resolved", json_object_new_boolean(rm->resolved));
+        if (rm->resolved) {
+            char ms[18];
+            nvdp_mac_fmt(rm->hdr, ms);
+            json_object_object_add(ro, "nexthop_mac", json_object_new_string(ms));
+        }
+        json_object_object_add(ro, "refs", json_object_new_int64(rm->refs));
+        json_object_object_add(ro, "tx_pkts", u64j(fwd_ctr_get(&rm->tx_pkts)));
+        json_object_array_add(rems, ro);
+    }
+    json_object_object_add(o, "remotes", rems);
+    json_object_object_add(o, "mac_entries", json_object_new_int64(f->nmacs));
+    json_object_object_add(o, "mac_capacity", json_object_new_int64(FWD_MAC_LIMIT));
+    pthread_mutex_unlock(&f->wlock);
+    return o;
+}
+
+struct json_object *
+fwd_counters_json(struct fwd *f)
+{
+    pthread_mutex_lock(&f->wlock);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "running", json_object_new_boolean(f->dp != NULL));
+    struct json_object *ports = json_object_new_object();
+    for (int p = 0; p < FWD_MAX_PORTS; p++) {
+        struct fwd_port *pt = &f->ports[p];
+        if (!pt->used)
+            continue;
+        struct json_object *po = json_object_new_object();
+        json_object_object_add(po, "port", json_object_new_int(p));
+        json_object_object_add(po, "rx_pkts", u64j(fwd_ctr_get(&pt->c.rx_pkts)));
+        json_object_object_add(po, "rx_bytes", u64j(fwd_ctr_get(&pt->c.rx_bytes)));
+        json_object_object_add(po, "tx_pkts", u64j(fwd_ctr_get(&pt->c.tx_pkts)));
+        json_object_object_add(po, "tx_bytes", u64j(fwd_ctr_get(&pt->c.tx_bytes)));
+        json_object_object_add(po, "drops", u64j(fwd_ctr_get(&pt->c.drops)));
+        json_object_object_add(ports, pt->ifname, po);
+    }
+    json_object_object_add(o, "ports", ports);
+    struct json_object *vns = json_object_new_object();
+    for (int i = 0; i < f->nvns; i++) {
+        struct fwd_vn *v = &f->vns[i];
+        char k[16];
+        snprintf(k, sizeof(k), "%u", v->vni);
+        struct json_object *vo = json_object_new_object();
+        json_object_object_add(vo, "encap_pkts", u64j(fwd_ctr_get(&v->c.encap_pkts)));
+        json_object_object_add(vo, "encap_bytes", u64j(fwd_ctr_get(&v->c.encap_bytes)));
+        json_object_object_add(vo, "decap_pkts", u64j(fwd_ctr_get(&v->c.decap_pkts)));
+        json_object_object_add(vo, "decap_bytes", u64j(fwd_ctr_get(&v->c.decap_bytes)));
+        json_object_object_add(vo, "local_pkts", u64j(fwd_ctr_get(&v->c.local_pkts)));
+        json_object_object_add(vo, "flood_pkts", u64j(fwd_ctr_get(&v->c.flood_pkts)));
+        json_object_object_add(vo, "drops", u64j(fwd_ctr_get(&v->c.drops)));
+        json_object_object_add(vns, k, vo);
+    }
+    json_object_object_add(o, "vns", vns);
+    struct json_object *d = json_object_new_object();
+    for (int r = 1; r < FWD_DROP_MAX; r++)
+        json_object_object_add(d, fwd_drop_name(r), u64j(fwd_ctr_get(&f->drops[r])));
+    json_object_object_add(o, "drops", d);
+    struct json_object *u = json_object_new_object();
+    json_object_object_add(u, "rx_pkts", u64j(fwd_ctr_get(&f->und_rx_pkts)));
+    json_object_object_add(u, "rx_bytes", u64j(fwd_ctr_get(&f->und_rx_bytes)));
+    json_object_object_add(u, "tx_pkts", u64j(fwd_ctr_get(&f->und_tx_pkts)));
+    json_object_object_add(u, "tx_bytes", u64j(fwd_ctr_get(&f->und_tx_bytes)));
+    json_object_object_add(u, "mtu", json_object_new_int(f->underlay_mtu));
+    json_object_object_add(o, "underlay", u);
+    struct json_object *l = json_object_new_object();
+    json_object_object_add(l, "learned", u64j(f->learned));
+    json_object_object_add(l, "aged", u64j(f->aged));
+    json_object_object_add(l, "learned_entries", u64j(f->nlearned));
+    json_object_object_add(l, "learn_refused", u64j(f->learn_refused));
+    json_object_object_add(l, "ring_overflow", u64j(fwd_ctr_get(&f->learn_overflow)));
+    json_object_object_add(l, "tx_batches", u64j(fwd_ctr_get(&f->tx_batches)));
+    json_object_object_add(o, "forwarder", l);
+    pthread_mutex_unlock(&f->wlock);
+    return o;
+}
