@@ -114,6 +114,51 @@ nve_kick(struct nve *n)
     ev_timer_at(n->loop, &n->timer, next);
 }
 
+/* ---- the tree -> forwarder adapter ------------------------------------- */
+
+_Static_assert(TREE_MAX_PORTS == FWD_MAX_PORTS, "a tree port is a fwd port");
+
+static int
+sink_fwd_bind(void *a, uint16_t port, uint16_t tag, uint32_t vni)
+{
+    return fwd_vn_bind(a, port, tag, vni);
+}
+
+static int
+sink_fwd_unbind(void *a, uint16_t port, uint16_t tag)
+{
+    return fwd_vn_unbind(a, port, tag);
+}
+
+static int
+sink_fwd_add(void *a, uint32_t vni, uint16_t port, const struct nvdp_addr *ad)
+{
+    return fwd_local_add(a, vni, port, ad);
+}
+
+static int
+sink_fwd_del(void *a, uint32_t vni, uint16_t port, const struct nvdp_addr *ad)
+{
+    return fwd_local_del(a, vni, port, ad);
+}
+
+static int
+sink_fwd_active(void *a, uint32_t vni, const uint8_t mac[6], int active)
+{
+    return fwd_local_set_active(a, vni, mac, active);
+}
+
+void
+nve_fwd_sink(struct tree_sink *s, struct fwd *f)
+{
+    s->arg = f;
+    s->vn_bind = sink_fwd_bind;
+    s->vn_unbind = sink_fwd_unbind;
+    s->local_add = sink_fwd_add;
+    s->local_del = sink_fwd_del;
+    s->set_active = sink_fwd_active;
+}
+
 /* ---- configuration ------------------------------------------------------ */
 
 static const struct nve_port *
@@ -280,7 +325,7 @@ nve_first_start(struct nve *n, struct nve_conf *c)
         log_warnx("cannot create the forwarder");
         return -1;
     }
-    tree_sink_fwd(&sink, n->fwd);
+    nve_fwd_sink(&sink, n->fwd);
     if (tree_init(&n->tree, &sink, &lim) < 0)
         return -1;
     n->proto = nve_proto_new(c, &n->tree, n->epoch, nve_send, n);

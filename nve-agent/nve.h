@@ -207,6 +207,9 @@ int nve_reload(struct nve *n);
 void nve_shutdown(struct nve *n);
 /* Re-arm the protocol timer (after input or a control command). */
 void nve_kick(struct nve *n);
+/* The containment tree's sink on the forwarder: each change of the tree
+ * becomes the fwd_* call that programs it (tree.c knows no forwarder). */
+void nve_fwd_sink(struct tree_sink *s, struct fwd *f);
 
 /* ---- control socket (nve_ctl.c) ----------------------------------------- */
 const struct ctl_cmd *nve_ctl_table(void);

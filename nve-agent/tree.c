@@ -1,6 +1,7 @@
 /* tree.c - containment tree: VNIC entries hashed by UUID (open addressing,
  * chains of the few entries sharing a UUID), a (VNI, MAC) conflict index,
- * per-hypervisor lists, and forwarder programming on every change. */
+ * per-hypervisor lists, and every change told to the sink (the forwarder,
+ * through nve.c). */
 #include "tree.h"
 
 #include <stdarg.h>
@@ -9,8 +10,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-#include "fwd.h"
 
 /* malloc's per-chunk overhead, counted so tree->mem tracks real usage. */
 #define TREE_MALLOC_OVH 16
@@ -23,48 +22,7 @@ struct tree_mslot {
 
 static const uint8_t zero_mac[6];
 
-/* ---- forwarder sink ----------------------------------------------------- */
-
-static int
-sink_fwd_bind(void *a, uint16_t port, uint16_t tag, uint32_t vni)
-{
-    return fwd_vn_bind(a, port, tag, vni);
-}
-
-static int
-sink_fwd_unbind(void *a, uint16_t port, uint16_t tag)
-{
-    return fwd_vn_unbind(a, port, tag);
-}
-
-static int
-sink_fwd_add(void *a, uint32_t vni, uint16_t port, const struct nvdp_addr *ad)
-{
-    return fwd_local_add(a, vni, port, ad);
-}
-
-static int
-sink_fwd_del(void *a, uint32_t vni, uint16_t port, const struct nvdp_addr *ad)
-{
-    return fwd_local_del(a, vni, port, ad);
-}
-
-static int
-sink_fwd_active(void *a, uint32_t vni, const uint8_t mac[6], int active)
-{
-    return fwd_local_set_active(a, vni, mac, active);
-}
-
-void
-tree_sink_fwd(struct tree_sink *s, struct fwd *f)
-{
-    s->arg = f;
-    s->vn_bind = sink_fwd_bind;
-    s->vn_unbind = sink_fwd_unbind;
-    s->local_add = sink_fwd_add;
-    s->local_del = sink_fwd_del;
-    s->set_active = sink_fwd_active;
-}
+/* ---- the sink ------------------------------------------------------------ */
 
 static void
 fw_check(struct tree *t, int rc)

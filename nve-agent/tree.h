@@ -50,7 +50,8 @@ struct tree_hv {
     struct tree_hv *next;
 };
 
-/* Where changes go: the forwarder in the daemon, a recorder in tests. */
+/* Where changes go: the forwarder in the daemon (nve_fwd_sink, nve.c), a
+ * recorder in tests. */
 struct tree_sink {
     void *arg;
     int (*vn_bind)(void *arg, uint16_t port, uint16_t tag, uint32_t vni);
@@ -62,9 +63,6 @@ struct tree_sink {
     int (*set_active)(void *arg, uint32_t vni, const uint8_t mac[6],
                       int active);
 };
-struct fwd;
-/* A sink calling fwd_* on f. */
-void tree_sink_fwd(struct tree_sink *s, struct fwd *f);
 
 struct tree_limits {
     uint32_t max_addrs;        /* MAC + IP records per VNIC entry, 0 = none */
