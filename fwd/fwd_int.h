@@ -325,6 +325,11 @@ int fwd_parse_ip(const char *s, uint8_t *family, uint8_t ip[16]);
 /* VN index of a VNI, created if new; -1 when the VNI is invalid or the
  * table full. */
 int fwd_vn_get(struct fwd *f, uint32_t vni);
+/* The API's entry: takes wlock and returns the VN index of vni (made when
+ * create and new). -1 without wlock and errno EINVAL when !args_ok (the
+ * caller's checks of its other arguments), ENOSPC (create: no room or bad
+ * VNI) or ENOENT (unknown VNI). */
+int fwd_lock_vn(struct fwd *f, uint32_t vni, int create, int args_ok);
 /* Slot of an existing remote VTEP, or -1: never creates one. */
 int fwd_remote_find(struct fwd *f, const char *ipstr);
 /* Slot of a remote VTEP with one more reference, created if new (in a slot

@@ -1,6 +1,7 @@
 /* fwd_json.c - the forwarder's JSON views for the control socket: its
  * tables (fwd_dump_json) and counters (fwd_counters_json), and the names
  * of the drop reasons. Read under wlock; no table is changed here. */
+#include <stddef.h>
 #include <stdio.h>
 
 #include "fwd_int.h"
@@ -98,6 +99,74 @@ underlay_json(struct fwd *f)
     return u;
 }
 
+/* The start of a used port's object in either view: {port, ...}. */
+static struct json_object *
+port_obj(int p)
+{
+    struct json_object *po = json_object_new_object();
+    json_object_object_add(po, "port", json_object_new_int(p));
+    return po;
+}
+
+static struct json_object *
+port_json(const struct fwd *f, int p)
+{
+    const struct fwd_port *pt = &f->ports[p];
+    struct json_object *po = port_obj(p), *b = json_object_new_array();
+    json_object_object_add(po, "ifname", json_object_new_string(pt->ifname));
+    for (int t = 0; t < 4096; t++) {
+        if (pt->tag2vn[t] == 0)
+            continue;
+        struct json_object *bo = json_object_new_object();
+        json_object_object_add(bo, "tag", json_object_new_int(t));
+        json_object_object_add(bo, "vni", json_object_new_int64(
+            f->vns[pt->tag2vn[t] - 1].vni));
+        json_object_array_add(b, bo);
+    }
+    json_object_object_add(po, "bindings", b);
+    return po;
+}
+
+/* A VN with its members and flood list; its MACs are added by the caller. */
+static struct json_object *
+vn_json(const struct fwd *f, const struct fwd_vn *v)
+{
+    struct json_object *vo = json_object_new_object();
+    json_object_object_add(vo, "vni", json_object_new_int64(v->vni));
+    struct json_object *mem = json_object_new_array();
+    for (int m = 0; m < v->nmembers; m++) {
+        struct json_object *mo = json_object_new_object();
+        json_object_object_add(mo, "port", json_object_new_int(v->members[m].port));
+        json_object_object_add(mo, "ifname", json_object_new_string(
+            f->ports[v->members[m].port].ifname));
+        json_object_object_add(mo, "tag", json_object_new_int(v->members[m].tag));
+        json_object_array_add(mem, mo);
+    }
+    json_object_object_add(vo, "members", mem);
+    struct json_object *fl = json_object_new_array();
+    for (int m = 0; m < v->nflood; m++)
+        json_object_array_add(fl, json_object_new_string(v->flood_ip[m]));
+    json_object_object_add(vo, "flood", fl);
+    json_object_object_add(vo, "macs", json_object_new_array());
+    return vo;
+}
+
+static struct json_object *
+remote_json(const struct fwd_remote *rm)
+{
+    struct json_object *ro = json_object_new_object();
+    json_object_object_add(ro, "ip", json_object_new_string(rm->ipstr));
+    json_object_object_add(ro, "resolved", json_object_new_boolean(rm->resolved));
+    if (rm->resolved) {
+        char ms[18];
+        nvdp_mac_fmt(rm->hdr, ms);
+        json_object_object_add(ro, "nexthop_mac", json_object_new_string(ms));
+    }
+    json_object_object_add(ro, "refs", json_object_new_int64(rm->refs));
+    json_object_object_add(ro, "tx_pkts", u64j(fwd_ctr_get(&rm->tx_pkts)));
+    return ro;
+}
+
 struct json_object *
 fwd_dump_json(struct fwd *f)
 {
@@ -106,52 +175,14 @@ fwd_dump_json(struct fwd *f)
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "running", json_object_new_boolean(f->dp != NULL));
     json_object_object_add(o, "underlay", underlay_json(f));
-
     struct json_object *ports = json_object_new_array();
-    for (int p = 0; p < FWD_MAX_PORTS; p++) {
-        struct fwd_port *pt = &f->ports[p];
-        if (!pt->used)
-            continue;
-        struct json_object *po = json_object_new_object();
-        json_object_object_add(po, "port", json_object_new_int(p));
-        json_object_object_add(po, "ifname", json_object_new_string(pt->ifname));
-        struct json_object *b = json_object_new_array();
-        for (int t = 0; t < 4096; t++) {
-            if (pt->tag2vn[t] == 0)
-                continue;
-            struct json_object *bo = json_object_new_object();
-            json_object_object_add(bo, "tag", json_object_new_int(t));
-            json_object_object_add(bo, "vni", json_object_new_int64(
-                f->vns[pt->tag2vn[t] - 1].vni));
-            json_object_array_add(b, bo);
-        }
-        json_object_object_add(po, "bindings", b);
-        json_object_array_add(ports, po);
-    }
+    for (int p = 0; p < FWD_MAX_PORTS; p++)
+        if (f->ports[p].used)
+            json_object_array_add(ports, port_json(f, p));
     json_object_object_add(o, "ports", ports);
-
     struct json_object *vns = json_object_new_array();
-    for (int i = 0; i < f->nvns; i++) {
-        struct fwd_vn *v = &f->vns[i];
-        struct json_object *vo = json_object_new_object();
-        json_object_object_add(vo, "vni", json_object_new_int64(v->vni));
-        struct json_object *mem = json_object_new_array();
-        for (int m = 0; m < v->nmembers; m++) {
-            struct json_object *mo = json_object_new_object();
-            json_object_object_add(mo, "port", json_object_new_int(v->members[m].port));
-            json_object_object_add(mo, "ifname", json_object_new_string(
-                f->ports[v->members[m].port].ifname));
-            json_object_object_add(mo, "tag", json_object_new_int(v->members[m].tag));
-            json_object_array_add(mem, mo);
-        }
-        json_object_object_add(vo, "members", mem);
-        struct json_object *fl = json_object_new_array();
-        for (int m = 0; m < v->nflood; m++)
-            json_object_array_add(fl, json_object_new_string(v->flood_ip[m]));
-        json_object_object_add(vo, "flood", fl);
-        json_object_object_add(vo, "macs", json_object_new_array());
-        json_object_array_add(vns, vo);
-    }
+    for (int i = 0; i < f->nvns; i++)
+        json_object_array_add(vns, vn_json(f, &f->vns[i]));
     for (uint32_t h = 0; h < FWD_MAC_CAP; h++) {
         uint64_t k = f->macs[h].key;
         if (k <= FWD_MK_TOMB)
@@ -162,28 +193,50 @@ fwd_dump_json(struct fwd *f)
             json_object_array_add(macs, mac_json(f, h, now));
     }
     json_object_object_add(o, "vns", vns);
-
     struct json_object *rems = json_object_new_array();
-    for (int r = 0; r < FWD_MAX_REMOTES; r++) {
-        struct fwd_remote *rm = &f->remotes[r];
-        if (!rm->used)
-            continue;
-        struct json_object *ro = json_object_new_object();
-        json_object_object_add(ro, "ip", json_object_new_string(rm->ipstr));
-        json_object_object_add(ro, "resolved", json_object_new_boolean(rm->resolved));
-        if (rm->resolved) {
-            char ms[18];
-            nvdp_mac_fmt(rm->hdr, ms);
-            json_object_object_add(ro, "nexthop_mac", json_object_new_string(ms));
-        }
-        json_object_object_add(ro, "refs", json_object_new_int64(rm->refs));
-        json_object_object_add(ro, "tx_pkts", u64j(fwd_ctr_get(&rm->tx_pkts)));
-        json_object_array_add(rems, ro);
-    }
+    for (int r = 0; r < FWD_MAX_REMOTES; r++)
+        if (f->remotes[r].used)
+            json_object_array_add(rems, remote_json(&f->remotes[r]));
     json_object_object_add(o, "remotes", rems);
     json_object_object_add(o, "mac_entries", json_object_new_int64(f->nmacs));
     json_object_object_add(o, "mac_capacity", json_object_new_int64(FWD_MAC_LIMIT));
     pthread_mutex_unlock(&f->wlock);
+    return o;
+}
+
+/* ---- counters: one row per counter, in the order they are shown --------- */
+
+struct ctr_row {
+    const char *name;
+    size_t off; /* of a uint64_t counter in its struct */
+};
+#define CTR(type, m) {#m, offsetof(type, m)}
+static const struct ctr_row port_ctrs[] = {
+    CTR(struct fwd_port_ctr, rx_pkts), CTR(struct fwd_port_ctr, rx_bytes),
+    CTR(struct fwd_port_ctr, tx_pkts), CTR(struct fwd_port_ctr, tx_bytes),
+    CTR(struct fwd_port_ctr, drops),
+};
+static const struct ctr_row vn_ctrs[] = {
+    CTR(struct fwd_vn_ctr, encap_pkts), CTR(struct fwd_vn_ctr, encap_bytes),
+    CTR(struct fwd_vn_ctr, decap_pkts), CTR(struct fwd_vn_ctr, decap_bytes),
+    CTR(struct fwd_vn_ctr, local_pkts), CTR(struct fwd_vn_ctr, flood_pkts),
+    CTR(struct fwd_vn_ctr, drops),
+};
+static const struct ctr_row und_ctrs[] = {
+    {"rx_pkts", offsetof(struct fwd, und_rx_pkts)},
+    {"rx_bytes", offsetof(struct fwd, und_rx_bytes)},
+    {"tx_pkts", offsetof(struct fwd, und_tx_pkts)},
+    {"tx_bytes", offsetof(struct fwd, und_tx_bytes)},
+};
+#define NROWS(t) (sizeof(t) / sizeof((t)[0]))
+
+static struct json_object *
+ctrs_add(struct json_object *o, const void *base, const struct ctr_row *rows,
+         size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_object_object_add(o, rows[i].name, u64j(fwd_ctr_get(
+            (const uint64_t *)((const char *)base + rows[i].off))));
     return o;
 }
 
@@ -194,45 +247,25 @@ fwd_counters_json(struct fwd *f)
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "running", json_object_new_boolean(f->dp != NULL));
     struct json_object *ports = json_object_new_object();
-    for (int p = 0; p < FWD_MAX_PORTS; p++) {
-        struct fwd_port *pt = &f->ports[p];
-        if (!pt->used)
-            continue;
-        struct json_object *po = json_object_new_object();
-        json_object_object_add(po, "port", json_object_new_int(p));
-        json_object_object_add(po, "rx_pkts", u64j(fwd_ctr_get(&pt->c.rx_pkts)));
-        json_object_object_add(po, "rx_bytes", u64j(fwd_ctr_get(&pt->c.rx_bytes)));
-        json_object_object_add(po, "tx_pkts", u64j(fwd_ctr_get(&pt->c.tx_pkts)));
-        json_object_object_add(po, "tx_bytes", u64j(fwd_ctr_get(&pt->c.tx_bytes)));
-        json_object_object_add(po, "drops", u64j(fwd_ctr_get(&pt->c.drops)));
-        json_object_object_add(ports, pt->ifname, po);
-    }
+    for (int p = 0; p < FWD_MAX_PORTS; p++)
+        if (f->ports[p].used)
+            json_object_object_add(ports, f->ports[p].ifname, ctrs_add(
+                port_obj(p), &f->ports[p].c, port_ctrs, NROWS(port_ctrs)));
     json_object_object_add(o, "ports", ports);
     struct json_object *vns = json_object_new_object();
     for (int i = 0; i < f->nvns; i++) {
-        struct fwd_vn *v = &f->vns[i];
         char k[16];
-        snprintf(k, sizeof(k), "%u", v->vni);
-        struct json_object *vo = json_object_new_object();
-        json_object_object_add(vo, "encap_pkts", u64j(fwd_ctr_get(&v->c.encap_pkts)));
-        json_object_object_add(vo, "encap_bytes", u64j(fwd_ctr_get(&v->c.encap_bytes)));
-        json_object_object_add(vo, "decap_pkts", u64j(fwd_ctr_get(&v->c.decap_pkts)));
-        json_object_object_add(vo, "decap_bytes", u64j(fwd_ctr_get(&v->c.decap_bytes)));
-        json_object_object_add(vo, "local_pkts", u64j(fwd_ctr_get(&v->c.local_pkts)));
-        json_object_object_add(vo, "flood_pkts", u64j(fwd_ctr_get(&v->c.flood_pkts)));
-        json_object_object_add(vo, "drops", u64j(fwd_ctr_get(&v->c.drops)));
-        json_object_object_add(vns, k, vo);
+        snprintf(k, sizeof(k), "%u", f->vns[i].vni);
+        json_object_object_add(vns, k, ctrs_add(json_object_new_object(),
+            &f->vns[i].c, vn_ctrs, NROWS(vn_ctrs)));
     }
     json_object_object_add(o, "vns", vns);
     struct json_object *d = json_object_new_object();
     for (int r = 1; r < FWD_DROP_MAX; r++)
         json_object_object_add(d, fwd_drop_name(r), u64j(fwd_ctr_get(&f->drops[r])));
     json_object_object_add(o, "drops", d);
-    struct json_object *u = json_object_new_object();
-    json_object_object_add(u, "rx_pkts", u64j(fwd_ctr_get(&f->und_rx_pkts)));
-    json_object_object_add(u, "rx_bytes", u64j(fwd_ctr_get(&f->und_rx_bytes)));
-    json_object_object_add(u, "tx_pkts", u64j(fwd_ctr_get(&f->und_tx_pkts)));
-    json_object_object_add(u, "tx_bytes", u64j(fwd_ctr_get(&f->und_tx_bytes)));
+    struct json_object *u = ctrs_add(json_object_new_object(), f, und_ctrs,
+                                     NROWS(und_ctrs));
     json_object_object_add(u, "mtu", json_object_new_int(f->underlay_mtu));
     json_object_object_add(o, "underlay", u);
     struct json_object *l = json_object_new_object();

@@ -123,18 +123,12 @@ int
 fwd_local_add(struct fwd *f, uint32_t vni, uint16_t port_id,
               const struct nvdp_addr *a)
 {
-    if (port_id >= FWD_MAX_PORTS || a == NULL || !mac_is_unicast(a->mac) ||
-        (a->family != 0 && !fwd_ip_valid(a))) {
-        errno = EINVAL;
+    int vn = fwd_lock_vn(f, vni, 1, port_id < FWD_MAX_PORTS && a != NULL &&
+                         mac_is_unicast(a->mac) &&
+                         (a->family == 0 || fwd_ip_valid(a)));
+    if (vn < 0)
         return -1;
-    }
-    pthread_mutex_lock(&f->wlock);
     int rc = -1;
-    int vn = fwd_vn_get(f, vni);
-    if (vn < 0) {
-        errno = ENOSPC;
-        goto out;
-    }
     uint64_t key = fwd_mac_key((uint16_t)vn, a->mac);
     int s = mac_find_slot(f, key);
     int active = 1;
@@ -168,17 +162,10 @@ int
 fwd_local_del(struct fwd *f, uint32_t vni, uint16_t port_id,
               const struct nvdp_addr *a)
 {
-    if (port_id >= FWD_MAX_PORTS || a == NULL) {
-        errno = EINVAL;
+    int vn = fwd_lock_vn(f, vni, 0, port_id < FWD_MAX_PORTS && a != NULL);
+    if (vn < 0)
         return -1;
-    }
-    pthread_mutex_lock(&f->wlock);
     int rc = -1;
-    int vn = fwd_vni_lookup(f, vni);
-    if (vn < 0) {
-        errno = ENOENT;
-        goto out;
-    }
     int s = mac_find_slot(f, fwd_mac_key((uint16_t)vn, a->mac));
     /* only the location being removed: after a migration the MAC already
      * points at its new port and must stay, and so must its IPs */
@@ -205,10 +192,11 @@ int
 fwd_local_set_active(struct fwd *f, uint32_t vni, const uint8_t mac[6],
                      int active)
 {
-    pthread_mutex_lock(&f->wlock);
+    int vn = fwd_lock_vn(f, vni, 0, 1);
+    if (vn < 0)
+        return -1;
     int rc = -1;
-    int vn = fwd_vni_lookup(f, vni);
-    int s = vn < 0 ? -1 : mac_find_slot(f, fwd_mac_key((uint16_t)vn, mac));
+    int s = mac_find_slot(f, fwd_mac_key((uint16_t)vn, mac));
     if (s < 0 || FWD_MV_TYPE(f->macs[s].val) != FWD_MAC_LOCAL) {
         errno = ENOENT;
         goto out;
@@ -298,10 +286,11 @@ fwd_remote_mac_add(struct fwd *f, uint32_t vni, const uint8_t mac[6],
 int
 fwd_remote_mac_del(struct fwd *f, uint32_t vni, const uint8_t mac[6])
 {
-    pthread_mutex_lock(&f->wlock);
+    int vn = fwd_lock_vn(f, vni, 0, 1);
+    if (vn < 0)
+        return -1;
     int rc = -1;
-    int vn = fwd_vni_lookup(f, vni);
-    int s = vn < 0 ? -1 : mac_find_slot(f, fwd_mac_key((uint16_t)vn, mac));
+    int s = mac_find_slot(f, fwd_mac_key((uint16_t)vn, mac));
     if (s < 0 || FWD_MV_TYPE(f->macs[s].val) == FWD_MAC_LOCAL) {
         errno = ENOENT;
     } else {

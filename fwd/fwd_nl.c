@@ -52,6 +52,20 @@ add_attr(struct nlmsghdr *nh, unsigned short type, const void *data, size_t len)
     nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
 }
 
+/* Starts a request in h (of a buffer of at least 256 bytes): header and
+ * a zeroed fixed part of plen bytes, which it returns. */
+static void *
+req_init(struct nlmsghdr *h, unsigned short type, unsigned short flags,
+         unsigned seq, size_t plen)
+{
+    memset(h, 0, 256);
+    h->nlmsg_len = NLMSG_LENGTH(plen);
+    h->nlmsg_type = type;
+    h->nlmsg_flags = flags;
+    h->nlmsg_seq = seq;
+    return NLMSG_DATA(h);
+}
+
 /* Route lookup: fills the next hop (the gateway, or dst itself when on
  * link) and the outgoing interface. */
 static int
@@ -62,12 +76,8 @@ route_get(int fd, int family, const uint8_t *dst, uint8_t *nh, int *oif)
         char b[8192];
     } u;
     size_t alen = family == 4 ? 4 : 16;
-    memset(&u, 0, 256);
-    u.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-    u.h.nlmsg_type = RTM_GETROUTE;
-    u.h.nlmsg_flags = NLM_F_REQUEST;
-    u.h.nlmsg_seq = 1;
-    struct rtmsg *rt = NLMSG_DATA(&u.h);
+    struct rtmsg *rt = req_init(&u.h, RTM_GETROUTE, NLM_F_REQUEST, 1,
+                                sizeof(*rt));
     rt->rtm_family = family == 4 ? AF_INET : AF_INET6;
     rt->rtm_dst_len = (unsigned char)(alen * 8);
     add_attr(&u.h, RTA_DST, dst, alen);
@@ -107,12 +117,8 @@ neigh_find(int fd, int family, const uint8_t *ip, int ifindex, uint8_t mac[6])
         char b[32768];
     } u;
     size_t alen = family == 4 ? 4 : 16;
-    memset(&u, 0, 256);
-    u.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg));
-    u.h.nlmsg_type = RTM_GETNEIGH;
-    u.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    u.h.nlmsg_seq = 2;
-    struct ndmsg *nd = NLMSG_DATA(&u.h);
+    struct ndmsg *nd = req_init(&u.h, RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP,
+                                2, sizeof(*nd));
     nd->ndm_family = family == 4 ? AF_INET : AF_INET6;
     nl_drain(fd);
     if (nl_send(fd, &u.h) < 0)

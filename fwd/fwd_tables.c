@@ -151,6 +151,22 @@ fwd_vn_get(struct fwd *f, uint32_t vni)
     return i;
 }
 
+int
+fwd_lock_vn(struct fwd *f, uint32_t vni, int create, int args_ok)
+{
+    if (!args_ok) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&f->wlock);
+    int vn = create ? fwd_vn_get(f, vni) : fwd_vni_lookup(f, vni);
+    if (vn < 0) {
+        pthread_mutex_unlock(&f->wlock);
+        errno = create ? ENOSPC : ENOENT;
+    }
+    return vn;
+}
+
 /* The reader has passed a quiescent point since `since` (or is idle). */
 static int
 reader_passed(struct fwd *f, uint64_t since)
@@ -296,19 +312,13 @@ fwd_port_del(struct fwd *f, uint16_t port_id)
 int
 fwd_vn_bind(struct fwd *f, uint16_t port_id, uint16_t tag, uint32_t vni)
 {
-    if (port_id >= FWD_MAX_PORTS || tag < NVDP_TAG_MIN || tag > NVDP_TAG_MAX ||
-        vni > NVDP_VNI_MAX) {
-        errno = EINVAL;
+    int vn = fwd_lock_vn(f, vni, 1, port_id < FWD_MAX_PORTS &&
+                         tag >= NVDP_TAG_MIN && tag <= NVDP_TAG_MAX &&
+                         vni <= NVDP_VNI_MAX);
+    if (vn < 0)
         return -1;
-    }
-    pthread_mutex_lock(&f->wlock);
     int rc = -1;
     struct fwd_port *pt = &f->ports[port_id];
-    int vn = fwd_vn_get(f, vni);
-    if (vn < 0) {
-        errno = ENOSPC;
-        goto out;
-    }
     struct fwd_vn *v = &f->vns[vn];
     uint16_t old = pt->tag2vn[tag];
     if (old != 0 && old != vn + 1) {
@@ -353,33 +363,40 @@ fwd_vn_unbind(struct fwd *f, uint16_t port_id, uint16_t tag)
 
 /* ---- API: flood lists --------------------------------------------------- */
 
+static int
+ip_text_ok(const char *s)
+{
+    uint8_t fam, b[16];
+    return s != NULL && fwd_parse_ip(s, &fam, b) == 0;
+}
+
+/* Position of remote r in v's flood list, or -1. */
+static int
+flood_pos(const struct fwd_vn *v, int r)
+{
+    for (int i = 0; i < v->nflood; i++)
+        if (v->flood[i] == r)
+            return i;
+    return -1;
+}
+
 int
 fwd_flood_add(struct fwd *f, uint32_t vni, const char *ip)
 {
-    uint8_t fam, b[16];
-    if (ip == NULL || fwd_parse_ip(ip, &fam, b) < 0) {
-        errno = EINVAL;
+    int vn = fwd_lock_vn(f, vni, 1, ip_text_ok(ip));
+    if (vn < 0)
         return -1;
-    }
-    pthread_mutex_lock(&f->wlock);
-    int rc = -1;
-    int vn = fwd_vn_get(f, vni);
-    if (vn < 0) {
-        errno = ENOSPC;
-        goto out;
-    }
     struct fwd_vn *v = &f->vns[vn];
-    int r = fwd_remote_get(f, ip);
+    int r = fwd_remote_get(f, ip), rc = -1;
     if (r < 0) {
         errno = ENOSPC;
         goto out;
     }
-    for (int i = 0; i < v->nflood; i++)
-        if (v->flood[i] == r) { /* already there: idempotent */
-            fwd_remote_unref(f, (uint16_t)r);
-            rc = 0;
-            goto out;
-        }
+    if (flood_pos(v, r) >= 0) { /* already there: idempotent */
+        fwd_remote_unref(f, (uint16_t)r);
+        rc = 0;
+        goto out;
+    }
     if (v->nflood >= FWD_MAX_FLOOD) {
         fwd_remote_unref(f, (uint16_t)r);
         errno = ENOSPC;
@@ -400,24 +417,13 @@ out:
 int
 fwd_flood_del(struct fwd *f, uint32_t vni, const char *ip)
 {
-    uint8_t fam, b[16];
-    if (ip == NULL || fwd_parse_ip(ip, &fam, b) < 0) {
-        errno = EINVAL;
+    int vn = fwd_lock_vn(f, vni, 0, ip_text_ok(ip));
+    if (vn < 0)
         return -1;
-    }
-    pthread_mutex_lock(&f->wlock);
-    int rc = -1;
-    int vn = fwd_vni_lookup(f, vni);
-    if (vn < 0) {
-        errno = ENOENT;
-        goto out;
-    }
     struct fwd_vn *v = &f->vns[vn];
-    for (int i = 0; i < v->nflood; i++) {
-        struct fwd_remote *rm = &f->remotes[v->flood[i]];
-        if (rm->family != fam || memcmp(rm->ip, b, 16) != 0)
-            continue;
-        uint16_t r = v->flood[i];
+    int r = fwd_remote_find(f, ip);
+    int i = r < 0 ? -1 : flood_pos(v, r);
+    if (i >= 0) {
         fwd_seq_write_begin(&v->seq);
         memmove(&v->flood[i], &v->flood[i + 1],
                 (v->nflood - i - 1) * sizeof(v->flood[0]));
@@ -425,13 +431,12 @@ fwd_flood_del(struct fwd *f, uint32_t vni, const char *ip)
         fwd_seq_write_end(&v->seq);
         memmove(v->flood_ip[i], v->flood_ip[i + 1],
                 (v->nflood - i) * sizeof(v->flood_ip[0]));
-        fwd_remote_unref(f, r);
-        rc = 0;
-        goto out;
+        fwd_remote_unref(f, (uint16_t)r);
     }
-    errno = ENOENT;
-out:
     pthread_mutex_unlock(&f->wlock);
-    return rc;
+    if (i < 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    return 0;
 }
-
