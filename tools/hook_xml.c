@@ -16,21 +16,15 @@
 #include <libxml/xmlerror.h>
 
 /* ---- small parsers: libnvdp's, in the forms the hook needs ---------- */
-/* uuid_parse/uuid_fmt keep the byte-array shape the XML walker uses. */
-static int uuid_parse(const char *s, uint8_t b[16])
+/* Normalises a UUID to lower case with dashes; -1 if not a UUID. out may
+ * be s. */
+static int uuid_norm(const char *s, char out[37])
 {
     struct nvdp_uuid u;
     if (nvdp_uuid_parse(s, &u) < 0)
         return -1;
-    memcpy(b, u.b, 16);
-    return 0;
-}
-
-static void uuid_fmt(const uint8_t b[16], char out[37])
-{
-    struct nvdp_uuid u;
-    memcpy(u.b, b, 16);
     nvdp_uuid_fmt(&u, out);
+    return 0;
 }
 
 /* Normalises "52:54:00:AB:cd:01" to lower case with colons; -1 if not a MAC. */
@@ -45,27 +39,28 @@ static int mac_norm(const char *s, char out[18])
 
 int hook_vnic_uuid(const char *dom_uuid, const char *mac, char out[37])
 {
-    uint8_t ns[16], dom[16], h[20];
+    struct nvdp_uuid ns, v5;
+    uint8_t h[20];
     char dnorm[37], mnorm[18], name[64];
     unsigned int hl = 0;
 
-    if (uuid_parse(HOOK_UUID_NS, ns) < 0 || uuid_parse(dom_uuid, dom) < 0 ||
-        mac_norm(mac, mnorm) < 0)
+    if (nvdp_uuid_parse(HOOK_UUID_NS, &ns) < 0 ||
+        uuid_norm(dom_uuid, dnorm) < 0 || mac_norm(mac, mnorm) < 0)
         return -1;
-    uuid_fmt(dom, dnorm);
     snprintf(name, sizeof(name), "%s/%s", dnorm, mnorm);
     /* UUIDv5 (RFC 4122 4.3): SHA-1 over namespace + name, from libcrypto. */
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha1(), NULL) == 1 &&
-             EVP_DigestUpdate(c, ns, 16) == 1 &&
+             EVP_DigestUpdate(c, ns.b, sizeof(ns.b)) == 1 &&
              EVP_DigestUpdate(c, name, strlen(name)) == 1 &&
              EVP_DigestFinal_ex(c, h, &hl) == 1 && hl == 20;
     EVP_MD_CTX_free(c);
     if (!ok)
         return -1;
-    h[6] = (h[6] & 0x0f) | 0x50; /* version 5 */
-    h[8] = (h[8] & 0x3f) | 0x80; /* RFC 4122 variant */
-    uuid_fmt(h, out);
+    memcpy(v5.b, h, sizeof(v5.b));
+    v5.b[6] = (v5.b[6] & 0x0f) | 0x50; /* version 5 */
+    v5.b[8] = (v5.b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+    nvdp_uuid_fmt(&v5, out);
     return 0;
 }
 
@@ -143,8 +138,8 @@ static int apply_metadata(const xmlNode *vnics, struct hook_domain *d,
                           char *err, size_t errlen)
 {
     for (const xmlNode *c = vnics->children; c; c = c->next) {
-        char mac[64], nmac[18], vn[HOOK_STR], vnic[64], ip[64];
-        uint8_t tmp[16];
+        char mac[64], nmac[18], vn[HOOK_STR], vnic[64], nvnic[37] = "";
+        char ip[64];
 
         if (!is_ours(c, "vn"))
             continue;
@@ -153,7 +148,7 @@ static int apply_metadata(const xmlNode *vnics, struct hook_domain *d,
             return -1;
         }
         attr(c, "vnic", vnic, sizeof(vnic));
-        if (vnic[0] && uuid_parse(vnic, tmp) < 0) {
+        if (vnic[0] && uuid_norm(vnic, nvnic) < 0) {
             seterr(err, errlen, "metadata: bad vnic UUID '%s'", vnic);
             return -1;
         }
@@ -178,10 +173,8 @@ static int apply_metadata(const xmlNode *vnics, struct hook_domain *d,
             found = 1;
             snprintf(f->vn, HOOK_STR, "%s", vn);
             f->vn_src = HOOK_VN_METADATA;
-            if (vnic[0]) {
-                uuid_parse(vnic, tmp);
-                uuid_fmt(tmp, f->vnic);
-            }
+            if (nvnic[0])
+                memcpy(f->vnic, nvnic, sizeof(f->vnic));
             for (const xmlNode *p = c->children; p; p = p->next)
                 if (is_ours(p, "ip") && attr(p, "address", ip, sizeof(ip)))
                     add_ip(f, ip);
@@ -223,13 +216,18 @@ static int parse_iface(const xmlNode *n, struct hook_iface *f,
 
     c = child(n, "source");
     attr(c, "network", net, sizeof(net));
-    if (attr(c, "portgroup", buf, sizeof(buf)) && buf[0])
-        snprintf(f->portgroup, sizeof(f->portgroup), "%s/%s", net, buf);
+    if (attr(c, "portgroup", buf, sizeof(buf)) && buf[0] &&
+        snprintf(f->portgroup, sizeof(f->portgroup), "%s/%s", net, buf) >=
+            (int)sizeof(f->portgroup)) {
+        /* a truncated name could match another portgroup's map entry */
+        seterr(err, errlen, "interface %s: network/portgroup name too long",
+               f->mac);
+        return -1;
+    }
 
     c = child(n, "virtualport");
     if (c && attr(c, "type", buf, sizeof(buf)) && !strcmp(buf, "802.1Qbg")) {
         const xmlNode *p = child(c, "parameters");
-        uint8_t u[16];
         char *end;
         f->has_qbg = 1;
         if (attr(p, "typeid", buf, sizeof(buf))) {
@@ -242,12 +240,11 @@ static int parse_iface(const xmlNode *n, struct hook_iface *f,
             f->qbg_typeid = (uint32_t)v;
         }
         if (attr(p, "instanceid", buf, sizeof(buf))) {
-            if (uuid_parse(buf, u) < 0) {
+            if (uuid_norm(buf, f->vnic) < 0) {
                 seterr(err, errlen, "interface %s: bad 802.1Qbg instanceid "
                        "'%s'", f->mac, buf);
                 return -1;
             }
-            uuid_fmt(u, f->vnic);
             f->vnic_from_qbg = 1;
         }
     }
@@ -296,7 +293,6 @@ int hook_xml_parse(const char *buf, size_t len, const struct hook_maps *maps,
 {
     xmlDoc *doc;
     const xmlNode *root, *devs, *md, *n;
-    uint8_t u[16];
     int rc = -1;
 
     memset(d, 0, sizeof(*d));
@@ -323,11 +319,10 @@ int hook_xml_parse(const char *buf, size_t len, const struct hook_maps *maps,
     }
     text_of(child(root, "name"), d->name, sizeof(d->name));
     text_of(child(root, "uuid"), d->uuid, sizeof(d->uuid));
-    if (uuid_parse(d->uuid, u) < 0) {
+    if (uuid_norm(d->uuid, d->uuid) < 0) {
         seterr(err, errlen, "domain has no valid <uuid> ('%s')", d->uuid);
         goto out;
     }
-    uuid_fmt(u, d->uuid);
 
     devs = child(root, "devices");
     for (n = devs ? devs->children : NULL; n; n = n->next) {

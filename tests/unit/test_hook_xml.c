@@ -222,6 +222,34 @@ static void t_empty_and_garbage(void **s)
         assert_true(strlen(d.name) < sizeof(d.name));
 }
 
+/* Inline domains: a metadata vnic UUID is normalised to lower case; a
+ * network/portgroup too long for the map key is an error, not a silently
+ * truncated name that could match another portgroup's entry. */
+static void t_normalise_and_limits(void **s)
+{
+    static struct hook_domain d;
+    char err[512], xml[2048], longnet[300];
+    const char *vnic =
+        "<domain><name>n</name><uuid>5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9</uuid>"
+        "<metadata><nvdp:vnics xmlns:nvdp='urn:splitnve:nvdp:1'>"
+        "<nvdp:vn mac='52:54:00:00:00:01' name='blue' "
+        "vnic='AAAAAAAA-2222-3333-4444-55555555555B'/></nvdp:vnics></metadata>"
+        "<devices><interface type='bridge'><mac address='52:54:00:00:00:01'/>"
+        "</interface></devices></domain>";
+    assert_int_equal(hook_xml_parse(vnic, strlen(vnic), &maps, &d, err, sizeof(err)), 0);
+    assert_string_equal(d.iface[0].vnic, "aaaaaaaa-2222-3333-4444-55555555555b");
+
+    memset(longnet, 'n', 255);
+    longnet[255] = 0;
+    snprintf(xml, sizeof(xml),
+             "<domain><name>n</name><uuid>5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9</uuid>"
+             "<devices><interface type='network'><mac address='52:54:00:00:00:01'/>"
+             "<source network='%s' portgroup='web'/></interface></devices></domain>",
+             longnet);
+    assert_int_equal(hook_xml_parse(xml, strlen(xml), &maps, &d, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "too long"));
+}
+
 static void t_wrong_namespace(void **s)
 {
     static struct hook_domain d;
@@ -370,6 +398,7 @@ int main(void)
         cmocka_unit_test(t_multi_metadata), cmocka_unit_test(t_no_metadata),
         cmocka_unit_test(t_default_vn_lxc), cmocka_unit_test(t_qbg),
         cmocka_unit_test(t_qbg_no_maps),    cmocka_unit_test(t_portgroup),
+        cmocka_unit_test(t_normalise_and_limits),
         cmocka_unit_test(t_hostdev),        cmocka_unit_test(t_errors),
         cmocka_unit_test(t_empty_and_garbage), cmocka_unit_test(t_wrong_namespace),
         cmocka_unit_test(t_uuid),           cmocka_unit_test(t_op_table),
