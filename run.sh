@@ -1,6 +1,7 @@
 #!/bin/bash
 # run.sh - one entry point for a fresh Debian machine: installs what splitnve needs, builds it,
-# and runs the demo or the whole test suite. Usage: sudo ./run.sh demo|test|build|deps|distcheck
+# and runs the demo or the whole test suite. Usage, as root (or with sudo):
+# ./run.sh demo|test|build|deps|distcheck
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")" && pwd)
 cd "$TOP"
@@ -15,13 +16,24 @@ PKGS="build-essential autoconf automake libtool pkg-config clang llvm libclang-r
 
 usage() {
     cat <<EOF
-usage: $0 COMMAND
-  demo       install dependencies, build, run the network-namespace demo (root)
-  test       install dependencies, build with ASan/UBSan + libFuzzer (clang), run every test (root)
-  build      build only (build/release)
+usage: $0 COMMAND           (as root, or with sudo)
+  demo       install dependencies, build with the default compiler, run the
+             network-namespace demo
+  test       install dependencies, build with ASan/UBSan + libFuzzer (clang,
+             warnings are errors), run every test
+  build      build only (build/release, the default compiler)
   deps       install the Debian packages only
   distcheck  make distcheck in build/dist
+environment:
+  SPLITNVE_WERROR=1  warnings are errors in the demo and build builds too
+                     (CI; "test" always has them)
 EOF
+}
+
+need_root() {
+    [ "$(id -u)" = 0 ] && return 0
+    echo "run.sh: $1 needs root (network namespaces): run it as root, or with sudo" >&2
+    exit 1
 }
 
 deps() {
@@ -31,7 +43,7 @@ deps() {
     done
     [ -z "$missing" ] && return 0
     if [ "$(id -u)" != 0 ]; then
-        echo "run.sh: missing packages:$missing (run as root to install them)" >&2
+        echo "run.sh: missing packages:$missing (run as root, or with sudo, to install them)" >&2
         exit 1
     fi
     echo "run.sh: installing:$missing"
@@ -48,9 +60,17 @@ configure_in() { # dir, configure args...
     (cd "$dir" && "$TOP/configure" -q "$@")
 }
 
+# --enable-werror when SPLITNVE_WERROR=1 (CI): a user's build never fails on a
+# new compiler's new warning, CI's does.
+werror() { [ "${SPLITNVE_WERROR:-0}" = 1 ] && echo --enable-werror || true; }
+
 build_release() {
-    configure_in "$TOP/build/release" CFLAGS="-O2 -g"
-    make -C "$TOP/build/release" -j"$(nproc)" >/dev/null
+    local B=$TOP/build/release cc
+    # shellcheck disable=SC2046
+    configure_in "$B" CFLAGS="-O2 -g" $(werror)
+    make -C "$B" -j"$(nproc)" >/dev/null
+    cc=$(sed -n 's/^CC = //p' "$B/Makefile")
+    echo "run.sh: built $B with $cc ($($cc --version | head -1)) $(werror)"
 }
 
 summary() { # parse automake's test-suite.log into the one closing line
@@ -68,12 +88,13 @@ case "$cmd" in
 deps) deps ;;
 build) deps; build_release; echo "built in build/release" ;;
 demo)
+    need_root demo
     deps; build_release
     BUILD_DIR="$TOP/build/release" exec bash "$TOP/demo/demo.sh" ;;
 test)
     deps
     B="$TOP/build/check"
-    configure_in "$B" CC=clang --enable-sanitizers --enable-fuzzer
+    configure_in "$B" CC=clang --enable-sanitizers --enable-fuzzer --enable-werror
     make -C "$B" -j"$(nproc)" >/dev/null
     rc=0
     make -C "$B" -j1 check || rc=$?

@@ -6,7 +6,7 @@
 # (captured on the underlay, decoded by tshark), detaches, and tears
 # everything down.
 #
-# Usage: sudo demo/demo.sh   (BUILD_DIR=dir with the built tree, else "."
+# Usage, as root: demo/demo.sh   (BUILD_DIR=dir with the built tree, else "."
 # or build/release). Exits 0 only if every step it shows really happened.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
