@@ -10,6 +10,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The one piece of process-wide state the style guide allows: every module
  * logs without being handed a context, as in the OpenBSD daemons. */
@@ -17,17 +18,42 @@ static struct {
     int to_stderr;
     int verbose;
     int inited;
-} log_st = {1, 0, 0};
+    FILE *file;         /* log_init_file: instead of syslog/stderr */
+    char ident[32];
+} log_st = {1, 0, 0, NULL, ""};
 
 void
 log_init(const char *ident, int to_stderr, int verbose)
 {
+    if (log_st.file != NULL) {
+        fclose(log_st.file);
+        log_st.file = NULL;
+    }
     log_st.to_stderr = to_stderr;
     log_st.verbose = verbose;
     log_st.inited = 1;
     if (!to_stderr)
         openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
     tzset();
+}
+
+int
+log_init_file(const char *ident, const char *path, int verbose)
+{
+    FILE *f = fopen(path, "ae");
+
+    if (f == NULL)
+        return -1;
+    setvbuf(f, NULL, _IOLBF, 0); /* one write per line: O_APPEND keeps
+                                  * lines of concurrent processes whole */
+    if (log_st.file != NULL)
+        fclose(log_st.file);
+    log_st.file = f;
+    snprintf(log_st.ident, sizeof(log_st.ident), "%s", ident);
+    log_st.verbose = verbose;
+    log_st.inited = 1;
+    tzset();
+    return 0;
 }
 
 void
@@ -52,7 +78,10 @@ log_vwrite(int pri, const char *fmt, va_list ap)
      * forge a line or drive the terminal reading the log */
     vsnprintf(buf, sizeof(buf), fmt, ap);
     nvdp_text_sanitise(buf);
-    if (log_st.to_stderr) {
+    if (log_st.file != NULL) {
+        fprintf(log_st.file, "%s[%ld]: %s\n", log_st.ident, (long)getpid(),
+                buf);
+    } else if (log_st.to_stderr) {
         fprintf(stderr, "%s\n", buf);
         fflush(stderr);
     } else {

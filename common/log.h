@@ -9,6 +9,11 @@
 /* to_stderr: 1 when running in the foreground (-d). verbose: 0 info,
  * 1 debug (-v), 2 more debug (-vv). */
 void log_init(const char *ident, int to_stderr, int verbose);
+/* Lines go to the file path instead (appended, "ident[pid]: text" per
+ * line, as syslog would store them): for tests of programs whose stderr
+ * is not theirs to use (nvdp-hook under libvirt). 0, or -1 (errno) and
+ * logging is left as it was. */
+int log_init_file(const char *ident, const char *path, int verbose);
 void log_setverbose(int verbose);
 int log_getverbose(void);
 

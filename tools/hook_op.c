@@ -11,28 +11,32 @@
  * destination: migrate -> prepare -> start -> started; any start:
  * prepare -> start -> started; any stop (also a failed start and the
  * source of a migration): stopped -> release. */
+#define START HOOK_PH_START
+#define STOP HOOK_PH_STOP
 static const struct hook_row {
     const char *driver, *op, *subop;
     struct hook_step step;
 } hook_table[] = {
-    {"qemu", "migrate", "begin", {HOOK_ACT_PREASSOC, 1, 0}},
-    {"qemu", "prepare", "begin", {HOOK_ACT_PREASSOC, 1, 0}},
+    {"qemu", "migrate", "begin", {HOOK_ACT_PREASSOC, 1, 0, START, HOOK_SEQ_OPEN}},
+    {"qemu", "prepare", "begin", {HOOK_ACT_PREASSOC, 1, 0, START, HOOK_SEQ_JOIN}},
     /* qemu creates its taps after "start": their names come at "started" */
-    {"qemu", "start", "begin", {HOOK_ACT_ATTACH, 1, 0}},
-    {"qemu", "started", "begin", {HOOK_ACT_ATTACH, 1, 1}},
-    {"qemu", "reconnect", "begin", {HOOK_ACT_ATTACH, 0, 1}},
-    {"qemu", "attach", "begin", {HOOK_ACT_ATTACH, 0, 1}},
-    {"qemu", "stopped", "end", {HOOK_ACT_DETACH, 0, 0}},
-    {"qemu", "release", "end", {HOOK_ACT_DETACH, 0, 0}},
-    {"qemu", "restore", "begin", {HOOK_ACT_NONE, 0, 0}},
-    {"lxc", "prepare", "begin", {HOOK_ACT_PREASSOC, 1, 0}},
+    {"qemu", "start", "begin", {HOOK_ACT_ATTACH, 1, 0, START, HOOK_SEQ_CONT}},
+    {"qemu", "started", "begin", {HOOK_ACT_ATTACH, 1, 1, START, HOOK_SEQ_CLOSE}},
+    {"qemu", "reconnect", "begin", {HOOK_ACT_ATTACH, 0, 1, HOOK_PH_NONE, HOOK_SEQ_OWN}},
+    {"qemu", "attach", "begin", {HOOK_ACT_ATTACH, 0, 1, HOOK_PH_NONE, HOOK_SEQ_OWN}},
+    {"qemu", "stopped", "end", {HOOK_ACT_DETACH, 0, 0, STOP, HOOK_SEQ_OPEN}},
+    {"qemu", "release", "end", {HOOK_ACT_DETACH, 0, 0, STOP, HOOK_SEQ_CLOSE}},
+    {"qemu", "restore", "begin", {HOOK_ACT_NONE, 0, 0, HOOK_PH_NONE, HOOK_SEQ_OWN}},
+    {"lxc", "prepare", "begin", {HOOK_ACT_PREASSOC, 1, 0, START, HOOK_SEQ_JOIN}},
     /* lxc's veth exists at "start" (<guest actual>) */
-    {"lxc", "start", "begin", {HOOK_ACT_ATTACH, 1, 1}},
-    {"lxc", "started", "begin", {HOOK_ACT_ATTACH, 1, 1}},
-    {"lxc", "reconnect", "begin", {HOOK_ACT_ATTACH, 0, 1}},
-    {"lxc", "stopped", "end", {HOOK_ACT_DETACH, 0, 0}},
-    {"lxc", "release", "end", {HOOK_ACT_DETACH, 0, 0}},
+    {"lxc", "start", "begin", {HOOK_ACT_ATTACH, 1, 1, START, HOOK_SEQ_CONT}},
+    {"lxc", "started", "begin", {HOOK_ACT_ATTACH, 1, 1, START, HOOK_SEQ_CLOSE}},
+    {"lxc", "reconnect", "begin", {HOOK_ACT_ATTACH, 0, 1, HOOK_PH_NONE, HOOK_SEQ_OWN}},
+    {"lxc", "stopped", "end", {HOOK_ACT_DETACH, 0, 0, STOP, HOOK_SEQ_OPEN}},
+    {"lxc", "release", "end", {HOOK_ACT_DETACH, 0, 0, STOP, HOOK_SEQ_CLOSE}},
 };
+#undef START
+#undef STOP
 
 int hook_op_lookup(const char *driver, const char *op, const char *subop,
                    struct hook_step *s)
@@ -45,9 +49,7 @@ int hook_op_lookup(const char *driver, const char *op, const char *subop,
             return 0;
         }
     }
-    s->action = HOOK_ACT_NONE;
-    s->fatal = 0;
-    s->ifname = 0;
+    memset(s, 0, sizeof(*s));
     return -1;
 }
 
@@ -111,11 +113,62 @@ struct json_object *hook_op_request(enum hook_action a,
     return req;
 }
 
+static const char *jstr(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    return json_object_object_get_ex(o, key, &v) &&
+                   json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v) : NULL;
+}
+
+/* An ok answer carries the VNIC; its state says how far the action got
+ * (hv-agent answers at once when wait_ms is 0, or when the wait is over
+ * for an earlier answer). */
+static enum hook_verdict judge_vnic(enum hook_action a, struct json_object *v,
+                                    char *msg, size_t msglen)
+{
+    const char *st = jstr(v, "state"), *status = jstr(v, "status");
+    const char *reason = jstr(v, "reason");
+    struct json_object *tag;
+
+    if (!st) {
+        snprintf(msg, msglen, "malformed answer from hv-agent (no VNIC state)");
+        return HOOK_V_ERROR;
+    }
+    if (a == HOOK_ACT_DETACH) {
+        /* handed over: hv-agent sends it and retries until answered */
+        snprintf(msg, msglen, "hv-agent sends it (state %s)", st);
+        return HOOK_V_OK;
+    }
+    if (!strcmp(st, a == HOOK_ACT_ATTACH ? "attached" : "preassociated")) {
+        if (json_object_object_get_ex(v, "tag", &tag) &&
+            json_object_get_int(tag) > 0)
+            snprintf(msg, msglen, "tag %d", json_object_get_int(tag));
+        else
+            snprintf(msg, msglen, "no tag yet");
+        return HOOK_V_OK;
+    }
+    if (!strcmp(st, "pending") ||
+        (!strcmp(st, "failed") && status && !strcmp(status, "no-answer"))) {
+        snprintf(msg, msglen, "no answer from the NVE");
+        return HOOK_V_PENDING;
+    }
+    if (!strcmp(st, "failed") || !strcmp(st, "withdrawn")) {
+        snprintf(msg, msglen, "%s%s: %s",
+                 !strcmp(st, "failed") ? "NVE refused: " : "withdrawn by the NVE",
+                 !strcmp(st, "failed") && status ? status : "",
+                 reason ? reason : "(no reason given)");
+        return HOOK_V_REFUSED;
+    }
+    snprintf(msg, msglen, "VNIC is %s", st);
+    return HOOK_V_ERROR;
+}
+
 enum hook_verdict hook_op_verdict(enum hook_action a,
                                   struct json_object *resp, char *msg,
                                   size_t msglen)
 {
-    struct json_object *ok, *code, *err, *res, *tag;
+    struct json_object *ok, *code, *err, *res;
     int c;
 
     msg[0] = 0;
@@ -125,11 +178,12 @@ enum hook_verdict hook_op_verdict(enum hook_action a,
         return HOOK_V_ERROR;
     }
     if (json_object_get_boolean(ok)) {
-        if (json_object_object_get_ex(resp, "result", &res) &&
-            json_object_object_get_ex(res, "tag", &tag) &&
-            json_object_get_int(tag) > 0)
-            snprintf(msg, msglen, "tag %d", json_object_get_int(tag));
-        return HOOK_V_OK;
+        if (!json_object_object_get_ex(resp, "result", &res) ||
+            !json_object_is_type(res, json_type_object)) {
+            snprintf(msg, msglen, "malformed answer from hv-agent (no VNIC)");
+            return HOOK_V_ERROR;
+        }
+        return judge_vnic(a, res, msg, msglen);
     }
     c = json_object_object_get_ex(resp, "code", &code)
             ? json_object_get_int(code) : CTL_E_FAILED;
@@ -138,10 +192,14 @@ enum hook_verdict hook_op_verdict(enum hook_action a,
                  ? json_object_get_string(err) : "(no reason given)");
     switch (c) {
     case CTL_E_TIMEOUT:
-        return HOOK_V_TIMEOUT;
+        return HOOK_V_PENDING;
     case CTL_E_NOTFOUND:
         /* detaching what hv-agent does not know is what we wanted */
-        return a == HOOK_ACT_DETACH ? HOOK_V_OK : HOOK_V_REFUSED;
+        if (a == HOOK_ACT_DETACH) {
+            snprintf(msg, msglen, "nothing to do: hv-agent does not know the VNIC");
+            return HOOK_V_OK;
+        }
+        return HOOK_V_REFUSED;
     case CTL_E_REFUSED:
     case CTL_E_USAGE:
     case CTL_E_FAILED:

@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 
+#include "hook_seq.h"
 #include "hook_xml.h"
 
 enum hook_action {
@@ -25,6 +26,10 @@ struct hook_step {
      * migration destination the XML may still name the source's tap,
      * which here could be another domain's. */
     int ifname;
+    /* the start or stop this step belongs to, and its part in it: the
+     * steps of one share one time budget (hook_seq.h) */
+    enum hook_phase phase;
+    enum hook_seq_role role;
 };
 
 /* 0 and *s, or -1 if driver/op is not one libvirt documents (the hook
@@ -43,12 +48,14 @@ struct json_object *hook_op_request(enum hook_action a,
 
 /* How one answer is judged. */
 enum hook_verdict {
-    HOOK_V_OK = 0,
+    HOOK_V_OK = 0,   /* done: attached, pre-associated, detach handed over */
     HOOK_V_REFUSED,  /* the NVE said no (or hv-agent refused the request) */
-    HOOK_V_TIMEOUT,  /* no NVE answer within wait_ms */
+    HOOK_V_PENDING,  /* the NVE has not answered (within wait_ms, or at all:
+                      * hv-agent keeps the request and retries) */
     HOOK_V_ERROR,    /* anything else: bad answer, internal error */
 };
-/* msg gets a one-line explanation for stderr. */
+/* msg gets a one-line explanation for the log and stderr ("tag 12", the
+ * refusal's reason...). */
 enum hook_verdict hook_op_verdict(enum hook_action a,
                                   struct json_object *resp, char *msg,
                                   size_t msglen);

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "hook_op.h"
+#include "hook_seq.h"
 #include "hook_xml.h"
 
 static char *slurp(const char *name, size_t *len)
@@ -307,6 +309,119 @@ static void t_op_table(void **s)
     assert_int_equal(st.action, HOOK_ACT_NONE);
 }
 
+/* Every step of a start or a stop shares its sequence's budget: the first
+ * step opens it, the last closes it, reconnect/attach stand alone. */
+static void t_op_sequences(void **s)
+{
+    static const struct {
+        const char *drv, *op, *sub;
+        enum hook_phase ph;
+        enum hook_seq_role role;
+    } want[] = {
+        {"qemu", "migrate", "begin", HOOK_PH_START, HOOK_SEQ_OPEN},
+        {"qemu", "prepare", "begin", HOOK_PH_START, HOOK_SEQ_JOIN},
+        {"qemu", "start", "begin", HOOK_PH_START, HOOK_SEQ_CONT},
+        {"qemu", "started", "begin", HOOK_PH_START, HOOK_SEQ_CLOSE},
+        {"qemu", "stopped", "end", HOOK_PH_STOP, HOOK_SEQ_OPEN},
+        {"qemu", "release", "end", HOOK_PH_STOP, HOOK_SEQ_CLOSE},
+        {"qemu", "reconnect", "begin", HOOK_PH_NONE, HOOK_SEQ_OWN},
+        {"qemu", "attach", "begin", HOOK_PH_NONE, HOOK_SEQ_OWN},
+        {"lxc", "prepare", "begin", HOOK_PH_START, HOOK_SEQ_JOIN},
+        {"lxc", "start", "begin", HOOK_PH_START, HOOK_SEQ_CONT},
+        {"lxc", "started", "begin", HOOK_PH_START, HOOK_SEQ_CLOSE},
+        {"lxc", "stopped", "end", HOOK_PH_STOP, HOOK_SEQ_OPEN},
+        {"lxc", "release", "end", HOOK_PH_STOP, HOOK_SEQ_CLOSE},
+        {"lxc", "reconnect", "begin", HOOK_PH_NONE, HOOK_SEQ_OWN},
+    };
+    struct hook_step st;
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        assert_int_equal(hook_op_lookup(want[i].drv, want[i].op, want[i].sub, &st), 0);
+        assert_int_equal(st.phase, want[i].ph);
+        assert_int_equal(st.role, want[i].role);
+    }
+}
+
+static void t_seq_begin(void **s)
+{
+    const struct hook_seq_rec rec = {1200, 1};
+    struct hook_seq_rec r;
+    /* a step of its own, and a sequence's first step: the full bound */
+    r = hook_seq_begin(HOOK_SEQ_OWN, &rec, 0, 5000);
+    assert_int_equal(r.left_ms, 5000);
+    assert_int_equal(r.intent, -1);
+    r = hook_seq_begin(HOOK_SEQ_OPEN, &rec, 0, 5000);
+    assert_int_equal(r.left_ms, 5000);
+    /* prepare joins a migrate of the same start, not an old leftover */
+    r = hook_seq_begin(HOOK_SEQ_JOIN, &rec, 4999, 5000);
+    assert_int_equal(r.left_ms, 1200);
+    r = hook_seq_begin(HOOK_SEQ_JOIN, &rec, 5000, 5000);
+    assert_int_equal(r.left_ms, 5000);
+    r = hook_seq_begin(HOOK_SEQ_JOIN, NULL, 0, 5000);
+    assert_int_equal(r.left_ms, 5000);
+    /* later steps continue whatever the age (a migration's transfer lies
+     * between them), and keep the stop's intent */
+    r = hook_seq_begin(HOOK_SEQ_CONT, &rec, 600000, 5000);
+    assert_int_equal(r.left_ms, 1200);
+    r = hook_seq_begin(HOOK_SEQ_CLOSE, &rec, 0, 5000);
+    assert_int_equal(r.left_ms, 1200);
+    assert_int_equal(r.intent, 1);
+    r = hook_seq_begin(HOOK_SEQ_CLOSE, NULL, 0, 5000);
+    assert_int_equal(r.left_ms, 5000);
+    assert_int_equal(r.intent, -1);
+}
+
+/* Three processes of one start share one file: what one step spends, the
+ * next does not get; the closing step removes the file. */
+static void t_seq_files(void **s)
+{
+    char dir[] = "/tmp/test_hook_seq.XXXXXX", sub[64], path[128];
+    const char *u = "8f0b2a4c-1d3e-4f5a-9b6c-7d8e9f0a1b2c";
+    struct hook_seq q;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof(sub), "%s/run", dir); /* created on first use */
+    snprintf(path, sizeof(path), "%s/%s.start", sub, u);
+    assert_int_equal(hook_seq_load(&q, sub, u, HOOK_PH_START, HOOK_SEQ_JOIN, 5000), 0);
+    assert_int_equal(q.rec.left_ms, 5000);
+    assert_int_equal(hook_seq_save(&q, 4200), 0);
+    assert_int_equal(hook_seq_load(&q, sub, u, HOOK_PH_START, HOOK_SEQ_CONT, 5000), 0);
+    assert_int_equal(q.rec.left_ms, 800);
+    assert_int_equal(hook_seq_save(&q, 1000), 0); /* overspent: nothing left */
+    assert_int_equal(hook_seq_load(&q, sub, u, HOOK_PH_START, HOOK_SEQ_CLOSE, 5000), 0);
+    assert_int_equal(q.rec.left_ms, 0);
+    assert_int_equal(hook_seq_save(&q, 3), 0);
+    assert_int_equal(access(path, F_OK), -1);
+    /* the stop keeps the intent its first step decided */
+    assert_int_equal(hook_seq_load(&q, sub, u, HOOK_PH_STOP, HOOK_SEQ_OPEN, 5000), 0);
+    q.rec.intent = 1;
+    assert_int_equal(hook_seq_save(&q, 10), 0);
+    assert_int_equal(hook_seq_load(&q, sub, u, HOOK_PH_STOP, HOOK_SEQ_CLOSE, 5000), 0);
+    assert_int_equal(q.rec.intent, 1);
+    assert_int_equal(q.rec.left_ms, 4990);
+    /* a start that never reached "started" is ended by the stop */
+    assert_int_equal(hook_seq_load(&q, sub, u, HOOK_PH_START, HOOK_SEQ_OPEN, 5000), 0);
+    assert_int_equal(hook_seq_save(&q, 0), 0);
+    assert_int_equal(access(path, F_OK), 0);
+    hook_seq_discard(sub, u, HOOK_PH_START);
+    assert_int_equal(access(path, F_OK), -1);
+    /* a garbled file is no sequence: a full budget */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("-3 x\n", f);
+    fclose(f);
+    assert_int_equal(hook_seq_load(&q, sub, u, HOOK_PH_START, HOOK_SEQ_CONT, 5000), 0);
+    assert_int_equal(q.rec.left_ms, 5000);
+    unlink(path);
+    /* no usable directory: -1, and a full budget of its own */
+    snprintf(sub, sizeof(sub), "%s/no/such", dir);
+    assert_int_equal(hook_seq_load(&q, sub, u, HOOK_PH_START, HOOK_SEQ_CONT, 700), -1);
+    assert_int_equal(q.rec.left_ms, 700);
+    assert_int_equal(hook_seq_save(&q, 5), 0);
+    snprintf(sub, sizeof(sub), "%s/run", dir);
+    rmdir(sub);
+    rmdir(dir);
+}
+
 static void t_requests(void **s)
 {
     static struct hook_domain d;
@@ -372,14 +487,45 @@ static void t_verdicts(void **s)
 {
     char msg[256];
     assert_int_equal(verdict(HOOK_ACT_ATTACH,
-                             "{\"ok\":true,\"result\":{\"tag\":17}}", msg), HOOK_V_OK);
+                             "{\"ok\":true,\"result\":{\"state\":\"attached\",\"tag\":17}}",
+                             msg), HOOK_V_OK);
     assert_string_equal(msg, "tag 17");
+    assert_int_equal(verdict(HOOK_ACT_PREASSOC,
+                             "{\"ok\":true,\"result\":{\"state\":\"preassociated\",\"tag\":null}}",
+                             msg), HOOK_V_OK);
+    assert_string_equal(msg, "no tag yet");
+    /* an answer without waiting (wait_ms 0): the VNIC's state decides */
+    assert_int_equal(verdict(HOOK_ACT_ATTACH,
+                             "{\"ok\":true,\"result\":{\"state\":\"pending\"}}", msg),
+                     HOOK_V_PENDING);
+    assert_int_equal(verdict(HOOK_ACT_PREASSOC,
+                             "{\"ok\":true,\"result\":{\"state\":\"attached\"}}", msg),
+                     HOOK_V_ERROR);
+    assert_int_equal(verdict(HOOK_ACT_ATTACH,
+                             "{\"ok\":true,\"result\":{\"state\":\"failed\",\"status\":\"no-answer\"}}",
+                             msg), HOOK_V_PENDING);
+    assert_int_equal(verdict(HOOK_ACT_ATTACH,
+                             "{\"ok\":true,\"result\":{\"state\":\"failed\",\"status\":\"unknown-vn\",\"reason\":\"no VN 9\"}}",
+                             msg), HOOK_V_REFUSED);
+    assert_string_equal(msg, "NVE refused: unknown-vn: no VN 9");
+    assert_int_equal(verdict(HOOK_ACT_ATTACH,
+                             "{\"ok\":true,\"result\":{\"state\":\"withdrawn\",\"reason\":\"maintenance\"}}",
+                             msg), HOOK_V_REFUSED);
+    assert_string_equal(msg, "withdrawn by the NVE: maintenance");
+    /* a detach is done once hv-agent has it, whatever the NVE says yet */
+    assert_int_equal(verdict(HOOK_ACT_DETACH,
+                             "{\"ok\":true,\"result\":{\"state\":\"detaching\"}}", msg),
+                     HOOK_V_OK);
+    assert_string_equal(msg, "hv-agent sends it (state detaching)");
+    assert_int_equal(verdict(HOOK_ACT_ATTACH, "{\"ok\":true}", msg), HOOK_V_ERROR);
+    assert_int_equal(verdict(HOOK_ACT_ATTACH, "{\"ok\":true,\"result\":{}}", msg),
+                     HOOK_V_ERROR);
     assert_int_equal(verdict(HOOK_ACT_ATTACH,
                              "{\"ok\":false,\"code\":5,\"error\":\"unknown-vn: vni:9\"}",
                              msg), HOOK_V_REFUSED);
     assert_string_equal(msg, "unknown-vn: vni:9");
     assert_int_equal(verdict(HOOK_ACT_ATTACH, "{\"ok\":false,\"code\":4}", msg),
-                     HOOK_V_TIMEOUT);
+                     HOOK_V_PENDING);
     /* unknown VNIC: fine when detaching, a refusal otherwise */
     assert_int_equal(verdict(HOOK_ACT_DETACH, "{\"ok\":false,\"code\":3}", msg),
                      HOOK_V_OK);
@@ -399,6 +545,8 @@ int main(void)
         cmocka_unit_test(t_default_vn_lxc), cmocka_unit_test(t_qbg),
         cmocka_unit_test(t_qbg_no_maps),    cmocka_unit_test(t_portgroup),
         cmocka_unit_test(t_normalise_and_limits),
+        cmocka_unit_test(t_op_sequences), cmocka_unit_test(t_seq_begin),
+        cmocka_unit_test(t_seq_files),
         cmocka_unit_test(t_hostdev),        cmocka_unit_test(t_errors),
         cmocka_unit_test(t_empty_and_garbage), cmocka_unit_test(t_wrong_namespace),
         cmocka_unit_test(t_uuid),           cmocka_unit_test(t_op_table),

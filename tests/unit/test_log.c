@@ -59,6 +59,35 @@ levels(void *arg)
     log_warnx("warnx %s", "x");
 }
 
+/* The file destination: what syslog would get, one line per call. */
+static void
+test_file(void **st)
+{
+    char path[] = "/tmp/test_log_file.XXXXXX", buf[512];
+    int fd = mkstemp(path);
+    ssize_t n;
+
+    (void)st;
+    assert_true(fd >= 0);
+    assert_int_equal(log_init_file("nvdp-hook", "/nonexistent/dir/log", 0), -1);
+    assert_int_equal(log_init_file("nvdp-hook", path, 0), 0);
+    log_info("attached %s", "web1");
+    log_debug("not at verbose 0");
+    log_warnx("refused: \x1b[31mred\x1b[0m");
+    n = read(fd, buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    char want[128];
+    snprintf(want, sizeof(want), "nvdp-hook[%ld]: attached web1\n", (long)getpid());
+    assert_non_null(strstr(buf, want));
+    assert_null(strstr(buf, "not at verbose 0"));
+    /* text from the hook's input cannot drive a terminal reading the log */
+    assert_null(strchr(buf, 0x1b));
+    assert_int_equal(count_lines(buf, "\n"), 2);
+    close(fd);
+    unlink(path);
+    log_init("test_log", 1, 0);
+}
+
 static void
 test_levels(void **st)
 {
@@ -194,6 +223,7 @@ main(void)
 {
     const struct CMUnitTest t[] = {
         cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_file),
         cmocka_unit_test(test_warn_errno),
         cmocka_unit_test(test_ratelimit_allow),
         cmocka_unit_test(test_ratelimit_lines),
