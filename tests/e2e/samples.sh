@@ -27,6 +27,13 @@ nt_assert "hv-agent -h names the same file" \
 nt_assert "nve-agent -h names the installed nve-agent.conf" \
     sh -c "'$NVE_AGENT' -h | grep -q '$SYSCONFDIR/splitnve/nve-agent.conf'"
 nt_assert_rc "hv-agent -n accepts the sample" 0 "$HV_AGENT" -n -f "$HVC"
+HKC=$(find "$INST" -path '*/splitnve/nvdp-hook.conf')
+xml="<domain><name>d</name><uuid>5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9</uuid><metadata><nvdp:vnics xmlns:nvdp='urn:splitnve:nvdp:1'><nvdp:vn name='blue'/></nvdp:vnics></metadata><devices><interface type='bridge'><mac address='52:54:00:00:00:01'/></interface></devices></domain>"
+nt_assert_rc "nvdp-hook accepts the sample (dry run of a start)" 0 \
+    "$NT_BUILD/tools/nvdp-hook" -n -c "$HKC" -D qemu -- d start begin - <<<"$xml"
+nt_assert "  ... and would attach the VNIC to blue" grep -q '"cmd":"vnic-attach".*"vn":"blue"' <<<"$NT_OUT"
+nt_assert "nvdp-hook -h names the installed nvdp-hook.conf" \
+    sh -c "'$NT_BUILD/tools/nvdp-hook' -h | grep -q '$SYSCONFDIR/splitnve/nvdp-hook.conf'"
 nt_assert_rc "nve-agent -n accepts the sample" 0 "$NVE_AGENT" -n -f "$NVC"
 
 # The man pages' examples agree the same way: every VN of hv-agent.conf(5)'s
