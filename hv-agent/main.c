@@ -46,11 +46,13 @@ usage(FILE *f)
             "  -d         stay in the foreground, log to stderr\n"
             "  -v         more verbose logging (repeat for more)\n"
             "  -f config  configuration file (default %s)\n"
-            "  -s socket  control socket (default from the configuration)\n"
+            "  -s socket  control socket (default: the configuration's "
+            "control-socket, %s)\n"
             "  -n         check the configuration, print it normalised, exit\n"
             "  -h         this help\n"
-            "  -V         print the version and exit\n",
-            HV_CONF_DEFAULT);
+            "  -V         print the version and exit\n"
+            "state file: the configuration's state-file (default %s)\n",
+            HV_CONF_DEFAULT, HV_CTL_DEFAULT, HV_STATE_DEFAULT);
 }
 
 static int

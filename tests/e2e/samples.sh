@@ -26,6 +26,17 @@ nt_assert "hv-agent -h names the same file" \
     sh -c "'$HV_AGENT' -h | grep -q '$SYSCONFDIR/splitnve/hv-agent.conf'"
 nt_assert "nve-agent -h names the installed nve-agent.conf" \
     sh -c "'$NVE_AGENT' -h | grep -q '$SYSCONFDIR/splitnve/nve-agent.conf'"
+# the run and state directories this build was configured with
+RUNDIR=$(sed -n 's/^RUNDIR = //p' "$NT_BUILD/Makefile")
+STATEDIR=$(sed -n 's/^STATEDIR = //p' "$NT_BUILD/Makefile")
+nt_assert "configured RUNDIR ($RUNDIR) and STATEDIR ($STATEDIR)" test -n "$RUNDIR" -a -n "$STATEDIR"
+for p in "$RUNDIR/hv-agent.sock" "$STATEDIR/hv-agent.state"; do
+    nt_assert "hv-agent(8) and hv-agent -h name $p" \
+        sh -c "grep -q '$p' '$man8' && '$HV_AGENT' -h | grep -q '$p'"
+done
+nt_assert "nvdpctl(8) and nvdpctl -h name $RUNDIR/nve-agent.sock" \
+    sh -c "grep -q '$RUNDIR/nve-agent.sock' '$(find "$INST" -name nvdpctl.8)' &&
+           '$NVDPCTL' -h | grep -q '$RUNDIR/nve-agent.sock'"
 nt_assert_rc "hv-agent -n accepts the sample" 0 "$HV_AGENT" -n -f "$HVC"
 HKC=$(find "$INST" -path '*/splitnve/nvdp-hook.conf')
 xml="<domain><name>d</name><uuid>5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9</uuid><metadata><nvdp:vnics xmlns:nvdp='urn:splitnve:nvdp:1'><nvdp:vn name='blue'/></nvdp:vnics></metadata><devices><interface type='bridge'><mac address='52:54:00:00:00:01'/></interface></devices></domain>"
