@@ -219,7 +219,8 @@ t0=$(date +%s%N)
 nt_assert_rc "virsh destroy, NVE down" 0 V destroy snt-ct1
 ms=$(ms_since "$t0")
 logged "lxc snt-ct1 release: the stop's hook calls took [0-9]+ ms"
-nt_log "figure: virsh destroy with the NVE down took $ms ms"
-nt_assert "the destroy did not wait for the NVE ($ms ms, bound $BOUND ms)" test "$ms" -lt "$BOUND"
+used=$(tail -n +"$((LOGPOS + 1))" "$HLOG" | sed -n 's/.*hook calls took \([0-9]*\) ms.*/\1/p')
+nt_log "figure: virsh destroy with the NVE down took $ms ms ($used ms in the hook)"
+nt_assert "the destroy did not wait for the NVE ($used ms in the hook)" test "${used:-99999}" -lt 1000
 nt_assert_eq "hv1 keeps the disassociation for the NVE" detaching "$(nt_hv_field hv1 "$U" state)"
 nt_pass

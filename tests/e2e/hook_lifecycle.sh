@@ -238,7 +238,8 @@ nt_assert_eq "on-timeout (old name) accepted" 0 "$rc"
 logged 'on-timeout = "continue" is now unreachable = "pending"'
 
 # ---- 8. the NVE is silent: the policy, one bound on a whole start or stop
-# (the figures are logged; the bound is asserted with a second of slack)
+# (the figures are logged; the bound is asserted with slack for three
+# process start-ups on a busy machine)
 nt_stop nve
 sed -i 's/^timeout = .*/timeout = 1500/' "$NT_DIR/hv1.hook.conf"
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
@@ -247,7 +248,7 @@ t0=$(date +%s%N)
 hook_rc "NVE silent, unreachable = fail: prepare fails the start" 1 hv1 qemu web1 prepare begin < <(dom_xml blue)
 ms=$(ms_since "$t0")
 nt_log "figure: a start failed for an NVE that does not answer in $ms ms (bound 1500 ms)"
-nt_assert "the failed start took at most its bound + 1 s ($ms ms)" test "$ms" -lt 2500
+nt_assert "the failed start took at most its bound + 2 s ($ms ms)" test "$ms" -lt 3500
 grep -q "no answer from the NVE within the start's 1500 ms (unreachable = fail)" "$NT_DIR/hook.err" ||
     nt_fail "stderr: $(cat "$NT_DIR/hook.err")"
 logged "qemu web1 prepare: $MAC to VN blue: no answer from the NVE within the start's 1500 ms \(unreachable = fail\): the start fails"
@@ -256,9 +257,11 @@ t0=$(date +%s%N)
 hook_rc "stopped, NVE silent" 0 hv1 qemu web1 stopped end < <(dom_xml blue)
 hook_rc "release, NVE silent" 0 hv1 qemu web1 release end < <(dom_xml blue)
 ms=$(ms_since "$t0")
-nt_log "figure: a stop (stopped + release) with the NVE silent took $ms ms"
-nt_assert "the stop does not wait for the NVE ($ms ms, its bound 1500 ms)" test "$ms" -lt 1500
 logged "qemu web1 release: the stop's hook calls took [0-9]+ ms \(bound 1500 ms\)"
+used=$(tail -n +"$((LOGPOS + 1))" "$HLOG" | sed -n 's/.*hook calls took \([0-9]*\) ms.*/\1/p')
+nt_log "figure: a stop (stopped + release) with the NVE silent took $ms ms ($used ms in the hook)"
+# waiting for the NVE would take most of the bound, and did, once per call
+nt_assert "the stop does not wait for the NVE ($used ms in the hook)" test "${used:-99999}" -lt 750
 nt_assert_eq "hv1 keeps the disassociation for the NVE" detaching "$(nt_hv_field hv1 "$U1" state)"
 nt_assert_eq "no budget file left" "" "$(ls "$NT_DIR/hv1.run")"
 
@@ -274,8 +277,10 @@ logged "qemu web1 started: $MAC2 to VN red: pending"
 logged "qemu web1 started: the start's hook calls took [0-9]+ ms \(bound 1500 ms\)"
 used=$(tail -n +"$((LOGPOS + 1))" "$HLOG" | sed -n 's/.*hook calls took \([0-9]*\) ms.*/\1/p')
 nt_log "figure: prepare + start + started with the NVE silent: $ms ms ($used ms in the hook)"
-nt_assert "one bound for the whole start: $ms ms < 1500 ms + 1 s" test "$ms" -lt 2500
-nt_assert "the hook's own figure is within the bound ($used ms)" test "${used:-99999}" -le 1500
+nt_assert "one bound for the whole start: $ms ms < 1500 ms + 2 s (three bounds: 4500 ms)" test "$ms" -lt 3500
+# the waiting stops at the bound; the calls after it still take their
+# few milliseconds each
+nt_assert "the hook's own figure is the bound, not three ($used ms)" test "${used:-99999}" -le 2000
 nt_assert_eq "hv1: the VNIC is pending" pending "$(nt_hv_field hv1 "$U1" state)"
 # the NVE appears: hv-agent attaches the VNIC, no hook call involved
 nt_start_nve nve nve
