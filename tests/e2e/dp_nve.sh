@@ -58,8 +58,10 @@ vm vm3 hv2 vnet3 $M3 10.7.0.3
 vm vm4 hv2 vnet4 $M4 10.7.0.4
 
 for h in hv1 hv2; do
-    printf 'socket = "%s"\ntimeout = 5000\n' "$NT_DIR/$h.sock" >"$NT_DIR/$h.hook.conf"
+    printf 'socket = "%s"\ntimeout = 5000\nrun-dir = "%s"\n' "$NT_DIR/$h.sock" \
+        "$NT_DIR/$h.hookrun" >"$NT_DIR/$h.hook.conf"
 done
+export NVDP_HOOK_LOG=$NT_DIR/hook.log # the hook's decisions, not the host's syslog
 # a one-NIC libvirt domain: NAME UUID MAC VN VNET
 dom() {
     cat <<EOX
