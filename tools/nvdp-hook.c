@@ -109,14 +109,58 @@ static void say(const struct hook_ctx *h, enum say_level lvl, const char *fmt,
 }
 
 /* ---- configuration ---------------------------------------------------- */
+/* A configuration the hook cannot act on: logged, and on stderr for
+ * libvirt to show with the operation it fails. */
+static cfg_t *conf_fail(cfg_t *cfg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static cfg_t *conf_fail(cfg_t *cfg, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    log_warnx("%s", line);
+    fprintf(stderr, "nvdp-hook: %s\n", line);
+    cfg_free(cfg);
+    return NULL;
+}
+
+/* The values, and unreachable's old name (on-timeout, until 0.1:
+ * "continue" is "pending"). */
+static cfg_t *conf_check(cfg_t *cfg, const char *path)
+{
+    const char *old = cfg_size(cfg, "on-timeout") ? cfg_getstr(cfg, "on-timeout") : NULL;
+    const char *s = cfg_getstr(cfg, "stop-intent"), *u;
+
+    if (old && cfg_size(cfg, "unreachable"))
+        return conf_fail(cfg, "%s: on-timeout is the old name of unreachable: "
+                         "give unreachable only", path);
+    if (old && strcmp(old, "continue") && strcmp(old, "fail"))
+        return conf_fail(cfg, "%s: on-timeout must be continue|fail", path);
+    if (!cfg_size(cfg, "unreachable"))
+        cfg_setstr(cfg, "unreachable",
+                   old && !strcmp(old, "continue") ? "pending" : "fail");
+    u = cfg_getstr(cfg, "unreachable");
+    if ((strcmp(u, "fail") && strcmp(u, "pending")) ||
+        (strcmp(s, "auto") && strcmp(s, "shutdown") && strcmp(s, "migration")) ||
+        cfg_getint(cfg, "timeout") <= 0 || cfg_getint(cfg, "timeout") > 600000)
+        return conf_fail(cfg, "%s: unreachable must be fail|pending, stop-intent "
+                         "auto|shutdown|migration, timeout 1..600000 ms", path);
+    if (old)
+        log_warnx("%s: on-timeout = \"%s\" is now unreachable = \"%s\"", path,
+                  old, u);
+    return cfg;
+}
+
 static cfg_t *conf_load(const char *path, int must_exist)
 {
     static cfg_opt_t map_opts[] = {CFG_STR("vn", NULL, CFGF_NONE), CFG_END()};
     static cfg_opt_t opts[] = {
         CFG_STR("socket", HOOK_SOCKET, CFGF_NONE),
         CFG_INT("timeout", 5000, CFGF_NONE),
-        CFG_STR("unreachable", "fail", CFGF_NONE),
-        /* its name until 0.1: "continue" is "pending" */
+        CFG_STR("unreachable", NULL, CFGF_NODEFAULT), /* conf_check: "fail" */
         CFG_STR("on-timeout", NULL, CFGF_NODEFAULT),
         CFG_STR("stop-intent", "auto", CFGF_NONE),
         CFG_STR("marker-dir", RUNDIR "/migrating", CFGF_NONE),
@@ -129,43 +173,16 @@ static cfg_t *conf_load(const char *path, int must_exist)
     struct stat st;
 
     if (stat(path, &st) < 0 && !must_exist)
-        return cfg; /* defaults: metadata-only deployments need no file */
+        return conf_check(cfg, path); /* defaults: metadata-only
+                                        * deployments need no file */
     switch (cfg_parse(cfg, path)) {
     case CFG_SUCCESS:
-        break;
+        return conf_check(cfg, path);
     case CFG_FILE_ERROR:
-        log_warnx("%s: %s", path, strerror(errno));
-        fprintf(stderr, "nvdp-hook: %s: %s\n", path, strerror(errno));
-        cfg_free(cfg);
-        return NULL;
+        return conf_fail(cfg, "%s: %s", path, strerror(errno));
     default:
-        log_warnx("%s: syntax error", path);
-        fprintf(stderr, "nvdp-hook: %s: syntax error\n", path);
-        cfg_free(cfg);
-        return NULL;
+        return conf_fail(cfg, "%s: syntax error", path);
     }
-    const char *t = cfg_size(cfg, "on-timeout") ? cfg_getstr(cfg, "on-timeout") : NULL;
-    if (t && !strcmp(t, "continue"))
-        cfg_setstr(cfg, "unreachable", "pending");
-    else if (t && !strcmp(t, "fail"))
-        cfg_setstr(cfg, "unreachable", "fail");
-    const char *u = cfg_getstr(cfg, "unreachable"), *s = cfg_getstr(cfg, "stop-intent");
-    if ((t && strcmp(t, "continue") && strcmp(t, "fail")) ||
-        (strcmp(u, "fail") && strcmp(u, "pending")) ||
-        (strcmp(s, "auto") && strcmp(s, "shutdown") && strcmp(s, "migration")) ||
-        cfg_getint(cfg, "timeout") <= 0 || cfg_getint(cfg, "timeout") > 600000) {
-        log_warnx("%s: unreachable must be fail|pending, stop-intent "
-                  "auto|shutdown|migration, timeout 1..600000 ms", path);
-        fprintf(stderr, "nvdp-hook: %s: unreachable must be fail|pending, "
-                "stop-intent auto|shutdown|migration, timeout 1..600000 ms\n",
-                path);
-        cfg_free(cfg);
-        return NULL;
-    }
-    if (t)
-        log_warnx("%s: on-timeout = \"%s\" is now unreachable = \"%s\"",
-                  path, t, u);
-    return cfg;
 }
 
 static const char *map_typeid(uint32_t typeid, void *arg)
@@ -444,6 +461,8 @@ int main(int argc, char **argv)
     h.op = argv[1];
     h.subop = argv[2];
     log_setup(&h, verbose);
+    if (conf && !*conf)
+        conf = NULL;
 
     if (!(h.cfg = conf_load(conf ? conf : HOOK_CONF, conf != NULL)))
         return 1;
