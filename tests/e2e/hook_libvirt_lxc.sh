@@ -80,16 +80,6 @@ sed -e "s|\${NVDP_HOOK_BIN:-@sbindir@/nvdp-hook}|$NT_BUILD/tools/nvdp-hook\" -c 
     "$S/hooks/lxc" >"$HOOKF" && chmod 755 "$HOOKF" || nt_fail "writing $HOOKF"
 grep -q "^NVDP_HOOK_LOG=\"$HLOG\" exec \"$NT_BUILD/tools/nvdp-hook\" -c \"$NT_DIR/hook.conf\" -D lxc -- \"\$@\"" "$HOOKF" ||
     nt_fail "hook script not as expected: $(tail -1 "$HOOKF")"
-: >"$HLOG"
-LOGPOS=0
-log_mark() { LOGPOS=$(wc -l <"$HLOG"); }
-logged() { # PATTERN: a log line since the last log_mark matches
-    local lines
-    lines=$(tail -n +"$((LOGPOS + 1))" "$HLOG")
-    grep -qE -- "$1" <<<"$lines" || nt_fail "no log line matching '$1' in: $lines"
-    nt_log "log: $(grep -E -- "$1" <<<"$lines" | head -1 | cut -d' ' -f2-)"
-}
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 # ---- libvirtd (the QEMU driver refuses to load without its user) --------
 getent group kvm >/dev/null || { groupadd -r kvm && CREATED+=("group:kvm"); }
@@ -136,7 +126,7 @@ nt_assert "our metadata survives libvirt's parser" \
     sh -c "virsh -q -c lxc:///system metadata snt-ct1 urn:splitnve:nvdp:1 | grep -q 'name=\"blue\"'"
 # (the init exits on SIGTERM: libvirt's destroy sends SIGTERM and waits
 # 1.6 s before SIGKILL for an init that ignores it, as a bare PID 1 does)
-log_mark
+nt_log_mark "$HLOG"
 t0=$(date +%s%N)
 if ! V start snt-ct1 >"$NT_DIR/start.out" 2>&1; then
     grep -qi 'cgroup\|Unable to create' "$NT_DIR/start.out" &&
@@ -144,12 +134,12 @@ if ! V start snt-ct1 >"$NT_DIR/start.out" 2>&1; then
     nt_fail "virsh start: $(cat "$NT_DIR/start.out")"
 fi
 nt_log "ok: virsh start"
-nt_log "figure: virsh start took $(ms_since "$t0") ms"
+nt_log "figure: virsh start took $(nt_ms_since "$t0") ms"
 nt_assert_eq "NVE: the domain's VNIC is associated" associated "$(nt_nve_vnic nve "$U" | jq -r .state)"
 tag=$(nt_hv_field hv1 "$U" tag)
-logged "lxc snt-ct1 prepare: $MAC \(VNIC $U\) pre-associated to VN blue"
-logged "lxc snt-ct1 started: $MAC \(VNIC $U\) attached to VN blue: tag $tag "
-logged "lxc snt-ct1 started: the start's hook calls took [0-9]+ ms \(bound $BOUND ms\)"
+nt_logged "lxc snt-ct1 prepare: $MAC \(VNIC $U\) pre-associated to VN blue"
+nt_logged "lxc snt-ct1 started: $MAC \(VNIC $U\) attached to VN blue: tag $tag "
+nt_logged "lxc snt-ct1 started: the start's hook calls took [0-9]+ ms \(bound $BOUND ms\)"
 nt_assert_eq "NVE: in VN 100" 100 "$(nt_nve_vnic nve "$U" | jq -r .vni)"
 vnet=$(nt_hv_field hv1 "$U" ifname)
 nt_assert "hv1 knows the host-side veth ($vnet)" test -n "$vnet"
@@ -157,24 +147,24 @@ nt_assert "the veth is libvirt's (on nvbr0)" sh -c "ip -n $(nt_nsname hv1) -o li
 nt_assert "hv1's data plane filter sits on $vnet" \
     sh -c "tc -n $(nt_nsname hv1) filter show dev '$vnet' ingress | grep -q hv_tag_vnic_in"
 
-log_mark
+nt_log_mark "$HLOG"
 t0=$(date +%s%N)
 nt_assert_rc "virsh destroy" 0 V destroy snt-ct1
-nt_log "figure: virsh destroy took $(ms_since "$t0") ms"
-logged "lxc snt-ct1 stopped: $MAC \(VNIC $U, VN blue\): disassociate, intent shutdown: hv-agent sends it"
-logged "lxc snt-ct1 release: the stop's hook calls took [0-9]+ ms"
+nt_log "figure: virsh destroy took $(nt_ms_since "$t0") ms"
+nt_logged "lxc snt-ct1 stopped: $MAC \(VNIC $U, VN blue\): disassociate, intent shutdown: hv-agent sends it"
+nt_logged "lxc snt-ct1 release: the stop's hook calls took [0-9]+ ms"
 nt_wait 5 "NVE: disassociated at destroy" nt_eq 0 nt_nve_vnic_count nve "$U"
 nt_assert_eq "hv1 forgot the VNIC" "" "$(nt_hv_field hv1 "$U" state)"
 
 # the NVE refuses: libvirt fails the start with the hook's message
 sed -i 's/name="blue"/name="vni:999"/' "$NT_DIR/ct1.xml"
 nt_assert_rc "virsh define (VN unknown to the NVE)" 0 V define "$NT_DIR/ct1.xml"
-log_mark
+nt_log_mark "$HLOG"
 nt_assert_rc "virsh start fails when the NVE refuses" 1 V start snt-ct1
 has_reason() { grep -q 'refused' <<<"$NT_ERR"; }
 nt_assert "libvirt shows the hook's reason" has_reason
 nt_log "libvirt said: $(grep -o "nvdp-hook: .*" <<<"$NT_ERR" | head -1)"
-logged "lxc snt-ct1 prepare: preassociate of $MAC to VN vni:999 refused: .*unknown-vn"
+nt_logged "lxc snt-ct1 prepare: preassociate of $MAC to VN vni:999 refused: .*unknown-vn"
 nt_assert_eq "the domain is not running" "shut off" "$(V domstate snt-ct1)"
 nt_wait 5 "NVE holds nothing" nt_eq 0 nt_nve_vnic_count nve "$U"
 nt_wait 5 "hv1 holds nothing" nt_eq "" nt_hv_field hv1 "$U" state
@@ -184,29 +174,29 @@ sed -i 's/name="vni:999"/name="blue"/' "$NT_DIR/ct1.xml"
 nt_assert_rc "virsh define (blue again)" 0 V define "$NT_DIR/ct1.xml"
 nt_stop nve
 # unreachable = fail (the default): virsh start fails, saying why, in one bound
-log_mark
+nt_log_mark "$HLOG"
 t0=$(date +%s%N)
 nt_assert_rc "NVE down, unreachable = fail: virsh start fails" 1 V start snt-ct1
-ms=$(ms_since "$t0")
+ms=$(nt_ms_since "$t0")
 nt_log "figure: virsh start failed after $ms ms (bound $BOUND ms)"
 nt_log "libvirt said: $(grep -o "nvdp-hook: .*" <<<"$NT_ERR" | head -1)"
 nt_assert "libvirt shows the reason" grep -q "no answer from the NVE within the start's $BOUND ms (unreachable = fail)" <<<"$NT_ERR"
 nt_assert "the failed start took at most its bound + 2 s ($ms ms)" test "$ms" -lt $((BOUND + 2000))
-logged "lxc snt-ct1 prepare: $MAC to VN blue: no answer from the NVE .*the start fails"
+nt_logged "lxc snt-ct1 prepare: $MAC to VN blue: no answer from the NVE .*the start fails"
 nt_assert_eq "the domain is not running" "shut off" "$(V domstate snt-ct1)"
 nt_wait 5 "hv1 was told to let the VNIC go" nt_eq detaching nt_hv_field hv1 "$U" state
 
 # unreachable = pending: the domain runs, its VNIC waits for the NVE
 hook_conf pending
-log_mark
+nt_log_mark "$HLOG"
 t0=$(date +%s%N)
 nt_assert_rc "NVE down, unreachable = pending: virsh start succeeds" 0 V start snt-ct1
-ms=$(ms_since "$t0")
+ms=$(nt_ms_since "$t0")
 nt_log "figure: virsh start (three hook calls, NVE down) took $ms ms (bound $BOUND ms)"
 nt_assert "one bound for the whole start: $ms ms < $BOUND ms + 2 s" test "$ms" -lt $((BOUND + 2000))
-logged "lxc snt-ct1 prepare: $MAC to VN blue: pending, no answer from the NVE within the start's $BOUND ms \(unreachable = pending\)"
-logged "lxc snt-ct1 started: $MAC to VN blue: pending"
-logged "lxc snt-ct1 started: the start's hook calls took [0-9]+ ms \(bound $BOUND ms\)"
+nt_logged "lxc snt-ct1 prepare: $MAC to VN blue: pending, no answer from the NVE within the start's $BOUND ms \(unreachable = pending\)"
+nt_logged "lxc snt-ct1 started: $MAC to VN blue: pending"
+nt_logged "lxc snt-ct1 started: the start's hook calls took [0-9]+ ms \(bound $BOUND ms\)"
 nt_assert_eq "the domain runs" running "$(V domstate snt-ct1)"
 nt_assert_eq "hv1: the VNIC is pending" pending "$(nt_hv_field hv1 "$U" state)"
 nt_start_nve nve nve
@@ -214,12 +204,12 @@ nt_wait 10 "hv1 attached the VNIC once the NVE was back" nt_eq attached nt_hv_fi
 nt_assert_eq "NVE: associated" associated "$(nt_nve_vnic nve "$U" | jq -r .state)"
 # a destroy with the NVE down does not wait for it
 nt_stop nve
-log_mark
+nt_log_mark "$HLOG"
 t0=$(date +%s%N)
 nt_assert_rc "virsh destroy, NVE down" 0 V destroy snt-ct1
-ms=$(ms_since "$t0")
-logged "lxc snt-ct1 release: the stop's hook calls took [0-9]+ ms"
-used=$(tail -n +"$((LOGPOS + 1))" "$HLOG" | sed -n 's/.*hook calls took \([0-9]*\) ms.*/\1/p')
+ms=$(nt_ms_since "$t0")
+nt_logged "lxc snt-ct1 release: the stop's hook calls took [0-9]+ ms"
+used=$(nt_log_since | sed -n 's/.*hook calls took \([0-9]*\) ms.*/\1/p')
 nt_log "figure: virsh destroy with the NVE down took $ms ms ($used ms in the hook)"
 nt_assert "the destroy did not wait for the NVE ($used ms in the hook)" test "${used:-99999}" -lt 1000
 nt_assert_eq "hv1 keeps the disassociation for the NVE" detaching "$(nt_hv_field hv1 "$U" state)"

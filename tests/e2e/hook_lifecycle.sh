@@ -46,24 +46,13 @@ EOC
 done
 HLOG=$NT_DIR/hook.log
 export NVDP_HOOK_LOG=$HLOG
-: >"$HLOG"
-# logged PATTERN: the log lines of the last hook call match PATTERN
-# (extended regex); the lines are shown in the test's log.
-LOGPOS=0
-log_mark() { LOGPOS=$(wc -l <"$HLOG"); }
-logged() {
-    local lines
-    lines=$(tail -n +"$((LOGPOS + 1))" "$HLOG")
-    grep -qE -- "$1" <<<"$lines" || nt_fail "no log line matching '$1' in: $lines"
-    nt_log "log: $(grep -E -- "$1" <<<"$lines" | head -1 | cut -d' ' -f2-)"
-}
 # hook HV DRIVER DOMAIN OP SUBOP < xml: runs the installed script exactly
 # as libvirt does (its stdout must stay empty: for "migrate" libvirt would
 # take it as a replacement domain XML)
 hook() {
     local h=$1 drv=$2 rc=0
     shift 2
-    log_mark
+    nt_log_mark "$HLOG"
     NVDP_HOOK_CONF=$NT_DIR/$h.hook.conf "$HOOKS/$drv.d/splitnve" "$@" - \
         >"$NT_DIR/hook.out" 2>"$NT_DIR/hook.err" || rc=$?
     [ -s "$NT_DIR/hook.out" ] && nt_fail "hook $* wrote to stdout: $(cat "$NT_DIR/hook.out")"
@@ -120,29 +109,29 @@ nve_count() { nt_nve_vnic_count nve "$@"; }
 # ---- 1. plain start: prepare (pre-associate) -> start -> started -------
 hook_rc "prepare" 0 hv1 qemu web1 prepare begin < <(dom_xml blue)
 nt_assert_eq "NVE: pre-associated on port1 at prepare" preassociated "$(nve_state "$U1" port1 | sed 's/-rr$//')"
-logged "^nvdp-hook\[[0-9]+\]: qemu web1 prepare: $MAC \(VNIC $U1\) pre-associated to VN blue: tag [0-9]+ \[[0-9]+ ms\]$"
+nt_logged "^nvdp-hook\[[0-9]+\]: qemu web1 prepare: $MAC \(VNIC $U1\) pre-associated to VN blue: tag [0-9]+ \[[0-9]+ ms\]$"
 hook_rc "start" 0 hv1 qemu web1 start begin < <(dom_xml blue)
 nt_assert_eq "NVE: associated on port1" associated "$(nve_state "$U1" port1)"
 tag=$(nt_hv_field hv1 "$U1" tag)
-logged "qemu web1 start: $MAC \(VNIC $U1\) attached to VN blue: tag $tag \["
-logged "qemu web1 start: $MAC2 \(VNIC $U2\) attached to VN red: tag [0-9]+"
+nt_logged "qemu web1 start: $MAC \(VNIC $U1\) attached to VN blue: tag $tag \["
+nt_logged "qemu web1 start: $MAC2 \(VNIC $U2\) attached to VN red: tag [0-9]+"
 nt_assert_eq "NVE: portgroup NIC in red" red "$(nt_nve_vnic nve "$U2" port1 | jq -r .vn)"
 nt_assert_eq "hv1: VNIC attached" attached "$(nt_hv_field hv1 "$U1" state)"
 nt_assert_eq "hv1: the IP from the metadata" 10.1.0.11 "$(nt_json hv1 vnic list | jq -r --arg u "$U1" '.[]|select(.vnic==$u)|.ips[0]')"
 nt_assert_eq "NVE: only our two NICs" 2 "$(nt_json nve vnics | jq '[.. | objects | select(.vnic? != null)] | length')"
 hook_rc "started (tap name known)" 0 hv1 qemu web1 started begin < <(dom_xml blue vnet0)
 nt_assert_eq "NVE: still associated once" 1 "$(nve_count "$U1")"
-logged "qemu web1 started: the start's hook calls took [0-9]+ ms \(bound 3000 ms\)"
+nt_logged "qemu web1 started: the start's hook calls took [0-9]+ ms \(bound 3000 ms\)"
 nt_assert_eq "the start's budget file is gone once started" "" "$(ls "$NT_DIR/hv1.run")"
 
 # ---- 2. stop: stopped -> release, intent shutdown ------------------------
 hook_rc "stopped" 0 hv1 qemu web1 stopped end < <(dom_xml blue vnet0)
-logged "qemu web1 stopped: $MAC \(VNIC $U1, VN blue\): disassociate, intent shutdown: hv-agent sends it \(state detaching\)"
+nt_logged "qemu web1 stopped: $MAC \(VNIC $U1, VN blue\): disassociate, intent shutdown: hv-agent sends it \(state detaching\)"
 nt_wait 5 "NVE forgot the VNIC" nt_eq 0 nve_count "$U1"
 nt_assert_eq "NVE forgot the portgroup NIC" 0 "$(nve_count "$U2")"
 hook_rc "release (nothing left: still fine)" 0 hv1 qemu web1 release end < <(dom_xml blue vnet0)
-logged "qemu web1 release: $MAC .*intent shutdown: nothing to do: hv-agent does not know the VNIC"
-logged "qemu web1 release: the stop's hook calls took [0-9]+ ms \(bound 3000 ms\)"
+nt_logged "qemu web1 release: $MAC .*intent shutdown: nothing to do: hv-agent does not know the VNIC"
+nt_logged "qemu web1 release: the stop's hook calls took [0-9]+ ms \(bound 3000 ms\)"
 nt_assert_eq "hv1 forgot the VNIC" "" "$(nt_hv_field hv1 "$U1" state)"
 nt_assert_eq "no budget file left after the stop" "" "$(ls "$NT_DIR/hv1.run")"
 
@@ -151,7 +140,7 @@ hook_rc "start in a VN the NVE does not know" 1 hv1 qemu web1 start begin < <(do
 grep -q "refused" "$NT_DIR/hook.err" || nt_fail "no refusal on stderr: $(cat "$NT_DIR/hook.err")"
 grep -q "vni:999" "$NT_DIR/hook.err" || nt_fail "stderr does not name the VN: $(cat "$NT_DIR/hook.err")"
 nt_log "stderr: $(head -1 "$NT_DIR/hook.err")"
-logged "qemu web1 start: attach of $MAC to VN vni:999 refused: .*unknown-vn"
+nt_logged "qemu web1 start: attach of $MAC to VN vni:999 refused: .*unknown-vn"
 hook_rc "prepare in an unknown VN" 1 hv1 qemu web1 prepare begin < <(dom_xml vni:999)
 # libvirt runs stopped/release after a failed start: they clean up, exit 0
 hook_rc "stopped after the failed start" 0 hv1 qemu web1 stopped end < <(dom_xml vni:999)
@@ -171,14 +160,14 @@ nt_assert "destination reserved a tag in port2's range" test "${dtag:-0}" -ge 10
 # reports the domain suspended/stopped for migration
 touch "$NT_DIR/hv1.markers/$DUUID"
 hook_rc "source stopped (migrated)" 0 hv1 qemu web1 stopped end < <(dom_xml blue vnet0)
-logged "qemu web1 stopped: $MAC .*intent migration"
+nt_logged "qemu web1 stopped: $MAC .*intent migration"
 nt_wait 5 "source port released" nt_eq 0 nve_count "$U1" port1
 nt_assert_eq "destination pre-association survived" 1 "$(nve_count "$U1" port2)"
 # hv-agent's watcher clears the marker when libvirt reports the stop: the
 # release keeps the intent its stop's first step decided
 rm -f "$NT_DIR/hv1.markers/$DUUID"
 hook_rc "source release" 0 hv1 qemu web1 release end < <(dom_xml blue vnet0)
-logged "qemu web1 release: $MAC .*intent migration"
+nt_logged "qemu web1 release: $MAC .*intent migration"
 hook_rc "destination start" 0 hv2 qemu web1 start begin < <(dom_xml blue)
 hook_rc "destination started" 0 hv2 qemu web1 started begin < <(dom_xml blue vnet5)
 nt_assert_eq "NVE: associated on port2" associated "$(nve_state "$U1" port2)"
@@ -210,16 +199,16 @@ run-dir = "$NT_DIR/nohv.run"
 EOC
 rc=0; NVDP_HOOK_CONF=$NT_DIR/nohv.conf "$QEMU_HOOK" p start begin - <<<"$plain" 2>"$NT_DIR/hook.err" || rc=$?
 nt_assert_eq "a domain without our metadata needs no hv-agent" 0 "$rc"
-log_mark
+nt_log_mark "$HLOG"
 rc=0; NVDP_HOOK_CONF=$NT_DIR/nohv.conf "$QEMU_HOOK" web1 start begin - < <(dom_xml blue) 2>"$NT_DIR/hook.err" || rc=$?
 nt_assert_eq "ours, hv-agent unreachable: start fails" 1 "$rc"
 grep -q "cannot reach hv-agent" "$NT_DIR/hook.err" || nt_fail "stderr: $(cat "$NT_DIR/hook.err")"
-logged "qemu web1 start: attach: cannot reach hv-agent at $NT_DIR/nonexistent.sock"
+nt_logged "qemu web1 start: attach: cannot reach hv-agent at $NT_DIR/nonexistent.sock"
 rc=0; NVDP_HOOK_CONF=$NT_DIR/nohv.conf "$QEMU_HOOK" web1 stopped end - < <(dom_xml blue) 2>/dev/null || rc=$?
 nt_assert_eq "hv-agent unreachable: stop still exits 0" 0 "$rc"
 hook_rc "malformed XML at start fails" 1 hv1 qemu web1 start begin <<<"<domain><name>x</name>"
 grep -q "malformed domain XML" "$NT_DIR/hook.err" || nt_fail "stderr: $(cat "$NT_DIR/hook.err")"
-logged "qemu web1 start: malformed domain XML"
+nt_logged "qemu web1 start: malformed domain XML"
 hook_rc "malformed XML at stop: exit 0" 0 hv1 qemu web1 stopped end <<<"<domain>"
 hook_rc "unknown operation ignored" 0 hv1 qemu web1 frobnicate begin < <(dom_xml blue)
 nt_assert_rc "nvdp-hook -h" 0 "$NVDP_HOOK_BIN" -h
@@ -232,33 +221,32 @@ nt_assert_eq "a bad unreachable policy fails the start" 1 "$rc"
 grep -q "unreachable must be fail|pending" "$NT_DIR/hook.err" || nt_fail "stderr: $(cat "$NT_DIR/hook.err")"
 # the option's old name still works, and the log says what it became
 printf 'run-dir = "%s"\non-timeout = "continue"\n' "$NT_DIR/old.run" >"$NT_DIR/old.conf"
-log_mark
+nt_log_mark "$HLOG"
 rc=0; NVDP_HOOK_CONF=$NT_DIR/old.conf "$QEMU_HOOK" p start begin - <<<"$plain" 2>/dev/null || rc=$?
 nt_assert_eq "on-timeout (old name) accepted" 0 "$rc"
-logged 'on-timeout = "continue" is now unreachable = "pending"'
+nt_logged 'on-timeout = "continue" is now unreachable = "pending"'
 
 # ---- 8. the NVE is silent: the policy, one bound on a whole start or stop
 # (the figures are logged; the bound is asserted with slack for three
 # process start-ups on a busy machine)
 nt_stop nve
 sed -i 's/^timeout = .*/timeout = 1500/' "$NT_DIR/hv1.hook.conf"
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 # (a) unreachable = fail, the default: the start's first step fails it
 t0=$(date +%s%N)
 hook_rc "NVE silent, unreachable = fail: prepare fails the start" 1 hv1 qemu web1 prepare begin < <(dom_xml blue)
-ms=$(ms_since "$t0")
+ms=$(nt_ms_since "$t0")
 nt_log "figure: a start failed for an NVE that does not answer in $ms ms (bound 1500 ms)"
 nt_assert "the failed start took at most its bound + 2 s ($ms ms)" test "$ms" -lt 3500
 grep -q "no answer from the NVE within the start's 1500 ms (unreachable = fail)" "$NT_DIR/hook.err" ||
     nt_fail "stderr: $(cat "$NT_DIR/hook.err")"
-logged "qemu web1 prepare: $MAC to VN blue: no answer from the NVE within the start's 1500 ms \(unreachable = fail\): the start fails"
+nt_logged "qemu web1 prepare: $MAC to VN blue: no answer from the NVE within the start's 1500 ms \(unreachable = fail\): the start fails"
 # libvirt then runs stopped and release: a stop never waits for the NVE
 t0=$(date +%s%N)
 hook_rc "stopped, NVE silent" 0 hv1 qemu web1 stopped end < <(dom_xml blue)
 hook_rc "release, NVE silent" 0 hv1 qemu web1 release end < <(dom_xml blue)
-ms=$(ms_since "$t0")
-logged "qemu web1 release: the stop's hook calls took [0-9]+ ms \(bound 1500 ms\)"
-used=$(tail -n +"$((LOGPOS + 1))" "$HLOG" | sed -n 's/.*hook calls took \([0-9]*\) ms.*/\1/p')
+ms=$(nt_ms_since "$t0")
+nt_logged "qemu web1 release: the stop's hook calls took [0-9]+ ms \(bound 1500 ms\)"
+used=$(nt_log_since | sed -n 's/.*hook calls took \([0-9]*\) ms.*/\1/p')
 nt_log "figure: a stop (stopped + release) with the NVE silent took $ms ms ($used ms in the hook)"
 # waiting for the NVE would take most of the bound, and did, once per call
 nt_assert "the stop does not wait for the NVE ($used ms in the hook)" test "${used:-99999}" -lt 750
@@ -269,13 +257,13 @@ nt_assert_eq "no budget file left" "" "$(ls "$NT_DIR/hv1.run")"
 echo 'unreachable = "pending"' >>"$NT_DIR/hv1.hook.conf"
 t0=$(date +%s%N)
 hook_rc "pending: prepare" 0 hv1 qemu web1 prepare begin < <(dom_xml blue)
-logged "qemu web1 prepare: $MAC to VN blue: pending, no answer from the NVE within the start's 1500 ms \(unreachable = pending\)"
+nt_logged "qemu web1 prepare: $MAC to VN blue: pending, no answer from the NVE within the start's 1500 ms \(unreachable = pending\)"
 hook_rc "pending: start" 0 hv1 qemu web1 start begin < <(dom_xml blue)
 hook_rc "pending: started" 0 hv1 qemu web1 started begin < <(dom_xml blue vnet0)
-ms=$(ms_since "$t0")
-logged "qemu web1 started: $MAC2 to VN red: pending"
-logged "qemu web1 started: the start's hook calls took [0-9]+ ms \(bound 1500 ms\)"
-used=$(tail -n +"$((LOGPOS + 1))" "$HLOG" | sed -n 's/.*hook calls took \([0-9]*\) ms.*/\1/p')
+ms=$(nt_ms_since "$t0")
+nt_logged "qemu web1 started: $MAC2 to VN red: pending"
+nt_logged "qemu web1 started: the start's hook calls took [0-9]+ ms \(bound 1500 ms\)"
+used=$(nt_log_since | sed -n 's/.*hook calls took \([0-9]*\) ms.*/\1/p')
 nt_log "figure: prepare + start + started with the NVE silent: $ms ms ($used ms in the hook)"
 nt_assert "one bound for the whole start: $ms ms < 1500 ms + 2 s (three bounds: 4500 ms)" test "$ms" -lt 3500
 # the waiting stops at the bound; the calls after it still take their

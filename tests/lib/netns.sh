@@ -297,6 +297,24 @@ nt_counter() {
         '[.. | objects | to_entries[] | select((.key|test($re)) and (.value|type) == "number") | .value] | add // 0'
 }
 
+# ---- log files ----------------------------------------------------------------
+# A program's log lines in a file (nvdp-hook's NVDP_HOOK_LOG): nt_log_mark
+# FILE remembers how far FILE goes; nt_log_since prints what was written
+# since; nt_logged REGEX fails the test unless one of those lines matches
+# the extended REGEX (and shows it in the test's log).
+NT_LOG_FILE=
+NT_LOG_POS=0
+# nt_ms_since T0: milliseconds since T0 (taken with date +%s%N)
+nt_ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+nt_log_mark() { NT_LOG_FILE=$1; touch "$1"; NT_LOG_POS=$(wc -l <"$1"); }
+nt_log_since() { tail -n +"$((NT_LOG_POS + 1))" "$NT_LOG_FILE"; }
+nt_logged() {
+    local lines
+    lines=$(nt_log_since)
+    grep -qE -- "$1" <<<"$lines" || nt_fail "no log line matching '$1' in: $lines"
+    nt_log "log: $(grep -E -- "$1" <<<"$lines" | head -1 | cut -d' ' -f2-)"
+}
+
 # ---- waiting and asserting -------------------------------------------------
 # nt_wait SECONDS WHAT CMD...: polls CMD every 0.1 s until it succeeds;
 # fails the test naming WHAT after SECONDS. Never a fixed sleep.
