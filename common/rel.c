@@ -346,10 +346,25 @@ rel_rx_free(struct rel_rx *rx)
 void
 rel_rx_reset(struct rel_rx *rx, uint32_t epoch)
 {
+    rx->dead = rx->epoch != epoch ? rx->epoch : 0;
     rx->epoch = epoch;
     rx->hi = 0;
+    rx->floor = 0;
     if (rx->cache)
         memset(rx->cache, 0, rx->size * sizeof(*rx->cache));
+}
+
+int
+rel_rx_dead(const struct rel_rx *rx, uint32_t epoch)
+{
+    return epoch != 0 && epoch == rx->dead;
+}
+
+void
+rel_rx_floor(struct rel_rx *rx, uint32_t txid)
+{
+    if (txid != 0 && (rx->floor == 0 || rel_seq_diff(txid, rx->floor) > 0))
+        rx->floor = txid;
 }
 
 enum rel_verdict
@@ -361,6 +376,11 @@ rel_rx_check(struct rel_rx *rx, uint32_t txid, const struct rel_resp **cached)
     if (cached)
         *cached = NULL;
     if (txid == 0 || rx->cache == NULL) {
+        rx->stale++;
+        return REL_STALE;
+    }
+    if (rx->floor != 0 && rel_seq_diff(txid, rx->floor) < 0) {
+        /* sent before the peer's resync, which dropped it */
         rx->stale++;
         return REL_STALE;
     }

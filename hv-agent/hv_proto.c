@@ -59,15 +59,20 @@ tx_limit(const struct hv *h)
     return lim;
 }
 
+/* Room for new requests: what rel_tx_submit() accepts (the txid span from
+ * the oldest unanswered request, rel.h) and at most tx_limit() outstanding.
+ * reconcile() takes a VNIC off the dirty list only when this says a request
+ * fits, so no VNIC is dropped by a refused submit (spec 10.6 rule 2). */
 static uint16_t
 tx_space(const struct hv *h)
 {
     const struct hv_proto *p = &h->proto;
-    uint16_t lim = tx_limit(h);
+    uint16_t lim = tx_limit(h), room = rel_tx_space(&p->tx);
 
     if (p->tx.outstanding >= lim)
         return 0;
-    return (uint16_t)(lim - p->tx.outstanding);
+    lim = (uint16_t)(lim - p->tx.outstanding);
+    return room < lim ? room : lim;
 }
 
 static void
@@ -235,11 +240,21 @@ vnic_next(const struct hv_vnic *v, struct nvdp_msg *m)
 {
     uint16_t kind;
 
-    if (v->state == HV_VNIC_WITHDRAWN || v->state == HV_VNIC_FAILED)
+    if (v->state == HV_VNIC_FAILED)
         return NEXT_NONE;
     memset(m, 0, offsetof(struct nvdp_msg, addr));
     m->has_vnic = 1;
     m->vnic = v->uuid;
+    if (v->state == HV_VNIC_WITHDRAWN && v->want != HV_WANT_DETACH) {
+        /* The NVE may have applied our last ASSOC after it withdrew the
+         * VNIC (spec 10.6 rule 5): remove it from this port only. */
+        if (!v->may_exist)
+            return NEXT_NONE;
+        m->type = NVDP_MSG_VNIC_DISASSOC;
+        m->has_intent = 1;
+        m->intent = NVDP_INTENT_MIGRATION;
+        return NEXT_SEND;
+    }
     if (v->want == HV_WANT_DETACH) {
         if (!v->may_exist)
             return NEXT_FORGET;
@@ -308,26 +323,30 @@ hv_vnic_settled(const struct hv_vnic *v)
     return r == NEXT_NONE;
 }
 
-/* A pending VNIC whose requests are all acknowledged is in place again
- * (e.g. after an address removal, which needs no ASSOC). */
-static void
-converge(struct hv *h, struct hv_vnic *v)
+/* The state v reports, from what the NVE acknowledged (spec 12.2):
+ * attached / preassociated only when the NVE holds the desired VN and
+ * addresses (a VNIC_STATE may still be on its way: the tag is right), so
+ * an answer to an older desired state never confirms a newer one. failed
+ * and withdrawn stay until something else happens to the VNIC. */
+static unsigned
+vnic_derived(const struct hv_vnic *v)
 {
     struct nvdp_msg *m;
-    unsigned ns;
+    unsigned ns = HV_VNIC_PENDING;
+    int r;
 
-    if (v->state != HV_VNIC_PENDING || v->inflight || v->replay ||
-        v->acked_kind == HV_ACK_NONE)
-        return;
+    if (v->state == HV_VNIC_FAILED || v->state == HV_VNIC_WITHDRAWN)
+        return v->state;
+    if (v->want == HV_WANT_DETACH)
+        return HV_VNIC_DETACHING;
     if ((m = malloc(sizeof(*m))) == NULL)
-        return;
-    if (vnic_next(v, m) == NEXT_NONE) {
+        return v->state;
+    r = vnic_next(v, m);
+    if (r == NEXT_NONE || (r == NEXT_SEND && m->type == NVDP_MSG_VNIC_STATE))
         ns = v->acked_kind == NVDP_MSG_ASSOC ? HV_VNIC_ATTACHED :
                                                HV_VNIC_PREASSOCIATED;
-        set_state(h, v, ns);
-        hv_notify_vnic(h, v);
-    }
     free(m);
+    return ns;
 }
 
 /* ---- answers to our requests ----------------------------------------- */
@@ -366,65 +385,29 @@ acked_remove(struct hv_vnic *v, const struct nvdp_msg *req)
     v->nacked = (uint16_t)n;
 }
 
+/* What the NVE holds after it applied req (spec 10.6 rule 3): recorded from
+ * the request that was answered, whatever is desired by now. */
 static void
-assoc_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
-               const struct nvdp_msg *resp)
+acked_apply(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
+            const struct nvdp_msg *resp)
 {
-    int replayed = v->replay;
-    char u[37];
-
-    replay_done(h, v);
-    if (v->state == HV_VNIC_WITHDRAWN)
-        return; /* the NVE withdrew it meanwhile: that decision stands */
-    if (resp->status != NVDP_ST_OK) {
-        vnic_fail(h, v, resp->status, resp->reason);
-        return;
-    }
-    v->acked_kind = req->type;
-    v->acked_vn = req->vn;
-    v->acked_rr = (req->rflags & NVDP_RF_RR) != 0;
-    hv_state_set_acked(v, req->addr, req->naddr);
-    if (resp->has_tag) {
-        v->tag = resp->tag;
-        if (v->tag_hint != resp->tag) {
-            v->tag_hint = resp->tag; /* kept for TAG_HINT after restarts */
-            hv_state_changed(h);
-        }
-    } else if (req->type == NVDP_MSG_PREASSOC)
-        v->tag = 0;
-    v->status = NVDP_ST_OK;
-    v->reason[0] = '\0';
-    if (v->state == HV_VNIC_FAILED || v->state == HV_VNIC_PENDING ||
-        v->state == HV_VNIC_ATTACHED || v->state == HV_VNIC_PREASSOCIATED) {
-        unsigned ns = req->type == NVDP_MSG_ASSOC ? HV_VNIC_ATTACHED :
-                                                    HV_VNIC_PREASSOCIATED;
-        /* a resync replays thousands: those go to the debug log */
-        if (v->state != ns && !replayed)
-            log_info("vnic %s: %s, tag %u", vnic_str(v, u),
-                     hv_vnic_state_str(ns), v->tag);
-        set_state(h, v, ns);
-    }
-}
-
-static void
-vnic_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
-              const struct nvdp_msg *resp)
-{
-    unsigned before = v->state;
-    uint16_t before_tag = v->tag;
-    int ok = resp->status == NVDP_ST_OK;
-
-    v->inflight = 0;
     switch (req->type) {
     case NVDP_MSG_ASSOC:
     case NVDP_MSG_PREASSOC:
-        assoc_answered(h, v, req, resp);
+        v->acked_kind = req->type;
+        v->acked_vn = req->vn;
+        v->acked_rr = (req->rflags & NVDP_RF_RR) != 0;
+        hv_state_set_acked(v, req->addr, req->naddr);
+        if (resp->has_tag) {
+            v->tag = resp->tag;
+            if (v->tag_hint != resp->tag) {
+                v->tag_hint = resp->tag; /* TAG_HINT after restarts */
+                hv_state_changed(h);
+            }
+        } else if (req->type == NVDP_MSG_PREASSOC)
+            v->tag = 0;
         break;
     case NVDP_MSG_VN_DISCONNECT:
-        if (!ok) {
-            vnic_fail(h, v, resp->status, resp->reason);
-            break;
-        }
         v->acked_kind = HV_ACK_NONE;
         v->nacked = 0;
         memset(&v->acked_vn, 0, sizeof(v->acked_vn));
@@ -432,38 +415,60 @@ vnic_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
         v->tag_hint = 0; /* a hint is only meaningful for its VN */
         break;
     case NVDP_MSG_DISASSOC:
-        if (ok)
-            acked_remove(v, req);
-        else
-            vnic_fail(h, v, resp->status, resp->reason);
+        acked_remove(v, req);
         break;
     case NVDP_MSG_VNIC_STATE:
-        if (ok)
-            v->acked_up = req->state == NVDP_VNIC_UP;
-        else
-            vnic_fail(h, v, resp->status, resp->reason);
+        v->acked_up = req->state == NVDP_VNIC_UP;
         break;
     case NVDP_MSG_VNIC_DISASSOC:
-        if (!ok && resp->status != NVDP_ST_UNKNOWN_VNIC) {
-            vnic_fail(h, v, resp->status, resp->reason);
-            break;
-        }
         v->may_exist = 0;
         v->acked_kind = HV_ACK_NONE;
         v->nacked = 0;
         v->tag = 0;
-        if (v->want == HV_WANT_DETACH) {
-            vnic_forget(h, v);
-            return;
-        }
         break;
     }
-    hv_state_mark(&h->state, v);
-    if (v->state == HV_VNIC_PENDING) {
-        converge(h, v);
-        if (v->state != HV_VNIC_PENDING)
-            return; /* converge() told the observers */
+}
+
+static void
+vnic_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
+              const struct nvdp_msg *resp)
+{
+    unsigned before = v->state, ns;
+    uint16_t before_tag = v->tag;
+    int ok = resp->status == NVDP_ST_OK ||
+             (req->type == NVDP_MSG_VNIC_DISASSOC &&
+              resp->status == NVDP_ST_UNKNOWN_VNIC);
+    int replayed = v->replay;
+    char u[37];
+
+    v->inflight = 0;
+    if (req->type == NVDP_MSG_ASSOC || req->type == NVDP_MSG_PREASSOC)
+        replay_done(h, v);
+    if (ok)
+        acked_apply(h, v, req, resp);
+    else if (v->state == HV_VNIC_WITHDRAWN)
+        v->may_exist = 0; /* clean-up refused: the NVE holds nothing of ours */
+    else if (v->req_gen == v->gen)
+        vnic_fail(h, v, resp->status, resp->reason);
+    else
+        /* refused what is no longer desired: moot, the desired state is
+         * compared again below (spec 10.6 rule 3) */
+        log_debug("vnic %s: %s refused, desired state changed since: %s",
+                  vnic_str(v, u), nvdp_msg_name(req->type), resp->reason);
+    if (ok && v->want == HV_WANT_DETACH && !v->may_exist) {
+        vnic_forget(h, v);
+        return;
     }
+    if (v->state == HV_VNIC_WITHDRAWN)
+        v->tag = 0; /* an ASSOC answered after the WITHDRAW: not ours */
+    ns = vnic_derived(v);
+    /* a resync replays thousands: those go to the debug log */
+    if (ns != v->state && !replayed &&
+        (ns == HV_VNIC_ATTACHED || ns == HV_VNIC_PREASSOCIATED))
+        log_info("vnic %s: %s, tag %u", vnic_str(v, u),
+                 hv_vnic_state_str(ns), v->tag);
+    set_state(h, v, ns);
+    hv_state_mark(&h->state, v);
     if (v->state != before || v->tag != before_tag || hv_vnic_settled(v))
         hv_notify_vnic(h, v);
 }
@@ -490,14 +495,21 @@ resync_answered(struct hv *h, const struct nvdp_msg *req,
     }
 }
 
+/* ours: the frame's peer_epoch names this incarnation (spec 11.3). */
 static void
-handle_response(struct hv *h, const struct nvdp_msg *m)
+handle_response(struct hv *h, const struct nvdp_msg *m, int ours)
 {
     struct hv_proto *p = &h->proto;
     struct nvdp_msg *req;
     void *user = NULL;
 
     p->cnt.responses_rx++;
+    if (!ours) {
+        /* txids begin at 1 in every epoch: this answers the request of
+         * a previous incarnation of ours that had the same txid */
+        p->cnt.stray_responses++;
+        return;
+    }
     if ((req = malloc(sizeof(*req))) == NULL)
         return;
     if (!rel_tx_ack(&p->tx, m->txid, &user, req)) {
@@ -578,17 +590,21 @@ request_new(struct hv *h, const struct nvdp_msg *m)
     return 0;
 }
 
+/* The NVE removed v. It cannot say whether before or after it applied
+ * our last request for v, so may_exist stays as it is: a VNIC we asked the
+ * NVE to hold gets a VNIC_DISASSOC (intent migration) to agree on absent
+ * either way (spec 10.6 rule 5, vnic_next()). */
 static void
 withdraw_vnic(struct hv *h, struct hv_vnic *v, const char *reason)
 {
     char u[37];
 
-    v->may_exist = 0;
     v->acked_kind = HV_ACK_NONE;
     v->nacked = 0;
     replay_done(h, v);
+    hv_state_mark(&h->state, v);
     if (v->want == HV_WANT_DETACH) {
-        hv_state_mark(&h->state, v); /* nothing left to disassociate */
+        v->may_exist = 0; /* nothing left to disassociate */
         return;
     }
     log_warnx("vnic %s: withdrawn by the NVE: %s", vnic_str(v, u),
@@ -714,6 +730,7 @@ nve_select(struct hv *h, const uint8_t src[6], uint64_t now)
         log_warnx("NVE changed to %s (was %s)", mac_str(src, m),
                   mac_str(p->nve.mac, (char[18]){0}));
         memset(&p->nve, 0, sizeof(p->nve));
+        rel_rx_reset(&p->rx, 0); /* its epochs say nothing of the new one's */
     }
     memcpy(p->nve.mac, src, 6);
     p->nve_selected = 1;
@@ -832,6 +849,10 @@ input_msgs(struct hv *h, struct nvdp_reader *r, const uint8_t src[6],
            int from_nve, struct nvdp_msg *m, uint64_t now)
 {
     struct hv_proto *p = &h->proto;
+    /* Answers count in a frame of our session: peer_epoch is our epoch, or
+     * 0 while the NVE holds none for us (our BEGIN not yet answered). */
+    int ours = r->hdr.peer_epoch == p->epoch ||
+               (r->hdr.peer_epoch == 0 && !p->in_session);
     int rc;
 
     for (;;) {
@@ -851,7 +872,7 @@ input_msgs(struct hv *h, struct nvdp_reader *r, const uint8_t src[6],
         }
         p->cnt.rx_msgs++;
         if (m->type == NVDP_MSG_RESPONSE) {
-            handle_response(h, m);
+            handle_response(h, m, ours);
             continue;
         }
         if (!from_nve)
@@ -906,6 +927,13 @@ hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t dst[6],
     if ((m = malloc(sizeof(*m))) == NULL)
         return;
     from_nve = classify(h, src, &r.hdr, buf, len, m, now);
+    if (from_nve && rel_rx_dead(&p->rx, r.hdr.epoch)) {
+        /* from the NVE's previous incarnation, delayed: taken as a
+         * restart it would start a second resync (spec 11.1) */
+        p->cnt.stale_requests++;
+        free(m);
+        return;
+    }
     if (from_nve) {
         nve_heard(h, now);
         nve_epochs(h, &r.hdr, memcmp(dst, p->mac, 6) == 0);
@@ -960,13 +988,16 @@ start_resync(struct hv *h, const char *why)
     TAILQ_FOREACH(v, &h->state.all, entry) {
         v->inflight = 0;
         v->replay = 0;
-        if (v->state == HV_VNIC_WITHDRAWN)
+        v->gaveup = 0;
+        if (v->state == HV_VNIC_WITHDRAWN) {
+            /* not replayed: END sweeps whatever the NVE still holds */
+            v->may_exist = 0;
             continue;
+        }
         v->acked_kind = HV_ACK_NONE;
         v->nacked = 0;
         v->acked_up = HV_UP_UNKNOWN;
         v->may_exist = 1;
-        v->gaveup = 0;
         if (v->state == HV_VNIC_FAILED) {
             /* a resync is a fresh start: refused VNICs are tried again */
             set_state(h, v, HV_VNIC_PENDING);
@@ -1053,18 +1084,15 @@ giveup_cb(void *arg, const struct nvdp_msg *msg, void *user)
         return;
     log_warnx("vnic %s: %s unanswered: retrying when the NVE is heard",
               vnic_str(v, u), nvdp_msg_name(msg->type));
+    /* Submitted again when the NVE is heard (nve_heard): a give-up never
+     * ends the reconciliation (spec 10.6). A detach stays detaching: an
+     * NVE that still hears us keeps the VNIC until told otherwise. */
     v->inflight = 0;
-    if (v->state == HV_VNIC_WITHDRAWN)
-        return;
-    if (msg->type == NVDP_MSG_VNIC_DISASSOC && v->want == HV_WANT_DETACH) {
-        /* Nobody answers: the NVE expires it after our hold time, or the
-         * next resync's END removes it (spec 12.2). */
-        vnic_forget(h, v);
-        return;
-    }
-    /* Reported failed (spec 10.3), submitted again when the NVE is
-     * heard (nve_heard). */
     v->gaveup = 1;
+    if (v->state == HV_VNIC_WITHDRAWN || v->state == HV_VNIC_DETACHING ||
+        v->state == HV_VNIC_FAILED)
+        return;
+    /* reported failed to the caller meanwhile (spec 10.3) */
     set_state(h, v, HV_VNIC_FAILED);
     v->status = NVDP_ST_OK;
     snprintf(v->reason, sizeof(v->reason), "no answer from NVE");
@@ -1114,7 +1142,10 @@ flush(struct hv *h, uint64_t now, int hello)
 
 /* ---- the run loop --------------------------------------------------- */
 
-static void
+/* Puts v's next request into the window. -1 if the window refused it: v
+ * is back on the dirty list (it leaves it only for a request accepted, or
+ * settled: spec 10.6 rule 2). */
+static int
 submit(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *m,
        uint64_t now)
 {
@@ -1125,13 +1156,30 @@ submit(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *m,
         vnic_fail(h, v, NVDP_ST_LIMIT, "request does not fit the uplink MTU");
         replay_done(h, v);
         hv_notify_vnic(h, v);
-        return;
+        return 0;
     }
-    if (rel_tx_submit(&p->tx, m, v, now) == 0)
-        return; /* cannot happen: space was checked */
+    if (rel_tx_submit(&p->tx, m, v, now) == 0) {
+        hv_state_mark(&h->state, v);
+        return -1;
+    }
     v->inflight = 1;
+    v->req_gen = v->gen;
     if (m->type == NVDP_MSG_ASSOC || m->type == NVDP_MSG_PREASSOC)
         v->may_exist = 1;
+    return 0;
+}
+
+/* A settled VNIC reports what the NVE confirmed (spec 12.2). */
+static void
+vnic_settle(struct hv *h, struct hv_vnic *v)
+{
+    unsigned ns = vnic_derived(v);
+
+    replay_done(h, v);
+    if (ns != v->state) {
+        set_state(h, v, ns);
+        hv_notify_vnic(h, v);
+    }
 }
 
 static void
@@ -1143,22 +1191,24 @@ reconcile(struct hv *h, uint64_t now)
     if ((m = malloc(sizeof(*m))) == NULL)
         return;
     while (tx_space(h) > 0 && (v = hv_state_next_dirty(&h->state)) != NULL) {
+        /* Its answer, give-up or the resync that drops it marks it
+         * again: it is compared with the desired state then. */
         if (v->inflight)
-            continue; /* marked again when answered */
+            continue;
         switch (vnic_next(v, m)) {
         case NEXT_SEND:
-            submit(h, v, m, now);
+            if (submit(h, v, m, now) < 0)
+                goto out;
             break;
         case NEXT_FORGET:
             vnic_forget(h, v);
             break;
         case NEXT_NONE:
-            if (v->replay)
-                replay_done(h, v);
-            converge(h, v);
+            vnic_settle(h, v);
             break;
         }
     }
+out:
     free(m);
 }
 
@@ -1265,6 +1315,7 @@ hv_proto_run(struct hv *h, uint64_t now)
 void
 hv_proto_vnic_changed(struct hv *h, struct hv_vnic *v)
 {
+    v->gen++; /* a refusal of what was desired before is moot now */
     hv_state_mark(&h->state, v);
     if (h->wake != NULL)
         h->wake(h);

@@ -62,6 +62,8 @@ struct hv_vnic {
     uint16_t nacked;
     struct nvdp_addr *acked; /* addresses the NVE acknowledged */
     uint8_t inflight;     /* one request at a time per VNIC */
+    uint32_t gen;         /* desired-state changes (hv_proto_vnic_changed) */
+    uint32_t req_gen;     /* gen the outstanding request was built from */
     uint8_t may_exist;    /* the NVE may hold state for it */
     uint8_t replay;       /* part of the current resync's replay */
     uint8_t queued;       /* on the dirty list */

@@ -448,6 +448,9 @@ handle_request(struct nve_proto *p, struct nve_peer *e,
     case NVDP_MSG_RESYNC:
         if (m->phase == NVDP_RESYNC_BEGIN) {
             unsigned n = tree_hv_mark_stale(p->tree, e->port, e->mac);
+            /* the hypervisor dropped what it sent before: a copy of it
+             * still on the way must not undo the replay (spec 10.4) */
+            rel_rx_floor(&e->rx, m->txid);
             COUNT(p, e, e->port, resyncs);
             e->synced = 1;
             e->resyncing = 1;
@@ -541,15 +544,18 @@ handle_hello(struct nve_proto *p, struct nve_peer *e, const struct nvdp_msg *m)
         rel_tx_set_window(&e->tx, m->hello.window);
 }
 
+/* ours: the frame's peer_epoch is our epoch. Our txids begin at 1 in every
+ * epoch, so an answer for a previous incarnation of ours would match one of
+ * this one's WITHDRAWs (spec 11.3). */
 static void
 handle_response(struct nve_proto *p, struct nve_peer *e,
-                const struct nvdp_msg *m)
+                const struct nvdp_msg *m, int ours)
 {
     struct nvdp_msg req;
     void *user;
     char ms[18];
 
-    if (!e->tx_ready || !rel_tx_ack(&e->tx, m->txid, &user, &req)) {
+    if (!ours || !e->tx_ready || !rel_tx_ack(&e->tx, m->txid, &user, &req)) {
         COUNT(p, e, e->port, rx_stray_responses);
         return;
     }
@@ -603,8 +609,9 @@ request_new(struct nve_proto *p, struct nve_out *o, struct nve_peer *e,
 
 static void
 handle_msg(struct nve_proto *p, struct nve_out *o, struct nve_peer *e,
-           const struct nvdp_msg *m, uint64_t now, int authorised)
+           const struct nvdp_msg *m, uint32_t peer_epoch, int authorised)
 {
+    uint64_t now = p->now;
     struct rel_resp r;
     char ms[18];
 
@@ -615,7 +622,7 @@ handle_msg(struct nve_proto *p, struct nve_out *o, struct nve_peer *e,
     }
     if (m->type == NVDP_MSG_RESPONSE) {
         if (e)
-            handle_response(p, e, m);
+            handle_response(p, e, m, peer_epoch == p->epoch);
         return;
     }
     if (!is_request(m->type))
@@ -755,6 +762,12 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
                 log_info("peer %s on %s up (epoch %08x)",
                          peer_str(e, NULL, ms), p->port[port].name, e->epoch);
         }
+    } else if (rel_rx_dead(&e->rx, rd.hdr.epoch)) {
+        /* from the incarnation before its restart, delayed in the network:
+         * taken as a restart it would reset the dedupe state and apply
+         * requests the new incarnation never sent (spec 11.1) */
+        COUNT(p, e, port, rx_stale);
+        return;
     } else if (e->epoch != rd.hdr.epoch) {
         peer_restarted(p, e, rd.hdr.epoch);
         fresh = 1;
@@ -793,7 +806,7 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
                 answer_error(p, o, e, m, rc, authorised);
             continue;
         }
-        handle_msg(p, o, e, m, now, authorised);
+        handle_msg(p, o, e, m, rd.hdr.peer_epoch, authorised);
     }
     if (rd.skipped)
         count_n(p, e, port, offsetof(struct nve_counters, rx_unknown_skipped),
@@ -804,6 +817,12 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
 
 /* ---- timers ------------------------------------------------------------- */
 
+static int wq_submit(struct nve_peer *e, const struct nvdp_msg *m,
+                     uint64_t now);
+
+/* A hypervisor we still hear must learn that its VNIC is gone, or the two
+ * views differ for good: the WITHDRAW goes again under a new txid. Its
+ * expiry or restart ends this (peer_free, peer_restarted). */
 static void
 withdraw_giveup(void *arg, const struct nvdp_msg *m, void *user)
 {
@@ -812,8 +831,14 @@ withdraw_giveup(void *arg, const struct nvdp_msg *m, void *user)
     char ms[18];
 
     COUNT(p, e, e->port, tx_giveups);
-    log_warnx("withdraw txid %u to %s unanswered, given up", m->txid,
-              peer_str(e, NULL, ms));
+    if (wq_submit(e, m, p->now) == 0)
+        log_warnx("withdraw txid %u to %s unanswered: sent again",
+                  m->txid, peer_str(e, NULL, ms));
+    else {
+        COUNT(p, e, e->port, withdraws_unsent);
+        log_warnx("withdraw txid %u to %s unanswered, given up (queue full)",
+                  m->txid, peer_str(e, NULL, ms));
+    }
 }
 
 static void
@@ -874,6 +899,7 @@ nve_proto_timers(struct nve_proto *p, uint64_t now)
     uint64_t next = UINT64_MAX, t;
     unsigned n;
 
+    p->now = now;
     for (unsigned i = 0; i < TREE_MAX_PORTS; i++) {
         struct nve_pport *pp = &p->port[i];
         if (!pp->up)
@@ -998,6 +1024,7 @@ nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
     unsigned n, nsent = 0;
     char ms[18], us[37];
 
+    p->now = now;
     n = tree_withdraw(p->tree, f, wd_collect, &l);
     if (l.n == 0) {
         free(l.v);

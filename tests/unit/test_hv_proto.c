@@ -626,19 +626,38 @@ test_withdraw_honoured(void **st)
     assert_int_equal(e->nev, nev);
     assert_int_equal(e->h.proto.cnt.dup_requests, 1);
 
+    /* The WITHDRAW does not say whether the NVE applied our ASSOC before
+     * or after it: a VNIC_DISASSOC of this port only makes sure (spec
+     * 10.6 rule 5). */
+    {
+        struct nvdp_msg dis[2];
+        assert_int_equal(count_type(e, e->seen, NVDP_MSG_VNIC_DISASSOC, dis,
+                                    2), 1);
+        assert_memory_equal(&dis[0].vnic, &v1->uuid, sizeof(v1->uuid));
+        assert_int_equal(dis[0].intent, NVDP_INTENT_MIGRATION);
+        assert_int_equal(nve_answer_all(e), 1);
+        assert_int_equal(v1->state, HV_VNIC_WITHDRAWN);
+        assert_false(v1->may_exist);
+    }
+
     /* a whole VN */
     withdraw_msg(e->one, 6, 10100, NULL, "VN removed");
     nve_frame(e, NVE_MAC, e->nve_epoch, HV_EPOCH, e->one, 1);
     assert_int_equal(v2->state, HV_VNIC_WITHDRAWN);
     assert_int_equal(v3->state, HV_VNIC_ATTACHED);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_VNIC_DISASSOC, NULL, 0),
+                     1);
+    nve_answer_all(e);
 
-    /* and never re-associated by us */
+    /* and never re-associated by us, nor cleaned up twice */
     mark = e->nframes;
     for (int i = 0; i < 10; i++) {
         nve_hello(e);
         advance(e, 1000);
     }
     assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_VNIC_DISASSOC, NULL, 0), 0);
 
     /* detaching a withdrawn VNIC needs no NVE: it is just forgotten */
     v1->want = HV_WANT_DETACH;
@@ -1362,10 +1381,12 @@ test_malformed_request_from_nve_answered(void **st)
 }
 
 static void
-test_detach_given_up_is_forgotten(void **st)
+test_detach_given_up_is_retried(void **st)
 {
     struct env *e = env_new();
+    struct nvdp_msg req[16];
     struct hv_vnic *v;
+    size_t n;
 
     (void)st;
     nve_up(e);
@@ -1377,14 +1398,25 @@ test_detach_given_up_is_forgotten(void **st)
     v->state = HV_VNIC_DETACHING;
     hv_proto_vnic_changed(&e->h, v);
     run(e);
-    /* never answered: after the last try the VNIC is forgotten anyway (the
-     * NVE expires or resyncs it away) */
-    for (int i = 0; i < 160; i++) {
+    /* Never answered while the NVE is heard: an NVE that hears us keeps
+     * the VNIC, so forgetting it would leave the two views different for
+     * good. It stays detaching and goes again under a new txid. */
+    for (int i = 0; i < 180; i++) {
         if (i % 10 == 0)
             nve_group_hello(e);
         advance(e, 100);
     }
     assert_int_equal(e->h.proto.tx.giveups, 1);
+    assert_non_null(find(e, 1));
+    assert_int_equal(v->state, HV_VNIC_DETACHING);
+    n = count_type(e, e->seen, NVDP_MSG_VNIC_DISASSOC, req, 16);
+    assert_true(n > 8);
+    assert_true(req[n - 1].txid > req[0].txid);
+    assert_int_equal(req[n - 1].intent, NVDP_INTENT_SHUTDOWN);
+    /* answered at last: forgotten */
+    e->seen = e->nframes - 1;
+    nve_respond(e, req[n - 1].txid, NVDP_MSG_VNIC_DISASSOC, NVDP_ST_OK, 0,
+                NULL);
     assert_null(find(e, 1));
     assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_DETACHED);
     env_free(e);
@@ -1484,7 +1516,7 @@ main(void)
         cmocka_unit_test(test_begin_refused_no_loop),
         cmocka_unit_test(test_withdraw_while_assoc_in_flight),
         cmocka_unit_test(test_malformed_request_from_nve_answered),
-        cmocka_unit_test(test_detach_given_up_is_forgotten),
+        cmocka_unit_test(test_detach_given_up_is_retried),
         cmocka_unit_test(test_mutated_input_survives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

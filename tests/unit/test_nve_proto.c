@@ -249,6 +249,38 @@ req1(struct fx *x, uint16_t port, const uint8_t *src, struct nvdp_msg *m)
     return find_resp(x, t);
 }
 
+/* The hypervisor's answer to our WITHDRAW txid, in a frame naming our epoch
+ * as peer_epoch (as hv-agent does once it heard us) or another one. */
+static void
+answer_withdraw(struct fx *x, uint16_t port, const uint8_t *src,
+                uint32_t txid, uint32_t peer_epoch)
+{
+    struct nvdp_msg *r = msg_new(NVDP_MSG_RESPONSE);
+
+    r->txid = txid;
+    r->req_type = NVDP_MSG_WITHDRAW;
+    f_begin(x, HV_EPOCH, peer_epoch);
+    f_add(x, r);
+    f_send(x, port, src);
+    free(r);
+}
+
+/* txids of the WITHDRAWs in the captured frames. */
+static int
+withdraws_sent(struct fx *x, uint32_t *txid, int max)
+{
+    struct decoded d;
+    int n = 0;
+
+    for (int i = 0; i < x->ncap; i++) {
+        decode(&x->cap[i], &d);
+        for (int k = 0; k < d.n; k++)
+            if (d.m[k].type == NVDP_MSG_WITHDRAW && n < max)
+                txid[n++] = d.m[k].txid;
+    }
+    return n;
+}
+
 /* ---- tests --------------------------------------------------------------- */
 
 static void
@@ -474,30 +506,58 @@ test_peer_limits_and_direction(void **state)
     assert_int_equal(c->rx_stray_responses, 1);
 }
 
+/* A hypervisor still heard must learn that its VNIC is gone (spec 13): a
+ * WITHDRAW given up goes again under a new txid until answered; one from a
+ * hypervisor that expires is dropped with it. */
 static void
 test_withdraw_giveup(void **state)
 {
     struct fx *x = *state;
     struct tree_filter f = {.port = 0, .vni = 100};
+    const struct nve_counters *c = nve_proto_counters(x->p);
+    uint32_t first = 0, last = 0, txid[8];
     uint64_t t = x->now;
 
     req1(x, 0, HV1, assoc(1, 100, 1));
+    x->ncap = 0;
     assert_int_equal(nve_proto_withdraw(x->p, &f, "gone", t), 1);
+    assert_int_equal(withdraws_sent(x, &first, 1), 1);
     /* keep the hypervisor alive (hold 10 s) but never answer */
     for (int i = 0; i < 40; i++) {
         t += 500;
-        if (i % 10 == 0) {
-            uint64_t save = x->now;
-            x->now = t;
+        x->now = t;
+        if (i % 10 == 0)
             req1(x, 0, HV1, hv_hello(10));
-            x->now = save;
-        }
+        x->ncap = 0;
         nve_proto_timers(x->p, t);
+        for (int k = withdraws_sent(x, txid, 8); k > 0; k--)
+            last = txid[k - 1];
     }
-    const struct nve_counters *c = nve_proto_counters(x->p);
-    assert_int_equal(c->tx_retransmits, 7); /* 8 transmissions */
     assert_int_equal(c->tx_giveups, 1);
+    assert_true(c->tx_retransmits > 7); /* more than the first 8 tries */
+    assert_true(last > first);
     assert_int_equal(c->withdraws, 1);
+    assert_int_equal(c->withdraws_unsent, 0);
+    /* an answer to the given-up txid changes nothing; to the new one, it
+     * ends the retransmissions */
+    answer_withdraw(x, 0, HV1, first, NVE_EPOCH);
+    assert_int_equal(c->rx_stray_responses, 1);
+    answer_withdraw(x, 0, HV1, last, NVE_EPOCH);
+    x->ncap = 0;
+    nve_proto_timers(x->p, t + 4000);
+    assert_int_equal(withdraws_sent(x, txid, 8), 0);
+
+    /* a hypervisor that goes silent: dropped at its expiry, with its
+     * WITHDRAWs */
+    x->now = t += 1000;
+    req1(x, 0, HV1, assoc(2, 100, 2));
+    assert_int_equal(nve_proto_withdraw(x->p, &f, "gone", t), 1);
+    for (int i = 0; i < 60; i++)
+        nve_proto_timers(x->p, t += 500);
+    assert_int_equal(nve_proto_npeers(x->p), 0);
+    x->ncap = 0;
+    nve_proto_timers(x->p, t += 5000);
+    assert_int_equal(withdraws_sent(x, txid, 8), 0);
 }
 
 static void
@@ -996,10 +1056,7 @@ test_withdraw_window_queue(void **state)
             break;
         assert_true(t < x->now + 5000);
         if (npend) {
-            struct nvdp_msg *r = msg_new(NVDP_MSG_RESPONSE);
-            r->txid = pend[0];
-            r->req_type = NVDP_MSG_WITHDRAW;
-            req1(x, 0, HV1, r);
+            answer_withdraw(x, 0, HV1, pend[0], NVE_EPOCH);
             for (int j = 0; j < nseen; j++)
                 if (seen[j] == pend[0])
                     seen[j] = 0; /* answered */
