@@ -415,3 +415,33 @@ nt_hv_sees_nve() {
     s=$(nt_jq "$1" '.nve.state // empty' status 2>/dev/null) || return 1
     [ "$s" = up ]
 }
+
+# ---- an impaired access link -------------------------------------------------
+# nt_topo_impaired HV PORT_IF [HV_MAC [NVE_MAC]]: namespace HV (uplink up0)
+# reaches namespace nve (interface PORT_IF) through namespace w<HV>, where
+# tests/lib/impair.py forwards frames both ways with NT_IMPAIR's options
+# (default: 20% loss, 5 ms +- 5 ms delay, 25% reordered; see impair.py: this
+# kernel has no sch_netem). Creates nve when it does not exist yet. Its
+# pid is NT_PID_impair_<HV>; NT_DIR/impair-<HV>.log holds its seed.
+NT_IMPAIR=${NT_IMPAIR:---loss 20 --delay 5 --jitter 5 --reorder 25}
+nt_topo_impaired() {
+    local hv=$1 pif=$2 w="w$1" pid
+    [[ " ${NT_NETNS[*]} " == *" $(nt_nsname nve) "* ]] || nt_ns nve
+    nt_ns "$hv"
+    nt_ns "$w"
+    nt_veth "$hv" up0 "$w" "${w}a" "${3:-}" ""
+    nt_veth "$w" "${w}b" nve "$pif" "" "${4:-}"
+    nt_in "$w" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    ip -n "$(nt_nsname "$w")" link set "${w}a" promisc on
+    ip -n "$(nt_nsname "$w")" link set "${w}b" promisc on
+    # shellcheck disable=SC2086 # NT_IMPAIR is a list of options
+    nt_in "$w" /usr/bin/python3 "$NT_LIB/impair.py" "${w}a" "${w}b" $NT_IMPAIR \
+        --stats "$NT_DIR/impair-$hv.json" >"$NT_DIR/impair-$hv.log" 2>&1 &
+    pid=$!
+    NT_PIDS+=("$pid")
+    printf -v "NT_PID_impair_$hv" '%s' "$pid"
+}
+# nt_impair_clean HV / nt_impair_on HV: the wire of HV loses nothing / again
+# impairs (impair.py's SIGUSR1 / SIGUSR2).
+nt_impair_clean() { kill -USR1 "$(nt_pid "impair_$1")"; }
+nt_impair_on() { kill -USR2 "$(nt_pid "impair_$1")"; }

@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+# ctl_load.py - drives hv-agent's control socket with many requests over one
+# connection (pipelined: the daemon answers them in order), for the
+# convergence tests; and prints a daemon's view of its VNICs for comparison.
+"""Usage:
+  ctl_load.py SOCK attach FIRST LAST VN [VN...]   attach VNICs FIRST..LAST
+  ctl_load.py SOCK detach FIRST LAST              detach them (shutdown)
+  ctl_load.py SOCK ops FILE                       one JSON request per line
+  ctl_load.py SOCK hv-view                        hv-agent's confirmed VNICs
+  ctl_load.py SOCK nve-view MAC                   nve-agent's VNICs of hv MAC
+
+VNIC n has UUID 00000000-0000-4000-8000-<n as 12 hex digits> (nt_uuid),
+MAC 52:54:00:00:<n hi>:<n lo> (nt_mac), IP 10.<n / 250 + 1>.<n % 250 + 1>
+... and VN VNS[n % len(VNS)]: the same numbering as tests/lib/netns.sh.
+A view is one line per VNIC, sorted: "uuid vni mac ips tag state", for
+VNICs hv-agent reports attached/preassociated and for every entry the NVE
+holds for that hypervisor, so that two views compare with cmp(1).
+"""
+
+import json
+import socket
+import struct
+import sys
+
+
+def uuid_of(n):
+    return "00000000-0000-4000-8000-%012x" % n
+
+
+def mac_of(n):
+    return "52:54:00:00:%02x:%02x" % ((n >> 8) & 255, n & 255)
+
+
+def ip_of(n):
+    return "10.%d.%d.%d" % (n // 62500 + 1, (n // 250) % 250, n % 250 + 1)
+
+
+class Ctl:
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(path)
+        self.next_id = 1
+        self.buf = b""
+
+    def send(self, cmd, args):
+        rid = self.next_id
+        self.next_id += 1
+        data = json.dumps({"cmd": cmd, "args": args, "id": rid}).encode()
+        self.s.sendall(struct.pack(">I", len(data)) + data)
+        return rid
+
+    def _read(self, n):
+        while len(self.buf) < n:
+            chunk = self.s.recv(1 << 16)
+            if not chunk:
+                raise SystemExit("control socket closed")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv(self):
+        (n,) = struct.unpack(">I", self._read(4))
+        return json.loads(self._read(n))
+
+    def call(self, cmd, args=None):
+        self.send(cmd, args or {})
+        return self.recv()
+
+    def pipeline(self, reqs):
+        """Sends all requests, then reads as many answers; returns the
+        number of errors (printed)."""
+        errors = 0
+        window = 64  # bound what waits unread in the socket buffers
+        sent = got = 0
+        while got < len(reqs):
+            while sent < len(reqs) and sent - got < window:
+                self.send(*reqs[sent])
+                sent += 1
+            r = self.recv()
+            got += 1
+            if not r.get("ok"):
+                errors += 1
+                print("error: %s" % r.get("error"), file=sys.stderr)
+        return errors
+
+
+def view_line(uuid, vni, macs, ips, tag, state):
+    return "%s %s %s %s %s %s" % (uuid, vni, ",".join(sorted(macs)),
+                                  ",".join(sorted(ips)) or "-",
+                                  tag if tag is not None else "-", state)
+
+
+def hv_view(ctl):
+    r = ctl.call("vnic-list")
+    lines = []
+    for v in r["result"]:
+        if v["state"] not in ("attached", "preassociated"):
+            continue
+        vn = v["vn"]
+        vni = vn[4:] if vn.startswith("vni:") else vn
+        if v["state"] == "attached":
+            st = "associated" if v.get("up", True) else "down"
+        else:
+            st = "preassociated-rr" if v.get("reserve") else "preassociated"
+        lines.append(view_line(v["vnic"], vni, [v["mac"]], v.get("ips") or [],
+                               v.get("tag"), st))
+    return sorted(lines)
+
+
+def nve_view(ctl, hv_mac):
+    r = ctl.call("vnics")
+    lines = []
+    for v in r["result"]:
+        if v["hv"].lower() != hv_mac.lower():
+            continue
+        lines.append(view_line(v["vnic"], v["vni"], v.get("macs") or [],
+                               v.get("ips") or [], v.get("tag"), v["state"]))
+    return sorted(lines)
+
+
+def main(argv):
+    ctl = Ctl(argv[1])
+    op = argv[2]
+    if op == "attach":
+        first, last, vns = int(argv[3]), int(argv[4]), argv[5:]
+        reqs = [("vnic-attach", {"vnic": uuid_of(n), "vn": vns[n % len(vns)],
+                                 "mac": mac_of(n), "ips": [ip_of(n)]})
+                for n in range(first, last + 1)]
+        return 1 if ctl.pipeline(reqs) else 0
+    if op == "detach":
+        first, last = int(argv[3]), int(argv[4])
+        reqs = [("vnic-detach", {"vnic": uuid_of(n)})
+                for n in range(first, last + 1)]
+        return 1 if ctl.pipeline(reqs) else 0
+    if op == "ops":
+        with open(argv[3]) as f:
+            reqs = [(j["cmd"], j["args"]) for j in map(json.loads, f)]
+        ctl.pipeline(reqs)  # refusals are part of a random workload
+        return 0
+    if op == "hv-view":
+        print("\n".join(hv_view(ctl)))
+        return 0
+    if op == "nve-view":
+        print("\n".join(nve_view(ctl, argv[3])))
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
