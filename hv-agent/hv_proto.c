@@ -263,6 +263,17 @@ vnic_next(const struct hv_vnic *v, struct nvdp_msg *m)
         m->intent = v->intent ? v->intent : NVDP_INTENT_SHUTDOWN;
         return NEXT_SEND;
     }
+    if (v->want == HV_WANT_PREASSOC &&
+        (v->acked_kind == NVDP_MSG_ASSOC ||
+         (v->acked_kind == NVDP_MSG_PREASSOC && v->acked_rr && !v->reserve))) {
+        /* the NVE never gives back an association or a reservation on a
+         * PREASSOC (spec 9.7): leave this port first, the PREASSOC
+         * follows */
+        m->type = NVDP_MSG_VNIC_DISASSOC;
+        m->has_intent = 1;
+        m->intent = NVDP_INTENT_MIGRATION;
+        return NEXT_SEND;
+    }
     if (v->acked_kind != HV_ACK_NONE && !nvdp_vn_equal(&v->acked_vn, &v->vn)) {
         m->type = NVDP_MSG_VN_DISCONNECT;
         m->vn = v->acked_vn;
@@ -409,6 +420,7 @@ acked_apply(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
         break;
     case NVDP_MSG_VN_DISCONNECT:
         v->acked_kind = HV_ACK_NONE;
+        v->acked_up = HV_UP_UNKNOWN; /* a new entry starts up */
         v->nacked = 0;
         memset(&v->acked_vn, 0, sizeof(v->acked_vn));
         v->tag = 0;
@@ -423,6 +435,7 @@ acked_apply(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
     case NVDP_MSG_VNIC_DISASSOC:
         v->may_exist = 0;
         v->acked_kind = HV_ACK_NONE;
+        v->acked_up = HV_UP_UNKNOWN;
         v->nacked = 0;
         v->tag = 0;
         break;
@@ -600,6 +613,7 @@ withdraw_vnic(struct hv *h, struct hv_vnic *v, const char *reason)
     char u[37];
 
     v->acked_kind = HV_ACK_NONE;
+    v->acked_up = HV_UP_UNKNOWN;
     v->nacked = 0;
     replay_done(h, v);
     hv_state_mark(&h->state, v);

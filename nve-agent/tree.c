@@ -712,6 +712,25 @@ addrs_check(struct tree *t, const struct tree_req *r,
     return 0;
 }
 
+/* A resync replay restates the VNIC's addresses: those of the stale entry
+ * the request does not name go (IPs first, then MACs none is left under). */
+static void
+addrs_restate(struct tree *t, struct tree_vnic *v, const struct tree_req *r)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (unsigned i = v->naddr; i-- > 0;) {
+            const struct nvdp_addr *a = &v->addr[i];
+            int keep = 0;
+            if ((a->kind == NVDP_ADDR_MAC) != pass)
+                continue;
+            for (unsigned k = 0; k < r->naddr && !keep; k++)
+                keep = pass ? mac_eq(a->mac, r->addr[k].mac) :
+                              nvdp_addr_equal(a, &r->addr[k]);
+            if (!keep)
+                vnic_drop_addr(t, v, i);
+        }
+}
+
 static int
 addrs_add(struct tree *t, struct tree_vnic *v, const struct tree_req *r)
 {
@@ -754,18 +773,35 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
     struct tree_vnic *v, *o;
     struct tree_hv *h;
     int want_tag = (k == AT_CONNECT || k == AT_ASSOC || k == AT_PREASSOC_RR);
-    int is_new = 0;
+    int is_new = 0, restate;
 
     if (port_check(t, r, res) < 0)
         return;
     p = t->port[r->port];
     for (o = chain_head(t, r->vnic); o; o = o->same_next)
-        if (o->port == r->port && o->vni != r->vni) {
+        if (o->port == r->port && o->vni != r->vni &&
+            !(o->flags & TREE_F_STALE && mac_eq(o->hv->mac, r->hv))) {
             res_set(res, NVDP_ST_CONFLICT,
                     "VNIC is connected to VNI %u on this port", o->vni);
             return;
         }
+    /* This hypervisor's own entry, not replayed yet in its resync, in
+     * another VN, or holding more than the replay asks (associated, or a
+     * reserved tag): the hypervisor changed the VNIC and lost track of
+     * what it had (a restart). The replay restates it; END would sweep the
+     * old entry anyway (spec 9.9). A stale entry that stays keeps its tag
+     * and forwarding, and only the replayed addresses. */
     v = tree_find(t, r->vnic, r->port, r->hv);
+    if (v != NULL && (v->vni != r->vni ||
+                      ((v->flags & TREE_F_STALE) &&
+                       ((v->state == TREE_ST_ASSOC && k != AT_ASSOC &&
+                         k != AT_CONNECT) ||
+                        (v->state == TREE_ST_PREASSOC_RR &&
+                         k == AT_PREASSOC))))) {
+        vnic_remove(t, v);
+        v = NULL;
+    }
+    restate = v != NULL && (v->flags & TREE_F_STALE) && k != AT_CONNECT;
     if (addrs_check(t, r, v, res) < 0)
         return;
     if (v == NULL) {
@@ -845,6 +881,8 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
     v->flags &= ~(TREE_F_STALE | TREE_F_VN_UUID);
     if (r->vn_uuid)
         v->flags |= TREE_F_VN_UUID;
+    if (restate)
+        addrs_restate(t, v, r);
     if (addrs_add(t, v, r) < 0) {
         res_set(res, NVDP_ST_INTERNAL, "out of memory");
         return;
