@@ -286,7 +286,7 @@ vnic_next(const struct hv_vnic *v, struct nvdp_msg *m)
         return NEXT_SEND;
     }
     kind = v->want == HV_WANT_ATTACH ? NVDP_MSG_ASSOC : NVDP_MSG_PREASSOC;
-    if (v->acked_kind != kind || !desired_acked(v) ||
+    if (v->acked_kind != kind || v->acked_unsure || !desired_acked(v) ||
         (kind == NVDP_MSG_PREASSOC && v->acked_rr != v->reserve)) {
         m->type = kind;
         m->naddr = v->naddr;
@@ -305,6 +305,7 @@ vnic_next(const struct hv_vnic *v, struct nvdp_msg *m)
      * said otherwise: only a wanted "down" needs a message then. */
     if (kind == NVDP_MSG_ASSOC &&
         ((v->acked_up == HV_UP_UNKNOWN && !v->up) ||
+         v->acked_up == HV_UP_DOUBT ||
          (v->acked_up != HV_UP_UNKNOWN && v->acked_up != v->up))) {
         m->naddr = 0;
         m->type = NVDP_MSG_VNIC_STATE;
@@ -405,6 +406,7 @@ acked_apply(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
     switch (req->type) {
     case NVDP_MSG_ASSOC:
     case NVDP_MSG_PREASSOC:
+        v->acked_unsure = 0;
         v->acked_kind = req->type;
         v->acked_vn = req->vn;
         v->acked_rr = (req->rflags & NVDP_RF_RR) != 0;
@@ -419,6 +421,7 @@ acked_apply(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
             v->tag = 0;
         break;
     case NVDP_MSG_VN_DISCONNECT:
+        v->acked_unsure = 0;
         v->acked_kind = HV_ACK_NONE;
         v->acked_up = HV_UP_UNKNOWN; /* a new entry starts up */
         v->nacked = 0;
@@ -433,11 +436,51 @@ acked_apply(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
         v->acked_up = req->state == NVDP_VNIC_UP;
         break;
     case NVDP_MSG_VNIC_DISASSOC:
+        v->acked_unsure = 0;
         v->may_exist = 0;
         v->acked_kind = HV_ACK_NONE;
         v->acked_up = HV_UP_UNKNOWN;
         v->nacked = 0;
         v->tag = 0;
+        break;
+    }
+}
+
+/* req was given up: the NVE may or may not have applied it. acked_* then
+ * says what it may hold (what vnic_next() removes if unwanted) and
+ * acked_unsure that it may hold less: only a new answer confirms. */
+static void
+acked_doubt(struct hv_vnic *v, const struct nvdp_msg *req)
+{
+    struct nvdp_addr a[NVDP_MAX_ADDRS];
+    size_t n = 0;
+
+    v->acked_unsure = 1;
+    switch (req->type) {
+    case NVDP_MSG_ASSOC:
+    case NVDP_MSG_PREASSOC:
+        /* vnic_next() left any other VN first: the NVE holds this VN or
+         * nothing */
+        if (v->acked_kind == HV_ACK_NONE) {
+            v->acked_vn = req->vn;
+            v->nacked = 0;
+        } else if (!nvdp_vn_equal(&v->acked_vn, &req->vn))
+            break;
+        if (v->acked_kind != NVDP_MSG_ASSOC)
+            v->acked_kind = req->type;
+        v->acked_rr |= (req->rflags & NVDP_RF_RR) != 0;
+        for (size_t i = 0; i < v->nacked && n < NVDP_MAX_ADDRS; i++)
+            a[n++] = v->acked[i];
+        for (size_t i = 0; i < req->naddr && n < NVDP_MAX_ADDRS; i++)
+            if (!addr_in(&req->addr[i], a, n))
+                a[n++] = req->addr[i];
+        hv_state_set_acked(v, a, n);
+        break;
+    case NVDP_MSG_VNIC_STATE:
+        v->acked_up = HV_UP_DOUBT;
+        break;
+    default:
+        /* removals: what acked_* says is still what it may hold */
         break;
     }
 }
@@ -468,6 +511,12 @@ vnic_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
          * compared again below (spec 10.6 rule 3) */
         log_debug("vnic %s: %s refused, desired state changed since: %s",
                   vnic_str(v, u), nvdp_msg_name(req->type), resp->reason);
+    if (v->wd_race) {
+        /* applied before or after the NVE withdrew the VNIC: either */
+        v->wd_race = 0;
+        v->acked_unsure = 1;
+        v->acked_up = HV_UP_DOUBT;
+    }
     if (ok && v->want == HV_WANT_DETACH && !v->may_exist) {
         vnic_forget(h, v);
         return;
@@ -604,23 +653,24 @@ request_new(struct hv *h, const struct nvdp_msg *m)
 }
 
 /* The NVE removed v. It cannot say whether before or after it applied
- * our last request for v, so may_exist stays as it is: a VNIC we asked the
- * NVE to hold gets a VNIC_DISASSOC (intent migration) to agree on absent
- * either way (spec 10.6 rule 5, vnic_next()). */
+ * our last request for v (nor does a VN-wide WITHDRAW say which VN the
+ * NVE held v in, when we were moving it), so what we knew becomes what it
+ * may hold, and may_exist stays: a VNIC we asked the NVE to hold gets a
+ * VNIC_DISASSOC (intent migration) to agree on absent either way, or is
+ * moved out of what it may hold if the caller attaches it again (spec 10.6
+ * rule 5, vnic_next()). */
 static void
 withdraw_vnic(struct hv *h, struct hv_vnic *v, const char *reason)
 {
     char u[37];
 
-    v->acked_kind = HV_ACK_NONE;
-    v->acked_up = HV_UP_UNKNOWN;
-    v->nacked = 0;
+    v->acked_unsure = 1;
+    v->acked_up = HV_UP_DOUBT;
+    v->wd_race = v->inflight;
     replay_done(h, v);
     hv_state_mark(&h->state, v);
-    if (v->want == HV_WANT_DETACH) {
-        v->may_exist = 0; /* nothing left to disassociate */
-        return;
-    }
+    if (v->want == HV_WANT_DETACH)
+        return; /* its VNIC_DISASSOC goes on: the same doubt */
     log_warnx("vnic %s: withdrawn by the NVE: %s", vnic_str(v, u),
               *reason ? reason : "no reason given");
     v->tag = 0; /* must not be used any more; tag_hint remembers it */
@@ -644,9 +694,12 @@ handle_withdraw(struct hv *h, const struct nvdp_msg *m)
         next = TAILQ_NEXT(v, entry);
         if (m->has_vnic && memcmp(m->vnic.b, v->uuid.b, 16) != 0)
             continue;
-        /* The NVE names the VN as we did; a tag match also identifies it
-         * (one tag per VN on our port), in case the names differ. */
+        /* The NVE names the VN as we did (the one it holds, which is
+         * not the desired one while we move the VNIC); a tag match also
+         * identifies it (one tag per VN on our port). */
         if (m->vn.kind != NVDP_VN_NONE && !nvdp_vn_equal(&m->vn, &v->vn) &&
+            !(v->acked_kind != HV_ACK_NONE &&
+              nvdp_vn_equal(&m->vn, &v->acked_vn)) &&
             !(m->has_tag && v->tag != 0 && v->tag == m->tag))
             continue;
         if (v->state == HV_VNIC_WITHDRAWN)
@@ -1001,6 +1054,7 @@ start_resync(struct hv *h, const char *why)
     p->replay_left = 0;
     TAILQ_FOREACH(v, &h->state.all, entry) {
         v->inflight = 0;
+        v->wd_race = 0;
         v->replay = 0;
         v->gaveup = 0;
         if (v->state == HV_VNIC_WITHDRAWN) {
@@ -1008,7 +1062,10 @@ start_resync(struct hv *h, const char *why)
             v->may_exist = 0;
             continue;
         }
+        /* the replay restates every VNIC (spec 9.9): what was acked or
+         * in doubt no longer matters */
         v->acked_kind = HV_ACK_NONE;
+        v->acked_unsure = 0;
         v->nacked = 0;
         v->acked_up = HV_UP_UNKNOWN;
         v->may_exist = 1;
@@ -1103,6 +1160,8 @@ giveup_cb(void *arg, const struct nvdp_msg *msg, void *user)
      * NVE that still hears us keeps the VNIC until told otherwise. */
     v->inflight = 0;
     v->gaveup = 1;
+    v->wd_race = 0;
+    acked_doubt(v, msg);
     if (v->state == HV_VNIC_WITHDRAWN || v->state == HV_VNIC_DETACHING ||
         v->state == HV_VNIC_FAILED)
         return;

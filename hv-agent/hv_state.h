@@ -31,7 +31,8 @@ enum hv_vnic_state {
 };
 
 #define HV_ACK_NONE 0 /* acked_kind: nothing acknowledged */
-#define HV_UP_UNKNOWN 2
+#define HV_UP_UNKNOWN 2 /* a new entry: up unless we say otherwise */
+#define HV_UP_DOUBT 3   /* a VNIC_STATE was given up: either */
 
 struct hv_vnic {
     /* ---- desired state (persisted) ---- */
@@ -56,7 +57,11 @@ struct hv_vnic {
 
     /* ---- engine bookkeeping (hv_proto.c; not persisted) ---- */
     uint16_t acked_kind;  /* NVDP_MSG_ASSOC / _PREASSOC / HV_ACK_NONE */
-    uint8_t acked_up;     /* 0, 1 or HV_UP_UNKNOWN */
+    uint8_t acked_up;     /* 0, 1, HV_UP_UNKNOWN or HV_UP_DOUBT */
+    uint8_t acked_unsure; /* a request was given up, or a WITHDRAW came:
+                           * the NVE may hold what acked_* says, or less */
+    uint8_t wd_race;      /* a WITHDRAW came while a request was out: its
+                           * answer does not say what the NVE holds now */
     uint8_t acked_rr;
     struct nvdp_vn acked_vn;
     uint16_t nacked;
