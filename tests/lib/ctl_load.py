@@ -5,19 +5,22 @@
 """Usage:
   ctl_load.py SOCK attach FIRST LAST VN [VN...]   attach VNICs FIRST..LAST
   ctl_load.py SOCK detach FIRST LAST              detach them (shutdown)
-  ctl_load.py SOCK ops FILE                       one JSON request per line
+  ctl_load.py SOCK soak SEED N POOL SOCK2 VN...   N random operations on two
+                                                  hv-agents (SOCK, SOCK2)
   ctl_load.py SOCK hv-view                        hv-agent's confirmed VNICs
   ctl_load.py SOCK nve-view MAC                   nve-agent's VNICs of hv MAC
 
-VNIC n has UUID 00000000-0000-4000-8000-<n as 12 hex digits> (nt_uuid),
-MAC 52:54:00:00:<n hi>:<n lo> (nt_mac), IP 10.<n / 250 + 1>.<n % 250 + 1>
-... and VN VNS[n % len(VNS)]: the same numbering as tests/lib/netns.sh.
+VNIC n has UUID 00000000-0000-4000-8000-<n as 12 hex digits> and MAC
+52:54:00:00:<n hi>:<n lo> (nt_uuid and nt_mac of tests/lib/netns.sh), IP
+10.<n / 62500 + 1>.<n / 250 % 250>.<n % 250 + 1>; attach puts it in VN
+VN[n % number of VNs].
 A view is one line per VNIC, sorted: "uuid vni mac ips tag state", for
 VNICs hv-agent reports attached/preassociated and for every entry the NVE
 holds for that hypervisor, so that two views compare with cmp(1).
 """
 
 import json
+import random
 import socket
 import struct
 import sys
@@ -66,9 +69,9 @@ class Ctl:
         self.send(cmd, args or {})
         return self.recv()
 
-    def pipeline(self, reqs):
+    def pipeline(self, reqs, quiet=False):
         """Sends all requests, then reads as many answers; returns the
-        number of errors (printed)."""
+        number of errors (printed unless quiet)."""
         errors = 0
         window = 64  # bound what waits unread in the socket buffers
         sent = got = 0
@@ -80,8 +83,49 @@ class Ctl:
             got += 1
             if not r.get("ok"):
                 errors += 1
-                print("error: %s" % r.get("error"), file=sys.stderr)
+                if not quiet:
+                    print("error: %s" % r.get("error"), file=sys.stderr)
         return errors
+
+
+def soak_ops(seed, n, pool, vns):
+    """N random requests for two hv-agents over VNICs 1..pool: attach (to a
+    random VN, one or two IPs), pre-associate (with or without a
+    reservation), detach (shutdown or migration), admin state, and
+    migrations (pre-associate on one, attach there, detach --migrating on
+    the other). Refusals (e.g. a state change of a VNIC not attached there)
+    are part of the workload. Returns two request lists."""
+    rnd = random.Random(seed)
+    ops = ([], [])
+
+    def addr(k):
+        ips = [ip_of(k)]
+        if rnd.random() < 0.3:
+            ips.append("10.200.%d.%d" % (k // 250, k % 250 + 1))
+        return {"vnic": uuid_of(k), "vn": rnd.choice(vns), "mac": mac_of(k),
+                "ips": ips}
+    for _ in range(n):
+        k = 1 + rnd.randrange(pool)
+        h = rnd.randrange(2)
+        r = rnd.random()
+        if r < 0.35:
+            ops[h].append(("vnic-attach", addr(k)))
+        elif r < 0.45:
+            ops[h].append(("vnic-preassociate",
+                           dict(addr(k), reserve=rnd.random() < 0.5)))
+        elif r < 0.65:
+            ops[h].append(("vnic-detach", {"vnic": uuid_of(k),
+                                           "migrating": rnd.random() < 0.6}))
+        elif r < 0.8:
+            ops[h].append(("vnic-state", {"vnic": uuid_of(k),
+                                          "up": rnd.random() < 0.5}))
+        else:
+            a = addr(k)
+            ops[1 - h].append(("vnic-preassociate", dict(a, reserve=True)))
+            ops[1 - h].append(("vnic-attach", a))
+            ops[h].append(("vnic-detach", {"vnic": uuid_of(k),
+                                           "migrating": True}))
+    return ops
 
 
 def view_line(uuid, vni, macs, ips, tag, state):
@@ -132,10 +176,11 @@ def main(argv):
         reqs = [("vnic-detach", {"vnic": uuid_of(n)})
                 for n in range(first, last + 1)]
         return 1 if ctl.pipeline(reqs) else 0
-    if op == "ops":
-        with open(argv[3]) as f:
-            reqs = [(j["cmd"], j["args"]) for j in map(json.loads, f)]
-        ctl.pipeline(reqs)  # refusals are part of a random workload
+    if op == "soak":
+        seed, n, pool, other = int(argv[3]), int(argv[4]), int(argv[5]), argv[6]
+        ops = soak_ops(seed, n, pool, argv[7:])
+        ctl.pipeline(ops[0], quiet=True)
+        Ctl(other).pipeline(ops[1], quiet=True)
         return 0
     if op == "hv-view":
         print("\n".join(hv_view(ctl)))
