@@ -455,6 +455,10 @@ acked_doubt(struct hv_vnic *v, const struct nvdp_msg *req)
     struct nvdp_addr a[NVDP_MAX_ADDRS];
     size_t n = 0;
 
+    if (req->type == NVDP_MSG_VNIC_STATE) {
+        v->acked_up = HV_UP_DOUBT; /* the rest is as known */
+        return;
+    }
     v->acked_unsure = 1;
     switch (req->type) {
     case NVDP_MSG_ASSOC:
@@ -475,9 +479,6 @@ acked_doubt(struct hv_vnic *v, const struct nvdp_msg *req)
             if (!addr_in(&req->addr[i], a, n))
                 a[n++] = req->addr[i];
         hv_state_set_acked(v, a, n);
-        break;
-    case NVDP_MSG_VNIC_STATE:
-        v->acked_up = HV_UP_DOUBT;
         break;
     default:
         /* removals: what acked_* says is still what it may hold */

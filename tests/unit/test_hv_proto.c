@@ -1335,10 +1335,252 @@ test_withdraw_while_assoc_in_flight(void **st)
     mark = e->nframes;
     advance(e, 1000);
     assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
-    /* only the WITHDRAW's answer goes out */
+    /* the WITHDRAW's answer goes out, and since the NVE may have applied
+     * our ASSOC after it withdrew the VN, a VNIC_DISASSOC of this port
+     * (spec 10.6 rule 5) */
     assert_int_equal(count_type(e, mark, NVDP_MSG_RESPONSE, resp, 2), 1);
     assert_int_equal(resp[0].txid, 3);
     assert_int_equal(resp[0].status, NVDP_ST_OK);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_VNIC_DISASSOC, req, 2), 1);
+    assert_int_equal(req[0].intent, NVDP_INTENT_MIGRATION);
+    e->seen = mark;
+    nve_answer_all(e);
+    assert_false(v->may_exist);
+    /* attached again by the caller: a new ASSOC is needed to know */
+    attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_ASSOC, NULL, 0), 1);
+    assert_int_equal(v->state, HV_VNIC_PENDING);
+    nve_answer_all(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    env_free(e);
+}
+
+/* Window counted in txids (rel.h): with the oldest request unanswered and
+ * the later ones answered, fewer than `window` are outstanding but none
+ * fits. The VNICs waiting must stay queued, not be dropped (spec 10.6 rule
+ * 2): once the oldest is answered every one of them is sent. */
+static void
+test_refused_submit_stays_queued(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg *req = calloc(64, sizeof(*req));
+    struct hv_vnic *v[12];
+    size_t n;
+
+    (void)st;
+    assert_non_null(req);
+    e->nve_window = 4;
+    nve_up(e);
+    for (unsigned i = 0; i < 12; i++)
+        v[i] = attach(e, i + 1, 10100, "10.0.0.1");
+    run(e);
+    n = count_type(e, e->seen, NVDP_MSG_ASSOC, req, 64);
+    assert_int_equal(n, 4);
+    e->seen = e->nframes;
+    for (size_t i = 1; i < 4; i++)   /* all but the oldest */
+        nve_respond(e, req[i].txid, NVDP_MSG_ASSOC, NVDP_ST_OK, 7, NULL);
+    assert_int_equal(e->h.proto.tx.outstanding, 1);
+    run(e);
+    advance(e, 10);
+    /* nothing fits: the txid span is the window */
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_ASSOC, NULL, 0), 0);
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_OK, 7, NULL);
+    for (int round = 0; round < 10; round++) {
+        run(e);
+        nve_answer_all(e);
+    }
+    for (unsigned i = 0; i < 12; i++)
+        assert_int_equal(v[i]->state, HV_VNIC_ATTACHED);
+    assert_true(TAILQ_EMPTY(&e->h.state.dirty));
+    free(req);
+    env_free(e);
+}
+
+/* An answer updates what the NVE holds from the request it answers; it
+ * never confirms a newer desired state, and a refusal of an older one is
+ * moot (spec 10.6 rule 3, 12.2). */
+static void
+test_answer_to_older_desired_state(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[4];
+    struct hv_vnic *v;
+
+    (void)st;
+    nve_up(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_ASSOC, req, 4), 1);
+    e->seen = e->nframes;
+    attach(e, 1, 10200, "10.0.0.1");     /* moved to another VN */
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_OK, 200, NULL);
+    assert_int_equal(v->state, HV_VNIC_PENDING);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_VN_DISCONNECT, req, 4), 1);
+    assert_int_equal(req[0].vn.vni, 10100);
+    nve_answer_all(e);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_ASSOC, req, 4), 1);
+    assert_int_equal(req[0].vn.vni, 10200);
+    nve_answer_all(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    assert_int_equal(v->tag, tag_for(&v->vn));
+
+    /* refused, but the caller changed the addresses meanwhile */
+    attach(e, 1, 10200, "10.0.0.2");
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_DISASSOC, NULL, 0), 1);
+    nve_answer_all(e);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_ASSOC, req, 4), 1);
+    e->seen = e->nframes;
+    attach(e, 1, 10200, "10.0.0.3");
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_CONFLICT, 0, "no");
+    assert_int_equal(v->state, HV_VNIC_PENDING);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_ASSOC, req, 4), 1);
+    assert_int_equal(req[0].addr[0].ip[3], 3);
+    /* the same refusal for the current desired state fails it */
+    e->seen = e->nframes;
+    nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_CONFLICT, 0, "no");
+    assert_int_equal(v->state, HV_VNIC_FAILED);
+    assert_string_equal(v->reason, "no");
+    env_free(e);
+}
+
+/* While our BEGIN is unanswered answers count with peer_epoch 0 or ours,
+ * not with another epoch of ours (a previous incarnation's txid 1). */
+static void
+test_answer_scoped_by_peer_epoch(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[2];
+
+    (void)st;
+    nve_group_hello(e);
+    run(e);
+    assert_int_equal(count_type(e, 0, NVDP_MSG_RESYNC, req, 2), 1);
+    response(e->one, req[0].txid, NVDP_MSG_RESYNC, NVDP_ST_OK, 0, NULL);
+    nve_frame(e, NVE_MAC, e->nve_epoch, HV_EPOCH ^ 0x77, e->one, 1);
+    assert_int_equal(e->h.proto.phase, HV_RS_BEGIN);
+    assert_int_equal(e->h.proto.cnt.stray_responses, 1);
+    nve_frame(e, NVE_MAC, e->nve_epoch, 0, e->one, 1);
+    assert_int_equal(e->h.proto.phase, HV_RS_REPLAY);
+    env_free(e);
+}
+
+/* A frame from the NVE's previous incarnation, delayed behind the new
+ * one's: dropped, not a second restart (spec 11.1). */
+static void
+test_dead_nve_epoch_dropped(void **st)
+{
+    struct env *e = env_new();
+
+    (void)st;
+    nve_up(e);
+    e->nve_epoch = NVE_EPOCH + 1;        /* the NVE restarted */
+    nve_group_hello(e);
+    assert_int_equal(e->h.proto.cnt.resyncs, 1);
+    run(e);
+    assert_int_equal(e->h.proto.cnt.resyncs, 2);
+    e->nve_epoch = NVE_EPOCH;            /* late frame of the old one */
+    nve_group_hello(e);
+    run(e);
+    assert_int_equal(e->h.proto.cnt.resyncs, 2);
+    assert_int_equal(e->h.proto.nve.epoch, NVE_EPOCH + 1);
+    assert_int_equal(e->h.proto.cnt.stale_requests, 1);
+    env_free(e);
+}
+
+/* A request given up may have been applied: what it asked is what the NVE
+ * may hold, removed if unwanted, confirmed by a new request (spec 10.6
+ * rule 6). */
+static void
+test_giveup_leaves_doubt(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[16];
+    struct hv_vnic *v;
+
+    (void)st;
+    nve_up(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    for (int i = 0; i < 170 && !v->gaveup; i++) { /* never answered */
+        if (i % 10 == 0)
+            nve_group_hello(e);
+        advance(e, 100);
+    }
+    assert_int_equal(e->h.proto.tx.giveups, 1);
+    assert_true(v->acked_unsure);
+    attach(e, 1, 10200, "10.0.0.1");     /* the caller moves it meanwhile */
+    e->seen = e->nframes;
+    nve_group_hello(e);
+    run(e);
+    /* blue may be held: left first, then red */
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_VN_DISCONNECT, req, 16),
+                     1);
+    assert_int_equal(req[0].vn.vni, 10100);
+    nve_answer_all(e);
+    run(e);
+    nve_answer_all(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    assert_int_equal(v->acked_vn.vni, 10200);
+    assert_false(v->acked_unsure);
+
+    /* VNIC_STATE down given up, then up wanted again: the NVE may be down
+     * or up, so up is said explicitly */
+    v->up = 0;
+    hv_proto_vnic_changed(&e->h, v);
+    run(e);
+    for (int i = 0; i < 170 && !v->gaveup; i++) {
+        if (i % 10 == 0)
+            nve_group_hello(e);
+        advance(e, 100);
+    }
+    assert_int_equal(e->h.proto.tx.giveups, 2);
+    v->up = 1;
+    v->state = HV_VNIC_PENDING;
+    hv_proto_vnic_changed(&e->h, v);
+    e->seen = e->nframes;
+    nve_group_hello(e);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_VNIC_STATE, req, 16), 1);
+    assert_int_equal(req[0].state, NVDP_VNIC_UP);
+    nve_answer_all(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    env_free(e);
+}
+
+/* The NVE keeps an association on PREASSOC (spec 9.7): a VNIC wanted
+ * pre-associated instead leaves this port first. */
+static void
+test_preassoc_after_assoc_leaves_first(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[4];
+    struct hv_vnic *v;
+
+    (void)st;
+    nve_up(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    nve_answer_all(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    v->want = HV_WANT_PREASSOC;
+    v->state = HV_VNIC_PENDING;
+    hv_proto_vnic_changed(&e->h, v);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_VNIC_DISASSOC, req, 4),
+                     1);
+    assert_int_equal(req[0].intent, NVDP_INTENT_MIGRATION);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_PREASSOC, NULL, 0), 0);
+    nve_answer_all(e);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_PREASSOC, NULL, 0), 1);
+    nve_answer_all(e);
+    assert_int_equal(v->state, HV_VNIC_PREASSOCIATED);
     env_free(e);
 }
 
@@ -1515,6 +1757,12 @@ main(void)
         cmocka_unit_test(test_pinned_nve),
         cmocka_unit_test(test_begin_refused_no_loop),
         cmocka_unit_test(test_withdraw_while_assoc_in_flight),
+        cmocka_unit_test(test_refused_submit_stays_queued),
+        cmocka_unit_test(test_answer_to_older_desired_state),
+        cmocka_unit_test(test_answer_scoped_by_peer_epoch),
+        cmocka_unit_test(test_dead_nve_epoch_dropped),
+        cmocka_unit_test(test_giveup_leaves_doubt),
+        cmocka_unit_test(test_preassoc_after_assoc_leaves_first),
         cmocka_unit_test(test_malformed_request_from_nve_answered),
         cmocka_unit_test(test_detach_given_up_is_retried),
         cmocka_unit_test(test_mutated_input_survives),

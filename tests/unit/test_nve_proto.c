@@ -1203,6 +1203,99 @@ test_shutdown_withdraws_elsewhere(void **state)
     }
 }
 
+/* A request from before the hypervisor's RESYNC BEGIN, delayed in the
+ * network, arrives after it: stale, not applied, not answered (spec 10.4). */
+static void
+test_resync_floor(void **state)
+{
+    struct fx *x = *state;
+    struct nvdp_uuid u5 = U(5);
+    struct nvdp_msg *m, *late = assoc(5, 100, 5);
+    uint32_t late_txid;
+
+    req1(x, 0, HV1, assoc(1, 100, 1));
+    late_txid = x->txid++;               /* sent, still on its way */
+    late->txid = late_txid;
+    m = msg_new(NVDP_MSG_RESYNC);
+    m->has_phase = 1, m->phase = NVDP_RESYNC_BEGIN;
+    assert_non_null(req1(x, 0, HV1, m));
+    f_begin(x, HV_EPOCH, NVE_EPOCH);
+    f_add(x, late);
+    f_send(x, 0, HV1);
+    assert_null(find_resp(x, late_txid));
+    assert_null(tree_find(&x->tree, &u5, 0, HV1));
+    assert_int_equal(nve_proto_counters(x->p)->rx_stale, 1);
+    /* later requests go through */
+    assert_int_equal(req1(x, 0, HV1, assoc(6, 100, 6))->status, NVDP_ST_OK);
+    free(late);
+}
+
+/* The hypervisor restarted (epoch A -> B): a frame of A still on its way
+ * must not take B out of session nor be applied (spec 11.1). */
+static void
+test_dead_epoch_dropped(void **state)
+{
+    struct fx *x = *state;
+    struct nvdp_uuid u7 = U(7);
+    struct nvdp_msg *m = assoc(7, 100, 7);
+    const struct nve_counters *c = nve_proto_counters(x->p);
+
+    req1(x, 0, HV1, assoc(1, 100, 1));
+    f_begin(x, HV_EPOCH + 1, 0);         /* B: BEGIN */
+    struct nvdp_msg *b = msg_new(NVDP_MSG_RESYNC);
+    b->has_phase = 1, b->phase = NVDP_RESYNC_BEGIN;
+    b->txid = 1;
+    f_add(x, b);
+    f_send(x, 0, HV1);
+    assert_int_equal(find_resp(x, 1)->status, NVDP_ST_OK);
+    assert_int_equal(c->peer_restarts, 1);
+    m->txid = 40;                        /* A's, delayed */
+    f_begin(x, HV_EPOCH, NVE_EPOCH);
+    f_add(x, m);
+    f_send(x, 0, HV1);
+    assert_int_equal(x->ncap, 0);
+    assert_null(tree_find(&x->tree, &u7, 0, HV1));
+    assert_int_equal(c->peer_restarts, 1);
+    assert_int_equal(c->rx_stale, 1);
+    /* B is still in session: its answers carry its epoch */
+    struct decoded d;
+    f_begin(x, HV_EPOCH + 1, NVE_EPOCH);
+    m->txid = 2;
+    f_add(x, m);
+    f_send(x, 0, HV1);
+    decode(&x->cap[0], &d);
+    assert_int_equal(d.hdr.peer_epoch, HV_EPOCH + 1);
+    assert_non_null(tree_find(&x->tree, &u7, 0, HV1));
+    free(m);
+    free(b);
+}
+
+/* Our WITHDRAW txids begin at 1 in every epoch of ours: an answer naming
+ * another epoch as peer_epoch is not ours (spec 11.3). */
+static void
+test_withdraw_answer_scoped_by_epoch(void **state)
+{
+    struct fx *x = *state;
+    struct nvdp_uuid u = U(1);
+    struct tree_filter f = {.port = 0, .vni = 100, .vnic = &u};
+    const struct nve_counters *c = nve_proto_counters(x->p);
+    uint32_t txid;
+
+    req1(x, 0, HV1, assoc(1, 100, 1));
+    x->ncap = 0;
+    assert_int_equal(nve_proto_withdraw(x->p, &f, "w", x->now), 1);
+    assert_int_equal(withdraws_sent(x, &txid, 1), 1);
+    answer_withdraw(x, 0, HV1, txid, NVE_EPOCH ^ 0x100);
+    assert_int_equal(c->rx_stray_responses, 1);
+    x->ncap = 0;
+    nve_proto_timers(x->p, x->now + 200);
+    assert_int_equal(withdraws_sent(x, &txid, 1), 1); /* still out */
+    answer_withdraw(x, 0, HV1, txid, NVE_EPOCH);
+    x->ncap = 0;
+    nve_proto_timers(x->p, x->now + 5000);
+    assert_int_equal(withdraws_sent(x, &txid, 1), 0);
+}
+
 int
 main(void)
 {
@@ -1227,6 +1320,9 @@ main(void)
         T(test_withdraw_vn_as_named),
         T(test_resync_end_without_begin),
         T(test_shutdown_withdraws_elsewhere),
+        T(test_resync_floor),
+        T(test_dead_epoch_dropped),
+        T(test_withdraw_answer_scoped_by_epoch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -599,6 +599,66 @@ test_rx_reset_on_epoch_change(void **st)
     rel_rx_free(&rx);
 }
 
+/* The peer's RESYNC BEGIN: it dropped what it sent before, so a copy of an
+ * older request still on the way is stale, never applied (spec 10.4). */
+static void
+test_rx_floor(void **st)
+{
+    struct rel_rx rx;
+    const struct rel_resp *c;
+    struct rel_resp r;
+
+    (void)st;
+    rel_rx_init(&rx, 16);
+    rel_rx_reset(&rx, 111);
+    for (uint32_t t = 1; t <= 6; t += 5) { /* 1 and 6 seen, 2..5 not */
+        r = mkresp(t, 0, 0);
+        rel_rx_store(&rx, &r);
+    }
+    assert_int_equal(rel_rx_check(&rx, 4, &c), REL_NEW); /* reordered */
+    rel_rx_floor(&rx, 7);           /* BEGIN is txid 7 */
+    r = mkresp(7, 0, 0);
+    rel_rx_store(&rx, &r);
+    assert_int_equal(rel_rx_check(&rx, 4, &c), REL_STALE);
+    assert_null(c);
+    assert_int_equal(rel_rx_check(&rx, 6, &c), REL_STALE);
+    assert_int_equal(rel_rx_check(&rx, 7, &c), REL_DUP); /* BEGIN again */
+    assert_int_equal(rel_rx_check(&rx, 8, &c), REL_NEW);
+    /* an older BEGIN does not move the floor back */
+    rel_rx_floor(&rx, 3);
+    assert_int_equal(rel_rx_check(&rx, 5, &c), REL_STALE);
+    /* a new epoch starts without a floor */
+    rel_rx_reset(&rx, 222);
+    assert_int_equal(rel_rx_check(&rx, 4, &c), REL_NEW);
+    rel_rx_free(&rx);
+}
+
+/* Frames of the epoch a peer had before its restart are dead; a reset to 0
+ * (a different peer) forgets which was. */
+static void
+test_rx_dead_epoch(void **st)
+{
+    struct rel_rx rx;
+
+    (void)st;
+    rel_rx_init(&rx, 16);
+    rel_rx_reset(&rx, 111);
+    assert_false(rel_rx_dead(&rx, 111));
+    assert_false(rel_rx_dead(&rx, 0));
+    rel_rx_reset(&rx, 222);
+    assert_true(rel_rx_dead(&rx, 111));
+    assert_false(rel_rx_dead(&rx, 222));
+    assert_false(rel_rx_dead(&rx, 333));
+    rel_rx_reset(&rx, 333);
+    assert_false(rel_rx_dead(&rx, 111)); /* one restart remembered */
+    assert_true(rel_rx_dead(&rx, 222));
+    rel_rx_reset(&rx, 0);                /* another peer */
+    rel_rx_reset(&rx, 111);
+    assert_false(rel_rx_dead(&rx, 222));
+    assert_false(rel_rx_dead(&rx, 333));
+    rel_rx_free(&rx);
+}
+
 static void
 test_rx_wrap(void **st)
 {
@@ -811,6 +871,8 @@ main(void)
         cmocka_unit_test(test_rx_dup_answered_from_cache),
         cmocka_unit_test(test_rx_reordering_and_stale),
         cmocka_unit_test(test_rx_reset_on_epoch_change),
+        cmocka_unit_test(test_rx_floor),
+        cmocka_unit_test(test_rx_dead_epoch),
         cmocka_unit_test(test_rx_wrap),
         cmocka_unit_test(test_sim_lossless),
         cmocka_unit_test(test_sim_request_loss),

@@ -949,6 +949,62 @@ test_resync_replay_resets_down(void **state)
     fx_free(x);
 }
 
+/* A resync replay restates the VNIC (spec 9.9): addresses not replayed go,
+ * a stale entry in another VN or holding more than the replay asks is
+ * replaced (the hypervisor lost track of it: a restart); outside a resync
+ * the rules of 9.2 and 9.7 stand. */
+static void
+test_resync_replay_restates(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct nvdp_uuid u[4] = {U(1), U(2), U(3), U(4)};
+    struct nvdp_addr a[2] = {A_IP4(1, 5), A_IP4(1, 6)};
+    struct nvdp_addr b = A_IP4(2, 5), c = A_IP4(3, 5), d = A_IP4(4, 5);
+    struct tree_res res;
+    struct tree_vnic *v;
+
+    (void)state;
+    struct tree_req r1 = R(0, HV1, &u[0], 100, a, 2);
+    tree_assoc(&x->t, &r1, &res);
+    struct tree_req r2 = R(0, HV1, &u[1], 100, &b, 1);
+    tree_assoc(&x->t, &r2, &res);
+    struct tree_req r3 = R(0, HV1, &u[2], 100, &c, 1);
+    tree_assoc(&x->t, &r3, &res);
+    struct tree_req r4 = R(0, HV1, &u[3], 300, &d, 1);
+    tree_preassoc(&x->t, &r4, 1, &res);
+    uint16_t rr_tag = res.tag;
+    assert_int_equal(x->ff.nloc, 7); /* 3 MACs, 4 IPs */
+
+    tree_hv_mark_stale(&x->t, 0, HV1);
+    r1.naddr = 1;                       /* only 10.0.1.5 replayed */
+    tree_assoc(&x->t, &r1, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    v = tree_find(&x->t, &u[0], 0, HV1);
+    assert_int_equal(v->naddr, 2);      /* its MAC and one IP */
+    assert_int_equal(x->ff.nloc, 6);
+    r2.vni = 200;                       /* moved while hv-agent was down */
+    tree_assoc(&x->t, &r2, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(tree_find(&x->t, &u[1], 0, HV1)->vni, 200);
+    tree_preassoc(&x->t, &r3, 0, &res);  /* wanted pre-associated now */
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(tree_find(&x->t, &u[2], 0, HV1)->state,
+                     TREE_ST_PREASSOC);
+    tree_preassoc(&x->t, &r4, 0, &res);  /* no reservation any more */
+    assert_int_equal(tree_find(&x->t, &u[3], 0, HV1)->state,
+                     TREE_ST_PREASSOC);
+    assert_false(tag_in_use(tree_port_tags(&x->t, 0), rr_tag));
+    assert_int_equal(tree_hv_sweep_stale(&x->t, 0, HV1), 0);
+
+    /* outside a resync: another VN is a CONFLICT, no demotion */
+    r2.vni = 300;
+    tree_assoc(&x->t, &r2, &res);
+    assert_int_equal(res.status, NVDP_ST_CONFLICT);
+    tree_preassoc(&x->t, &r1, 0, &res);
+    assert_int_equal(tree_find(&x->t, &u[0], 0, HV1)->state, TREE_ST_ASSOC);
+    fx_free(x);
+}
+
 int
 main(void)
 {
@@ -975,6 +1031,7 @@ main(void)
         cmocka_unit_test(test_withdraw_filter_into_tree),
         cmocka_unit_test(test_hash_flood),
         cmocka_unit_test(test_resync_replay_resets_down),
+        cmocka_unit_test(test_resync_replay_restates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
