@@ -346,18 +346,11 @@ rel_rx_free(struct rel_rx *rx)
 void
 rel_rx_reset(struct rel_rx *rx, uint32_t epoch)
 {
-    rx->dead = rx->epoch != epoch ? rx->epoch : 0;
     rx->epoch = epoch;
     rx->hi = 0;
     rx->floor = 0;
     if (rx->cache)
         memset(rx->cache, 0, rx->size * sizeof(*rx->cache));
-}
-
-int
-rel_rx_dead(const struct rel_rx *rx, uint32_t epoch)
-{
-    return epoch != 0 && epoch == rx->dead;
 }
 
 void

@@ -86,7 +86,6 @@ struct rel_resp {
 
 struct rel_rx {
     uint32_t epoch;  /* peer epoch this state belongs to */
-    uint32_t dead;   /* the epoch before the last restart, 0 = none */
     uint32_t hi;     /* highest txid seen, 0 = none */
     uint32_t floor;  /* txids before it are stale (rel_rx_floor), 0 = none */
     uint16_t size;   /* cache slots, a power of two: at least 2 x the window
@@ -100,14 +99,8 @@ enum rel_verdict { REL_NEW = 0, REL_DUP = 1, REL_STALE = 2 };
 
 int rel_rx_init(struct rel_rx *rx, uint16_t size);
 void rel_rx_free(struct rel_rx *rx);
-/* Forget everything: the peer restarted with epoch. The epoch it had
- * becomes dead (rel_rx_dead). epoch 0 starts over for a different peer:
- * the reset after it records no dead epoch. */
+/* Forget everything (peer epoch changed). */
 void rel_rx_reset(struct rel_rx *rx, uint32_t epoch);
-/* Whether epoch is the one the peer had before its last restart: its
- * frames were delayed in the network, the incarnation that sent them is
- * gone; applied, they would undo the new one's resync (spec 11.1). */
-int rel_rx_dead(const struct rel_rx *rx, uint32_t epoch);
 /* The peer dropped everything it sent before txid (its RESYNC BEGIN):
  * older txids are stale from now on in this epoch (spec 10.4). */
 void rel_rx_floor(struct rel_rx *rx, uint32_t txid);

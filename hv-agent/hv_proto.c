@@ -798,7 +798,6 @@ nve_select(struct hv *h, const uint8_t src[6], uint64_t now)
         log_warnx("NVE changed to %s (was %s)", mac_str(src, m),
                   mac_str(p->nve.mac, (char[18]){0}));
         memset(&p->nve, 0, sizeof(p->nve));
-        rel_rx_reset(&p->rx, 0); /* its epochs say nothing of the new one's */
     }
     memcpy(p->nve.mac, src, 6);
     p->nve_selected = 1;
@@ -995,13 +994,6 @@ hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t dst[6],
     if ((m = malloc(sizeof(*m))) == NULL)
         return;
     from_nve = classify(h, src, &r.hdr, buf, len, m, now);
-    if (from_nve && rel_rx_dead(&p->rx, r.hdr.epoch)) {
-        /* from the NVE's previous incarnation, delayed: taken as a
-         * restart it would start a second resync (spec 11.1) */
-        p->cnt.stale_requests++;
-        free(m);
-        return;
-    }
     if (from_nve) {
         nve_heard(h, now);
         nve_epochs(h, &r.hdr, memcmp(dst, p->mac, 6) == 0);

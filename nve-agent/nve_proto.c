@@ -30,6 +30,7 @@ struct nve_peer {
     unsigned wq_len;
     struct nvdp_hello hello;
     uint64_t up_since, last_heard;
+    uint64_t next_nostate; /* unicast HELLO, peer_epoch 0, while !synced */
     struct rel_rx rx;
     struct rel_tx tx;
     struct nve_counters c;
@@ -762,18 +763,14 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
                 log_info("peer %s on %s up (epoch %08x)",
                          peer_str(e, NULL, ms), p->port[port].name, e->epoch);
         }
-    } else if (rel_rx_dead(&e->rx, rd.hdr.epoch)) {
-        /* from the incarnation before its restart, delayed in the network:
-         * taken as a restart it would reset the dedupe state and apply
-         * requests the new incarnation never sent (spec 11.1) */
-        COUNT(p, e, port, rx_stale);
-        return;
     } else if (e->epoch != rd.hdr.epoch) {
         peer_restarted(p, e, rd.hdr.epoch);
         fresh = 1;
     }
     if (e)
         e->last_heard = now;
+    if (fresh)
+        e->next_nostate = now + p->conf->hello_ms;
 
     if ((o = malloc(sizeof(*o) + sizeof(*m))) == NULL)
         return;
@@ -880,6 +877,27 @@ send_hello(struct nve_proto *p, uint16_t port)
     free(o);
 }
 
+/* A hypervisor we hear but hold no session for is told so every hello
+ * interval until it resyncs (spec 11.4): the first such HELLO may be lost,
+ * and an idle hypervisor would never learn that we lost its state. */
+static void
+peer_nostate(struct nve_proto *p, struct nve_peer *e, uint64_t now)
+{
+    struct nve_out *o;
+    struct nvdp_msg h;
+
+    if (e->synced || now < e->next_nostate)
+        return;
+    e->next_nostate = now + p->conf->hello_ms;
+    if ((o = malloc(sizeof(*o))) == NULL)
+        return;
+    out_init(o, p, e, e->port, e->mac); /* peer_epoch 0: not synced */
+    hello_msg(p, &h);
+    out_add(o, &h);
+    out_flush(o);
+    free(o);
+}
+
 static void
 peer_expire(struct nve_proto *p, struct nve_peer *e)
 {
@@ -920,6 +938,9 @@ nve_proto_timers(struct nve_proto *p, uint64_t now)
         }
         if (t < next)
             next = t;
+        peer_nostate(p, e, now);
+        if (!e->synced && e->next_nostate < next)
+            next = e->next_nostate;
         peer_tx_run(p, e, now);
         if (e->tx_ready && (t = rel_tx_next_due(&e->tx)) < next)
             next = t;

@@ -327,10 +327,14 @@ class Hv:
         return self
 
     def resync(self, replay=()):
-        """RESYNC BEGIN, the replay requests (answers returned), END."""
+        """RESYNC BEGIN, the replay requests (answers returned), END.  The
+        replay is numbered after the BEGIN, as a hypervisor does: requests
+        older than its BEGIN are stale for the NVE (section 10.4)."""
         b = self.call(N.RESYNC, phase=N.RESYNC_BEGIN)
         check(b.status == N.ST_OK, "%s: RESYNC BEGIN answered %s"
               % (self.mac, N.STATUS_NAMES.get(b.status, b.status)))
+        for r in replay:
+            r.txid = self.next_txid()
         out = self.transact(list(replay)) if replay else []
         e = self.call(N.RESYNC, phase=N.RESYNC_END)
         check(e.status == N.ST_OK, "%s: RESYNC END answered %s"

@@ -192,23 +192,40 @@ def withdraw_retransmitted_with_backoff(ctx):
 
 
 @test
-def withdraw_gives_up_after_8(ctx):
+def withdraw_resent_after_8(ctx):
+    """After `retransmit-tries` transmissions without an answer the
+    WITHDRAW is given up (tx_giveups) and, the hypervisor being still
+    heard, sent again under a new txid (sections 10.3, 13): it must learn
+    that its VNIC is gone.  An answer to the given-up txid is stray; one
+    to the new txid ends it."""
     from test_e_malformed import counters, grown
     c0 = counters(ctx)
     hv, vni, v = _withdraw_setup(ctx)
     total = sum(min(RTX_INITIAL_MS * 2 ** i, RTX_MAX_MS)
-                for i in range(RTX_TRIES - 1)) / 1000.0
-    txs = _collect_withdraws(hv, total + 2 * RTX_MAX_MS / 1000.0)
-    check(len(txs) == RTX_TRIES, "%d WITHDRAW transmissions, expected %d"
-          % (len(txs), RTX_TRIES))
+                for i in range(RTX_TRIES)) / 1000.0
+    txs = _collect_withdraws(hv, total + 1.5)
+    first = txs[0][1]
+    n = len([t for t in txs if t[1] == first])
+    check(n == RTX_TRIES, "%d transmissions of WITHDRAW txid %d, expected %d"
+          % (n, first, RTX_TRIES))
+    again = [t for _, t in txs if t != first]
+    check(again, "WITHDRAW not sent again after the give-up")
+    check(again[0] > first, "sent again as txid %d, not after %d"
+          % (again[0], first))
     check(grown(c0, counters(ctx), r"tx_giveups"),
           "give-up not counted (tx_giveups)")
     # A late answer to a request given up is a stray RESPONSE.
     c1 = counters(ctx)
-    hv.send([N.response(txs[0][1], N.ST_OK, N.WITHDRAW)])
+    hv.send([N.response(first, N.ST_OK, N.WITHDRAW)])
     hv.silent(0.3)
     check(grown(c1, counters(ctx), r"rx_stray_responses"),
           "RESPONSE to a given-up request not counted rx_stray_responses")
+    hv.send([N.response(again[0], N.ST_OK, N.WITHDRAW)])
+    hv.silent(0.3)
+    k = len(hv.withdraws)
+    _collect_withdraws(hv, 2 * RTX_MAX_MS / 1000.0)
+    check(len(hv.withdraws) == k, "%d more WITHDRAWs after we answered the "
+          "new txid" % (len(hv.withdraws) - k))
 
 
 @test

@@ -1470,29 +1470,6 @@ test_answer_scoped_by_peer_epoch(void **st)
     env_free(e);
 }
 
-/* A frame from the NVE's previous incarnation, delayed behind the new
- * one's: dropped, not a second restart (spec 11.1). */
-static void
-test_dead_nve_epoch_dropped(void **st)
-{
-    struct env *e = env_new();
-
-    (void)st;
-    nve_up(e);
-    e->nve_epoch = NVE_EPOCH + 1;        /* the NVE restarted */
-    nve_group_hello(e);
-    assert_int_equal(e->h.proto.cnt.resyncs, 1);
-    run(e);
-    assert_int_equal(e->h.proto.cnt.resyncs, 2);
-    e->nve_epoch = NVE_EPOCH;            /* late frame of the old one */
-    nve_group_hello(e);
-    run(e);
-    assert_int_equal(e->h.proto.cnt.resyncs, 2);
-    assert_int_equal(e->h.proto.nve.epoch, NVE_EPOCH + 1);
-    assert_int_equal(e->h.proto.cnt.stale_requests, 1);
-    env_free(e);
-}
-
 /* A request given up may have been applied: what it asked is what the NVE
  * may hold, removed if unwanted, confirmed by a new request (spec 10.6
  * rule 6). */
@@ -1760,7 +1737,6 @@ main(void)
         cmocka_unit_test(test_refused_submit_stays_queued),
         cmocka_unit_test(test_answer_to_older_desired_state),
         cmocka_unit_test(test_answer_scoped_by_peer_epoch),
-        cmocka_unit_test(test_dead_nve_epoch_dropped),
         cmocka_unit_test(test_giveup_leaves_doubt),
         cmocka_unit_test(test_preassoc_after_assoc_leaves_first),
         cmocka_unit_test(test_malformed_request_from_nve_answered),

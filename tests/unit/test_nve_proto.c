@@ -552,8 +552,10 @@ test_withdraw_giveup(void **state)
     x->now = t += 1000;
     req1(x, 0, HV1, assoc(2, 100, 2));
     assert_int_equal(nve_proto_withdraw(x->p, &f, "gone", t), 1);
-    for (int i = 0; i < 60; i++)
+    for (int i = 0; i < 60; i++) {
+        x->ncap = 0;
         nve_proto_timers(x->p, t += 500);
+    }
     assert_int_equal(nve_proto_npeers(x->p), 0);
     x->ncap = 0;
     nve_proto_timers(x->p, t += 5000);
@@ -830,8 +832,7 @@ test_withdraw(void **state)
     free(r);
     x->ncap = 0;
     nve_proto_timers(x->p, x->now + 5000);
-    for (int i = 0; i < x->ncap; i++)
-        assert_memory_not_equal(x->cap[i].dst, HV1, 6);
+    assert_int_equal(withdraws_sent(x, &wtx, 1), 0);
     /* VN-wide: one WITHDRAW per hypervisor, without a VNIC */
     x->ncap = 0;
     f = (struct tree_filter){.port = 0, .vni = 100};
@@ -1230,44 +1231,44 @@ test_resync_floor(void **state)
     free(late);
 }
 
-/* The hypervisor restarted (epoch A -> B): a frame of A still on its way
- * must not take B out of session nor be applied (spec 11.1). */
+/* Unicast HELLOs with peer_epoch 0 to a hypervisor we hold no session
+ * for, every hello interval until its RESYNC BEGIN: one lost must not
+ * leave it believing we hold its state (spec 11.4). */
 static void
-test_dead_epoch_dropped(void **state)
+test_nostate_hello_repeated(void **state)
 {
     struct fx *x = *state;
-    struct nvdp_uuid u7 = U(7);
-    struct nvdp_msg *m = assoc(7, 100, 7);
-    const struct nve_counters *c = nve_proto_counters(x->p);
-
-    req1(x, 0, HV1, assoc(1, 100, 1));
-    f_begin(x, HV_EPOCH + 1, 0);         /* B: BEGIN */
-    struct nvdp_msg *b = msg_new(NVDP_MSG_RESYNC);
-    b->has_phase = 1, b->phase = NVDP_RESYNC_BEGIN;
-    b->txid = 1;
-    f_add(x, b);
-    f_send(x, 0, HV1);
-    assert_int_equal(find_resp(x, 1)->status, NVDP_ST_OK);
-    assert_int_equal(c->peer_restarts, 1);
-    m->txid = 40;                        /* A's, delayed */
-    f_begin(x, HV_EPOCH, NVE_EPOCH);
-    f_add(x, m);
-    f_send(x, 0, HV1);
-    assert_int_equal(x->ncap, 0);
-    assert_null(tree_find(&x->tree, &u7, 0, HV1));
-    assert_int_equal(c->peer_restarts, 1);
-    assert_int_equal(c->rx_stale, 1);
-    /* B is still in session: its answers carry its epoch */
     struct decoded d;
-    f_begin(x, HV_EPOCH + 1, NVE_EPOCH);
-    m->txid = 2;
-    f_add(x, m);
-    f_send(x, 0, HV1);
-    decode(&x->cap[0], &d);
-    assert_int_equal(d.hdr.peer_epoch, HV_EPOCH + 1);
-    assert_non_null(tree_find(&x->tree, &u7, 0, HV1));
-    free(m);
-    free(b);
+    struct nvdp_msg *m;
+    int unicast;
+
+    req1(x, 0, HV1, hv_hello(10));       /* first contact */
+    for (int round = 0; round < 3; round++) {
+        x->ncap = 0;
+        x->now += x->conf->hello_ms;
+        nve_proto_timers(x->p, x->now);
+        unicast = 0;
+        for (int i = 0; i < x->ncap; i++) {
+            if (memcmp(x->cap[i].dst, HV1, 6) != 0)
+                continue;
+            decode(&x->cap[i], &d);
+            assert_int_equal(d.m[0].type, NVDP_MSG_HELLO);
+            assert_int_equal(d.hdr.peer_epoch, 0);
+            unicast++;
+        }
+        assert_int_equal(unicast, 1);
+        req1(x, 0, HV1, hv_hello(10));   /* it stays alive */
+    }
+    m = msg_new(NVDP_MSG_RESYNC);
+    m->has_phase = 1, m->phase = NVDP_RESYNC_BEGIN;
+    req1(x, 0, HV1, m);
+    for (int round = 0; round < 3; round++) {
+        x->ncap = 0;
+        x->now += x->conf->hello_ms;
+        nve_proto_timers(x->p, x->now);
+        for (int i = 0; i < x->ncap; i++)
+            assert_memory_not_equal(x->cap[i].dst, HV1, 6);
+    }
 }
 
 /* Our WITHDRAW txids begin at 1 in every epoch of ours: an answer naming
@@ -1321,8 +1322,8 @@ main(void)
         T(test_resync_end_without_begin),
         T(test_shutdown_withdraws_elsewhere),
         T(test_resync_floor),
-        T(test_dead_epoch_dropped),
         T(test_withdraw_answer_scoped_by_epoch),
+        T(test_nostate_hello_repeated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

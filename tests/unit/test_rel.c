@@ -633,32 +633,6 @@ test_rx_floor(void **st)
     rel_rx_free(&rx);
 }
 
-/* Frames of the epoch a peer had before its restart are dead; a reset to 0
- * (a different peer) forgets which was. */
-static void
-test_rx_dead_epoch(void **st)
-{
-    struct rel_rx rx;
-
-    (void)st;
-    rel_rx_init(&rx, 16);
-    rel_rx_reset(&rx, 111);
-    assert_false(rel_rx_dead(&rx, 111));
-    assert_false(rel_rx_dead(&rx, 0));
-    rel_rx_reset(&rx, 222);
-    assert_true(rel_rx_dead(&rx, 111));
-    assert_false(rel_rx_dead(&rx, 222));
-    assert_false(rel_rx_dead(&rx, 333));
-    rel_rx_reset(&rx, 333);
-    assert_false(rel_rx_dead(&rx, 111)); /* one restart remembered */
-    assert_true(rel_rx_dead(&rx, 222));
-    rel_rx_reset(&rx, 0);                /* another peer */
-    rel_rx_reset(&rx, 111);
-    assert_false(rel_rx_dead(&rx, 222));
-    assert_false(rel_rx_dead(&rx, 333));
-    rel_rx_free(&rx);
-}
-
 static void
 test_rx_wrap(void **st)
 {
@@ -872,7 +846,6 @@ main(void)
         cmocka_unit_test(test_rx_reordering_and_stale),
         cmocka_unit_test(test_rx_reset_on_epoch_change),
         cmocka_unit_test(test_rx_floor),
-        cmocka_unit_test(test_rx_dead_epoch),
         cmocka_unit_test(test_rx_wrap),
         cmocka_unit_test(test_sim_lossless),
         cmocka_unit_test(test_sim_request_loss),
