@@ -504,7 +504,9 @@ vnic_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
     if (ok)
         acked_apply(h, v, req, resp);
     else if (v->state == HV_VNIC_WITHDRAWN)
-        v->may_exist = 0; /* clean-up refused: the NVE holds nothing of ours */
+        /* it withdrew the VNIC and the refused request changed nothing
+         * (requests are atomic): it holds nothing of it */
+        v->may_exist = 0;
     else if (v->req_gen == v->gen)
         vnic_fail(h, v, resp->status, resp->reason);
     else

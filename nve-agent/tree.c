@@ -780,7 +780,7 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
     p = t->port[r->port];
     for (o = chain_head(t, r->vnic); o; o = o->same_next)
         if (o->port == r->port && o->vni != r->vni &&
-            !(o->flags & TREE_F_STALE && mac_eq(o->hv->mac, r->hv))) {
+            !((o->flags & TREE_F_STALE) && mac_eq(o->hv->mac, r->hv))) {
             res_set(res, NVDP_ST_CONFLICT,
                     "VNIC is connected to VNI %u on this port", o->vni);
             return;
