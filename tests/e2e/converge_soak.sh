@@ -31,7 +31,6 @@ nt_start_hv hv2 hv2 up0
 for h in hv1 hv2; do nt_wait 20 "$h hears the NVE" nt_hv_sees_nve "$h"; done
 nt_log "workload seed $SEED (NT_SOAK_SEED), storm ${STORM_S}s"
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 mac_of() { if [ "$1" = hv1 ]; then echo "$NT_MAC_HV1"; else echo "$NT_MAC_HV2"; fi; }
 views() { # HV: its view and the NVE's, one line per VNIC
     /usr/bin/python3 "$LOAD" "$NT_DIR/$1.sock" hv-view >"$NT_DIR/$1.hview" &&
@@ -66,9 +65,9 @@ restart() { # NAME
     fi
 }
 
-t_end=$(( $(now_ms) + STORM_S * 1000 ))
+t_storm=$(date +%s%N)
 round=0 restarts=0
-while [ "$(now_ms)" -lt "$t_end" ]; do
+while [ "$(nt_ms_since "$t_storm")" -lt $(( STORM_S * 1000 )) ]; do
     round=$(( round + 1 ))
     /usr/bin/python3 "$LOAD" "$NT_DIR/hv1.sock" soak $(( SEED * 1000 + round )) \
         $(( 20 + RANDOM % 60 )) "$POOL" "$NT_DIR/hv2.sock" $VNS ||
@@ -83,10 +82,9 @@ while [ "$(now_ms)" -lt "$t_end" ]; do
 done
 nt_log "storm over: $round rounds, $restarts restarts"
 
-t0=$(now_ms)
-deadline=$(( t0 + 90000 ))
+t0=$(date +%s%N)
 until converged; do
-    if [ "$(now_ms)" -ge "$deadline" ]; then
+    if [ "$(nt_ms_since "$t0")" -ge 90000 ]; then
         for h in hv1 hv2; do
             views "$h"
             nt_log "$h: $(unsettled "$h") VNICs unsettled; < hv-agent, > nve-agent:"
@@ -97,7 +95,7 @@ until converged; do
     fi
     sleep 0.5
 done
-conv_ms=$(( $(now_ms) - t0 ))
+conv_ms=$(nt_ms_since "$t0")
 for n in hv1 hv2 nve; do bank "$n"; done
 n1=$(grep -c . "$NT_DIR/hv1.hview") n2=$(grep -c . "$NT_DIR/hv2.hview")
 nt_assert "the workload left VNICs in place" test $(( n1 + n2 )) -gt 0
