@@ -8,7 +8,7 @@ cd "$TOP"
 
 # Debian packages: build, unit tests, netns tests, Scapy, forwarder/BPF, libvirt glue, benchmarks.
 PKGS="build-essential autoconf automake libtool pkg-config clang llvm libclang-rt-14-dev
-      libconfuse-dev libcmocka-dev libjson-c-dev libnl-3-dev libnl-route-3-dev lldpad-dev lldpad
+      libconfuse-dev libcmocka-dev libjson-c-dev zlib1g-dev libnl-3-dev libnl-route-3-dev lldpad-dev lldpad
       libbpf-dev libxml2-dev libvirt-dev libssl-dev xxd
       python3 python3-scapy iproute2 bridge-utils jq ethtool bc tcpdump tshark
       netcat-openbsd iputils-ping procps psmisc util-linux kmod

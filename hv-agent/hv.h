@@ -1,5 +1,6 @@
 /* hv.h - hv-agent's context and the interfaces between its modules:
- * configuration, the NVDP engine, the control socket and observers. */
+ * configuration, the NVDP engine, the control socket, observers, and the
+ * daemon with its state journal (hv.c). */
 #ifndef HV_H
 #define HV_H
 
@@ -10,7 +11,9 @@
 #include <stdio.h>
 
 #include "hv_host.h"
+#include "hv_journal.h"
 #include "hv_state.h"
+#include "log.h"
 #include "nvdp.h"
 #include "rel.h"
 
@@ -72,11 +75,20 @@ int hv_conf_vn_lookup(const struct hv_conf *c, const char *s,
  * waiters can see the VNIC settled. v->ifname is the host-side interface
  * the caller named, v->tag is valid in state attached. nve_changed is
  * called when the NVE comes up (up = 1) or is declared down. Callbacks
- * must not add or remove VNICs. */
+ * must not add or remove VNICs.
+ *
+ * Acknowledged means durable: a success told to a client (control socket,
+ * 802.1Qbg) waits for the next commit of the state journal. saved is
+ * called after every commit: what was held until then may go out.
+ * not_saved comes first, for each VNIC whose change the commit could not
+ * save (why: "state not saved: <reason>"): answers held or awaited for it
+ * fail with why; a request's change is then undone (vnic_changed follows). */
 struct hv_vnic;
 struct hv_observer {
     void (*vnic_changed)(void *arg, const struct hv_vnic *v);
     void (*nve_changed)(void *arg, int up);
+    void (*saved)(void *arg);
+    void (*not_saved)(void *arg, const struct nvdp_uuid *u, const char *why);
     void *arg;
 };
 #define HV_MAX_OBSERVERS 8
@@ -167,8 +179,21 @@ struct hv {
     struct hv_proto proto;
     struct hv_observer obs[HV_MAX_OBSERVERS];
     size_t nobs;
-    uint8_t state_dirty;  /* desired state changed since the last save */
+    /* ---- the state journal (hv.c) ---- */
+    struct hv_journal journal;
+    struct hv_jbuf jbuf;         /* the group being committed */
+    uint8_t state_incomplete;    /* damaged state kept aside: resyncs end
+                                  * without END (hv-agent(8)) */
+    char state_aside[PATH_MAX];  /* the damaged file kept aside, if any */
+    char state_error[256];       /* why the last commit failed, "" if not */
+    int state_errno;             /* and its errno */
+    struct log_rl state_rl;      /* failed commits are logged through it */
+    uint64_t state_retry_at;     /* ms: no commit before, after a failure */
+    uint64_t compact_at;         /* journal size allowed before compaction */
     uint64_t state_saves, state_save_errors;
+    uint64_t state_undone;       /* requests' changes undone: not saved */
+    uint64_t state_damaged;      /* records lost to damage at start */
+    uint64_t state_compactions, state_compaction_errors;
     struct ev_loop *loop; /* NULL in unit tests */
     struct hv_ctl *ctl;
     struct hv_host *host; /* data plane, 802.1Qbg, libvirt (main sets it) */
@@ -183,10 +208,6 @@ void hv_observer_del(struct hv *h, const struct hv_observer *o);
 /* Tells every observer about v (used by the engine and the ctl module). */
 void hv_notify_vnic(struct hv *h, const struct hv_vnic *v);
 void hv_notify_nve(struct hv *h, int up);
-/* Records that the desired state changed: saved at the next hv_flush(). */
-void hv_state_changed(struct hv *h);
-/* Saves the state file if it changed; 0 / -1 (logged). */
-int hv_state_flush(struct hv *h);
 
 /* Engine. epoch: our boot epoch (never 0); mac: our uplink MAC; mtu: the
  * uplink MTU. resync: 1 when state was loaded at start (only changes the
@@ -221,5 +242,35 @@ int hv_vnic_settled(const struct hv_vnic *v);
 /* ---- control socket (hv_ctl.c) ---------------------------------------- */
 int hv_ctl_start(struct hv *h, const char *path);
 void hv_ctl_stop(struct hv *h);
+
+/* ---- the daemon and its state journal (hv.c) -------------------------- */
+/* v's record changed and is written at the next commit; v may be NULL
+ * (a VNIC was removed): the loop runs soon either way. */
+void hv_state_changed(struct hv *h, struct hv_vnic *v);
+/* Before a request (control socket, 802.1Qbg) changes v; created: v was
+ * added for it. A change the next commit cannot save is undone. 0, or -1
+ * (out of memory: answer an error, change nothing). */
+int hv_change_begin(struct hv *h, struct hv_vnic *v, int created);
+/* Commits what changed since the last commit (one write, one fdatasync),
+ * then tells the observers (not_saved, saved). Called once per loop
+ * iteration before the engine sends anything. 0 / -1 (not saved). */
+int hv_state_flush(struct hv *h);
+/* Loads conf.state_file at start; damage is kept aside and logged (END
+ * withheld). io NULL: the real system calls. 0, or -1 when the file can
+ * neither be read nor moved aside (err). */
+int hv_persist_open(struct hv *h, const struct hv_journal_io *io, char *err,
+                    size_t errlen);
+void hv_persist_close(struct hv *h);
+/* Looks again for damaged files kept aside (SIGHUP): END is withheld
+ * while one is there. */
+void hv_persist_recheck(struct hv *h);
+/* "state" in status and counters. */
+struct json_object *hv_persist_json(const struct hv *h);
+
+/* main.c's part: a context with its configuration loaded (conf_path as
+ * given), then hv_run() until SIGTERM/SIGINT. 0 on a clean stop. */
+struct hv *hv_new(void);
+int hv_run(struct hv *h);
+void hv_free(struct hv *h);
 
 #endif

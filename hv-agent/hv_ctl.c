@@ -1,5 +1,7 @@
 /* hv_ctl.c - hv-agent's control-socket commands (HACKING.md): argument
- * validation, desired-state changes, deferred --wait answers, watch events. */
+ * validation, desired-state changes, deferred --wait answers, watch events.
+ * A success is held until the state journal's next commit (hv.c): a client
+ * is never told ok for a change that a crash could take back. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -34,12 +36,22 @@ struct watcher {
     LIST_ENTRY(watcher) entry;
 };
 
+/* A success waiting for the commit that makes it true after a crash. */
+struct held {
+    struct ctl_conn *c;
+    struct nvdp_uuid uuid;
+    struct json_object *result;
+    TAILQ_ENTRY(held) entry;
+};
+TAILQ_HEAD(held_list, held);
+
 struct hv_ctl {
     struct hv *h;
     struct ctl_server *srv;
     struct hv_observer obs;
     LIST_HEAD(, waiter) waiters[HV_WAIT_BUCKETS];
     LIST_HEAD(, watcher) watchers;
+    struct held_list held; /* in the order the answers were due */
 };
 
 static unsigned
@@ -290,7 +302,16 @@ conn_closed(struct ctl_conn *c, void *arg)
     struct hv_ctl *ctl = arg;
     struct waiter *w, *wn;
     struct watcher *x, *xn;
+    struct held *k, *kn;
 
+    for (k = TAILQ_FIRST(&ctl->held); k != NULL; k = kn) {
+        kn = TAILQ_NEXT(k, entry);
+        if (k->c == c) {
+            TAILQ_REMOVE(&ctl->held, k, entry);
+            json_object_put(k->result);
+            free(k);
+        }
+    }
     for (unsigned b = 0; b < HV_WAIT_BUCKETS; b++) {
         for (w = LIST_FIRST(&ctl->waiters[b]); w != NULL; w = wn) {
             wn = LIST_NEXT(w, entry);
@@ -308,6 +329,38 @@ conn_closed(struct ctl_conn *c, void *arg)
             free(x);
         }
     }
+}
+
+/* Answers ok with v as it is now, once the next commit is done. */
+static void
+hold_ok(struct hv_ctl *ctl, struct ctl_conn *c, const struct hv_vnic *v)
+{
+    struct held *k = calloc(1, sizeof(*k));
+
+    if (k == NULL) {
+        ctl_reply_err(c, CTL_E_INTERNAL, "out of memory");
+        return;
+    }
+    k->c = c;
+    k->uuid = v->uuid;
+    k->result = hv_vnic_to_json(v);
+    TAILQ_INSERT_TAIL(&ctl->held, k, entry);
+    ctl_conn_on_close(c, conn_closed, ctl);
+    if (ctl->h->wake != NULL)
+        ctl->h->wake(ctl->h);
+}
+
+static void
+held_release(struct hv_ctl *ctl, struct held *k, const char *why)
+{
+    TAILQ_REMOVE(&ctl->held, k, entry);
+    if (why == NULL)
+        ctl_reply_ok(k->c, k->result);
+    else {
+        ctl_reply_err(k->c, CTL_E_FAILED, "%s", why);
+        json_object_put(k->result);
+    }
+    free(k);
 }
 
 static void
@@ -344,8 +397,9 @@ waiter_check(struct waiter *w, const struct hv_vnic *v)
 
     if (v->state == HV_VNIC_DETACHED) {
         if (w->op == OP_DETACH) {
+            struct hv_ctl *ctl = w->ctl;
             waiter_done(w);
-            ctl_reply_ok(c, hv_vnic_to_json(v));
+            hold_ok(ctl, c, v);
             return 1;
         }
         waiter_done(w);
@@ -375,8 +429,9 @@ waiter_check(struct waiter *w, const struct hv_vnic *v)
     if ((w->op == OP_ATTACH && v->state == HV_VNIC_ATTACHED) ||
         (w->op == OP_PREASSOC && v->state == HV_VNIC_PREASSOCIATED) ||
         (w->op == OP_STATE && v->state == HV_VNIC_ATTACHED)) {
+        struct hv_ctl *ctl = w->ctl;
         waiter_done(w);
-        ctl_reply_ok(c, hv_vnic_to_json(v));
+        hold_ok(ctl, c, v);
         return 1;
     }
     return 0;
@@ -411,6 +466,40 @@ obs_vnic(void *arg, const struct hv_vnic *v)
     }
 }
 
+/* The commit is done: every success held until now is true on disk. */
+static void
+obs_saved(void *arg)
+{
+    struct hv_ctl *ctl = arg;
+    struct held *k;
+
+    while ((k = TAILQ_FIRST(&ctl->held)) != NULL)
+        held_release(ctl, k, NULL);
+}
+
+/* A change of this VNIC could not be saved: whoever waits on it is told. */
+static void
+obs_not_saved(void *arg, const struct nvdp_uuid *u, const char *why)
+{
+    struct hv_ctl *ctl = arg;
+    struct waiter *w, *wn;
+    struct held *k, *kn;
+
+    for (k = TAILQ_FIRST(&ctl->held); k != NULL; k = kn) {
+        kn = TAILQ_NEXT(k, entry);
+        if (memcmp(k->uuid.b, u->b, 16) == 0)
+            held_release(ctl, k, why);
+    }
+    for (w = LIST_FIRST(&ctl->waiters[wait_bucket(u)]); w != NULL; w = wn) {
+        struct ctl_conn *c = w->c;
+        wn = LIST_NEXT(w, entry);
+        if (memcmp(w->uuid.b, u->b, 16) != 0)
+            continue;
+        waiter_done(w);
+        ctl_reply_err(c, CTL_E_FAILED, "%s", why);
+    }
+}
+
 static void
 obs_nve(void *arg, int up)
 {
@@ -433,7 +522,7 @@ reply_or_wait(struct hv_ctl *ctl, struct ctl_conn *c, struct hv_vnic *v,
     struct waiter *w;
 
     if (wait_ms == 0 || ctl->h->loop == NULL) {
-        ctl_reply_ok(c, hv_vnic_to_json(v));
+        hold_ok(ctl, c, v);
         return;
     }
     if ((w = calloc(1, sizeof(*w))) == NULL) {
@@ -467,7 +556,7 @@ desired_changed(struct hv *h, struct hv_vnic *v, int reset)
         v->gaveup = 0;
         hv_notify_vnic(h, v);
     }
-    hv_state_changed(h);
+    hv_state_changed(h, v);
     hv_proto_vnic_changed(h, v);
 }
 
@@ -503,17 +592,25 @@ do_attach(struct ctl_conn *c, struct json_object *o, struct hv_ctl *ctl,
         (reserve = arg_bool(&a, "reserve", 0, 0)) < 0)
         return;
     if ((v = hv_state_find(&ctl->h->state, &r.uuid)) == NULL) {
-        if ((v = hv_state_add(&ctl->h->state, &r.uuid)) == NULL) {
+        if ((v = hv_state_add(&ctl->h->state, &r.uuid)) == NULL ||
+            hv_change_begin(ctl->h, v, 1) < 0) {
+            if (v != NULL)
+                hv_state_remove(&ctl->h->state, v);
             ctl_reply_err(c, CTL_E_INTERNAL, "out of memory");
             return;
         }
         v->state = HV_VNIC_PENDING;
         same = 0;
-    } else
+    } else {
         same = v->want == want && nvdp_vn_equal(&v->vn, &r.vn) &&
                memcmp(v->mac, r.mac, 6) == 0 && same_addrs(v, &r) &&
                v->reserve == reserve &&
                (r.ifname == NULL || strcmp(r.ifname, v->ifname) == 0);
+        if (hv_change_begin(ctl->h, v, 0) < 0) {
+            ctl_reply_err(c, CTL_E_INTERNAL, "out of memory");
+            return;
+        }
+    }
     if (hv_state_set_addrs(v, r.addr, r.naddr) < 0) {
         ctl_reply_err(c, CTL_E_INTERNAL, "out of memory");
         return;
@@ -560,6 +657,10 @@ cmd_detach(struct ctl_conn *c, struct json_object *o, void *arg)
         (migrating = arg_bool(&a, "migrating", 0, 0)) < 0 ||
         arg_wait(&a, &wait_ms) < 0)
         return;
+    if (hv_change_begin(ctl->h, v, 0) < 0) {
+        ctl_reply_err(c, CTL_E_INTERNAL, "out of memory");
+        return;
+    }
     v->want = HV_WANT_DETACH;
     v->intent = migrating ? NVDP_INTENT_MIGRATION : NVDP_INTENT_SHUTDOWN;
     desired_changed(ctl->h, v, v->state != HV_VNIC_DETACHING);
@@ -585,6 +686,10 @@ cmd_state(struct ctl_conn *c, struct json_object *o, void *arg)
         return;
     }
     if (v->up != up) {
+        if (hv_change_begin(ctl->h, v, 0) < 0) {
+            ctl_reply_err(c, CTL_E_INTERNAL, "out of memory");
+            return;
+        }
         v->up = (uint8_t)up;
         desired_changed(ctl->h, v, v->state == HV_VNIC_FAILED);
     }
@@ -627,6 +732,7 @@ cmd_status(struct ctl_conn *c, struct json_object *o, void *arg)
     st = hv_proto_status_json(ctl->h, now_ms(ctl));
     json_object_object_add(st, "state_file",
                            json_object_new_string(ctl->h->conf.state_file));
+    json_object_object_add(st, "state", hv_persist_json(ctl->h));
     json_object_object_add(st, "host", hv_host_json(ctl->h->host));
     ctl_reply_ok(c, st);
 }
@@ -649,10 +755,13 @@ cmd_counters(struct ctl_conn *c, struct json_object *o, void *arg)
     static const char *const known[] = {NULL};
     struct hv_ctl *ctl = arg;
     struct args a = {ctl->h, c, o, 0};
+    struct json_object *cnt;
 
     if (args_check(&a, known) < 0)
         return;
-    ctl_reply_ok(c, hv_proto_counters_json(ctl->h));
+    cnt = hv_proto_counters_json(ctl->h);
+    json_object_object_add(cnt, "state", hv_persist_json(ctl->h));
+    ctl_reply_ok(c, cnt);
 }
 
 static void
@@ -707,6 +816,7 @@ hv_ctl_start(struct hv *h, const char *path)
     for (unsigned b = 0; b < HV_WAIT_BUCKETS; b++)
         LIST_INIT(&ctl->waiters[b]);
     LIST_INIT(&ctl->watchers);
+    TAILQ_INIT(&ctl->held);
     if ((ctl->srv = ctl_server_new(h->loop, path, 0660, hv_cmds, ctl)) ==
         NULL) {
         free(ctl);
@@ -714,6 +824,8 @@ hv_ctl_start(struct hv *h, const char *path)
     }
     ctl->obs.vnic_changed = obs_vnic;
     ctl->obs.nve_changed = obs_nve;
+    ctl->obs.saved = obs_saved;
+    ctl->obs.not_saved = obs_not_saved;
     ctl->obs.arg = ctl;
     hv_observer_add(h, &ctl->obs);
     h->ctl = ctl;
@@ -726,10 +838,15 @@ hv_ctl_stop(struct hv *h)
     struct hv_ctl *ctl = h->ctl;
     struct waiter *w;
     struct watcher *x;
+    struct held *k;
 
     if (ctl == NULL)
         return;
     hv_observer_del(h, &ctl->obs);
+    /* the last commit is done (hv.c): nothing is held but what came
+     * after it, which is not saved */
+    while ((k = TAILQ_FIRST(&ctl->held)) != NULL)
+        held_release(ctl, k, "hv-agent is shutting down; state not saved");
     for (unsigned b = 0; b < HV_WAIT_BUCKETS; b++) {
         while ((w = LIST_FIRST(&ctl->waiters[b])) != NULL) {
             struct ctl_conn *c = w->c;

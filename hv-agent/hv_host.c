@@ -16,6 +16,14 @@
 #define HV_HOST_TICK_MS 1000       /* data plane retries, VDP expiry */
 #define HV_HOST_VDP_KEEP_MS 60000  /* libvirt polls for at most 10 s */
 
+/* A VDP answer waiting for the state journal's next commit: libvirt must
+ * not start a domain on a success a crash could take back. */
+struct vdp_held {
+    uint8_t uuid[16];
+    uint16_t rsp;
+    struct vdp_held *next;
+};
+
 struct hv_host {
     struct hv *h;
     struct hv_dp *dp;
@@ -23,6 +31,7 @@ struct hv_host {
     struct hv_virt *virt;
     struct hv_observer obs;
     struct ev_timer tick;
+    struct vdp_held *held;
 };
 
 void hv_host_conf_defaults(struct hv_host_conf *c)
@@ -69,8 +78,31 @@ static void want_changed(struct hv *h, struct hv_vnic *v, int reset)
         v->reason[0] = '\0';
         hv_notify_vnic(h, v);
     }
-    hv_state_changed(h);
+    hv_state_changed(h, v);
     hv_proto_vnic_changed(h, v);
+}
+
+/* The answer for uuid goes out after the next commit (the latest wins). */
+static void vdp_hold(struct hv_host *x, const uint8_t uuid[16], uint16_t rsp)
+{
+    struct vdp_held *k;
+
+    for (k = x->held; k && memcmp(k->uuid, uuid, 16); k = k->next)
+        ;
+    if (!k) {
+        if (!(k = calloc(1, sizeof(*k)))) {
+            hv_vdpnl_complete(x->vdp, uuid,
+                              PORT_VDP_RESPONSE_INSUFFICIENT_RESOURCES,
+                              x->h->loop ? ev_now(x->h->loop) : 1);
+            return;
+        }
+        memcpy(k->uuid, uuid, 16);
+        k->next = x->held;
+        x->held = k;
+    }
+    k->rsp = rsp;
+    if (x->h->wake)
+        x->h->wake(x->h);
 }
 
 static int vdp_attach(struct hv_host *x, const struct hv_vdpnl_req *r)
@@ -95,13 +127,19 @@ static int vdp_attach(struct hv_host *x, const struct hv_vdpnl_req *r)
         return PORT_VDP_RESPONSE_INVALID_FORMAT;
     memcpy(u.b, r->uuid, 16);
     if (!(v = hv_state_find(&h->state, &u))) {
-        if (!(v = hv_state_add(&h->state, &u)))
+        if (!(v = hv_state_add(&h->state, &u)) ||
+            hv_change_begin(h, v, 1) < 0) {
+            if (v)
+                hv_state_remove(&h->state, v);
             return PORT_VDP_RESPONSE_INSUFFICIENT_RESOURCES;
+        }
         v->state = HV_VNIC_PENDING;
         same = 0;
     } else {
         same = v->want == want && nvdp_vn_equal(&v->vn, &vn) &&
                !memcmp(v->mac, r->mac, 6) && v->reserve == rr;
+        if (hv_change_begin(h, v, 0) < 0)
+            return PORT_VDP_RESPONSE_INSUFFICIENT_RESOURCES;
     }
     if (hv_state_set_addrs(v, &a, 1) < 0)
         return PORT_VDP_RESPONSE_INSUFFICIENT_RESOURCES;
@@ -113,11 +151,11 @@ static int vdp_attach(struct hv_host *x, const struct hv_vdpnl_req *r)
     v->intent = 0;
     want_changed(h, v, !same || v->state == HV_VNIC_FAILED ||
                            v->state == HV_VNIC_WITHDRAWN);
-    /* nothing to ask the NVE: answer now */
+    /* nothing to ask the NVE: the answer goes out with the next commit */
     if (same && hv_vnic_settled(v) &&
         v->state == (want == HV_WANT_ATTACH ? HV_VNIC_ATTACHED
                                             : HV_VNIC_PREASSOCIATED))
-        return PORT_VDP_RESPONSE_SUCCESS;
+        vdp_hold(x, r->uuid, PORT_VDP_RESPONSE_SUCCESS);
     return HV_VDPNL_PENDING;
 }
 
@@ -132,6 +170,8 @@ static int vdp_request(void *arg, const struct hv_vdpnl_req *r)
     memcpy(u.b, r->uuid, 16);
     if (!(v = hv_state_find(&x->h->state, &u)))
         return PORT_VDP_RESPONSE_SUCCESS;
+    if (hv_change_begin(x->h, v, 0) < 0)
+        return PORT_VDP_RESPONSE_INSUFFICIENT_RESOURCES;
     /* VDP's De-Associate concerns this port only, which is NVDP's intent
      * migration: state the same VNIC has on other ports stays. */
     v->want = HV_WANT_DETACH;
@@ -171,7 +211,43 @@ static void vdp_vnic_changed(struct hv_host *x, const struct hv_vnic *v)
         break;
     }
     if (rsp >= 0)
-        hv_vdpnl_complete(x->vdp, v->uuid.b, (uint16_t)rsp,
+        vdp_hold(x, v->uuid.b, (uint16_t)rsp);
+}
+
+/* The commit is done: the answers held for it are true on disk. */
+static void obs_saved(void *arg)
+{
+    struct hv_host *x = arg;
+    struct vdp_held *k;
+
+    while ((k = x->held)) {
+        x->held = k->next;
+        hv_vdpnl_complete(x->vdp, k->uuid, k->rsp,
+                          x->h->loop ? ev_now(x->h->loop) : 1);
+        free(k);
+    }
+}
+
+/* The change could not be saved (and is undone): libvirt is told it
+ * failed, whether its answer was held or still awaited from the NVE. */
+static void obs_not_saved(void *arg, const struct nvdp_uuid *u,
+                          const char *why)
+{
+    struct hv_host *x = arg;
+    struct vdp_held **pp, *k;
+    uint8_t op;
+
+    (void)why;
+    for (pp = &x->held; (k = *pp);) {
+        if (!memcmp(k->uuid, u->b, 16)) {
+            *pp = k->next;
+            free(k);
+        } else
+            pp = &k->next;
+    }
+    if (x->vdp && hv_vdpnl_pending(x->vdp, u->b, &op))
+        hv_vdpnl_complete(x->vdp, u->b,
+                          PORT_VDP_RESPONSE_INSUFFICIENT_RESOURCES,
                           x->h->loop ? ev_now(x->h->loop) : 1);
 }
 
@@ -244,6 +320,10 @@ struct hv_host *hv_host_start(struct hv *h)
                                   sizeof(err))))
         log_warnx("libvirt: %s", err);
     x->obs.vnic_changed = obs_vnic;
+    if (x->vdp) {
+        x->obs.saved = obs_saved;
+        x->obs.not_saved = obs_not_saved;
+    }
     x->obs.arg = x;
     if (hv_observer_add(h, &x->obs) < 0) {
         log_warnx("host: no observer slot left");
@@ -273,6 +353,11 @@ void hv_host_stop(struct hv_host *x)
         ev_timer_stop(x->h->loop, &x->tick);
         if (x->vdp)
             ev_io_del(x->h->loop, hv_vdpnl_fd(x->vdp));
+    }
+    while (x->held) {
+        struct vdp_held *k = x->held;
+        x->held = k->next;
+        free(k);
     }
     hv_virt_stop(x->virt);
     hv_vdpnl_close(x->vdp);

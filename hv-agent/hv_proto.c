@@ -106,8 +106,8 @@ vnic_forget(struct hv *h, struct hv_vnic *v)
     replay_done(h, v);
     v->state = HV_VNIC_DETACHED;
     hv_notify_vnic(h, v);
-    hv_state_remove(&h->state, v);
-    hv_state_changed(h);
+    hv_state_remove(&h->state, v); /* queues the record's removal */
+    hv_state_changed(h, NULL);
 }
 
 /* ---- observers and context helpers ----------------------------------- */
@@ -150,31 +150,6 @@ hv_notify_nve(struct hv *h, int up)
     for (size_t i = 0; i < h->nobs; i++)
         if (h->obs[i].nve_changed != NULL)
             h->obs[i].nve_changed(h->obs[i].arg, up);
-}
-
-void
-hv_state_changed(struct hv *h)
-{
-    h->state_dirty = 1;
-    if (h->wake != NULL)
-        h->wake(h);
-}
-
-int
-hv_state_flush(struct hv *h)
-{
-    char err[512];
-
-    if (!h->state_dirty)
-        return 0;
-    if (hv_state_save(&h->state, h->conf.state_file, err, sizeof(err)) < 0) {
-        h->state_save_errors++;
-        log_warnx("state file not saved: %s", err);
-        return -1;
-    }
-    h->state_dirty = 0;
-    h->state_saves++;
-    return 0;
 }
 
 /* ---- what a VNIC needs next ------------------------------------------ */
@@ -415,7 +390,7 @@ acked_apply(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
             v->tag = resp->tag;
             if (v->tag_hint != resp->tag) {
                 v->tag_hint = resp->tag; /* TAG_HINT after restarts */
-                hv_state_changed(h);
+                hv_state_changed(h, v);
             }
         } else if (req->type == NVDP_MSG_PREASSOC)
             v->tag = 0;
@@ -682,7 +657,7 @@ withdraw_vnic(struct hv *h, struct hv_vnic *v, const char *reason)
              *reason ? reason : "withdrawn by the NVE");
     set_state(h, v, HV_VNIC_WITHDRAWN);
     hv_notify_vnic(h, v);
-    hv_state_changed(h);
+    hv_state_changed(h, v);
 }
 
 static void
@@ -1286,6 +1261,14 @@ resync_msg(struct hv *h, uint8_t phase, uint64_t now)
     struct hv_proto *p = &h->proto;
     struct nvdp_msg m;
 
+    /* A state file that did not load whole (hv.c) must not make the NVE
+     * drop what we may have lost: the resync then ends without END. */
+    if (phase == NVDP_RESYNC_END && h->state_incomplete) {
+        log_info("resync: complete; END withheld: damaged state kept "
+                 "aside (hv-agent(8))");
+        p->phase = HV_RS_IDLE;
+        return;
+    }
     memset(&m, 0, offsetof(struct nvdp_msg, addr));
     m.type = NVDP_MSG_RESYNC;
     m.has_phase = 1;

@@ -1,5 +1,6 @@
 /* hv_state.h - hv-agent's desired state: the VNICs its callers asked for,
- * what the NVE acknowledged of them, and their persistence in a JSON file. */
+ * what the NVE acknowledged of them, and their records in the state journal
+ * (hv_journal.h): what changed since the last commit, and how to undo it. */
 #ifndef HV_STATE_H
 #define HV_STATE_H
 
@@ -9,6 +10,7 @@
 #include <sys/queue.h>
 #include <json-c/json.h>
 
+#include "hv_journal.h"
 #include "nvdp.h"
 
 /* What the caller wants for a VNIC. */
@@ -75,9 +77,18 @@ struct hv_vnic {
     uint8_t gaveup;       /* failed for lack of an answer: retried when
                            * the NVE is heard again */
 
-    TAILQ_ENTRY(hv_vnic) entry; /* all VNICs, in creation order */
-    TAILQ_ENTRY(hv_vnic) dirty; /* VNICs the engine must look at */
-    struct hv_vnic *hnext;      /* hash chain by UUID */
+    /* ---- persistence (hv_state.c) ---- */
+    uint32_t jlen;        /* bytes of its live record in the journal, 0 =
+                           * none (never committed) */
+    uint32_t plen;        /* bytes of the record being committed */
+    uint8_t unsaved;      /* on the unsaved list */
+    struct hv_vnic_undo *undo; /* how it was before a request changed it,
+                                * until that change is committed */
+
+    TAILQ_ENTRY(hv_vnic) entry;   /* all VNICs, in creation order */
+    TAILQ_ENTRY(hv_vnic) dirty;   /* VNICs the engine must look at */
+    TAILQ_ENTRY(hv_vnic) uentry;  /* VNICs whose record must be written */
+    struct hv_vnic *hnext;        /* hash chain by UUID */
 };
 TAILQ_HEAD(hv_vnic_list, hv_vnic);
 
@@ -86,8 +97,13 @@ TAILQ_HEAD(hv_vnic_list, hv_vnic);
 struct hv_state {
     struct hv_vnic_list all;
     struct hv_vnic_list dirty;
+    struct hv_vnic_list unsaved;
     size_t count;
     struct hv_vnic *hash[HV_STATE_BUCKETS];
+    /* VNICs removed since the last commit that have a record to cancel */
+    struct nvdp_uuid *removed;
+    size_t nremoved, removed_cap;
+    uint64_t live_bytes;  /* sum of the VNICs' jlen */
 };
 
 void hv_state_init(struct hv_state *s);
@@ -96,6 +112,7 @@ struct hv_vnic *hv_state_find(const struct hv_state *s,
                               const struct nvdp_uuid *u);
 /* A new VNIC (state pending, up, no addresses); NULL on ENOMEM. */
 struct hv_vnic *hv_state_add(struct hv_state *s, const struct nvdp_uuid *u);
+/* Forgets v; its record, if it has one, is cancelled at the next commit. */
 void hv_state_remove(struct hv_state *s, struct hv_vnic *v);
 /* Replaces the desired address list (copied). 0 / -1 (ENOMEM, E2BIG). */
 int hv_state_set_addrs(struct hv_vnic *v, const struct nvdp_addr *a,
@@ -107,17 +124,47 @@ int hv_state_set_acked(struct hv_vnic *v, const struct nvdp_addr *a,
 void hv_state_mark(struct hv_state *s, struct hv_vnic *v);
 struct hv_vnic *hv_state_next_dirty(struct hv_state *s);
 
-/* Persistence. Save writes path.tmp, fsyncs, renames over path and
- * fsyncs the directory, so a crash leaves the old or the new file. */
-int hv_state_save(const struct hv_state *s, const char *path, char *err,
-                  size_t errlen);
-/* Loads into an empty state. 0: loaded (or no file: empty); -1: the file
- * is unreadable or corrupt: err says why, the file was renamed to
- * path.corrupt and the state is left empty. */
-int hv_state_load(struct hv_state *s, const char *path, char *err,
-                  size_t errlen);
+/* ---- persistence ------------------------------------------------------
+ * A VNIC whose record changed is put on the unsaved list (touch); a
+ * commit writes the record of each (and one for each VNIC removed since),
+ * then either saved() or, when the write failed, undo() of the changes
+ * requests made. */
 
-/* JSON forms: the control-socket VNIC object and the state-file entry. */
+/* v's record must be written at the next commit (idempotent). */
+void hv_state_touch(struct hv_state *s, struct hv_vnic *v);
+/* Keeps how v is now, before a request changes it (created: v was just
+ * added for it), so that a change that cannot be saved is undone. Only
+ * the first call between two commits counts. Touches v. 0 / -1 ENOMEM. */
+int hv_state_undo_save(struct hv_state *s, struct hv_vnic *v, int created);
+/* Puts back what a request changed (desired state, and the state, status
+ * and reason it reset). Returns 1 if v was created by the request: the
+ * caller removes it. 0 otherwise (also when there is nothing to undo). */
+int hv_state_undo(struct hv_vnic *v);
+/* Whether a commit has anything to write. */
+int hv_state_unsaved(const struct hv_state *s);
+/* The records of the pending changes, removals first, appended to b. */
+void hv_state_batch(struct hv_state *s, struct hv_jbuf *b);
+/* Every VNIC's record, in creation order, appended to b (the whole live
+ * state, for a rewrite of the journal). */
+void hv_state_dump(struct hv_state *s, struct hv_jbuf *b);
+/* The batch (or the dump) is durable: the pending changes are forgotten,
+ * and so is how to undo them. */
+void hv_state_saved(struct hv_state *s, int dumped);
+
+/* What a load found. */
+struct hv_state_load {
+    int missing;  /* no file: empty state */
+    int legacy;   /* the file was version 1's single JSON document (read
+                   * entry by entry; must be rewritten as a journal) */
+    struct hv_journal_scan scan; /* records, damage, tail (legacy too) */
+};
+/* Loads path into an empty state: every valid record, whatever else the
+ * file holds (r says what). 0, or -1 with err when the file cannot be read
+ * at all (the state is then empty). */
+int hv_state_load(struct hv_state *s, const char *path,
+                  struct hv_state_load *r, char *err, size_t errlen);
+
+/* The control socket's VNIC object. */
 struct json_object *hv_vnic_to_json(const struct hv_vnic *v);
 const char *hv_vnic_state_str(unsigned state);
 const char *hv_want_str(unsigned want);

@@ -215,9 +215,9 @@ hv_start(struct sim *s, int i, int with_state)
     x->s = s;
     x->h.wake = hv_wake;
     hv_state_init(&x->h.state);
-    if (with_state)
-        assert_int_equal(hv_state_load(&x->h.state, x->state_path, err,
-                                       sizeof(err)), 0);
+    /* its state journal (none yet at the first start) */
+    assert_int_equal(hv_persist_open(&x->h, NULL, err, sizeof(err)), 0);
+    assert_int_equal(x->h.state_incomplete, 0);
     assert_int_equal(hv_proto_init(&x->h, new_epoch(old), x->mac, 1500,
                                    hv_send, x, with_state, s->now), 0);
     x->up = 1;
@@ -228,10 +228,9 @@ static void
 hv_stop(struct sim *s, int i)
 {
     struct simhv *x = &s->hv[i];
-    char err[256];
 
-    assert_int_equal(hv_state_save(&x->h.state, x->state_path, err,
-                                   sizeof(err)), 0);
+    assert_int_equal(hv_state_flush(&x->h), 0); /* what SIGTERM commits */
+    hv_persist_close(&x->h);
     hv_proto_free(&x->h);
     hv_state_free(&x->h.state);
     hv_conf_free(&x->h.conf);
@@ -343,7 +342,7 @@ desired_changed(struct hv *h, struct hv_vnic *v, int reset)
         v->gaveup = 0;
         hv_notify_vnic(h, v);
     }
-    hv_state_changed(h);
+    hv_state_changed(h, v);
     hv_proto_vnic_changed(h, v);
 }
 

@@ -1,6 +1,8 @@
 /* test_hv_ctl.c - hv-agent's control commands over a real control socket,
  * the engine answered by an in-process fake NVE: validation, --wait
- * outcomes (ok, refused, timeout), detach, watch, pipelining. */
+ * outcomes (ok, refused, timeout), detach, watch, pipelining; answers held
+ * until the state journal's commit, and refused (the change undone) when
+ * the commit fails. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -26,6 +31,7 @@ static const uint8_t NVE_MAC[6] = {0x02, 0, 0, 0, 0, 0xee};
 
 struct fake {
     struct hv h;
+    int in_run, rerun;
     struct ev_timer run_timer, nve_timer;
     uint8_t pending[16][NVDP_FRAME_MAX];
     size_t pending_len[16];
@@ -33,8 +39,25 @@ struct fake {
     int stop[2];
     pthread_t thr;
     char path[108];
+    char dir[64];
     struct nvdp_msg *in, *out;
 };
+
+/* The journal's writes: real, or failing with ENOSPC when told to (the
+ * test thread sets it while the loop thread writes). */
+static atomic_int fail_writes;
+
+static ssize_t
+io_write(int fd, const void *buf, size_t len)
+{
+    if (atomic_load(&fail_writes)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return write(fd, buf, len);
+}
+
+static const struct hv_journal_io test_io = {io_write, fdatasync, fsync};
 
 /* ---- the fake NVE: answers what the agent sends, one loop turn later --- */
 
@@ -91,13 +114,22 @@ fake_send(void *arg, const uint8_t dst[6], const uint8_t *buf, size_t len)
     return 0;
 }
 
+/* hv.c's turn: commit, then the engine (the fake NVE's answers come in
+ * through nve_cb). */
 static void
 run_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
 {
     struct fake *f = arg;
-    uint64_t next = hv_proto_run(&f->h, ev_now(l));
+    uint64_t next;
 
     (void)t;
+    f->in_run = 1;
+    f->rerun = 0;
+    hv_state_flush(&f->h);
+    next = hv_proto_run(&f->h, ev_now(l));
+    if (f->rerun || (hv_state_unsaved(&f->h.state) && !f->h.state_retry_at))
+        next = ev_now(l);
+    f->in_run = 0;
     ev_timer_at(l, &f->run_timer, next);
 }
 
@@ -120,7 +152,10 @@ wake(struct hv *h)
 {
     struct fake *f = (struct fake *)h;
 
-    ev_timer_start(h->loop, &f->run_timer, 0);
+    if (f->in_run)
+        f->rerun = 1;
+    else
+        ev_timer_start(h->loop, &f->run_timer, 0);
 }
 
 static void
@@ -145,18 +180,25 @@ static int
 setup(void **st)
 {
     struct fake *f = calloc(1, sizeof(*f));
+    char err[512];
 
     log_init("test_hv_ctl", 1, 0);
+    atomic_store(&fail_writes, 0);
     f->in = calloc(1, sizeof(*f->in));
     f->out = calloc(1, sizeof(*f->out));
     hv_conf_defaults(&f->h.conf);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test_hv_ctl.XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
     snprintf(f->h.conf.state_file, sizeof(f->h.conf.state_file),
-             "/tmp/test_hv_ctl.%d.state", (int)getpid());
+             "%s/hv.state", f->dir);
     f->h.conf.vns = calloc(1, sizeof(*f->h.conf.vns));
     f->h.conf.nvns = 1;
     snprintf(f->h.conf.vns[0].name, sizeof(f->h.conf.vns[0].name), "blue");
     nvdp_vn_parse("vni:10100", &f->h.conf.vns[0].vn);
     hv_state_init(&f->h.state);
+    if (hv_persist_open(&f->h, &test_io, err, sizeof(err)) < 0)
+        return -1;
     f->h.loop = ev_loop_new();
     f->h.wake = wake;
     ev_timer_init(&f->run_timer, run_cb, f);
@@ -190,10 +232,12 @@ teardown(void **st)
     close(f->stop[0]);
     close(f->stop[1]);
     hv_proto_free(&f->h);
+    hv_persist_close(&f->h);
     hv_state_free(&f->h.state);
+    unlink(f->h.conf.state_file);
+    rmdir(f->dir);
     hv_conf_free(&f->h.conf);
     ev_loop_free(f->h.loop);
-    unlink(f->h.conf.state_file);
     free(f->in);
     free(f->out);
     free(f);
@@ -413,6 +457,131 @@ test_state_preassoc_detach(void **st)
     json_object_put(r);
 }
 
+/* What a restart would load from the journal right now. */
+static struct hv_vnic *
+on_disk(struct fake *f, struct hv_state *s, const char *uuid)
+{
+    struct hv_state_load r;
+    struct nvdp_uuid u;
+    char err[256];
+
+    hv_state_init(s);
+    assert_int_equal(hv_state_load(s, f->h.conf.state_file, &r, err,
+                                   sizeof(err)), 0);
+    assert_false(hv_journal_damaged(&r.scan));
+    assert_int_equal(nvdp_uuid_parse(uuid, &u), 0);
+    return hv_state_find(s, &u);
+}
+
+static void
+test_ok_means_saved(void **st)
+{
+    struct fake *f = *st;
+    struct json_object *r;
+    struct hv_state s;
+    struct hv_vnic *v;
+
+    /* when the client hears ok, a restart would find the VNIC and its tag */
+    r = call(f, "{\"cmd\": \"vnic-attach\", \"args\": {\"vnic\": \"" V1 "\", "
+                "\"vn\": \"blue\", \"mac\": \"52:54:00:00:00:01\", "
+                "\"ips\": [\"10.0.0.1\"], \"wait_ms\": 5000}}");
+    assert_string_equal(jstr(r, "ok"), "true");
+    assert_int_equal(jint(r, "result.tag"), 200);
+    json_object_put(r);
+    assert_non_null(v = on_disk(f, &s, V1));
+    assert_int_equal(v->tag_hint, 200);
+    assert_int_equal(v->want, HV_WANT_ATTACH);
+    hv_state_free(&s);
+
+    /* without waiting: the desired state is on disk when ok comes */
+    r = call(f, "{\"cmd\": \"vnic-attach\", \"args\": {\"vnic\": \"" V2 "\", "
+                "\"vn\": \"vni:555\", \"mac\": \"52:54:00:00:00:02\"}}");
+    assert_string_equal(jstr(r, "result.state"), "pending");
+    json_object_put(r);
+    assert_non_null(on_disk(f, &s, V2));
+    hv_state_free(&s);
+
+    /* a detach acknowledged is gone for good */
+    r = call(f, "{\"cmd\": \"vnic-detach\", \"args\": {\"vnic\": \"" V1 "\", "
+                "\"wait_ms\": 5000}}");
+    assert_string_equal(jstr(r, "result.state"), "detached");
+    json_object_put(r);
+    assert_null(on_disk(f, &s, V1));
+    assert_int_equal(s.count, 1);
+    hv_state_free(&s);
+    r = call(f, "{\"cmd\": \"counters\"}");
+    assert_true(jint(r, "result.state.commits") >= 3);
+    assert_int_equal(jint(r, "result.state.save_errors"), 0);
+    json_object_put(r);
+}
+
+static void
+test_not_saved_is_refused_and_undone(void **st)
+{
+    struct fake *f = *st;
+    struct json_object *r, *a;
+    struct hv_state s;
+    struct hv_vnic *v;
+
+    r = call(f, "{\"cmd\": \"vnic-attach\", \"args\": {\"vnic\": \"" V1 "\", "
+                "\"vn\": \"blue\", \"mac\": \"52:54:00:00:00:01\", "
+                "\"ips\": [\"10.0.0.1\"], \"wait_ms\": 5000}}");
+    assert_string_equal(jstr(r, "ok"), "true");
+    json_object_put(r);
+
+    atomic_store(&fail_writes, 1); /* the disk is full */
+    /* a new VNIC: refused with the reason, and not kept */
+    expect_err(f, "{\"cmd\": \"vnic-attach\", \"args\": {\"vnic\": \"" V2 "\", "
+                  "\"vn\": \"blue\", \"mac\": \"52:54:00:00:00:02\", "
+                  "\"wait_ms\": 5000}}", CTL_E_FAILED,
+               "state not saved: No space left on device");
+    /* a change of an existing one, and a detach: refused, undone */
+    expect_err(f, "{\"cmd\": \"vnic-attach\", \"args\": {\"vnic\": \"" V1 "\", "
+                  "\"vn\": \"blue\", \"mac\": \"52:54:00:00:00:01\", "
+                  "\"ips\": [\"10.0.0.9\"]}}", CTL_E_FAILED,
+               "No space left on device");
+    expect_err(f, "{\"cmd\": \"vnic-detach\", \"args\": {\"vnic\": \"" V1 "\", "
+                  "\"wait_ms\": 5000}}", CTL_E_FAILED, "state not saved");
+    r = call(f, "{\"cmd\": \"vnic-list\"}");
+    a = json_object_object_get(r, "result");
+    assert_int_equal(json_object_array_length(a), 1);
+    assert_string_equal(jstr(json_object_array_get_idx(a, 0), "vnic"), V1);
+    assert_string_equal(jstr(json_object_array_get_idx(a, 0), "desired"),
+                        "attached");
+    assert_string_equal(jstr(json_object_array_get_idx(a, 0), "state"),
+                        "attached");
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(
+                            json_object_object_get(
+                                json_object_array_get_idx(a, 0), "ips"), 0)),
+                        "10.0.0.1");
+    json_object_put(r);
+    r = call(f, "{\"cmd\": \"status\"}");
+    assert_true(jint(r, "result.state.save_errors") >= 3);
+    assert_int_equal(jint(r, "result.state.undone"), 3);
+    assert_non_null(strstr(jstr(r, "result.state.error"), "No space"));
+    json_object_put(r);
+
+    /* space again: the same requests succeed, and are on disk */
+    atomic_store(&fail_writes, 0);
+    r = call(f, "{\"cmd\": \"vnic-attach\", \"args\": {\"vnic\": \"" V2 "\", "
+                "\"vn\": \"blue\", \"mac\": \"52:54:00:00:00:02\", "
+                "\"wait_ms\": 5000}}");
+    assert_string_equal(jstr(r, "ok"), "true");
+    assert_string_equal(jstr(r, "result.state"), "attached");
+    json_object_put(r);
+    assert_non_null(v = on_disk(f, &s, V2));
+    assert_int_equal(v->tag_hint, 200);
+    v = hv_state_find(&s, &TAILQ_FIRST(&s.all)->uuid);
+    assert_int_equal(v->naddr, 1);
+    hv_state_free(&s);
+    assert_non_null(v = on_disk(f, &s, V1));
+    assert_int_equal(v->addr[0].ip[3], 1); /* 10.0.0.1, not .9 */
+    hv_state_free(&s);
+    r = call(f, "{\"cmd\": \"status\"}");
+    assert_null(jstr(r, "result.state.error"));
+    json_object_put(r);
+}
+
 static void
 test_watch_and_pipelining(void **st)
 {
@@ -476,6 +645,9 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_state_preassoc_detach, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_ok_means_saved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_saved_is_refused_and_undone,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_and_pipelining, setup,
                                         teardown),
     };

@@ -92,7 +92,7 @@ static struct env *
 env_new_conf(int with_state, void (*prep)(struct env *))
 {
     struct env *e = calloc(1, sizeof(*e));
-    struct hv_observer o = {obs_vnic, obs_nve, NULL};
+    struct hv_observer o = {.vnic_changed = obs_vnic, .nve_changed = obs_nve};
 
     assert_non_null(e);
     e->frames = calloc(MAXFRAMES, sizeof(*e->frames));
@@ -429,7 +429,7 @@ test_attach_group_then_unicast(void **st)
     assert_int_equal(v->state, HV_VNIC_ATTACHED);
     assert_int_equal(v->tag, 200);
     assert_int_equal(v->tag_hint, 200);
-    assert_true(e->h.state_dirty); /* the tag is persisted for hints */
+    assert_true(v->unsaved); /* the tag is persisted for hints */
     assert_true(e->nev >= 1);
     assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_ATTACHED);
     assert_int_equal(e->ev[e->nev - 1].tag, 200);
@@ -608,7 +608,7 @@ test_withdraw_honoured(void **st)
     assert_string_equal(v1->reason, "operator said so");
     assert_int_equal(v2->state, HV_VNIC_ATTACHED);
     assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_WITHDRAWN);
-    assert_true(e->h.state_dirty);
+    assert_true(v1->unsaved);
     run(e);
     assert_int_equal(count_type(e, mark, NVDP_MSG_RESPONSE, resp, 4), 1);
     assert_int_equal(resp[0].txid, 5);
@@ -1104,6 +1104,7 @@ static void
 test_detach_with_intent(void **st)
 {
     struct env *e = env_new();
+    struct hv_jbuf b = {0};
     struct nvdp_msg req[2];
     struct hv_vnic *v;
     size_t mark;
@@ -1113,6 +1114,10 @@ test_detach_with_intent(void **st)
     v = attach(e, 1, 10100, "10.0.0.1");
     run(e);
     nve_answer_all(e);
+    /* committed (hv.c's part, without a file): its record exists */
+    hv_state_batch(&e->h.state, &b);
+    hv_state_saved(&e->h.state, 0);
+    hv_jbuf_free(&b);
     v->want = HV_WANT_DETACH;
     v->intent = NVDP_INTENT_MIGRATION;
     v->state = HV_VNIC_DETACHING;
@@ -1127,7 +1132,9 @@ test_detach_with_intent(void **st)
     assert_null(find(e, 1));
     assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_DETACHED);
     assert_int_equal(e->h.state.count, 0);
-    assert_true(e->h.state_dirty);
+    /* the record is cancelled at the next commit */
+    assert_int_equal(e->h.state.nremoved, 1);
+    assert_true(hv_state_unsaved(&e->h.state));
     env_free(e);
 }
 

@@ -1,5 +1,7 @@
-/* test_hv_state.c - hv-agent's VNIC table and state file: add, modify,
- * remove, the JSON round trip, atomic replacement, corrupt files. */
+/* test_hv_state.c - hv-agent's VNIC table and its records: add, modify,
+ * remove, the journal round trip, upserts and removals, what a commit
+ * writes and how a request's change is undone, version 1 state files
+ * (read once, entry by entry, damaged ones too), records with bad fields. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -79,28 +81,37 @@ add(struct hv_state *s, unsigned n, const char *vn, const char *mac,
     return v;
 }
 
-static char *
-slurp(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    char *buf = calloc(1, 1 << 20);
-    size_t n;
-
-    assert_non_null(fp);
-    n = fread(buf, 1, (1 << 20) - 1, fp);
-    buf[n] = '\0';
-    fclose(fp);
-    return buf;
-}
-
 static void
-spew(const char *path, const char *text)
+spew_n(const char *path, const char *text, size_t len)
 {
     FILE *fp = fopen(path, "w");
 
     assert_non_null(fp);
-    fputs(text, fp);
+    assert_int_equal(fwrite(text, 1, len, fp), len);
     fclose(fp);
+}
+
+
+/* What hv.c does with a dump: a journal holding the whole state. */
+static void
+write_journal(struct fx *f, struct hv_state *s)
+{
+    struct hv_journal j;
+    struct hv_jbuf b = {0};
+
+    hv_journal_init(&j, f->path, NULL);
+    hv_state_dump(s, &b);
+    assert_int_equal(hv_journal_rewrite(&j, &b, f->err, sizeof(f->err)), 0);
+    hv_state_saved(s, 1);
+    hv_journal_close(&j);
+    hv_jbuf_free(&b);
+}
+
+static void
+load_ok(struct fx *f, struct hv_state *t, struct hv_state_load *r)
+{
+    hv_state_init(t);
+    assert_int_equal(hv_state_load(t, f->path, r, f->err, sizeof(f->err)), 0);
 }
 
 static void
@@ -182,6 +193,7 @@ test_roundtrip(void **st)
                                       "10.1.0.0/16", "10.2.0.1-10.2.0.9"};
     struct fx *f = *st;
     struct hv_state s, t;
+    struct hv_state_load r;
     struct hv_vnic *v, *l;
     struct nvdp_uuid u;
     struct stat sb;
@@ -211,13 +223,19 @@ test_roundtrip(void **st)
     v->state = HV_VNIC_FAILED;
     v->status = NVDP_ST_NO_TAGS;
 
-    assert_int_equal(hv_state_save(&s, f->path, f->err, sizeof(f->err)), 0);
+    write_journal(f, &s);
     assert_int_equal(stat(f->path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
+    /* one record per VNIC, accounted for the compaction bound */
+    assert_true(s.live_bytes > 0 && s.live_bytes < (uint64_t)sb.st_size);
 
-    hv_state_init(&t);
-    assert_int_equal(hv_state_load(&t, f->path, f->err, sizeof(f->err)), 0);
+    load_ok(f, &t, &r);
+    assert_false(hv_journal_damaged(&r.scan));
+    assert_false(r.legacy);
+    assert_int_equal(r.scan.records, 5);
     assert_int_equal(t.count, 5);
+    assert_int_equal(t.live_bytes, s.live_bytes);
+    assert_false(hv_state_unsaved(&t)); /* loading is not a change */
     /* creation order survives */
     l = TAILQ_FIRST(&t.all);
     mkuuid(&u, 1);
@@ -268,16 +286,15 @@ test_roundtrip(void **st)
     l = hv_state_find(&t, &u);
     assert_int_equal(l->state, HV_VNIC_PENDING);
 
-    /* saving what was loaded gives the same file */
-    char *a = slurp(f->path);
-    char p2[160];
-    snprintf(p2, sizeof(p2), "%s.2", f->path);
-    assert_int_equal(hv_state_save(&t, p2, f->err, sizeof(f->err)), 0);
-    char *b = slurp(p2);
-    /* only the failed VNIC's state is not kept: otherwise identical */
-    assert_string_equal(a, b);
-    free(a);
-    free(b);
+    /* what was loaded gives the same records (the failed VNIC's state is
+     * not kept: the tag it had as a hint is) */
+    struct hv_jbuf a = {0}, b = {0};
+    hv_state_dump(&s, &a);
+    hv_state_dump(&t, &b);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.p, b.p, a.len);
+    hv_jbuf_free(&a);
+    hv_jbuf_free(&b);
     hv_state_free(&s);
     hv_state_free(&t);
 }
@@ -286,129 +303,298 @@ static void
 test_missing_file_is_empty(void **st)
 {
     struct fx *f = *st;
+    struct hv_state_load r;
     struct hv_state s;
 
-    hv_state_init(&s);
-    assert_int_equal(hv_state_load(&s, f->path, f->err, sizeof(f->err)), 0);
+    load_ok(f, &s, &r);
+    assert_true(r.missing);
     assert_int_equal(s.count, 0);
+    hv_state_free(&s);
+    /* unreadable (not missing) is an error, not an empty state */
+    assert_int_equal(mkdir(f->path, 0700), 0);
+    hv_state_init(&s);
+    assert_int_equal(hv_state_load(&s, f->path, &r, f->err, sizeof(f->err)),
+                     -1);
+    assert_non_null(strstr(f->err, f->path));
+    rmdir(f->path);
+    hv_state_free(&s);
+}
+
+/* Commits the pending changes of s into the journal at f->path. */
+static void
+commit(struct fx *f, struct hv_state *s, struct hv_journal *j)
+{
+    struct hv_jbuf b = {0};
+
+    hv_state_batch(s, &b);
+    assert_int_equal(hv_journal_append(j, &b, f->err, sizeof(f->err)), 0);
+    hv_state_saved(s, 0);
+    hv_jbuf_free(&b);
+}
+
+static void
+test_changes_and_removals(void **st)
+{
+    static const char *const ip1[] = {"10.0.0.1"};
+    struct fx *f = *st;
+    struct hv_state s, t;
+    struct hv_state_load r;
+    struct hv_journal j;
+    struct hv_vnic *x, *y, *l;
+    struct nvdp_addr a2;
+    struct nvdp_uuid u;
+    struct stat sb;
+    uint64_t live;
+
+    hv_state_init(&s);
+    write_journal(f, &s); /* an empty journal */
+    assert_int_equal(stat(f->path, &sb), 0);
+    hv_journal_init(&j, f->path, NULL);
+    assert_int_equal(hv_journal_open(&j, (uint64_t)sb.st_size, 2, f->err,
+                                     sizeof(f->err)), 0);
+
+    x = add(&s, 1, "vni:1", "52:54:00:00:00:01", ip1, 1);
+    y = add(&s, 2, "vni:1", "52:54:00:00:00:02", NULL, 0);
+    hv_state_touch(&s, x);
+    hv_state_touch(&s, y);
+    hv_state_touch(&s, x); /* once is enough */
+    assert_true(hv_state_unsaved(&s));
+    commit(f, &s, &j);
+    assert_false(hv_state_unsaved(&s));
+    assert_true(x->jlen > 0 && y->jlen > 0);
+    assert_int_equal(s.live_bytes, x->jlen + y->jlen);
+
+    /* x changes, y goes: x's record, and y's removal */
+    assert_int_equal(nvdp_addr_parse(x->mac, "10.0.0.2", &a2), 0);
+    assert_int_equal(hv_state_set_addrs(x, &a2, 1), 0);
+    x->tag = 42;
+    hv_state_touch(&s, x);
+    hv_state_remove(&s, y);
+    assert_int_equal(s.nremoved, 1);
+    /* a VNIC never committed leaves nothing to cancel */
+    y = add(&s, 3, "vni:1", "52:54:00:00:00:03", NULL, 0);
+    hv_state_remove(&s, y);
+    assert_int_equal(s.nremoved, 1);
+    commit(f, &s, &j);
+    assert_int_equal(s.nremoved, 0);
+    live = s.live_bytes;
+    assert_int_equal(live, x->jlen);
+
+    load_ok(f, &t, &r);
+    assert_false(hv_journal_damaged(&r.scan));
+    assert_int_equal(t.count, 1);
+    mkuuid(&u, 1);
+    assert_non_null(l = hv_state_find(&t, &u));
+    assert_true(nvdp_addr_equal(&l->addr[0], &a2));
+    assert_int_equal(l->tag_hint, 42);
+    /* only the latest record of x is live */
+    assert_int_equal(t.live_bytes, live);
+    hv_state_free(&t);
+
+    /* removed and added again in one commit: present */
+    mkuuid(&u, 1);
+    hv_state_remove(&s, hv_state_find(&s, &u));
+    x = add(&s, 1, "vni:7", "52:54:00:00:00:07", NULL, 0);
+    hv_state_touch(&s, x);
+    commit(f, &s, &j);
+    load_ok(f, &t, &r);
+    assert_int_equal(t.count, 1);
+    assert_int_equal(TAILQ_FIRST(&t.all)->vn.vni, 7);
+    hv_state_free(&t);
+    hv_journal_close(&j);
     hv_state_free(&s);
 }
 
 static void
-test_atomic_replace(void **st)
+test_undo(void **st)
 {
-    struct fx *f = *st;
+    static const char *const ip1[] = {"10.0.0.1"};
     struct hv_state s;
-    char tmp[160];
-    char *before, *after;
+    struct hv_vnic *v, *n;
+    struct nvdp_addr a;
+
+    (void)st;
+    hv_state_init(&s);
+    v = add(&s, 1, "vni:1", "52:54:00:00:00:01", ip1, 1);
+    v->state = HV_VNIC_FAILED;
+    v->status = NVDP_ST_NO_TAGS;
+    snprintf(v->reason, sizeof(v->reason), "no tags left");
+    v->tag = 9;
+    hv_state_saved(&s, 0);
+
+    /* a request changes everything it may change... */
+    assert_int_equal(hv_state_undo_save(&s, v, 0), 0);
+    assert_true(v->unsaved);
+    nvdp_vn_parse("vni:2", &v->vn);
+    snprintf(v->vn_name, sizeof(v->vn_name), "red");
+    nvdp_addr_parse(v->mac, "10.9.9.9", &a);
+    assert_int_equal(hv_state_set_addrs(v, &a, 1), 0);
+    v->want = HV_WANT_DETACH;
+    v->intent = NVDP_INTENT_SHUTDOWN;
+    v->up = 0;
+    snprintf(v->ifname, sizeof(v->ifname), "vnet9");
+    v->state = HV_VNIC_PENDING;
+    v->status = NVDP_ST_OK;
+    v->reason[0] = '\0';
+    /* ...a second snapshot in the same commit keeps the first */
+    assert_int_equal(hv_state_undo_save(&s, v, 0), 0);
+    v->up = 1;
+    /* and the commit fails: all of it back */
+    assert_int_equal(hv_state_undo(v), 0);
+    assert_int_equal(v->vn.vni, 1);
+    assert_string_equal(v->vn_name, "");
+    assert_int_equal(v->naddr, 1);
+    assert_int_equal(v->addr[0].ip[3], 1);
+    assert_int_equal(v->want, HV_WANT_ATTACH);
+    assert_int_equal(v->intent, 0);
+    assert_int_equal(v->up, 1);
+    assert_string_equal(v->ifname, "");
+    assert_int_equal(v->state, HV_VNIC_FAILED);
+    assert_int_equal(v->status, NVDP_ST_NO_TAGS);
+    assert_string_equal(v->reason, "no tags left");
+    assert_int_equal(v->tag, 9); /* the engine's, not the request's */
+    assert_null(v->undo);
+    assert_int_equal(hv_state_undo(v), 0); /* nothing left to undo */
+
+    /* a VNIC a request created: the caller removes it */
+    n = add(&s, 2, "vni:1", "52:54:00:00:00:02", NULL, 0);
+    assert_int_equal(hv_state_undo_save(&s, n, 1), 0);
+    assert_int_equal(hv_state_undo(n), 1);
+    hv_state_remove(&s, n);
+    assert_int_equal(s.nremoved, 0);
+
+    /* a commit that succeeds forgets how to undo */
+    assert_int_equal(hv_state_undo_save(&s, v, 0), 0);
+    assert_non_null(v->undo);
+    hv_state_saved(&s, 0);
+    assert_null(v->undo);
+    assert_false(v->unsaved);
+    hv_state_free(&s);
+}
+
+/* A version 1 state file as that version wrote it: one entry per line. */
+#define V1_HEAD "{\"version\": 1, \"vnics\": [\n"
+#define V1_E(n, extra) "  {\"vnic\": \"11000000-0000-4000-8000-00000000000" \
+    #n "\", \"vn\": \"vni:1\", \"mac\": \"52:54:00:00:00:0" #n "\", " \
+    "\"ips\": [], \"want\": \"attached\", \"reserve\": false, \"up\": true" \
+    extra "}"
+#define V1_TAIL "\n]}\n"
+
+static void
+legacy_case(struct fx *f, const char *text, size_t len, unsigned records,
+            unsigned damaged, const char *why)
+{
+    struct hv_state_load r;
+    struct hv_state s;
+
+    spew_n(f->path, text, len);
+    load_ok(f, &s, &r);
+    assert_true(r.legacy);
+    if (r.scan.records != records || r.scan.damaged != damaged ||
+        (why != NULL && strstr(r.scan.first_bad, why) == NULL))
+        fail_msg("%u records, %u damaged (%s), wanted %u, %u (%s)",
+                 (unsigned)r.scan.records, (unsigned)r.scan.damaged,
+                 r.scan.first_bad, records, damaged, why ? why : "-");
+    assert_int_equal(s.count, records);
+    /* nothing loaded counts as a change to commit: hv.c rewrites it */
+    assert_false(hv_state_unsaved(&s));
+    hv_state_free(&s);
+}
+
+static void
+test_legacy_files(void **st)
+{
+    static const char good[] = V1_HEAD V1_E(1, ", \"tag\": 5") ",\n"
+        V1_E(2, "") ",\n" V1_E(3, "") V1_TAIL;
+    struct fx *f = *st;
+    char buf[1024];
+    size_t n;
+
+    legacy_case(f, good, strlen(good), 3, 0, NULL);
+    /* as a person might write it: one line */
+    legacy_case(f, "{\"version\": 1, \"vnics\": [" V1_E(1, "") "]}\n\n",
+                strlen("{\"version\": 1, \"vnics\": [" V1_E(1, "") "]}\n\n"),
+                1, 0, NULL);
+    /* one bad field: that entry is lost, the others load */
+    snprintf(buf, sizeof(buf), "%s", V1_HEAD V1_E(1, "") ",\n"
+             V1_E(2, ", \"tag\": 5000") ",\n" V1_E(3, "") V1_TAIL);
+    legacy_case(f, buf, strlen(buf), 2, 1, "bad \"tag\"");
+    /* truncated: what came before the cut loads */
+    n = (size_t)(strstr(good, V1_E(3, "")) - good) + 30;
+    legacy_case(f, good, n, 2, 2, "not a JSON object");
+    /* NUL bytes inside an entry */
+    memcpy(buf, good, sizeof(good));
+    memset(strstr(buf, "52:54:00:00:00:02"), 0, 4);
+    legacy_case(f, buf, sizeof(good) - 1, 2, 1, "not a JSON object");
+    /* binary junk instead of an entry */
+    snprintf(buf, sizeof(buf), "%s", good);
+    memcpy(strstr(buf, "  {\"vnic\": \"11000000-0000-4000-8000-000000000002"),
+           "\x01\xff\x7f\x80junk", 8);
+    legacy_case(f, buf, strlen(buf), 2, 1, "not a JSON object");
+    /* valid JSON but not ours */
+    legacy_case(f, "{\"version\": 2, \"vnics\": []}", 27, 0, 1,
+                "not a version 1");
+}
+
+/* A journal whose records were written by someone else (CRCs right). */
+static void
+record_case(struct fx *f, const char *rec, const char *why)
+{
+    struct hv_state s, t;
+    struct hv_state_load r;
+    struct hv_journal j;
+    struct hv_jbuf b = {0};
+    size_t at;
 
     hv_state_init(&s);
     add(&s, 1, "vni:1", "52:54:00:00:00:01", NULL, 0);
-    assert_int_equal(hv_state_save(&s, f->path, f->err, sizeof(f->err)), 0);
-    before = slurp(f->path);
-
-    /* a save that cannot complete leaves the old file untouched: here the
-     * temporary file cannot be created */
-    add(&s, 2, "vni:1", "52:54:00:00:00:02", NULL, 0);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
-    assert_int_equal(mkdir(tmp, 0700), 0);
-    assert_int_equal(hv_state_save(&s, f->path, f->err, sizeof(f->err)), -1);
-    assert_non_null(strstr(f->err, ".tmp"));
-    after = slurp(f->path);
-    assert_string_equal(before, after);
-    free(after);
-    assert_int_equal(rmdir(tmp), 0);
-
-    /* then it succeeds, replaces the file and leaves no temporary */
-    assert_int_equal(hv_state_save(&s, f->path, f->err, sizeof(f->err)), 0);
-    assert_int_equal(access(tmp, F_OK), -1);
-    after = slurp(f->path);
-    assert_string_not_equal(before, after);
-    assert_non_null(strstr(after, "52:54:00:00:00:02"));
-    free(before);
-    free(after);
-
-    /* a directory that does not exist: an error, no crash */
-    assert_int_equal(hv_state_save(&s, "/nonexistent-dir/x.state", f->err,
-                                   sizeof(f->err)), -1);
-    assert_non_null(strstr(f->err, "/nonexistent-dir/x.state.tmp"));
+    hv_state_dump(&s, &b);
+    at = b.len;
+    hv_jbuf_printf(&b, "%s", rec);
+    hv_jbuf_end(&b, at);
+    at = b.len;
+    hv_jbuf_printf(&b, "{\"vnic\":\"11000000-0000-4000-8000-000000000002\","
+                       "\"vn\":\"vni:1\",\"mac\":\"52:54:00:00:00:02\","
+                       "\"want\":\"attached\"");
+    hv_jbuf_end(&b, at);
+    hv_journal_init(&j, f->path, NULL);
+    assert_int_equal(hv_journal_rewrite(&j, &b, f->err, sizeof(f->err)), 0);
+    hv_journal_close(&j);
+    hv_jbuf_free(&b);
+    load_ok(f, &t, &r);
+    assert_int_equal(r.scan.damaged, 1);
+    assert_int_equal(r.scan.first_bad_line, 3);
+    if (strstr(r.scan.first_bad, why) == NULL)
+        fail_msg("\"%s\" does not mention \"%s\"", r.scan.first_bad, why);
+    assert_int_equal(t.count, 2); /* the records around it load */
     hv_state_free(&s);
+    hv_state_free(&t);
 }
 
-static void
-corrupt_case(struct fx *f, const char *text, const char *why)
-{
-    struct hv_state s;
-    char aside[160];
-    char *kept;
-
-    spew(f->path, text);
-    hv_state_init(&s);
-    assert_int_equal(hv_state_load(&s, f->path, f->err, sizeof(f->err)), -1);
-    assert_int_equal(s.count, 0);
-    if (strstr(f->err, why) == NULL)
-        fail_msg("error \"%s\" does not mention \"%s\"", f->err, why);
-    assert_non_null(strstr(f->err, ".corrupt"));
-    /* kept aside for a human, so the next start is clean */
-    snprintf(aside, sizeof(aside), "%s.corrupt", f->path);
-    kept = slurp(aside);
-    assert_string_equal(kept, text);
-    free(kept);
-    assert_int_equal(access(f->path, F_OK), -1);
-    hv_state_init(&s);
-    assert_int_equal(hv_state_load(&s, f->path, f->err, sizeof(f->err)), 0);
-    hv_state_free(&s);
-}
-
-#define GOOD_VNIC "{\"vnic\": \"11000000-0000-4000-8000-000000000001\", " \
-    "\"vn\": \"vni:1\", \"mac\": \"52:54:00:00:00:01\", \"want\": \"attached\"}"
+#define R(fields) "{\"vnic\":\"11000000-0000-4000-8000-000000000009\"" fields
 
 static void
-test_corrupt_files(void **st)
+test_records_with_bad_fields(void **st)
 {
     struct fx *f = *st;
 
-    corrupt_case(f, "{\"version\": 1, \"vnics\": [" GOOD_VNIC, "JSON");
-    corrupt_case(f, "\x01\x02garbage", "JSON");
-    corrupt_case(f, "{\"version\": 1, \"vnics\": []} trailing", "trailing");
-    corrupt_case(f, "{\"version\": 2, \"vnics\": []}", "version");
-    corrupt_case(f, "[1, 2, 3]", "version");
-    corrupt_case(f, "{\"version\": 1}", "vnics");
-    corrupt_case(f, "{\"version\": 1, \"vnics\": [" GOOD_VNIC ", 5]}",
-                 "vnics[1]");
-    corrupt_case(f, "{\"version\": 1, \"vnics\": [{\"vnic\": \"nope\", "
-                    "\"vn\": \"vni:1\", \"mac\": \"52:54:00:00:00:01\", "
-                    "\"want\": \"attached\"}]}", "vnic");
-    corrupt_case(f, "{\"version\": 1, \"vnics\": [" GOOD_VNIC ", "
-                    GOOD_VNIC "]}", "duplicate");
-    corrupt_case(f, "{\"version\": 1, \"vnics\": [{\"vnic\": "
-                    "\"11000000-0000-4000-8000-000000000001\", \"vn\": "
-                    "\"vni:1\", \"mac\": \"52:54:00:00:00:01\", \"want\": "
-                    "\"attached\", \"tag\": 5000}]}", "tag");
-    corrupt_case(f, "{\"version\": 1, \"vnics\": [{\"vnic\": "
-                    "\"11000000-0000-4000-8000-000000000001\", \"vn\": "
-                    "\"vni:1\", \"mac\": \"52:54:00:00:00:01\", \"want\": "
-                    "\"attached\", \"ips\": [\"10.0.0.300\"]}]}", "ips");
-    corrupt_case(f, "{\"version\": 1, \"vnics\": [{\"vnic\": "
-                    "\"11000000-0000-4000-8000-000000000001\", \"vn\": "
-                    "\"vni:1\", \"mac\": \"52:54:00:00:00:01\", \"want\": "
-                    "\"sideways\"}]}", "want");
-    corrupt_case(f, "", "JSON");
-}
-
-static void
-test_good_handwritten_file(void **st)
-{
-    struct fx *f = *st;
-    struct hv_state s;
-
-    spew(f->path, "{\"version\": 1, \"vnics\": [" GOOD_VNIC "]}\n\n");
-    hv_state_init(&s);
-    assert_int_equal(hv_state_load(&s, f->path, f->err, sizeof(f->err)), 0);
-    assert_int_equal(s.count, 1);
-    assert_int_equal(TAILQ_FIRST(&s.all)->naddr, 1);
-    assert_int_equal(TAILQ_FIRST(&s.all)->up, 1);
-    hv_state_free(&s);
+    record_case(f, "{\"vnic\":\"nope\",\"vn\":\"vni:1\"", "vnic");
+    record_case(f, R(",\"vn\":\"vni:1\",\"mac\":\"52:54:00:00:00:09\","
+                     "\"want\":\"attached\",\"tag\":5000"), "tag");
+    record_case(f, R(",\"vn\":\"vni:1\",\"mac\":\"52:54:00:00:00:09\","
+                     "\"want\":\"attached\",\"ips\":[\"10.0.0.300\"]"), "ips");
+    record_case(f, R(",\"vn\":\"vni:1\",\"mac\":\"52:54:00:00:00:09\","
+                     "\"want\":\"sideways\""), "want");
+    record_case(f, R(",\"vn\":\"vni:1\",\"mac\":\"52:54:00:00:00:09\","
+                     "\"want\":\"attached\",\"up\":1"), "boolean");
+    record_case(f, R(",\"vn\":\"vni:1\",\"mac\":\"52:54:00:00:00:09\","
+                     "\"want\":\"attached\",\"intent\":\"maybe\""), "intent");
+    record_case(f, R(",\"vn\":\"nowhere\",\"mac\":\"52:54:00:00:00:09\","
+                     "\"want\":\"attached\""), "vn");
+    record_case(f, R(",\"vn\":\"vni:1\",\"want\":\"attached\""), "mac");
+    record_case(f, R(",\"removed\":\"yes\""), "removed");
+    record_case(f, "{\"vnic\":\"11000000-0000-4000-8000-000000000009\"}x",
+                "JSON");
 }
 
 static void
@@ -470,9 +656,11 @@ main(void)
         cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file_is_empty, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_atomic_replace, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_good_handwritten_file, setup,
+        cmocka_unit_test_setup_teardown(test_changes_and_removals, setup,
+                                        teardown),
+        cmocka_unit_test(test_undo),
+        cmocka_unit_test_setup_teardown(test_legacy_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_with_bad_fields, setup,
                                         teardown),
         cmocka_unit_test(test_vnic_json),
     };
