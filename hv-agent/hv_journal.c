@@ -181,33 +181,19 @@ hv_journal_scan(const char *buf, size_t len, hv_journal_rec_fn fn,
 {
     unsigned long long seq;
     unsigned long ln = 0;
-    size_t off, group_seen = 0;
+    size_t group_seen = 0;
     unsigned nrec;
     char why[128];
 
     memset(r, 0, sizeof(*r));
     r->next_seq = 1;
-    /* First pass: where the last commit ends. Only what precedes it was
-     * ever acknowledged; the rest is a write cut short. */
-    for (off = 0; off < len;) {
-        const char *nl = memchr(buf + off, '\n', len - off);
+    for (size_t off = 0; off < len;) {
+        const char *l = buf + off, *nl = memchr(l, '\n', len - off);
         size_t n;
+
         if (nl == NULL)
-            break;
-        n = (size_t)(nl - (buf + off));
-        if (starts(buf + off, n, COMMIT_KEY) && line_valid(buf + off, n) &&
-            commit_parse(buf + off, n, &seq, &nrec) == 0) {
-            r->good_end = off + n + 1;
-            r->next_seq = seq + 1;
-        }
-        off += n + 1;
-    }
-    r->tail_bytes = len - r->good_end;
-    /* Second pass: every valid record of the committed part, in order. */
-    for (off = 0; off < r->good_end;) {
-        const char *l = buf + off;
-        size_t n = (size_t)((const char *)memchr(l, '\n', r->good_end - off) -
-                            l);
+            break; /* a last line cut short: part of the tail */
+        n = (size_t)(nl - l);
         off += n + 1;
         ln++;
         if (!line_valid(l, n)) {
@@ -221,8 +207,8 @@ hv_journal_scan(const char *buf, size_t len, hv_journal_rec_fn fn,
                 r->header_ok = 1;
             else
                 note_bad(r, ln, "unexpected or unsupported journal header");
-        } else if (starts(l, n, COMMIT_KEY)) {
-            commit_parse(l, n, &seq, &nrec);
+        } else if (starts(l, n, COMMIT_KEY) &&
+                   commit_parse(l, n, &seq, &nrec) == 0) {
             if (group_seen < nrec) {
                 snprintf(why, sizeof(why), "commit %llu counts %u records, "
                          "%zu found", seq, nrec, group_seen);
@@ -230,16 +216,23 @@ hv_journal_scan(const char *buf, size_t len, hv_journal_rec_fn fn,
                 r->damaged += nrec - group_seen - 1;
             }
             group_seen = 0;
+            r->uncommitted = 0;
             r->commits++;
+            r->good_end = off;
+            r->next_seq = seq + 1;
         } else {
+            /* records after the last commit load too: any of a group's
+             * records is a whole VNIC, valid on its own */
             group_seen++;
             why[0] = '\0';
-            if (fn(arg, l, n, why, sizeof(why)) == 0)
+            if (fn(arg, l, n, why, sizeof(why)) == 0) {
                 r->records++;
-            else
+                r->uncommitted++;
+            } else
                 note_bad(r, ln, why[0] ? why : "record refused");
         }
     }
+    r->tail_bytes = len - r->good_end;
     if (ln > 0 && !r->header_ok && r->first_bad_line == 0)
         note_bad(r, 1, "no journal header");
     if (r->tail_bytes > 0 && r->first_bad_line == 0) {

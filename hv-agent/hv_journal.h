@@ -8,8 +8,9 @@
  * with a header line, and a commit ends with a commit line
  *     {"journal":"hv-agent","version":1,"crc":"..."}
  *     {"commit":SEQ,"records":N,"crc":"..."}
- * Only records followed by their commit line count: a write cut short
- * leaves a tail that was never acknowledged. */
+ * A reader loads every record whose CRC is right; what follows the last
+ * commit line (a write cut short by a crash, or a truncated file) and any
+ * line that is not right is reported, for the caller to act on. */
 #ifndef HV_JOURNAL_H
 #define HV_JOURNAL_H
 
@@ -50,11 +51,11 @@ typedef int (*hv_journal_rec_fn)(void *arg, const char *line, size_t len,
 
 struct hv_journal_scan {
     uint64_t records;     /* handed to fn and accepted */
+    uint64_t uncommitted; /* of those, after the last commit line */
     uint64_t commits;
-    uint64_t damaged;     /* lines before the last commit that failed their
-                           * CRC or were refused, records a commit counts
-                           * but that are missing */
-    uint64_t tail_bytes;  /* after the last commit: never committed */
+    uint64_t damaged;     /* lines that failed their CRC or were refused,
+                           * records a commit counts but that are missing */
+    uint64_t tail_bytes;  /* after the last commit line */
     uint64_t good_end;    /* offset just after the last commit line */
     uint64_t next_seq;    /* for the next commit line */
     int header_ok;        /* the file starts with our header */
@@ -62,7 +63,8 @@ struct hv_journal_scan {
     char first_bad[160];  /* what was wrong with it */
 };
 
-/* Scans buf (a whole journal): pure, no I/O. */
+/* Scans buf (a whole journal), handing every valid record to fn in
+ * order: pure, no I/O. */
 void hv_journal_scan(const char *buf, size_t len, hv_journal_rec_fn fn,
                      void *arg, struct hv_journal_scan *res);
 /* Whether the scan found anything but a clean journal. */
