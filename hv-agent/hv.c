@@ -266,14 +266,18 @@ static void
 log_damage(const struct hv *h, const struct hv_state_load *r)
 {
     const struct hv_journal_scan *s = &r->scan;
+    char tail[192] = "";
 
-    log_warnx("state file %s is damaged: %llu records lost, %llu bytes after "
-              "the last commit (a write cut short, or a truncated file: "
-              "%llu whole records in them loaded); first at line %lu: %s; "
-              "%zu VNICs loaded from every valid record; the damaged file "
-              "is kept as %s", h->conf.state_file,
-              (unsigned long long)s->damaged, (unsigned long long)s->tail_bytes,
-              (unsigned long long)s->uncommitted, s->first_bad_line,
+    if (s->tail_bytes > 0)
+        snprintf(tail, sizeof(tail), ", %llu bytes after the last commit (a "
+                 "write cut short by a crash, or a truncated file; the %llu "
+                 "whole records in them loaded)",
+                 (unsigned long long)s->tail_bytes,
+                 (unsigned long long)s->uncommitted);
+    log_warnx("state file %s is damaged: %llu records lost%s; first at line "
+              "%lu: %s; %zu VNICs loaded from every valid record; the "
+              "damaged file is kept as %s", h->conf.state_file,
+              (unsigned long long)s->damaged, tail, s->first_bad_line,
               s->first_bad, h->state.count, h->state_aside);
 }
 
