@@ -266,19 +266,22 @@ static void
 log_damage(const struct hv *h, const struct hv_state_load *r)
 {
     const struct hv_journal_scan *s = &r->scan;
-    char tail[192] = "";
+    char bad[256] = "", tail[192] = "";
 
+    if (s->damaged > 0)
+        snprintf(bad, sizeof(bad), "%llu damaged records (the first at line "
+                 "%lu: %s)", (unsigned long long)s->damaged,
+                 s->first_bad_line, s->first_bad);
     if (s->tail_bytes > 0)
-        snprintf(tail, sizeof(tail), ", %llu bytes after the last commit (a "
-                 "write cut short by a crash, or a truncated file; the %llu "
-                 "whole records in them loaded)",
+        snprintf(tail, sizeof(tail), "%s%llu bytes after the last commit (a "
+                 "write cut short by a crash, or a truncated file; %llu whole "
+                 "records in them loaded)", s->damaged > 0 ? ", " : "",
                  (unsigned long long)s->tail_bytes,
                  (unsigned long long)s->uncommitted);
-    log_warnx("state file %s is damaged: %llu records lost%s; first at line "
-              "%lu: %s; %zu VNICs loaded from every valid record; the "
-              "damaged file is kept as %s", h->conf.state_file,
-              (unsigned long long)s->damaged, tail, s->first_bad_line,
-              s->first_bad, h->state.count, h->state_aside);
+    log_warnx("state file %s is damaged: %s%s; %zu VNICs loaded from every "
+              "valid record, others may be missing; the damaged file is kept "
+              "as %s", h->conf.state_file, bad, tail, h->state.count,
+              h->state_aside);
 }
 
 int
