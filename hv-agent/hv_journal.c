@@ -110,22 +110,12 @@ hv_jbuf_end(struct hv_jbuf *b, size_t start)
 
 /* ---- reading ---------------------------------------------------------- */
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Whether line (without its newline) ends with the CRC of what precedes. */
 static int
 line_valid(const char *l, size_t n)
 {
     const char *s;
-    uint32_t want = 0;
+    char hex[9];
 
     if (n < 1 + CRC_SUFFIX_LEN || l[0] != '{')
         return 0;
@@ -133,13 +123,11 @@ line_valid(const char *l, size_t n)
     if (memcmp(s, CRC_KEY, CRC_KEY_LEN) != 0 ||
         memcmp(s + CRC_KEY_LEN + 8, "\"}", 2) != 0)
         return 0;
-    for (int i = 0; i < 8; i++) {
-        int h = hexval(s[CRC_KEY_LEN + i]);
-        if (h < 0)
-            return 0;
-        want = want << 4 | (uint32_t)h;
-    }
-    return crc_of(l, n - CRC_SUFFIX_LEN) == want;
+    memcpy(hex, s + CRC_KEY_LEN, 8);
+    hex[8] = '\0';
+    if (strspn(hex, "0123456789abcdef") != 8)
+        return 0;
+    return crc_of(l, n - CRC_SUFFIX_LEN) == (uint32_t)strtoul(hex, NULL, 16);
 }
 
 static int

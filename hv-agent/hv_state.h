@@ -163,6 +163,9 @@ struct hv_state_load {
  * at all (the state is then empty). */
 int hv_state_load(struct hv_state *s, const char *path,
                   struct hv_state_load *r, char *err, size_t errlen);
+/* The same from a buffer holding a whole file (pure; -1: no memory). */
+int hv_state_load_buf(struct hv_state *s, const char *buf, size_t len,
+                      struct hv_state_load *r);
 
 /* The control socket's VNIC object. */
 struct json_object *hv_vnic_to_json(const struct hv_vnic *v);

@@ -435,13 +435,33 @@ legacy_lines(struct load_ctx *c, const char *p, size_t n,
 /* ---- the file ----------------------------------------------------------- */
 
 int
+hv_state_load_buf(struct hv_state *s, const char *p, size_t len,
+                  struct hv_state_load *r)
+{
+    struct load_ctx c = {s, json_tokener_new()};
+
+    memset(r, 0, sizeof(*r));
+    r->scan.next_seq = 1;
+    if (c.tok == NULL)
+        return -1;
+    if (legacy_format(p, len)) {
+        r->legacy = 1;
+        if (legacy_whole(&c, p, len, &r->scan) < 0)
+            legacy_lines(&c, p, len, &r->scan);
+    } else
+        hv_journal_scan(p, len, journal_rec, &c, &r->scan);
+    json_tokener_free(c.tok);
+    s->nremoved = 0; /* removals read back are no changes to commit */
+    return 0;
+}
+
+int
 hv_state_load(struct hv_state *s, const char *path, struct hv_state_load *r,
               char *err, size_t errlen)
 {
-    struct load_ctx c = {s, NULL};
     struct stat st;
     const char *p;
-    int fd;
+    int fd, rc;
 
     memset(r, 0, sizeof(*r));
     r->scan.next_seq = 1;
@@ -464,20 +484,12 @@ hv_state_load(struct hv_state *s, const char *path, struct hv_state_load *r,
     }
     p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
-    if (p == MAP_FAILED || (c.tok = json_tokener_new()) == NULL) {
+    if (p == MAP_FAILED) {
         snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        if (p != MAP_FAILED)
-            munmap((void *)p, (size_t)st.st_size);
         return -1;
     }
-    if (legacy_format(p, (size_t)st.st_size)) {
-        r->legacy = 1;
-        if (legacy_whole(&c, p, (size_t)st.st_size, &r->scan) < 0)
-            legacy_lines(&c, p, (size_t)st.st_size, &r->scan);
-    } else
-        hv_journal_scan(p, (size_t)st.st_size, journal_rec, &c, &r->scan);
-    json_tokener_free(c.tok);
+    if ((rc = hv_state_load_buf(s, p, (size_t)st.st_size, r)) < 0)
+        snprintf(err, errlen, "%s: out of memory", path);
     munmap((void *)p, (size_t)st.st_size);
-    s->nremoved = 0; /* removals read back are no changes to commit */
-    return 0;
+    return rc;
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# run-fuzz.sh [decode|hook|fwd] - runs one libFuzzer target briefly over its seed
+# run-fuzz.sh [decode|hook|fwd|state] - runs one libFuzzer target briefly over its seed
 # corpus (make check with --enable-fuzzer); FUZZ_SECONDS=600 for a longer run.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -25,8 +25,13 @@ fwd)
     # not wrap the outer 16-bit lengths (seed acc-mtu65536-len-wrap).
     me=run-fuzz-fwd fuzzer=fuzz_fwd seeds='tests/fuzz/corpus-fwd/*'
     max_len=65542 dflt_seconds=15 ;;
+state)
+    # hv-agent's state file: journals (damaged ones too) and a version 1
+    # document.
+    me=run-fuzz-state fuzzer=fuzz_state seeds='tests/fuzz/corpus-state/*'
+    max_len=16384 dflt_seconds=10 ;;
 *)
-    echo "usage: run-fuzz.sh [decode|hook|fwd]" >&2
+    echo "usage: run-fuzz.sh [decode|hook|fwd|state]" >&2
     exit 2 ;;
 esac
 fuzzer=$top_builddir/tests/fuzz/$fuzzer
