@@ -8,7 +8,7 @@
 # figures; not a pass/fail test. Needs root.
 #
 # usage: bench/state_bench.sh [-n "1000 10000 100000"] [-r REF]
-#   -n  attach counts (the first one is also run one at a time)
+#   -n  attach counts (1000 attaches are also run one at a time)
 #   -r  the anchor's git revision (default: the parent of the commit that
 #       added hv-agent/hv_journal.c)
 set -u
@@ -54,30 +54,34 @@ build "$SRC" "$NEW_BUILD"
 say "state_bench: $(nproc) cores, kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC')"
 say "state_bench: anchor $REV (whole state file rewritten, saves deferred), journal: $SRC"
 declare -A MS RATE P50 P99 SAVES
-run() { # NAME BUILD
-    local out line n
-    out=$("$SRC/bench/cp_bench.sh" -b "$2" -n "$COUNTS" --no-lldpad 2>&1) ||
+run() { # NAME BUILD N: one cp_bench run (fresh daemons), N and 1000 lone
+    local out line k counts="1000 $3"
+    [ "$3" = 1000 ] && counts=1000
+    out=$("$SRC/bench/cp_bench.sh" -b "$2" -n "$counts" --no-lldpad 2>&1) ||
         { say "$out"; die "cp_bench failed for $1"; }
     while read -r line; do
         case $line in
-        n=*window=1\ *) n=1 ;;
-        n=*) n=$(sed 's/^n=\([0-9]*\).*/\1/' <<<"$line") ;;
+        n=*window=1\ *) k=1 ;;
+        n=*) k=$(sed 's/^n=\([0-9]*\).*/\1/' <<<"$line") ;;
         hv-agent:*)
-            SAVES[$1,$n]=$(sed -n 's/.*state_saves=\([0-9?]*\).*/\1/p' <<<"$line")
+            SAVES[$1,$k]=$(sed -n 's/.*state_saves=\([0-9?]*\).*/\1/p' <<<"$line")
             continue ;;
         *) continue ;;
         esac
-        MS[$1,$n]=$(sed -n 's/.*elapsed_ms=\([0-9.]*\).*/\1/p' <<<"$line")
-        RATE[$1,$n]=$(sed -n 's/.*attaches_per_s=\([0-9]*\).*/\1/p' <<<"$line")
-        P50[$1,$n]=$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' <<<"$line")
-        P99[$1,$n]=$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$line")
+        [ "$k" = 1 ] || [ "$k" = "$3" ] || continue
+        MS[$1,$k]=$(sed -n 's/.*elapsed_ms=\([0-9.]*\).*/\1/p' <<<"$line")
+        RATE[$1,$k]=$(sed -n 's/.*attaches_per_s=\([0-9]*\).*/\1/p' <<<"$line")
+        P50[$1,$k]=$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' <<<"$line")
+        P99[$1,$k]=$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$line")
         say "  $1: $line"
     done < <(grep -E '^  (n=|hv-agent:)' <<<"$out")
 }
-say "state_bench: anchor ..."
-run anchor "$ANCHOR_BUILD"
-say "state_bench: journal ..."
-run journal "$NEW_BUILD"
+# anchor and journal alternate for each N: the machine's load drifts
+for n in $COUNTS; do
+    say "state_bench: N=$n, anchor then journal ..."
+    run anchor "$ANCHOR_BUILD" "$n"
+    run journal "$NEW_BUILD" "$n"
+done
 
 echo
 echo "| N (1024 outstanding) | anchor $REV: all acknowledged in | attaches/s | p50 / p99 | saves | journal: all acknowledged in | attaches/s | p50 / p99 | commits |"
@@ -88,7 +92,7 @@ for n in $COUNTS; do
         "${SAVES[anchor,$n]:-?}" "${MS[journal,$n]:-?}" "${RATE[journal,$n]:-?}" \
         "${P50[journal,$n]:-?}" "${P99[journal,$n]:-?}" "${SAVES[journal,$n]:-?}"
 done
-n1=$(set -- $COUNTS; echo "$1")
+n1=1000
 printf '| %s one at a time | %s ms | %s | %s / %s ms | - | %s ms | %s | %s / %s ms | - |\n' "$n1" \
     "${MS[anchor,1]:-?}" "${RATE[anchor,1]:-?}" "${P50[anchor,1]:-?}" "${P99[anchor,1]:-?}" \
     "${MS[journal,1]:-?}" "${RATE[journal,1]:-?}" "${P50[journal,1]:-?}" "${P99[journal,1]:-?}"

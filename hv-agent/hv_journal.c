@@ -62,14 +62,21 @@ hv_jbuf_printf(struct hv_jbuf *b, const char *fmt, ...)
     va_list ap;
     int n;
 
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || jbuf_room(b, (size_t)n) < 0)
+    /* one pass when it fits (it nearly always does), two otherwise */
+    if (jbuf_room(b, 128) < 0)
         return;
     va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= b->cap - b->len) {
+        if (jbuf_room(b, (size_t)n) < 0)
+            return;
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
 }
 
@@ -77,14 +84,23 @@ void
 hv_jbuf_putstr(struct hv_jbuf *b, const char *s)
 {
     hv_jbuf_printf(b, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    while (*s) {
+        size_t plain = strcspn(s, "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09"
+                                  "\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13"
+                                  "\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d"
+                                  "\x1e\x1f");
+        unsigned char c = (unsigned char)s[plain];
+
+        if (plain > 0)
+            hv_jbuf_printf(b, "%.*s", (int)plain, s);
+        s += plain;
+        if (c == '\0')
+            break;
         if (c == '"' || c == '\\')
             hv_jbuf_printf(b, "\\%c", c);
-        else if (c < 0x20)
-            hv_jbuf_printf(b, "\\u%04x", c);
         else
-            hv_jbuf_printf(b, "%c", c);
+            hv_jbuf_printf(b, "\\u%04x", c);
+        s++;
     }
     hv_jbuf_printf(b, "\"");
 }
