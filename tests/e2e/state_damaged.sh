@@ -30,14 +30,13 @@ nt_assert_eq "the NVE holds the 100" 100 "$(wc -l <"$NT_DIR/nve.before")"
 nt_json hv1 vnic list >"$NT_DIR/vnics.json"
 nt_stop hv1
 
-# start_hv: hv1 up, its resync over; $NT_DIR/run.log: its log since
-# this start (it says whether the resync sent END)
+# start_hv: hv1 up, its resync over (its log since this start says
+# whether the resync sent END: nt_logged)
 start_hv() {
-    local from
-    from=$(($(wc -l <"$NT_DIR/hv1.log") + 1))
+    nt_log_mark "$NT_DIR/hv1.log"
     nt_daemon hv1 hv1 "$HV_AGENT" -f "$NT_DIR/hv1.conf" -s "$NT_DIR/hv1.sock"
-    run_log() { tail -n "+$from" "$NT_DIR/hv1.log" >"$NT_DIR/run.log"; grep -q 'resync: complete' "$NT_DIR/run.log"; }
-    nt_wait 30 "hv1's resync over" run_log
+    resync_over() { nt_log_since | grep -q 'resync: complete'; }
+    nt_wait 30 "hv1's resync over" resync_over
 }
 hv_uuids() { nt_json hv1 vnic list | jq -r '.[].vnic' | sort; }
 
@@ -54,7 +53,7 @@ legacy -1 >"$S"
 start_hv
 nt_assert_eq "version 1 file: all 100 loaded" 100 "$(nt_jq hv1 length vnic list)"
 nt_assert_eq "nothing damaged" false "$(nt_jq hv1 .state.incomplete status)"
-grep -q 'resync: complete$' "$NT_DIR/run.log" || nt_fail "the resync did not end with END"
+nt_logged 'resync: complete$' # END sent
 nt_assert "the old file is kept as .v1" cmp -s "$S.v1" <(legacy -1)
 nt_assert_eq "the state file is a journal now" '{"journal":' "$(head -c 11 "$S")"
 nt_stop hv1
@@ -67,7 +66,7 @@ check_case() {
     local name=$1 aside lost
     cp "$S" "$NT_DIR/damaged.copy"
     start_hv
-    grep -q 'resync: complete; END withheld' "$NT_DIR/run.log" || nt_fail "$name: the resync sent END"
+    nt_logged 'resync: complete; END withheld' 
     hv_uuids >"$NT_DIR/loaded"
     nt_assert "$name: every valid record loaded ($(wc -l <"$NT_DIR/loaded") VNICs)" \
         cmp -s "$NT_DIR/loaded" "$NT_DIR/expected"
@@ -78,8 +77,7 @@ check_case() {
     nt_assert "$name: kept byte for byte" cmp -s "$aside" "$NT_DIR/damaged.copy"
     nt_assert_eq "$name: status says it" "true $aside" \
         "$(nt_jq hv1 '"\(.state.incomplete) \(.state.damaged_file)"' status)"
-    grep -q "state file $S is damaged: .*kept as $aside" "$NT_DIR/run.log" ||
-        nt_fail "$name: no log line about the damage"
+    nt_logged "state file $S is damaged: .*kept as $aside"
     # the NVE lost nothing: all 100, same tags; what hv1 lost is stale
     nve_list >"$NT_DIR/nve.now"
     nt_assert "$name: the NVE still holds all 100 with their tags" \
@@ -125,7 +123,7 @@ check_case "bad field, version 1 file"
 # ---- once the damaged file is moved away, END again ---------------------------
 head -c $((size * 6 / 10)) "$NT_DIR/pristine" >"$S"
 start_hv
-nt_assert "damaged: END withheld" grep -q 'END withheld' "$NT_DIR/run.log"
+nt_logged 'END withheld' 
 n=$(nt_jq hv1 length vnic list)
 mkdir "$NT_DIR/checked"
 mv "$S".damaged-* "$NT_DIR/checked/"
@@ -133,7 +131,7 @@ kill -HUP "$(nt_pid hv1)"
 nt_wait 5 "SIGHUP sees the damaged file gone" nt_eq false nt_jq hv1 .state.incomplete status
 nt_stop hv1
 start_hv # a clean start: its resync ends with END
-nt_assert "END sent" grep -q 'resync: complete$' "$NT_DIR/run.log"
+nt_logged 'resync: complete$' 
 nt_wait 10 "the NVE drops what hv1 no longer has" nt_eq "$n" eval 'nve_list | wc -l'
 nt_log "ok: with the damaged file gone, the next resync's END left the NVE with hv1's $n VNICs"
 nt_pass
