@@ -72,7 +72,8 @@ nt_assert_eq "every failure says why" "$errs" \
 nt_assert "hv-agent still answers" nt_ctl hv1 status
 nt_assert "failed commits counted" test "$(nt_jq hv1 .state.save_errors counters)" -gt 0
 nt_assert "undone requests counted" test "$(nt_jq hv1 .state.undone counters)" -gt 0
-nt_assert_eq "status says why" "state not saved: No space left on device" "$(nt_jq hv1 .state.error status)"
+# (status's state.error holds the last commit's failure: by now a small
+# commit may have fitted in what the failed ones left; test_hv_ctl checks it)
 grep -q 'state journal: .*No space left on device' "$NT_DIR/hv1.log" || nt_fail "no log line about the full disk"
 # let the last answers' changes settle, then both sides agree
 settled() { nt_json hv1 vnic list | jq -e 'all(.[]; .state == "attached")' >/dev/null; }
