@@ -257,6 +257,9 @@ int nvdp_addr_valid(const struct nvdp_addr *a);
 /* Text from a peer (NAME, REASON) made safe to log or print, in place:
  * control characters (C0, DEL, C1 as UTF-8) become '?'. */
 void nvdp_text_sanitise(char *s);
+/* Zeroes *m but for its address list (naddr is 0) and sets its type: how
+ * every message we build starts (the list is large and filled by naddr). */
+void nvdp_msg_init(struct nvdp_msg *m, uint16_t type);
 /* Fills *m with a HELLO (name truncated to NVDP_MAX_NAME). addr[] is left
  * as it is: naddr is 0. */
 void nvdp_hello_msg(struct nvdp_msg *m, uint8_t role, uint16_t hold_time,

@@ -337,11 +337,17 @@ nvdp_epoch_new(void)
 }
 
 void
+nvdp_msg_init(struct nvdp_msg *m, uint16_t type)
+{
+    memset(m, 0, offsetof(struct nvdp_msg, addr));
+    m->type = type;
+}
+
+void
 nvdp_hello_msg(struct nvdp_msg *m, uint8_t role, uint16_t hold_time,
                uint16_t hello_interval, uint16_t window, const char *name)
 {
-    memset(m, 0, offsetof(struct nvdp_msg, addr));
-    m->type = NVDP_MSG_HELLO;
+    nvdp_msg_init(m, NVDP_MSG_HELLO);
     m->hello.role = role;
     m->hello.hold_time = hold_time;
     m->hello.hello_interval = hello_interval;

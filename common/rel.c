@@ -417,8 +417,7 @@ rel_rx_store(struct rel_rx *rx, const struct rel_resp *resp)
 void
 rel_resp_msg(const struct rel_resp *r, struct nvdp_msg *m)
 {
-    memset(m, 0, offsetof(struct nvdp_msg, addr));
-    m->type = NVDP_MSG_RESPONSE;
+    nvdp_msg_init(m, NVDP_MSG_RESPONSE);
     m->txid = r->txid;
     m->status = r->status;
     m->req_type = r->req_type;

@@ -585,7 +585,7 @@ start(struct hv_daemon *m)
     ev_signal_add(h->loop, SIGHUP, signal_cb, m);
     signal(SIGPIPE, SIG_IGN);
     log_info("started: name %s, uplink %s (mtu %u), epoch %08x, %zu VNICs",
-             h->conf.name, h->conf.uplink, m->sock.mtu, h->proto.epoch,
+             h->conf.name, h->conf.uplink, m->sock.mtu, h->proto.ep.epoch,
              h->state.count);
     ev_timer_start(h->loop, &m->proto_timer, 0);
     return 0;

@@ -15,6 +15,7 @@
 #include "hv_state.h"
 #include "log.h"
 #include "nvdp.h"
+#include "nvdp_session.h"
 #include "rel.h"
 
 #ifndef STATEDIR
@@ -123,31 +124,20 @@ enum hv_resync_phase {
     HV_RS_END,      /* END outstanding */
 };
 
-/* Names as in protocol-spec/nvdp.md section 17, plus our own (hv-agent(8)). */
-struct hv_counters {
-    uint64_t rx_frames, tx_frames, tx_errors, rx_msgs, tx_msgs;
-    uint64_t rx_malformed, rx_bad_version, rx_msg_errors, rx_short_txid;
-    uint64_t rx_unknown_skipped, rx_auth_unsupported, rx_foreign;
-    uint64_t hello_tx, hello_rx;
-    uint64_t responses_rx, refusals_rx, stray_responses;
-    uint64_t withdraws_rx, dup_requests, stale_requests, unsupported_rx;
-    uint64_t resp_dropped; /* answers not queued: HV_RESP_MAX pending */
-    uint64_t resyncs, nve_down, oversize;
-};
-
+/* The engine's state; its files are listed in hv_proto_int.h. */
 struct hv_proto {
-    uint32_t epoch;
+    struct nvdp_endpoint ep; /* our epoch and HELLO */
     uint8_t mac[6];      /* our uplink MAC */
     unsigned mtu;        /* NVDP header + TLVs per frame */
     hv_send_fn send;
     void *send_arg;
 
-    struct rel_tx tx;
-    struct rel_rx rx;    /* dedupe of the NVE's requests (WITHDRAW) */
-
-    struct hv_peer nve;  /* the NVE we talk to */
+    /* The session with the NVE we talk to: its MAC, epoch, HELLO, our
+     * requests, its requests (WITHDRAW) and their answers, and all our
+     * counters (nve.c; names as in protocol-spec/nvdp.md section 17). */
+    struct nvdp_session nve;
+    uint8_t nve_state;    /* enum hv_peer_state */
     uint8_t nve_selected; /* nve.mac is the destination */
-    uint8_t in_session;   /* the NVE accepted our RESYNC BEGIN */
 
     struct hv_peer peers[HV_MAX_PEERS];
     size_t npeers;
@@ -157,16 +147,6 @@ struct hv_proto {
     uint8_t phase;        /* enum hv_resync_phase */
     uint8_t hello_now;    /* send a HELLO at the next flush */
     size_t replay_left;
-
-    /* Responses to the NVE's requests, sent at the next flush. */
-    /* Answers waiting for the next frame to the NVE; bounded so a flood of
-     * requests cannot grow it (a dropped answer stays in rel_rx's cache
-     * and goes out when the NVE retransmits). */
-#define HV_RESP_MAX 1024
-    struct nvdp_msg *resp;
-    size_t nresp, resp_cap;
-
-    struct hv_counters cnt;
 };
 
 /* ---- the daemon's context -------------------------------------------- */
@@ -200,7 +180,6 @@ struct hv {
     const char *conf_path;
     /* Set by main: asks for hv_proto_run() soon (new work queued). */
     void (*wake)(struct hv *h);
-    uint64_t last_malformed_log;
 };
 
 int hv_observer_add(struct hv *h, const struct hv_observer *o);

@@ -84,13 +84,22 @@ nve_select(struct hv *h, const uint8_t src[6], uint64_t now)
     if (changed) {
         log_warnx("NVE changed to %s (was %s)", hv_mac_str(src, m),
                   hv_mac_str(p->nve.mac, (char[18]){0}));
-        memset(&p->nve, 0, sizeof(p->nve));
+        nvdp_sess_new_peer(&p->nve, src);
+        p->nve_state = HV_PEER_UNKNOWN;
     }
     memcpy(p->nve.mac, src, 6);
     p->nve_selected = 1;
     (void)now;
     if (changed)
         hv_resync_start(h, "new NVE");
+}
+
+/* The NVE's HELLO (its timers and window). */
+void
+hv_nve_hello(struct hv *h, const struct nvdp_msg *m)
+{
+    h->proto.nve.c.hello_rx++;
+    nvdp_sess_hello(&h->proto.nve, &m->hello);
 }
 
 /* Epoch bookkeeping for a frame from our NVE (spec 11.1, 11.3). */
@@ -100,29 +109,23 @@ hv_nve_epochs(struct hv *h, const struct nvdp_hdr *hdr, int unicast)
     struct hv_proto *p = &h->proto;
     uint32_t pe = hdr->peer_epoch;
 
-    if (p->nve.epoch != hdr->epoch) {
-        int restarted = p->nve.epoch != 0;
-
-        p->nve.epoch = hdr->epoch;
-        rel_rx_reset(&p->rx, hdr->epoch);
-        if (restarted) {
-            log_warnx("NVE restarted (epoch %08x)", hdr->epoch);
-            hv_resync_start(h, "NVE restarted");
-            return;
-        }
+    if (nvdp_sess_epoch(&p->nve, hdr->epoch)) {
+        log_warnx("NVE restarted (epoch %08x)", hdr->epoch);
+        hv_resync_start(h, "NVE restarted");
+        return;
     }
     /* Only unicast frames say what the NVE holds for us: its group HELLO
      * carries 0 for everybody. Until our BEGIN is answered its frames
      * cannot know our session yet (start_resync ignores them then). */
-    if (unicast && pe != p->epoch) {
+    if (unicast && pe != p->ep.epoch) {
         /* Not in session (BEGIN outstanding, or refused, e.g. we are not
          * authorised on that port): nothing was lost, and resyncing again
          * would loop. */
-        if (!p->in_session || p->phase == HV_RS_NEEDED ||
+        if (!p->nve.open || p->phase == HV_RS_NEEDED ||
             p->phase == HV_RS_BEGIN)
             return;
         log_warnx("NVE does not hold our state (peer_epoch %08x, ours %08x)",
-                  pe, p->epoch);
+                  pe, p->ep.epoch);
         hv_resync_start(h, "NVE lost our state");
     }
 }
@@ -134,9 +137,9 @@ hv_nve_heard(struct hv *h, uint64_t now)
     char m[18];
 
     p->nve.last_heard = now;
-    if (p->nve.state != HV_PEER_UP) {
+    if (p->nve_state != HV_PEER_UP) {
         log_info("NVE %s up", hv_mac_str(p->nve.mac, m));
-        p->nve.state = HV_PEER_UP;
+        p->nve_state = HV_PEER_UP;
         hv_notify_nve(h, 1);
     }
     if (p->blocked) {
@@ -144,7 +147,7 @@ hv_nve_heard(struct hv *h, uint64_t now)
 
         log_debug("NVE heard again: retrying");
         p->blocked = 0;
-        rel_tx_kick(&p->tx, now);
+        rel_tx_kick(&p->nve.tx, now);
         /* requests given up are submitted again (new txids) */
         TAILQ_FOREACH(v, &h->state.all, entry) {
             if (!v->gaveup)
@@ -198,24 +201,33 @@ foreign:
     return 0;
 }
 
+/* The NVE's hold time as it advertises it, ours until it has. */
+static uint64_t
+hold_s(const struct hv *h)
+{
+    const struct nvdp_session *s = &h->proto.nve;
+
+    return s->hello.hold_time ? s->hello.hold_time : h->conf.hold_time;
+}
+
 void
 hv_liveness(struct hv *h, uint64_t now)
 {
     struct hv_proto *p = &h->proto;
-    uint64_t hold = (p->nve.hold_time ? p->nve.hold_time : h->conf.hold_time);
+    uint64_t hold = hold_s(h);
     struct hv_vnic *v;
     char m[18];
 
-    if (p->nve.state != HV_PEER_UP || now < p->nve.last_heard + hold * 1000)
+    if (p->nve_state != HV_PEER_UP || now < p->nve.last_heard + hold * 1000)
         return;
     log_warnx("NVE %s down: not heard for %llus", hv_mac_str(p->nve.mac, m),
               (unsigned long long)hold);
-    p->nve.state = HV_PEER_DOWN;
-    p->cnt.nve_down++;
+    p->nve_state = HV_PEER_DOWN;
+    p->nve.c.peers_expired++;
     /* Another NVE may take over: fall back to the group address (a pinned
      * NVE stays the destination). Whoever answers next gets a resync. */
     p->nve_selected = 0;
-    p->nve.window = 0;
+    p->nve.window = 0; /* one request at a time until its next HELLO */
     hv_notify_nve(h, 0);
     TAILQ_FOREACH(v, &h->state.all, entry) {
         if (v->state == HV_VNIC_ATTACHED ||
@@ -231,9 +243,9 @@ uint64_t
 hv_nve_deadline(const struct hv *h)
 {
     const struct hv_proto *p = &h->proto;
-    uint64_t hold = (p->nve.hold_time ? p->nve.hold_time : h->conf.hold_time);
+    uint64_t hold = hold_s(h);
 
-    if (p->nve.state != HV_PEER_UP)
+    if (p->nve_state != HV_PEER_UP)
         return UINT64_MAX;
     return p->nve.last_heard + hold * 1000;
 }
@@ -275,7 +287,7 @@ hv_proto_peers_json(const struct hv *h, uint64_t now)
     for (size_t i = 0; i < p->npeers; i++) {
         struct hv_peer pe = p->peers[i];
         if (memcmp(pe.mac, p->nve.mac, 6) == 0)
-            pe.state = p->nve.state; /* liveness is tracked for the NVE */
+            pe.state = p->nve_state; /* liveness is tracked for the NVE */
         else if (pe.hold_time != 0 &&
                  now >= pe.last_heard + (uint64_t)pe.hold_time * 1000)
             pe.state = HV_PEER_DOWN;

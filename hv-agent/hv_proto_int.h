@@ -19,13 +19,6 @@ hv_vnic_str(const struct hv_vnic *v, char buf[37])
     return buf;
 }
 
-/* ---- hv_proto.c: the engine's entry points, input and output ---------- */
-/* Dedupe of the NVE's requests: 1 if m is new and must be applied. */
-int hv_request_new(struct hv *h, const struct nvdp_msg *m);
-/* Answers the NVE's request m (cached for its retransmissions). */
-void hv_answer_request(struct hv *h, const struct nvdp_msg *m,
-                       uint16_t status, const char *reason);
-
 /* ---- hv_peer.c: which NVE, its epochs and liveness -------------------- */
 /* Where our frames go: the pinned or selected NVE, else the group. */
 const uint8_t *hv_dst_mac(const struct hv *h);
@@ -35,14 +28,13 @@ struct hv_peer *hv_peer_get(struct hv_proto *p, const uint8_t mac[6],
 int hv_peer_classify(struct hv *h, const uint8_t src[6],
                      const struct nvdp_hdr *hdr, const uint8_t *buf,
                      size_t len, struct nvdp_msg *m, uint64_t now);
+void hv_nve_hello(struct hv *h, const struct nvdp_msg *m);
 void hv_nve_epochs(struct hv *h, const struct nvdp_hdr *hdr, int unicast);
 void hv_nve_heard(struct hv *h, uint64_t now);
 void hv_liveness(struct hv *h, uint64_t now);
 uint64_t hv_nve_deadline(const struct hv *h);
 
 /* ---- hv_reconcile.c: desired vs acknowledged state -------------------- */
-uint16_t hv_tx_limit(const struct hv *h);
-uint16_t hv_tx_space(const struct hv *h);
 void hv_vnic_set_state(struct hv *h, struct hv_vnic *v, unsigned state);
 void hv_replay_done(struct hv *h, struct hv_vnic *v);
 void hv_vnic_answered(struct hv *h, struct hv_vnic *v,
@@ -52,7 +44,10 @@ void hv_reconcile(struct hv *h, uint64_t now);
 
 /* ---- hv_resync.c ------------------------------------------------------ */
 void hv_resync_start(struct hv *h, const char *why);
-void hv_resync_msg(struct hv *h, uint8_t phase, uint64_t now);
+/* Sends RESYNC BEGIN when one is needed, END once every replayed request
+ * is answered: each as early as the window allows, before new work. */
+void hv_resync_step(struct hv *h, uint64_t now);
+void hv_resync_gaveup(struct hv *h, const struct nvdp_msg *msg);
 void hv_resync_answered(struct hv *h, const struct nvdp_msg *req,
                         const struct nvdp_msg *resp);
 

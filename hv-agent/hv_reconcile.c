@@ -7,37 +7,6 @@
 #include "hv_proto_int.h"
 #include "log.h"
 
-uint16_t
-hv_tx_limit(const struct hv *h)
-{
-    const struct hv_proto *p = &h->proto;
-    uint16_t lim = h->conf.rel.window;
-
-    if (lim > p->tx.p.window)
-        lim = p->tx.p.window;
-    if (p->nve.window == 0)
-        return 1; /* until the NVE's HELLO tells us its window */
-    if (p->nve.window < lim)
-        lim = p->nve.window;
-    return lim;
-}
-
-/* Room for new requests: what rel_tx_submit() accepts (the txid span from
- * the oldest unanswered request, rel.h) and at most hv_tx_limit() outstanding.
- * hv_reconcile() takes a VNIC off the dirty list only when this says a request
- * fits, so no VNIC is dropped by a refused submit (spec 10.6 rule 2). */
-uint16_t
-hv_tx_space(const struct hv *h)
-{
-    const struct hv_proto *p = &h->proto;
-    uint16_t lim = hv_tx_limit(h), room = rel_tx_space(&p->tx);
-
-    if (p->tx.outstanding >= lim)
-        return 0;
-    lim = (uint16_t)(lim - p->tx.outstanding);
-    return room < lim ? room : lim;
-}
-
 void
 hv_vnic_set_state(struct hv *h, struct hv_vnic *v, unsigned state)
 {
@@ -434,6 +403,7 @@ hv_vnic_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
         hv_notify_vnic(h, v);
 }
 
+/* Our request msg for v was given up (spec 10.3). */
 void
 hv_giveup_cb(void *arg, const struct nvdp_msg *msg, void *user)
 {
@@ -444,10 +414,7 @@ hv_giveup_cb(void *arg, const struct nvdp_msg *msg, void *user)
 
     p->blocked = 1;
     if (msg->type == NVDP_MSG_RESYNC) {
-        log_warnx("resync %s unanswered: retrying when the NVE is heard",
-                  msg->phase == NVDP_RESYNC_BEGIN ? "begin" : "end");
-        p->phase = msg->phase == NVDP_RESYNC_BEGIN ? HV_RS_NEEDED :
-                                                     HV_RS_REPLAY;
+        hv_resync_gaveup(h, msg);
         return;
     }
     if (v == NULL)
@@ -483,13 +450,13 @@ submit(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *m,
     struct hv_proto *p = &h->proto;
 
     if (nvdp_msg_size(m) + NVDP_HDR_LEN > p->mtu) {
-        p->cnt.oversize++;
+        p->nve.c.oversize++;
         vnic_fail(h, v, NVDP_ST_LIMIT, "request does not fit the uplink MTU");
         hv_replay_done(h, v);
         hv_notify_vnic(h, v);
         return 0;
     }
-    if (rel_tx_submit(&p->tx, m, v, now) == 0) {
+    if (nvdp_sess_submit(&p->nve, m, v, now) == 0) {
         hv_state_mark(&h->state, v);
         return -1;
     }
@@ -521,7 +488,10 @@ hv_reconcile(struct hv *h, uint64_t now)
 
     if ((m = malloc(sizeof(*m))) == NULL)
         return;
-    while (hv_tx_space(h) > 0 && (v = hv_state_next_dirty(&h->state)) != NULL) {
+    /* A VNIC leaves the work list only when its request fits the window,
+     * so none is dropped by a refused submit (spec 10.6 rule 2). */
+    while (nvdp_sess_tx_space(&h->proto.nve) > 0 &&
+           (v = hv_state_next_dirty(&h->state)) != NULL) {
         /* Its answer, give-up or the resync that drops it marks it
          * again: it is compared with the desired state then. */
         if (v->inflight)

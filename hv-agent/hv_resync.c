@@ -16,7 +16,7 @@ hv_resync_answered(struct hv *h, const struct nvdp_msg *req,
                   req->phase == NVDP_RESYNC_BEGIN ? "begin" : "end",
                   nvdp_status_str(resp->status), resp->reason);
     if (req->phase == NVDP_RESYNC_BEGIN)
-        p->in_session = resp->status == NVDP_ST_OK;
+        p->nve.open = resp->status == NVDP_ST_OK;
     if (req->phase == NVDP_RESYNC_BEGIN && p->phase == HV_RS_BEGIN) {
         log_debug("resync: begin acknowledged, replaying %zu VNICs",
                   p->replay_left);
@@ -55,8 +55,8 @@ hv_resync_start(struct hv *h, const char *why)
         return;
     }
     log_info("resync: %s: replaying %zu VNICs", why, h->state.count);
-    p->in_session = 0;
-    rel_tx_reset(&p->tx, reset_cb, h);
+    p->nve.open = 0;
+    nvdp_sess_tx_reset(&p->nve, reset_cb, h);
     p->replay_left = 0;
     TAILQ_FOREACH(v, &h->state.all, entry) {
         v->inflight = 0;
@@ -89,8 +89,8 @@ hv_resync_start(struct hv *h, const char *why)
         h->wake(h);
 }
 
-void
-hv_resync_msg(struct hv *h, uint8_t phase, uint64_t now)
+static void
+resync_msg(struct hv *h, uint8_t phase, uint64_t now)
 {
     struct hv_proto *p = &h->proto;
     struct nvdp_msg m;
@@ -103,16 +103,36 @@ hv_resync_msg(struct hv *h, uint8_t phase, uint64_t now)
         p->phase = HV_RS_IDLE;
         return;
     }
-    memset(&m, 0, offsetof(struct nvdp_msg, addr));
-    m.type = NVDP_MSG_RESYNC;
+    nvdp_msg_init(&m, NVDP_MSG_RESYNC);
     m.has_phase = 1;
     m.phase = phase;
-    m.naddr = 0;
-    if (rel_tx_submit(&p->tx, &m, NULL, now) == 0)
+    if (nvdp_sess_submit(&p->nve, &m, NULL, now) == 0)
         return;
     if (phase == NVDP_RESYNC_BEGIN) {
-        p->cnt.resyncs++;
+        p->nve.c.resyncs++;
         p->phase = HV_RS_BEGIN;
     } else
         p->phase = HV_RS_END;
+}
+
+void
+hv_resync_step(struct hv *h, uint64_t now)
+{
+    struct hv_proto *p = &h->proto;
+
+    if (nvdp_sess_tx_space(&p->nve) == 0)
+        return;
+    if (p->phase == HV_RS_NEEDED)
+        resync_msg(h, NVDP_RESYNC_BEGIN, now);
+    else if (p->phase == HV_RS_REPLAY && p->replay_left == 0)
+        resync_msg(h, NVDP_RESYNC_END, now);
+}
+
+void
+hv_resync_gaveup(struct hv *h, const struct nvdp_msg *msg)
+{
+    log_warnx("resync %s unanswered: retrying when the NVE is heard",
+              msg->phase == NVDP_RESYNC_BEGIN ? "begin" : "end");
+    h->proto.phase = msg->phase == NVDP_RESYNC_BEGIN ? HV_RS_NEEDED :
+                                                       HV_RS_REPLAY;
 }

@@ -38,10 +38,12 @@ withdraw_vnic(struct hv *h, struct hv_vnic *v, const char *reason)
 void
 hv_withdraw_input(struct hv *h, const struct nvdp_msg *m)
 {
+    struct nvdp_session *s = &h->proto.nve;
     struct hv_vnic *v, *next;
+    struct rel_resp r;
 
-    h->proto.cnt.withdraws_rx++;
-    if (!hv_request_new(h, m))
+    s->c.withdraws_rx++;
+    if (!nvdp_sess_request_new(s, NULL, m))
         return;
     for (v = TAILQ_FIRST(&h->state.all); v != NULL; v = next) {
         next = TAILQ_NEXT(v, entry);
@@ -59,5 +61,7 @@ hv_withdraw_input(struct hv *h, const struct nvdp_msg *m)
             continue;
         withdraw_vnic(h, v, m->reason);
     }
-    hv_answer_request(h, m, NVDP_ST_OK, NULL);
+    /* OK also when it names none of ours (spec 13) */
+    nvdp_resp_init(&r, m, NVDP_ST_OK, NULL);
+    nvdp_sess_answer(s, NULL, &r);
 }

@@ -14,6 +14,7 @@
 #include "l2sock.h"
 #include "log.h"
 #include "nvdp.h"
+#include "nvdp_session.h"
 #include "rel.h"
 #include "tree.h"
 
@@ -103,24 +104,6 @@ int nve_port_allows_hv(const struct nve_port *p, const uint8_t mac[6]);
 int nve_port_allows_vn(const struct nve_port *p, uint32_t vni);
 
 /* ---- protocol engine (nve_proto.c) -------------------------------------- */
-#define NVE_NTYPES 16 /* message types by low byte (0x01..0x0B used) */
-#define NVE_NERR 11   /* decode errors by -nvdp_err */
-
-struct nve_counters {
-    /* names as in protocol-spec/nvdp.md section 17 */
-    uint64_t rx_frames, tx_frames, rx_msgs, tx_msgs, tx_errors;
-    uint64_t rx_malformed, rx_bad_version, rx_msg_errors, rx_unknown_skipped;
-    uint64_t rx_short_txid, rx_dup, rx_stale, auth_unsupported;
-    uint64_t tx_retransmits, tx_giveups, rx_stray_responses;
-    uint64_t peers_expired, resyncs;
-    /* nve-agent's own */
-    uint64_t unauthorised, peer_restarts, peers_over_limit, withdraws;
-    uint64_t withdraws_unsent, bad_direction;
-    uint64_t rx_type[NVE_NTYPES], tx_type[NVE_NTYPES];
-    uint64_t status[NVDP_ST_MAX + 1]; /* RESPONSE statuses we sent */
-    uint64_t decode_err[NVE_NERR];    /* by -nvdp_err */
-};
-
 typedef void (*nve_send_fn)(void *arg, uint16_t port, const uint8_t dst[6],
                             const uint8_t *frame, size_t len);
 
@@ -150,12 +133,13 @@ unsigned nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
                             const char *reason, uint64_t now);
 uint32_t nve_proto_epoch(const struct nve_proto *p);
 unsigned nve_proto_npeers(const struct nve_proto *p);
-const struct nve_counters *nve_proto_counters(const struct nve_proto *p);
-const struct nve_counters *nve_proto_port_counters(const struct nve_proto *p,
+const struct nvdp_counters *nve_proto_counters(const struct nve_proto *p);
+const struct nvdp_counters *nve_proto_port_counters(const struct nve_proto *p,
                                                    uint16_t port);
 struct json_object *nve_proto_peers_json(const struct nve_proto *p,
                                          uint64_t now);
-struct json_object *nve_counters_json(const struct nve_counters *c);
+/* A counters set as nvdpctl counters shows it (nve-agent(8)). */
+struct json_object *nve_counters_json(const struct nvdp_counters *c);
 struct json_object *nve_proto_counters_json(const struct nve_proto *p);
 
 /* ---- the daemon (nve.c) ------------------------------------------------- */

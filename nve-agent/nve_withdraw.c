@@ -1,71 +1,36 @@
 /* nve_withdraw.c - NVE-initiated withdraw (spec 13): the entries removed,
- * one WITHDRAW per owner through the window and its queue, re-submitted
- * when given up, and the hypervisors' answers. */
+ * one WITHDRAW per owner through its session's window and queue,
+ * re-submitted when given up, and the hypervisors' answers. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "nve_proto_int.h"
-
-void
-nve_wq_clear(struct nve_peer *e)
-{
-    while (e->wq_head) {
-        struct nve_wq *q = e->wq_head;
-        e->wq_head = q->next;
-        free(q);
-    }
-    e->wq_tail = NULL;
-    e->wq_len = 0;
-}
-
-/* Moves queued WITHDRAWs into the window while it has room. */
-void
-nve_wq_pump(struct nve_peer *e, uint64_t now)
-{
-    while (e->wq_head && e->tx_ready && rel_tx_space(&e->tx) > 0) {
-        struct nve_wq *q = e->wq_head;
-        if (rel_tx_submit(&e->tx, &q->m, e, now) == 0)
-            break;
-        e->wq_head = q->next;
-        if (e->wq_head == NULL)
-            e->wq_tail = NULL;
-        e->wq_len--;
-        free(q);
-    }
-}
 
 /* ours: the frame's peer_epoch is our epoch. Our txids begin at 1 in every
  * epoch, so an answer for a previous incarnation of ours would match one of
  * this one's WITHDRAWs (spec 11.3). */
 void
 nve_withdraw_answered(struct nve_proto *p, struct nve_peer *e,
-                const struct nvdp_msg *m, int ours)
+                      const struct nvdp_msg *m, int ours)
 {
     struct nvdp_msg req;
     void *user;
     char ms[18];
 
-    if (!ours || !e->tx_ready || !rel_tx_ack(&e->tx, m->txid, &user, &req)) {
-        COUNT(p, e, e->port, rx_stray_responses);
+    if (!nvdp_sess_response(&e->s, ours, m, &req, &user, p->now))
         return;
-    }
-    nve_wq_pump(e, p->now);
     if (m->status != NVDP_ST_OK)
         log_info("peer %s answered withdraw with %s: %s",
-                 nve_peer_str(e, NULL, ms), nvdp_status_str(m->status), m->reason);
+                 nve_mac_str(e->s.mac, ms), nvdp_status_str(m->status),
+                 m->reason);
     else
         log_debug("peer %s acknowledged withdraw txid %u",
-                  nve_peer_str(e, NULL, ms), m->txid);
+                  nve_mac_str(e->s.mac, ms), m->txid);
 }
-
-/* ---- timers ------------------------------------------------------------- */
-
-static int wq_submit(struct nve_peer *e, const struct nvdp_msg *m,
-                     uint64_t now);
 
 /* A hypervisor we still hear must learn that its VNIC is gone, or the two
  * views differ for good: the WITHDRAW goes again under a new txid. Its
- * expiry or restart ends this (nve_peer_free, nve_peer_restarted). */
+ * expiry or restart ends this (nve_peer_free, nve_peer_epoch). */
 static void
 withdraw_giveup(void *arg, const struct nvdp_msg *m, void *user)
 {
@@ -73,42 +38,29 @@ withdraw_giveup(void *arg, const struct nvdp_msg *m, void *user)
     struct nve_proto *p = arg;
     char ms[18];
 
-    COUNT(p, e, e->port, tx_giveups);
-    if (wq_submit(e, m, p->now) == 0)
+    if (nvdp_sess_submit_queued(&e->s, m, e, p->now) == 0)
         log_warnx("withdraw txid %u to %s unanswered: sent again",
-                  m->txid, nve_peer_str(e, NULL, ms));
+                  m->txid, nve_mac_str(e->s.mac, ms));
     else {
-        COUNT(p, e, e->port, withdraws_unsent);
+        NVE_COUNT(p, e, e->port, withdraws_unsent);
         log_warnx("withdraw txid %u to %s unanswered, given up (queue full)",
-                  m->txid, nve_peer_str(e, NULL, ms));
+                  m->txid, nve_mac_str(e->s.mac, ms));
     }
 }
 
 void
-nve_peer_tx_run(struct nve_proto *p, struct nve_peer *e, uint64_t now)
+nve_withdraw_run(struct nve_proto *p, struct nve_peer *e, uint64_t now)
 {
-    const struct nvdp_msg *due[NVE_TX_WINDOW_MAX];
-    struct nve_out *o;
-    int n;
+    struct nvdp_out *o;
 
-    if (!e->tx_ready)
+    if (!e->s.tx_ready || (e->s.wq_len == 0 &&
+                           rel_tx_next_due(&e->s.tx) > now))
+        return; /* nothing due: no batch to make */
+    if ((o = nve_out_new(p, e, e->port, e->s.mac)) == NULL)
         return;
-    nve_wq_pump(e, now);
-    uint64_t rtx = e->tx.retransmits;
-    n = rel_tx_due(&e->tx, now, due, NVE_TX_WINDOW_MAX, withdraw_giveup, p);
-    if (e->tx.retransmits > rtx)
-        nve_count_n(p, e, e->port, offsetof(struct nve_counters, tx_retransmits),
-                e->tx.retransmits - rtx);
-    if (n <= 0 || (o = malloc(sizeof(*o))) == NULL)
-        return;
-    nve_out_init(o, p, e, e->port, e->mac);
-    for (int i = 0; i < n; i++)
-        nve_out_add(o, due[i]);
-    nve_out_flush(o);
-    free(o);
+    nvdp_sess_put_due(&e->s, o, now, withdraw_giveup, p);
+    nve_out_send(o);
 }
-
-/* ---- withdraw ----------------------------------------------------------- */
 
 struct wd_item {
     uint16_t port;
@@ -153,42 +105,15 @@ wd_collect(void *arg, const struct tree_vnic *v)
     it->vnic = v->uuid;
 }
 
+/* e's window for WITHDRAWs, made at the first one. 0 / -1. */
 static int
 peer_tx_ready(struct nve_proto *p, struct nve_peer *e)
 {
     struct rel_params rp = p->conf->rel;
 
-    if (e->tx_ready)
-        return 0;
     if (rp.window > NVE_TX_WINDOW_MAX)
         rp.window = NVE_TX_WINDOW_MAX;
-    if (rel_tx_init(&e->tx, &rp) < 0)
-        return -1;
-    if (e->have_hello)
-        rel_tx_set_window(&e->tx, e->hello.window);
-    e->tx_ready = 1;
-    return 0;
-}
-
-/* Into the window if it has room, else queued behind what waits. */
-static int
-wq_submit(struct nve_peer *e, const struct nvdp_msg *m, uint64_t now)
-{
-    struct nve_wq *q;
-
-    if (e->wq_head == NULL && rel_tx_submit(&e->tx, m, e, now) != 0)
-        return 0;
-    if (e->wq_len >= NVE_TX_QUEUE_MAX || (q = malloc(sizeof(*q))) == NULL)
-        return -1;
-    q->next = NULL;
-    q->m = *m;
-    if (e->wq_tail)
-        e->wq_tail->next = q;
-    else
-        e->wq_head = q;
-    e->wq_tail = q;
-    e->wq_len++;
-    return 0;
+    return nvdp_sess_tx_init(&e->s, &rp, NVE_TX_QUEUE_MAX);
 }
 
 unsigned
@@ -219,8 +144,7 @@ nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
         struct nve_peer *e = nve_peer_find(p, it->port, it->hv);
         const struct nve_vn *vn = nve_conf_vn_by_vni(p->conf, it->vni);
 
-        memset(m, 0, sizeof(*m));
-        m->type = NVDP_MSG_WITHDRAW;
+        nvdp_msg_init(m, NVDP_MSG_WITHDRAW);
         /* the hypervisor matches the VN as it named it (spec 5.6) */
         if (it->by_uuid && vn && vn->has_uuid) {
             m->vn.kind = NVDP_VN_UUID;
@@ -242,15 +166,16 @@ nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
         nvdp_uuid_fmt(&it->vnic, us);
         log_info("withdraw %s%s of vn %s from %s on %s: %s",
                  l.per_vnic ? "vnic " : "all vnics", l.per_vnic ? us : "",
-                 vn ? vn->name : "?", nve_peer_str(NULL, it->hv, ms),
+                 vn ? vn->name : "?", nve_mac_str(it->hv, ms),
                  p->port[it->port].name, m->reason);
-        if (e == NULL || peer_tx_ready(p, e) < 0 || wq_submit(e, m, now) < 0) {
+        if (e == NULL || peer_tx_ready(p, e) < 0 ||
+            nvdp_sess_submit_queued(&e->s, m, e, now) < 0) {
             /* the state is gone either way; the hypervisor learns it at
              * its next request or resync */
-            COUNT(p, e, it->port, withdraws_unsent);
+            NVE_COUNT(p, e, it->port, withdraws_unsent);
             continue;
         }
-        COUNT(p, e, it->port, withdraws);
+        NVE_COUNT(p, e, it->port, withdraws);
         if (!e->wd_mark) {
             e->wd_mark = 1;
             sent[nsent++] = e;
@@ -258,7 +183,7 @@ nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
     }
     for (unsigned k = 0; k < nsent; k++) {
         sent[k]->wd_mark = 0;
-        nve_peer_tx_run(p, sent[k], now);
+        nve_withdraw_run(p, sent[k], now);
     }
     free(sent);
     free(l.v);

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include <dirent.h>
 
+#include "golden.h"
 #include "nvdp.h"
 
 #define MAXMSG 8
@@ -35,40 +35,6 @@ struct gf {
     struct nvdp_msg *m;    /* MAXMSG messages */
 };
 
-static size_t
-load_hex(const char *name, uint8_t *out, size_t cap)
-{
-    char path[512], line[1024];
-    FILE *f;
-    size_t n = 0;
-
-    snprintf(path, sizeof(path), "%s/protocol-spec/frames/%s.hex", TOP_SRCDIR,
-             name);
-    f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    while (fgets(line, sizeof(line), f)) {
-        char *p = line, *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        while (*p) {
-            unsigned v;
-            int used;
-            if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
-                p++;
-                continue;
-            }
-            if (sscanf(p, "%2x%n", &v, &used) != 1 || used != 2)
-                fail_msg("%s: bad hex near '%s'", path, p);
-            assert_true(n < cap);
-            out[n++] = (uint8_t)v;
-            p += 2;
-        }
-    }
-    fclose(f);
-    return n;
-}
-
 /* Decodes the whole frame, recording each next() result. */
 static struct gf *
 gf_decode(const char *name)
@@ -79,7 +45,7 @@ gf_decode(const char *name)
     assert_non_null(g);
     g->m = calloc(MAXMSG, sizeof(*g->m));
     assert_non_null(g->m);
-    g->len = load_hex(name, g->raw, sizeof(g->raw));
+    g->len = golden_load(name, g->raw, sizeof(g->raw));
     assert_true(g->len >= NVDP_ETH_HLEN);
     assert_int_equal(g->raw[12] << 8 | g->raw[13], NVDP_ETHERTYPE_DEFAULT);
     g->open_rc = nvdp_frame_open(&g->r, g->raw + NVDP_ETH_HLEN,
@@ -1178,32 +1144,17 @@ static const char *const covered[] = {
 };
 #define NCOVERED (sizeof(covered) / sizeof(covered[0]))
 
-static size_t
-scan_dir(const char *sub, const char *prefix, uint8_t *seen)
+static void
+mark_seen(void *arg, const char *name)
 {
-    char path[512], name[300];
-    struct dirent *de;
-    DIR *d;
-    size_t n = 0, i;
+    uint8_t *seen = arg;
+    size_t i;
 
-    snprintf(path, sizeof(path), "%s/protocol-spec/frames%s", TOP_SRCDIR, sub);
-    d = opendir(path);
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        if (len < 5 || strcmp(de->d_name + len - 4, ".hex") != 0)
-            continue;
-        snprintf(name, sizeof(name), "%s%.*s", prefix, (int)(len - 4),
-                 de->d_name);
-        for (i = 0; i < NCOVERED && strcmp(covered[i], name) != 0; i++)
-            ;
-        if (i == NCOVERED)
-            fail_msg("golden frame %s has no test in test_codec.c", name);
-        seen[i] = 1;
-        n++;
-    }
-    closedir(d);
-    return n;
+    for (i = 0; i < NCOVERED && strcmp(covered[i], name) != 0; i++)
+        ;
+    if (i == NCOVERED)
+        fail_msg("golden frame %s has no test in test_codec.c", name);
+    seen[i] = 1;
 }
 
 static void
@@ -1212,7 +1163,8 @@ t_every_frame_tested(void **s)
     uint8_t seen[NCOVERED] = {0};
     size_t n, i;
 
-    n = scan_dir("", "", seen) + scan_dir("/malformed", "malformed/", seen);
+    n = golden_each("", mark_seen, seen) +
+        golden_each("/malformed", mark_seen, seen);
     for (i = 0; i < NCOVERED; i++)
         if (!seen[i])
             fail_msg("test list names %s, which is not in frames/", covered[i]);

@@ -204,7 +204,7 @@ hv_start(struct sim *s, int i, int with_state)
 {
     struct simhv *x = &s->hv[i];
     char err[256];
-    uint32_t old = x->h.proto.epoch;
+    uint32_t old = x->h.proto.ep.epoch;
 
     memset(&x->h, 0, sizeof(x->h));
     hv_conf_defaults(&x->h.conf);
@@ -538,9 +538,9 @@ converged(struct sim *s, char *why, size_t len)
             snprintf(why, len, "hv%d down", i);
             return 0;
         }
-        if (x->h.proto.phase != HV_RS_IDLE || x->h.proto.tx.outstanding) {
+        if (x->h.proto.phase != HV_RS_IDLE || x->h.proto.nve.tx.outstanding) {
             snprintf(why, len, "hv%d: resync phase %u, %u outstanding", i,
-                     x->h.proto.phase, x->h.proto.tx.outstanding);
+                     x->h.proto.phase, x->h.proto.nve.tx.outstanding);
             return 0;
         }
         TAILQ_FOREACH(v, &x->h.state.all, entry) {
@@ -622,8 +622,8 @@ sim_free(struct sim *s)
 {
     for (int i = 0; i < NHV; i++) {
         if (s->hv[i].up) {
-            s->retransmits += s->hv[i].h.proto.tx.retransmits;
-            s->giveups += s->hv[i].h.proto.tx.giveups;
+            s->retransmits += s->hv[i].h.proto.nve.tx.retransmits;
+            s->giveups += s->hv[i].h.proto.nve.tx.giveups;
             hv_stop(s, i);
         }
         unlink(s->hv[i].state_path);
@@ -655,8 +655,8 @@ maybe_restart(struct sim *s)
     }
     if (!s->hv[who].up)
         return;
-    s->retransmits += s->hv[who].h.proto.tx.retransmits;
-    s->giveups += s->hv[who].h.proto.tx.giveups;
+    s->retransmits += s->hv[who].h.proto.nve.tx.retransmits;
+    s->giveups += s->hv[who].h.proto.nve.tx.giveups;
     hv_stop(s, who);
     s->hv[who].back_at = s->now + 100 + rnd_below(2900);
     s->restarts_hv++;

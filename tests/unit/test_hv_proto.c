@@ -320,7 +320,7 @@ nve_up(struct env *e)
     run(e);
     assert_int_equal(nve_answer_all(e), 1); /* END */
     assert_int_equal(e->h.proto.phase, HV_RS_IDLE);
-    assert_int_equal(e->h.proto.cnt.resyncs, 1);
+    assert_int_equal(e->h.proto.nve.c.resyncs, 1);
 }
 
 /* ---- VNIC helpers ------------------------------------------------------ */
@@ -450,7 +450,7 @@ test_attach_group_then_unicast(void **st)
     mark = e->nframes;
     advance(e, 500);
     assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
-    assert_int_equal(e->h.proto.tx.outstanding, 0);
+    assert_int_equal(e->h.proto.nve.tx.outstanding, 0);
     env_free(e);
 }
 static void
@@ -473,7 +473,7 @@ test_refusal_stays_failed(void **st)
     assert_string_equal(v->reason, "VN 999 is not offered on port p1");
     assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_FAILED);
     assert_true(hv_vnic_settled(v));
-    assert_int_equal(e->h.proto.cnt.refusals_rx, 1);
+    assert_int_equal(e->h.proto.nve.c.refusals_rx, 1);
 
     /* not retried by itself, however long we wait */
     mark = e->nframes;
@@ -524,7 +524,7 @@ test_loss_retransmits(void **st)
     assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
     advance(e, 1);
     assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 1);
-    assert_int_equal(e->h.proto.tx.retransmits, 2);
+    assert_int_equal(e->h.proto.nve.tx.retransmits, 2);
 
     nve_respond(e, txid, NVDP_MSG_ASSOC, NVDP_ST_OK, 7, NULL);
     assert_int_equal(v->state, HV_VNIC_ATTACHED);
@@ -555,11 +555,11 @@ test_duplicate_responses_ignored(void **st)
     nve_respond(e, req[0].txid, NVDP_MSG_ASSOC, NVDP_ST_CONFLICT, 0, "x");
     assert_int_equal(v->state, HV_VNIC_ATTACHED);
     assert_int_equal(v->tag, 300);
-    assert_int_equal(e->h.proto.cnt.stray_responses, 2);
+    assert_int_equal(e->h.proto.nve.c.rx_stray_responses, 2);
     assert_int_equal(e->nev, nev);
     /* an answer to a txid never sent is stray too */
     nve_respond(e, 4242, NVDP_MSG_ASSOC, NVDP_ST_OK, 5, NULL);
-    assert_int_equal(e->h.proto.cnt.stray_responses, 3);
+    assert_int_equal(e->h.proto.nve.c.rx_stray_responses, 3);
     assert_int_equal(v->tag, 300);
     env_free(e);
 }
@@ -624,7 +624,7 @@ test_withdraw_honoured(void **st)
     assert_int_equal(count_type(e, mark, NVDP_MSG_RESPONSE, resp, 4), 1);
     assert_int_equal(resp[0].txid, 5);
     assert_int_equal(e->nev, nev);
-    assert_int_equal(e->h.proto.cnt.dup_requests, 1);
+    assert_int_equal(e->h.proto.nve.c.rx_dup, 1);
 
     /* The WITHDRAW does not say whether the NVE applied our ASSOC before
      * or after it: a VNIC_DISASSOC of this port only makes sure (spec
@@ -694,7 +694,7 @@ test_epoch_change_resyncs_with_hints(void **st)
     e->seen = mark;
     nve_group_hello(e);
     run(e);
-    assert_int_equal(e->h.proto.cnt.resyncs, 2);
+    assert_int_equal(e->h.proto.nve.c.resyncs, 2);
     assert_int_equal(count_type(e, mark, NVDP_MSG_RESYNC, req, 8), 1);
     assert_int_equal(req[0].phase, NVDP_RESYNC_BEGIN);
     /* nothing is replayed before BEGIN is acknowledged */
@@ -705,7 +705,7 @@ test_epoch_change_resyncs_with_hints(void **st)
     /* its unicast "I hold nothing for you" does not start another one */
     nve_hello_pe(e, 0);
     run(e);
-    assert_int_equal(e->h.proto.cnt.resyncs, 2);
+    assert_int_equal(e->h.proto.nve.c.resyncs, 2);
 
     mark = e->nframes;
     e->seen = mark;
@@ -741,7 +741,7 @@ test_epoch_change_resyncs_with_hints(void **st)
     nve_hello(e);
     nve_group_hello(e);
     run(e);
-    assert_int_equal(e->h.proto.cnt.resyncs, 2);
+    assert_int_equal(e->h.proto.nve.c.resyncs, 2);
     env_free(e);
 }
 static void
@@ -759,21 +759,21 @@ test_nve_lost_us_resyncs_once(void **st)
     /* the periodic group HELLO carries 0 for everybody: no resync */
     nve_group_hello(e);
     run(e);
-    assert_int_equal(e->h.proto.cnt.resyncs, 1);
+    assert_int_equal(e->h.proto.nve.c.resyncs, 1);
     /* same NVE epoch, but a unicast frame says it holds nothing for us
      * (it expired us) */
     mark = e->nframes;
     e->seen = mark;
     nve_hello_pe(e, 0);
     run(e);
-    assert_int_equal(e->h.proto.cnt.resyncs, 2);
+    assert_int_equal(e->h.proto.nve.c.resyncs, 2);
     assert_int_equal(count_type(e, mark, NVDP_MSG_RESYNC, req, 4), 1);
     assert_int_equal(req[0].phase, NVDP_RESYNC_BEGIN);
     /* further such frames before our BEGIN is answered: no second one */
     nve_hello_pe(e, 0);
     nve_hello_pe(e, 0x12345678);
     run(e);
-    assert_int_equal(e->h.proto.cnt.resyncs, 2);
+    assert_int_equal(e->h.proto.nve.c.resyncs, 2);
     /* the whole resync goes through */
     nve_answer_all(e);
     run(e);
@@ -782,7 +782,7 @@ test_nve_lost_us_resyncs_once(void **st)
     nve_answer_all(e);
     assert_int_equal(e->h.proto.phase, HV_RS_IDLE);
     assert_int_equal(find(e, 1)->state, HV_VNIC_ATTACHED);
-    assert_int_equal(e->h.proto.cnt.resyncs, 2);
+    assert_int_equal(e->h.proto.nve.c.resyncs, 2);
     env_free(e);
 }
 static void
@@ -823,7 +823,7 @@ test_start_with_state_resyncs(void **st)
     nve_group_hello(e);
     nve_hello_pe(e, 0x0badbeef);
     run(e);
-    assert_int_equal(e->h.proto.cnt.resyncs, 1);
+    assert_int_equal(e->h.proto.nve.c.resyncs, 1);
 
     mark = e->nframes;
     nve_respond(e, req[0].txid, NVDP_MSG_RESYNC, NVDP_ST_OK, 0, NULL);
@@ -860,7 +860,7 @@ test_nve_silence_down(void **st)
     nev = e->nev;
     advance(e, 1);
     assert_false(hv_proto_nve_up(&e->h));
-    assert_int_equal(e->h.proto.cnt.nve_down, 1);
+    assert_int_equal(e->h.proto.nve.c.peers_expired, 1);
     assert_int_equal(e->nnve, 2);
     assert_int_equal(e->nve_events[1], 0);
     /* the VNIC is no longer confirmed: pending, observers told */
@@ -971,10 +971,10 @@ test_giveup_then_retry_when_heard(void **st)
             nve_group_hello(e);
         advance(e, 100);
     }
-    assert_int_equal(e->h.proto.tx.giveups, 0);
+    assert_int_equal(e->h.proto.nve.tx.giveups, 0);
     assert_true(v->inflight);
     advance(e, 100);
-    assert_int_equal(e->h.proto.tx.giveups, 1);
+    assert_int_equal(e->h.proto.nve.tx.giveups, 1);
     /* reported failed, for lack of an answer */
     assert_int_equal(v->state, HV_VNIC_FAILED);
     assert_string_equal(v->reason, "no answer from NVE");
@@ -1011,9 +1011,9 @@ test_malformed_and_auth_dropped(void **st)
 
     (void)st;
     hv_proto_input(&e->h, NVE_MAC, HV_MAC, junk, sizeof(junk), e->now);
-    assert_int_equal(e->h.proto.cnt.rx_bad_version, 1);
+    assert_int_equal(e->h.proto.nve.c.rx_bad_version, 1);
     hv_proto_input(&e->h, NVE_MAC, HV_MAC, shorty, sizeof(shorty), e->now);
-    assert_int_equal(e->h.proto.cnt.rx_malformed, 1);
+    assert_int_equal(e->h.proto.nve.c.rx_malformed, 1);
     assert_false(hv_proto_nve_up(&e->h));
 
     hello_msg(e->one, NVDP_ROLE_NVE, 3, 64);
@@ -1023,15 +1023,15 @@ test_malformed_and_auth_dropped(void **st)
     /* the AUTH flag while authentication is not configured */
     buf[1] |= NVDP_HF_AUTH;
     hv_proto_input(&e->h, NVE_MAC, HV_MAC, buf, len, e->now);
-    assert_int_equal(e->h.proto.cnt.rx_auth_unsupported, 1);
+    assert_int_equal(e->h.proto.nve.c.auth_unsupported, 1);
     assert_false(hv_proto_nve_up(&e->h));
     /* truncated by one byte: the header length no longer fits */
     buf[1] &= (uint8_t)~NVDP_HF_AUTH;
     hv_proto_input(&e->h, NVE_MAC, HV_MAC, buf, len - 1, e->now);
-    assert_int_equal(e->h.proto.cnt.rx_malformed, 2);
+    assert_int_equal(e->h.proto.nve.c.rx_malformed, 2);
     hv_proto_input(&e->h, NVE_MAC, HV_MAC, buf, len, e->now);
     assert_true(hv_proto_nve_up(&e->h));
-    assert_int_equal(e->h.proto.cnt.rx_msgs, 1);
+    assert_int_equal(e->h.proto.nve.c.rx_msgs, 1);
     /* an unknown optional TLV after the HELLO is skipped and counted */
     {
         uint8_t ext[64];
@@ -1039,9 +1039,9 @@ test_malformed_and_auth_dropped(void **st)
         memcpy(ext + len, "\x01\x23\x00\x02\xab\xcd", 6);
         ext[3] = (uint8_t)(ext[3] + 6);
         hv_proto_input(&e->h, NVE_MAC, HV_MAC, ext, len + 6, e->now);
-        assert_int_equal(e->h.proto.cnt.rx_unknown_skipped, 1);
-        assert_int_equal(e->h.proto.cnt.rx_msgs, 2);
-        assert_int_equal(e->h.proto.cnt.rx_malformed, 2);
+        assert_int_equal(e->h.proto.nve.c.rx_unknown_skipped, 1);
+        assert_int_equal(e->h.proto.nve.c.rx_msgs, 2);
+        assert_int_equal(e->h.proto.nve.c.rx_malformed, 2);
     }
     env_free(e);
 }
@@ -1062,7 +1062,7 @@ test_other_hypervisor_ignored(void **st)
     m[1].phase = NVDP_RESYNC_BEGIN;
     nve_frame(e, OTHER_MAC, 0x77, 0, m, 2);
     assert_false(hv_proto_nve_up(&e->h));
-    assert_int_equal(e->h.proto.cnt.rx_foreign, 1);
+    assert_int_equal(e->h.proto.nve.c.rx_foreign, 1);
     attach(e, 1, 10100, "10.0.0.1");
     run(e);
     /* still to the group, and nothing answered to the other hypervisor */
@@ -1074,7 +1074,7 @@ test_other_hypervisor_ignored(void **st)
     nve_frame(e, OTHER_MAC, 0x99, 0, m, 1);
     advance(e, 1000);
     assert_memory_equal(e->frames[e->nframes - 1].dst, NVE_MAC, 6);
-    assert_int_equal(e->h.proto.cnt.resyncs, 1); /* the start-up one */
+    assert_int_equal(e->h.proto.nve.c.resyncs, 1); /* the start-up one */
     env_free(e);
 }
 
@@ -1288,7 +1288,7 @@ test_begin_refused_no_loop(void **st)
     response(e->one, req[0].txid, NVDP_MSG_RESYNC, NVDP_ST_NOT_AUTHORISED, 0,
              "hypervisor is not authorised on this port");
     nve_frame(e, NVE_MAC, NVE_EPOCH, 0, e->one, 1);
-    assert_false(e->h.proto.in_session);
+    assert_false(e->h.proto.nve.open);
     assert_int_equal(e->h.proto.phase, HV_RS_REPLAY);
     v = attach(e, 1, 10100, "10.0.0.1");
     mark = e->nframes;
@@ -1313,7 +1313,7 @@ test_begin_refused_no_loop(void **st)
     /* refused, not resynced over and over */
     assert_int_equal(v->state, HV_VNIC_FAILED);
     assert_int_equal(v->status, NVDP_ST_NOT_AUTHORISED);
-    assert_int_equal(e->h.proto.cnt.resyncs, 1);
+    assert_int_equal(e->h.proto.nve.c.resyncs, 1);
     assert_int_equal(e->h.proto.phase, HV_RS_IDLE);
     env_free(e);
 }
@@ -1387,7 +1387,7 @@ test_refused_submit_stays_queued(void **st)
     e->seen = e->nframes;
     for (size_t i = 1; i < 4; i++)   /* all but the oldest */
         nve_respond(e, req[i].txid, NVDP_MSG_ASSOC, NVDP_ST_OK, 7, NULL);
-    assert_int_equal(e->h.proto.tx.outstanding, 1);
+    assert_int_equal(e->h.proto.nve.tx.outstanding, 1);
     run(e);
     advance(e, 10);
     /* nothing fits: the txid span is the window */
@@ -1471,7 +1471,7 @@ test_answer_scoped_by_peer_epoch(void **st)
     response(e->one, req[0].txid, NVDP_MSG_RESYNC, NVDP_ST_OK, 0, NULL);
     nve_frame(e, NVE_MAC, e->nve_epoch, HV_EPOCH ^ 0x77, e->one, 1);
     assert_int_equal(e->h.proto.phase, HV_RS_BEGIN);
-    assert_int_equal(e->h.proto.cnt.stray_responses, 1);
+    assert_int_equal(e->h.proto.nve.c.rx_stray_responses, 1);
     nve_frame(e, NVE_MAC, e->nve_epoch, 0, e->one, 1);
     assert_int_equal(e->h.proto.phase, HV_RS_REPLAY);
     env_free(e);
@@ -1496,7 +1496,7 @@ test_giveup_leaves_doubt(void **st)
             nve_group_hello(e);
         advance(e, 100);
     }
-    assert_int_equal(e->h.proto.tx.giveups, 1);
+    assert_int_equal(e->h.proto.nve.tx.giveups, 1);
     assert_true(v->acked_unsure);
     attach(e, 1, 10200, "10.0.0.1");     /* the caller moves it meanwhile */
     e->seen = e->nframes;
@@ -1523,7 +1523,7 @@ test_giveup_leaves_doubt(void **st)
             nve_group_hello(e);
         advance(e, 100);
     }
-    assert_int_equal(e->h.proto.tx.giveups, 2);
+    assert_int_equal(e->h.proto.nve.tx.giveups, 2);
     v->up = 1;
     v->state = HV_VNIC_PENDING;
     hv_proto_vnic_changed(&e->h, v);
@@ -1598,7 +1598,7 @@ test_malformed_request_from_nve_answered(void **st)
     hv_proto_input(&e->h, NVE_MAC, HV_MAC, buf, len, e->now);
     run(e);
     assert_int_equal(v->state, HV_VNIC_ATTACHED);
-    assert_int_equal(e->h.proto.cnt.rx_msg_errors, 1);
+    assert_int_equal(e->h.proto.nve.c.rx_msg_errors, 1);
     assert_int_equal(count_type(e, mark, NVDP_MSG_RESPONSE, resp, 2), 1);
     assert_int_equal(resp[0].txid, 8);
     assert_int_equal(resp[0].status, nvdp_err_status(NVDP_E_VALUE));
@@ -1632,7 +1632,7 @@ test_detach_given_up_is_retried(void **st)
             nve_group_hello(e);
         advance(e, 100);
     }
-    assert_int_equal(e->h.proto.tx.giveups, 1);
+    assert_int_equal(e->h.proto.nve.tx.giveups, 1);
     assert_non_null(find(e, 1));
     assert_int_equal(v->state, HV_VNIC_DETACHING);
     n = count_type(e, e->seen, NVDP_MSG_VNIC_DISASSOC, req, 16);
@@ -1692,7 +1692,7 @@ test_mutated_input_survives(void **st)
         if (round % 100 == 0)
             advance(e, 10);
     }
-    assert_true(e->h.proto.cnt.rx_malformed + e->h.proto.cnt.rx_msg_errors >
+    assert_true(e->h.proto.nve.c.rx_malformed + e->h.proto.nve.c.rx_msg_errors >
                 0);
     /* still working: a clean NVE answers and the VNICs end up attached */
     e->nve_epoch = NVE_EPOCH + 7;

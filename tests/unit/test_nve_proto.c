@@ -396,7 +396,7 @@ test_error_replies(void **state)
     snprintf(m->reason, sizeof(m->reason), "x");
     r = req1(x, 0, HV1, m);
     assert_int_equal(r->status, NVDP_ST_UNSUPPORTED);
-    const struct nve_counters *c = nve_proto_counters(x->p);
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
     assert_int_equal(c->status[NVDP_ST_UNKNOWN_VN], 1);
     assert_int_equal(c->status[NVDP_ST_NOT_AUTHORISED], 2);
     assert_int_equal(c->status[NVDP_ST_NO_TAGS], 1);
@@ -443,7 +443,7 @@ test_unsupported_and_malformed_requests(void **state)
     r = find_resp(x, 6);
     assert_non_null(r);
     assert_int_equal(r->status, NVDP_ST_MALFORMED);
-    const struct nve_counters *c = nve_proto_counters(x->p);
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
     assert_int_equal(c->decode_err[-NVDP_E_UNKNOWN], 1);
     assert_int_equal(c->decode_err[-NVDP_E_MISSING], 1);
     assert_int_equal(c->rx_msg_errors, 2);
@@ -476,7 +476,7 @@ static void
 test_peer_limits_and_direction(void **state)
 {
     struct fx *x = *state;
-    const struct nve_counters *c = nve_proto_counters(x->p);
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
     struct nvdp_msg *m;
 
     x->conf->max_hv_per_port = 1;
@@ -514,7 +514,7 @@ test_withdraw_giveup(void **state)
 {
     struct fx *x = *state;
     struct tree_filter f = {.port = 0, .vni = 100};
-    const struct nve_counters *c = nve_proto_counters(x->p);
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
     uint32_t first = 0, last = 0, txid[8];
     uint64_t t = x->now;
 
@@ -568,7 +568,7 @@ test_malformed_frames(void **state)
     struct fx *x = *state;
     uint8_t b[256];
     static const uint8_t t[] = {0x80, 0x05, 0x00, 0x40, 0, 0, 0, 1};
-    const struct nve_counters *c = nve_proto_counters(x->p);
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
     size_t len;
 
     x->ncap = 0;
@@ -969,7 +969,7 @@ test_mutation_storm(void **state)
     free(m);
     blen = nvdp_writer_finish(&x->w);
     memcpy(base, x->wbuf, blen);
-    const struct nve_counters *c = nve_proto_counters(x->p);
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
     for (unsigned it = 0; it < 20000; it++) {
         size_t len = blen;
         memcpy(b, base, blen);
@@ -1279,7 +1279,7 @@ test_withdraw_answer_scoped_by_epoch(void **state)
     struct fx *x = *state;
     struct nvdp_uuid u = U(1);
     struct tree_filter f = {.port = 0, .vni = 100, .vnic = &u};
-    const struct nve_counters *c = nve_proto_counters(x->p);
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
     uint32_t txid;
 
     req1(x, 0, HV1, assoc(1, 100, 1));
