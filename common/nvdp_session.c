@@ -35,28 +35,34 @@ jset_u64(struct json_object *o, const char *k, uint64_t v)
 }
 
 void
+nvdp_counters_json_add(const struct nvdp_counters *c,
+                       const struct nvdp_counter_name *t, size_t n,
+                       struct json_object *o)
+{
+    for (size_t i = 0; i < n; i++)
+        jset_u64(o, t[i].name, *(const uint64_t *)((const char *)c + t[i].off));
+}
+
+void
 nvdp_counters_json(const struct nvdp_counters *c, struct json_object *o)
 {
     struct json_object *rx = json_object_new_object(),
                        *tx = json_object_new_object(),
                        *st = json_object_new_object(),
                        *de = json_object_new_object();
-    static const struct {
-        const char *name;
-        size_t off;
-    } flat[] = {
-#define F(x) {#x, offsetof(struct nvdp_counters, x)}
-        F(rx_frames), F(tx_frames), F(rx_msgs), F(tx_msgs), F(tx_errors),
-        F(rx_malformed), F(rx_bad_version), F(rx_msg_errors),
-        F(rx_unknown_skipped), F(rx_short_txid), F(rx_dup), F(rx_stale),
-        F(auth_unsupported), F(tx_retransmits), F(tx_giveups),
-        F(rx_stray_responses), F(peers_expired), F(resyncs),
-#undef F
+    static const struct nvdp_counter_name flat[] = {
+        NVDP_COUNTER(rx_frames), NVDP_COUNTER(tx_frames),
+        NVDP_COUNTER(rx_msgs), NVDP_COUNTER(tx_msgs),
+        NVDP_COUNTER(tx_errors), NVDP_COUNTER(rx_malformed),
+        NVDP_COUNTER(rx_bad_version), NVDP_COUNTER(rx_msg_errors),
+        NVDP_COUNTER(rx_unknown_skipped), NVDP_COUNTER(rx_short_txid),
+        NVDP_COUNTER(rx_dup), NVDP_COUNTER(rx_stale),
+        NVDP_COUNTER(auth_unsupported), NVDP_COUNTER(tx_retransmits),
+        NVDP_COUNTER(tx_giveups), NVDP_COUNTER(rx_stray_responses),
+        NVDP_COUNTER(peers_expired), NVDP_COUNTER(resyncs),
     };
 
-    for (size_t i = 0; i < sizeof(flat) / sizeof(flat[0]); i++)
-        jset_u64(o, flat[i].name,
-                 *(const uint64_t *)((const char *)c + flat[i].off));
+    nvdp_counters_json_add(c, flat, sizeof(flat) / sizeof(flat[0]), o);
     for (unsigned i = 1; i <= (NVDP_MSG_VNIC_STATE & 0xFF); i++) {
         const char *n = nvdp_msg_name((uint16_t)(0x8000 | i));
         jset_u64(rx, n, c->rx_type[i]);

@@ -61,6 +61,16 @@ unsigned nvdp_type_idx(uint16_t type);
 /* Adds the section 17 counters and both daemons' own (tx_errors,
  * rx_by_type, tx_by_type, tx_status, decode_errors) to o. */
 void nvdp_counters_json(const struct nvdp_counters *c, struct json_object *o);
+/* A counter's name in a JSON view and where it is: NVDP_COUNTER(rx_dup). */
+struct nvdp_counter_name {
+    const char *name;
+    size_t off;
+};
+#define NVDP_COUNTER(x) {#x, offsetof(struct nvdp_counters, x)}
+/* Adds the n counters of table t to o. */
+void nvdp_counters_json_add(const struct nvdp_counters *c,
+                            const struct nvdp_counter_name *t, size_t n,
+                            struct json_object *o);
 
 /* ---- the endpoint: what we are ---------------------------------------- */
 /* Sends one frame: buf/len is the NVDP header and TLVs (no Ethernet

@@ -326,34 +326,37 @@ hv_proto_free(struct hv *h)
 
 /* ---- JSON ------------------------------------------------------------ */
 
+static void
+jset_u64(struct json_object *o, const char *k, uint64_t v)
+{
+    json_object_object_add(o, k, json_object_new_int64((int64_t)v));
+}
+
 struct json_object *
 hv_proto_counters_json(const struct hv *h)
 {
-    const struct hv_proto *p = &h->proto;
-    const struct nvdp_counters *c = &p->nve.c;
-    const struct rel_tx *tx = &p->nve.tx;
+    const struct rel_tx *tx = &h->proto.nve.tx;
     struct json_object *o = json_object_new_object();
-#define C(name, val) \
-    json_object_object_add(o, name, json_object_new_int64((int64_t)(val)))
-    /* protocol-spec/nvdp.md section 17, and both daemons' own */
-    nvdp_counters_json(c, o);
     /* ours (hv-agent(8)) */
-    C("rx_foreign", c->rx_foreign);
-    C("hello_tx", c->tx_type[nvdp_type_idx(NVDP_MSG_HELLO)]);
-    C("hello_rx", c->hello_rx);
-    C("requests_sent", tx->sent);
-    C("acked", tx->acked);
-    C("responses_rx", c->responses_rx);
-    C("refusals_rx", c->refusals_rx);
-    C("withdraws_rx", c->withdraws_rx);
-    C("resp_dropped", c->resp_dropped);
-    C("unsupported_rx", c->unsupported_rx);
-    C("nve_down", c->peers_expired);
-    C("oversize", c->oversize);
-    C("outstanding", tx->outstanding);
-    C("state_saves", h->state_saves);
-    C("state_save_errors", h->state_save_errors);
-#undef C
+    static const struct nvdp_counter_name own[] = {
+        NVDP_COUNTER(rx_foreign), NVDP_COUNTER(hello_rx),
+        NVDP_COUNTER(responses_rx), NVDP_COUNTER(refusals_rx),
+        NVDP_COUNTER(withdraws_rx), NVDP_COUNTER(resp_dropped),
+        NVDP_COUNTER(unsupported_rx), NVDP_COUNTER(oversize),
+        {"nve_down", offsetof(struct nvdp_counters, peers_expired)},
+        {"hello_tx", offsetof(struct nvdp_counters, tx_type) +
+                         (NVDP_MSG_HELLO & 0xFF) * sizeof(uint64_t)},
+    };
+
+    /* protocol-spec/nvdp.md section 17, and both daemons' own */
+    nvdp_counters_json(&h->proto.nve.c, o);
+    nvdp_counters_json_add(&h->proto.nve.c, own, sizeof(own) / sizeof(own[0]),
+                           o);
+    jset_u64(o, "requests_sent", tx->sent);
+    jset_u64(o, "acked", tx->acked);
+    jset_u64(o, "outstanding", tx->outstanding);
+    jset_u64(o, "state_saves", h->state_saves);
+    jset_u64(o, "state_save_errors", h->state_save_errors);
     return o;
 }
 

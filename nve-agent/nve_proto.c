@@ -36,9 +36,8 @@ nve_out_new(struct nve_proto *p, struct nve_peer *e, uint16_t port,
 void
 nve_out_send(struct nvdp_out *o)
 {
-    if (o == NULL)
-        return;
-    nvdp_out_flush(o);
+    if (o != NULL)
+        nvdp_out_flush(o);
     free(o);
 }
 
@@ -372,20 +371,14 @@ struct json_object *
 nve_counters_json(const struct nvdp_counters *c)
 {
     struct json_object *o = json_object_new_object();
-    static const struct {
-        const char *name;
-        size_t off;
-    } own[] = {
-#define F(x) {#x, offsetof(struct nvdp_counters, x)}
-        F(unauthorised), F(peer_restarts), F(peers_over_limit), F(withdraws),
-        F(withdraws_unsent), F(bad_direction),
-#undef F
+    static const struct nvdp_counter_name own[] = {
+        NVDP_COUNTER(unauthorised), NVDP_COUNTER(peer_restarts),
+        NVDP_COUNTER(peers_over_limit), NVDP_COUNTER(withdraws),
+        NVDP_COUNTER(withdraws_unsent), NVDP_COUNTER(bad_direction),
     };
 
     nvdp_counters_json(c, o);
-    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
-        nve_jset_u64(o, own[i].name,
-                     *(const uint64_t *)((const char *)c + own[i].off));
+    nvdp_counters_json_add(c, own, sizeof(own) / sizeof(own[0]), o);
     return o;
 }
 

@@ -16,30 +16,6 @@ struct nve_req {
 };
 
 static void
-req_connect(struct nve_req *q)
-{
-    tree_connect(q->p->tree, &q->tr, &q->res);
-}
-
-static void
-req_disconnect(struct nve_req *q)
-{
-    tree_disconnect(q->p->tree, &q->tr, &q->res);
-}
-
-static void
-req_assoc(struct nve_req *q)
-{
-    tree_assoc(q->p->tree, &q->tr, &q->res);
-}
-
-static void
-req_disassoc(struct nve_req *q)
-{
-    tree_disassoc(q->p->tree, &q->tr, &q->res);
-}
-
-static void
 req_preassoc(struct nve_req *q)
 {
     tree_preassoc(q->p->tree, &q->tr,
@@ -92,21 +68,25 @@ enum {
     REQ_VN_NEEDS,    /* known (UNKNOWN_VN) and allowed on the port */
 };
 
+typedef void (*tree_op_fn)(struct tree *t, const struct tree_req *r,
+                           struct tree_res *res);
+
 static const struct nve_req_def {
     uint16_t type;
     uint8_t vn;
-    uint8_t logged; /* the tree's result is logged (a VNIC changed) */
-    void (*apply)(struct nve_req *q);
+    uint8_t logged;   /* the tree's result is logged (a VNIC changed) */
+    tree_op_fn op;    /* the tree operation, or */
+    void (*apply)(struct nve_req *q); /* one that takes more of the request */
 } req_defs[] = {
-    {NVDP_MSG_VN_CONNECT, REQ_VN_NEEDS, 1, req_connect},
-    {NVDP_MSG_VN_DISCONNECT, REQ_VN_NAMES, 1, req_disconnect},
-    {NVDP_MSG_ASSOC, REQ_VN_NEEDS, 1, req_assoc},
-    {NVDP_MSG_DISASSOC, REQ_VN_NAMES, 1, req_disassoc},
-    {NVDP_MSG_VNIC_DISASSOC, REQ_VN_NONE, 1, req_vnic_disassoc},
-    {NVDP_MSG_PREASSOC, REQ_VN_NEEDS, 1, req_preassoc},
-    {NVDP_MSG_WITHDRAW, REQ_VN_NONE, 0, req_withdraw},
-    {NVDP_MSG_RESYNC, REQ_VN_NONE, 0, req_resync},
-    {NVDP_MSG_VNIC_STATE, REQ_VN_NONE, 1, req_vnic_state},
+    {NVDP_MSG_VN_CONNECT, REQ_VN_NEEDS, 1, tree_connect, NULL},
+    {NVDP_MSG_VN_DISCONNECT, REQ_VN_NAMES, 1, tree_disconnect, NULL},
+    {NVDP_MSG_ASSOC, REQ_VN_NEEDS, 1, tree_assoc, NULL},
+    {NVDP_MSG_DISASSOC, REQ_VN_NAMES, 1, tree_disassoc, NULL},
+    {NVDP_MSG_VNIC_DISASSOC, REQ_VN_NONE, 1, NULL, req_vnic_disassoc},
+    {NVDP_MSG_PREASSOC, REQ_VN_NEEDS, 1, NULL, req_preassoc},
+    {NVDP_MSG_WITHDRAW, REQ_VN_NONE, 0, NULL, req_withdraw},
+    {NVDP_MSG_RESYNC, REQ_VN_NONE, 0, NULL, req_resync},
+    {NVDP_MSG_VNIC_STATE, REQ_VN_NONE, 1, NULL, req_vnic_state},
 };
 
 static const struct nve_req_def *
@@ -241,7 +221,10 @@ nve_req_apply(struct nve_proto *p, struct nve_peer *e,
                 vn = nve_conf_vn_by_vni(p->conf, v->vni);
         }
     }
-    d->apply(&q);
+    if (d->op != NULL)
+        d->op(p->tree, &q.tr, &q.res);
+    else
+        d->apply(&q);
     if (d->logged)
         req_result(&q, vn, before, old_tag, r);
     else

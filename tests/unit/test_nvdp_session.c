@@ -675,15 +675,11 @@ static void
 assert_alike(const char *name, const struct verdict *a,
              const struct verdict *b)
 {
-    static const struct {
-        const char *name;
-        size_t off;
-    } rx[] = {
-#define F(x) {#x, offsetof(struct nvdp_counters, x)}
-        F(rx_frames), F(rx_msgs), F(rx_malformed), F(rx_bad_version),
-        F(rx_msg_errors), F(rx_short_txid), F(rx_unknown_skipped),
-        F(auth_unsupported),
-#undef F
+    static const struct nvdp_counter_name rx[] = {
+        NVDP_COUNTER(rx_frames), NVDP_COUNTER(rx_msgs),
+        NVDP_COUNTER(rx_malformed), NVDP_COUNTER(rx_bad_version),
+        NVDP_COUNTER(rx_msg_errors), NVDP_COUNTER(rx_short_txid),
+        NVDP_COUNTER(rx_unknown_skipped), NVDP_COUNTER(auth_unsupported),
     };
 
     for (size_t i = 0; i < sizeof(rx) / sizeof(rx[0]); i++) {
@@ -758,22 +754,30 @@ one_frame(void *arg, const char *name)
     free(nve);
 }
 
-static void
-t_roles_reject_alike(void **st)
+static struct nve_conf *
+nve_conf(void)
 {
     char path[] = "/tmp/test_nvdp_session.XXXXXX";
     int fd = mkstemp(path);
-    struct alike al = {0};
+    struct nve_conf *c;
 
-    (void)st;
     log_init("test", 1, 0);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, NVE_CONF, strlen(NVE_CONF)),
                      (ssize_t)strlen(NVE_CONF));
     close(fd);
-    al.conf = nve_conf_load(path);
+    c = nve_conf_load(path);
     unlink(path);
-    assert_non_null(al.conf);
+    assert_non_null(c);
+    return c;
+}
+
+static void
+t_roles_reject_alike(void **st)
+{
+    struct alike al = {nve_conf(), 0, 0};
+
+    (void)st;
     golden_each("/malformed", one_frame, &al);
     one_frame(&al, "auth-reserved"); /* the AUTH flag, authentication off */
     /* every frame of frames/malformed/, the open-time ones among them
@@ -788,23 +792,14 @@ t_roles_reject_alike(void **st)
 static void
 t_unannounced_auth_drops_frame(void **st)
 {
-    struct alike al = {0};
-    char path[] = "/tmp/test_nvdp_session.XXXXXX";
-    int fd = mkstemp(path);
+    struct nve_conf *conf = nve_conf();
     uint8_t raw[256];
     size_t len = golden_load("malformed/auth-unannounced", raw, sizeof(raw));
     struct verdict *hv = calloc(1, sizeof(*hv)), *nve = calloc(1, sizeof(*nve));
 
     (void)st;
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, NVE_CONF, strlen(NVE_CONF)),
-                     (ssize_t)strlen(NVE_CONF));
-    close(fd);
-    al.conf = nve_conf_load(path);
-    unlink(path);
-    assert_non_null(al.conf);
     as_hypervisor(raw + NVDP_ETH_HLEN, len - NVDP_ETH_HLEN, NULL, 0, hv);
-    as_nve(al.conf, raw + NVDP_ETH_HLEN, len - NVDP_ETH_HLEN, NULL, 0, nve);
+    as_nve(conf, raw + NVDP_ETH_HLEN, len - NVDP_ETH_HLEN, NULL, 0, nve);
     assert_int_equal(hv->c.rx_malformed, 1);
     assert_int_equal(hv->c.rx_msgs, 0);
     assert_int_equal(hv->c.decode_err[-NVDP_E_AUTH], 1);
@@ -814,7 +809,7 @@ t_unannounced_auth_drops_frame(void **st)
     assert_false(nve->applied);
     free(hv);
     free(nve);
-    nve_conf_free(al.conf);
+    nve_conf_free(conf);
 }
 
 int
