@@ -94,7 +94,7 @@ struct hv_observer {
 };
 #define HV_MAX_OBSERVERS 8
 
-/* ---- NVDP engine (hv_proto.c) ----------------------------------------- */
+/* ---- NVDP engine (hv_proto.c and the files of hv_proto_int.h) --------- */
 /* Sends one frame: buf/len is the NVDP header and TLVs (no Ethernet
  * header). 0 / -1. */
 typedef int (*hv_send_fn)(void *arg, const uint8_t dst[6],

@@ -103,7 +103,7 @@ const struct nve_port *nve_conf_port_by_id(const struct nve_conf *c,
 int nve_port_allows_hv(const struct nve_port *p, const uint8_t mac[6]);
 int nve_port_allows_vn(const struct nve_port *p, uint32_t vni);
 
-/* ---- protocol engine (nve_proto.c) -------------------------------------- */
+/* ---- protocol engine (nve_proto.c, nve_proto_int.h and its files) ----- */
 typedef void (*nve_send_fn)(void *arg, uint16_t port, const uint8_t dst[6],
                             const uint8_t *frame, size_t len);
 
