@@ -40,7 +40,8 @@ nvdp_counters_json_add(const struct nvdp_counters *c,
                        struct json_object *o)
 {
     for (size_t i = 0; i < n; i++)
-        jset_u64(o, t[i].name, *(const uint64_t *)((const char *)c + t[i].off));
+        jset_u64(o, t[i].name,
+                 *(const uint64_t *)((const char *)c + t[i].off));
 }
 
 void

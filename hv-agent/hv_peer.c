@@ -155,7 +155,8 @@ hv_nve_heard(struct hv *h, uint64_t now)
             v->gaveup = 0;
             if (v->state == HV_VNIC_FAILED) {
                 hv_vnic_set_state(h, v, v->want == HV_WANT_DETACH ?
-                                HV_VNIC_DETACHING : HV_VNIC_PENDING);
+                                            HV_VNIC_DETACHING :
+                                            HV_VNIC_PENDING);
                 hv_notify_vnic(h, v);
             }
             hv_state_mark(&h->state, v);
@@ -165,8 +166,9 @@ hv_nve_heard(struct hv *h, uint64_t now)
 
 /* Who sent this frame: 1 = our NVE, 0 = someone else. */
 int
-hv_peer_classify(struct hv *h, const uint8_t src[6], const struct nvdp_hdr *hdr,
-         const uint8_t *buf, size_t len, struct nvdp_msg *m, uint64_t now)
+hv_peer_classify(struct hv *h, const uint8_t src[6],
+                 const struct nvdp_hdr *hdr, const uint8_t *buf, size_t len,
+                 struct nvdp_msg *m, uint64_t now)
 {
     struct hv_proto *p = &h->proto;
     int has_hello = frame_hello(buf, len, m);

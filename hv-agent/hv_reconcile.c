@@ -14,8 +14,8 @@ hv_vnic_set_state(struct hv *h, struct hv_vnic *v, unsigned state)
 
     if (v->state == state)
         return;
-    log_debug("vnic %s: %s -> %s", hv_vnic_str(v, u), hv_vnic_state_str(v->state),
-              hv_vnic_state_str(state));
+    log_debug("vnic %s: %s -> %s", hv_vnic_str(v, u),
+              hv_vnic_state_str(v->state), hv_vnic_state_str(state));
     v->state = (uint8_t)state;
 }
 
@@ -353,7 +353,7 @@ acked_doubt(struct hv_vnic *v, const struct nvdp_msg *req)
 
 void
 hv_vnic_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
-              const struct nvdp_msg *resp)
+                 const struct nvdp_msg *resp)
 {
     unsigned before = v->state, ns;
     uint16_t before_tag = v->tag;

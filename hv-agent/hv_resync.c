@@ -7,7 +7,7 @@
 
 void
 hv_resync_answered(struct hv *h, const struct nvdp_msg *req,
-                const struct nvdp_msg *resp)
+                   const struct nvdp_msg *resp)
 {
     struct hv_proto *p = &h->proto;
 
@@ -26,8 +26,6 @@ hv_resync_answered(struct hv *h, const struct nvdp_msg *req,
         p->phase = HV_RS_IDLE;
     }
 }
-
-/* ---- resync ------------------------------------------------------------ */
 
 static void
 reset_cb(void *arg, const struct nvdp_msg *msg, void *user)

@@ -107,11 +107,11 @@ uint64_t nve_peer_timers(struct nve_proto *p, struct nve_peer *e,
 void nve_req_apply(struct nve_proto *p, struct nve_peer *e,
                    const struct nvdp_msg *m, uint64_t now, struct rel_resp *r);
 
-/* ---- nve_resync.c -------------------------------------------------------- */
+/* ---- nve_resync.c ------------------------------------------------------- */
 void nve_resync_apply(struct nve_proto *p, struct nve_peer *e,
                       const struct nvdp_msg *m);
 
-/* ---- nve_withdraw.c: WITHDRAW out, its answers in ------------------------ */
+/* ---- nve_withdraw.c: WITHDRAW out, its answers in ----------------------- */
 void nve_withdraw_answered(struct nve_proto *p, struct nve_peer *e,
                            const struct nvdp_msg *m, int ours);
 /* Sends e's WITHDRAWs that are due. */

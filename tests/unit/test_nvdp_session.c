@@ -133,7 +133,7 @@ frame(struct fx *x, uint8_t flags, const struct nvdp_msg *m, int n)
     return len;
 }
 
-/* ---- counters ------------------------------------------------------------ */
+/* ---- counters ----------------------------------------------------------- */
 
 static void
 t_counts_in_every_set(void **st)
@@ -153,7 +153,7 @@ t_counts_in_every_set(void **st)
     assert_int_equal(nvdp_type_idx(NVDP_MSG_AUTH), 0);
 }
 
-/* ---- the opener ------------------------------------------------------------ */
+/* ---- the opener --------------------------------------------------------- */
 
 /* Feeds buf from src; returns nvdp_in_open()'s result. */
 static int
@@ -264,7 +264,7 @@ t_next_classes(void **st)
     fx_free(x);
 }
 
-/* ---- the writer ------------------------------------------------------------ */
+/* ---- the writer --------------------------------------------------------- */
 
 static void
 t_out_batches_to_mtu(void **st)
@@ -315,7 +315,7 @@ t_out_batches_to_mtu(void **st)
     fx_free(x);
 }
 
-/* ---- the peer's requests --------------------------------------------------- */
+/* ---- the peer's requests ------------------------------------------------ */
 
 static void
 t_duplicates_answered_from_cache(void **st)
@@ -378,7 +378,7 @@ t_answers_queue_bounded(void **st)
     fx_free(x);
 }
 
-/* ---- our requests ------------------------------------------------------------ */
+/* ---- our requests ------------------------------------------------------- */
 
 struct giveups {
     struct fx *x;
@@ -525,7 +525,7 @@ t_epochs_and_scope(void **st)
     fx_free(nve);
 }
 
-/* ---- both roles, every golden malformed frame ------------------------------- */
+/* ---- both roles, every golden malformed frame --------------------------- */
 
 static const char *NVE_CONF =
     "name = \"nve\"\n"
@@ -726,7 +726,8 @@ one_frame(void *arg, const char *name)
     static uint8_t raw[2 * NVDP_FRAME_MAX];
     size_t len = golden_load(name, raw, sizeof(raw));
     const uint8_t *buf = raw + NVDP_ETH_HLEN;
-    struct verdict *hv = calloc(1, sizeof(*hv)), *nve = calloc(1, sizeof(*nve));
+    struct verdict *hv = calloc(1, sizeof(*hv));
+    struct verdict *nve = calloc(1, sizeof(*nve));
     uint32_t bad[16];
     int nbad;
 
@@ -795,7 +796,8 @@ t_unannounced_auth_drops_frame(void **st)
     struct nve_conf *conf = nve_conf();
     uint8_t raw[256];
     size_t len = golden_load("malformed/auth-unannounced", raw, sizeof(raw));
-    struct verdict *hv = calloc(1, sizeof(*hv)), *nve = calloc(1, sizeof(*nve));
+    struct verdict *hv = calloc(1, sizeof(*hv));
+    struct verdict *nve = calloc(1, sizeof(*nve));
 
     (void)st;
     as_hypervisor(raw + NVDP_ETH_HLEN, len - NVDP_ETH_HLEN, NULL, 0, hv);
