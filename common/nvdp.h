@@ -235,10 +235,14 @@ size_t nvdp_msg_size(const struct nvdp_msg *msg);
 size_t nvdp_writer_finish(struct nvdp_writer *w);
 
 /* ---- Helpers shared by the daemons and the CLI ----------------------- */
+/* Text buffers for the formatters: "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+ * and "aa:bb:cc:dd:ee:ff", with their NUL. */
+#define NVDP_UUID_STRLEN 37
+#define NVDP_MAC_STRLEN 18
 int nvdp_uuid_parse(const char *s, struct nvdp_uuid *u);  /* 0 / -1 */
-void nvdp_uuid_fmt(const struct nvdp_uuid *u, char out[37]);
+void nvdp_uuid_fmt(const struct nvdp_uuid *u, char out[NVDP_UUID_STRLEN]);
 int nvdp_mac_parse(const char *s, uint8_t mac[6]);        /* 0 / -1 */
-void nvdp_mac_fmt(const uint8_t mac[6], char out[18]);
+void nvdp_mac_fmt(const uint8_t mac[6], char out[NVDP_MAC_STRLEN]);
 /* "10.0.0.1", "2001:db8::1", "10.0.0.0/24", "10.0.0.1-10.0.0.9" with a MAC
  * given separately; "" or NULL means MAC only. 0 / -1. */
 int nvdp_addr_parse(const uint8_t mac[6], const char *ip, struct nvdp_addr *a);
