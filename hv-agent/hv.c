@@ -97,8 +97,12 @@ commit_failed(struct hv *h, const char *err, int e)
             hv_notify_vnic(h, v);
             hv_state_remove(&h->state, v);
         } else {
+            /* the engine never acted on the change (nothing goes out
+             * before its commit): it looks at the VNIC again */
             hv_notify_vnic(h, v);
-            hv_proto_vnic_changed(h, v);
+            hv_state_mark(&h->state, v);
+            if (h->wake != NULL)
+                h->wake(h);
         }
     }
     h->state_undone += undone;

@@ -218,6 +218,50 @@ struct json_object *hv_proto_counters_json(const struct hv *h);
 /* A VNIC settled: no request needed or outstanding (waiters resolve). */
 int hv_vnic_settled(const struct hv_vnic *v);
 
+/* ---- a VNIC's desired state (hv_want.c) ------------------------------- */
+/* What a caller (control socket, libvirt's 802.1Qbg requests) asks for. */
+enum hv_want_op {
+    HV_OP_ATTACH = HV_WANT_ATTACH,
+    HV_OP_PREASSOC = HV_WANT_PREASSOC,
+    HV_OP_DETACH = HV_WANT_DETACH,
+    HV_OP_STATE, /* link up or down, of a VNIC wanted attached */
+};
+
+struct hv_want_req {
+    uint8_t op;               /* enum hv_want_op */
+    struct nvdp_uuid uuid;
+    /* HV_OP_ATTACH, HV_OP_PREASSOC */
+    const char *vn;           /* as hv_conf_vn_lookup() takes it */
+    uint8_t mac[6];
+    const char *const *ips;   /* nips IPv4/IPv6 hosts, prefixes, ranges */
+    size_t nips;              /* 0: the MAC alone */
+    const char *ifname;       /* host-side interface; NULL: as it was */
+    uint8_t reserve;          /* HV_OP_PREASSOC: reserve the tag */
+    uint8_t intent;           /* HV_OP_DETACH: enum nvdp_intent */
+    uint8_t up;               /* HV_OP_STATE */
+};
+
+enum hv_want_err {
+    HV_WANT_OK = 0,
+    HV_WANT_E_VN,       /* the VN is not one we know */
+    HV_WANT_E_FORMAT,   /* MAC, address, interface name, too many addresses */
+    HV_WANT_E_FRAME,    /* the request would not fit one frame on the uplink */
+    HV_WANT_E_NOVNIC,   /* detach or state of a VNIC we do not have */
+    HV_WANT_E_NOTATTACHED, /* state of a VNIC not wanted attached */
+    HV_WANT_E_NOMEM,
+};
+
+/* The one way a VNIC's desired state changes: validates r (err says why
+ * not, nothing changed then), creates the VNIC for an attach or
+ * preassociate, keeps how it was (undone if the next commit fails), sets
+ * the desired fields, logs the transition, counts the change (v->gen: an
+ * answer to an older desired state is moot) and queues the VNIC for the
+ * engine and the journal. A caller asking again after a refusal or a
+ * withdrawal starts over from pending. Asking for what is already desired
+ * changes nothing. *vp: the VNIC (answers and waiters look at it). */
+enum hv_want_err hv_vnic_want(struct hv *h, const struct hv_want_req *r,
+                              struct hv_vnic **vp, char *err, size_t errlen);
+
 /* ---- control socket (hv_ctl.c) ---------------------------------------- */
 int hv_ctl_start(struct hv *h, const char *path);
 void hv_ctl_stop(struct hv *h);

@@ -1,7 +1,9 @@
-/* hv_ctl.c - hv-agent's control-socket commands (HACKING.md): argument
- * validation, desired-state changes, deferred --wait answers, watch events.
+/* hv_ctl.c - hv-agent's control-socket commands (HACKING.md): arguments
+ * (ctl_args.h), requests handed to hv_vnic_want(), deferred --wait answers,
+ * watch events.
  * A success is held until the state journal's next commit (hv.c): a client
  * is never told ok for a change that a crash could take back. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -9,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "ctl.h"
+#include "ctl_args.h"
 #include "ev.h"
 #include "hv.h"
 #include "log.h"
@@ -64,234 +67,55 @@ wait_bucket(const struct nvdp_uuid *u)
     return h % HV_WAIT_BUCKETS;
 }
 
-/* ---- argument parsing ----------------------------------------------- */
+/* ---- arguments ------------------------------------------------------- */
 
+/* Every command's arguments (ctl_args.h); a command's table names the
+ * ones it takes. */
 struct args {
-    struct hv *h;
-    struct ctl_conn *c;
-    struct json_object *o;
-    int failed; /* an error was already answered */
-};
-
-static int
-arg_fail(struct args *a, int code, const char *fmt, const char *what)
-{
-    if (!a->failed)
-        ctl_reply_err(a->c, code, fmt, what);
-    a->failed = 1;
-    return -1;
-}
-
-/* Rejects keys the command does not know: a typo ("wait" for "wait_ms")
- * must not be silently ignored. */
-static int
-args_check(struct args *a, const char *const *known)
-{
-    if (a->o == NULL)
-        return 0;
-    if (!json_object_is_type(a->o, json_type_object))
-        return arg_fail(a, CTL_E_USAGE, "%s", "args must be an object");
-    json_object_object_foreach(a->o, key, val) {
-        const char *const *k;
-        (void)val;
-        for (k = known; *k != NULL; k++)
-            if (strcmp(*k, key) == 0)
-                break;
-        if (*k == NULL)
-            return arg_fail(a, CTL_E_USAGE, "unknown argument \"%s\"", key);
-    }
-    return 0;
-}
-
-static struct json_object *
-arg_get(struct args *a, const char *key)
-{
-    struct json_object *x;
-
-    if (a->o == NULL || !json_object_object_get_ex(a->o, key, &x) ||
-        json_object_is_type(x, json_type_null))
-        return NULL;
-    return x;
-}
-
-static const char *
-arg_str(struct args *a, const char *key, int required)
-{
-    struct json_object *x = arg_get(a, key);
-
-    if (x == NULL) {
-        if (required)
-            arg_fail(a, CTL_E_USAGE, "missing argument \"%s\"", key);
-        return NULL;
-    }
-    if (!json_object_is_type(x, json_type_string)) {
-        arg_fail(a, CTL_E_USAGE, "argument \"%s\" must be a string", key);
-        return NULL;
-    }
-    return json_object_get_string(x);
-}
-
-/* -1 on error (answered), else 0/1 (dflt when absent). */
-static int
-arg_bool(struct args *a, const char *key, int dflt, int required)
-{
-    struct json_object *x = arg_get(a, key);
-
-    if (x == NULL) {
-        if (required)
-            return arg_fail(a, CTL_E_USAGE, "missing argument \"%s\"", key);
-        return dflt;
-    }
-    if (!json_object_is_type(x, json_type_boolean))
-        return arg_fail(a, CTL_E_USAGE, "argument \"%s\" must be true or false",
-                        key);
-    return json_object_get_boolean(x);
-}
-
-static int
-arg_wait(struct args *a, uint32_t *ms)
-{
-    struct json_object *x = arg_get(a, "wait_ms");
-    int64_t v;
-
-    *ms = 0;
-    if (x == NULL)
-        return 0;
-    if (!json_object_is_type(x, json_type_int) ||
-        (v = json_object_get_int64(x)) < 0 || v > HV_WAIT_MAX_MS)
-        return arg_fail(a, CTL_E_USAGE, "%s",
-                        "wait_ms must be an integer 0..600000");
-    *ms = (uint32_t)v;
-    return 0;
-}
-
-static int
-arg_vnic(struct args *a, struct nvdp_uuid *u)
-{
-    const char *s = arg_str(a, "vnic", 1);
-
-    if (s == NULL)
-        return -1;
-    if (nvdp_uuid_parse(s, u) < 0)
-        return arg_fail(a, CTL_E_USAGE, "vnic \"%s\" is not a UUID", s);
-    return 0;
-}
-
-static struct hv_vnic *
-arg_existing(struct args *a)
-{
-    struct nvdp_uuid u;
-    struct hv_vnic *v;
-    char buf[37];
-
-    if (arg_vnic(a, &u) < 0)
-        return NULL;
-    if ((v = hv_state_find(&a->h->state, &u)) == NULL) {
-        nvdp_uuid_fmt(&u, buf);
-        arg_fail(a, CTL_E_NOTFOUND, "no VNIC %s", buf);
-    }
-    return v;
-}
-
-/* The desired part of an attach / preassociate. */
-struct attach_req {
-    struct nvdp_uuid uuid;
-    struct nvdp_vn vn;
-    const char *vn_name;
+    struct nvdp_uuid vnic;
+    const char *vn;
     uint8_t mac[6];
-    struct nvdp_addr addr[NVDP_MAX_ADDRS];
-    size_t naddr;
+    struct json_object *ips;
     const char *ifname;
-    uint32_t wait_ms;
+    int reserve, migrating, up;
+    int64_t wait_ms;
 };
 
+#define A(field, name, type, req) CTL_ARG(struct args, field, name, type, req)
+#define A_VNIC A(vnic, "vnic", CTL_ARG_UUID, 1)
+#define A_WAIT                                                             \
+    CTL_ARG_RANGE(struct args, wait_ms, "wait_ms", CTL_ARG_INT, 0, 0,      \
+                  HV_WAIT_MAX_MS, NULL)
+#define A_ASSOC                                                            \
+    A_VNIC, A(vn, "vn", CTL_ARG_STR, 1), A(mac, "mac", CTL_ARG_MAC, 1),    \
+    CTL_ARG_RANGE(struct args, ips, "ips", CTL_ARG_STRS, 0, 0,             \
+                  NVDP_MAX_ADDRS, NULL),                                   \
+    A(ifname, "ifname", CTL_ARG_STR, 0), A_WAIT
+
+static const struct ctl_arg args_attach[] = {A_ASSOC, CTL_ARGS_END};
+static const struct ctl_arg args_preassoc[] = {
+    A_ASSOC, A(reserve, "reserve", CTL_ARG_BOOL, 0), CTL_ARGS_END,
+};
+static const struct ctl_arg args_detach[] = {
+    A_VNIC, A(migrating, "migrating", CTL_ARG_BOOL, 0), A_WAIT, CTL_ARGS_END,
+};
+static const struct ctl_arg args_state[] = {
+    A_VNIC, A(up, "up", CTL_ARG_BOOL, 1), A_WAIT, CTL_ARGS_END,
+};
+static const struct ctl_arg args_none[] = {CTL_ARGS_END};
+
+/* 0, or -1 once the usage error is answered. */
 static int
-parse_ips(struct args *a, struct attach_req *r)
+args_parse(struct ctl_conn *c, struct json_object *o,
+           const struct ctl_arg *tab, struct args *a)
 {
-    struct json_object *ips = arg_get(a, "ips");
-    size_t n;
+    char err[256];
 
-    r->naddr = 0;
-    if (ips != NULL && !json_object_is_type(ips, json_type_array))
-        return arg_fail(a, CTL_E_USAGE, "%s", "ips must be an array of strings");
-    n = ips != NULL ? json_object_array_length(ips) : 0;
-    if (n > NVDP_MAX_ADDRS) {
-        char lim[16];
-        snprintf(lim, sizeof(lim), "%d", NVDP_MAX_ADDRS);
-        return arg_fail(a, CTL_E_USAGE, "at most %s addresses per VNIC", lim);
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *x = json_object_array_get_idx(ips, i);
-        const char *s;
-        int dup = 0;
-
-        if (!json_object_is_type(x, json_type_string))
-            return arg_fail(a, CTL_E_USAGE, "%s",
-                            "ips must be an array of strings");
-        s = json_object_get_string(x);
-        if (*s == '\0' || nvdp_addr_parse(r->mac, s, &r->addr[r->naddr]) < 0)
-            return arg_fail(a, CTL_E_USAGE,
-                            "bad address \"%s\" (want an IPv4/IPv6 address, "
-                            "prefix or first-last range)", s);
-        for (size_t j = 0; j < r->naddr; j++)
-            dup |= nvdp_addr_equal(&r->addr[j], &r->addr[r->naddr]);
-        if (!dup)
-            r->naddr++;
-    }
-    if (r->naddr == 0) {
-        nvdp_addr_parse(r->mac, NULL, &r->addr[0]);
-        r->naddr = 1;
-    }
-    return 0;
-}
-
-static int
-parse_attach(struct args *a, struct attach_req *r)
-{
-    const char *s;
-    struct nvdp_msg *m;
-    int too_big;
-
-    memset(r, 0, sizeof(*r));
-    if (arg_vnic(a, &r->uuid) < 0)
-        return -1;
-    if ((s = arg_str(a, "vn", 1)) == NULL)
-        return -1;
-    if (hv_conf_vn_lookup(&a->h->conf, s, &r->vn, &r->vn_name) < 0)
-        return arg_fail(a, CTL_E_USAGE,
-                        "unknown VN \"%s\" (want vni:N, uuid:U or a vn name "
-                        "from hv-agent.conf)", s);
-    if ((s = arg_str(a, "mac", 1)) == NULL)
-        return -1;
-    if (nvdp_mac_parse(s, r->mac) < 0 || (r->mac[0] & 1) ||
-        memcmp(r->mac, "\0\0\0\0\0\0", 6) == 0)
-        return arg_fail(a, CTL_E_USAGE,
-                        "mac \"%s\" is not a unicast MAC address", s);
-    if (parse_ips(a, r) < 0)
-        return -1;
-    if ((s = arg_str(a, "ifname", 0)) != NULL &&
-        (*s == '\0' || strlen(s) >= IF_NAMESIZE || strchr(s, '/') != NULL))
-        return arg_fail(a, CTL_E_USAGE, "bad ifname \"%s\"", s);
-    r->ifname = s;
-    if (a->failed || arg_wait(a, &r->wait_ms) < 0)
-        return -1;
-    /* The request must fit one frame on this uplink. */
-    if ((m = calloc(1, sizeof(*m))) == NULL)
-        return arg_fail(a, CTL_E_INTERNAL, "%s", "out of memory");
-    m->type = NVDP_MSG_ASSOC;
-    m->txid = 1;
-    m->has_vnic = 1;
-    m->vn = r->vn;
-    m->has_tag_hint = 1;
-    m->tag_hint = 1;
-    m->naddr = (uint16_t)r->naddr;
-    memcpy(m->addr, r->addr, r->naddr * sizeof(r->addr[0]));
-    too_big = nvdp_msg_size(m) > hv_proto_max_msg(a->h);
-    free(m);
-    if (too_big)
-        return arg_fail(a, CTL_E_USAGE, "%s",
-                        "too many addresses to fit one frame on the uplink");
-    return 0;
+    memset(a, 0, sizeof(*a));
+    if (ctl_args_parse(tab, o, a, err, sizeof(err)) == 0)
+        return 0;
+    ctl_reply_err(c, CTL_E_USAGE, "%s", err);
+    return -1;
 }
 
 /* ---- waiters ----------------------------------------------------------- */
@@ -544,168 +368,111 @@ reply_or_wait(struct hv_ctl *ctl, struct ctl_conn *c, struct hv_vnic *v,
 
 /* ---- commands ---------------------------------------------------------- */
 
-static void
-desired_changed(struct hv *h, struct hv_vnic *v, int reset)
+static int
+want_code(enum hv_want_err e)
 {
-    if (reset) {
-        /* the user acted: a refusal or a withdrawal is retried */
-        v->state = v->want == HV_WANT_DETACH ? HV_VNIC_DETACHING :
-                                               HV_VNIC_PENDING;
-        v->status = NVDP_ST_OK;
-        v->reason[0] = '\0';
-        v->gaveup = 0;
-        hv_notify_vnic(h, v);
+    switch (e) {
+    case HV_WANT_E_NOVNIC:
+        return CTL_E_NOTFOUND;
+    case HV_WANT_E_NOMEM:
+        return CTL_E_INTERNAL;
+    default:
+        return CTL_E_USAGE; /* the request itself is wrong */
     }
-    hv_state_changed(h, v);
-    hv_proto_vnic_changed(h, v);
 }
 
-static int
-same_addrs(const struct hv_vnic *v, const struct attach_req *r)
+/* Hands the request to hv_vnic_want(), then answers now or once the NVE
+ * did (wait_ms). */
+static void
+want(struct hv_ctl *ctl, struct ctl_conn *c, const struct hv_want_req *r,
+     enum wait_op op, int64_t wait_ms)
 {
-    if (v->naddr != r->naddr)
-        return 0;
-    for (size_t i = 0; i < r->naddr; i++)
-        if (!nvdp_addr_equal(&v->addr[i], &r->addr[i]))
-            return 0;
-    return 1;
+    struct hv_vnic *v;
+    enum hv_want_err e;
+    char err[256];
+
+    if ((e = hv_vnic_want(ctl->h, r, &v, err, sizeof(err))) != HV_WANT_OK)
+        ctl_reply_err(c, want_code(e), "%s", err);
+    else
+        reply_or_wait(ctl, c, v, op, (uint32_t)wait_ms);
 }
 
 static void
 do_attach(struct ctl_conn *c, struct json_object *o, struct hv_ctl *ctl,
-          int want, int reserve)
+          enum hv_want_op op)
 {
-    static const char *const known_a[] = {"vnic", "vn", "mac", "ips",
-                                          "wait_ms", "ifname", NULL};
-    static const char *const known_p[] = {"vnic", "vn", "mac", "ips",
-                                          "wait_ms", "ifname", "reserve",
-                                          NULL};
-    struct args a = {ctl->h, c, o, 0};
-    struct attach_req r;
-    struct hv_vnic *v;
-    int same;
+    const char *ips[NVDP_MAX_ADDRS];
+    struct hv_want_req r;
+    struct args a;
 
-    if (args_check(&a, want == HV_WANT_ATTACH ? known_a : known_p) < 0 ||
-        parse_attach(&a, &r) < 0)
+    if (args_parse(c, o, op == HV_OP_ATTACH ? args_attach : args_preassoc,
+                   &a) < 0)
         return;
-    if (want == HV_WANT_PREASSOC &&
-        (reserve = arg_bool(&a, "reserve", 0, 0)) < 0)
-        return;
-    if ((v = hv_state_find(&ctl->h->state, &r.uuid)) == NULL) {
-        if ((v = hv_state_add(&ctl->h->state, &r.uuid)) == NULL ||
-            hv_change_begin(ctl->h, v, 1) < 0) {
-            if (v != NULL)
-                hv_state_remove(&ctl->h->state, v);
-            ctl_reply_err(c, CTL_E_INTERNAL, "out of memory");
-            return;
-        }
-        v->state = HV_VNIC_PENDING;
-        same = 0;
-    } else {
-        same = v->want == want && nvdp_vn_equal(&v->vn, &r.vn) &&
-               memcmp(v->mac, r.mac, 6) == 0 && same_addrs(v, &r) &&
-               v->reserve == reserve &&
-               (r.ifname == NULL || strcmp(r.ifname, v->ifname) == 0);
-        if (hv_change_begin(ctl->h, v, 0) < 0) {
-            ctl_reply_err(c, CTL_E_INTERNAL, "out of memory");
-            return;
-        }
-    }
-    if (hv_state_set_addrs(v, r.addr, r.naddr) < 0) {
-        ctl_reply_err(c, CTL_E_INTERNAL, "out of memory");
-        return;
-    }
-    v->vn = r.vn;
-    snprintf(v->vn_name, sizeof(v->vn_name), "%s", r.vn_name ? r.vn_name : "");
-    memcpy(v->mac, r.mac, 6);
-    v->want = (uint8_t)want;
-    v->reserve = (uint8_t)reserve;
-    v->intent = 0;
-    if (r.ifname != NULL)
-        snprintf(v->ifname, sizeof(v->ifname), "%s", r.ifname);
-    /* Re-asking for what is already in place changes nothing; anything
-     * else (or a retry after a refusal) starts over from pending. */
-    desired_changed(ctl->h, v, !same || v->state == HV_VNIC_FAILED ||
-                                   v->state == HV_VNIC_WITHDRAWN);
-    reply_or_wait(ctl, c, v, want == HV_WANT_ATTACH ? OP_ATTACH : OP_PREASSOC,
-                  r.wait_ms);
+    memset(&r, 0, sizeof(r));
+    r.op = (uint8_t)op;
+    r.uuid = a.vnic;
+    r.vn = a.vn;
+    memcpy(r.mac, a.mac, 6);
+    r.nips = a.ips != NULL ? json_object_array_length(a.ips) : 0;
+    for (size_t i = 0; i < r.nips; i++)
+        ips[i] = json_object_get_string(json_object_array_get_idx(a.ips, i));
+    r.ips = ips;
+    r.ifname = a.ifname;
+    r.reserve = (uint8_t)a.reserve;
+    want(ctl, c, &r, op == HV_OP_ATTACH ? OP_ATTACH : OP_PREASSOC, a.wait_ms);
 }
 
 static void
 cmd_attach(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    do_attach(c, o, arg, HV_WANT_ATTACH, 0);
+    do_attach(c, o, arg, HV_OP_ATTACH);
 }
 
 static void
 cmd_preassociate(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    do_attach(c, o, arg, HV_WANT_PREASSOC, 0);
+    do_attach(c, o, arg, HV_OP_PREASSOC);
 }
 
 static void
 cmd_detach(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    static const char *const known[] = {"vnic", "migrating", "wait_ms", NULL};
-    struct hv_ctl *ctl = arg;
-    struct args a = {ctl->h, c, o, 0};
-    struct hv_vnic *v;
-    uint32_t wait_ms;
-    int migrating;
+    struct hv_want_req r;
+    struct args a;
 
-    if (args_check(&a, known) < 0 || (v = arg_existing(&a)) == NULL ||
-        (migrating = arg_bool(&a, "migrating", 0, 0)) < 0 ||
-        arg_wait(&a, &wait_ms) < 0)
+    if (args_parse(c, o, args_detach, &a) < 0)
         return;
-    if (hv_change_begin(ctl->h, v, 0) < 0) {
-        ctl_reply_err(c, CTL_E_INTERNAL, "out of memory");
-        return;
-    }
-    v->want = HV_WANT_DETACH;
-    v->intent = migrating ? NVDP_INTENT_MIGRATION : NVDP_INTENT_SHUTDOWN;
-    desired_changed(ctl->h, v, v->state != HV_VNIC_DETACHING);
-    reply_or_wait(ctl, c, v, OP_DETACH, wait_ms);
+    memset(&r, 0, sizeof(r));
+    r.op = HV_OP_DETACH;
+    r.uuid = a.vnic;
+    r.intent = a.migrating ? NVDP_INTENT_MIGRATION : NVDP_INTENT_SHUTDOWN;
+    want(arg, c, &r, OP_DETACH, a.wait_ms);
 }
 
 static void
 cmd_state(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    static const char *const known[] = {"vnic", "up", "wait_ms", NULL};
-    struct hv_ctl *ctl = arg;
-    struct args a = {ctl->h, c, o, 0};
-    struct hv_vnic *v;
-    uint32_t wait_ms;
-    int up;
+    struct hv_want_req r;
+    struct args a;
 
-    if (args_check(&a, known) < 0 || (v = arg_existing(&a)) == NULL ||
-        (up = arg_bool(&a, "up", 1, 1)) < 0 || arg_wait(&a, &wait_ms) < 0)
+    if (args_parse(c, o, args_state, &a) < 0)
         return;
-    if (v->want != HV_WANT_ATTACH) {
-        ctl_reply_err(c, CTL_E_USAGE, "VNIC is not attached (desired: %s)",
-                      hv_want_str(v->want));
-        return;
-    }
-    if (v->up != up) {
-        if (hv_change_begin(ctl->h, v, 0) < 0) {
-            ctl_reply_err(c, CTL_E_INTERNAL, "out of memory");
-            return;
-        }
-        v->up = (uint8_t)up;
-        desired_changed(ctl->h, v, v->state == HV_VNIC_FAILED);
-    }
-    reply_or_wait(ctl, c, v, OP_STATE, wait_ms);
+    memset(&r, 0, sizeof(r));
+    r.op = HV_OP_STATE;
+    r.uuid = a.vnic;
+    r.up = (uint8_t)a.up;
+    want(arg, c, &r, OP_STATE, a.wait_ms);
 }
 
 static void
 cmd_list(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    static const char *const known[] = {NULL};
     struct hv_ctl *ctl = arg;
-    struct args a = {ctl->h, c, o, 0};
+    struct args a;
     struct json_object *arr;
     struct hv_vnic *v;
 
-    if (args_check(&a, known) < 0)
+    if (args_parse(c, o, args_none, &a) < 0)
         return;
     arr = json_object_new_array();
     TAILQ_FOREACH(v, &ctl->h->state.all, entry)
@@ -722,12 +489,11 @@ now_ms(const struct hv_ctl *ctl)
 static void
 cmd_status(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    static const char *const known[] = {NULL};
     struct hv_ctl *ctl = arg;
-    struct args a = {ctl->h, c, o, 0};
+    struct args a;
     struct json_object *st;
 
-    if (args_check(&a, known) < 0)
+    if (args_parse(c, o, args_none, &a) < 0)
         return;
     st = hv_proto_status_json(ctl->h, now_ms(ctl));
     json_object_object_add(st, "state_file",
@@ -740,11 +506,10 @@ cmd_status(struct ctl_conn *c, struct json_object *o, void *arg)
 static void
 cmd_peers(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    static const char *const known[] = {NULL};
     struct hv_ctl *ctl = arg;
-    struct args a = {ctl->h, c, o, 0};
+    struct args a;
 
-    if (args_check(&a, known) < 0)
+    if (args_parse(c, o, args_none, &a) < 0)
         return;
     ctl_reply_ok(c, hv_proto_peers_json(ctl->h, now_ms(ctl)));
 }
@@ -752,12 +517,11 @@ cmd_peers(struct ctl_conn *c, struct json_object *o, void *arg)
 static void
 cmd_counters(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    static const char *const known[] = {NULL};
     struct hv_ctl *ctl = arg;
-    struct args a = {ctl->h, c, o, 0};
+    struct args a;
     struct json_object *cnt;
 
-    if (args_check(&a, known) < 0)
+    if (args_parse(c, o, args_none, &a) < 0)
         return;
     cnt = hv_proto_counters_json(ctl->h);
     json_object_object_add(cnt, "state", hv_persist_json(ctl->h));
@@ -767,12 +531,11 @@ cmd_counters(struct ctl_conn *c, struct json_object *o, void *arg)
 static void
 cmd_watch(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    static const char *const known[] = {NULL};
     struct hv_ctl *ctl = arg;
-    struct args a = {ctl->h, c, o, 0};
+    struct args a;
     struct watcher *x;
 
-    if (args_check(&a, known) < 0)
+    if (args_parse(c, o, args_none, &a) < 0)
         return;
     LIST_FOREACH(x, &ctl->watchers, entry)
         if (x->c == c) {

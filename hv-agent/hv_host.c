@@ -69,19 +69,6 @@ void hv_host_conf_print(const struct hv_host_conf *c, FILE *f)
 
 /* ---- VDP: libvirt's request -> the same desired-state change as the
  * control socket's vnic-attach / vnic-preassociate / vnic-detach ------- */
-static void want_changed(struct hv *h, struct hv_vnic *v, int reset)
-{
-    if (reset) {
-        v->state = v->want == HV_WANT_DETACH ? HV_VNIC_DETACHING
-                                             : HV_VNIC_PENDING;
-        v->status = NVDP_ST_OK;
-        v->reason[0] = '\0';
-        hv_notify_vnic(h, v);
-    }
-    hv_state_changed(h, v);
-    hv_proto_vnic_changed(h, v);
-}
-
 /* The answer for uuid goes out after the next commit (the latest wins). */
 static void vdp_hold(struct hv_host *x, const uint8_t uuid[16], uint16_t rsp)
 {
@@ -105,78 +92,65 @@ static void vdp_hold(struct hv_host *x, const uint8_t uuid[16], uint16_t rsp)
         x->h->wake(x->h);
 }
 
-static int vdp_attach(struct hv_host *x, const struct hv_vdpnl_req *r)
+/* What hv_vnic_want() refused, as VDP says it. */
+static int vdp_refusal(enum hv_want_err e)
 {
-    struct hv *h = x->h;
-    struct nvdp_uuid u;
-    struct nvdp_vn vn;
-    struct nvdp_addr a;
-    const char *name;
-    char vni[32];
-    struct hv_vnic *v;
-    int want = r->op == PORT_REQUEST_ASSOCIATE ? HV_WANT_ATTACH
-                                               : HV_WANT_PREASSOC;
-    int rr = r->op == PORT_REQUEST_PREASSOCIATE_RR, same;
-
-    /* The VSI type ID is the VN's 24-bit VNI (nvdp-hook(8)'s typeid map
-     * is the way to name other VNs from a domain XML). */
-    snprintf(vni, sizeof(vni), "vni:%u", r->type_id);
-    if (!r->type_id || hv_conf_vn_lookup(&h->conf, vni, &vn, &name) < 0)
+    switch (e) {
+    case HV_WANT_E_VN:
         return PORT_VDP_RESPONSE_UNUSED_VTID;
-    if (nvdp_addr_parse(r->mac, NULL, &a) < 0 || (r->mac[0] & 1))
-        return PORT_VDP_RESPONSE_INVALID_FORMAT;
-    memcpy(u.b, r->uuid, 16);
-    if (!(v = hv_state_find(&h->state, &u))) {
-        if (!(v = hv_state_add(&h->state, &u)) ||
-            hv_change_begin(h, v, 1) < 0) {
-            if (v)
-                hv_state_remove(&h->state, v);
-            return PORT_VDP_RESPONSE_INSUFFICIENT_RESOURCES;
-        }
-        v->state = HV_VNIC_PENDING;
-        same = 0;
-    } else {
-        same = v->want == want && nvdp_vn_equal(&v->vn, &vn) &&
-               !memcmp(v->mac, r->mac, 6) && v->reserve == rr;
-        if (hv_change_begin(h, v, 0) < 0)
-            return PORT_VDP_RESPONSE_INSUFFICIENT_RESOURCES;
-    }
-    if (hv_state_set_addrs(v, &a, 1) < 0)
+    case HV_WANT_E_NOMEM:
         return PORT_VDP_RESPONSE_INSUFFICIENT_RESOURCES;
-    v->vn = vn;
-    snprintf(v->vn_name, sizeof(v->vn_name), "%s", name ? name : "");
-    memcpy(v->mac, r->mac, 6);
-    v->want = (uint8_t)want;
-    v->reserve = (uint8_t)rr;
-    v->intent = 0;
-    want_changed(h, v, !same || v->state == HV_VNIC_FAILED ||
-                           v->state == HV_VNIC_WITHDRAWN);
-    /* nothing to ask the NVE: the answer goes out with the next commit */
-    if (same && hv_vnic_settled(v) &&
-        v->state == (want == HV_WANT_ATTACH ? HV_VNIC_ATTACHED
-                                            : HV_VNIC_PREASSOCIATED))
-        vdp_hold(x, r->uuid, PORT_VDP_RESPONSE_SUCCESS);
-    return HV_VDPNL_PENDING;
+    case HV_WANT_E_NOVNIC: /* De-Associate of what we do not have */
+        return PORT_VDP_RESPONSE_SUCCESS;
+    default:
+        return PORT_VDP_RESPONSE_INVALID_FORMAT;
+    }
 }
 
 static int vdp_request(void *arg, const struct hv_vdpnl_req *r)
 {
     struct hv_host *x = arg;
-    struct nvdp_uuid u;
+    struct hv_want_req w;
     struct hv_vnic *v;
+    enum hv_want_err e;
+    char vni[32], err[256];
 
-    if (r->op != PORT_REQUEST_DISASSOCIATE)
-        return vdp_attach(x, r);
-    memcpy(u.b, r->uuid, 16);
-    if (!(v = hv_state_find(&x->h->state, &u)))
-        return PORT_VDP_RESPONSE_SUCCESS;
-    if (hv_change_begin(x->h, v, 0) < 0)
-        return PORT_VDP_RESPONSE_INSUFFICIENT_RESOURCES;
-    /* VDP's De-Associate concerns this port only, which is NVDP's intent
-     * migration: state the same VNIC has on other ports stays. */
-    v->want = HV_WANT_DETACH;
-    v->intent = NVDP_INTENT_MIGRATION;
-    want_changed(x->h, v, v->state != HV_VNIC_DETACHING);
+    memset(&w, 0, sizeof(w));
+    memcpy(w.uuid.b, r->uuid, 16);
+    switch (r->op) {
+    case PORT_REQUEST_DISASSOCIATE:
+        /* VDP's De-Associate concerns this port only, which is NVDP's
+         * intent migration: state the same VNIC has on other ports stays */
+        w.op = HV_OP_DETACH;
+        w.intent = NVDP_INTENT_MIGRATION;
+        break;
+    case PORT_REQUEST_ASSOCIATE:
+        w.op = HV_OP_ATTACH;
+        break;
+    default:
+        w.op = HV_OP_PREASSOC;
+        w.reserve = r->op == PORT_REQUEST_PREASSOCIATE_RR;
+        break;
+    }
+    if (w.op != HV_OP_DETACH) {
+        /* The VSI type ID is the VN's 24-bit VNI (nvdp-hook(8)'s typeid
+         * map is the way to name other VNs from a domain XML). */
+        if (!r->type_id)
+            return PORT_VDP_RESPONSE_UNUSED_VTID;
+        snprintf(vni, sizeof(vni), "vni:%u", r->type_id);
+        w.vn = vni;
+        memcpy(w.mac, r->mac, 6);
+    }
+    if ((e = hv_vnic_want(x->h, &w, &v, err, sizeof(err))) != HV_WANT_OK) {
+        if (e != HV_WANT_E_NOVNIC)
+            log_warnx("vdp: request %u refused: %s", r->op, err);
+        return vdp_refusal(e);
+    }
+    /* nothing to ask the NVE: the answer goes out with the next commit */
+    if (w.op != HV_OP_DETACH && hv_vnic_settled(v) &&
+        v->state == (w.op == HV_OP_ATTACH ? HV_VNIC_ATTACHED
+                                          : HV_VNIC_PREASSOCIATED))
+        vdp_hold(x, r->uuid, PORT_VDP_RESPONSE_SUCCESS);
     return HV_VDPNL_PENDING;
 }
 

@@ -22,6 +22,7 @@ struct hv_vnic_undo {
     uint8_t state, gaveup;
     uint16_t status;
     char reason[NVDP_MAX_REASON + 1];
+    uint32_t gen; /* undone, the desired state is the one of this gen */
 };
 
 static unsigned
@@ -246,6 +247,7 @@ hv_state_undo_save(struct hv_state *s, struct hv_vnic *v, int created)
     u->gaveup = v->gaveup;
     u->status = v->status;
     memcpy(u->reason, v->reason, sizeof(u->reason));
+    u->gen = v->gen;
     v->undo = u;
     return 0;
 }
@@ -275,6 +277,7 @@ hv_state_undo(struct hv_vnic *v)
     v->gaveup = u->gaveup;
     v->status = u->status;
     memcpy(v->reason, u->reason, sizeof(v->reason));
+    v->gen = u->gen;
     undo_free(v);
     return 0;
 }

@@ -69,7 +69,7 @@ struct hv_vnic {
     uint16_t nacked;
     struct nvdp_addr *acked; /* addresses the NVE acknowledged */
     uint8_t inflight;     /* one request at a time per VNIC */
-    uint32_t gen;         /* desired-state changes (hv_proto_vnic_changed) */
+    uint32_t gen;         /* desired-state changes (hv_vnic_want) */
     uint32_t req_gen;     /* gen the outstanding request was built from */
     uint8_t may_exist;    /* the NVE may hold state for it */
     uint8_t replay;       /* part of the current resync's replay */
@@ -136,8 +136,9 @@ void hv_state_touch(struct hv_state *s, struct hv_vnic *v);
  * added for it), so that a change that cannot be saved is undone. Only
  * the first call between two commits counts. Touches v. 0 / -1 ENOMEM. */
 int hv_state_undo_save(struct hv_state *s, struct hv_vnic *v, int created);
-/* Puts back what a request changed (desired state, and the state, status
- * and reason it reset). Returns 1 if v was created by the request: the
+/* Puts back what a request changed (desired state and its gen, and the
+ * state, status and reason it reset): an answer to a request built before
+ * the change counts again. Returns 1 if v was created by the request: the
  * caller removes it. 0 otherwise (also when there is nothing to undo). */
 int hv_state_undo(struct hv_vnic *v);
 /* Whether a commit has anything to write. */

@@ -320,7 +320,7 @@ step(struct sim *s)
     return next;
 }
 
-/* ---- the workload: what hv-agent's control socket does (hv_ctl.c) ------- */
+/* ---- the workload: what hv-agent's callers ask (hv_vnic_want) ---------- */
 static void
 vnic_uuid(struct nvdp_uuid *u, unsigned n)
 {
@@ -330,61 +330,35 @@ vnic_uuid(struct nvdp_uuid *u, unsigned n)
     u->b[15] = (uint8_t)n;
 }
 
-/* desired_changed() of hv_ctl.c */
-static void
-desired_changed(struct hv *h, struct hv_vnic *v, int reset)
-{
-    if (reset) {
-        v->state = v->want == HV_WANT_DETACH ? HV_VNIC_DETACHING :
-                                               HV_VNIC_PENDING;
-        v->status = NVDP_ST_OK;
-        v->reason[0] = '\0';
-        v->gaveup = 0;
-        hv_notify_vnic(h, v);
-    }
-    hv_state_changed(h, v);
-    hv_proto_vnic_changed(h, v);
-}
-
 /* vnic-attach / vnic-preassociate: one MAC per VNIC number (no CONFLICT),
  * a random VN and one or two IPs. */
 static void
-op_attach(struct hv *h, unsigned n, int want, int reserve)
+op_want(struct hv *h, const struct hv_want_req *r)
 {
-    struct nvdp_uuid u;
-    struct nvdp_addr a[2];
-    uint8_t mac[6] = {0x52, 0x54, 0, 0x5e, (uint8_t)(n >> 8), (uint8_t)n};
-    char ip[32];
-    struct nvdp_vn vn = {.kind = NVDP_VN_VNI,
-                         .vni = VNIS[rnd_below(3)]};
-    size_t na = 1 + rnd_below(2);
     struct hv_vnic *v;
-    int same;
+    char err[256];
 
-    for (size_t i = 0; i < na; i++) {
-        snprintf(ip, sizeof(ip), "10.%u.%u.%u", 1 + (unsigned)i, n,
+    if (hv_vnic_want(h, r, &v, err, sizeof(err)) != HV_WANT_OK)
+        fail_msg("hv_vnic_want: %s", err);
+}
+
+static void
+op_attach(struct hv *h, unsigned n, int op, int reserve)
+{
+    char ip[2][32], vn[16];
+    const char *ips[2] = {ip[0], ip[1]};
+    struct hv_want_req r = {.op = (uint8_t)op, .vn = vn, .ips = ips,
+                            .nips = 1 + rnd_below(2),
+                            .reserve = (uint8_t)reserve};
+
+    snprintf(vn, sizeof(vn), "vni:%u", VNIS[rnd_below(3)]);
+    for (size_t i = 0; i < r.nips; i++)
+        snprintf(ip[i], sizeof(ip[i]), "10.%u.%u.%u", 1 + (unsigned)i, n,
                  1 + rnd_below(3));
-        assert_int_equal(nvdp_addr_parse(mac, ip, &a[i]), 0);
-    }
-    vnic_uuid(&u, n);
-    if ((v = hv_state_find(&h->state, &u)) == NULL) {
-        assert_non_null(v = hv_state_add(&h->state, &u));
-        v->state = HV_VNIC_PENDING;
-        same = 0;
-    } else {
-        same = v->want == want && nvdp_vn_equal(&v->vn, &vn) &&
-               v->reserve == reserve && v->naddr == na;
-        for (size_t i = 0; same && i < na; i++)
-            same = nvdp_addr_equal(&v->addr[i], &a[i]);
-    }
-    assert_int_equal(hv_state_set_addrs(v, a, na), 0);
-    v->vn = vn;
-    memcpy(v->mac, mac, 6);
-    v->want = (uint8_t)want;
-    v->reserve = (uint8_t)reserve;
-    v->intent = 0;
-    desired_changed(h, v, !same || v->state == HV_VNIC_FAILED ||
-                              v->state == HV_VNIC_WITHDRAWN);
+    vnic_uuid(&r.uuid, n);
+    memcpy(r.mac, (uint8_t[6]){0x52, 0x54, 0, 0x5e, (uint8_t)(n >> 8),
+                               (uint8_t)n}, 6);
+    op_want(h, &r);
 }
 
 static void
@@ -421,20 +395,21 @@ random_op(struct sim *s)
     if (r < 45 || v == NULL) {
         /* attach, or a new VN / addresses for an attached one; on the
          * other hypervisor this is a migration's destination */
-        op_attach(h, n, HV_WANT_ATTACH, 0);
+        op_attach(h, n, HV_OP_ATTACH, 0);
     } else if (r < 55) {
-        op_attach(h, n, HV_WANT_PREASSOC, (int)rnd_below(2));
+        op_attach(h, n, HV_OP_PREASSOC, (int)rnd_below(2));
     } else if (r < 80) {
         /* detach: migration (this port only) or shutdown (everywhere:
          * the other hypervisor gets a WITHDRAW) */
-        v->want = HV_WANT_DETACH;
-        v->intent = rnd_below(3) ? NVDP_INTENT_MIGRATION :
-                                   NVDP_INTENT_SHUTDOWN;
-        desired_changed(h, v, v->state != HV_VNIC_DETACHING);
+        struct hv_want_req d = {.op = HV_OP_DETACH, .uuid = u};
+        d.intent = rnd_below(3) ? NVDP_INTENT_MIGRATION :
+                                  NVDP_INTENT_SHUTDOWN;
+        op_want(h, &d);
     } else if (v->want == HV_WANT_ATTACH) {
         /* vnic-state */
-        v->up = !v->up;
-        desired_changed(h, v, v->state == HV_VNIC_FAILED);
+        struct hv_want_req st = {.op = HV_OP_STATE, .uuid = u,
+                                 .up = (uint8_t)!v->up};
+        op_want(h, &st);
     }
 }
 

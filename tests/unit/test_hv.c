@@ -89,6 +89,7 @@ new_hv(struct fx *f)
     snprintf(h->conf.state_file, sizeof(h->conf.state_file), "%s/hv.state",
              f->dir);
     hv_state_init(&h->state);
+    h->proto.mtu = 1500; /* no engine: hv_vnic_want() checks frames */
     h->journal.fd = -1;
     assert_int_equal(hv_observer_add(h, &o), 0);
     return h;
@@ -167,20 +168,25 @@ vnic(struct hv *h, unsigned n)
     return v;
 }
 
-/* A request's change, as hv_ctl.c makes it. */
+/* A request's change, as the control socket makes it. */
+static struct hv_vnic *
+request(struct hv *h, unsigned n, uint8_t op)
+{
+    struct hv_want_req r = {.op = op, .uuid = mkuuid(n), .vn = "vni:100"};
+    struct hv_vnic *v;
+    char err[256];
+
+    memcpy(r.mac, "\x52\x54\x00\x00\x00\x01", 6);
+    r.mac[5] = (uint8_t)n;
+    if (hv_vnic_want(h, &r, &v, err, sizeof(err)) != HV_WANT_OK)
+        fail_msg("%s", err);
+    return v;
+}
+
 static struct hv_vnic *
 request_attach(struct hv *h, unsigned n)
 {
-    struct nvdp_uuid u = mkuuid(n);
-    struct hv_vnic *v;
-    int created;
-
-    created = hv_state_find(&h->state, &u) == NULL;
-    v = vnic(h, n);
-    assert_int_equal(hv_change_begin(h, v, created), 0);
-    v->state = HV_VNIC_PENDING;
-    hv_state_changed(h, v);
-    return v;
+    return request(h, n, HV_OP_ATTACH);
 }
 
 /* What a restart would find. */
@@ -258,8 +264,7 @@ test_failed_commit(void **st)
     /* a request creates VNIC 3 and changes VNIC 2; the engine learnt a
      * tag for VNIC 1 */
     request_attach(f->h, 3);
-    v = request_attach(f->h, 2);
-    v->want = HV_WANT_DETACH;
+    request(f->h, 2, HV_OP_DETACH);
     e->tag_hint = 77;
     hv_state_changed(f->h, e);
     f->saved = 0;
@@ -271,7 +276,9 @@ test_failed_commit(void **st)
     /* the requests' changes are undone, the engine's is kept */
     assert_int_equal(f->h->state.count, 2);
     assert_int_equal(f->detached, 1);
-    assert_int_equal(vnic(f->h, 2)->want, HV_WANT_ATTACH);
+    assert_int_equal(v->want, HV_WANT_ATTACH);
+    assert_int_equal(v->state, HV_VNIC_PENDING);
+    assert_int_equal(v->gen, 1); /* as before the detach: not a change */
     assert_int_equal(vnic(f->h, 1)->tag_hint, 77);
     assert_int_equal(f->h->state_save_errors, 1);
     assert_int_equal(f->h->state_undone, 2);

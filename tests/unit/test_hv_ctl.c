@@ -312,7 +312,7 @@ test_validation(void **st)
                   "\"mac\": \"52:54:00:00:00:01\"}}", CTL_E_USAGE, "vnic");
     expect_err(f, "{\"cmd\": \"vnic-attach\", \"args\": {\"vnic\": \"x\", "
                   "\"vn\": \"blue\", \"mac\": \"52:54:00:00:00:01\"}}",
-               CTL_E_USAGE, "not a UUID");
+               CTL_E_USAGE, "argument \"vnic\" must be a UUID, not \"x\"");
     expect_err(f, "{\"cmd\": \"vnic-attach\", \"args\": {\"vnic\": \"" V1 "\", "
                   "\"vn\": \"green\", \"mac\": \"52:54:00:00:00:01\"}}",
                CTL_E_USAGE, "unknown VN \"green\"");
@@ -344,12 +344,27 @@ test_validation(void **st)
                                 i ? ", " : "", i, i);
     snprintf(big + off, sizeof(big) - off, "]}}");
     expect_err(f, big, CTL_E_USAGE, "fit");
+    /* 65: more than a VNIC may have, refused as an argument */
+    snprintf(big + off, sizeof(big) - off, ", \"10.0.0.1\"]}}");
+    expect_err(f, big, CTL_E_USAGE,
+               "argument \"ips\" must be an array of at most 64 strings");
     expect_err(f, "{\"cmd\": \"vnic-detach\", \"args\": {\"vnic\": \"" V4 "\"}}",
                CTL_E_NOTFOUND, V4);
     expect_err(f, "{\"cmd\": \"vnic-state\", \"args\": {\"vnic\": \"" V4 "\", "
                   "\"up\": true}}", CTL_E_NOTFOUND, V4);
     expect_err(f, "{\"cmd\": \"vnic-list\", \"args\": {\"all\": 1}}",
-               CTL_E_USAGE, "all");
+               CTL_E_USAGE, "unknown argument \"all\" (takes none)");
+    expect_err(f, "{\"cmd\": \"vnic-detach\", \"args\": {\"vnic\": \"" V4 "\", "
+                  "\"reserve\": true}}", CTL_E_USAGE,
+               "unknown argument \"reserve\" (known: vnic, migrating, "
+               "wait_ms)");
+    expect_err(f, "{\"cmd\": \"vnic-preassociate\", \"args\": {\"vnic\": \""
+                  V1 "\", \"vn\": \"blue\", \"mac\": \"52:54:00:00:00:01\", "
+                  "\"reserve\": 1}}", CTL_E_USAGE,
+               "argument \"reserve\" must be true or false");
+    expect_err(f, "{\"cmd\": \"vnic-attach\", \"args\": {\"vnic\": \"" V1 "\", "
+                  "\"vn\": \"blue\", \"mac\": \"52:54:00:00:00:01\", "
+                  "\"ifname\": \"../x\"}}", CTL_E_USAGE, "bad ifname");
     /* nothing was created by any of these */
     struct json_object *r = call(f, "{\"cmd\": \"vnic-list\"}");
     assert_int_equal(json_object_array_length(
