@@ -1,12 +1,14 @@
 /* nve_ctl.c - nve-agent's control commands (status, ports, vns, tags, vnics,
  * peers, fwd, counters, disconnect, reload): one table row each, JSON out. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_args.h"
 #include "nve.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -21,17 +23,6 @@ static void
 jint(struct json_object *o, const char *k, int64_t v)
 {
     json_object_object_add(o, k, json_object_new_int64(v));
-}
-
-static const char *
-arg_str(struct json_object *args, const char *k)
-{
-    struct json_object *v;
-
-    if (args && json_object_object_get_ex(args, k, &v) &&
-        json_object_is_type(v, json_type_string))
-        return json_object_get_string(v);
-    return NULL;
 }
 
 static uint64_t
@@ -317,6 +308,52 @@ struct nve_ctl_err {
     char msg[256];
 };
 
+/* Every command's arguments (ctl_args.h); a command's row names the table
+ * of those it takes. */
+struct nve_args {
+    const char *port, *vn, *vnic, *hv, *reason;
+};
+
+/* Validators of the optional strings (ctl_args.h). */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+static const char *
+reason_ok(const void *field)
+{
+    return strlen(*(const char *const *)field) > NVDP_MAX_REASON
+               ? "at most " STR(NVDP_MAX_REASON) " bytes long" : NULL;
+}
+
+static const char *
+uuid_ok(const void *field)
+{
+    struct nvdp_uuid u;
+
+    return nvdp_uuid_parse(*(const char *const *)field, &u) < 0 ? "a UUID"
+                                                                : NULL;
+}
+
+static const char *
+mac_ok(const void *field)
+{
+    uint8_t mac[6];
+
+    return nvdp_mac_parse(*(const char *const *)field, mac) < 0
+               ? "a MAC address" : NULL;
+}
+
+#define A(field, req) CTL_ARG(struct nve_args, field, #field, CTL_ARG_STR, req)
+#define A_CHECKED(field, valid)                                            \
+    CTL_ARG_RANGE(struct nve_args, field, #field, CTL_ARG_STR, 0, 0, 0, valid)
+static const struct ctl_arg args_none[] = {CTL_ARGS_END};
+static const struct ctl_arg args_tags[] = {A(port, 0), CTL_ARGS_END};
+static const struct ctl_arg args_vnics[] = {A(port, 0), A(vn, 0),
+                                            CTL_ARGS_END};
+static const struct ctl_arg args_disconnect[] = {
+    A(port, 1), A(vn, 1), A_CHECKED(vnic, uuid_ok), A_CHECKED(hv, mac_ok),
+    A_CHECKED(reason, reason_ok), CTL_ARGS_END,
+};
+
 static struct json_object *
 ctl_fail(struct nve_ctl_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -333,53 +370,49 @@ ctl_fail(struct nve_ctl_err *e, int code, const char *fmt, ...)
 }
 
 static struct json_object *
-run_status(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+run_status(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 {
     return nve_ctl_status(n);
 }
 
 static struct json_object *
-run_ports(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+run_ports(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 {
     return nve_ctl_ports(n);
 }
 
 static struct json_object *
-run_vns(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+run_vns(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 {
     return nve_ctl_vns(n);
 }
 
 static struct json_object *
-run_tags(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+run_tags(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 {
-    const char *port = arg_str(args, "port");
-
-    if (port && nve_conf_port_by_name(n->conf, port) == NULL)
-        return ctl_fail(e, CTL_E_NOTFOUND, "unknown port '%.64s'", port);
-    return nve_ctl_tags(n, port);
+    if (a->port && nve_conf_port_by_name(n->conf, a->port) == NULL)
+        return ctl_fail(e, CTL_E_NOTFOUND, "unknown port '%.64s'", a->port);
+    return nve_ctl_tags(n, a->port);
 }
 
 static struct json_object *
-run_vnics(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+run_vnics(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 {
-    const char *port = arg_str(args, "port"), *vn = arg_str(args, "vn");
-
-    if (port && nve_conf_port_by_name(n->conf, port) == NULL)
-        return ctl_fail(e, CTL_E_NOTFOUND, "unknown port '%.64s'", port);
-    if (vn && nve_conf_vn_lookup(n->conf, vn) == NULL)
-        return ctl_fail(e, CTL_E_NOTFOUND, "unknown VN '%.64s'", vn);
-    return nve_ctl_vnics(n, port, vn);
+    if (a->port && nve_conf_port_by_name(n->conf, a->port) == NULL)
+        return ctl_fail(e, CTL_E_NOTFOUND, "unknown port '%.64s'", a->port);
+    if (a->vn && nve_conf_vn_lookup(n->conf, a->vn) == NULL)
+        return ctl_fail(e, CTL_E_NOTFOUND, "unknown VN '%.64s'", a->vn);
+    return nve_ctl_vnics(n, a->port, a->vn);
 }
 
 static struct json_object *
-run_peers(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+run_peers(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 {
     return nve_proto_peers_json(n->proto, now_ms(n));
 }
 
 static struct json_object *
-run_fwd(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+run_fwd(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 {
     struct json_object *r = fwd_dump_json(n->fwd);
 
@@ -388,7 +421,7 @@ run_fwd(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
 }
 
 static struct json_object *
-run_counters(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+run_counters(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 {
     struct json_object *o = json_object_new_object(), *t;
 
@@ -404,11 +437,9 @@ run_counters(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
 }
 
 static struct json_object *
-run_disconnect(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+run_disconnect(struct nve *n, const struct nve_args *a,
+               struct nve_ctl_err *e)
 {
-    const char *port = arg_str(args, "port"), *vn = arg_str(args, "vn");
-    const char *vnic = arg_str(args, "vnic"), *hv = arg_str(args, "hv");
-    const char *reason = arg_str(args, "reason");
     const struct nve_port *p;
     const struct nve_vn *v;
     struct nvdp_uuid u;
@@ -417,27 +448,21 @@ run_disconnect(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
     struct json_object *o;
     unsigned cnt;
 
-    if (port == NULL || vn == NULL)
-        return ctl_fail(e, CTL_E_USAGE,
-                        "disconnect needs \"port\" and \"vn\"");
-    if ((p = nve_conf_port_by_name(n->conf, port)) == NULL)
-        return ctl_fail(e, CTL_E_NOTFOUND, "unknown port '%.64s'", port);
-    if ((v = nve_conf_vn_lookup(n->conf, vn)) == NULL)
-        return ctl_fail(e, CTL_E_NOTFOUND, "unknown VN '%.64s'", vn);
-    if (vnic && nvdp_uuid_parse(vnic, &u) < 0)
-        return ctl_fail(e, CTL_E_USAGE, "invalid VNIC UUID '%.64s'", vnic);
-    if (hv && nvdp_mac_parse(hv, mac) < 0)
-        return ctl_fail(e, CTL_E_USAGE, "invalid hypervisor MAC '%.64s'", hv);
-    if (reason && strlen(reason) > NVDP_MAX_REASON)
-        return ctl_fail(e, CTL_E_USAGE, "reason longer than %d bytes",
-                        NVDP_MAX_REASON);
+    if ((p = nve_conf_port_by_name(n->conf, a->port)) == NULL)
+        return ctl_fail(e, CTL_E_NOTFOUND, "unknown port '%.64s'", a->port);
+    if ((v = nve_conf_vn_lookup(n->conf, a->vn)) == NULL)
+        return ctl_fail(e, CTL_E_NOTFOUND, "unknown VN '%.64s'", a->vn);
+    if (a->vnic)
+        nvdp_uuid_parse(a->vnic, &u); /* checked with the arguments */
+    if (a->hv)
+        nvdp_mac_parse(a->hv, mac);
     f.port = p->id;
     f.vni = v->vni;
-    f.vnic = vnic ? &u : NULL;
-    f.hv = hv ? mac : NULL;
-    cnt = nve_proto_withdraw(n->proto, &f, reason, now_ms(n));
+    f.vnic = a->vnic ? &u : NULL;
+    f.hv = a->hv ? mac : NULL;
+    cnt = nve_proto_withdraw(n->proto, &f, a->reason, now_ms(n));
     nve_kick(n);
-    if (cnt == 0 && (vnic || hv))
+    if (cnt == 0 && (a->vnic || a->hv))
         return ctl_fail(e, CTL_E_NOTFOUND,
                         "no matching VNIC on port %s in VN %s", p->name,
                         v->name);
@@ -449,7 +474,7 @@ run_disconnect(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
 }
 
 static struct json_object *
-run_reload(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
+run_reload(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 {
     struct json_object *o;
 
@@ -464,17 +489,23 @@ run_reload(struct nve *n, struct json_object *args, struct nve_ctl_err *e)
     return o;
 }
 
-typedef struct json_object *(*run_fn)(struct nve *, struct json_object *,
+typedef struct json_object *(*run_fn)(struct nve *, const struct nve_args *,
                                       struct nve_ctl_err *);
 static const struct {
     const char *name;
     run_fn fn;
+    const struct ctl_arg *args; /* NULL: none */
 } runs[] = {
-    {"status", run_status},     {"ports", run_ports},
-    {"vns", run_vns},           {"tags", run_tags},
-    {"vnics", run_vnics},       {"peers", run_peers},
-    {"fwd", run_fwd},           {"counters", run_counters},
-    {"disconnect", run_disconnect}, {"reload", run_reload},
+    {"status", run_status, NULL},
+    {"ports", run_ports, NULL},
+    {"vns", run_vns, NULL},
+    {"tags", run_tags, args_tags},
+    {"vnics", run_vnics, args_vnics},
+    {"peers", run_peers, NULL},
+    {"fwd", run_fwd, NULL},
+    {"counters", run_counters, NULL},
+    {"disconnect", run_disconnect, args_disconnect},
+    {"reload", run_reload, NULL},
 };
 
 struct json_object *
@@ -483,15 +514,20 @@ nve_ctl_run(struct nve *n, const char *cmd, struct json_object *args,
 {
     struct nve_ctl_err e = {0, ""};
     struct json_object *r = NULL;
+    struct nve_args a;
     size_t i;
 
+    memset(&a, 0, sizeof(a));
     for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
         if (strcmp(runs[i].name, cmd) == 0)
             break;
     if (i == sizeof(runs) / sizeof(runs[0]))
         ctl_fail(&e, CTL_E_USAGE, "unknown command '%.64s'", cmd);
+    else if (ctl_args_parse(runs[i].args ? runs[i].args : args_none, args,
+                            &a, e.msg, sizeof(e.msg)) < 0)
+        e.code = CTL_E_USAGE;
     else
-        r = runs[i].fn(n, args, &e);
+        r = runs[i].fn(n, &a, &e);
     *code = r ? 0 : e.code;
     snprintf(err, errlen, "%s", e.msg);
     return r;

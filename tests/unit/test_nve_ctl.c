@@ -389,6 +389,50 @@ test_disconnect(void **state)
     json_object_put(r);
 }
 
+/* A usage error (code 2, nvdpctl's exit 2) whose message says words. */
+static void
+expect_usage(struct fx *x, const char *cmd, const char *args_json,
+             const char *words)
+{
+    struct json_object *args = json_tokener_parse(args_json);
+    char err[256];
+    int code = 0;
+
+    assert_null(nve_ctl_run(&x->n, cmd, args, &code, err, sizeof(err)));
+    if (code != CTL_E_USAGE || strstr(err, words) == NULL)
+        fail_msg("%s %s: code %d \"%s\", wanted \"%s\"", cmd, args_json,
+                 code, err, words);
+    json_object_put(args);
+}
+
+/* Every command checks its arguments: a misspelt one is refused, never
+ * ignored (a "prot" filter would have listed every port's tags). */
+static void
+test_arguments_checked(void **state)
+{
+    struct fx *x = *state;
+    char reason[320];
+
+    attach(x, 0, 1, 100, 0);
+    expect_usage(x, "tags", "{\"prot\": \"p0\"}",
+                 "unknown argument \"prot\" (known: port)");
+    expect_usage(x, "status", "{\"verbose\": true}",
+                 "unknown argument \"verbose\" (takes none)");
+    expect_usage(x, "vnics", "{\"port\": 0}",
+                 "argument \"port\" must be a string");
+    expect_usage(x, "disconnect", "{\"port\": \"p0\"}",
+                 "missing argument \"vn\"");
+    expect_usage(x, "disconnect", "{\"port\": \"p0\", \"vn\": \"blue\", "
+                 "\"vnic\": \"x\"}", "argument \"vnic\" must be a UUID");
+    expect_usage(x, "disconnect", "{\"port\": \"p0\", \"vn\": \"blue\", "
+                 "\"hv\": \"zz\"}", "argument \"hv\" must be a MAC address");
+    snprintf(reason, sizeof(reason), "{\"port\": \"p0\", \"vn\": \"blue\", "
+             "\"reason\": \"%0256d\"}", 0);
+    expect_usage(x, "disconnect", reason, "must be at most 255 bytes long");
+    /* nothing was withdrawn by any of these */
+    assert_int_equal(x->n.tree.nvnic, 1);
+}
+
 static void
 test_reload_refused_and_unknown(void **state)
 {
@@ -413,6 +457,7 @@ main(void)
         T(test_tags_vnics),
         T(test_peers_counters_fwd),
         T(test_disconnect),
+        T(test_arguments_checked),
         T(test_reload_refused_and_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
