@@ -12,6 +12,8 @@
  * bridges and 802.1Q bridges forward it (it is not in 01:80:C2:00:00:0x),
  * so a station reaches the NVE through a bridged access network. */
 #define NVDP_GROUP_MAC_DEFAULT {0x03, 0x4e, 0x56, 0x44, 0x50, 0x00}
+/* The same as text, for configuration defaults (test_util checks both). */
+#define NVDP_GROUP_MAC_DEFAULT_STR "03:4e:56:44:50:00"
 #define NVDP_ETH_HLEN 14
 
 /* ---- Fixed header (12 bytes after the EtherType) ---------------------- */

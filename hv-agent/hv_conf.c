@@ -99,7 +99,7 @@ conf_schema(void)
         CFG_STR("name", NULL, CFGF_NODEFAULT),
         CFG_STR("uplink", NULL, CFGF_NODEFAULT),
         CFG_INT("ethertype", NVDP_ETHERTYPE_DEFAULT, CFGF_NONE),
-        CFG_STR("group-mac", "03:4e:56:44:50:00", CFGF_NONE),
+        CFG_STR("group-mac", NVDP_GROUP_MAC_DEFAULT_STR, CFGF_NONE),
         CFG_STR("nve-mac", NULL, CFGF_NODEFAULT),
         CFG_INT("hello-interval", 1000, CFGF_NONE),
         CFG_INT("hold-time", 10, CFGF_NONE),

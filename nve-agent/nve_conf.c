@@ -60,7 +60,7 @@ static cfg_opt_t underlay_opts[] = {
 static cfg_opt_t top_opts[] = {
     CFG_STR("name", NULL, CFGF_NONE),
     CFG_INT("ethertype", NVDP_ETHERTYPE_DEFAULT, CFGF_NONE),
-    CFG_STR("group-mac", "03:4e:56:44:50:00", CFGF_NONE),
+    CFG_STR("group-mac", NVDP_GROUP_MAC_DEFAULT_STR, CFGF_NONE),
     CFG_INT("hello-interval", 1000, CFGF_NONE),
     CFG_INT("hold-time", 10, CFGF_NONE),
     CFG_INT("preassoc-timeout", 120, CFGF_NONE),

@@ -23,9 +23,10 @@
 
 #include "l2sock.h"
 #include "log.h"
+#include "nvdp.h"
 
 #define ET 0x88B5
-static const uint8_t group[6] = {0x03, 0x4e, 0x56, 0x44, 0x50, 0x00};
+static const uint8_t group[6] = NVDP_GROUP_MAC_DEFAULT;
 static int have_netns;
 
 struct pair {

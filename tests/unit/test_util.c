@@ -44,7 +44,7 @@ static void
 t_mac(void **s)
 {
     uint8_t m[6], keep[6];
-    char buf[18];
+    char buf[NVDP_MAC_STRLEN];
     static const char *const bad[] = {
         "", "52:54:00:12:34", "52:54:00:12:34:56:78", "52:54:00:12:34:5g",
         "52:54-00:12:34:56", "52.54.00.12.34.56", "5254:00:12:34:56:7",
@@ -65,6 +65,14 @@ t_mac(void **s)
         assert_memory_equal(m, keep, 6);
     }
     assert_int_equal(nvdp_mac_parse(NULL, m), -1);
+    /* the group address's two spellings in nvdp.h are one address */
+    {
+        static const uint8_t group[6] = NVDP_GROUP_MAC_DEFAULT;
+        assert_int_equal(nvdp_mac_parse(NVDP_GROUP_MAC_DEFAULT_STR, m), 0);
+        assert_memory_equal(m, group, 6);
+        nvdp_mac_fmt(group, buf);
+        assert_string_equal(buf, NVDP_GROUP_MAC_DEFAULT_STR);
+    }
 }
 
 static void
