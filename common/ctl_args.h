@@ -31,12 +31,15 @@ struct ctl_arg {
     int64_t min, max; /* CTL_ARG_INT: range; CTL_ARG_STRS: max elements */
     const char *(*valid)(const void *field);
 };
+/* A row for st's field; CTL_ARG_RANGE with min, max and valid too
+ * (initialisers, which clang-format would lay out as blocks). */
+/* clang-format off */
 #define CTL_ARGS_END {NULL, 0, 0, 0, 0, 0, NULL}
-/* A row for st's field; CTL_ARG_RANGE with min, max and valid too. */
-#define CTL_ARG(st, field, name, type, req)                                \
+#define CTL_ARG(st, field, name, type, req) \
     {name, type, req, offsetof(st, field), 0, 0, NULL}
-#define CTL_ARG_RANGE(st, field, name, type, req, min, max, valid)         \
+#define CTL_ARG_RANGE(st, field, name, type, req, min, max, valid) \
     {name, type, req, offsetof(st, field), min, max, valid}
+/* clang-format on */
 
 /* Checks args (an object, or NULL for none) against tab (ended by
  * CTL_ARGS_END) and fills out. 0, or -1 with err ("unknown argument
