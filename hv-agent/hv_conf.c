@@ -292,7 +292,7 @@ hv_conf_vn_lookup(const struct hv_conf *c, const char *s, struct nvdp_vn *vn,
 void
 hv_conf_print(const struct hv_conf *c, FILE *f)
 {
-    char mac[18], vn[128];
+    char mac[NVDP_MAC_STRLEN], vn[128];
 
     fprintf(f, "name = \"%s\"\n", c->name);
     if (c->uplink[0] != '\0')

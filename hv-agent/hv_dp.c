@@ -382,7 +382,7 @@ int hv_dp_retry(struct hv_dp *dp)
 struct json_object *hv_dp_json(struct hv_dp *dp)
 {
     struct json_object *o = json_object_new_object(), *a;
-    char mac[18];
+    char mac[NVDP_MAC_STRLEN];
 
     json_object_object_add(o, "backend", json_object_new_string(
         dp && dp->backend == HV_DP_BPF ? "bpf" : "none"));

@@ -68,7 +68,7 @@ void
 hv_state_batch(struct hv_state *s, struct hv_jbuf *b)
 {
     struct hv_vnic *v;
-    char buf[37];
+    char buf[NVDP_UUID_STRLEN];
 
     /* Removals first: a VNIC removed and added again in one commit ends
      * up present. */

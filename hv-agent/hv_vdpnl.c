@@ -379,7 +379,7 @@ static void handle_setlink(struct hv_vdpnl *v, const struct sockaddr_nl *peer,
 {
     struct hv_vdpnl_req r;
     struct vdpnl_entry *x;
-    char u[37];
+    char u[NVDP_UUID_STRLEN];
     int rc;
 
     v->cnt.setlink++;
@@ -492,7 +492,7 @@ void hv_vdpnl_input(struct hv_vdpnl *v, uint64_t now)
 struct json_object *hv_vdpnl_json(const struct hv_vdpnl *v)
 {
     struct json_object *o = json_object_new_object(), *a = json_object_new_array();
-    char u[37];
+    char u[NVDP_UUID_STRLEN];
 
     json_object_object_add(o, "pid_file", json_object_new_string(v->pidfile));
     for (size_t i = 0; i < v->ne; i++) {

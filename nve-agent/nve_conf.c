@@ -605,7 +605,7 @@ nve_port_allows_vn(const struct nve_port *p, uint32_t vni)
 void
 nve_conf_print(const struct nve_conf *c, FILE *o)
 {
-    char mac[18], u[37];
+    char mac[NVDP_MAC_STRLEN], u[NVDP_UUID_STRLEN];
 
     fprintf(o, "# %s (normalised: every option, defaults filled)\n", c->path);
     fprintf(o, "name = \"%s\"\n", c->name);

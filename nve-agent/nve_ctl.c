@@ -145,7 +145,7 @@ nve_ctl_vns(struct nve *n)
 
         jstr(o, "name", v->name);
         if (v->has_uuid) {
-            char u[37];
+            char u[NVDP_UUID_STRLEN];
             nvdp_uuid_fmt(&v->uuid, u);
             jstr(o, "uuid", u);
         } else {

@@ -676,7 +676,7 @@ addrs_check(struct tree *t, const struct tree_req *r,
     for (unsigned i = 0; i < r->naddr; i++) {
         const struct nvdp_addr *a = &r->addr[i];
         struct tree_mslot *s = mtab_find(t, r->vni, a->mac);
-        char ms[18];
+        char ms[NVDP_MAC_STRLEN];
 
         if (mac_eq(a->mac, zero_mac) || (a->mac[0] & 1)) {
             nvdp_mac_fmt(a->mac, ms);
@@ -684,7 +684,7 @@ addrs_check(struct tree *t, const struct tree_req *r,
             return -1;
         }
         if (s && !uuid_eq(&s->v->uuid, r->vnic)) {
-            char us[37];
+            char us[NVDP_UUID_STRLEN];
             nvdp_mac_fmt(a->mac, ms);
             nvdp_uuid_fmt(&s->v->uuid, us);
             res_set(res, NVDP_ST_CONFLICT, "MAC %s is in use in VNI %u by VNIC %s",

@@ -18,7 +18,7 @@
 /* ---- small parsers: libnvdp's, in the forms the hook needs ---------- */
 /* Normalises a UUID to lower case with dashes; -1 if not a UUID. out may
  * be s. */
-static int uuid_norm(const char *s, char out[37])
+static int uuid_norm(const char *s, char out[NVDP_UUID_STRLEN])
 {
     struct nvdp_uuid u;
     if (nvdp_uuid_parse(s, &u) < 0)
@@ -28,7 +28,7 @@ static int uuid_norm(const char *s, char out[37])
 }
 
 /* Normalises "52:54:00:AB:cd:01" to lower case with colons; -1 if not a MAC. */
-static int mac_norm(const char *s, char out[18])
+static int mac_norm(const char *s, char out[NVDP_MAC_STRLEN])
 {
     uint8_t m[6];
     if (nvdp_mac_parse(s, m) < 0)
@@ -37,11 +37,12 @@ static int mac_norm(const char *s, char out[18])
     return 0;
 }
 
-int hook_vnic_uuid(const char *dom_uuid, const char *mac, char out[37])
+int hook_vnic_uuid(const char *dom_uuid, const char *mac,
+                   char out[NVDP_UUID_STRLEN])
 {
     struct nvdp_uuid ns, v5;
     uint8_t h[20];
-    char dnorm[37], mnorm[18], name[64];
+    char dnorm[NVDP_UUID_STRLEN], mnorm[NVDP_MAC_STRLEN], name[64];
     unsigned int hl = 0;
 
     if (nvdp_uuid_parse(HOOK_UUID_NS, &ns) < 0 ||
@@ -138,7 +139,8 @@ static int apply_metadata(const xmlNode *vnics, struct hook_domain *d,
                           char *err, size_t errlen)
 {
     for (const xmlNode *c = vnics->children; c; c = c->next) {
-        char mac[64], nmac[18], vn[HOOK_STR], vnic[64], nvnic[37] = "";
+        char mac[64], nmac[NVDP_MAC_STRLEN], vn[HOOK_STR], vnic[64];
+        char nvnic[NVDP_UUID_STRLEN] = "";
         char ip[64];
 
         if (!is_ours(c, "vn"))

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nvdp.h"
+
 /* Namespace of our element inside <metadata>. Documented in nvdp-hook(8):
  *   <nvdp:vnics xmlns:nvdp="urn:splitnve:nvdp:1">
  *     <nvdp:vn mac="52:54:00:00:00:01" name="vni:100"
@@ -32,17 +34,17 @@ enum hook_vn_src {
 };
 
 struct hook_iface {
-    char type[32];            /* libvirt interface type: bridge, network... */
-    char mac[18];             /* lower case aa:bb:... */
-    char vn[HOOK_STR];        /* as given to hv-agent ("vni:N", a name...) */
-    uint8_t vn_src;           /* enum hook_vn_src */
-    char vnic[37];            /* VNIC UUID */
-    uint8_t vnic_from_qbg;    /* 1: instanceid, 0: derived or metadata */
-    char ifname[64];          /* host side (target dev / guest actual) */
-    char portgroup[HOOK_STR]; /* "network/portgroup" or "" */
-    uint32_t qbg_typeid;      /* 802.1Qbg typeid, when has_qbg */
+    char type[32];                /* libvirt type: bridge, network... */
+    char mac[NVDP_MAC_STRLEN];    /* lower case aa:bb:... */
+    char vn[HOOK_STR];            /* for hv-agent ("vni:N", a name...) */
+    uint8_t vn_src;               /* enum hook_vn_src */
+    char vnic[NVDP_UUID_STRLEN];  /* VNIC UUID */
+    uint8_t vnic_from_qbg;        /* 1: instanceid, 0: derived or metadata */
+    char ifname[64];              /* host side (target dev / guest actual) */
+    char portgroup[HOOK_STR];     /* "network/portgroup" or "" */
+    uint32_t qbg_typeid;          /* 802.1Qbg typeid, when has_qbg */
     uint8_t has_qbg;
-    uint8_t refused;          /* ours but cannot be served: see reason */
+    uint8_t refused;              /* ours but cannot be served: see reason */
     char reason[HOOK_STR];
     int nips;
     char ips[HOOK_MAX_IPS][64];
@@ -50,7 +52,7 @@ struct hook_iface {
 
 struct hook_domain {
     char name[HOOK_STR];
-    char uuid[37];
+    char uuid[NVDP_UUID_STRLEN];
     int niface;
     struct hook_iface iface[HOOK_MAX_IFACES];
 };
@@ -71,6 +73,7 @@ int hook_xml_parse(const char *buf, size_t len, const struct hook_maps *maps,
                    struct hook_domain *d, char *err, size_t errlen);
 
 /* UUIDv5 of "<domain-uuid>/<mac>" in HOOK_UUID_NS. 0 / -1 on bad input. */
-int hook_vnic_uuid(const char *dom_uuid, const char *mac, char out[37]);
+int hook_vnic_uuid(const char *dom_uuid, const char *mac,
+                   char out[NVDP_UUID_STRLEN]);
 
 #endif

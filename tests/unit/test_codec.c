@@ -125,7 +125,7 @@ golden_nve(const char *name, int nmsg)
 static void
 assert_uuid(const struct nvdp_uuid *u, const char *s)
 {
-    char buf[37];
+    char buf[NVDP_UUID_STRLEN];
     nvdp_uuid_fmt(u, buf);
     assert_string_equal(buf, s);
 }

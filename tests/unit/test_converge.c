@@ -453,7 +453,7 @@ nve_entry(void *arg, const struct tree_vnic *t)
     struct simhv *x = &w->s->hv[w->hv];
     struct hv_vnic *v;
     const char *why = NULL;
-    char u[37];
+    char u[NVDP_UUID_STRLEN];
 
     if (t->port != w->hv || memcmp(t->hv->mac, x->mac, 6) != 0)
         return;
@@ -507,7 +507,7 @@ converged(struct sim *s, char *why, size_t len)
         struct nve_view w = {s, i, 0, 0, ""};
         unsigned confirmed = 0;
         struct hv_vnic *v;
-        char u[37];
+        char u[NVDP_UUID_STRLEN];
 
         if (!x->up) {
             snprintf(why, len, "hv%d down", i);

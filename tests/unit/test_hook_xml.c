@@ -262,7 +262,7 @@ static void t_wrong_namespace(void **s)
 
 static void t_uuid(void **s)
 {
-    char out[37];
+    char out[NVDP_UUID_STRLEN];
     assert_int_equal(hook_vnic_uuid("C7A5FDBD-CDAF-9455-926A-D65C16DB1809",
                                     "52-54-00-5D-C7-9F", out), 0);
     assert_string_equal(out, "4a8cee74-5c7d-538b-a34e-2fc9602463c6");
