@@ -334,28 +334,56 @@ mkuuid(struct nvdp_uuid *u, unsigned n)
     u->b[15] = (uint8_t)n;
 }
 
+/* What a caller asks (hv_vnic_want, as the control socket does). */
+static struct hv_vnic *
+want(struct env *e, struct hv_want_req *r, unsigned n)
+{
+    struct hv_vnic *v;
+    char err[256];
+
+    mkuuid(&r->uuid, n);
+    if (hv_vnic_want(&e->h, r, &v, err, sizeof(err)) != HV_WANT_OK)
+        fail_msg("hv_vnic_want: %s", err);
+    return v;
+}
+
+/* Attach (or preassociate) VNIC n with MAC 52:54:00:00:n in vni, with
+ * the addresses given (none: the MAC alone). */
+static struct hv_vnic *
+assoc(struct env *e, uint8_t op, unsigned n, uint32_t vni, int reserve,
+      const char *const *ips, size_t nips)
+{
+    struct hv_want_req r = {.op = op, .ips = ips, .nips = nips,
+                            .reserve = (uint8_t)reserve};
+    uint8_t mac[6] = {0x52, 0x54, 0, 0, (uint8_t)(n >> 8), (uint8_t)n};
+    char vn[32];
+
+    snprintf(vn, sizeof(vn), "vni:%u", vni);
+    r.vn = vn;
+    memcpy(r.mac, mac, 6);
+    return want(e, &r, n);
+}
+
 static struct hv_vnic *
 attach(struct env *e, unsigned n, uint32_t vni, const char *ip)
 {
-    struct nvdp_uuid u;
-    struct nvdp_addr a;
-    struct hv_vnic *v;
-    uint8_t mac[6] = {0x52, 0x54, 0, 0, (uint8_t)(n >> 8), (uint8_t)n};
+    return assoc(e, HV_OP_ATTACH, n, vni, 0, &ip, ip != NULL);
+}
 
-    mkuuid(&u, n);
-    v = hv_state_find(&e->h.state, &u);
-    if (v == NULL)
-        v = hv_state_add(&e->h.state, &u);
-    assert_non_null(v);
-    v->vn.kind = NVDP_VN_VNI;
-    v->vn.vni = vni;
-    memcpy(v->mac, mac, 6);
-    assert_int_equal(nvdp_addr_parse(mac, ip, &a), 0);
-    assert_int_equal(hv_state_set_addrs(v, &a, 1), 0);
-    v->want = HV_WANT_ATTACH;
-    v->state = HV_VNIC_PENDING;
-    hv_proto_vnic_changed(&e->h, v);
-    return v;
+static struct hv_vnic *
+detach(struct env *e, unsigned n, uint8_t intent)
+{
+    struct hv_want_req r = {.op = HV_OP_DETACH, .intent = intent};
+
+    return want(e, &r, n);
+}
+
+static struct hv_vnic *
+link_state(struct env *e, unsigned n, int up)
+{
+    struct hv_want_req r = {.op = HV_OP_STATE, .up = (uint8_t)up};
+
+    return want(e, &r, n);
 }
 
 static struct hv_vnic *
@@ -484,8 +512,8 @@ test_refusal_stays_failed(void **st)
     assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
 
     /* the user acts: tried again */
-    v->state = HV_VNIC_PENDING;
-    hv_proto_vnic_changed(&e->h, v);
+    attach(e, 1, 999, "10.0.0.1");
+    assert_int_equal(v->state, HV_VNIC_PENDING);
     mark = e->nframes;
     run(e);
     assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, req, 2), 1);
@@ -660,9 +688,7 @@ test_withdraw_honoured(void **st)
     assert_int_equal(count_type(e, mark, NVDP_MSG_VNIC_DISASSOC, NULL, 0), 0);
 
     /* detaching a withdrawn VNIC needs no NVE: it is just forgotten */
-    v1->want = HV_WANT_DETACH;
-    v1->state = HV_VNIC_DETACHING;
-    hv_proto_vnic_changed(&e->h, v1);
+    detach(e, 1, NVDP_INTENT_SHUTDOWN);
     mark = e->nframes;
     run(e);
     assert_null(find(e, 1));
@@ -1118,10 +1144,7 @@ test_detach_with_intent(void **st)
     hv_state_batch(&e->h.state, &b);
     hv_state_saved(&e->h.state, 0);
     hv_jbuf_free(&b);
-    v->want = HV_WANT_DETACH;
-    v->intent = NVDP_INTENT_MIGRATION;
-    v->state = HV_VNIC_DETACHING;
-    hv_proto_vnic_changed(&e->h, v);
+    detach(e, 1, NVDP_INTENT_MIGRATION);
     mark = e->nframes;
     run(e);
     assert_int_equal(count_type(e, mark, NVDP_MSG_VNIC_DISASSOC, req, 2), 1);
@@ -1142,6 +1165,7 @@ static void
 test_address_change_and_state(void **st)
 {
     struct env *e = env_new();
+    const char *ips[] = {"10.0.0.1", "2001:db8::1"};
     struct nvdp_msg req[4];
     struct nvdp_addr a[2];
     struct hv_vnic *v;
@@ -1149,18 +1173,16 @@ test_address_change_and_state(void **st)
 
     (void)st;
     nve_up(e);
-    v = attach(e, 1, 10100, "10.0.0.1");
+    v = assoc(e, HV_OP_ATTACH, 1, 10100, 0, ips, 2);
     nvdp_addr_parse(v->mac, "10.0.0.1", &a[0]);
     nvdp_addr_parse(v->mac, "2001:db8::1", &a[1]);
-    hv_state_set_addrs(v, a, 2);
     run(e);
     nve_answer_all(e);
     assert_int_equal(v->nacked, 2);
 
     /* one address dropped: a DISASSOC of just that one, no ASSOC */
-    hv_state_set_addrs(v, a, 1);
-    v->state = HV_VNIC_PENDING;
-    hv_proto_vnic_changed(&e->h, v);
+    assoc(e, HV_OP_ATTACH, 1, 10100, 0, ips, 1);
+    assert_int_equal(v->state, HV_VNIC_PENDING);
     mark = e->nframes;
     run(e);
     assert_int_equal(count_type(e, mark, NVDP_MSG_DISASSOC, req, 4), 1);
@@ -1178,8 +1200,7 @@ test_address_change_and_state(void **st)
     assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0), 0);
 
     /* VNIC down, without disassociation */
-    v->up = 0;
-    hv_proto_vnic_changed(&e->h, v);
+    link_state(e, 1, 0);
     mark = e->nframes;
     run(e);
     assert_int_equal(count_type(e, mark, NVDP_MSG_VNIC_STATE, req, 4), 1);
@@ -1197,15 +1218,14 @@ static void
 test_vn_change_and_preassoc(void **st)
 {
     struct env *e = env_new();
+    const char *ip = "10.0.0.1";
     struct nvdp_msg req[4];
     struct hv_vnic *v;
     size_t mark;
 
     (void)st;
     nve_up(e);
-    v = attach(e, 1, 10100, "10.0.0.1");
-    v->want = HV_WANT_PREASSOC;
-    v->reserve = 1;
+    v = assoc(e, HV_OP_PREASSOC, 1, 10100, 1, &ip, 1);
     run(e);
     assert_int_equal(count_type(e, 0, NVDP_MSG_PREASSOC, req, 4), 1);
     assert_true(req[0].has_flags);
@@ -1215,9 +1235,8 @@ test_vn_change_and_preassoc(void **st)
     assert_int_equal(v->tag, 200);
 
     /* promoted by an ASSOC */
-    v->want = HV_WANT_ATTACH;
-    v->state = HV_VNIC_PENDING;
-    hv_proto_vnic_changed(&e->h, v);
+    attach(e, 1, 10100, ip);
+    assert_int_equal(v->state, HV_VNIC_PENDING);
     mark = e->nframes;
     run(e);
     assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, req, 4), 1);
@@ -1515,8 +1534,7 @@ test_giveup_leaves_doubt(void **st)
 
     /* VNIC_STATE down given up, then up wanted again: the NVE may be down
      * or up, so up is said explicitly */
-    v->up = 0;
-    hv_proto_vnic_changed(&e->h, v);
+    link_state(e, 1, 0);
     run(e);
     for (int i = 0; i < 170 && !v->gaveup; i++) {
         if (i % 10 == 0)
@@ -1524,9 +1542,7 @@ test_giveup_leaves_doubt(void **st)
         advance(e, 100);
     }
     assert_int_equal(e->h.proto.nve.tx.giveups, 2);
-    v->up = 1;
-    v->state = HV_VNIC_PENDING;
-    hv_proto_vnic_changed(&e->h, v);
+    link_state(e, 1, 1);
     e->seen = e->nframes;
     nve_group_hello(e);
     run(e);
@@ -1552,9 +1568,8 @@ test_preassoc_after_assoc_leaves_first(void **st)
     run(e);
     nve_answer_all(e);
     assert_int_equal(v->state, HV_VNIC_ATTACHED);
-    v->want = HV_WANT_PREASSOC;
-    v->state = HV_VNIC_PENDING;
-    hv_proto_vnic_changed(&e->h, v);
+    assoc(e, HV_OP_PREASSOC, 1, 10100, 0, (const char *[]){"10.0.0.1"}, 1);
+    assert_int_equal(v->state, HV_VNIC_PENDING);
     run(e);
     assert_int_equal(count_type(e, e->seen, NVDP_MSG_VNIC_DISASSOC, req, 4),
                      1);
@@ -1619,10 +1634,8 @@ test_detach_given_up_is_retried(void **st)
     v = attach(e, 1, 10100, "10.0.0.1");
     run(e);
     nve_answer_all(e);
-    v->want = HV_WANT_DETACH;
-    v->intent = NVDP_INTENT_SHUTDOWN;
-    v->state = HV_VNIC_DETACHING;
-    hv_proto_vnic_changed(&e->h, v);
+    detach(e, 1, NVDP_INTENT_SHUTDOWN);
+    assert_int_equal(v->state, HV_VNIC_DETACHING);
     run(e);
     /* Never answered while the NVE is heard: an NVE that hears us keeps
      * the VNIC, so forgetting it would leave the two views different for
