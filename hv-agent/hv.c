@@ -1,6 +1,7 @@
 /* hv.c - hv-agent as a daemon: the run loop (uplink, engine, timers,
- * signals, reload), and the state journal behind it: a change is committed
- * before the engine acts on it and before any client is told it happened. */
+ * signals, reload), its observers, and the state journal behind it: a
+ * change is committed before the engine acts on it and before any client
+ * is told it happened. */
 #include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
@@ -37,21 +38,46 @@ struct hv_daemon {
     int rerun;   /* woken meanwhile: run again at once */
 };
 
-/* ---- the state journal ---------------------------------------------- */
-
-void
-hv_state_changed(struct hv *h, struct hv_vnic *v)
-{
-    if (v != NULL)
-        hv_state_touch(&h->state, v);
-    if (h->wake != NULL)
-        h->wake(h);
-}
+/* ---- observers (hv.h): the engine, the journal and requests tell them - */
 
 int
-hv_change_begin(struct hv *h, struct hv_vnic *v, int created)
+hv_observer_add(struct hv *h, const struct hv_observer *o)
 {
-    return hv_state_undo_save(&h->state, v, created);
+    if (h->nobs >= HV_MAX_OBSERVERS)
+        return -1;
+    h->obs[h->nobs++] = *o;
+    return 0;
+}
+
+void
+hv_observer_del(struct hv *h, const struct hv_observer *o)
+{
+    for (size_t i = 0; i < h->nobs; i++) {
+        if (h->obs[i].arg == o->arg &&
+            h->obs[i].vnic_changed == o->vnic_changed &&
+            h->obs[i].nve_changed == o->nve_changed) {
+            memmove(&h->obs[i], &h->obs[i + 1],
+                    (h->nobs - i - 1) * sizeof(h->obs[0]));
+            h->nobs--;
+            return;
+        }
+    }
+}
+
+void
+hv_notify_vnic(struct hv *h, const struct hv_vnic *v)
+{
+    for (size_t i = 0; i < h->nobs; i++)
+        if (h->obs[i].vnic_changed != NULL)
+            h->obs[i].vnic_changed(h->obs[i].arg, v);
+}
+
+void
+hv_notify_nve(struct hv *h, int up)
+{
+    for (size_t i = 0; i < h->nobs; i++)
+        if (h->obs[i].nve_changed != NULL)
+            h->obs[i].nve_changed(h->obs[i].arg, up);
 }
 
 static void
@@ -68,6 +94,23 @@ notify_not_saved(struct hv *h, const struct nvdp_uuid *u, const char *why)
     for (size_t i = 0; i < h->nobs; i++)
         if (h->obs[i].not_saved != NULL)
             h->obs[i].not_saved(h->obs[i].arg, u, why);
+}
+
+/* ---- the state journal ---------------------------------------------- */
+
+void
+hv_state_changed(struct hv *h, struct hv_vnic *v)
+{
+    if (v != NULL)
+        hv_state_touch(&h->state, v);
+    if (h->wake != NULL)
+        h->wake(h);
+}
+
+int
+hv_change_begin(struct hv *h, struct hv_vnic *v, int created)
+{
+    return hv_state_undo_save(&h->state, v, created);
 }
 
 /* The commit failed: whoever waits on a change in it is told so, and what

@@ -182,9 +182,10 @@ struct hv {
     void (*wake)(struct hv *h);
 };
 
+/* Observers (hv.c). hv_observer_add: -1 when HV_MAX_OBSERVERS are in. */
 int hv_observer_add(struct hv *h, const struct hv_observer *o);
 void hv_observer_del(struct hv *h, const struct hv_observer *o);
-/* Tells every observer about v (used by the engine and the ctl module). */
+/* Tells every observer about v (the engine, hv_vnic_want, the journal). */
 void hv_notify_vnic(struct hv *h, const struct hv_vnic *v);
 void hv_notify_nve(struct hv *h, int up);
 
@@ -203,11 +204,9 @@ void hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t dst[6],
 /* Timers and queued work: hellos, liveness, reconciliation, retransmits.
  * Returns the next time (ms) it must be called again. */
 uint64_t hv_proto_run(struct hv *h, uint64_t now);
-/* The desired state of v changed (ctl): reconcile it at the next run. */
-void hv_proto_vnic_changed(struct hv *h, struct hv_vnic *v);
 /* Whether the NVE is currently up (heard within its hold time). */
 int hv_proto_nve_up(const struct hv *h);
-/* Biggest message the uplink can carry (checks ctl requests). */
+/* Biggest message the uplink can carry (hv_vnic_want checks requests). */
 size_t hv_proto_max_msg(const struct hv *h);
 /* Applies changed timers/window from a reloaded configuration. */
 void hv_proto_reconf(struct hv *h);

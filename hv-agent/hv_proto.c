@@ -15,48 +15,6 @@
 
 static const uint8_t zero_mac[6];
 
-/* ---- observers and context helpers ----------------------------------- */
-
-int
-hv_observer_add(struct hv *h, const struct hv_observer *o)
-{
-    if (h->nobs >= HV_MAX_OBSERVERS)
-        return -1;
-    h->obs[h->nobs++] = *o;
-    return 0;
-}
-
-void
-hv_observer_del(struct hv *h, const struct hv_observer *o)
-{
-    for (size_t i = 0; i < h->nobs; i++) {
-        if (h->obs[i].arg == o->arg &&
-            h->obs[i].vnic_changed == o->vnic_changed &&
-            h->obs[i].nve_changed == o->nve_changed) {
-            memmove(&h->obs[i], &h->obs[i + 1],
-                    (h->nobs - i - 1) * sizeof(h->obs[0]));
-            h->nobs--;
-            return;
-        }
-    }
-}
-
-void
-hv_notify_vnic(struct hv *h, const struct hv_vnic *v)
-{
-    for (size_t i = 0; i < h->nobs; i++)
-        if (h->obs[i].vnic_changed != NULL)
-            h->obs[i].vnic_changed(h->obs[i].arg, v);
-}
-
-void
-hv_notify_nve(struct hv *h, int up)
-{
-    for (size_t i = 0; i < h->nobs; i++)
-        if (h->obs[i].nve_changed != NULL)
-            h->obs[i].nve_changed(h->obs[i].arg, up);
-}
-
 /* ---- input ----------------------------------------------------------- */
 
 /* ours: the frame's peer_epoch names this incarnation (spec 11.3). */
@@ -238,15 +196,6 @@ hv_proto_run(struct hv *h, uint64_t now)
     return next < now ? now : next;
 }
 
-void
-hv_proto_vnic_changed(struct hv *h, struct hv_vnic *v)
-{
-    v->gen++; /* a refusal of what was desired before is moot now */
-    hv_state_mark(&h->state, v);
-    if (h->wake != NULL)
-        h->wake(h);
-}
-
 int
 hv_proto_nve_up(const struct hv *h)
 {
@@ -368,7 +317,7 @@ hv_proto_status_json(const struct hv *h, uint64_t now)
     struct json_object *nve = json_object_new_object();
     static const char *const phases[] = {"idle", "needed", "begin", "replay",
                                          "end"};
-    char m[18];
+    char m[NVDP_MAC_STRLEN];
     int known = memcmp(p->nve.mac, zero_mac, 6) != 0;
 
     json_object_object_add(o, "name", json_object_new_string(h->conf.name));
