@@ -113,7 +113,7 @@ is_hypervisor(const struct nvdp_endpoint *ep)
 /* ---- a received frame --------------------------------------------------- */
 
 static const char *
-mac_str(const uint8_t mac[6], char buf[18])
+mac_str(const uint8_t mac[6], char buf[NVDP_MAC_STRLEN])
 {
     nvdp_mac_fmt(mac, buf);
     return buf;
@@ -124,7 +124,7 @@ mac_str(const uint8_t mac[6], char buf[18])
 static void
 in_malformed(struct nvdp_in *in, int err, int frame, int short_txid)
 {
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
 
     if (err == NVDP_E_VERSION)
         NVDP_COUNT(&in->cnt, rx_bad_version);
@@ -187,7 +187,7 @@ int
 nvdp_in_open(struct nvdp_in *in, const uint8_t *buf, size_t len)
 {
     static const uint8_t zero[6];
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
     int rc;
 
     if ((in->src[0] & 1) || memcmp(in->src, zero, 6) == 0) {
@@ -287,7 +287,7 @@ nvdp_out_flush(struct nvdp_out *o)
 int
 nvdp_out_add(struct nvdp_out *o, const struct nvdp_msg *m)
 {
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
     int rc = NVDP_E_NOSPACE;
 
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -633,7 +633,7 @@ nvdp_sess_request_new(struct nvdp_session *s, struct nvdp_out *o,
                       const struct nvdp_msg *m)
 {
     const struct rel_resp *cached = NULL;
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
 
     switch (rel_rx_check(&s->rx, m->txid, &cached)) {
     case REL_NEW:

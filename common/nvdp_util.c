@@ -49,7 +49,7 @@ nvdp_uuid_parse(const char *s, struct nvdp_uuid *u)
 }
 
 void
-nvdp_uuid_fmt(const struct nvdp_uuid *u, char out[37])
+nvdp_uuid_fmt(const struct nvdp_uuid *u, char out[NVDP_UUID_STRLEN])
 {
     const uint8_t *b = u->b;
 
@@ -82,7 +82,7 @@ nvdp_mac_parse(const char *s, uint8_t mac[6])
 }
 
 void
-nvdp_mac_fmt(const uint8_t mac[6], char out[18])
+nvdp_mac_fmt(const uint8_t mac[6], char out[NVDP_MAC_STRLEN])
 {
     snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
              mac[2], mac[3], mac[4], mac[5]);
@@ -260,7 +260,7 @@ nvdp_vn_parse(const char *s, struct nvdp_vn *vn)
 void
 nvdp_vn_fmt(const struct nvdp_vn *vn, char *out, size_t outlen)
 {
-    char u[37];
+    char u[NVDP_UUID_STRLEN];
 
     switch (vn->kind) {
     case NVDP_VN_VNI:

@@ -533,7 +533,7 @@ hk_neigh(struct fwd_dp *dp, int all)
         pthread_mutex_lock(&f->wlock);
         if (rm->used && rm->family == fam && memcmp(rm->ip, ip, 16) == 0 &&
             (!rm->resolved || memcmp(rm->hdr, mac, 6) != 0)) {
-            char ms[18];
+            char ms[NVDP_MAC_STRLEN];
             nvdp_mac_fmt(mac, ms);
             log_info("fwd: remote %s via %s", rm->ipstr, ms);
             fwd_remote_set_nexthop(f, (uint16_t)r, mac);

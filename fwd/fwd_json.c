@@ -52,7 +52,7 @@ mac_json(const struct fwd *f, uint32_t h, uint32_t now)
     static const char *const types[] = {"?", "local", "remote", "learned"};
     uint64_t k = f->macs[h].key, v = f->macs[h].val;
     uint8_t mac[6];
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
     for (int i = 0; i < 6; i++)
         mac[i] = (uint8_t)(k >> (40 - 8 * i));
     nvdp_mac_fmt(mac, ms);
@@ -158,7 +158,7 @@ remote_json(const struct fwd_remote *rm)
     json_object_object_add(ro, "ip", json_object_new_string(rm->ipstr));
     json_object_object_add(ro, "resolved", json_object_new_boolean(rm->resolved));
     if (rm->resolved) {
-        char ms[18];
+        char ms[NVDP_MAC_STRLEN];
         nvdp_mac_fmt(rm->hdr, ms);
         json_object_object_add(ro, "nexthop_mac", json_object_new_string(ms));
     }

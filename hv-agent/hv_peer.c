@@ -77,13 +77,13 @@ static void
 nve_select(struct hv *h, const uint8_t src[6], uint64_t now)
 {
     struct hv_proto *p = &h->proto;
-    char m[18];
+    char m[NVDP_MAC_STRLEN];
     int changed = memcmp(p->nve.mac, zero_mac, 6) != 0 &&
                   memcmp(p->nve.mac, src, 6) != 0;
 
     if (changed) {
         log_warnx("NVE changed to %s (was %s)", hv_mac_str(src, m),
-                  hv_mac_str(p->nve.mac, (char[18]){0}));
+                  hv_mac_str(p->nve.mac, (char[NVDP_MAC_STRLEN]){0}));
         nvdp_sess_new_peer(&p->nve, src);
         p->nve_state = HV_PEER_UNKNOWN;
     }
@@ -134,7 +134,7 @@ void
 hv_nve_heard(struct hv *h, uint64_t now)
 {
     struct hv_proto *p = &h->proto;
-    char m[18];
+    char m[NVDP_MAC_STRLEN];
 
     p->nve.last_heard = now;
     if (p->nve_state != HV_PEER_UP) {
@@ -173,7 +173,7 @@ hv_peer_classify(struct hv *h, const uint8_t src[6],
     struct hv_proto *p = &h->proto;
     int has_hello = frame_hello(buf, len, m);
     struct hv_peer *pe = hv_peer_get(p, src, now);
-    char a[18], b[18];
+    char a[NVDP_MAC_STRLEN], b[NVDP_MAC_STRLEN];
 
     if (has_hello)
         peer_hello(pe, &m->hello, hdr->epoch, now);
@@ -218,7 +218,7 @@ hv_liveness(struct hv *h, uint64_t now)
     struct hv_proto *p = &h->proto;
     uint64_t hold = hold_s(h);
     struct hv_vnic *v;
-    char m[18];
+    char m[NVDP_MAC_STRLEN];
 
     if (p->nve_state != HV_PEER_UP || now < p->nve.last_heard + hold * 1000)
         return;
@@ -258,7 +258,7 @@ static struct json_object *
 peer_json(const struct hv_peer *pe, uint64_t now)
 {
     struct json_object *o = json_object_new_object();
-    char m[18];
+    char m[NVDP_MAC_STRLEN];
     const char *role = pe->role == NVDP_ROLE_NVE ? "nve" :
                        pe->role == NVDP_ROLE_HV ? "hypervisor" : "unknown";
     const char *st = pe->state == HV_PEER_UP ? "up" :

@@ -6,14 +6,14 @@
 #include "hv.h"
 
 static inline const char *
-hv_mac_str(const uint8_t mac[6], char buf[18])
+hv_mac_str(const uint8_t mac[6], char buf[NVDP_MAC_STRLEN])
 {
     nvdp_mac_fmt(mac, buf);
     return buf;
 }
 
 static inline const char *
-hv_vnic_str(const struct hv_vnic *v, char buf[37])
+hv_vnic_str(const struct hv_vnic *v, char buf[NVDP_UUID_STRLEN])
 {
     nvdp_uuid_fmt(&v->uuid, buf);
     return buf;

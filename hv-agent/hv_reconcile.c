@@ -10,7 +10,7 @@
 void
 hv_vnic_set_state(struct hv *h, struct hv_vnic *v, unsigned state)
 {
-    char u[37];
+    char u[NVDP_UUID_STRLEN];
 
     if (v->state == state)
         return;
@@ -32,7 +32,7 @@ hv_replay_done(struct hv *h, struct hv_vnic *v)
 static void
 vnic_forget(struct hv *h, struct hv_vnic *v)
 {
-    char u[37];
+    char u[NVDP_UUID_STRLEN];
 
     log_info("vnic %s: detached", hv_vnic_str(v, u));
     hv_replay_done(h, v);
@@ -232,7 +232,7 @@ static void
 vnic_fail(struct hv *h, struct hv_vnic *v, uint16_t status,
           const char *reason)
 {
-    char u[37];
+    char u[NVDP_UUID_STRLEN];
 
     hv_vnic_set_state(h, v, HV_VNIC_FAILED);
     v->status = status;
@@ -361,7 +361,7 @@ hv_vnic_answered(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
              (req->type == NVDP_MSG_VNIC_DISASSOC &&
               resp->status == NVDP_ST_UNKNOWN_VNIC);
     int replayed = v->replay;
-    char u[37];
+    char u[NVDP_UUID_STRLEN];
 
     v->inflight = 0;
     if (req->type == NVDP_MSG_ASSOC || req->type == NVDP_MSG_PREASSOC)
@@ -410,7 +410,7 @@ hv_giveup_cb(void *arg, const struct nvdp_msg *msg, void *user)
     struct hv *h = arg;
     struct hv_proto *p = &h->proto;
     struct hv_vnic *v = user;
-    char u[37];
+    char u[NVDP_UUID_STRLEN];
 
     p->blocked = 1;
     if (msg->type == NVDP_MSG_RESYNC) {

@@ -15,7 +15,7 @@
 static void
 withdraw_vnic(struct hv *h, struct hv_vnic *v, const char *reason)
 {
-    char u[37];
+    char u[NVDP_UUID_STRLEN];
 
     v->acked_unsure = 1;
     v->acked_up = HV_UP_DOUBT;

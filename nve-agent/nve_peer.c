@@ -70,7 +70,7 @@ int
 nve_peer_epoch(struct nve_proto *p, struct nve_peer *e, uint32_t epoch)
 {
     uint32_t old = e->s.epoch;
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
 
     if (!nvdp_sess_epoch(&e->s, epoch))
         return 0;
@@ -90,7 +90,7 @@ void
 nve_peer_hello(struct nve_proto *p, struct nve_peer *e,
                const struct nvdp_msg *m)
 {
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
 
     if (m->hello.role != NVDP_ROLE_HV) {
         NVE_COUNT(p, e, e->port, bad_direction);
@@ -123,7 +123,7 @@ peer_nostate(struct nve_proto *p, struct nve_peer *e, uint64_t now)
 static void
 peer_expire(struct nve_proto *p, struct nve_peer *e)
 {
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
     unsigned n = tree_hv_release(p->tree, e->port, e->s.mac);
 
     NVE_COUNT(p, e, e->port, peers_expired);
@@ -159,7 +159,7 @@ struct json_object *
 nve_proto_peers_json(const struct nve_proto *p, uint64_t now)
 {
     struct json_object *a = json_object_new_array();
-    char ms[18], ep[9];
+    char ms[NVDP_MAC_STRLEN], ep[9];
 
     for (struct nve_peer *e = p->peers; e; e = e->next) {
         struct json_object *o = json_object_new_object();

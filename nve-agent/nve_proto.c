@@ -71,7 +71,7 @@ handle_request(struct nve_proto *p, struct nvdp_out *o, struct nve_peer *e,
                const struct nvdp_msg *m)
 {
     struct rel_resp r;
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
 
     if (!nvdp_sess_request_new(&e->s, o, m))
         return;
@@ -136,7 +136,7 @@ frame_peer(struct nve_proto *p, uint16_t port, const uint8_t src[6],
            uint32_t epoch, int authorised, struct nve_peer **ep, int *fresh)
 {
     struct nve_peer *e = *ep;
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
 
     *fresh = 0;
     if (!authorised) {
@@ -388,7 +388,7 @@ nve_proto_counters_json(const struct nve_proto *p)
     struct json_object *o = json_object_new_object();
     struct json_object *ports = json_object_new_object();
     struct json_object *peers = json_object_new_object();
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
 
     json_object_object_add(o, "global", nve_counters_json(&p->c));
     for (unsigned i = 0; i < TREE_MAX_PORTS; i++)

@@ -64,7 +64,7 @@ nve_cnt(struct nve_proto *p, struct nve_peer *e, uint16_t port)
     } while (0)
 
 static inline const char *
-nve_mac_str(const uint8_t mac[6], char out[18])
+nve_mac_str(const uint8_t mac[6], char out[NVDP_MAC_STRLEN])
 {
     nvdp_mac_fmt(mac, out);
     return out;

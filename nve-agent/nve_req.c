@@ -30,7 +30,7 @@ req_vnic_disassoc(struct nve_req *q)
 {
     struct tree_filter f = {.port = TREE_ANY_PORT, .any_vni = 1,
                             .vnic = &q->m->vnic};
-    char reason[NVDP_MAX_REASON + 1], ms[18];
+    char reason[NVDP_MAX_REASON + 1], ms[NVDP_MAC_STRLEN];
 
     tree_vnic_disassoc(q->p->tree, &q->tr, NVDP_INTENT_MIGRATION, &q->res);
     if (q->res.status != NVDP_ST_OK || q->m->intent != NVDP_INTENT_SHUTDOWN)
@@ -141,7 +141,7 @@ static void
 log_vnic(struct nve_proto *p, struct nve_peer *e, const struct nvdp_msg *m,
          const char *what, const struct nve_vn *vn, uint16_t tag)
 {
-    char us[37], ms[18];
+    char us[NVDP_UUID_STRLEN], ms[NVDP_MAC_STRLEN];
 
     nvdp_uuid_fmt(&m->vnic, us);
     nve_mac_str(e->s.mac, ms);
@@ -161,7 +161,7 @@ req_result(struct nve_req *q, const struct nve_vn *vn, uint32_t before,
 {
     const struct tree_res *res = &q->res;
     const struct nvdp_msg *m = q->m;
-    char us[37], ms[18];
+    char us[NVDP_UUID_STRLEN], ms[NVDP_MAC_STRLEN];
 
     r->status = res->status;
     r->tag = res->tag;

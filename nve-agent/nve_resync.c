@@ -8,7 +8,7 @@ nve_resync_apply(struct nve_proto *p, struct nve_peer *e,
                  const struct nvdp_msg *m)
 {
     const char *port = p->port[e->port].name;
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
     unsigned n;
 
     nve_mac_str(e->s.mac, ms);

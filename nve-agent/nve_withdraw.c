@@ -15,7 +15,7 @@ nve_withdraw_answered(struct nve_proto *p, struct nve_peer *e,
 {
     struct nvdp_msg req;
     void *user;
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
 
     if (!nvdp_sess_response(&e->s, ours, m, &req, &user, p->now))
         return;
@@ -36,7 +36,7 @@ withdraw_giveup(void *arg, const struct nvdp_msg *m, void *user)
 {
     struct nve_peer *e = user;
     struct nve_proto *p = arg;
-    char ms[18];
+    char ms[NVDP_MAC_STRLEN];
 
     if (nvdp_sess_submit_queued(&e->s, m, e, p->now) == 0)
         log_warnx("withdraw txid %u to %s unanswered: sent again",
@@ -124,7 +124,7 @@ nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
     struct nvdp_msg *m;
     struct nve_peer **sent = NULL;
     unsigned n, nsent = 0;
-    char ms[18], us[37];
+    char ms[NVDP_MAC_STRLEN], us[NVDP_UUID_STRLEN];
 
     p->now = now;
     n = tree_withdraw(p->tree, f, wd_collect, &l);

@@ -15,7 +15,7 @@ static void
 t_uuid(void **s)
 {
     struct nvdp_uuid u, keep;
-    char buf[37];
+    char buf[NVDP_UUID_STRLEN];
     static const char *const bad[] = {
         "", "6f1c3e2a-8b4d-4e5f-9a0b-1c2d3e4f5a6",    /* short */
         "6f1c3e2a-8b4d-4e5f-9a0b-1c2d3e4f5a6bb",      /* long */
