@@ -1,25 +1,10 @@
 /* ctl_args.c - table-driven checking of control-command arguments (ctl.h's
  * "args" object) into a command's struct; pure, no socket. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ctl_args.h"
 #include "nvdp.h"
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static const struct ctl_arg *
 row_of(const struct ctl_arg *tab, const char *key)
@@ -40,15 +25,18 @@ unknown(const struct ctl_arg *tab, const char *key, char *err, size_t errlen)
     for (const struct ctl_arg *a = tab; a->name != NULL; a++) {
         int w = snprintf(known + n, sizeof(known) - n, "%s%s",
                          n > 0 ? ", " : "", a->name);
-        if (w < 0 || (size_t)w >= sizeof(known) - n)
+        if (w < 0 || (size_t)w >= sizeof(known) - n) {
+            known[n] = '\0'; /* whole names only */
             break;
+        }
         n += (size_t)w;
     }
     if (n == 0)
-        return fail(err, errlen, "unknown argument \"%.64s\" (takes none)",
-                    key);
-    return fail(err, errlen, "unknown argument \"%.64s\" (known: %s)", key,
-                known);
+        snprintf(err, errlen, "unknown argument \"%.64s\" (takes none)", key);
+    else
+        snprintf(err, errlen, "unknown argument \"%.64s\" (known: %s)", key,
+                 known);
+    return -1;
 }
 
 /* What a row's value must be, for its error. */
@@ -81,9 +69,11 @@ bad(const struct ctl_arg *a, const char *what, struct json_object *v,
     char *err, size_t errlen)
 {
     if (json_object_is_type(v, json_type_string))
-        return fail(err, errlen, "argument \"%s\" must be %s, not \"%.64s\"",
-                    a->name, what, json_object_get_string(v));
-    return fail(err, errlen, "argument \"%s\" must be %s", a->name, what);
+        snprintf(err, errlen, "argument \"%s\" must be %s, not \"%.64s\"",
+                 a->name, what, json_object_get_string(v));
+    else
+        snprintf(err, errlen, "argument \"%s\" must be %s", a->name, what);
+    return -1;
 }
 
 static int
@@ -107,15 +97,9 @@ strs_ok(const struct ctl_arg *a, struct json_object *v)
 static int
 fill(const struct ctl_arg *a, struct json_object *v, void *field)
 {
-    const char *s;
     int64_t i;
 
     switch (a->type) {
-    case CTL_ARG_STR:
-        if (!json_object_is_type(v, json_type_string))
-            return -1;
-        *(const char **)field = json_object_get_string(v);
-        return 0;
     case CTL_ARG_BOOL:
         if (!json_object_is_type(v, json_type_boolean))
             return -1;
@@ -134,16 +118,18 @@ fill(const struct ctl_arg *a, struct json_object *v, void *field)
             return -1;
         *(struct json_object **)field = v;
         return 0;
+    }
+    /* the rest are strings, as they are or parsed */
+    if (!json_object_is_type(v, json_type_string))
+        return -1;
+    switch (a->type) {
+    case CTL_ARG_STR:
+        *(const char **)field = json_object_get_string(v);
+        return 0;
     case CTL_ARG_UUID:
-        if (!json_object_is_type(v, json_type_string))
-            return -1;
-        s = json_object_get_string(v);
-        return nvdp_uuid_parse(s, field);
+        return nvdp_uuid_parse(json_object_get_string(v), field);
     case CTL_ARG_MAC:
-        if (!json_object_is_type(v, json_type_string))
-            return -1;
-        s = json_object_get_string(v);
-        return nvdp_mac_parse(s, field);
+        return nvdp_mac_parse(json_object_get_string(v), field);
     }
     return -1;
 }
@@ -154,8 +140,10 @@ ctl_args_parse(const struct ctl_arg *tab, struct json_object *args,
 {
     char buf[64];
 
-    if (args != NULL && !json_object_is_type(args, json_type_object))
-        return fail(err, errlen, "args must be an object");
+    if (args != NULL && !json_object_is_type(args, json_type_object)) {
+        snprintf(err, errlen, "args must be an object");
+        return -1;
+    }
     if (args != NULL) {
         json_object_object_foreach(args, key, val) {
             (void)val;
@@ -170,8 +158,10 @@ ctl_args_parse(const struct ctl_arg *tab, struct json_object *args,
 
         if (args == NULL || !json_object_object_get_ex(args, a->name, &v) ||
             json_object_is_type(v, json_type_null)) {
-            if (a->required)
-                return fail(err, errlen, "missing argument \"%s\"", a->name);
+            if (a->required) {
+                snprintf(err, errlen, "missing argument \"%s\"", a->name);
+                return -1;
+            }
             continue;
         }
         if (fill(a, v, field) < 0)
