@@ -16,19 +16,11 @@
 #include "log.h"
 #include "nvdp.h"
 #include "nvdp_session.h"
+#include "paths.h"
 #include "rel.h"
 
-#ifndef STATEDIR
-#define STATEDIR "/var/lib/splitnve"
-#endif
-#ifndef RUNDIR
-#define RUNDIR "/run/splitnve"
-#endif
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
 #define HV_CONF_DEFAULT SYSCONFDIR "/splitnve/hv-agent.conf"
-#define HV_CTL_DEFAULT RUNDIR "/hv-agent.sock"
+#define HV_CTL_DEFAULT PATHS_HV_SOCKET
 #define HV_STATE_DEFAULT STATEDIR "/hv-agent.state"
 
 /* ---- configuration (hv_conf.c) --------------------------------------- */

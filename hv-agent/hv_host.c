@@ -38,7 +38,7 @@ void hv_host_conf_defaults(struct hv_host_conf *c)
 {
     memset(c, 0, sizeof(*c));
     snprintf(c->dataplane, sizeof(c->dataplane), "auto");
-    snprintf(c->marker_dir, sizeof(c->marker_dir), "%s", RUNDIR "/migrating");
+    snprintf(c->marker_dir, sizeof(c->marker_dir), "%s", PATHS_MARKER_DIR);
 }
 
 int hv_host_conf_fill(struct hv_host_conf *c, cfg_t *cfg, const char *path)

@@ -9,9 +9,7 @@
 #include <limits.h>
 #include <stdio.h>
 
-#ifndef RUNDIR
-#define RUNDIR "/run/splitnve"
-#endif
+#include "paths.h"
 
 struct hv_host_conf {
     char dataplane[8];          /* auto | bpf | none */
@@ -25,7 +23,7 @@ struct hv_host_conf {
     CFG_STR("dataplane", "auto", CFGF_NONE),                               \
     CFG_STR("vdp-pid-file", "", CFGF_NONE),                                \
     CFG_STR("libvirt-uri", "", CFGF_NONE),                                 \
-    CFG_STR("migration-marker-dir", RUNDIR "/migrating", CFGF_NONE)
+    CFG_STR("migration-marker-dir", PATHS_MARKER_DIR, CFGF_NONE)
 
 void hv_host_conf_defaults(struct hv_host_conf *c);
 /* From a parsed cfg_t holding HV_HOST_CFG_OPTS; -1 with a log line. */

@@ -5,11 +5,6 @@
 
 #include <stdint.h>
 
-#ifndef RUNDIR
-#define RUNDIR "/run/splitnve"
-#endif
-#define HV_VIRT_MARKER_DIR RUNDIR "/migrating"
-
 /* What an event means for a domain's marker (pure, unit-tested):
  * suspended/stopped for migration -> set; started, resumed, or stopped for
  * any other reason (the hooks already ran) -> clear; else nothing. event

@@ -15,17 +15,12 @@
 #include "log.h"
 #include "nvdp.h"
 #include "nvdp_session.h"
+#include "paths.h"
 #include "rel.h"
 #include "tree.h"
 
-#ifndef RUNDIR
-#define RUNDIR "/run/splitnve"
-#endif
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
 #define NVE_CONF_DEFAULT SYSCONFDIR "/splitnve/nve-agent.conf"
-#define NVE_CTL_DEFAULT RUNDIR "/nve-agent.sock"
+#define NVE_CTL_DEFAULT PATHS_NVE_SOCKET
 
 /* ---- configuration (nve_conf.c) ---------------------------------------- */
 struct nve_remote {

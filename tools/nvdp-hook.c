@@ -16,15 +16,10 @@
 #include "hook_seq.h"
 #include "hook_xml.h"
 #include "log.h"
+#include "paths.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#ifndef RUNDIR
-#define RUNDIR "/run/splitnve"
-#endif
 #define HOOK_CONF SYSCONFDIR "/splitnve/nvdp-hook.conf"
-#define HOOK_SOCKET RUNDIR "/hv-agent.sock"
+#define HOOK_SOCKET PATHS_HV_SOCKET
 #define HOOK_RUN_DIR RUNDIR "/nvdp-hook"
 #define HOOK_XML_MAX (16 * 1024 * 1024)
 /* hv-agent answers within the wait it is given: we keep this much of the
@@ -163,7 +158,7 @@ static cfg_t *conf_load(const char *path, int must_exist)
         CFG_STR("unreachable", NULL, CFGF_NODEFAULT), /* conf_check: "fail" */
         CFG_STR("on-timeout", NULL, CFGF_NODEFAULT),
         CFG_STR("stop-intent", "auto", CFGF_NONE),
-        CFG_STR("marker-dir", RUNDIR "/migrating", CFGF_NONE),
+        CFG_STR("marker-dir", PATHS_MARKER_DIR, CFGF_NONE),
         CFG_STR("run-dir", HOOK_RUN_DIR, CFGF_NONE),
         CFG_BOOL("reserve", cfg_true, CFGF_NONE),
         CFG_SEC("typeid", map_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),

@@ -39,8 +39,8 @@ static const char *
 socket_path(const struct nvdpctl *n)
 {
     const char *env = getenv("NVDPCTL_SOCKET");
-    static const char hv[] = RUNDIR "/hv-agent.sock";
-    static const char nve[] = RUNDIR "/nve-agent.sock";
+    static const char hv[] = PATHS_HV_SOCKET;
+    static const char nve[] = PATHS_NVE_SOCKET;
 
     if (n->socket)
         return n->socket;

@@ -6,9 +6,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
-#ifndef RUNDIR
-#define RUNDIR "/run/splitnve"
-#endif
+#include "paths.h"
 
 /* Exit codes scripts rely on (documented in nvdpctl(8)). */
 enum nvdpctl_exit {
