@@ -20,7 +20,6 @@
 #define HV_WAIT_BUCKETS 1024 /* waiters hashed by VNIC: a VNIC change must
                               * not scan thousands of unrelated waiters */
 
-enum wait_op { OP_ATTACH, OP_PREASSOC, OP_DETACH, OP_STATE };
 
 struct hv_ctl;
 
@@ -28,7 +27,7 @@ struct waiter {
     struct hv_ctl *ctl;
     struct ctl_conn *c;
     struct nvdp_uuid uuid;
-    enum wait_op op;
+    enum hv_want_op op; /* the request waiting */
     uint32_t wait_ms;
     struct ev_timer timer;
     LIST_ENTRY(waiter) entry;
@@ -220,7 +219,7 @@ waiter_check(struct waiter *w, const struct hv_vnic *v)
     struct ctl_conn *c = w->c;
 
     if (v->state == HV_VNIC_DETACHED) {
-        if (w->op == OP_DETACH) {
+        if (w->op == HV_OP_DETACH) {
             struct hv_ctl *ctl = w->ctl;
             waiter_done(w);
             hold_ok(ctl, c, v);
@@ -250,9 +249,9 @@ waiter_check(struct waiter *w, const struct hv_vnic *v)
     }
     if (!hv_vnic_settled(v))
         return 0;
-    if ((w->op == OP_ATTACH && v->state == HV_VNIC_ATTACHED) ||
-        (w->op == OP_PREASSOC && v->state == HV_VNIC_PREASSOCIATED) ||
-        (w->op == OP_STATE && v->state == HV_VNIC_ATTACHED)) {
+    if ((w->op == HV_OP_ATTACH && v->state == HV_VNIC_ATTACHED) ||
+        (w->op == HV_OP_PREASSOC && v->state == HV_VNIC_PREASSOCIATED) ||
+        (w->op == HV_OP_STATE && v->state == HV_VNIC_ATTACHED)) {
         struct hv_ctl *ctl = w->ctl;
         waiter_done(w);
         hold_ok(ctl, c, v);
@@ -341,7 +340,7 @@ obs_nve(void *arg, int up)
 /* Answers now, or registers a waiter for the NVE's answer. */
 static void
 reply_or_wait(struct hv_ctl *ctl, struct ctl_conn *c, struct hv_vnic *v,
-              enum wait_op op, uint32_t wait_ms)
+              enum hv_want_op op, uint32_t wait_ms)
 {
     struct waiter *w;
 
@@ -381,32 +380,26 @@ want_code(enum hv_want_err e)
     }
 }
 
-/* Hands the request to hv_vnic_want(), then answers now or once the NVE
- * did (wait_ms). */
+/* The four requests: their arguments handed to hv_vnic_want() (which
+ * looks at those of its op), answered now or once the NVE did (wait_ms). */
 static void
-want(struct hv_ctl *ctl, struct ctl_conn *c, const struct hv_want_req *r,
-     enum wait_op op, int64_t wait_ms)
+request(struct ctl_conn *c, struct json_object *o, struct hv_ctl *ctl,
+        enum hv_want_op op)
 {
-    struct hv_vnic *v;
-    enum hv_want_err e;
-    char err[256];
-
-    if ((e = hv_vnic_want(ctl->h, r, &v, err, sizeof(err))) != HV_WANT_OK)
-        ctl_reply_err(c, want_code(e), "%s", err);
-    else
-        reply_or_wait(ctl, c, v, op, (uint32_t)wait_ms);
-}
-
-static void
-do_attach(struct ctl_conn *c, struct json_object *o, struct hv_ctl *ctl,
-          enum hv_want_op op)
-{
+    static const struct ctl_arg *const tabs[] = {
+        [HV_OP_ATTACH] = args_attach,
+        [HV_OP_PREASSOC] = args_preassoc,
+        [HV_OP_DETACH] = args_detach,
+        [HV_OP_STATE] = args_state,
+    };
     const char *ips[NVDP_MAX_ADDRS];
     struct hv_want_req r;
+    struct hv_vnic *v;
+    enum hv_want_err e;
     struct args a;
+    char err[256];
 
-    if (args_parse(c, o, op == HV_OP_ATTACH ? args_attach : args_preassoc,
-                   &a) < 0)
+    if (args_parse(c, o, tabs[op], &a) < 0)
         return;
     memset(&r, 0, sizeof(r));
     r.op = (uint8_t)op;
@@ -419,49 +412,36 @@ do_attach(struct ctl_conn *c, struct json_object *o, struct hv_ctl *ctl,
     r.ips = ips;
     r.ifname = a.ifname;
     r.reserve = (uint8_t)a.reserve;
-    want(ctl, c, &r, op == HV_OP_ATTACH ? OP_ATTACH : OP_PREASSOC, a.wait_ms);
+    r.intent = a.migrating ? NVDP_INTENT_MIGRATION : NVDP_INTENT_SHUTDOWN;
+    r.up = (uint8_t)a.up;
+    if ((e = hv_vnic_want(ctl->h, &r, &v, err, sizeof(err))) != HV_WANT_OK)
+        ctl_reply_err(c, want_code(e), "%s", err);
+    else
+        reply_or_wait(ctl, c, v, op, (uint32_t)a.wait_ms);
 }
 
 static void
 cmd_attach(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    do_attach(c, o, arg, HV_OP_ATTACH);
+    request(c, o, arg, HV_OP_ATTACH);
 }
 
 static void
 cmd_preassociate(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    do_attach(c, o, arg, HV_OP_PREASSOC);
+    request(c, o, arg, HV_OP_PREASSOC);
 }
 
 static void
 cmd_detach(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    struct hv_want_req r;
-    struct args a;
-
-    if (args_parse(c, o, args_detach, &a) < 0)
-        return;
-    memset(&r, 0, sizeof(r));
-    r.op = HV_OP_DETACH;
-    r.uuid = a.vnic;
-    r.intent = a.migrating ? NVDP_INTENT_MIGRATION : NVDP_INTENT_SHUTDOWN;
-    want(arg, c, &r, OP_DETACH, a.wait_ms);
+    request(c, o, arg, HV_OP_DETACH);
 }
 
 static void
 cmd_state(struct ctl_conn *c, struct json_object *o, void *arg)
 {
-    struct hv_want_req r;
-    struct args a;
-
-    if (args_parse(c, o, args_state, &a) < 0)
-        return;
-    memset(&r, 0, sizeof(r));
-    r.op = HV_OP_STATE;
-    r.uuid = a.vnic;
-    r.up = (uint8_t)a.up;
-    want(arg, c, &r, OP_STATE, a.wait_ms);
+    request(c, o, arg, HV_OP_STATE);
 }
 
 static void

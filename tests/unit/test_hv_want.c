@@ -106,6 +106,16 @@ settle(struct fx *f)
     f->notified = 0;
 }
 
+/* A request, then its change committed and taken by the engine. */
+static struct hv_vnic *
+want_settled(struct fx *f, const struct hv_want_req *r)
+{
+    struct hv_vnic *v = want_ok(f, r);
+
+    settle(f);
+    return v;
+}
+
 static void
 test_attach_counts_changes_only(void **st)
 {
@@ -241,9 +251,8 @@ test_detach_and_state(void **st)
 {
     struct fx *f = *st;
     struct hv_want_req r = req(HV_OP_PREASSOC, "blue");
-    struct hv_vnic *v = want_ok(f, &r);
+    struct hv_vnic *v = want_settled(f, &r);
 
-    settle(f);
     r.op = HV_OP_STATE;
     r.up = 1;
     want_err(f, &r, HV_WANT_E_NOTATTACHED, "not attached (desired: "
@@ -295,9 +304,8 @@ test_undo_restores_gen(void **st)
 {
     struct fx *f = *st;
     struct hv_want_req r = req(HV_OP_ATTACH, "blue");
-    struct hv_vnic *v = want_ok(f, &r);
+    struct hv_vnic *v = want_settled(f, &r);
 
-    settle(f);
     r.vn = "vni:300";
     want_ok(f, &r);
     r.vn = "vni:400";
