@@ -117,6 +117,14 @@ args_parse(struct ctl_conn *c, struct json_object *o,
     return -1;
 }
 
+static int
+no_args(struct ctl_conn *c, struct json_object *o)
+{
+    struct args a;
+
+    return args_parse(c, o, args_none, &a);
+}
+
 /* ---- waiters ----------------------------------------------------------- */
 
 static void
@@ -420,39 +428,26 @@ request(struct ctl_conn *c, struct json_object *o, struct hv_ctl *ctl,
         reply_or_wait(ctl, c, v, op, (uint32_t)a.wait_ms);
 }
 
-static void
-cmd_attach(struct ctl_conn *c, struct json_object *o, void *arg)
-{
-    request(c, o, arg, HV_OP_ATTACH);
-}
-
-static void
-cmd_preassociate(struct ctl_conn *c, struct json_object *o, void *arg)
-{
-    request(c, o, arg, HV_OP_PREASSOC);
-}
-
-static void
-cmd_detach(struct ctl_conn *c, struct json_object *o, void *arg)
-{
-    request(c, o, arg, HV_OP_DETACH);
-}
-
-static void
-cmd_state(struct ctl_conn *c, struct json_object *o, void *arg)
-{
-    request(c, o, arg, HV_OP_STATE);
-}
+/* The table's handlers of the four: ctl.h gives a handler no row. */
+#define REQUEST(name, op)                                                  \
+    static void cmd_##name(struct ctl_conn *c, struct json_object *o,      \
+                           void *arg)                                      \
+    {                                                                      \
+        request(c, o, arg, op);                                            \
+    }
+REQUEST(attach, HV_OP_ATTACH)
+REQUEST(preassociate, HV_OP_PREASSOC)
+REQUEST(detach, HV_OP_DETACH)
+REQUEST(state, HV_OP_STATE)
 
 static void
 cmd_list(struct ctl_conn *c, struct json_object *o, void *arg)
 {
     struct hv_ctl *ctl = arg;
-    struct args a;
     struct json_object *arr;
     struct hv_vnic *v;
 
-    if (args_parse(c, o, args_none, &a) < 0)
+    if (no_args(c, o) < 0)
         return;
     arr = json_object_new_array();
     TAILQ_FOREACH(v, &ctl->h->state.all, entry)
@@ -470,10 +465,9 @@ static void
 cmd_status(struct ctl_conn *c, struct json_object *o, void *arg)
 {
     struct hv_ctl *ctl = arg;
-    struct args a;
     struct json_object *st;
 
-    if (args_parse(c, o, args_none, &a) < 0)
+    if (no_args(c, o) < 0)
         return;
     st = hv_proto_status_json(ctl->h, now_ms(ctl));
     json_object_object_add(st, "state_file",
@@ -487,9 +481,8 @@ static void
 cmd_peers(struct ctl_conn *c, struct json_object *o, void *arg)
 {
     struct hv_ctl *ctl = arg;
-    struct args a;
 
-    if (args_parse(c, o, args_none, &a) < 0)
+    if (no_args(c, o) < 0)
         return;
     ctl_reply_ok(c, hv_proto_peers_json(ctl->h, now_ms(ctl)));
 }
@@ -498,10 +491,9 @@ static void
 cmd_counters(struct ctl_conn *c, struct json_object *o, void *arg)
 {
     struct hv_ctl *ctl = arg;
-    struct args a;
     struct json_object *cnt;
 
-    if (args_parse(c, o, args_none, &a) < 0)
+    if (no_args(c, o) < 0)
         return;
     cnt = hv_proto_counters_json(ctl->h);
     json_object_object_add(cnt, "state", hv_persist_json(ctl->h));
@@ -512,10 +504,9 @@ static void
 cmd_watch(struct ctl_conn *c, struct json_object *o, void *arg)
 {
     struct hv_ctl *ctl = arg;
-    struct args a;
     struct watcher *x;
 
-    if (args_parse(c, o, args_none, &a) < 0)
+    if (no_args(c, o) < 0)
         return;
     LIST_FOREACH(x, &ctl->watchers, entry)
         if (x->c == c) {
