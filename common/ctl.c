@@ -28,6 +28,9 @@ struct ctl_sconn {
     uint64_t id; /* serial number, for ctl_conn_id */
     int fd;
     uint32_t events;
+    /* When traffic last moved (read, written, or output queued): the idle
+     * clock (ctl_idle_cb) runs from here. */
+    uint64_t active;
     unsigned char *in; /* 4 + CTL_REQ_MAX bytes */
     size_t inlen;
     unsigned char *out; /* output queue: out[outoff..outlen) unsent */
@@ -60,8 +63,10 @@ struct ctl_server {
     void *arg;
     struct ctl_sconn *conns;
     int nconns;
+    struct ctl_opts o;
     struct ctl_stats st;
     struct log_rl rl;
+    struct ev_timer idle; /* armed while clients are connected */
     /* Connections that break while the daemon is pushing or replying are
      * closed from this timer, never synchronously: their on-close
      * callbacks must not run inside the daemon's own loop over watchers. */
@@ -161,6 +166,7 @@ ctl_sconn_flush(struct ctl_sconn *sc)
             return -1;
         }
         sc->outoff += (size_t)n;
+        sc->active = ev_now(sc->s->l);
     }
     if (sc->outoff == sc->outlen)
         sc->outoff = sc->outlen = 0;
@@ -217,6 +223,8 @@ ctl_sconn_queue(struct ctl_sconn *sc, const char *js, size_t len)
         errno = ENOBUFS;
         return -1;
     }
+    if (sc->outlen == sc->outoff) /* the client has something to read now */
+        sc->active = ev_now(sc->s->l);
     if (sc->outoff > 0 && sc->outoff >= sc->outlen / 2) {
         memmove(sc->out, sc->out + sc->outoff, sc->outlen - sc->outoff);
         sc->outlen -= sc->outoff;
@@ -599,7 +607,6 @@ ctl_sconn_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
 {
     struct ctl_sconn *sc = arg;
 
-    (void)l;
     (void)fd;
     if (events & EPOLLOUT) {
         if (ctl_sconn_flush(sc) < 0) {
@@ -629,6 +636,7 @@ ctl_sconn_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
         ctl_sconn_close(sc); /* EOF or error: deferred handles learn it */
         return;
     }
+    sc->active = ev_now(l);
     sc->inlen += (size_t)n;
     ctl_sconn_process(sc);
 }
@@ -647,7 +655,7 @@ ctl_accept_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
             log_warn("control: accept");
         return;
     }
-    if (s->nconns >= CTL_MAX_CONNS) {
+    if (s->nconns >= s->o.max_conns) {
         static const char msg[] =
             "{\"ok\":false,\"code\":6,\"error\":\"too many connections\"}";
         unsigned char hdr[4];
@@ -670,6 +678,7 @@ ctl_accept_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
     sc->id = s->st.accepted + 1;
     sc->fd = cfd;
     sc->events = EPOLLIN;
+    sc->active = ev_now(l);
     if (ev_io_add(l, cfd, EPOLLIN, ctl_sconn_cb, sc) < 0) {
         log_warn("control: ev_io_add");
         ctl_sconn_free(sc);
@@ -682,6 +691,47 @@ ctl_accept_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
     s->conns = sc;
     s->nconns++;
     s->st.accepted++;
+    if (s->o.idle_ms > 0 && !ev_timer_active(&s->idle))
+        ev_timer_start(l, &s->idle, s->o.idle_ms);
+}
+
+/* 1 if the idle clock runs for sc: it does not read what we queued, or
+ * nothing is pending either way (no deferred request, no subscription).
+ * A watcher that keeps up, or a client waiting for a deferred answer
+ * (bounded by its own wait), is not idle however quiet. */
+static int
+ctl_sconn_idle_clock(const struct ctl_sconn *sc)
+{
+    return sc->outlen > sc->outoff || sc->handles == NULL;
+}
+
+/* Closes the clients whose idle clock ran out, and runs again at the
+ * next one's deadline (or after a whole idle period: a client whose clock
+ * starts later starts it from now, so it cannot run out sooner). */
+static void
+ctl_idle_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
+{
+    struct ctl_server *s = arg;
+    struct ctl_sconn *sc, *next;
+    uint64_t now = ev_now(l), at = now + s->o.idle_ms;
+
+    (void)t;
+    for (sc = s->conns; sc != NULL; sc = next) {
+        next = sc->next;
+        if (sc->dead || sc->broken || !ctl_sconn_idle_clock(sc))
+            continue;
+        if (now - sc->active >= s->o.idle_ms) {
+            s->st.idle_closed++;
+            log_warnx_rl(&s->rl, "control: closing a client idle for %llu "
+                         "ms (%s)", (unsigned long long)(now - sc->active),
+                         sc->outlen > sc->outoff ? "not reading its answers"
+                                                 : "nothing pending");
+            ctl_sconn_close(sc);
+        } else if (sc->active + s->o.idle_ms < at)
+            at = sc->active + s->o.idle_ms;
+    }
+    if (s->nconns > 0)
+        ev_timer_at(l, &s->idle, at);
 }
 
 /* 1 if a daemon answers on path, 0 if not (stale or absent). */
@@ -712,13 +762,22 @@ ctl_mkparent(const char *path)
         log_warn("control: mkdir %s", dir);
 }
 
+void
+ctl_opts_default(struct ctl_opts *o)
+{
+    o->gid = (gid_t)-1;
+    o->max_conns = CTL_MAX_CONNS;
+    o->idle_ms = CTL_IDLE_MS;
+}
+
 struct ctl_server *
-ctl_server_new(struct ev_loop *l, const char *path, mode_t mode,
+ctl_server_new(struct ev_loop *l, const char *path, const struct ctl_opts *o,
                const struct ctl_cmd *table, void *arg)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     struct ctl_server *s;
-    mode_t old;
+    struct ctl_opts dflt;
+    mode_t old, mode;
 
     if (strlen(path) >= sizeof(sun.sun_path)) {
         log_warnx("control: socket path too long: %s", path);
@@ -739,10 +798,19 @@ ctl_server_new(struct ev_loop *l, const char *path, mode_t mode,
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
+    if (o == NULL) {
+        ctl_opts_default(&dflt);
+        o = &dflt;
+    }
     s->l = l;
     s->table = table;
     s->arg = arg;
+    s->o = *o;
+    if (s->o.max_conns < 1)
+        s->o.max_conns = 1;
+    mode = s->o.gid == (gid_t)-1 ? 0600 : 0660;
     ev_timer_init(&s->reaper, ctl_reaper_cb, s);
+    ev_timer_init(&s->idle, ctl_idle_cb, s);
     log_rl_init(&s->rl, LOG_RL_BURST, LOG_RL_INTERVAL_MS);
     snprintf(s->path, sizeof(s->path), "%s", path);
     memcpy(sun.sun_path, path, strlen(path) + 1);
@@ -752,17 +820,20 @@ ctl_server_new(struct ev_loop *l, const char *path, mode_t mode,
         free(s);
         return NULL;
     }
-    /* The umask makes the socket appear with its final mode: no window in
-     * which it is more open than asked. */
-    old = umask(~mode & 0777);
+    /* The umask makes the socket appear as 0600: no window in which it is
+     * more open than asked. The group's members get in only once it is
+     * the group's (needs CAP_CHOWN unless we are a member). */
+    old = umask(0177);
     int rc = bind(s->fd, (struct sockaddr *)&sun, sizeof(sun));
     umask(old);
-    if (rc < 0 || chmod(path, mode) < 0 || listen(s->fd, 16) < 0 ||
+    if (rc == 0 && s->o.gid != (gid_t)-1 && chown(path, (uid_t)-1, s->o.gid) < 0)
+        rc = 1;
+    if (rc != 0 || chmod(path, mode) < 0 || listen(s->fd, 16) < 0 ||
         ev_io_add(l, s->fd, EPOLLIN, ctl_accept_cb, s) < 0) {
         int e = errno;
         log_warn("control: %s", path);
         close(s->fd);
-        if (rc == 0)
+        if (rc >= 0)
             unlink(path);
         free(s);
         errno = e;
@@ -784,6 +855,7 @@ ctl_server_free(struct ctl_server *s)
     while (s->conns)
         ctl_sconn_close(s->conns);
     ev_timer_stop(s->l, &s->reaper);
+    ev_timer_stop(s->l, &s->idle);
     ev_io_del(s->l, s->fd);
     close(s->fd);
     struct stat st;
@@ -803,6 +875,26 @@ int
 ctl_server_nconns(const struct ctl_server *s)
 {
     return s->nconns;
+}
+
+struct json_object *
+ctl_server_stats_json(const struct ctl_server *s)
+{
+    struct json_object *o = json_object_new_object();
+
+#define I(k, v) json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
+    I("connections", s->nconns);
+    I("max_connections", s->o.max_conns);
+    I("accepted", s->st.accepted);
+    I("refused", s->st.refused);
+    I("idle_closed", s->st.idle_closed);
+    I("requests", s->st.requests);
+    I("bad_request", s->st.bad_request);
+    I("unknown_cmd", s->st.unknown_cmd);
+    I("oversize", s->st.oversize);
+    I("outq_overflow", s->st.outq_overflow);
+#undef I
+    return o;
 }
 
 /* ---- client ------------------------------------------------------------- */

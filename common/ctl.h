@@ -10,7 +10,9 @@
 
 #define CTL_REQ_MAX (64 * 1024)          /* bytes of one request */
 #define CTL_RESP_MAX (32 * 1024 * 1024)  /* bytes of one response */
-#define CTL_MAX_CONNS 64
+#define CTL_MAX_CONNS 64                 /* default of ctl_opts.max_conns */
+#define CTL_MAX_CONNS_LIMIT 1024         /* each holds a CTL_REQ_MAX buffer */
+#define CTL_IDLE_MS (60 * 1000)          /* default of ctl_opts.idle_ms */
 /* Output queued for one client: past PAUSE its requests are not read, past
  * MAX it is disconnected (a client that never reads must not grow us). */
 #define CTL_OUTQ_PAUSE (1024 * 1024)
@@ -32,6 +34,23 @@ struct ev_loop;
 struct ctl_server;
 struct ctl_conn;
 
+/* Who may connect and how many: the daemons' control-* options
+ * (ctl_conf.h). */
+struct ctl_opts {
+    /* (gid_t)-1: the socket is mode 0600, its owner's (root's) alone;
+     * otherwise it belongs to group gid, mode 0660. */
+    gid_t gid;
+    /* Connections open at once; one more is answered "too many
+     * connections", closed and counted (refused). */
+    int max_conns;
+    /* A client that owes us nothing and is owed nothing (no request
+     * waiting for its answer, no "watch"), or that does not read what is
+     * queued for it, is closed after this long without traffic (counted:
+     * idle_closed). A watcher that reads is never idle. 0: never. */
+    uint32_t idle_ms;
+};
+void ctl_opts_default(struct ctl_opts *o);
+
 typedef void (*ctl_handler)(struct ctl_conn *c, struct json_object *args,
                             void *arg);
 struct ctl_cmd {
@@ -41,7 +60,8 @@ struct ctl_cmd {
 };
 
 /* Listens on path (unlinks a stale socket first; fails with EADDRINUSE if
- * a daemon answers there), mode e.g. 0660. The table ends with a {NULL}
+ * a daemon answers there) as o says (NULL: ctl_opts_default); the socket
+ * never exists with a wider mode than o's. The table ends with a {NULL}
  * row; "help" is answered by the server.
  *
  * Requests on one connection are dispatched in order, each to its handler
@@ -54,8 +74,8 @@ struct ctl_cmd {
  * - answered inside the handler WITH an on-close callback registered: a
  *   subscription ("watch"); push with ctl_conn_send until on-close runs. */
 struct ctl_server *ctl_server_new(struct ev_loop *l, const char *path,
-                                  mode_t mode, const struct ctl_cmd *table,
-                                  void *arg);
+                                  const struct ctl_opts *o,
+                                  const struct ctl_cmd *table, void *arg);
 void ctl_server_free(struct ctl_server *s);
 
 /* Answer the current request; takes ownership of result (may be NULL).
@@ -82,7 +102,8 @@ uint64_t ctl_conn_id(const struct ctl_conn *c);
 /* Counters (the daemons show them in "status"/"counters"). */
 struct ctl_stats {
     uint64_t accepted;      /* connections accepted */
-    uint64_t refused;       /* connections refused: CTL_MAX_CONNS open */
+    uint64_t refused;       /* connections refused: max_conns open */
+    uint64_t idle_closed;   /* connections closed for being idle */
     uint64_t closed;
     uint64_t requests;      /* frames received */
     uint64_t bad_request;   /* not JSON, no "cmd", bad "args" */
@@ -95,6 +116,9 @@ struct ctl_stats {
 };
 const struct ctl_stats *ctl_server_stats(const struct ctl_server *s);
 int ctl_server_nconns(const struct ctl_server *s);
+/* The counters and the open connections as a JSON object, for the
+ * daemons' "counters" answers. */
+struct json_object *ctl_server_stats_json(const struct ctl_server *s);
 
 /* ---- client ---------------------------------------------------------- */
 int ctl_client_connect(const char *path); /* fd or -1 (errno) */

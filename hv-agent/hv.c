@@ -540,10 +540,11 @@ reload(struct hv_daemon *m)
         memcmp(nc.group_mac, h->conf.group_mac, 6) != 0 ||
         strcmp(nc.state_file, h->conf.state_file) != 0 ||
         strcmp(nc.ctl_path, h->conf.ctl_path) != 0 ||
+        ctl_conf_differs(&nc.ctl, &h->conf.ctl) ||
         nc.nve_mac_set != h->conf.nve_mac_set ||
         memcmp(nc.nve_mac, h->conf.nve_mac, 6) != 0)
         log_warnx("SIGHUP: uplink, ethertype, group-mac, nve-mac, state-file "
-                  "and control-socket changes take effect at restart");
+                  "and control-* changes take effect at restart");
     snprintf(nc.uplink, sizeof(nc.uplink), "%s", h->conf.uplink);
     nc.ethertype = h->conf.ethertype;
     memcpy(nc.group_mac, h->conf.group_mac, 6);
@@ -551,6 +552,7 @@ reload(struct hv_daemon *m)
     nc.nve_mac_set = h->conf.nve_mac_set;
     memcpy(nc.state_file, h->conf.state_file, sizeof(nc.state_file));
     memcpy(nc.ctl_path, h->conf.ctl_path, sizeof(nc.ctl_path));
+    nc.ctl = h->conf.ctl;
     if (memcmp(&nc.host, &h->conf.host, sizeof(nc.host)) != 0)
         log_warnx("SIGHUP: dataplane, vdp-pid-file, libvirt-uri and "
                   "migration-marker-dir changes take effect at restart");

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ctl_conf.h"
 #include "hv_host.h"
 #include "hv_journal.h"
 #include "hv_state.h"
@@ -41,6 +42,7 @@ struct hv_conf {
     struct rel_params rel;   /* window, retransmit */
     char state_file[PATH_MAX];
     char ctl_path[PATH_MAX];
+    struct ctl_conf ctl;     /* who may use the control socket */
     struct hv_vnmap *vns;
     size_t nvns;
     struct hv_host_conf host; /* data plane, 802.1Qbg, libvirt (hv_host.c) */

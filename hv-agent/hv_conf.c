@@ -107,6 +107,7 @@ conf_schema(void)
         CFG_SEC("retransmit", rtx_opts, CFGF_NONE),
         CFG_STR("state-file", HV_STATE_DEFAULT, CFGF_NONE),
         CFG_STR("control-socket", HV_CTL_DEFAULT, CFGF_NONE),
+        CTL_CONF_OPTS,
         CFG_SEC("vn", vn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
         HV_HOST_CFG_OPTS,
         CFG_END(),
@@ -116,7 +117,8 @@ conf_schema(void)
     if (cfg == NULL)
         return NULL;
     cfg_set_error_function(cfg, conf_errfunc);
-    if (conf_set_ranges(cfg, int_bounds, validate_int) < 0) {
+    if (conf_set_ranges(cfg, int_bounds, validate_int) < 0 ||
+        ctl_conf_schema(cfg) < 0) {
         cfg_free(cfg);
         return NULL;
     }
@@ -148,6 +150,7 @@ hv_conf_defaults(struct hv_conf *c)
     c->rel = rp;
     snprintf(c->state_file, sizeof(c->state_file), "%s", HV_STATE_DEFAULT);
     snprintf(c->ctl_path, sizeof(c->ctl_path), "%s", HV_CTL_DEFAULT);
+    ctl_conf_defaults(&c->ctl);
     hv_host_conf_defaults(&c->host);
 }
 
@@ -214,7 +217,8 @@ conf_fill(struct hv_conf *c, cfg_t *cfg)
              cfg_getstr(cfg, "state-file"));
     snprintf(c->ctl_path, sizeof(c->ctl_path), "%s",
              cfg_getstr(cfg, "control-socket"));
-    if (hv_host_conf_fill(&c->host, cfg, cfg->filename) < 0)
+    if (ctl_conf_fill(&c->ctl, cfg, cfg->filename) < 0 ||
+        hv_host_conf_fill(&c->host, cfg, cfg->filename) < 0)
         return -1;
     if (n > 0 && (c->vns = calloc(n, sizeof(*c->vns))) == NULL)
         return -1;
@@ -314,6 +318,7 @@ hv_conf_print(const struct hv_conf *c, FILE *f)
             c->rel.max_tries);
     fprintf(f, "state-file = \"%s\"\n", c->state_file);
     fprintf(f, "control-socket = \"%s\"\n", c->ctl_path);
+    ctl_conf_print(&c->ctl, f);
     hv_host_conf_print(&c->host, f);
     for (size_t i = 0; i < c->nvns; i++) {
         const struct nvdp_vn *v = &c->vns[i].vn;

@@ -497,6 +497,7 @@ cmd_counters(struct ctl_conn *c, struct json_object *o, void *arg)
         return;
     cnt = hv_proto_counters_json(ctl->h);
     json_object_object_add(cnt, "state", hv_persist_json(ctl->h));
+    json_object_object_add(cnt, "control", ctl_server_stats_json(ctl->srv));
     ctl_reply_ok(c, cnt);
 }
 
@@ -551,8 +552,8 @@ hv_ctl_start(struct hv *h, const char *path)
         LIST_INIT(&ctl->waiters[b]);
     LIST_INIT(&ctl->watchers);
     TAILQ_INIT(&ctl->held);
-    if ((ctl->srv = ctl_server_new(h->loop, path, 0660, hv_cmds, ctl)) ==
-        NULL) {
+    ctl->srv = ctl_server_new(h->loop, path, &h->conf.ctl.opts, hv_cmds, ctl);
+    if (ctl->srv == NULL) {
         free(ctl);
         return -1;
     }

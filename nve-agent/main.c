@@ -141,7 +141,8 @@ main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    n.ctl = ctl_server_new(n.loop, n.ctl_path, 0660, nve_ctl_table(), &n);
+    n.ctl = ctl_server_new(n.loop, n.ctl_path, &n.conf->ctl.opts,
+                           nve_ctl_table(), &n);
     if (n.ctl == NULL) {
         log_warnx("cannot listen on %s", n.ctl_path);
         rc = 1;

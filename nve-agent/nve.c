@@ -362,9 +362,11 @@ nve_apply_conf(struct nve *n, struct nve_conf *c)
             log_warnx("%s: underlay changes take effect at the next "
                       "restart", c->path);
         c->fwd = old->fwd;
-        if (strcmp(c->ctl_path, old->ctl_path) != 0)
-            log_warnx("%s: control-socket changes take effect at the next "
-                      "restart", c->path);
+        if (strcmp(c->ctl_path, old->ctl_path) != 0 ||
+            ctl_conf_differs(&c->ctl, &old->ctl))
+            log_warnx("%s: control-socket and control-* changes take effect "
+                      "at the next restart", c->path);
+        c->ctl = old->ctl;
     } else if (nve_first_start(n, c) < 0) {
         nve_conf_free(c);
         return -1;

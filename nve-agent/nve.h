@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "conf_util.h"
+#include "ctl_conf.h"
 #include "ev.h"
 #include "fwd.h"
 #include "l2sock.h"
@@ -67,6 +68,7 @@ struct nve_conf {
     uint32_t preassoc_s;      /* pre-association lifetime */
     struct rel_params rel;    /* WITHDRAW requests we send */
     char ctl_path[108];
+    struct ctl_conf ctl;      /* who may use the control socket */
     uint32_t max_addrs;       /* per VNIC entry */
     uint32_t max_vnics_per_hv;
     uint32_t max_hv_per_port;

@@ -67,6 +67,7 @@ static cfg_opt_t top_opts[] = {
     CFG_INT("window", 256, CFGF_NONE),
     CFG_SEC("retransmit", retransmit_opts, CFGF_NONE),
     CFG_STR("control-socket", DEF_SOCK, CFGF_NONE),
+    CTL_CONF_OPTS,
     CFG_SEC("limits", limit_opts, CFGF_NONE),
     CFG_SEC("underlay", underlay_opts, CFGF_NONE),
     CFG_SEC("port", port_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
@@ -231,7 +232,8 @@ conf_schema(void)
     if (cfg == NULL)
         return NULL;
     cfg_set_error_function(cfg, conf_errfunc);
-    if (conf_set_ranges(cfg, ranges, validate_range) < 0) {
+    if (conf_set_ranges(cfg, ranges, validate_range) < 0 ||
+        ctl_conf_schema(cfg) < 0) {
         cfg_free(cfg);
         return NULL;
     }
@@ -464,6 +466,8 @@ conf_top(struct nve_conf *c, cfg_t *cfg, const char *file)
     }
     snprintf(c->ctl_path, sizeof(c->ctl_path), "%s",
              cfg_getstr(cfg, "control-socket"));
+    if (ctl_conf_fill(&c->ctl, cfg, file) < 0)
+        return -1;
     c->max_addrs = (uint32_t)cfg_getint(lim, "max-addresses-per-vnic");
     c->max_vnics_per_hv = (uint32_t)cfg_getint(lim, "max-vnics-per-hypervisor");
     c->max_hv_per_port = (uint32_t)cfg_getint(lim, "max-hypervisors-per-port");
@@ -622,6 +626,7 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
     fprintf(o, "    tries = %u\n", c->rel.max_tries);
     fprintf(o, "}\n");
     fprintf(o, "control-socket = \"%s\"\n", c->ctl_path);
+    ctl_conf_print(&c->ctl, o);
     fprintf(o, "limits {\n");
     fprintf(o, "    max-addresses-per-vnic = %u\n", c->max_addrs);
     fprintf(o, "    max-vnics-per-hypervisor = %u\n", c->max_vnics_per_hv);

@@ -433,6 +433,8 @@ run_counters(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
     jint(t, "memory_bytes", (int64_t)n->tree.mem);
     json_object_object_add(o, "tree", t);
     json_object_object_add(o, "fwd", fwd_counters_json(n->fwd));
+    if (n->ctl != NULL)
+        json_object_object_add(o, "control", ctl_server_stats_json(n->ctl));
     return o;
 }
 

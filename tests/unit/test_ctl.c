@@ -1,6 +1,7 @@
 /* test_ctl.c - the control socket for real: a server on an event loop in a
  * thread, the client API in the test thread; framing, pipelining, deferred
- * answers out of order, oversize, watch, slow clients, connection limits. */
+ * answers out of order, oversize, watch, slow clients, connection limits,
+ * idle clients, the socket's mode and group. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +171,7 @@ cmd_stats(struct ctl_conn *c, struct json_object *args, void *arg)
     ADD("bad_request", st->bad_request);
     ADD("unknown_cmd", st->unknown_cmd);
     ADD("refused", st->refused);
+    ADD("idle_closed", st->idle_closed);
     ADD("deferred", st->deferred);
     ADD("events", st->events);
     ADD("outq_overflow", st->outq_overflow);
@@ -212,14 +215,14 @@ srv_thread(void *arg)
 }
 
 static int
-srv_start(void **state)
+srv_start_opts(void **state, const struct ctl_opts *o)
 {
     struct srv *v = calloc(1, sizeof(*v));
 
     snprintf(v->path, sizeof(v->path), "/tmp/test_ctl.%d.sock", (int)getpid());
     unlink(v->path);
     v->l = ev_loop_new();
-    v->s = ctl_server_new(v->l, v->path, 0600, table, v);
+    v->s = ctl_server_new(v->l, v->path, o, table, v);
     if (v->s == NULL)
         return -1;
     if (pipe(v->stop) < 0)
@@ -228,6 +231,25 @@ srv_start(void **state)
     pthread_create(&v->thr, NULL, srv_thread, v);
     *state = v;
     return 0;
+}
+
+static int
+srv_start(void **state)
+{
+    return srv_start_opts(state, NULL);
+}
+
+/* Idle clients closed after IDLE_MS; at most 4 clients. */
+#define IDLE_MS 300
+static int
+srv_start_idle(void **state)
+{
+    struct ctl_opts o;
+
+    ctl_opts_default(&o);
+    o.idle_ms = IDLE_MS;
+    o.max_conns = 4;
+    return srv_start_opts(state, &o);
 }
 
 static int
@@ -792,6 +814,157 @@ test_garbage_clients(void **state)
     close(fd);
 }
 
+/* The connection limit is the server's option: the client past it is
+ * answered, closed and counted; the others are served. */
+static void
+test_max_connections_option(void **state)
+{
+    struct srv *v = *state;
+    int fds[4];
+    struct json_object *r, *res;
+
+    for (int i = 0; i < 4; i++)
+        assert_true((fds[i] = ctl_client_connect(v->path)) >= 0);
+    r = call(fds[3], mkreq("echo", 1)); /* all 4 accepted by now */
+    json_object_put(r);
+    int extra = ctl_client_connect(v->path);
+    assert_true(extra >= 0);
+    assert_int_equal(ctl_client_recv(extra, &r, 5000), 0);
+    assert_false(is_ok(r));
+    assert_non_null(strstr(json_object_get_string(
+                               json_object_object_get(r, "error")),
+                           "too many connections"));
+    json_object_put(r);
+    assert_int_equal(ctl_client_recv(extra, &r, 5000), -1);
+    close(extra);
+    r = call(fds[0], mkreq("stats", 0));
+    assert_true(json_object_object_get_ex(r, "result", &res));
+    assert_int_equal(get_int(res, "refused"), 1);
+    assert_int_equal(get_int(res, "nconns"), 4);
+    json_object_put(r);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+}
+
+/* 1 if the server closed fd (EOF within timeout_ms), 0 if it is open. */
+static int
+closed_within(int fd, int timeout_ms)
+{
+    struct json_object *r;
+
+    for (;;) {
+        if (ctl_client_recv(fd, &r, timeout_ms) == 0) {
+            json_object_put(r); /* drain what was sent before */
+            continue;
+        }
+        return errno == ECONNRESET;
+    }
+}
+
+/* Idle clients are closed, and only they: one that sends nothing, one
+ * stuck half-way through a frame, one that does not read its events; not
+ * a watcher that keeps up, not one waiting for a deferred answer, not one
+ * that keeps talking. */
+static void
+test_idle_clients(void **state)
+{
+    struct srv *v = *state;
+    int quiet = ctl_client_connect(v->path), half = ctl_client_connect(v->path);
+    int w = ctl_client_connect(v->path), d = ctl_client_connect(v->path);
+    struct json_object *r, *q;
+    unsigned char hdr[4];
+
+    assert_true(quiet >= 0 && half >= 0 && w >= 0 && d >= 0);
+    ctl_frame_hdr(hdr, 100);
+    assert_int_equal(send(half, hdr, 2, MSG_NOSIGNAL), 2);
+    r = call(w, mkreq("watch", 1));
+    assert_true(is_ok(r));
+    json_object_put(r);
+    q = mkreq("defer", 2);
+    assert_int_equal(ctl_client_send(d, q), 0);
+    json_object_put(q);
+    /* Nobody is closed before the idle time. */
+    assert_false(closed_within(quiet, IDLE_MS / 2));
+    /* Within a few idle times the quiet and the half-sent ones are gone;
+     * w talks meanwhile (a client that talks is never idle). */
+    for (int i = 0; i < 9; i++) {
+        r = call(w, mkreq("echo", 10 + i));
+        assert_true(is_ok(r));
+        json_object_put(r);
+        usleep(IDLE_MS * 1000 / 3);
+    }
+    assert_true(closed_within(quiet, 5000));
+    assert_true(closed_within(half, 5000));
+    close(quiet);
+    close(half);
+    /* The deferred request kept d open; so did watching for w, which
+     * has not said anything since. */
+    usleep(IDLE_MS * 2 * 1000);
+    assert_int_equal(stat_of(v, "ndeferred"), 1);
+    assert_int_equal(stat_of(v, "nwatchers"), 1);
+    assert_int_equal(stat_of(v, "idle_closed"), 2);
+    /* Answered, d owes and is owed nothing: idle from now on. */
+    int c = ctl_client_connect(v->path);
+    r = call(c, mkreq("flush", 3));
+    json_object_put(r);
+    close(c);
+    assert_int_equal(ctl_client_recv(d, &r, 5000), 0);
+    assert_int_equal(get_int(r, "id"), 2);
+    json_object_put(r);
+    assert_true(closed_within(d, 5000));
+    close(d);
+    /* A watcher that stops reading what is pushed to it is closed. */
+    char *pad = malloc(60 * 1024 + 1);
+    struct json_object *a = json_object_new_object();
+    memset(pad, 'p', 60 * 1024);
+    pad[60 * 1024] = '\0';
+    json_object_object_add(a, "pad", json_object_new_string(pad));
+    json_object_object_add(a, "times", json_object_new_int(40));
+    free(pad);
+    q = mkreq("notify", 4);
+    json_object_object_add(q, "args", a);
+    c = ctl_client_connect(v->path);
+    r = call(c, q); /* 2.4 MB for w: more than the socket holds */
+    assert_int_equal(get_int(r, "result"), 40);
+    json_object_put(r);
+    close(c);
+    usleep(IDLE_MS * 3 * 1000);
+    assert_true(closed_within(w, 5000));
+    close(w);
+    assert_int_equal(stat_of(v, "closed_watchers"), 1);
+    assert_int_equal(stat_of(v, "idle_closed"), 4);
+    assert_int_equal(stat_of(v, "outq_overflow"), 0);
+}
+
+/* With a group, the socket is that group's and mode 0660. */
+static void
+test_socket_group(void **st)
+{
+    char path[108];
+    struct ev_loop *l = ev_loop_new();
+    struct ctl_opts o;
+    struct ctl_server *s;
+    struct stat sb;
+    struct group *g;
+
+    (void)st;
+    snprintf(path, sizeof(path), "/tmp/test_ctl_grp.%d.sock", (int)getpid());
+    unlink(path);
+    ctl_opts_default(&o);
+    /* root may give it any group: one that is not ours, to tell */
+    o.gid = getegid();
+    if (geteuid() == 0 && (g = getgrnam("nogroup")) != NULL)
+        o.gid = g->gr_gid;
+    s = ctl_server_new(l, path, &o, table, NULL);
+    assert_non_null(s);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0660);
+    assert_int_equal(sb.st_gid, o.gid);
+    ctl_server_free(s);
+    assert_int_equal(access(path, F_OK), -1);
+    ev_loop_free(l);
+}
+
 /* Socket-path handling, without the thread. */
 static void
 test_stale_socket_and_busy_path(void **st)
@@ -811,13 +984,13 @@ test_stale_socket_and_busy_path(void **st)
     assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
     close(fd);
     assert_int_equal(access(path, F_OK), 0);
-    s = ctl_server_new(l, path, 0660, table, NULL);
+    s = ctl_server_new(l, path, NULL, table, NULL);
     assert_non_null(s);
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
-    assert_int_equal(sb.st_mode & 0777, 0660);
+    assert_int_equal(sb.st_mode & 0777, 0600); /* the owner's alone */
     /* A second daemon on the same path is refused; the first keeps it. */
-    s2 = ctl_server_new(l, path, 0660, table, NULL);
+    s2 = ctl_server_new(l, path, NULL, table, NULL);
     assert_null(s2);
     assert_int_equal(errno, EADDRINUSE);
     fd = ctl_client_connect(path);
@@ -827,7 +1000,7 @@ test_stale_socket_and_busy_path(void **st)
     assert_int_equal(access(path, F_OK), -1);
     /* A restarted daemon took the path over while the old one was still
      * shutting down: the old one must not delete the new one's socket. */
-    s = ctl_server_new(l, path, 0660, table, NULL);
+    s = ctl_server_new(l, path, NULL, table, NULL);
     assert_non_null(s);
     assert_int_equal(unlink(path), 0);
     fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -841,7 +1014,7 @@ test_stale_socket_and_busy_path(void **st)
     snprintf(dir, sizeof(dir), "/tmp/test_ctl_dir.%d", (int)getpid());
     snprintf(inner, sizeof(inner), "%s/d.sock", dir);
     rmdir(dir);
-    s = ctl_server_new(l, inner, 0660, table, NULL);
+    s = ctl_server_new(l, inner, NULL, table, NULL);
     assert_non_null(s);
     assert_int_equal(access(inner, F_OK), 0);
     ctl_server_free(s);
@@ -850,7 +1023,7 @@ test_stale_socket_and_busy_path(void **st)
     char longp[200];
     memset(longp, 'a', sizeof(longp) - 1);
     longp[sizeof(longp) - 1] = '\0';
-    assert_null(ctl_server_new(l, longp, 0600, table, NULL));
+    assert_null(ctl_server_new(l, longp, NULL, table, NULL));
     assert_int_equal(ctl_client_connect(longp), -1);
     /* Connecting to nothing. */
     assert_int_equal(ctl_client_connect(path), -1);
@@ -864,6 +1037,7 @@ main(void)
         cmocka_unit_test(test_framing),
         cmocka_unit_test(test_json_parse_bounds),
         cmocka_unit_test(test_stale_socket_and_busy_path),
+        cmocka_unit_test(test_socket_group),
         cmocka_unit_test_setup_teardown(test_roundtrip_and_errors, srv_start,
                                         srv_stop),
         cmocka_unit_test_setup_teardown(test_pipelining_deferred_out_of_order,
@@ -878,6 +1052,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_watcher_overflow, srv_start,
                                         srv_stop),
         cmocka_unit_test_setup_teardown(test_garbage_clients, srv_start,
+                                        srv_stop),
+        cmocka_unit_test_setup_teardown(test_max_connections_option,
+                                        srv_start_idle, srv_stop),
+        cmocka_unit_test_setup_teardown(test_idle_clients, srv_start_idle,
                                         srv_stop),
         cmocka_unit_test_setup_teardown(test_max_connections, srv_start,
                                         srv_stop),
