@@ -1,6 +1,8 @@
 #!/bin/sh
 # run-fuzz.sh [decode|hook|fwd|state] - runs one libFuzzer target briefly over its seed
-# corpus (make check with --enable-fuzzer); FUZZ_SECONDS=600 for a longer run.
+# corpus (make check with --enable-fuzzer); FUZZ_SECONDS=600 for a longer run,
+# FUZZ_RUNS=N for N executions instead (long-run.sh), FUZZ_LOG=file keeps
+# libFuzzer's output.
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-.}
@@ -36,6 +38,11 @@ state)
 esac
 fuzzer=$top_builddir/tests/fuzz/$fuzzer
 seconds=${FUZZ_SECONDS:-$dflt_seconds}
+# A count of executions bounds the run instead of the time (0: no bound).
+runs=-1
+if [ -n "${FUZZ_RUNS:-}" ]; then
+    runs=$FUZZ_RUNS seconds=${FUZZ_SECONDS:-0}
+fi
 
 if [ ! -x "$fuzzer" ]; then
     echo "$me: $fuzzer not built (configure --enable-fuzzer CC=clang)" >&2
@@ -47,10 +54,14 @@ trap 'rm -rf "$work"' EXIT INT TERM
 mkdir -p "$work/seeds" "$work/new"
 # shellcheck disable=SC2086 # $seeds is a glob
 cp "$top_srcdir"/$seeds "$work/seeds/"
-echo "$me: $seconds s over $(ls "$work/seeds" | wc -l) seeds"
+if [ "$runs" -ge 0 ]; then bound="$runs executions"; else bound="$seconds s"; fi
+echo "$me: $bound over $(ls "$work/seeds" | wc -l) seeds"
 # libFuzzer exits non-zero on a crash, leak or failed CHECK (abort).
-"$fuzzer" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
-    -artifact_prefix="$work/" -print_final_stats=1 "$work/new" "$work/seeds" >"$work/log" 2>&1 || {
+rc=0
+"$fuzzer" -max_total_time="$seconds" -runs="$runs" -max_len="$max_len" -timeout=10 \
+    -artifact_prefix="$work/" -print_final_stats=1 "$work/new" "$work/seeds" >"$work/log" 2>&1 || rc=$?
+[ -z "${FUZZ_LOG:-}" ] || cp "$work/log" "$FUZZ_LOG"
+[ "$rc" = 0 ] || {
     tail -n 40 "$work/log" >&2
     for a in "$work"/crash-* "$work"/leak-* "$work"/timeout-*; do
         [ -f "$a" ] || continue
