@@ -9,9 +9,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "nvdp.h"
+
+int
+conf_file_check(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return 0;
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        log_warnx("%s: owned by uid %u, not by root: refusing to use it "
+                  "(chown root %s)", path, (unsigned)st.st_uid, path);
+        return -1;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        log_warnx("%s: mode %04o lets %s write it: refusing to use it "
+                  "(chmod go-w %s)", path, (unsigned)(st.st_mode & 07777),
+                  (st.st_mode & S_IWOTH) ? "anyone" : "its group", path);
+        return -1;
+    }
+    return 0;
+}
 
 void
 conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)

@@ -8,6 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A daemon runs as the file tells it only if no one but root (or the user
+ * it runs as) could have written the file: 0 if path belongs to root or to
+ * our effective user and is writable by neither its group nor others (or
+ * does not exist: the parser says so), -1 with a log line naming the
+ * file, its owner and mode otherwise. */
+int conf_file_check(const char *path);
+
 /* Error callback that prints "FILE:LINE: message" to stderr / the log. */
 void conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap);
 /* Single (not CFGF_MULTI) sections exist from cfg_init() on, before the

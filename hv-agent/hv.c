@@ -19,6 +19,8 @@
 #include "hv_host.h"
 #include "l2sock.h"
 #include "log.h"
+#include "privdrop.h"
+#include "sdnotify.h"
 
 #define RX_BATCH 16
 /* After a failed commit: how soon the loop retries on its own (requests
@@ -570,11 +572,28 @@ signal_cb(struct ev_loop *l, int signo, void *arg)
     struct hv_daemon *m = arg;
 
     if (signo == SIGHUP) {
+        sdnotify_reloading();
         reload(m);
+        sdnotify_ready(NULL);
         return;
     }
     log_info("signal %d: shutting down", signo);
+    sdnotify_stopping();
     ev_break(l);
+}
+
+/* Everything that needs privilege is open (uplink, tc-bpf program,
+ * netlink, control socket): from here on hv-agent keeps CAP_NET_ADMIN if
+ * its data plane or 802.1Qbg needs it, and no other capability. */
+static int
+drop_privileges(struct hv_daemon *m)
+{
+    cap_value_t keep[1];
+    size_t n = 0;
+
+    if (hv_host_needs_net_admin(m->host))
+        keep[n++] = CAP_NET_ADMIN;
+    return privdrop_keep(keep, n);
 }
 
 static int
@@ -612,6 +631,12 @@ start(struct hv_daemon *m)
         return -1;
     if ((h->loop = ev_loop_new()) == NULL)
         return -1;
+    /* Blocked (signalfd) before libvirt's thread starts: it inherits the
+     * mask, so a SIGTERM reaches the loop instead of killing the process
+     * in that thread. */
+    ev_signal_add(h->loop, SIGTERM, signal_cb, m);
+    ev_signal_add(h->loop, SIGINT, signal_cb, m);
+    ev_signal_add(h->loop, SIGHUP, signal_cb, m);
     h->wake = wake;
     ev_timer_init(&m->proto_timer, proto_timer_cb, m);
     if (hv_proto_init(h, nvdp_epoch_new(), m->sock.mac, m->sock.mtu,
@@ -629,14 +654,14 @@ start(struct hv_daemon *m)
     if ((m->host = hv_host_start(h)) == NULL)
         return -1;
     h->host = m->host;
-    ev_signal_add(h->loop, SIGTERM, signal_cb, m);
-    ev_signal_add(h->loop, SIGINT, signal_cb, m);
-    ev_signal_add(h->loop, SIGHUP, signal_cb, m);
     signal(SIGPIPE, SIG_IGN);
+    if (drop_privileges(m) < 0)
+        return -1;
     log_info("started: name %s, uplink %s (mtu %u), epoch %08x, %zu VNICs",
              h->conf.name, h->conf.uplink, m->sock.mtu, h->proto.ep.epoch,
              h->state.count);
     ev_timer_start(h->loop, &m->proto_timer, 0);
+    sdnotify_ready(NULL);
     return 0;
 }
 

@@ -245,6 +245,8 @@ hv_conf_load(struct hv_conf *c, const char *path)
     int rc;
 
     hv_conf_defaults(c);
+    if (conf_file_check(path) < 0)
+        return -1;
     if ((cfg = conf_schema()) == NULL) {
         log_warnx("%s: cannot initialise the parser", path);
         return -1;

@@ -252,6 +252,12 @@ static void on_tick(struct ev_loop *l, struct ev_timer *t, void *arg)
     ev_timer_start(l, t, HV_HOST_TICK_MS);
 }
 
+int hv_host_needs_net_admin(const struct hv_host *x)
+{
+    return x != NULL &&
+           (hv_dp_backend(x->dp) == HV_DP_BPF || x->vdp != NULL);
+}
+
 struct hv_host *hv_host_start(struct hv *h)
 {
     const struct hv_host_conf *c = &h->conf.host;

@@ -37,6 +37,10 @@ struct hv_host;
  * the VDP pid file is lldpad's): hv-agent must not run half-configured. */
 struct hv_host *hv_host_start(struct hv *h);
 void hv_host_stop(struct hv_host *x);
+/* 1 if what runs needs CAP_NET_ADMIN from now on: the tc-bpf data plane
+ * attaches its program to each VNIC that comes, 802.1Qbg answers libvirt
+ * over netlink. */
+int hv_host_needs_net_admin(const struct hv_host *x);
 /* {"dataplane": ..., "vdp": ..., "libvirt": ...} for status output. */
 struct json_object *hv_host_json(struct hv_host *x);
 

@@ -15,6 +15,13 @@
 #include "ctl.h"
 #include "ev.h"
 #include "nve.h"
+#include "privdrop.h"
+#include "sdnotify.h"
+
+/* What nve-agent needs once started: NET_RAW to open a port's sockets
+ * (NVDP's and the forwarder's ring) when a reload adds one, NET_ADMIN for
+ * their buffer sizes and for what it programs in the kernel (netlink). */
+static const cap_value_t nve_caps[] = {CAP_NET_RAW, CAP_NET_ADMIN};
 
 static void
 usage(FILE *out)
@@ -36,13 +43,16 @@ static void
 on_hup(struct ev_loop *l, int signo, void *arg)
 {
     log_info("SIGHUP: reloading the configuration");
+    sdnotify_reloading();
     nve_reload(arg);
+    sdnotify_ready(NULL);
 }
 
 static void
 on_term(struct ev_loop *l, int signo, void *arg)
 {
     log_info("%s: shutting down", strsignal(signo));
+    sdnotify_stopping();
     ev_break(l);
 }
 
@@ -128,6 +138,12 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if ((n.loop = ev_loop_new()) == NULL)
         fatalx("cannot create the event loop");
+    /* Blocked (signalfd) before the forwarder's threads start: they
+     * inherit the mask, so a SIGTERM or SIGHUP reaches the loop instead of
+     * killing the process in one of them. */
+    ev_signal_add(n.loop, SIGHUP, on_hup, &n);
+    ev_signal_add(n.loop, SIGTERM, on_term, &n);
+    ev_signal_add(n.loop, SIGINT, on_term, &n);
     n.epoch = nvdp_epoch_new();
     n.started = ev_clock_ms();
     if (nve_apply_conf(&n, c) < 0) {
@@ -148,11 +164,13 @@ main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    ev_signal_add(n.loop, SIGHUP, on_hup, &n);
-    ev_signal_add(n.loop, SIGTERM, on_term, &n);
-    ev_signal_add(n.loop, SIGINT, on_term, &n);
+    if (privdrop_keep(nve_caps, sizeof(nve_caps) / sizeof(nve_caps[0])) < 0) {
+        rc = 1;
+        goto out;
+    }
     log_info("started: %s, epoch %08x, %u ports, %u VNs, control %s",
              n.conf->name, n.epoch, n.conf->nports, n.conf->nvns, n.ctl_path);
+    sdnotify_ready(NULL);
     if (ev_run(n.loop) < 0) {
         log_warnx("event loop failed");
         rc = 1;

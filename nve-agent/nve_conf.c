@@ -506,6 +506,8 @@ nve_conf_load(const char *path)
         goto fail;
     }
     snprintf(c->path, sizeof(c->path), "%s", path);
+    if (conf_file_check(path) < 0)
+        goto fail;
     conf_name_sections(cfg, path);
     rc = cfg_parse(cfg, path);
     if (rc == CFG_FILE_ERROR) {

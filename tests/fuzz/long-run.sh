@@ -5,12 +5,15 @@
 # libFuzzer's coverage (cov: edges, ft: features) at the end. Not in CI,
 # which keeps run-fuzz.sh's short runs; hours on a small machine.
 #   top_builddir=/tmp/build sh tests/fuzz/long-run.sh [decode hook fwd state ctl-hv ctl-nve]
-# Logs stay in FUZZ_OUT (default a new /tmp/splitnve-fuzz.XXXXXX); a crash
+# FUZZ_TIMEOUT (default 120 s here: a long run is usually niced on a busy
+# machine) bounds one input. Logs stay in FUZZ_OUT (default a new
+# /tmp/splitnve-fuzz.XXXXXX); a crash
 # stops that target (its input is saved as run-fuzz.sh says) and the next
 # one runs.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 runs=${FUZZ_RUNS:-10000000}
+export FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-120}
 out=${FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/splitnve-fuzz.XXXXXX")}
 targets=${*:-decode hook fwd state ctl-hv ctl-nve}
 mkdir -p "$out"

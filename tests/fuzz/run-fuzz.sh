@@ -2,7 +2,8 @@
 # run-fuzz.sh [decode|hook|fwd|state] - runs one libFuzzer target briefly over its seed
 # corpus (make check with --enable-fuzzer); FUZZ_SECONDS=600 for a longer run,
 # FUZZ_RUNS=N for N executions instead (long-run.sh), FUZZ_LOG=file keeps
-# libFuzzer's output.
+# libFuzzer's output, FUZZ_TIMEOUT=s is the limit of one input (10 s; more
+# on a loaded machine, where a niced run can wait seconds for a CPU).
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-.}
@@ -58,7 +59,8 @@ if [ "$runs" -ge 0 ]; then bound="$runs executions"; else bound="$seconds s"; fi
 echo "$me: $bound over $(ls "$work/seeds" | wc -l) seeds"
 # libFuzzer exits non-zero on a crash, leak or failed CHECK (abort).
 rc=0
-"$fuzzer" -max_total_time="$seconds" -runs="$runs" -max_len="$max_len" -timeout=10 \
+"$fuzzer" -max_total_time="$seconds" -runs="$runs" -max_len="$max_len" \
+    -timeout="${FUZZ_TIMEOUT:-10}" \
     -artifact_prefix="$work/" -print_final_stats=1 "$work/new" "$work/seeds" >"$work/log" 2>&1 || rc=$?
 [ -z "${FUZZ_LOG:-}" ] || cp "$work/log" "$FUZZ_LOG"
 [ "$rc" = 0 ] || {

@@ -57,6 +57,8 @@ nt_init() {
     NT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/splitnve-$NT_NAME.XXXXXX") || nt_fail "mktemp"
     trap nt_cleanup EXIT
     trap 'exit 130' INT TERM HUP
+    # the daemons refuse configuration files their group could write
+    umask 022
 }
 
 # nt_init_local NAME: for tests that need neither root nor namespaces
