@@ -46,7 +46,7 @@ privdrop_bound(const cap_value_t *keep, size_t n)
 static int
 privdrop_thread_ok(const char *tid, uint64_t mask)
 {
-    char path[64], line[128];
+    char path[300], line[128]; /* a d_name is up to 255 bytes */
     uint64_t v;
     int seen = 0;
     FILE *f;

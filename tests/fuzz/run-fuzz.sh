@@ -1,6 +1,7 @@
 #!/bin/sh
-# run-fuzz.sh [decode|hook|fwd|state] - runs one libFuzzer target briefly over its seed
-# corpus (make check with --enable-fuzzer); FUZZ_SECONDS=600 for a longer run,
+# run-fuzz.sh [decode|hook|fwd|state|ctl-hv|ctl-nve] - runs one libFuzzer
+# target briefly over its seed corpus (make check with --enable-fuzzer);
+# FUZZ_SECONDS=600 for a longer run,
 # FUZZ_RUNS=N for N executions instead (long-run.sh), FUZZ_LOG=file keeps
 # libFuzzer's output, FUZZ_TIMEOUT=s is the limit of one input (10 s; more
 # on a loaded machine, where a niced run can wait seconds for a CPU).
@@ -33,8 +34,15 @@ state)
     # document.
     me=run-fuzz-state fuzzer=fuzz_state seeds='tests/fuzz/corpus-state/*'
     max_len=16384 dflt_seconds=10 ;;
+ctl-hv|ctl-nve)
+    # A control socket client's byte stream (4-byte length + JSON frames)
+    # into hv-agent's or nve-agent's commands; the seeds are framed
+    # requests of every command, the dictionary their words.
+    me=run-fuzz-$target fuzzer=fuzz_${target%-*}_${target#*-}
+    seeds="tests/fuzz/corpus-$target/*" dict=tests/fuzz/ctl.dict
+    max_len=70000 dflt_seconds=10 ;;
 *)
-    echo "usage: run-fuzz.sh [decode|hook|fwd|state]" >&2
+    echo "usage: run-fuzz.sh [decode|hook|fwd|state|ctl-hv|ctl-nve]" >&2
     exit 2 ;;
 esac
 fuzzer=$top_builddir/tests/fuzz/$fuzzer
@@ -59,8 +67,11 @@ if [ "$runs" -ge 0 ]; then bound="$runs executions"; else bound="$seconds s"; fi
 echo "$me: $bound over $(ls "$work/seeds" | wc -l) seeds"
 # libFuzzer exits non-zero on a crash, leak or failed CHECK (abort).
 rc=0
+dictopt=
+[ -z "${dict:-}" ] || dictopt=-dict=$top_srcdir/$dict
+# shellcheck disable=SC2086 # $dictopt: one word or none
 "$fuzzer" -max_total_time="$seconds" -runs="$runs" -max_len="$max_len" \
-    -timeout="${FUZZ_TIMEOUT:-10}" \
+    -timeout="${FUZZ_TIMEOUT:-10}" $dictopt \
     -artifact_prefix="$work/" -print_final_stats=1 "$work/new" "$work/seeds" >"$work/log" 2>&1 || rc=$?
 [ -z "${FUZZ_LOG:-}" ] || cp "$work/log" "$FUZZ_LOG"
 [ "$rc" = 0 ] || {
