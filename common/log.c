@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,11 +17,27 @@
  * logs without being handed a context, as in the OpenBSD daemons. */
 static struct {
     int to_stderr;
+    int journal;        /* stderr is systemd's journal: "<pri>" prefixes */
     int verbose;
     int inited;
     FILE *file;         /* log_init_file: instead of syslog/stderr */
     char ident[32];
-} log_st = {1, 0, 0, NULL, ""};
+} log_st = {1, 0, 0, 0, NULL, ""};
+
+/* Under a systemd unit (-d), stderr is a stream to the journal, named by
+ * JOURNAL_STREAM: a line that starts with "<N>" keeps its priority there
+ * (sd-daemon(3)), so warnings stay warnings. */
+static int
+log_stderr_is_journal(void)
+{
+    const char *e = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+
+    return e != NULL && sscanf(e, "%llu:%llu", &dev, &ino) == 2 &&
+           fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev &&
+           st.st_ino == ino;
+}
 
 void
 log_init(const char *ident, int to_stderr, int verbose)
@@ -30,6 +47,7 @@ log_init(const char *ident, int to_stderr, int verbose)
         log_st.file = NULL;
     }
     log_st.to_stderr = to_stderr;
+    log_st.journal = to_stderr && log_stderr_is_journal();
     log_st.verbose = verbose;
     log_st.inited = 1;
     if (!to_stderr)
@@ -81,6 +99,9 @@ log_vwrite(int pri, const char *fmt, va_list ap)
     if (log_st.file != NULL) {
         fprintf(log_st.file, "%s[%ld]: %s\n", log_st.ident, (long)getpid(),
                 buf);
+    } else if (log_st.to_stderr && log_st.journal) {
+        fprintf(stderr, "<%d>%s\n", pri, buf);
+        fflush(stderr);
     } else if (log_st.to_stderr) {
         fprintf(stderr, "%s\n", buf);
         fflush(stderr);

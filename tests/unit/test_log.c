@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -218,6 +219,42 @@ test_sanitised(void **st)
                              "reason: caf\xc3\xa9" " ok?x\n");
 }
 
+/* On the journal's stream (JOURNAL_STREAM names stderr), lines carry
+ * their syslog priority; elsewhere they do not. */
+static void
+journal_lines(void *arg)
+{
+    struct stat st;
+    char v[64];
+
+    (void)arg;
+    fstat(STDERR_FILENO, &st);
+    snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", v, 1);
+    log_init("test_log", 1, 1);
+    log_warnx("a warning");
+    log_info("some info");
+    log_debug("a detail");
+    setenv("JOURNAL_STREAM", "1:2", 1); /* another stream: not ours */
+    log_init("test_log", 1, 0);
+    log_warnx("plain warning");
+    unsetenv("JOURNAL_STREAM");
+}
+
+static void
+test_journal_priorities(void **st)
+{
+    const char *out = capture(journal_lines, NULL);
+
+    (void)st;
+    assert_non_null(strstr(out, "<3>a warning\n")); /* LOG_ERR, as syslog */
+    assert_non_null(strstr(out, "<6>some info\n"));
+    assert_non_null(strstr(out, "<7>a detail\n"));
+    assert_non_null(strstr(out, "\nplain warning\n"));
+    assert_null(strstr(out, ">plain warning"));
+}
+
 int
 main(void)
 {
@@ -228,6 +265,7 @@ main(void)
         cmocka_unit_test(test_ratelimit_allow),
         cmocka_unit_test(test_ratelimit_lines),
         cmocka_unit_test(test_sanitised),
+        cmocka_unit_test(test_journal_priorities),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }
