@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -39,7 +40,8 @@ load_text(const char *text, char *errbuf, size_t errlen)
     FILE *f;
     size_t n;
 
-    write_file(tmpconf, text);
+    if (text != NULL) /* NULL: the file as it is */
+        write_file(tmpconf, text);
     fflush(stderr);
     fd = open(tmplog, O_WRONLY | O_TRUNC);
     assert_true(fd >= 0);
@@ -243,6 +245,14 @@ static const struct bad bads[] = {
     {"retransmit order",
      "retransmit {\n initial = 500\n max = 100\n}\n", 3, "max"},
     {"retransmit tries", "retransmit {\n tries = 0\n}\n", 2, "tries"},
+    {"unknown control group", "\ncontrol-group = \"no-such-group-xyz\"\n", 2,
+     "no group 'no-such-group-xyz'"},
+    {"no control client", "control-max-clients = 0\n", 1,
+     "control-max-clients"},
+    {"too many control clients", "\ncontrol-max-clients = 1025\n", 2,
+     "control-max-clients"},
+    {"control idle range", "\n\ncontrol-idle-timeout = 90000\n", 3,
+     "control-idle-timeout"},
 };
 
 static void
@@ -260,6 +270,66 @@ test_bad_lines(void **state)
                      c ? "a config" : "NULL", err);
         nve_conf_free(c);
     }
+}
+
+/* The control socket's options: a group by name or number, the limits;
+ * by default none (mode 0600), 64 clients, 60 s. */
+static void
+test_control_options(void **state)
+{
+    char err[2048];
+    struct nve_conf *c = load_text("port \"a\" {\n interface = \"e0\"\n}\n",
+                                   err, sizeof(err));
+
+    assert_non_null(c);
+    assert_string_equal(c->ctl.group, "");
+    assert_int_equal(c->ctl.opts.gid, (gid_t)-1);
+    assert_int_equal(c->ctl.opts.max_conns, 64);
+    assert_int_equal(c->ctl.opts.idle_ms, 60000);
+    nve_conf_free(c);
+    c = load_text("control-group = \"root\"\ncontrol-max-clients = 5\n"
+                  "control-idle-timeout = 0\n", err, sizeof(err));
+    assert_non_null(c);
+    assert_string_equal(c->ctl.group, "root");
+    assert_int_equal(c->ctl.opts.gid, 0);
+    assert_int_equal(c->ctl.opts.max_conns, 5);
+    assert_int_equal(c->ctl.opts.idle_ms, 0);
+    nve_conf_free(c);
+    c = load_text("control-group = \"0\"\n", err, sizeof(err));
+    assert_non_null(c);
+    assert_int_equal(c->ctl.opts.gid, 0);
+    nve_conf_free(c);
+}
+
+/* A file others could write is refused, naming file, mode or owner. */
+static void
+test_file_check(void **state)
+{
+    char err[2048], want[512];
+    struct nve_conf *c;
+
+    write_file(tmpconf, "name = \"x\"\n");
+    assert_int_equal(chmod(tmpconf, 0664), 0);
+    c = load_text(NULL, err, sizeof(err));
+    snprintf(want, sizeof(want), "%s: mode 0664 lets its group write it", tmpconf);
+    assert_null(c);
+    assert_non_null(strstr(err, want));
+    assert_int_equal(chmod(tmpconf, 0602), 0);
+    c = load_text(NULL, err, sizeof(err));
+    assert_null(c);
+    assert_non_null(strstr(err, "mode 0602 lets anyone write it"));
+    assert_int_equal(chmod(tmpconf, 0644), 0); /* readable by all is fine */
+    c = load_text(NULL, err, sizeof(err));
+    assert_non_null(c);
+    nve_conf_free(c);
+    if (geteuid() == 0) { /* only root can give a file away */
+        assert_int_equal(chown(tmpconf, 65534, (gid_t)-1), 0);
+        c = load_text(NULL, err, sizeof(err));
+        assert_null(c);
+        assert_non_null(strstr(err, "owned by uid 65534, not by root"));
+        assert_int_equal(chown(tmpconf, 0, (gid_t)-1), 0);
+    }
+    assert_int_equal(chmod(tmpconf, 0600), 0);
 }
 
 /* The forwarder pins its thread where told and skips NVDP frames of the
@@ -311,6 +381,8 @@ main(void)
         cmocka_unit_test(test_bad_lines),
         cmocka_unit_test(test_forwarder_params),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_control_options),
+        cmocka_unit_test(test_file_check),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
