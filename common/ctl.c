@@ -826,7 +826,8 @@ ctl_server_new(struct ev_loop *l, const char *path, const struct ctl_opts *o,
     old = umask(0177);
     int rc = bind(s->fd, (struct sockaddr *)&sun, sizeof(sun));
     umask(old);
-    if (rc == 0 && s->o.gid != (gid_t)-1 && chown(path, (uid_t)-1, s->o.gid) < 0)
+    if (rc == 0 && s->o.gid != (gid_t)-1 &&
+        chown(path, (uid_t)-1, s->o.gid) < 0)
         rc = 1;
     if (rc != 0 || chmod(path, mode) < 0 || listen(s->fd, 16) < 0 ||
         ev_io_add(l, s->fd, EPOLLIN, ctl_accept_cb, s) < 0) {
@@ -882,7 +883,8 @@ ctl_server_stats_json(const struct ctl_server *s)
 {
     struct json_object *o = json_object_new_object();
 
-#define I(k, v) json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
+#define I(k, v)                                                             \
+    json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
     I("connections", s->nconns);
     I("max_connections", s->o.max_conns);
     I("accepted", s->st.accepted);

@@ -17,10 +17,10 @@ struct ctl_conf {
 };
 
 /* Rows for the daemon's top-level cfg_opt_t table. */
-#define CTL_CONF_OPTS                                                      \
-    CFG_STR("control-group", "", CFGF_NONE),                               \
-    CFG_INT("control-max-clients", CTL_MAX_CONNS, CFGF_NONE),              \
-    CFG_INT("control-idle-timeout", CTL_IDLE_MS / 1000, CFGF_NONE)
+#define CTL_CONF_OPTS                                             \
+    CFG_STR("control-group", "", CFGF_NONE),                      \
+        CFG_INT("control-max-clients", CTL_MAX_CONNS, CFGF_NONE), \
+        CFG_INT("control-idle-timeout", CTL_IDLE_MS / 1000, CFGF_NONE)
 
 void ctl_conf_defaults(struct ctl_conf *c);
 /* Registers the options' validators (ranges, the group exists) on the

@@ -79,7 +79,8 @@ privdrop_verify(uint64_t mask)
     while ((e = readdir(d)) != NULL)
         if (e->d_name[0] != '.' && !privdrop_thread_ok(e->d_name, mask)) {
             log_warnx("capabilities: thread %s kept more than asked "
-                      "(libpsx not in effect)", e->d_name);
+                      "(libpsx not in effect)",
+                      e->d_name);
             rc = -1;
         }
     closedir(d);
@@ -114,10 +115,9 @@ privdrop_keep(const cap_value_t *keep, size_t n)
         log_warn("capabilities: cannot clear the ambient set");
         goto out;
     }
-    if (nk > 0 && (cap_set_flag(want, CAP_PERMITTED, (int)nk, kept,
-                                CAP_SET) < 0 ||
-                   cap_set_flag(want, CAP_EFFECTIVE, (int)nk, kept,
-                                CAP_SET) < 0)) {
+    if (nk > 0 &&
+        (cap_set_flag(want, CAP_PERMITTED, (int)nk, kept, CAP_SET) < 0 ||
+         cap_set_flag(want, CAP_EFFECTIVE, (int)nk, kept, CAP_SET) < 0)) {
         log_warn("capabilities: libcap");
         goto out;
     }

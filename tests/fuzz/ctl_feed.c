@@ -57,8 +57,8 @@ ctl_feed_read(int fd, struct ctl_feed_rx *rx)
             if ((rx->buf = realloc(rx->buf, rx->cap)) == NULL)
                 abort();
         }
-        ssize_t n = recv(fd, rx->buf + rx->len, rx->cap - rx->len,
-                         MSG_DONTWAIT);
+        ssize_t n =
+            recv(fd, rx->buf + rx->len, rx->cap - rx->len, MSG_DONTWAIT);
         if (n > 0) {
             rx->len += (size_t)n;
             rx->total += (size_t)n;
@@ -83,8 +83,8 @@ ctl_feed_turn(struct ev_loop *l, int fd, struct ctl_feed_rx *rx,
 }
 
 void
-ctl_feed(struct ev_loop *l, const char *path, const uint8_t *data,
-         size_t size, void (*turn)(void *), void *arg)
+ctl_feed(struct ev_loop *l, const char *path, const uint8_t *data, size_t size,
+         void (*turn)(void *), void *arg)
 {
     struct ctl_feed_rx rx = {0};
     int fd = ctl_client_connect(path), closed = 0, turns = 0, quiet = 0;
@@ -94,8 +94,8 @@ ctl_feed(struct ev_loop *l, const char *path, const uint8_t *data,
         abort(); /* the harness's problem, not a finding */
     /* the input, as fast as the server reads it */
     while (!closed && sent < size) {
-        ssize_t n = send(fd, data + sent, size - sent,
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t n =
+            send(fd, data + sent, size - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0)
             sent += (size_t)n;
         else if (n < 0 && errno != EAGAIN && errno != EINTR)

@@ -30,8 +30,8 @@ static const char *CONF =
     "vn \"red\" {\n vni = 200\n}\n";
 
 static void
-drop_frame(void *arg, uint16_t port, const uint8_t dst[6],
-           const uint8_t *frame, size_t len)
+drop_frame(void *arg, uint16_t port, const uint8_t dst[6], const uint8_t *frame,
+           size_t len)
 {
     (void)arg;
     (void)port;

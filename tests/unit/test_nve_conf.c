@@ -311,7 +311,8 @@ test_file_check(void **state)
     write_file(tmpconf, "name = \"x\"\n");
     assert_int_equal(chmod(tmpconf, 0664), 0);
     c = load_text(NULL, err, sizeof(err));
-    snprintf(want, sizeof(want), "%s: mode 0664 lets its group write it", tmpconf);
+    snprintf(want, sizeof(want), "%s: mode 0664 lets its group write it",
+             tmpconf);
     assert_null(c);
     assert_non_null(strstr(err, want));
     assert_int_equal(chmod(tmpconf, 0602), 0);
