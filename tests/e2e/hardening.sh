@@ -73,6 +73,8 @@ nt_assert_eq "nve-agent: no_new_privs" 1 "$(caps nve NoNewPrivs)"
 nt_assert "nve-agent logs what it kept" \
     grep -q "capabilities: cap_net_admin,cap_net_raw=ep kept" "$NT_DIR/nve.log"
 nt_assert_eq "nve-agent's control socket is 0600" 600 "$(stat -c %a "$NT_DIR/nve.sock")"
+nt_assert_eq "nve-agent counts its control clients (limit 64, this one)" "64 1" \
+    "$(nt_jq nve '"\(.control.max_connections) \(.control.connections)"' counters)"
 
 # NET_RAW is still there: a reload opens a new port's sockets (NVDP's and
 # the forwarder's ring); RELOADING=1 then READY=1 around it.
@@ -135,6 +137,8 @@ nt_assert "READY=1 came once the control socket was there" \
     grep -q "^READY=1 \[socket\]" "$NT_DIR/hv1.notified"
 nt_assert_eq "hv1's control socket: group nogroup, 0660" "nogroup 660" \
     "$(stat -c '%G %a' "$NT_DIR/hv1.sock")"
+nt_assert_eq "hv-agent counts its control clients" 64 \
+    "$(nt_jq hv1 .control.max_connections counters)"
 if have HAVE_LIBVIRT; then
     nt_assert "hv-agent runs libvirt's thread" test "$(threads hv1)" -ge 2
 fi
