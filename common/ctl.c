@@ -824,17 +824,16 @@ ctl_server_new(struct ev_loop *l, const char *path, const struct ctl_opts *o,
      * more open than asked. The group's members get in only once it is
      * the group's (needs CAP_CHOWN unless we are a member). */
     old = umask(0177);
-    int rc = bind(s->fd, (struct sockaddr *)&sun, sizeof(sun));
+    int bound = bind(s->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
     umask(old);
-    if (rc == 0 && s->o.gid != (gid_t)-1 &&
-        chown(path, (uid_t)-1, s->o.gid) < 0)
-        rc = 1;
-    if (rc != 0 || chmod(path, mode) < 0 || listen(s->fd, 16) < 0 ||
+    if (!bound ||
+        (s->o.gid != (gid_t)-1 && chown(path, (uid_t)-1, s->o.gid) < 0) ||
+        chmod(path, mode) < 0 || listen(s->fd, 16) < 0 ||
         ev_io_add(l, s->fd, EPOLLIN, ctl_accept_cb, s) < 0) {
         int e = errno;
         log_warn("control: %s", path);
         close(s->fd);
-        if (rc >= 0)
+        if (bound)
             unlink(path);
         free(s);
         errno = e;

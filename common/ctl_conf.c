@@ -3,7 +3,6 @@
 #include "config.h"
 #include "ctl_conf.h"
 
-#include <errno.h>
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +30,6 @@ ctl_group_gid(const char *name, gid_t *gid)
     char *end;
     unsigned long n;
 
-    errno = 0;
     if ((g = getgrnam(name)) != NULL) {
         *gid = g->gr_gid;
         return 0;

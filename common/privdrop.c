@@ -48,19 +48,21 @@ privdrop_thread_ok(const char *tid, uint64_t mask)
 {
     char path[300], line[128]; /* a d_name is up to 255 bytes */
     uint64_t v;
-    int seen = 0;
+    int seen = 0, ok = 1;
     FILE *f;
 
     snprintf(path, sizeof(path), "/proc/self/task/%s/status", tid);
     if ((f = fopen(path, "re")) == NULL)
         return errno == ENOENT; /* the thread ended meanwhile */
-    while (fgets(line, sizeof(line), f) != NULL)
-        if ((sscanf(line, "CapPrm: %" SCNx64, &v) == 1 ||
-             sscanf(line, "CapEff: %" SCNx64, &v) == 1) &&
-            (seen++, v != mask))
-            seen = -100;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "CapPrm: %" SCNx64, &v) != 1 &&
+            sscanf(line, "CapEff: %" SCNx64, &v) != 1)
+            continue;
+        seen++;
+        ok &= v == mask;
+    }
     fclose(f);
-    return seen == 2;
+    return ok && seen == 2;
 }
 
 /* Every thread, not only ours, holds mask and nothing more: libpsx did
