@@ -2,14 +2,14 @@
 # long-run.sh [target...] - the robustness evidence: runs each libFuzzer
 # target (all by default) for FUZZ_RUNS executions, 10 million unless told,
 # one after the other, and prints per target the executions, the time, and
-# libFuzzer's coverage (cov: edges, ft: features) at the end. Not in CI,
-# which keeps run-fuzz.sh's short runs; hours on a small machine.
-#   top_builddir=/tmp/build sh tests/fuzz/long-run.sh [decode hook fwd state ctl-hv ctl-nve]
+# libFuzzer's coverage (cov: edges, ft: features) at the end, the seeds'
+# own in parentheses. Not in CI, which keeps run-fuzz.sh's short runs;
+# hours on a small machine:
+#   top_builddir=/tmp/build sh tests/fuzz/long-run.sh [decode hook fwd ...]
 # FUZZ_TIMEOUT (default 120 s here: a long run is usually niced on a busy
 # machine) bounds one input. Logs stay in FUZZ_OUT (default a new
-# /tmp/splitnve-fuzz.XXXXXX); a crash
-# stops that target (its input is saved as run-fuzz.sh says) and the next
-# one runs.
+# /tmp/splitnve-fuzz.XXXXXX); a crash stops that target (its input is saved
+# as run-fuzz.sh says) and the next one runs. Figures: RESULTS.md.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 runs=${FUZZ_RUNS:-10000000}
@@ -18,7 +18,8 @@ out=${FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/splitnve-fuzz.XXXXXX")}
 targets=${*:-decode hook fwd state ctl-hv ctl-nve}
 mkdir -p "$out"
 failed=0
-printf '%-8s %12s %8s %8s %8s %8s  %s\n' target executions seconds exec/s cov ft result
+printf '%-8s %12s %8s %8s %11s %11s  %s\n' target executions seconds exec/s \
+    "cov (seeds)" "ft (seeds)" result
 for t in $targets; do
     log=$out/$t.log
     start=$(date +%s)
@@ -32,12 +33,16 @@ for t in $targets; do
     secs=$(($(date +%s) - start))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" 2>/dev/null)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" 2>/dev/null)
-    # the last status line ("#N DONE cov: C ft: F ...") holds the totals
+    # the last status line ("#N DONE cov: C ft: F ...") holds the totals,
+    # INITED what the seeds alone reach
     last=$(grep -E '^#[0-9]+.*cov: [0-9]+ ft: [0-9]+' "$log" 2>/dev/null | tail -n 1)
+    init=$(grep -E '^#[0-9]+.*INITED.*cov: [0-9]+ ft: [0-9]+' "$log" 2>/dev/null | tail -n 1)
     cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
     ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
-    printf '%-8s %12s %8s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "$secs" \
-        "${rate:-?}" "${cov:-?}" "${ft:-?}" "$result"
+    cov0=$(echo "$init" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
+    ft0=$(echo "$init" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
+    printf '%-8s %12s %8s %8s %11s %11s  %s\n' "$t" "${execs:-?}" "$secs" \
+        "${rate:-?}" "${cov:-?} (${cov0:-?})" "${ft:-?} (${ft0:-?})" "$result"
 done
 echo "logs: $out"
 [ "$failed" = 0 ]
