@@ -6,6 +6,11 @@
 # own in parentheses. Not in CI, which keeps run-fuzz.sh's short runs;
 # hours on a small machine:
 #   top_builddir=/tmp/build sh tests/fuzz/long-run.sh [decode hook fwd ...]
+# /tmp/build: make check's build (ASan) or, about 6 times faster, one with
+# libFuzzer and UBSan alone (the short runs of make check keep ASan):
+#   configure CC=clang --enable-fuzzer CFLAGS="-O2 -g -fsanitize=undefined
+#     -fno-sanitize-recover=undefined" LDFLAGS=-fsanitize=undefined
+#   make tests/fuzz/fuzz_decode tests/fuzz/fuzz_hook_xml ... (each target)
 # FUZZ_TIMEOUT (default 120 s here: a long run is usually niced on a busy
 # machine) bounds one input. Logs stay in FUZZ_OUT (default a new
 # /tmp/splitnve-fuzz.XXXXXX); a crash stops that target (its input is saved
