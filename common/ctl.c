@@ -166,7 +166,9 @@ ctl_sconn_flush(struct ctl_sconn *sc)
             return -1;
         }
         sc->outoff += (size_t)n;
-        sc->active = ev_now(sc->s->l);
+        /* the clock, not the iteration's cached time: the answer may
+         * leave long after the iteration began (a slow request) */
+        sc->active = ev_clock_ms();
     }
     if (sc->outoff == sc->outlen)
         sc->outoff = sc->outlen = 0;
@@ -224,7 +226,7 @@ ctl_sconn_queue(struct ctl_sconn *sc, const char *js, size_t len)
         return -1;
     }
     if (sc->outlen == sc->outoff) /* the client has something to read now */
-        sc->active = ev_now(sc->s->l);
+        sc->active = ev_clock_ms();
     if (sc->outoff > 0 && sc->outoff >= sc->outlen / 2) {
         memmove(sc->out, sc->out + sc->outoff, sc->outlen - sc->outoff);
         sc->outlen -= sc->outoff;
@@ -713,7 +715,7 @@ ctl_idle_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
 {
     struct ctl_server *s = arg;
     struct ctl_sconn *sc, *next;
-    uint64_t now = ev_now(l), at = now + s->o.idle_ms;
+    uint64_t now = ev_clock_ms(), at = now + s->o.idle_ms;
 
     (void)t;
     for (sc = s->conns; sc != NULL; sc = next) {
