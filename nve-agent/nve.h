@@ -58,6 +58,17 @@ struct nve_port {
     int line;
 };
 
+/* evpn { }: BGP EVPN through FRR (evpn.h). */
+struct nve_evpn_conf {
+    uint8_t enabled;            /* the section is present */
+    uint16_t shadow_port;       /* shadow vxlan devices' UDP port */
+    char frr_rundir[108];       /* zebra.pid, bgpd.pid, vty sockets */
+    uint32_t withdraw_delay_ms;
+    uint32_t frr_grace_s, frr_reconcile_s;
+    uint32_t migration_hold_s, mobility_hold_s;
+    int line;
+};
+
 struct nve_conf {
     char path[256];
     char name[NVDP_MAX_NAME + 1];
@@ -74,6 +85,7 @@ struct nve_conf {
     uint32_t max_hv_per_port;
     struct fwd_params fwd;
     int fwd_cpu; /* CPU the forwarding thread is pinned to, -1 = none */
+    struct nve_evpn_conf evpn;
     struct nve_port *ports;
     unsigned nports;
     struct nve_vn *vns;

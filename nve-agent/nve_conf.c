@@ -57,6 +57,16 @@ static cfg_opt_t underlay_opts[] = {
     CFG_INT("cpu", -1, CFGF_NONE),
     CFG_END()};
 
+static cfg_opt_t evpn_opts[] = {
+    CFG_INT("shadow-udp-port", 14789, CFGF_NONE),
+    CFG_STR("frr-rundir", "/run/frr", CFGF_NONE),
+    CFG_INT("withdraw-delay", 500, CFGF_NONE),
+    CFG_INT("frr-grace", 120, CFGF_NONE),
+    CFG_INT("frr-reconcile", 10, CFGF_NONE),
+    CFG_INT("migration-hold", 30, CFGF_NONE),
+    CFG_INT("mobility-hold", 10, CFGF_NONE),
+    CFG_END()};
+
 static cfg_opt_t top_opts[] = {
     CFG_STR("name", NULL, CFGF_NONE),
     CFG_INT("ethertype", NVDP_ETHERTYPE_DEFAULT, CFGF_NONE),
@@ -70,6 +80,8 @@ static cfg_opt_t top_opts[] = {
     CTL_CONF_OPTS,
     CFG_SEC("limits", limit_opts, CFGF_NONE),
     CFG_SEC("underlay", underlay_opts, CFGF_NONE),
+    /* MULTI only to tell "absent" from "empty": more than one is refused */
+    CFG_SEC("evpn", evpn_opts, CFGF_MULTI),
     CFG_SEC("port", port_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_SEC("vn", vn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()};
@@ -147,6 +159,12 @@ static const struct conf_range ranges[] = {
     {"underlay|ttl", 1, 255},
     {"underlay|mac-age", 1, 86400},
     {"underlay|cpu", -1, 1023},
+    {"evpn|shadow-udp-port", 1, 65535},
+    {"evpn|withdraw-delay", 0, 60000},
+    {"evpn|frr-grace", 0, 86400},
+    {"evpn|frr-reconcile", 1, 3600},
+    {"evpn|migration-hold", 0, 3600},
+    {"evpn|mobility-hold", 0, 3600},
     {"port|max-vnics", 0, 10000000},
     {"vn|vni", 1, NVDP_VNI_MAX},
     {NULL, 0, 0},
@@ -224,6 +242,20 @@ validate_sportrange(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
+static int
+validate_rundir(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *s = cfg_opt_getnstr(opt, 0);
+
+    /* the vty sockets under it must fit a sun_path */
+    if (s == NULL || *s != '/' || strlen(s) > 80) {
+        cfg_error(cfg, "option 'frr-rundir': an absolute path of at most 80 "
+                       "bytes");
+        return -1;
+    }
+    return 0;
+}
+
 static cfg_t *
 conf_schema(void)
 {
@@ -243,6 +275,7 @@ conf_schema(void)
     cfg_set_validate_func(cfg, "underlay|local-ip", validate_ips);
     cfg_set_validate_func(cfg, "underlay|source-port-range",
                           validate_sportrange);
+    cfg_set_validate_func(cfg, "evpn|frr-rundir", validate_rundir);
     cfg_set_validate_func(cfg, "port|interface", conf_validate_ifname);
     cfg_set_validate_func(cfg, "port|tags", conf_validate_tagset);
     cfg_set_validate_func(cfg, "port|reserved-tags", conf_validate_tagset);
@@ -429,6 +462,64 @@ conf_ports(struct nve_conf *c, cfg_t *cfg, const char *file)
     return 0;
 }
 
+/* evpn { }: the VTEP is the underlay's address, which zebra reads from the
+ * shadow vxlan devices (IPv4: FRR 8.4's EVPN has no IPv6 VTEPs). */
+static int
+conf_evpn(struct nve_conf *c, cfg_t *cfg, const char *file)
+{
+    struct nve_evpn_conf *ev = &c->evpn;
+    struct in_addr a4;
+    cfg_t *s;
+
+    if (cfg_size(cfg, "evpn") == 0)
+        return 0;
+    s = cfg_getnsec(cfg, "evpn", 0);
+    ev->line = find_line(file, "evpn", "", s->line);
+    if (cfg_size(cfg, "evpn") > 1) {
+        cerr(file, ev->line, "evpn: only one section is allowed");
+        return -1;
+    }
+    ev->enabled = 1;
+    ev->shadow_port = (uint16_t)cfg_getint(s, "shadow-udp-port");
+    snprintf(ev->frr_rundir, sizeof(ev->frr_rundir), "%s",
+             cfg_getstr(s, "frr-rundir"));
+    ev->withdraw_delay_ms = (uint32_t)cfg_getint(s, "withdraw-delay");
+    ev->frr_grace_s = (uint32_t)cfg_getint(s, "frr-grace");
+    ev->frr_reconcile_s = (uint32_t)cfg_getint(s, "frr-reconcile");
+    ev->migration_hold_s = (uint32_t)cfg_getint(s, "migration-hold");
+    ev->mobility_hold_s = (uint32_t)cfg_getint(s, "mobility-hold");
+    if (c->fwd.underlay_if[0] == '\0' ||
+        inet_pton(AF_INET, c->fwd.local_ip, &a4) != 1) {
+        cerr(file, ev->line, "evpn: needs underlay { interface, local-ip } "
+             "with an IPv4 local-ip (the VTEP FRR advertises)");
+        return -1;
+    }
+    if (ev->shadow_port == c->fwd.udp_port) {
+        cerr(file, ev->line, "evpn: shadow-udp-port %u is the underlay's "
+             "udp-port: the shadow vxlan devices would take the data port",
+             ev->shadow_port);
+        return -1;
+    }
+    return 0;
+}
+
+/* Static flood lists and remote MACs would fight FRR over the same
+ * forwarder entries. */
+static int
+conf_evpn_vns(const struct nve_conf *c, const char *file)
+{
+    if (!c->evpn.enabled)
+        return 0;
+    for (unsigned i = 0; i < c->nvns; i++)
+        if (c->vns[i].nflood || c->vns[i].nremote) {
+            cerr(file, c->vns[i].line, "vn \"%s\": 'flood' and 'remote-mac' "
+                 "cannot be used with evpn (FRR provides them)",
+                 c->vns[i].name);
+            return -1;
+        }
+    return 0;
+}
+
 static int
 conf_top(struct nve_conf *c, cfg_t *cfg, const char *file)
 {
@@ -491,7 +582,7 @@ conf_top(struct nve_conf *c, cfg_t *cfg, const char *file)
              "'interface'");
         return -1;
     }
-    return 0;
+    return conf_evpn(c, cfg, file);
 }
 
 struct nve_conf *
@@ -517,7 +608,7 @@ nve_conf_load(const char *path)
     if (rc != CFG_SUCCESS) /* the error function already named the line */
         goto fail;
     if (conf_top(c, cfg, path) < 0 || conf_vns(c, cfg, path) < 0 ||
-        conf_ports(c, cfg, path) < 0)
+        conf_evpn_vns(c, path) < 0 || conf_ports(c, cfg, path) < 0)
         goto fail;
     cfg_free(cfg);
     return c;
@@ -645,6 +736,20 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
     fprintf(o, "    mac-age = %u\n", c->fwd.mac_age_s);
     fprintf(o, "    cpu = %d\n", c->fwd_cpu);
     fprintf(o, "}\n");
+    if (c->evpn.enabled) {
+        const struct nve_evpn_conf *ev = &c->evpn;
+        fprintf(o, "evpn {\n");
+        fprintf(o, "    shadow-udp-port = %u\n", ev->shadow_port);
+        fprintf(o, "    frr-rundir = \"%s\"\n", ev->frr_rundir);
+        fprintf(o, "    withdraw-delay = %u\n", ev->withdraw_delay_ms);
+        fprintf(o, "    frr-grace = %u\n", ev->frr_grace_s);
+        fprintf(o, "    frr-reconcile = %u\n", ev->frr_reconcile_s);
+        fprintf(o, "    migration-hold = %u\n", ev->migration_hold_s);
+        fprintf(o, "    mobility-hold = %u\n", ev->mobility_hold_s);
+        fprintf(o, "}\n");
+    } else {
+        fprintf(o, "# evpn: off (remote VTEPs and MACs from the vn sections)\n");
+    }
     for (unsigned i = 0; i < c->nports; i++) {
         const struct nve_port *p = &c->ports[i];
         char tags[1024];

@@ -83,6 +83,8 @@ typedef int (*nvdpctl_build_fn)(const struct nvdpctl_cmd *cmd,
                                 struct nvdpctl_call *call, char *err,
                                 size_t errlen);
 typedef void (*nvdpctl_fmt_fn)(FILE *out, struct json_object *result);
+/* Adds to a result what the daemon does not know (before it is shown). */
+typedef void (*nvdpctl_post_fn)(struct json_object *result);
 
 /* One row per verb. */
 struct nvdpctl_cmd {
@@ -95,6 +97,7 @@ struct nvdpctl_cmd {
     nvdpctl_fmt_fn fmt;
     const char *usage;  /* arguments, for help */
     const char *help;   /* one line */
+    nvdpctl_post_fn post; /* NULL: shown as the daemon answered */
 };
 
 extern const struct nvdpctl_cmd nvdpctl_cmds[]; /* ends with {NULL} */
@@ -134,5 +137,10 @@ void nvdpctl_fmt_counters(FILE *out, struct json_object *result);
  * given (NULL-terminated, may be NULL), then other keys as first seen. */
 void nvdpctl_fmt_table(FILE *out, struct json_object *arr,
                        const char *const *cols, const char *indent);
+
+/* evpn (nvdpctl_evpn.c): MAC Mobility sequence numbers from FRR's vtysh
+ * (or "seq_error"), and the text view. */
+void nvdpctl_evpn_post(struct json_object *result);
+void nvdpctl_fmt_evpn(FILE *out, struct json_object *result);
 
 #endif

@@ -104,6 +104,9 @@ const struct nvdpctl_cmd nvdpctl_cmds[] = {
      "[--port PORT] [--vn VN]", "VNICs known to the NVE (containment tree)"},
     {"fwd", NVE, "fwd", NULL, NULL, GEN, nvdpctl_fmt_generic, "",
      "forwarder tables"},
+    {"evpn", NVE, "evpn", NULL, NULL, GEN, nvdpctl_fmt_evpn, "",
+     "BGP EVPN through FRR: entries advertised and learned, FRR's state",
+     nvdpctl_evpn_post},
     {"disconnect", NVE, "disconnect", NULL, opts_disconnect, GEN,
      nvdpctl_fmt_generic,
      "--port PORT --vn VN [--vnic UUID] [--hv MAC] [--reason TEXT]",
@@ -117,7 +120,7 @@ const struct nvdpctl_cmd nvdpctl_cmds[] = {
      "NVDP peers heard"},
     {"counters", ANY, "counters", NULL, NULL, GEN, nvdpctl_fmt_counters, "",
      "protocol and forwarder counters"},
-    {NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    {NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 static int

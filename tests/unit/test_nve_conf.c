@@ -253,6 +253,25 @@ static const struct bad bads[] = {
      "control-max-clients"},
     {"control idle range", "\n\ncontrol-idle-timeout = 90000\n", 3,
      "control-idle-timeout"},
+    {"evpn without underlay", "name = \"x\"\nevpn {\n}\n", 2, "underlay"},
+    {"evpn with an IPv6 VTEP",
+     "underlay {\n interface = \"u0\"\n local-ip = \"2001:db8::1\"\n}\n"
+     "\nevpn { }\n", 6, "IPv4"},
+    {"evpn shadow port = data port",
+     "underlay {\n interface = \"u0\"\n local-ip = \"192.0.2.1\"\n"
+     " udp-port = 14789\n}\nevpn {\n}\n", 6, "data port"},
+    {"evpn twice",
+     "underlay {\n interface = \"u0\"\n local-ip = \"192.0.2.1\"\n}\n"
+     "evpn {\n}\nevpn {\n}\n", 5, "only one"},
+    {"evpn with a static flood list",
+     "underlay {\n interface = \"u0\"\n local-ip = \"192.0.2.1\"\n}\n"
+     "evpn { }\nvn \"v\" {\n vni = 7\n flood = {\"192.0.2.9\"}\n}\n", 6,
+     "cannot be used with evpn"},
+    {"evpn relative rundir", "evpn {\n frr-rundir = \"run/frr\"\n}\n", 2,
+     "frr-rundir"},
+    {"evpn reconcile 0", "evpn {\n frr-reconcile = 0\n}\n", 2,
+     "frr-reconcile"},
+    {"evpn unknown option", "evpn {\n grace = 5\n}\n", 2, "grace"},
 };
 
 static void
@@ -354,6 +373,58 @@ test_forwarder_params(void **state)
     nve_conf_free(c);
 }
 
+/* Without the section EVPN is off; with it, defaults fill in and -n prints
+ * it back as a config that parses to the same values. */
+static void
+test_evpn_section(void **state)
+{
+    char err[4096], *out = NULL;
+    size_t len;
+    const char *base = "underlay {\n interface = \"u0\"\n"
+                       " local-ip = \"192.0.2.1\"\n}\n"
+                       "vn \"blue\" { vni = 10100 }\n";
+    char text[1024];
+    struct nve_conf *c = load_text(base, err, sizeof(err));
+
+    assert_non_null(c);
+    assert_false(c->evpn.enabled);
+    nve_conf_free(c);
+    snprintf(text, sizeof(text), "%sevpn {\n}\n", base);
+    c = load_text(text, err, sizeof(err));
+    assert_non_null(c);
+    assert_true(c->evpn.enabled);
+    assert_int_equal(c->evpn.shadow_port, 14789);
+    assert_string_equal(c->evpn.frr_rundir, "/run/frr");
+    assert_int_equal(c->evpn.withdraw_delay_ms, 500);
+    assert_int_equal(c->evpn.frr_grace_s, 120);
+    assert_int_equal(c->evpn.frr_reconcile_s, 10);
+    assert_int_equal(c->evpn.migration_hold_s, 30);
+    assert_int_equal(c->evpn.mobility_hold_s, 10);
+    nve_conf_free(c);
+    snprintf(text, sizeof(text),
+             "%sevpn {\n shadow-udp-port = 4790\n frr-rundir = \"/tmp/f\"\n"
+             " withdraw-delay = 0\n frr-grace = 5\n frr-reconcile = 2\n"
+             " migration-hold = 0\n mobility-hold = 3\n}\n", base);
+    c = load_text(text, err, sizeof(err));
+    assert_non_null(c);
+    FILE *f = open_memstream(&out, &len);
+    nve_conf_print(c, f);
+    fclose(f);
+    nve_conf_free(c);
+    assert_non_null(strstr(out, "evpn {\n    shadow-udp-port = 4790\n"));
+    c = load_text(out, err, sizeof(err));
+    free(out);
+    assert_non_null(c);
+    assert_int_equal(c->evpn.shadow_port, 4790);
+    assert_string_equal(c->evpn.frr_rundir, "/tmp/f");
+    assert_int_equal(c->evpn.withdraw_delay_ms, 0);
+    assert_int_equal(c->evpn.frr_grace_s, 5);
+    assert_int_equal(c->evpn.frr_reconcile_s, 2);
+    assert_int_equal(c->evpn.migration_hold_s, 0);
+    assert_int_equal(c->evpn.mobility_hold_s, 3);
+    nve_conf_free(c);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -381,6 +452,7 @@ main(void)
         cmocka_unit_test(test_defaults_and_roundtrip),
         cmocka_unit_test(test_bad_lines),
         cmocka_unit_test(test_forwarder_params),
+        cmocka_unit_test(test_evpn_section),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_control_options),
         cmocka_unit_test(test_file_check),
