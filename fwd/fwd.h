@@ -54,12 +54,43 @@ int fwd_remote_mac_del(struct fwd *f, uint32_t vni, const uint8_t mac[6]);
 int fwd_flood_add(struct fwd *f, uint32_t vni, const char *ip);
 int fwd_flood_del(struct fwd *f, uint32_t vni, const char *ip);
 
+/* EVPN (RFC 7432 15, seed 004 4.1): a MAC that moved from this NVE to VTEP
+ * ip. As fwd_remote_mac_add; in addition, for hold_ms, frames for it that
+ * still arrive from the underlay (sent by VTEPs that have not converged
+ * yet) are re-encapsulated to ip instead of dropped (counted
+ * mobility_tunnelled), unless they came from ip. A later
+ * fwd_remote_mac_add of the MAC keeps the hold. */
+int fwd_remote_mac_moved(struct fwd *f, uint32_t vni, const uint8_t mac[6],
+                         const char *ip, uint32_t hold_ms);
+/* EVPN MAC+IP (type 2): the forwarder answers local VNICs' ARP requests and
+ * neighbour solicitations for ip (family 4 or 6) with mac itself instead of
+ * flooding them (ARP/ND proxy, RFC 7432 10; counted arp_proxied /
+ * nd_proxied). */
+int fwd_remote_ip_add(struct fwd *f, uint32_t vni, const uint8_t mac[6],
+                      int family, const uint8_t ip[16]);
+int fwd_remote_ip_del(struct fwd *f, uint32_t vni, int family,
+                      const uint8_t ip[16]);
+
+/* Gratuitous ARPs and unsolicited neighbour advertisements that local
+ * VNICs sent (a VM announcing itself after a move), for the control plane:
+ * fwd_snoop_fd is an eventfd, readable when some are queued (queued only
+ * once it was asked for), fwd_snoop_read takes up to max. */
+struct fwd_snoop {
+    uint32_t vni;
+    uint8_t mac[6];
+    uint8_t family; /* 4 or 6 */
+    uint8_t ip[16];
+};
+int fwd_snoop_fd(struct fwd *f);
+int fwd_snoop_read(struct fwd *f, struct fwd_snoop *ev, int max);
+
 /* Tables and counters for `nvdpctl fwd` / `nvdpctl counters`.
  * fwd_dump_json: {running, underlay: {interface, local_ip, udp_port,
  *   sport_min, sport_max, ttl, df, mac_age_s, mtu, max_inner_frame,
  *   encap_overhead}, ports: [{port, ifname, bindings: [{tag, vni}]}],
  *   vns: [{vni, members: [{port, ifname, tag}], flood: [ip], macs: [{mac,
- *   type: local|remote|learned, port, ifname, active, ips | remote, age_s}]}],
+ *   type: local|remote|learned, port, ifname, active, ips | remote, age_s,
+ *   moved, hold_s}], remote_ips: [{ip, mac}]}],
  *   remotes: [{ip, resolved, nexthop_mac, refs, tx_pkts}], mac_entries,
  *   mac_capacity}
  * fwd_counters_json: {running, ports: {IFNAME: {port, rx_pkts, rx_bytes,
@@ -67,7 +98,8 @@ int fwd_flood_del(struct fwd *f, uint32_t vni, const char *ip);
  *   decap_pkts, decap_bytes, local_pkts, flood_pkts, drops}}, drops:
  *   {REASON: n} (reasons: see fwd_drop_name in fwd_int.h), underlay: {rx_pkts,
  *   rx_bytes, tx_pkts, tx_bytes, mtu}, forwarder: {learned, aged,
- *   learned_entries, learn_refused, ring_overflow, tx_batches}} */
+ *   learned_entries, learn_refused, ring_overflow, tx_batches,
+ *   mobility_tunnelled, arp_proxied, nd_proxied, snooped, snoop_overflow}} */
 struct json_object *fwd_dump_json(struct fwd *f);
 struct json_object *fwd_counters_json(struct fwd *f);
 

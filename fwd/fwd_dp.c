@@ -425,6 +425,12 @@ fwd_thread(void *arg)
             if (dp->acc[p].fd >= 0)
                 work += ring_read(dp, &dp->acc[p], p);
         fwd_qs_tick(f);
+        if (dp->out.snooped) { /* once per pass, not per frame */
+            uint64_t one = 1;
+            dp->out.snooped = 0;
+            if (write(f->snoop_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+                fwd_ctr_add(&f->snoop_overflow, 1);
+        }
         if (work)
             continue;
         int n = 0;

@@ -6,9 +6,14 @@
 #endif
 #include <string.h>
 
+#include "fwd_arp.h"
 #include "fwd_encap.h"
 #include "fwd_fast.h"
 #include "fwd_pkt.h"
+
+_Static_assert(FWD_TXSLOT_HDR >= FWD_HDR_MAX &&
+               FWD_TXSLOT_HDR >= 16 + FWD_ARP_REPLY_MAX - 12,
+               "a slot holds outer headers or a tagged ARP/ND answer");
 
 void
 fwd_txq_init(struct fwd_txq *q, int fd, uint16_t port)
@@ -113,6 +118,83 @@ inner_hash(const struct inner *in)
     return fwd_flow_hash(eth, in->b + 2, in->blen - 2);
 }
 
+/* A frame the forwarder made (an ARP/ND answer), tagged, to port. */
+static void
+emit_made(struct fwd *f, struct fwd_out *o, uint16_t port, uint16_t tag,
+          const uint8_t *frame, size_t len)
+{
+    struct fwd_txq *q = o->port_q[port];
+    if (q == NULL) {
+        drop(f, NULL, FWD_DROP_TX_FAIL);
+        return;
+    }
+    struct fwd_txslot *s = slot_get(f, o, q);
+    memcpy(s->hdr, frame, 12);
+    s->hdr[12] = 0x81;
+    s->hdr[13] = 0x00;
+    s->hdr[14] = (uint8_t)(tag >> 8);
+    s->hdr[15] = (uint8_t)tag;
+    memcpy(s->hdr + 16, frame + 12, len - 12);
+    s->iov[0] = (struct iovec){s->hdr, len + 4};
+    s->iov[1] = (struct iovec){s->hdr, 0}; /* empty, never NULL */
+    s->iov[2] = (struct iovec){s->hdr, 0};
+    s->len = len + 4;
+    q->n++;
+}
+
+/* A VM announced itself (seed 004 4.1): for the control plane, which
+ * confirms its move. Dropped, counted, when the ring is full. */
+static void
+snoop_push(struct fwd *f, struct fwd_out *o, uint16_t vn,
+           const uint8_t *mac, const struct fwd_arp *a)
+{
+    if (__atomic_load_n(&f->snoop_fd, __ATOMIC_RELAXED) < 0)
+        return; /* nobody listens */
+    uint32_t head = f->snoop_head;
+    if (head - __atomic_load_n(&f->snoop_tail, __ATOMIC_ACQUIRE) >=
+        FWD_SNOOP_RING) {
+        fwd_ctr_add(&f->snoop_overflow, 1);
+        return;
+    }
+    struct fwd_snoop *ev = &f->snoop[head & (FWD_SNOOP_RING - 1)];
+    ev->vni = f->vns[vn].vni;
+    memcpy(ev->mac, mac, 6);
+    ev->family = a->family;
+    memcpy(ev->ip, a->target, 16);
+    __atomic_store_n(&f->snoop_head, head + 1, __ATOMIC_RELEASE);
+    fwd_ctr_add(&f->snooped, 1);
+    o->snooped = 1;
+}
+
+/* Broadcast/multicast ARP and ND from a local VNIC: announcements are
+ * snooped, requests for a remote MAC+IP answered here (EVPN ARP/ND proxy,
+ * RFC 7432 10). 1 when answered: not flooded. */
+static int
+arp_nd(struct fwd *f, struct fwd_out *o, uint16_t port, uint16_t tag,
+       uint16_t vn, const struct inner *in)
+{
+    struct fwd_arp a;
+    uint8_t mac[6], reply[FWD_ARP_REPLY_MAX];
+    size_t len;
+
+    switch (fwd_arp_parse(in->a, in->b, in->blen, &a)) {
+    case FWD_ARP_ANNOUNCE:
+    case FWD_ND_ANNOUNCE:
+        snoop_push(f, o, vn, in->a + 6, &a);
+        return 0;
+    case FWD_ARP_REQUEST:
+    case FWD_ND_SOLICIT:
+        if (!fwd_nd_lookup(f, vn, a.family, a.target, mac) ||
+            (len = fwd_arp_reply(&a, mac, reply)) == 0)
+            return 0;
+        emit_made(f, o, port, tag, reply, len);
+        fwd_ctr_add(a.family == 4 ? &f->arp_proxied : &f->nd_proxied, 1);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static void
 flood_from_access(struct fwd *f, struct fwd_out *o, uint16_t in_port,
                   uint16_t vn, const struct inner *in)
@@ -202,7 +284,8 @@ fwd_access_rx(struct fwd *f, struct fwd_out *o, uint16_t port,
         return;
     }
     if (dst[0] & 1) {
-        flood_from_access(f, o, port, vn, &in);
+        if (!arp_nd(f, o, port, vid, vn, &in))
+            flood_from_access(f, o, port, vn, &in);
         return;
     }
     uint64_t dv = fwd_mac_lookup(f, vn, dst, NULL);
@@ -294,6 +377,18 @@ learn(struct fwd *f, struct fwd_out *o, uint16_t vn, const uint8_t *src,
     __atomic_store_n(&f->learn_head, head + 1, __ATOMIC_RELEASE);
 }
 
+/* A decapsulated frame for a MAC that moved from here within its hold,
+ * and that does not come from where the MAC went (no loop between two
+ * NVEs with crossed views). */
+static int
+moved_away(const struct fwd *f, const struct fwd_out *o, uint64_t dv,
+           uint32_t slot, const struct fwd_vx *vx)
+{
+    return FWD_MV_TYPE(dv) == FWD_MAC_REMOTE && FWD_MV_MOVED(dv) &&
+           o->now < __atomic_load_n(&f->mac_seen[slot], __ATOMIC_RELAXED) &&
+           !fwd_remote_is(f, FWD_MV_REMOTE(dv), vx->family, vx->src_ip);
+}
+
 void
 fwd_underlay_rx(struct fwd *f, struct fwd_out *o, uint8_t *pkt,
                 size_t len, unsigned flags)
@@ -331,7 +426,8 @@ fwd_underlay_rx(struct fwd *f, struct fwd_out *o, uint8_t *pkt,
                        .len = vx.inner_len};
     learn(f, o, (uint16_t)vn, inner + 6, &vx);
     if (!(inner[0] & 1)) {
-        uint64_t dv = fwd_mac_lookup(f, (uint16_t)vn, inner, NULL);
+        uint32_t slot = 0;
+        uint64_t dv = fwd_mac_lookup(f, (uint16_t)vn, inner, &slot);
         unsigned t = FWD_MV_TYPE(dv);
         if (t == FWD_MAC_LOCAL) {
             uint16_t dp = FWD_MV_PORT(dv);
@@ -340,6 +436,16 @@ fwd_underlay_rx(struct fwd *f, struct fwd_out *o, uint8_t *pkt,
                 : tag == 0 ? FWD_DROP_UNKNOWN_VNI : 0;
             if (r == 0)
                 emit_local(f, o, dp, tag, &in);
+        } else if (moved_away(f, o, dv, slot, &vx)) {
+            /* seed 004 4.1: in flight when the MAC left; its new VTEP */
+            r = emit_remote(f, o, FWD_MV_REMOTE(dv), v->vni, &in,
+                            inner_hash(&in));
+            if (r == 0) {
+                fwd_ctr_add(&f->mobility_tunnelled, 1);
+                fwd_ctr_add(&v->c.encap_pkts, 1);
+                fwd_ctr_add(&v->c.encap_bytes, in.len);
+                return;
+            }
         } else if (t != 0) {
             r = FWD_DROP_VX_TO_REMOTE; /* split horizon: never back out */
         } else {

@@ -12,8 +12,10 @@
 
 #define FWD_TXQ_LEN 64 /* frames per sendmmsg */
 
+/* outer headers, the 4-byte tag, or a whole ARP/ND answer with its tag */
+#define FWD_TXSLOT_HDR 96
 struct fwd_txslot {
-    uint8_t hdr[FWD_HDR_MAX + 2]; /* outer headers, or the 4-byte tag */
+    uint8_t hdr[FWD_TXSLOT_HDR];
     struct iovec iov[3];
     size_t len;
 };
@@ -40,6 +42,7 @@ struct fwd_out {
     void *ctx;
     uint32_t now;       /* seconds, for learned-entry timestamps */
     uint16_t ip_id;     /* outer IPv4 ID when DF is off */
+    uint8_t snooped;    /* a snoop event was queued: signal snoop_fd */
 };
 
 /* Receive flags, from the ring's tp_status. */

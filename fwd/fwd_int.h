@@ -71,6 +71,11 @@ enum fwd_mac_type {
 };
 #define FWD_MV_TYPE(v) ((unsigned)((v) & 3))
 #define FWD_MV_ACTIVE(v) ((unsigned)(((v) >> 2) & 1))
+/* A remote MAC that moved away from here (EVPN MAC mobility): until
+ * mac_seen[slot] (s), frames for it that still arrive from the underlay
+ * are re-encapsulated to its remote instead of dropped. */
+#define FWD_MV_MOVED(v) ((unsigned)(((v) >> 3) & 1))
+#define FWD_MV_F_MOVED (1ull << 3)
 #define FWD_MV_PORT(v) ((uint16_t)((v) >> 16))
 #define FWD_MV_REMOTE(v) ((uint16_t)((v) >> 32))
 #define FWD_MV(type, active, port, remote) \
@@ -179,6 +184,24 @@ struct fwd_ippool {
     uint32_t free;   /* reference of the first free element, 0 = none */
 };
 
+/* Remote MAC+IP entries (EVPN type 2) for the ARP/ND proxy, fwd_nd.c:
+ * open addressing on (VN, family, IP), read lock-free by the packet path
+ * through each slot's sequence counter. Allocated at the first entry. */
+#define FWD_ND_BITS 15
+#define FWD_ND_CAP (1u << FWD_ND_BITS)
+#define FWD_ND_LIMIT (FWD_ND_CAP / 4 * 3)
+enum { FWD_ND_EMPTY = 0, FWD_ND_USED, FWD_ND_TOMB };
+struct fwd_nd_slot {
+    uint32_t seq;
+    uint8_t state;  /* FWD_ND_* */
+    uint8_t family; /* 4 or 6 */
+    uint16_t vn;
+    uint8_t ip[16];
+    uint8_t mac[6];
+};
+
+#define FWD_SNOOP_RING 256 /* power of two, SPSC: forwarder -> control */
+
 struct fwd_learn_ev {
     uint16_t vn;
     uint8_t mac[6];
@@ -227,9 +250,21 @@ struct fwd {
     struct fwd_learn_ev learn[FWD_LEARN_RING];
     uint32_t learn_head, learn_tail; /* head: producer, tail: consumer */
 
+    /* remote MAC+IP for the ARP/ND proxy (fwd_nd.c) */
+    struct fwd_nd_slot *nd; /* [FWD_ND_CAP], NULL until the first entry */
+    uint32_t nnd;
+
+    /* GARPs / unsolicited NAs of local VNICs for the control plane: only
+     * queued once someone asked for snoop_fd */
+    int snoop_fd; /* eventfd, -1 = nobody listens */
+    struct fwd_snoop snoop[FWD_SNOOP_RING];
+    uint32_t snoop_head, snoop_tail; /* head: forwarder, tail: control */
+
     uint64_t drops[FWD_DROP_MAX];
     uint64_t und_rx_pkts, und_rx_bytes, und_tx_pkts, und_tx_bytes;
     uint64_t learn_overflow, learned, aged, tx_batches, learn_refused;
+    uint64_t mobility_tunnelled, arp_proxied, nd_proxied;
+    uint64_t snooped, snoop_overflow;
 
     struct fwd_dp *dp;
 };
@@ -316,6 +351,15 @@ void fwd_vn_lists(const struct fwd *f, uint16_t vn,
  * when the slot is unused or unresolved. */
 unsigned fwd_remote_hdr(const struct fwd *f, uint16_t r, uint8_t *hdr,
                         uint8_t *family);
+
+/* fwd_nd.c: the MAC that answers for (vn, family, ip); 1 when known. */
+int fwd_nd_lookup(const struct fwd *f, uint16_t vn, uint8_t family,
+                  const uint8_t *ip, uint8_t mac[6]);
+/* fwd_nd.c, for the JSON view (wlock held): each entry of VN vn. */
+typedef void (*fwd_nd_fn)(void *arg, uint8_t family, const uint8_t *ip,
+                          const uint8_t mac[6]);
+void fwd_nd_foreach(const struct fwd *f, uint16_t vn, fwd_nd_fn fn,
+                    void *arg);
 
 /* ---- writer side: wlock held ---- */
 /* fwd_tables.c */

@@ -1,6 +1,7 @@
 /* fwd_json.c - the forwarder's JSON views for the control socket: its
  * tables (fwd_dump_json) and counters (fwd_counters_json), and the names
  * of the drop reasons. Read under wlock; no table is changed here. */
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -71,9 +72,16 @@ mac_json(const struct fwd *f, uint32_t h, uint32_t now)
         uint16_t r = FWD_MV_REMOTE(v);
         json_object_object_add(o, "remote", json_object_new_string(
             r < FWD_MAX_REMOTES ? f->remotes[r].ipstr : "?"));
+        uint32_t seen = __atomic_load_n(&f->mac_seen[h], __ATOMIC_RELAXED);
         if (FWD_MV_TYPE(v) == FWD_MAC_LEARNED)
             json_object_object_add(o, "age_s", json_object_new_int64(
-                now - __atomic_load_n(&f->mac_seen[h], __ATOMIC_RELAXED)));
+                now - seen));
+        /* moved: in-flight frames still follow it for hold_s */
+        if (FWD_MV_MOVED(v) && seen > now) {
+            json_object_object_add(o, "moved", json_object_new_boolean(1));
+            json_object_object_add(o, "hold_s",
+                                   json_object_new_int64(seen - now));
+        }
     }
     return o;
 }
@@ -127,7 +135,20 @@ port_json(const struct fwd *f, int p)
     return po;
 }
 
-/* A VN with its members and flood list; its MACs are added by the caller. */
+static void
+nd_json(void *arr, uint8_t family, const uint8_t *ip, const uint8_t mac[6])
+{
+    struct json_object *o = json_object_new_object();
+    char is[INET6_ADDRSTRLEN], ms[18];
+    inet_ntop(family == 4 ? AF_INET : AF_INET6, ip, is, sizeof(is));
+    nvdp_mac_fmt(mac, ms);
+    json_object_object_add(o, "ip", json_object_new_string(is));
+    json_object_object_add(o, "mac", json_object_new_string(ms));
+    json_object_array_add(arr, o);
+}
+
+/* A VN with its members, flood list and remote MAC+IPs; its MACs are added
+ * by the caller. */
 static struct json_object *
 vn_json(const struct fwd *f, const struct fwd_vn *v)
 {
@@ -148,6 +169,9 @@ vn_json(const struct fwd *f, const struct fwd_vn *v)
         json_object_array_add(fl, json_object_new_string(v->flood_ip[m]));
     json_object_object_add(vo, "flood", fl);
     json_object_object_add(vo, "macs", json_object_new_array());
+    struct json_object *ips = json_object_new_array();
+    fwd_nd_foreach(f, (uint16_t)(v - f->vns), nd_json, ips);
+    json_object_object_add(vo, "remote_ips", ips);
     return vo;
 }
 
@@ -275,6 +299,13 @@ fwd_counters_json(struct fwd *f)
     json_object_object_add(l, "learn_refused", u64j(f->learn_refused));
     json_object_object_add(l, "ring_overflow", u64j(fwd_ctr_get(&f->learn_overflow)));
     json_object_object_add(l, "tx_batches", u64j(fwd_ctr_get(&f->tx_batches)));
+    json_object_object_add(l, "mobility_tunnelled",
+                           u64j(fwd_ctr_get(&f->mobility_tunnelled)));
+    json_object_object_add(l, "arp_proxied", u64j(fwd_ctr_get(&f->arp_proxied)));
+    json_object_object_add(l, "nd_proxied", u64j(fwd_ctr_get(&f->nd_proxied)));
+    json_object_object_add(l, "snooped", u64j(fwd_ctr_get(&f->snooped)));
+    json_object_object_add(l, "snoop_overflow",
+                           u64j(fwd_ctr_get(&f->snoop_overflow)));
     json_object_object_add(o, "forwarder", l);
     pthread_mutex_unlock(&f->wlock);
     return o;

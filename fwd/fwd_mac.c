@@ -251,15 +251,22 @@ remote_mac_set(struct fwd *f, uint32_t vni, const uint8_t mac[6],
         errno = errno == 0 ? ENOSPC : errno;
         return -1;
     }
+    /* a moved MAC that moves on keeps its hold: in-flight frames follow */
+    uint64_t moved = 0;
+    uint32_t seen = fwd_now_s();
+    if (s >= 0 && type == FWD_MAC_REMOTE && FWD_MV_MOVED(f->macs[s].val)) {
+        moved = FWD_MV_F_MOVED;
+        seen = f->mac_seen[s];
+    }
     if (s >= 0)
         fwd_remote_unref(f, FWD_MV_REMOTE(f->macs[s].val));
-    s = mac_put(f, key, FWD_MV(type, 1, 0, r));
+    s = mac_put(f, key, FWD_MV(type, 1, 0, r) | moved);
     if (s < 0) {
         fwd_remote_unref(f, (uint16_t)r);
         errno = ENOSPC;
         return -1;
     }
-    __atomic_store_n(&f->mac_seen[s], fwd_now_s(), __ATOMIC_RELAXED);
+    __atomic_store_n(&f->mac_seen[s], seen, __ATOMIC_RELAXED);
     f->nlearned += (type == FWD_MAC_LEARNED) - was_learned;
     return 0;
 }
@@ -279,6 +286,36 @@ fwd_remote_mac_add(struct fwd *f, uint32_t vni, const uint8_t mac[6],
     }
     pthread_mutex_lock(&f->wlock);
     int rc = remote_mac_set(f, vni, mac, ip, FWD_MAC_REMOTE);
+    pthread_mutex_unlock(&f->wlock);
+    return rc;
+}
+
+int
+fwd_remote_mac_moved(struct fwd *f, uint32_t vni, const uint8_t mac[6],
+                     const char *ip, uint32_t hold_ms)
+{
+    if (mac == NULL || ip == NULL || !mac_is_unicast(mac)) {
+        errno = EINVAL;
+        return -1;
+    }
+    uint8_t fam, b[16];
+    if (fwd_parse_ip(ip, &fam, b) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&f->wlock);
+    int rc = remote_mac_set(f, vni, mac, ip, FWD_MAC_REMOTE);
+    int vn = rc == 0 ? fwd_vni_lookup(f, vni) : -1;
+    int s = vn < 0 ? -1 : mac_find_slot(f, fwd_mac_key((uint16_t)vn, mac));
+    if (s >= 0) {
+        /* the hold first: a reader that sees the flag sees its deadline;
+         * whole seconds, rounded up */
+        __atomic_store_n(&f->mac_seen[s],
+                         fwd_now_s() + (hold_ms + 999) / 1000,
+                         __ATOMIC_RELAXED);
+        __atomic_store_n(&f->macs[s].val, f->macs[s].val | FWD_MV_F_MOVED,
+                         __ATOMIC_RELEASE);
+    }
     pthread_mutex_unlock(&f->wlock);
     return rc;
 }

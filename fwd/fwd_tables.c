@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fwd_int.h"
 #include "log.h"
@@ -43,6 +45,7 @@ fwd_new(const struct fwd_params *p)
     struct fwd *f = calloc(1, sizeof(*f));
     if (f == NULL)
         return NULL;
+    f->snoop_fd = -1;
     f->p = *p;
     if (f->p.udp_port == 0)
         f->p.udp_port = 4789;
@@ -88,6 +91,9 @@ fwd_free(struct fwd *f)
     free(f->macs);
     free(f->mac_seen);
     free(f->remotes);
+    free(f->nd);
+    if (f->snoop_fd >= 0)
+        close(f->snoop_fd);
     fwd_ip_reset(f);
     pthread_mutex_destroy(&f->wlock);
     free(f);
@@ -439,4 +445,38 @@ fwd_flood_del(struct fwd *f, uint32_t vni, const char *ip)
         return -1;
     }
     return 0;
+}
+
+/* ---- snooped announcements (the ring's consumer) ------------------------ */
+
+int
+fwd_snoop_fd(struct fwd *f)
+{
+    pthread_mutex_lock(&f->wlock);
+    if (f->snoop_fd < 0)
+        __atomic_store_n(&f->snoop_fd, eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
+                         __ATOMIC_RELEASE);
+    int fd = f->snoop_fd;
+    pthread_mutex_unlock(&f->wlock);
+    return fd;
+}
+
+/* One consumer (the control plane). The eventfd is read first: an event
+ * queued meanwhile signals again. */
+int
+fwd_snoop_read(struct fwd *f, struct fwd_snoop *ev, int max)
+{
+    uint64_t v;
+    int n = 0;
+
+    if (f->snoop_fd < 0)
+        return 0;
+    if (read(f->snoop_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        return -1;
+    uint32_t head = __atomic_load_n(&f->snoop_head, __ATOMIC_ACQUIRE);
+    uint32_t tail = f->snoop_tail;
+    for (; tail != head && n < max; tail++)
+        ev[n++] = f->snoop[tail & (FWD_SNOOP_RING - 1)];
+    __atomic_store_n(&f->snoop_tail, tail, __ATOMIC_RELEASE);
+    return n;
 }

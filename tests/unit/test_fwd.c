@@ -22,6 +22,7 @@
  * the per-packet decisions without sockets (fwd_fast.h) and the tables'
  * state and learning ring (fwd_int.h) are what these tests check. */
 #include "fwd_encap.h"
+#include "fwd_arp.h"
 #include "fwd_fast.h"
 #include "fwd_int.h"
 #include "fwd_pkt.h"
@@ -1378,6 +1379,234 @@ test_ip_entries_one_mac(void **st)
     fwd_free(f);
 }
 
+/* ---- EVPN: moved MACs, ARP/ND proxy, snooped announcements ---------------- */
+
+/* seed 004 4.1: frames still arriving for a MAC that moved away go on to
+ * its new VTEP for the hold, never back where they came from. */
+static void
+test_moved_mac(void **st)
+{
+    (void)st;
+    struct env *e = env_new();
+    struct fwd *f = e->f;
+    uint8_t in[256], pk[512];
+    const uint8_t mac_r[6] = {2, 0, 0, 0, 0, 0x52};
+    size_t il = mkframe(in, MAC_C, mac_r, -1, 9, 30), n;
+
+    /* C is remote at .2: a frame for it from .3 is not ours to forward */
+    n = mkvx(e, pk, 10100, in, il, 3);
+    uint64_t b4 = dropped(e, FWD_DROP_VX_TO_REMOTE);
+    und(e, pk, n);
+    assert_int_equal(e->c.n, 0);
+    assert_int_equal(dropped(e, FWD_DROP_VX_TO_REMOTE), b4 + 1);
+    /* C moved from here to .2: .3 has not converged, its frame goes on */
+    assert_int_equal(fwd_remote_mac_moved(f, 10100, MAC_C, "192.0.2.2", 5000), 0);
+    n = mkvx(e, pk, 10100, in, il, 3);
+    und(e, pk, n);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], FWD_TXQ_UNDERLAY);
+    assert_int_equal(e->c.buf[0][14 + 19], 2);  /* outer destination .2 */
+    assert_memory_equal(e->c.buf[0] + 50, in, il); /* the frame itself */
+    assert_int_equal(fwd_ctr_get(&f->mobility_tunnelled), 1);
+    /* from .2 itself: never back (crossed views would loop) */
+    n = mkvx(e, pk, 10100, in, il, 2);
+    b4 = dropped(e, FWD_DROP_VX_TO_REMOTE);
+    und(e, pk, n);
+    assert_int_equal(e->c.n, 0);
+    assert_int_equal(dropped(e, FWD_DROP_VX_TO_REMOTE), b4 + 1);
+    /* moving on (to .3) keeps the hold: frames from .2 go to .3 */
+    assert_int_equal(fwd_remote_mac_add(f, 10100, MAC_C, "192.0.2.3"), 0);
+    for (int r = 0; r < FWD_MAX_REMOTES; r++)
+        if (f->remotes[r].used && !f->remotes[r].resolved)
+            fwd_remote_set_nexthop(f, (uint16_t)r, NH3_MAC);
+    n = mkvx(e, pk, 10100, in, il, 2);
+    und(e, pk, n);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.buf[0][14 + 19], 3);
+    struct json_object *j = fwd_dump_json(f);
+    assert_non_null(strstr(json_object_to_json_string_ext(j,
+        JSON_C_TO_STRING_PLAIN), "\"moved\":true"));
+    json_object_put(j);
+    /* the hold is over: dropped again */
+    e->o.now = fwd_now_s() + 6;
+    n = mkvx(e, pk, 10100, in, il, 2);
+    b4 = dropped(e, FWD_DROP_VX_TO_REMOTE);
+    und(e, pk, n);
+    assert_int_equal(e->c.n, 0);
+    assert_int_equal(dropped(e, FWD_DROP_VX_TO_REMOTE), b4 + 1);
+    assert_int_equal(fwd_ctr_get(&f->mobility_tunnelled), 2);
+    env_free(e);
+}
+
+/* A broadcast ARP (op, sender IP, target IP) from src on tag, as a VM sends
+ * it. */
+static size_t
+mkarp(uint8_t *b, const uint8_t src[6], int tag, int op, const uint8_t spa[4],
+      const uint8_t tpa[4])
+{
+    memset(b, 0xff, 6);
+    memcpy(b + 6, src, 6);
+    b[12] = 0x81, b[13] = 0, b[14] = (uint8_t)(tag >> 8), b[15] = (uint8_t)tag;
+    b[16] = 0x08, b[17] = 0x06;
+    uint8_t *a = b + 18;
+    a[0] = 0, a[1] = 1, a[2] = 8, a[3] = 0, a[4] = 6, a[5] = 4;
+    a[6] = 0, a[7] = (uint8_t)op;
+    memcpy(a + 8, src, 6);
+    memcpy(a + 14, spa, 4);
+    memset(a + 18, 0, 6);
+    memcpy(a + 24, tpa, 4);
+    return 18 + 28;
+}
+
+/* An ICMPv6 NS (type 135) or NA (136, flags) from src (IPv6 source sip) to
+ * the all-nodes group, for target. */
+static size_t
+mknd(uint8_t *b, const uint8_t src[6], int tag, int type, uint8_t flags,
+     const uint8_t sip[16], const uint8_t target[16])
+{
+    static const uint8_t allnodes[16] = {0xff, 2, [15] = 1};
+    memcpy(b, "\x33\x33\x00\x00\x00\x01", 6);
+    memcpy(b + 6, src, 6);
+    b[12] = 0x81, b[13] = 0, b[14] = (uint8_t)(tag >> 8), b[15] = (uint8_t)tag;
+    b[16] = 0x86, b[17] = 0xdd;
+    uint8_t *ip = b + 18, *icmp = ip + 40;
+    memset(ip, 0, 40 + 32);
+    ip[0] = 0x60, ip[5] = 32, ip[6] = 58, ip[7] = 255;
+    memcpy(ip + 8, sip, 16);
+    memcpy(ip + 24, allnodes, 16);
+    icmp[0] = (uint8_t)type;
+    icmp[4] = flags;
+    memcpy(icmp + 8, target, 16);
+    icmp[24] = type == 135 ? 1 : 2, icmp[25] = 1;
+    memcpy(icmp + 26, src, 6);
+    return 18 + 40 + 32;
+}
+
+static void
+test_arp_nd_proxy(void **st)
+{
+    (void)st;
+    struct env *e = env_new();
+    struct fwd *f = e->f;
+    uint8_t fr[256];
+    const uint8_t ipa[4] = {10, 0, 0, 1}, ipc[4] = {10, 0, 0, 3},
+                  ipx[4] = {10, 0, 0, 9}, zero4[4] = {0};
+    uint8_t ipc16[16] = {10, 0, 0, 3};
+    size_t n;
+
+    assert_int_equal(fwd_remote_ip_add(f, 10100, MAC_C, 4, ipc16), 0);
+    /* A asks for C's IP: answered on A's port with A's tag, not flooded */
+    n = mkarp(fr, MAC_A, 100, 1, ipa, ipc);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], 0);
+    assert_int_equal(e->c.len[0], 64);
+    const uint8_t *r = e->c.buf[0];
+    assert_memory_equal(r, MAC_A, 6);
+    assert_memory_equal(r + 6, MAC_C, 6);
+    assert_int_equal(r[14] << 8 | r[15], 100);
+    assert_int_equal(r[16] << 8 | r[17], 0x0806);
+    assert_int_equal(r[18 + 7], 2);               /* reply */
+    assert_memory_equal(r + 18 + 8, MAC_C, 6);    /* sha */
+    assert_memory_equal(r + 18 + 14, ipc, 4);     /* spa */
+    assert_memory_equal(r + 18 + 18, MAC_A, 6);   /* tha */
+    assert_memory_equal(r + 18 + 24, ipa, 4);     /* tpa */
+    assert_int_equal(fwd_ctr_get(&f->arp_proxied), 1);
+    /* an unknown IP, or a probe (sender 0.0.0.0): flooded (B + 2 VTEPs) */
+    n = mkarp(fr, MAC_A, 100, 1, ipa, ipx);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 3);
+    n = mkarp(fr, MAC_A, 100, 1, zero4, ipc);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 3);
+    /* withdrawn: flooded again */
+    assert_int_equal(fwd_remote_ip_del(f, 10100, 4, ipc16), 0);
+    assert_int_equal(fwd_remote_ip_del(f, 10100, 4, ipc16), -1);
+    n = mkarp(fr, MAC_A, 100, 1, ipa, ipc);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 3);
+    assert_int_equal(fwd_ctr_get(&f->arp_proxied), 1);
+
+    /* IPv6: A solicits C's address; the answer is a valid NA (S, O) */
+    const uint8_t v6a[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    const uint8_t v6c[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 3};
+    const uint8_t v6zero[16] = {0};
+    assert_int_equal(fwd_remote_ip_add(f, 10100, MAC_C, 6, v6c), 0);
+    n = mknd(fr, MAC_A, 100, 135, 0, v6a, v6c);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.len[0], 90);
+    r = e->c.buf[0];
+    assert_memory_equal(r, MAC_A, 6);
+    assert_memory_equal(r + 6, MAC_C, 6);
+    const uint8_t *ip6 = r + 18, *icmp = ip6 + 40;
+    assert_int_equal(ip6[7], 255);
+    assert_memory_equal(ip6 + 8, v6c, 16);
+    assert_memory_equal(ip6 + 24, v6a, 16);
+    assert_int_equal(icmp[0], 136);
+    assert_int_equal(icmp[4], 0x60);
+    assert_memory_equal(icmp + 8, v6c, 16);
+    assert_int_equal(icmp[24], 2);
+    assert_memory_equal(icmp + 26, MAC_C, 6);
+    uint8_t ph[40] = {0};
+    memcpy(ph, ip6 + 8, 32);
+    ph[35] = 32, ph[39] = 58;
+    assert_int_equal(fwd_csum_fold(fwd_csum_add(fwd_csum_add(0, ph, 40),
+                                                icmp, 32)), 0xffff);
+    assert_int_equal(fwd_ctr_get(&f->nd_proxied), 1);
+    /* duplicate address detection (from ::) is not answered */
+    n = mknd(fr, MAC_A, 100, 135, 0, v6zero, v6c);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 3);
+    env_free(e);
+}
+
+static void
+test_snoop(void **st)
+{
+    (void)st;
+    struct env *e = env_new();
+    struct fwd *f = e->f;
+    uint8_t fr[256];
+    const uint8_t ipa[4] = {10, 0, 0, 1};
+    const uint8_t v6a[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    struct fwd_snoop ev[4];
+    size_t n;
+
+    /* nobody asked: nothing queued */
+    n = mkarp(fr, MAC_A, 100, 1, ipa, ipa);
+    acc(e, 0, fr, n);
+    assert_int_equal(fwd_ctr_get(&f->snooped), 0);
+    int fd = fwd_snoop_fd(f);
+    assert_true(fd >= 0);
+    assert_int_equal(fwd_snoop_fd(f), fd);
+    /* a gratuitous ARP (request form) is still flooded, and snooped */
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 3);
+    /* an unsolicited NA (S clear) too; a solicited one is not */
+    n = mknd(fr, MAC_A, 100, 136, 0x20, v6a, v6a);
+    acc(e, 0, fr, n);
+    n = mknd(fr, MAC_A, 100, 136, 0x60, v6a, v6a);
+    acc(e, 0, fr, n);
+    /* a spoofed source never gets that far */
+    n = mkarp(fr, MAC_X, 100, 2, ipa, ipa);
+    acc(e, 0, fr, n);
+    assert_int_equal(fwd_snoop_read(f, ev, 4), 2);
+    assert_int_equal(ev[0].vni, 10100);
+    assert_memory_equal(ev[0].mac, MAC_A, 6);
+    assert_int_equal(ev[0].family, 4);
+    assert_memory_equal(ev[0].ip, ipa, 4);
+    assert_int_equal(ev[1].family, 6);
+    assert_memory_equal(ev[1].ip, v6a, 16);
+    assert_int_equal(fwd_snoop_read(f, ev, 4), 0);
+    /* a full ring drops and counts */
+    n = mkarp(fr, MAC_A, 100, 1, ipa, ipa);
+    for (int i = 0; i < FWD_SNOOP_RING + 3; i++)
+        acc(e, 0, fr, n);
+    assert_int_equal(fwd_ctr_get(&f->snoop_overflow), 3);
+    env_free(e);
+}
+
 int
 main(void)
 {
@@ -1395,6 +1624,9 @@ main(void)
         cmocka_unit_test(test_mutated_frames),
         cmocka_unit_test(test_ip_entries),
         cmocka_unit_test(test_ip_entries_one_mac),
+        cmocka_unit_test(test_moved_mac),
+        cmocka_unit_test(test_arp_nd_proxy),
+        cmocka_unit_test(test_snoop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
