@@ -194,7 +194,8 @@ nve_req_apply(struct nve_proto *p, struct nve_peer *e,
         .tr = {.port = e->port, .hv = e->s.mac, .vnic = &m->vnic,
                .vn_uuid = m->vn.kind == NVDP_VN_UUID,
                .tag_hint = m->has_tag_hint ? m->tag_hint : 0,
-               .addr = m->addr, .naddr = m->naddr, .now = now},
+               .addr = m->addr, .naddr = m->naddr, .now = now,
+               .intent = m->has_intent ? m->intent : 0},
     };
     uint32_t before = p->tree->nvnic;
     uint16_t old_tag = 0;

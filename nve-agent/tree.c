@@ -57,7 +57,9 @@ fw_del(struct tree *t, const struct tree_vnic *v, const struct nvdp_addr *a)
 {
     /* not checked: after a migration the forwarder already moved the MAC
      * to its new port and refuses to delete it from the old one */
-    if (t->sink.local_del)
+    if (t->leaving && t->sink.local_leave)
+        t->sink.local_leave(t->sink.arg, v->vni, v->port, a);
+    else if (t->sink.local_del)
         t->sink.local_del(t->sink.arg, v->vni, v->port, a);
 }
 
@@ -978,8 +980,12 @@ tree_vnic_disassoc(struct tree *t, const struct tree_req *r, uint8_t intent,
             vnic_remove(t, v);
         return;
     }
-    if ((v = tree_find(t, r->vnic, r->port, r->hv)) != NULL)
+    if ((v = tree_find(t, r->vnic, r->port, r->hv)) != NULL) {
+        /* seed 001 4.4: a VNIC migrating away may stay advertised */
+        t->leaving = r->intent == NVDP_INTENT_MIGRATION;
         vnic_remove(t, v);
+        t->leaving = 0;
+    }
 }
 
 void

@@ -50,7 +50,7 @@ struct tree_hv {
     struct tree_hv *next;
 };
 
-/* Where changes go: the forwarder in the daemon (nve_fwd_sink, nve.c), a
+/* Where changes go: the forwarder in the daemon (nve_sink, nve.c), a
  * recorder in tests. */
 struct tree_sink {
     void *arg;
@@ -62,6 +62,11 @@ struct tree_sink {
                      const struct nvdp_addr *a);
     int (*set_active)(void *arg, uint32_t vni, const uint8_t mac[6],
                       int active);
+    /* local_del for the addresses of a VNIC that leaves this port to
+     * migrate (VNIC_DISASSOC with intent migration): the NVE may keep
+     * advertising them until the VNIC appears elsewhere. NULL: local_del. */
+    int (*local_leave)(void *arg, uint32_t vni, uint16_t port,
+                       const struct nvdp_addr *a);
 };
 
 struct tree_limits {
@@ -94,6 +99,7 @@ struct tree {
     uint32_t nvnic, npreassoc;
     uint64_t next_expiry;
     uint64_t seed; /* random hash key: peers choose UUIDs and MACs */
+    uint8_t leaving; /* removals now are a migration's (sink.local_leave) */
     uint64_t mem; /* bytes allocated for entries and tables */
     uint64_t fwd_errors;
 };
@@ -109,6 +115,8 @@ struct tree_req {
     const struct nvdp_addr *addr;
     uint16_t naddr;
     uint64_t now;
+    uint8_t intent;                /* VNIC_DISASSOC's, as the hypervisor
+                                    * said it; 0 otherwise */
 };
 struct tree_res {
     uint16_t status; /* enum nvdp_status */

@@ -26,6 +26,7 @@ struct fakefwd {
     int nloc;
     int inactive; /* MACs marked inactive */
     int nactive_calls;
+    int nleave; /* removals through local_leave (a migration's) */
 };
 
 static int
@@ -112,6 +113,13 @@ ff_del(void *arg, uint32_t vni, uint16_t port, const struct nvdp_addr *a)
 }
 
 static int
+ff_leave(void *arg, uint32_t vni, uint16_t port, const struct nvdp_addr *a)
+{
+    ((struct fakefwd *)arg)->nleave++;
+    return ff_del(arg, vni, port, a);
+}
+
+static int
 ff_active(void *arg, uint32_t vni, const uint8_t mac[6], int active)
 {
     struct fakefwd *f = arg;
@@ -135,7 +143,7 @@ fx_new(uint32_t max_addrs, uint32_t max_per_hv)
 {
     struct fx *x = calloc(1, sizeof(*x));
     struct tree_sink s = {&x->ff, ff_bind, ff_unbind, ff_add, ff_del,
-                          ff_active};
+                          ff_active, ff_leave};
     struct tree_limits lim = {max_addrs, max_per_hv, 120000};
     struct tagset ts;
 
@@ -520,8 +528,11 @@ test_migration_intent(void **state)
     tree_assoc(&x->t, &src, &res);
     tree_preassoc(&x->t, &dst, 1, &res);
     assert_int_equal(res.status, NVDP_ST_OK); /* same UUID: no conflict */
+    src.intent = NVDP_INTENT_MIGRATION; /* as the hypervisor said */
     tree_vnic_disassoc(&x->t, &src, NVDP_INTENT_MIGRATION, &res);
     assert_int_equal(res.status, NVDP_ST_OK);
+    /* the MAC and its IP left as a migration's (EVPN keeps them a while) */
+    assert_int_equal(x->ff.nleave, 2);
     assert_null(tree_find(&x->t, &u1, 0, HV1));
     assert_non_null(tree_find(&x->t, &u1, 1, HV2));
     assert_int_equal(x->ff.nloc, 0);
@@ -578,8 +589,10 @@ test_shutdown_intent_purges(void **state)
     tree_preassoc(&x->t, &same, 0, &res);
     tree_connect(&x->t, &other, &res);
     assert_int_equal(x->t.nvnic, 4);
+    src.intent = NVDP_INTENT_SHUTDOWN;
     tree_vnic_disassoc(&x->t, &src, NVDP_INTENT_SHUTDOWN, &res);
     assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(x->ff.nleave, 0); /* gone for good: local_del */
     assert_int_equal(x->t.nvnic, 1);
     assert_int_equal(x->t.npreassoc, 0);
     assert_non_null(tree_find(&x->t, &u2, 0, HV1));
