@@ -114,49 +114,75 @@ nve_kick(struct nve *n)
     ev_timer_at(n->loop, &n->timer, next);
 }
 
-/* ---- the tree -> forwarder adapter ------------------------------------- */
+/* ---- the tree -> forwarder (and EVPN) adapter ----------------------- */
 
 _Static_assert(TREE_MAX_PORTS == FWD_MAX_PORTS, "a tree port is a fwd port");
 
 static int
-sink_fwd_bind(void *a, uint16_t port, uint16_t tag, uint32_t vni)
+sink_bind(void *a, uint16_t port, uint16_t tag, uint32_t vni)
 {
-    return fwd_vn_bind(a, port, tag, vni);
+    return fwd_vn_bind(((struct nve *)a)->fwd, port, tag, vni);
 }
 
 static int
-sink_fwd_unbind(void *a, uint16_t port, uint16_t tag)
+sink_unbind(void *a, uint16_t port, uint16_t tag)
 {
-    return fwd_vn_unbind(a, port, tag);
+    return fwd_vn_unbind(((struct nve *)a)->fwd, port, tag);
+}
+
+/* The forwarder first: EVPN relies on its local entry having replaced a
+ * remote one it programmed. */
+static int
+sink_add(void *a, uint32_t vni, uint16_t port, const struct nvdp_addr *ad)
+{
+    struct nve *n = a;
+    int rc = fwd_local_add(n->fwd, vni, port, ad);
+
+    if (rc == 0 && n->evpn)
+        nve_evpn_local(n->evpn, vni, port, ad, 1, 0);
+    return rc;
 }
 
 static int
-sink_fwd_add(void *a, uint32_t vni, uint16_t port, const struct nvdp_addr *ad)
+sink_del_as(struct nve *n, uint32_t vni, uint16_t port,
+            const struct nvdp_addr *ad, int migrating)
 {
-    return fwd_local_add(a, vni, port, ad);
+    int rc = fwd_local_del(n->fwd, vni, port, ad);
+
+    if (n->evpn)
+        nve_evpn_local(n->evpn, vni, port, ad, 0, migrating);
+    return rc;
 }
 
 static int
-sink_fwd_del(void *a, uint32_t vni, uint16_t port, const struct nvdp_addr *ad)
+sink_del(void *a, uint32_t vni, uint16_t port, const struct nvdp_addr *ad)
 {
-    return fwd_local_del(a, vni, port, ad);
+    return sink_del_as(a, vni, port, ad, 0);
 }
 
 static int
-sink_fwd_active(void *a, uint32_t vni, const uint8_t mac[6], int active)
+sink_leave(void *a, uint32_t vni, uint16_t port, const struct nvdp_addr *ad)
 {
-    return fwd_local_set_active(a, vni, mac, active);
+    return sink_del_as(a, vni, port, ad, 1);
+}
+
+static int
+sink_active(void *a, uint32_t vni, const uint8_t mac[6], int active)
+{
+    /* a VNIC down is still here: its routes stay */
+    return fwd_local_set_active(((struct nve *)a)->fwd, vni, mac, active);
 }
 
 void
-nve_fwd_sink(struct tree_sink *s, struct fwd *f)
+nve_sink(struct tree_sink *s, struct nve *n)
 {
-    s->arg = f;
-    s->vn_bind = sink_fwd_bind;
-    s->vn_unbind = sink_fwd_unbind;
-    s->local_add = sink_fwd_add;
-    s->local_del = sink_fwd_del;
-    s->set_active = sink_fwd_active;
+    s->arg = n;
+    s->vn_bind = sink_bind;
+    s->vn_unbind = sink_unbind;
+    s->local_add = sink_add;
+    s->local_del = sink_del;
+    s->local_leave = sink_leave;
+    s->set_active = sink_active;
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -325,7 +351,12 @@ nve_first_start(struct nve *n, struct nve_conf *c)
         log_warnx("cannot create the forwarder");
         return -1;
     }
-    nve_fwd_sink(&sink, n->fwd);
+    if (c->evpn.enabled &&
+        (n->evpn = nve_evpn_new(n->loop, c, n->fwd)) == NULL) {
+        log_warnx("evpn: cannot start (see above)");
+        return -1;
+    }
+    nve_sink(&sink, n);
     if (tree_init(&n->tree, &sink, &lim) < 0)
         return -1;
     n->proto = nve_proto_new(c, &n->tree, n->epoch, nve_send, n);
@@ -362,6 +393,12 @@ nve_apply_conf(struct nve *n, struct nve_conf *c)
             log_warnx("%s: underlay changes take effect at the next "
                       "restart", c->path);
         c->fwd = old->fwd;
+        if (c->evpn.enabled != old->evpn.enabled ||
+            c->evpn.shadow_port != old->evpn.shadow_port) {
+            log_warnx("%s: evpn on/off and its shadow-udp-port take effect "
+                      "at the next restart", c->path);
+            c->evpn = old->evpn;
+        }
         if (strcmp(c->ctl_path, old->ctl_path) != 0 ||
             ctl_conf_differs(&c->ctl, &old->ctl))
             log_warnx("%s: control-socket and control-* changes take effect "
@@ -430,6 +467,8 @@ nve_apply_conf(struct nve *n, struct nve_conf *c)
         }
     }
     fwd_sync_remote(n, old, c);
+    if (n->evpn)
+        nve_evpn_apply_conf(n->evpn, old, c);
     n->conf = c;
     nve_conf_free(old);
     nve_kick(n);
@@ -473,6 +512,8 @@ nve_shutdown(struct nve *n)
     nve_proto_free(n->proto);
     n->proto = NULL;
     tree_free(&n->tree);
+    nve_evpn_free(n->evpn); /* FRR withdraws our routes with the devices */
+    n->evpn = NULL;
     if (n->fwd)
         fwd_free(n->fwd);
     n->fwd = NULL;

@@ -179,6 +179,7 @@ struct nve {
     char ctl_path[108];
     struct ev_loop *loop;
     struct fwd *fwd;
+    struct nve_evpn *evpn; /* NULL without evpn { } */
     struct tree tree;
     struct nve_proto *proto;
     struct ctl_server *ctl;
@@ -200,9 +201,26 @@ int nve_reload(struct nve *n);
 void nve_shutdown(struct nve *n);
 /* Re-arm the protocol timer (after input or a control command). */
 void nve_kick(struct nve *n);
-/* The containment tree's sink on the forwarder: each change of the tree
- * becomes the fwd_* call that programs it (tree.c knows no forwarder). */
-void nve_fwd_sink(struct tree_sink *s, struct fwd *f);
+/* The containment tree's sink on the forwarder and EVPN: each change of the
+ * tree becomes the fwd_* call that programs it (tree.c knows no forwarder)
+ * and, with evpn { }, what FRR is told. */
+void nve_sink(struct tree_sink *s, struct nve *n);
+
+/* ---- EVPN through FRR (nve_evpn.c; the engine is evpn.h) --------------- */
+struct nve_evpn;
+/* NULL (logged) if netlink cannot be opened. The VNs come with
+ * nve_evpn_apply_conf. */
+struct nve_evpn *nve_evpn_new(struct ev_loop *l, const struct nve_conf *c,
+                              struct fwd *f);
+void nve_evpn_free(struct nve_evpn *x);
+/* VNs added and removed (shadow devices), timers and FRR's run directory. */
+void nve_evpn_apply_conf(struct nve_evpn *x, const struct nve_conf *old,
+                         const struct nve_conf *c);
+/* An association (add) or its end; migrating: VNIC_DISASSOC's intent. */
+void nve_evpn_local(struct nve_evpn *x, uint32_t vni, uint16_t port,
+                    const struct nvdp_addr *a, int add, int migrating);
+struct json_object *nve_evpn_json(const struct nve_evpn *x);
+struct json_object *nve_evpn_counters_json(const struct nve_evpn *x);
 
 /* ---- control socket (nve_ctl.c) ----------------------------------------- */
 const struct ctl_cmd *nve_ctl_table(void);

@@ -1,5 +1,6 @@
 /* nve_ctl.c - nve-agent's control commands (status, ports, vns, tags, vnics,
- * peers, fwd, counters, disconnect, reload): one table row each, JSON out. */
+ * peers, fwd, counters, disconnect, reload, evpn): one table row each, JSON
+ * out. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -435,7 +436,19 @@ run_counters(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
     json_object_object_add(o, "fwd", fwd_counters_json(n->fwd));
     if (n->ctl != NULL)
         json_object_object_add(o, "control", ctl_server_stats_json(n->ctl));
+    if (n->evpn)
+        json_object_object_add(o, "evpn", nve_evpn_counters_json(n->evpn));
     return o;
+}
+
+static struct json_object *
+run_evpn(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
+{
+    (void)a;
+    if (n->evpn == NULL)
+        return ctl_fail(e, CTL_E_FAILED, "EVPN is off (no evpn section in "
+                        "%s)", n->conf_path);
+    return nve_evpn_json(n->evpn);
 }
 
 static struct json_object *
@@ -508,6 +521,7 @@ static const struct {
     {"counters", run_counters, NULL},
     {"disconnect", run_disconnect, args_disconnect},
     {"reload", run_reload, NULL},
+    {"evpn", run_evpn, NULL},
 };
 
 struct json_object *
@@ -565,6 +579,7 @@ CMD(fwd, "fwd")
 CMD(counters, "counters")
 CMD(disconnect, "disconnect")
 CMD(reload, "reload")
+CMD(evpn, "evpn")
 
 static const struct ctl_cmd nve_cmds[] = {
     {"status", cmd_status, "daemon status"},
@@ -578,6 +593,7 @@ static const struct ctl_cmd nve_cmds[] = {
     {"disconnect", cmd_disconnect,
      "NVE-initiated withdraw {port, vn, vnic?, hv?, reason?}"},
     {"reload", cmd_reload, "re-read the configuration file"},
+    {"evpn", cmd_evpn, "BGP EVPN: entries advertised and learned, FRR"},
     {NULL, NULL, NULL},
 };
 

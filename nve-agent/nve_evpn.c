@@ -16,6 +16,8 @@
 struct nve_evpn {
     struct evpn *e;
     struct evpn_nl *nl;
+    struct fwd *fwd;
+    int snoop_fd; /* the forwarder's GARP / unsolicited NA queue */
     struct ev_loop *loop;
     struct ev_timer timer;
     char rundir[108];
@@ -135,6 +137,24 @@ nl_readable(struct ev_loop *l, int fd, uint32_t events, void *arg)
     rearm(x);
 }
 
+/* VMs announcing themselves behind our access ports (seed 004 4.1). */
+static void
+snoop_readable(struct ev_loop *l, int fd, uint32_t events, void *arg)
+{
+    struct nve_evpn *x = arg;
+    struct fwd_snoop ev[32];
+    int n;
+
+    do {
+        n = fwd_snoop_read(x->fwd, ev, 32);
+        for (int i = 0; i < n; i++)
+            evpn_snoop(x->e, ev[i].vni, ev[i].mac, ev[i].family, ev[i].ip,
+                       ev_now(l));
+    } while (n == 32);
+    evpn_sync(x->e, ev_now(l));
+    rearm(x);
+}
+
 static void
 timer_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
 {
@@ -168,6 +188,8 @@ nve_evpn_new(struct ev_loop *l, const struct nve_conf *c, struct fwd *f)
     if (x == NULL)
         return NULL;
     x->loop = l;
+    x->fwd = f;
+    x->snoop_fd = -1;
     snprintf(x->rundir, sizeof(x->rundir), "%s", c->evpn.frr_rundir);
     if ((x->nl = evpn_nl_open(err, sizeof(err))) == NULL) {
         log_warnx("evpn: %s", err);
@@ -190,6 +212,13 @@ nve_evpn_new(struct ev_loop *l, const struct nve_conf *c, struct fwd *f)
         free(x);
         return NULL;
     }
+    /* without it a move is still found by its association, only not
+     * confirmed by the VM's own announcement */
+    if ((x->snoop_fd = fwd_snoop_fd(f)) < 0 ||
+        ev_io_add(l, x->snoop_fd, EPOLLIN, snoop_readable, x) < 0) {
+        log_warn("evpn: no GARP/NA snooping");
+        x->snoop_fd = -1;
+    }
     ev_timer_init(&x->timer, timer_cb, x);
     log_info("evpn: VTEP %s, shadow devices on UDP port %u, FRR in %s",
              c->fwd.local_ip, p.shadow_port, x->rundir);
@@ -203,6 +232,8 @@ nve_evpn_free(struct nve_evpn *x)
         return;
     ev_timer_stop(x->loop, &x->timer);
     ev_io_del(x->loop, evpn_nl_fd(x->nl));
+    if (x->snoop_fd >= 0) /* the forwarder closes it */
+        ev_io_del(x->loop, x->snoop_fd);
     evpn_free(x->e); /* the devices go: FRR withdraws our routes */
     evpn_nl_close(x->nl);
     free(x);
@@ -253,6 +284,19 @@ nve_evpn_json(const struct nve_evpn *x)
     json_object_object_add(nl, "overruns",
                            json_object_new_int64((int64_t)x->overruns));
     json_object_object_add(o, "netlink", nl);
+    /* the forwarder's side of mobility, next to the engine's counters */
+    static const struct {
+        const char *fwd, *evpn;
+    } mirror[] = {{"mobility_tunnelled", "tunnelled"},
+                  {"arp_proxied", "arp_proxied"},
+                  {"nd_proxied", "nd_proxied"}};
+    struct json_object *fc = fwd_counters_json(x->fwd), *fw, *v, *c;
+    if (json_object_object_get_ex(o, "counters", &c) &&
+        json_object_object_get_ex(fc, "forwarder", &fw))
+        for (size_t i = 0; i < sizeof(mirror) / sizeof(mirror[0]); i++)
+            if (json_object_object_get_ex(fw, mirror[i].fwd, &v))
+                json_object_object_add(c, mirror[i].evpn, json_object_get(v));
+    json_object_put(fc);
     return o;
 }
 

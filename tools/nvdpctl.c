@@ -112,8 +112,8 @@ output(const struct nvdpctl *n, struct json_object *resp)
     json_object_object_get_ex(resp, "result", &result);
     if (n->call.stream)
         return NVDPCTL_EX_OK; /* watch: the ack carries nothing to show */
-    if (n->cmd->post && result)
-        n->cmd->post(result);
+    if (result)
+        nvdpctl_post(n->cmd->ctl, result);
     if (n->json)
         print_json(stdout, result, 1);
     else

@@ -83,8 +83,6 @@ typedef int (*nvdpctl_build_fn)(const struct nvdpctl_cmd *cmd,
                                 struct nvdpctl_call *call, char *err,
                                 size_t errlen);
 typedef void (*nvdpctl_fmt_fn)(FILE *out, struct json_object *result);
-/* Adds to a result what the daemon does not know (before it is shown). */
-typedef void (*nvdpctl_post_fn)(struct json_object *result);
 
 /* One row per verb. */
 struct nvdpctl_cmd {
@@ -97,7 +95,6 @@ struct nvdpctl_cmd {
     nvdpctl_fmt_fn fmt;
     const char *usage;  /* arguments, for help */
     const char *help;   /* one line */
-    nvdpctl_post_fn post; /* NULL: shown as the daemon answered */
 };
 
 extern const struct nvdpctl_cmd nvdpctl_cmds[]; /* ends with {NULL} */
@@ -138,6 +135,9 @@ void nvdpctl_fmt_counters(FILE *out, struct json_object *result);
 void nvdpctl_fmt_table(FILE *out, struct json_object *arr,
                        const char *const *cols, const char *indent);
 
+/* Adds to the result of a control command what its daemon does not know,
+ * before it is shown; nothing for most commands. */
+void nvdpctl_post(const char *ctl, struct json_object *result);
 /* evpn (nvdpctl_evpn.c): MAC Mobility sequence numbers from FRR's vtysh
  * (or "seq_error"), and the text view. */
 void nvdpctl_evpn_post(struct json_object *result);

@@ -105,8 +105,7 @@ const struct nvdpctl_cmd nvdpctl_cmds[] = {
     {"fwd", NVE, "fwd", NULL, NULL, GEN, nvdpctl_fmt_generic, "",
      "forwarder tables"},
     {"evpn", NVE, "evpn", NULL, NULL, GEN, nvdpctl_fmt_evpn, "",
-     "BGP EVPN through FRR: entries advertised and learned, FRR's state",
-     nvdpctl_evpn_post},
+     "BGP EVPN through FRR: entries advertised and learned, FRR's state"},
     {"disconnect", NVE, "disconnect", NULL, opts_disconnect, GEN,
      nvdpctl_fmt_generic,
      "--port PORT --vn VN [--vnic UUID] [--hv MAC] [--reason TEXT]",
@@ -120,8 +119,24 @@ const struct nvdpctl_cmd nvdpctl_cmds[] = {
      "NVDP peers heard"},
     {"counters", ANY, "counters", NULL, NULL, GEN, nvdpctl_fmt_counters, "",
      "protocol and forwarder counters"},
-    {NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    {NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
+
+/* What the CLI adds to a daemon's answer, by control command. */
+static const struct {
+    const char *ctl;
+    void (*fn)(struct json_object *result);
+} posts[] = {
+    {"evpn", nvdpctl_evpn_post},
+};
+
+void
+nvdpctl_post(const char *ctl, struct json_object *result)
+{
+    for (size_t i = 0; i < sizeof(posts) / sizeof(posts[0]); i++)
+        if (strcmp(posts[i].ctl, ctl) == 0)
+            posts[i].fn(result);
+}
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)

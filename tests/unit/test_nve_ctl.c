@@ -65,7 +65,7 @@ setup(void **state)
     n->epoch = 0xabcdef01;
     n->fwd = fwd_new(&n->conf->fwd);
     assert_non_null(n->fwd);
-    nve_fwd_sink(&sink, n->fwd);
+    nve_sink(&sink, n);
     lim = (struct tree_limits){64, 0, 120000};
     assert_int_equal(tree_init(&n->tree, &sink, &lim), 0);
     n->proto = nve_proto_new(n->conf, &n->tree, n->epoch, cap, x);
