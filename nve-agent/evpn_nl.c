@@ -29,10 +29,9 @@
 #define EVPN_NL_ROUNDS 256       /* recv calls per read: the loop moves on */
 
 struct evpn_nl {
-    struct nl_sock *req; /* requests (ACKed) and dumps */
+    struct nl_sock *req; /* requests, each waiting for its ACK */
     struct nl_sock *ev;  /* RTNLGRP_NEIGH */
     uint8_t *buf;
-    uint32_t dump_seq;
 };
 
 /* ---- sockets ----------------------------------------------------------- */
@@ -55,7 +54,7 @@ evpn_nl_open(char *err, size_t errlen)
         snprintf(err, errlen, "netlink: %s", nl_geterror(rc));
         goto fail;
     }
-    /* the dump is read by hand: a stuck kernel must not stop the daemon */
+    /* a stuck kernel must not stop the daemon */
     setsockopt(nl_socket_get_fd(n->req), SOL_SOCKET, SO_RCVTIMEO, &tv,
                sizeof(tv));
     nl_socket_disable_seq_check(n->ev);
@@ -187,29 +186,41 @@ evpn_nl_read(struct evpn_nl *n, evpn_nl_cb cb, void *arg, unsigned *bad)
     return (int)count;
 }
 
+/* On a socket of its own: whatever a dump leaves behind (an ACK after
+ * NLMSG_DONE, a reply cut by the timeout) must not be taken by the next
+ * request for its answer. */
 int
 evpn_nl_dump(struct evpn_nl *n, evpn_nl_cb cb, void *arg, unsigned *bad)
 {
     static const uint8_t fams[] = {AF_BRIDGE, AF_INET, AF_INET6};
-    int fd = nl_socket_get_fd(n->req);
+    struct nl_sock *sk = nl_socket_alloc();
+    struct timeval tv = {2, 0};
+    int rc = -1, fd;
 
+    if (sk == NULL || nl_connect(sk, NETLINK_ROUTE) < 0)
+        goto out;
+    fd = nl_socket_get_fd(sk);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     for (unsigned f = 0; f < sizeof(fams); f++) {
         struct ndmsg nd = {.ndm_family = fams[f]};
         int done = 0;
         unsigned count = 0;
-        if (nl_send_simple(n->req, RTM_GETNEIGH, NLM_F_DUMP, &nd,
-                           sizeof(nd)) < 0)
-            return -1;
+        if (nl_send_simple(sk, RTM_GETNEIGH, NLM_F_DUMP, &nd, sizeof(nd)) < 0)
+            goto out;
         while (!done) {
             ssize_t len = recv(fd, n->buf, EVPN_NL_BUF, 0);
             if (len < 0 && errno == EINTR)
                 continue;
             if (len <= 0 ||
                 each_msg(n->buf, (int)len, cb, arg, bad, &done, &count) < 0)
-                return -1;
+                goto out;
         }
     }
-    return 0;
+    rc = 0;
+out:
+    if (sk)
+        nl_socket_free(sk);
+    return rc;
 }
 
 /* ---- requests ---------------------------------------------------------- */

@@ -88,13 +88,13 @@ nt_wait 10 "nve2 learns vmA's MAC at nve1" nt_eq "remote 192.0.2.1" nt_evpn_mac 
 nt_wait 10 "nve3 learns vmA's MAC at nve1" nt_eq "remote 192.0.2.1" nt_evpn_mac nve3 $VNI $MA
 nt_wait 10 "nve1 learns vmS's MAC at nve3" nt_eq "remote 192.0.2.3" nt_evpn_mac nve1 $VNI $MS
 nt_assert "vmA's type-2 route is in nve3's BGP table" nt_frr_has_route nve3 $MA
-nt_assert_eq "nve2 has vmA's MAC+IP (ARP/ND proxy)" "$MA" \
-    "$(nt_jq nve2 '[.vns[] | select(.vni == '$VNI') | .remote_ips[] | select(.ip == "10.20.0.1") | .mac][0] // ""' fwd)"
+macip() { nt_jq "$1" '[.vns[] | select(.vni == '$VNI') | .remote_ips[] | select(.ip == "'"$2"'") | .mac][0] // ""' fwd; }
+nt_wait 5 "nve2 has vmA's MAC+IP for its ARP/ND proxy" nt_eq "$MA" macip nve2 10.20.0.1
 pingw() { local i; for i in $(seq 10); do nt_in "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0; done; return 1; }
 nt_assert "vmB (behind nve2) pings vmA (behind nve1)" pingw vmB 10.20.0.1
 nt_assert "vmS (behind nve3) pings vmA" pingw vmS 10.20.0.1
 nt_assert_eq "vmB resolved vmA's address by ARP" "$MA" \
-    "$(nt_in vmB ip -4 neigh show 10.20.0.1 | awk '{print $3}')"
+    "$(nt_in vmB ip -4 neigh show 10.20.0.1 | sed -n 's/.*lladdr \([^ ]*\).*/\1/p')"
 nt_assert "nve2 answered vmB's ARP for vmA itself (proxy)" \
     test "$(nt_jq nve2 '.fwd.forwarder.arp_proxied // 0' counters)" -gt 0
 nt_assert "nve1 mirrored vmA into its shadow port" \

@@ -11,6 +11,9 @@ nt_frr_check() {
     [ -x "$FRR_BIN/zebra" ] && [ -x "$FRR_BIN/bgpd" ] && command -v vtysh >/dev/null 2>&1 ||
         nt_skip "FRR not installed (apt-get install frr; run.sh deps installs it)"
     id frr >/dev/null 2>&1 || nt_skip "no frr user (the frr package makes it)"
+    # the daemons run as frr: their run directories under NT_DIR must be
+    # reachable (NT_DIR itself stays unreadable to others)
+    chmod 711 "$NT_DIR"
 }
 
 # nt_frr_dir NAME: the run directory of instance NAME (pid files, sockets).
@@ -80,7 +83,7 @@ nt_frr_start() {
     NT_PIDS+=("$z" "$b") # stopped by nt_cleanup with the rest
 }
 nt_frr_exec() {
-    local ns=$1
+    local ns=$1 what=${2##*/}
     shift
     (
         for fd in /proc/$BASHPID/fd/*; do
@@ -88,7 +91,7 @@ nt_frr_exec() {
             [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
         done
         exec ip netns exec "$ns" "$@" </dev/null >/dev/null 2>&1
-    ) || nt_fail "cannot start $2 in $ns"
+    ) || nt_fail "cannot start $what in $ns (see its log in $NT_DIR)"
 }
 
 # nt_frr_stop NAME: both daemons, and waits until they are gone (FRR

@@ -839,6 +839,47 @@ test_frr_restart_keeps_then_reconciles(void **state)
     assert_string_equal(fwd_mac(x, M1), "");
 }
 
+/* bgpd withdraws everything when it stops, long before it exits (its pid
+ * still runs); a lost BGP session looks the same: every remote VTEP gone at
+ * once. Kept, and reconciled when they come back. A single VTEP leaving is
+ * a plain withdrawal. */
+static void
+test_session_loss_keeps(void **state)
+{
+    struct fake *x = *state;
+
+    type3(x, RTM_NEWNEIGH, "192.0.2.2");
+    type3(x, RTM_NEWNEIGH, "192.0.2.3");
+    type2(x, RTM_NEWNEIGH, M1, "192.0.2.2");
+    type2(x, RTM_NEWNEIGH, M2, "192.0.2.3");
+    sync_(x);
+    /* one VTEP goes (that NVE left): its MAC is withdrawn */
+    type2(x, RTM_DELNEIGH, M2, "192.0.2.3");
+    type3(x, RTM_DELNEIGH, "192.0.2.3");
+    sync_(x);
+    advance(x, 600);
+    assert_string_equal(fwd_mac(x, M2), "");
+    assert_string_equal(fwd_flood(x), "192.0.2.2");
+    assert_int_equal(ctr(x, "frr_outages"), 0);
+    /* the last one too, with the same FRR still running: kept */
+    type2(x, RTM_DELNEIGH, M1, "192.0.2.2");
+    type3(x, RTM_DELNEIGH, "192.0.2.2");
+    sync_(x);
+    advance(x, 600);
+    assert_string_equal(fwd_mac(x, M1), "remote 192.0.2.2");
+    assert_string_equal(fwd_flood(x), "192.0.2.2");
+    assert_int_equal(ctr(x, "frr_outages"), 1);
+    /* the session is back; M1 is not re-installed within reconcile */
+    advance(x, 1000);
+    type3(x, RTM_NEWNEIGH, "192.0.2.2");
+    sync_(x);
+    advance(x, 2999);
+    assert_string_equal(fwd_mac(x, M1), "remote 192.0.2.2");
+    advance(x, 1);
+    assert_string_equal(fwd_mac(x, M1), "");
+    assert_string_equal(fwd_flood(x), "192.0.2.2");
+}
+
 static void
 test_frr_gone_grace_ends(void **state)
 {
@@ -935,6 +976,7 @@ main(void)
         T(test_stale_self_entry),
         T(test_snoop_reclaims),
         T(test_frr_restart_keeps_then_reconciles),
+        T(test_session_loss_keeps),
         T(test_frr_gone_grace_ends),
         T(test_resync),
         T(test_vn_removed),
