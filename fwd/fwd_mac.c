@@ -271,41 +271,20 @@ remote_mac_set(struct fwd *f, uint32_t vni, const uint8_t mac[6],
     return 0;
 }
 
-int
-fwd_remote_mac_add(struct fwd *f, uint32_t vni, const uint8_t mac[6],
-                   const char *ip)
+/* The API's remote MACs: static ones, and EVPN's (moved: a hold in ms). */
+static int
+remote_api(struct fwd *f, uint32_t vni, const uint8_t mac[6], const char *ip,
+           int moved, uint32_t hold_ms)
 {
-    if (mac == NULL || ip == NULL || !mac_is_unicast(mac)) {
-        errno = EINVAL;
-        return -1;
-    }
     uint8_t fam, b[16];
-    if (fwd_parse_ip(ip, &fam, b) < 0) {
+    if (mac == NULL || ip == NULL || !mac_is_unicast(mac) ||
+        fwd_parse_ip(ip, &fam, b) < 0) {
         errno = EINVAL;
         return -1;
     }
     pthread_mutex_lock(&f->wlock);
     int rc = remote_mac_set(f, vni, mac, ip, FWD_MAC_REMOTE);
-    pthread_mutex_unlock(&f->wlock);
-    return rc;
-}
-
-int
-fwd_remote_mac_moved(struct fwd *f, uint32_t vni, const uint8_t mac[6],
-                     const char *ip, uint32_t hold_ms)
-{
-    if (mac == NULL || ip == NULL || !mac_is_unicast(mac)) {
-        errno = EINVAL;
-        return -1;
-    }
-    uint8_t fam, b[16];
-    if (fwd_parse_ip(ip, &fam, b) < 0) {
-        errno = EINVAL;
-        return -1;
-    }
-    pthread_mutex_lock(&f->wlock);
-    int rc = remote_mac_set(f, vni, mac, ip, FWD_MAC_REMOTE);
-    int vn = rc == 0 ? fwd_vni_lookup(f, vni) : -1;
+    int vn = rc == 0 && moved ? fwd_vni_lookup(f, vni) : -1;
     int s = vn < 0 ? -1 : mac_find_slot(f, fwd_mac_key((uint16_t)vn, mac));
     if (s >= 0) {
         /* the hold first: a reader that sees the flag sees its deadline;
@@ -318,6 +297,20 @@ fwd_remote_mac_moved(struct fwd *f, uint32_t vni, const uint8_t mac[6],
     }
     pthread_mutex_unlock(&f->wlock);
     return rc;
+}
+
+int
+fwd_remote_mac_add(struct fwd *f, uint32_t vni, const uint8_t mac[6],
+                   const char *ip)
+{
+    return remote_api(f, vni, mac, ip, 0, 0);
+}
+
+int
+fwd_remote_mac_moved(struct fwd *f, uint32_t vni, const uint8_t mac[6],
+                     const char *ip, uint32_t hold_ms)
+{
+    return remote_api(f, vni, mac, ip, 1, hold_ms);
 }
 
 int

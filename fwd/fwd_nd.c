@@ -7,14 +7,16 @@
 #include <string.h>
 
 #include "fwd_int.h"
+#include "hash.h"
 
+/* Unkeyed, like the MAC table's: the keys are what FRR installed, at most
+ * FWD_ND_LIMIT of them. */
 static uint32_t
 nd_hash(uint16_t vn, uint8_t family, const uint8_t *ip)
 {
-    uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)vn << 8 | family);
-    for (unsigned i = 0; i < (family == 4 ? 4u : 16u); i++)
-        h = (h ^ ip[i]) * 0x100000001b3ull;
-    return (uint32_t)((h * 0x9E3779B97F4A7C15ull) >> (64 - FWD_ND_BITS));
+    uint64_t h = hash_bytes((uint64_t)vn << 8 | family, ip,
+                            family == 4 ? 4 : 16);
+    return (uint32_t)(h >> (64 - FWD_ND_BITS));
 }
 
 static int

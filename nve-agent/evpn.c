@@ -29,6 +29,7 @@
 
 #include "evpn_int.h"
 #include "fwd.h"
+#include "hash.h"
 #include "log.h"
 
 #ifndef AF_BRIDGE
@@ -68,25 +69,10 @@ evpn_lstate_str(unsigned s)
 
 /* ---- hashing ----------------------------------------------------------- */
 
-/* Keyed: MACs and IPs are chosen by tenants, and an unkeyed hash lets one
- * pick keys that share a chain. */
-static uint64_t
-mix(uint64_t h, const uint8_t *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return h;
-}
-
 static uint32_t
 mac_hash(const struct evpn *e, const struct evpn_vn *vn, const uint8_t mac[6])
 {
-    uint64_t h = mix(e->seed ^ vn->vni, mac, 6);
+    uint64_t h = hash_bytes(e->seed ^ vn->vni, mac, 6);
     return (uint32_t)(h >> (64 - e->mbits));
 }
 
@@ -94,8 +80,8 @@ static uint32_t
 ip_hash(const struct evpn *e, const struct evpn_vn *vn, uint8_t fam,
         const uint8_t ip[16])
 {
-    uint64_t h = mix(e->seed ^ vn->vni ^ ((uint64_t)fam << 32), ip,
-                     fam == 4 ? 4 : 16);
+    uint64_t h = hash_bytes(e->seed ^ vn->vni ^ ((uint64_t)fam << 32), ip,
+                            fam == 4 ? 4 : 16);
     return (uint32_t)(h >> (64 - e->ibits));
 }
 

@@ -11,6 +11,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "hash.h"
+
 /* malloc's per-chunk overhead, counted so tree->mem tracks real usage. */
 #define TREE_MALLOC_OVH 16
 
@@ -85,17 +87,6 @@ uuid_eq(const struct nvdp_uuid *a, const struct nvdp_uuid *b)
     return memcmp(a->b, b->b, 16) == 0;
 }
 
-static uint64_t
-mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 /* Keyed with t->seed: UUIDs and MACs come from peers, and an unkeyed mix
  * (a bijection) lets one choose keys that all probe the same slots. */
 static uint32_t
@@ -105,7 +96,7 @@ uuid_hash(const struct tree *t, const struct nvdp_uuid *u)
 
     memcpy(&a, u->b, 8);
     memcpy(&b, u->b + 8, 8);
-    return (uint32_t)mix64(a ^ mix64(b ^ t->seed) ^ t->seed);
+    return (uint32_t)hash_mix64(a ^ hash_mix64(b ^ t->seed) ^ t->seed);
 }
 
 static uint32_t
@@ -114,7 +105,7 @@ mac_hash(const struct tree *t, uint32_t vni, const uint8_t mac[6])
     uint64_t k = 0;
 
     memcpy(&k, mac, 6);
-    return (uint32_t)mix64(mix64(k ^ t->seed) ^ ((uint64_t)vni << 48) ^ vni);
+    return (uint32_t)hash_mix64(hash_mix64(k ^ t->seed) ^ ((uint64_t)vni << 48) ^ vni);
 }
 
 static uint64_t
@@ -126,7 +117,7 @@ tree_seed(void)
     if (getrandom(&s, sizeof(s), GRND_NONBLOCK) == (ssize_t)sizeof(s))
         return s;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return mix64((uint64_t)ts.tv_sec << 32 ^ (uint64_t)ts.tv_nsec ^
+    return hash_mix64((uint64_t)ts.tv_sec << 32 ^ (uint64_t)ts.tv_nsec ^
                  (uint64_t)(uintptr_t)&s);
 }
 

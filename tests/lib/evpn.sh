@@ -18,15 +18,18 @@ nt_frr_check() {
 
 # nt_frr_dir NAME: the run directory of instance NAME (pid files, sockets).
 nt_frr_dir() { printf '%s/frr-%s' "$NT_DIR" "$1"; }
+# nt_frr_newdir NAME: that directory, with zebra.conf (the configs are
+# written before each start: a restart takes the current one).
+nt_frr_newdir() {
+    mkdir -p "$(nt_frr_dir "$1")"
+    echo "hostname $1" >"$(nt_frr_dir "$1")/zebra.conf"
+}
 
 # nt_frr_conf_nve NAME ROUTER_ID RR_IP: bgpd.conf of an NVE that peers with
 # the route reflector only and advertises every VNI zebra sees.
 nt_frr_conf_nve() {
-    local d
-    d=$(nt_frr_dir "$1")
-    mkdir -p "$d"
-    echo "hostname $1" >"$d/zebra.conf"
-    cat >"$d/bgpd.conf" <<EOF
+    nt_frr_newdir "$1"
+    cat >"$(nt_frr_dir "$1")/bgpd.conf" <<EOF
 hostname $1
 router bgp 65000
  bgp router-id $2
@@ -45,11 +48,8 @@ EOF
 # nt_frr_conf_rr NAME ROUTER_ID RANGE: a route reflector accepting any
 # peer of RANGE (e.g. 192.0.2.0/24) as a client; it has no VNIs.
 nt_frr_conf_rr() {
-    local d
-    d=$(nt_frr_dir "$1")
-    mkdir -p "$d"
-    echo "hostname $1" >"$d/zebra.conf"
-    cat >"$d/bgpd.conf" <<EOF
+    nt_frr_newdir "$1"
+    cat >"$(nt_frr_dir "$1")/bgpd.conf" <<EOF
 hostname $1
 router bgp 65000
  bgp router-id $2
