@@ -8,12 +8,14 @@ cd "$TOP"
 
 # Debian packages: build, unit tests, netns tests, Scapy, forwarder/BPF, libvirt glue, benchmarks,
 # hardened daemons (libcap's capability drop, sd_notify, systemd-analyze for the units' test).
+# FRR (BGP EVPN: the tests and the demo start zebra and bgpd in namespaces themselves).
 PKGS="build-essential autoconf automake libtool pkg-config clang llvm libclang-rt-14-dev
       libconfuse-dev libcmocka-dev libjson-c-dev zlib1g-dev libnl-3-dev libnl-route-3-dev lldpad-dev lldpad
       libbpf-dev libxml2-dev libvirt-dev libssl-dev xxd libcap-dev libsystemd-dev systemd
       python3 python3-scapy iproute2 bridge-utils jq ethtool bc tcpdump tshark
       netcat-openbsd iputils-ping procps psmisc util-linux kmod
-      libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients"
+      libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients
+      frr"
 
 usage() {
     cat <<EOF
@@ -52,6 +54,11 @@ deps() {
     apt-get update -q
     # shellcheck disable=SC2086
     apt-get install -y -q --no-install-recommends $missing
+    # frr's postinst enables frr.service: its zebra would run in the root
+    # namespace, beside the ones the tests start (../shared/EVPN.md)
+    case " $missing " in *" frr "*)
+        systemctl disable --now frr >/dev/null 2>&1 || true ;;
+    esac
 }
 
 configure_in() { # dir, configure args...
