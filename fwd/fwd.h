@@ -62,6 +62,15 @@ int fwd_flood_del(struct fwd *f, uint32_t vni, const char *ip);
  * fwd_remote_mac_add of the MAC keeps the hold. */
 int fwd_remote_mac_moved(struct fwd *f, uint32_t vni, const uint8_t mac[6],
                          const char *ip, uint32_t hold_ms);
+/* A MAC that left this NVE for a place not known yet (a VNIC disassociated
+ * to migrate): for hold_ms, or until its new VTEP is given, frames for it
+ * that arrive from the underlay are replicated to the VN's flood list
+ * (never back to their source), so that the NVE where the VM already runs
+ * gets them before the others converge (counted mobility_tunnelled); local
+ * senders flood it as unknown unicast. Refused (EEXIST) while a local or
+ * remote entry exists. Removed with fwd_remote_mac_del. */
+int fwd_remote_mac_leaving(struct fwd *f, uint32_t vni, const uint8_t mac[6],
+                           uint32_t hold_ms);
 /* EVPN MAC+IP (type 2): the forwarder answers local VNICs' ARP requests and
  * neighbour solicitations for ip (family 4 or 6) with mac itself instead of
  * flooding them (ARP/ND proxy, RFC 7432 10; counted arp_proxied /

@@ -307,6 +307,10 @@ fwd_access_rx(struct fwd *f, struct fwd_out *o, uint16_t port,
     }
     case FWD_MAC_REMOTE:
     case FWD_MAC_LEARNED: {
+        if (FWD_MV_REMOTE(dv) == FWD_NO_REMOTE) { /* leaving: not known */
+            flood_from_access(f, o, port, vn, &in);
+            return;
+        }
         int r = emit_remote(f, o, FWD_MV_REMOTE(dv), v->vni, &in,
                             inner_hash(&in));
         if (r != 0) {
@@ -386,7 +390,34 @@ moved_away(const struct fwd *f, const struct fwd_out *o, uint64_t dv,
 {
     return FWD_MV_TYPE(dv) == FWD_MAC_REMOTE && FWD_MV_MOVED(dv) &&
            o->now < __atomic_load_n(&f->mac_seen[slot], __ATOMIC_RELAXED) &&
-           !fwd_remote_is(f, FWD_MV_REMOTE(dv), vx->family, vx->src_ip);
+           (FWD_MV_REMOTE(dv) == FWD_NO_REMOTE ||
+            !fwd_remote_is(f, FWD_MV_REMOTE(dv), vx->family, vx->src_ip));
+}
+
+/* In flight for a MAC that left for a place not known yet: every VTEP of
+ * the VN but the one it came from (the VM may already run behind one). */
+static int
+flood_leaving(struct fwd *f, struct fwd_out *o, uint16_t vn,
+              const struct inner *in, const struct fwd_vx *vx)
+{
+    struct fwd_vn_member mem[FWD_MAX_PORTS];
+    uint16_t fl[FWD_MAX_FLOOD], nm, nf;
+    struct fwd_vn *v = &f->vns[vn];
+    int r = 0, sent = 0;
+    fwd_vn_lists(f, vn, mem, &nm, fl, &nf);
+    uint32_t h = nf ? inner_hash(in) : 0;
+    for (unsigned i = 0; i < nf; i++) {
+        if (fwd_remote_is(f, fl[i], vx->family, vx->src_ip))
+            continue;
+        if ((r = emit_remote(f, o, fl[i], v->vni, in, h)) != 0) {
+            drop(f, &v->c.drops, r);
+            continue;
+        }
+        sent = 1;
+        fwd_ctr_add(&v->c.encap_pkts, 1);
+        fwd_ctr_add(&v->c.encap_bytes, in->len);
+    }
+    return sent ? 0 : FWD_DROP_VX_TO_REMOTE;
 }
 
 void
@@ -438,12 +469,15 @@ fwd_underlay_rx(struct fwd *f, struct fwd_out *o, uint8_t *pkt,
                 emit_local(f, o, dp, tag, &in);
         } else if (moved_away(f, o, dv, slot, &vx)) {
             /* seed 004 4.1: in flight when the MAC left; its new VTEP */
-            r = emit_remote(f, o, FWD_MV_REMOTE(dv), v->vni, &in,
-                            inner_hash(&in));
-            if (r == 0) {
-                fwd_ctr_add(&f->mobility_tunnelled, 1);
+            if (FWD_MV_REMOTE(dv) == FWD_NO_REMOTE) {
+                r = flood_leaving(f, o, (uint16_t)vn, &in, &vx);
+            } else if ((r = emit_remote(f, o, FWD_MV_REMOTE(dv), v->vni, &in,
+                                        inner_hash(&in))) == 0) {
                 fwd_ctr_add(&v->c.encap_pkts, 1);
                 fwd_ctr_add(&v->c.encap_bytes, in.len);
+            }
+            if (r == 0) {
+                fwd_ctr_add(&f->mobility_tunnelled, 1);
                 return;
             }
         } else if (t != 0) {

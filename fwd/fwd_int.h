@@ -73,7 +73,8 @@ enum fwd_mac_type {
 #define FWD_MV_ACTIVE(v) ((unsigned)(((v) >> 2) & 1))
 /* A remote MAC that moved away from here (EVPN MAC mobility): until
  * mac_seen[slot] (s), frames for it that still arrive from the underlay
- * are re-encapsulated to its remote instead of dropped. */
+ * are re-encapsulated to its remote instead of dropped; with remote
+ * FWD_NO_REMOTE (where it went is not known yet) to the flood list. */
 #define FWD_MV_MOVED(v) ((unsigned)(((v) >> 3) & 1))
 #define FWD_MV_F_MOVED (1ull << 3)
 #define FWD_MV_PORT(v) ((uint16_t)((v) >> 16))

@@ -70,8 +70,10 @@ mac_json(const struct fwd *f, uint32_t h, uint32_t now)
         json_object_object_add(o, "ips", ips);
     } else {
         uint16_t r = FWD_MV_REMOTE(v);
+        /* "*": leaving, its new place not known yet (the flood list) */
         json_object_object_add(o, "remote", json_object_new_string(
-            r < FWD_MAX_REMOTES ? f->remotes[r].ipstr : "?"));
+            r < FWD_MAX_REMOTES ? f->remotes[r].ipstr
+            : r == FWD_NO_REMOTE ? "*" : "?"));
         uint32_t seen = __atomic_load_n(&f->mac_seen[h], __ATOMIC_RELAXED);
         if (FWD_MV_TYPE(v) == FWD_MAC_LEARNED)
             json_object_object_add(o, "age_s", json_object_new_int64(

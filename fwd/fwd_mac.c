@@ -314,6 +314,38 @@ fwd_remote_mac_moved(struct fwd *f, uint32_t vni, const uint8_t mac[6],
 }
 
 int
+fwd_remote_mac_leaving(struct fwd *f, uint32_t vni, const uint8_t mac[6],
+                       uint32_t hold_ms)
+{
+    int vn = fwd_lock_vn(f, vni, 1, mac != NULL && mac_is_unicast(mac));
+    if (vn < 0)
+        return -1;
+    int rc = -1;
+    uint64_t key = fwd_mac_key((uint16_t)vn, mac);
+    int s = mac_find_slot(f, key);
+    if (s >= 0 && FWD_MV_TYPE(f->macs[s].val) != FWD_MAC_LEARNED) {
+        errno = EEXIST; /* here still, or its place is known */
+        goto out;
+    }
+    if (s >= 0) { /* what the wire said before the move */
+        fwd_remote_unref(f, FWD_MV_REMOTE(f->macs[s].val));
+        f->nlearned--;
+    }
+    s = mac_put(f, key, FWD_MV(FWD_MAC_REMOTE, 1, 0, FWD_NO_REMOTE) |
+                            FWD_MV_F_MOVED);
+    if (s < 0) {
+        errno = ENOSPC;
+        goto out;
+    }
+    __atomic_store_n(&f->mac_seen[s], fwd_now_s() + (hold_ms + 999) / 1000,
+                     __ATOMIC_RELAXED);
+    rc = 0;
+out:
+    pthread_mutex_unlock(&f->wlock);
+    return rc;
+}
+
+int
 fwd_remote_mac_del(struct fwd *f, uint32_t vni, const uint8_t mac[6])
 {
     int vn = fwd_lock_vn(f, vni, 0, 1);

@@ -5,9 +5,11 @@
  * Reading the kernel (verified with FRR 8.4, ../shared/EVPN.md):
  *  - a MAC is remote exactly when its *bridge* entry (NDA_MASTER, no
  *    NTF_SELF) is on the vxlan device; its VTEP is the NDA_DST of the vxlan
- *    device's NTF_SELF entry. FRR leaves that self entry stale when the MAC
- *    becomes local, so a self entry older than the MAC's last local period
- *    is trusted only when no fresh one follows within settle_ms;
+ *    device's NTF_SELF entry. FRR leaves that self entry as it was when the
+ *    MAC becomes local, and rewrites it right after the bridge entry only
+ *    when the MAC goes remote behind another VTEP: the old one is the best
+ *    guess until a fresh one comes (microseconds later), so the MAC is
+ *    programmed at once, and again if a fresh self entry follows;
  *  - zero-MAC self entries on the vxlan device are the flood list (type 3);
  *  - extern_learn neighbours on the bridge are remote MAC+IP (type 2); a
  *    withdrawal is RTM_NEWNEIGH FAILED without extern_learn, then DEL, both
@@ -317,7 +319,7 @@ mac_idle(const struct evpn_mac *m)
 {
     return !m->dirty && m->lst == EVPN_L_NONE && m->nports == 0 &&
            m->kbr == EVPN_K_NONE && !m->kself && !m->fprog && !m->ips &&
-           !m->took;
+           !m->took && !m->fleaving;
 }
 
 static void
@@ -391,6 +393,7 @@ fwd_mac_set(struct evpn *e, struct evpn_mac *m, uint64_t now)
               moved ? " (moved from here: in-flight frames follow it)" : "");
     m->fprog = 1;
     m->fmoved = (uint8_t)moved;
+    m->fleaving = 0; /* its place is known now */
     m->took = 0;
     m->ffam = m->kfam;
     memcpy(m->fvtep, m->kvtep, 16);
@@ -410,6 +413,21 @@ fwd_mac_unset(struct evpn *e, struct evpn_mac *m, uint64_t now)
     m->fprog = 0;
     m->fmoved = 0;
     m->changed = now;
+}
+
+/* Held for a migration: in-flight frames go to every other VTEP until the
+ * VM's new NVE is known (seed 004 4.1, before the new route arrives). */
+static void
+fwd_leaving(struct evpn *e, struct evpn_mac *m, int on)
+{
+    if (on && e->p.mobility_hold_ms && !m->fprog &&
+        fwd_remote_mac_leaving(e->fwd, m->vn->vni, m->mac,
+                               e->p.mobility_hold_ms) == 0)
+        m->fleaving = 1;
+    else if (!on && m->fleaving) {
+        fwd_remote_mac_del(e->fwd, m->vn->vni, m->mac);
+        m->fleaving = 0;
+    }
 }
 
 static void
@@ -591,8 +609,6 @@ mac_advertise(struct evpn *e, struct evpn_mac *m, uint64_t now)
     m->lst = EVPN_L_ADV;
     m->hold_until = 0;
     m->took = 0;
-    if (m->kbr != EVPN_K_PORT && m->kself)
-        m->self_suspect = 1;
     m->kbr = EVPN_K_PORT; /* the echo may come later: no rewrite meanwhile */
     for (struct evpn_ip *i = m->ips; i; i = i->mnext)
         ip_write_local(e, i, 1);
@@ -622,6 +638,7 @@ mac_unadvertise(struct evpn *e, struct evpn_mac *m)
     }
     m->lst = EVPN_L_NONE;
     m->hold_until = 0;
+    fwd_leaving(e, m, 0);
 }
 
 /* ---- associations ------------------------------------------------------ */
@@ -647,6 +664,7 @@ evpn_local_add(struct evpn *e, uint32_t vni, uint16_t port,
         /* the forwarder got the local entry first (nve.c): ours is gone */
         m->fprog = 0;
         m->fmoved = 0;
+        m->fleaving = 0;
         m->stale = 0;
         m->del_at = 0;
         /* A location FRR already moved elsewhere is not taken back by a
@@ -710,6 +728,7 @@ evpn_local_del(struct evpn *e, uint32_t vni, uint16_t port,
         m->hold_until = now + e->p.migration_hold_ms;
         deadline(e, m->hold_until);
         e->c.held++;
+        fwd_leaving(e, m, 1);
         log_debug("evpn: VNI %u: %s migrating: advertised for %u ms more",
                   vni, mac, e->p.migration_hold_ms);
     } else if (m->lst == EVPN_L_ADV) {
@@ -792,7 +811,6 @@ kernel_fdb_vxlan(struct evpn *e, struct evpn_vn *v, const struct evpn_nlev *m)
             x->kself = 1;
             x->kfam = m->dst_family;
             memcpy(x->kvtep, m->dst, 16);
-            x->self_suspect = 0;
             x->unseen &= (uint8_t)~2;
         }
         mac_dirty(e, x);
@@ -824,8 +842,6 @@ kernel_fdb_port(struct evpn *e, struct evpn_vn *v, const struct evpn_nlev *m)
     if (x == NULL)
         return;
     if (!m->del) {
-        if (x->kbr != EVPN_K_PORT && x->kself)
-            x->self_suspect = 1;
         x->kbr = EVPN_K_PORT;
         x->unseen &= (uint8_t)~1;
     } else if (x->kbr == EVPN_K_PORT) {
@@ -966,16 +982,6 @@ mac_sync(struct evpn *e, struct evpn_mac *m, uint64_t now)
         mac_advertise(e, m, now);
     }
     if (m->kbr == EVPN_K_VXLAN && m->kself) {
-        if (m->self_suspect) {
-            if (m->settle_at == 0)
-                m->settle_at = now + e->p.settle_ms;
-            if (now < m->settle_at) {
-                deadline(e, m->settle_at);
-                return;
-            }
-            m->self_suspect = 0; /* no fresh one: the VTEP did not change */
-        }
-        m->settle_at = 0;
         m->del_at = 0;
         if (m->nports) /* still associated here: local until it leaves */
             return;
@@ -985,7 +991,6 @@ mac_sync(struct evpn *e, struct evpn_mac *m, uint64_t now)
         m->stale = 0;
         return;
     }
-    m->settle_at = 0;
     if (!m->fprog)
         return;
     if (m->nports || m->kbr == EVPN_K_PORT) {
@@ -1079,7 +1084,10 @@ evpn_sync(struct evpn *e, uint64_t now)
 
     if (e->resyncing)
         return;
-    frr_probe(e, now);
+    /* a withdrawal is stamped with the FRR of the last probe (at most
+     * probe_ms old): not probing per association keeps a burst cheap */
+    if (now >= e->next_probe)
+        frr_probe(e, now);
     if (e->flood_dirty) /* before the MACs: it may say why they went */
         flood_watch(e, now);
     while ((m = e->mdirty) != NULL) {
@@ -1173,7 +1181,7 @@ evpn_timers(struct evpn *e, uint64_t now)
                 } else if (m->lst == EVPN_L_HELD) {
                     deadline(e, m->hold_until);
                 }
-                if (m->del_at || m->settle_at)
+                if (m->del_at)
                     mac_dirty(e, m);
             }
         for (uint32_t b = 0; b < (1u << e->ibits); b++)
@@ -1253,6 +1261,8 @@ vn_forget(struct evpn *e, struct evpn_vn *v, uint64_t now, int unprogram)
             }
             if (unprogram && m->fprog)
                 fwd_mac_unset(e, m, now);
+            if (unprogram)
+                fwd_leaving(e, m, 0);
             *pp = m->next;
             e->nmacs--;
             free(m);

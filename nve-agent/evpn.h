@@ -44,7 +44,6 @@ struct evpn_params {
     uint32_t migration_hold_ms;   /* intent migration: still advertised */
     uint32_t mobility_hold_ms;    /* moved MAC: in-flight frames tunnelled */
     uint32_t probe_ms;            /* FRR liveness probe interval */
-    uint32_t settle_ms;           /* a stale-suspect vxlan self entry */
 };
 
 /* Shadow devices of one VN (ifindexes in the NVE's namespace). */
@@ -152,10 +151,11 @@ uint64_t evpn_timers(struct evpn *e, uint64_t now);
 int evpn_if_lookup(const struct evpn *e, int ifindex, uint32_t *vni,
                    enum evpn_ifrole *role);
 const struct evpn_counters *evpn_counters(const struct evpn *e);
-/* `nvdpctl evpn`: {frr: {state, since_ms, grace_left_ms}, counters,
- *  vns: [{vni, devices: {bridge, vxlan, port}, state, error, local: [{mac,
- *  state, ports, hold_ms, ips}], remote: [{mac, vtep, moved, stale, moves,
- *  ips}], flood: [{vtep, stale}]}]} */
+/* `nvdpctl evpn`: {vtep, shadow_udp_port, frr: {state, zebra_pid, bgpd_pid,
+ *  since_ms, stale_kept_ms}, counters, vns: [{vni, state, error, devices:
+ *  {bridge, vxlan, port}, local: [{mac, state, ports, hold_ms, ips}],
+ *  remote: [{mac, vtep, programmed, moved, stale, moves, changed_ms}],
+ *  remote_ips: [{ip, mac, stale}], flood: [{vtep, programmed, stale}]}]} */
 struct json_object *evpn_json(const struct evpn *e, uint64_t now);
 struct json_object *evpn_counters_json(const struct evpn *e);
 

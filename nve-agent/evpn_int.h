@@ -34,11 +34,11 @@ struct evpn_mac {
     uint8_t lst;            /* enum evpn_lstate */
     uint8_t kbr;            /* enum evpn_kbr */
     uint8_t kself;          /* a vxlan self entry names a VTEP */
-    uint8_t self_suspect;   /* that entry predates the MAC's last local time */
     uint8_t took;           /* ours when FRR made it remote: "moved" */
     uint8_t dirty;
     uint8_t fprog;          /* programmed into the forwarder as remote */
     uint8_t fmoved;         /* ... as a MAC that moved away from here */
+    uint8_t fleaving;       /* held: in the forwarder as leaving (flood) */
     uint8_t stale;          /* kept through an FRR outage */
     uint8_t unseen;         /* resync: not (yet) in the dump */
     uint8_t kfam, ffam;     /* 4 or 6 */
@@ -50,7 +50,6 @@ struct evpn_mac {
     uint64_t hold_until;    /* EVPN_L_HELD */
     uint64_t del_at;        /* withdrawal waiting to tell it from FRR stopping */
     uint64_t del_inst;      /* the FRR that withdrew it */
-    uint64_t settle_at;     /* self_suspect: wait for a fresh self entry */
     uint64_t changed;       /* last forwarder change (ms) */
 };
 
@@ -133,7 +132,7 @@ struct evpn {
     uint64_t frr_since;     /* when frr took its value */
     uint64_t outage_end;    /* OUTAGE/RECONCILE: stale entries go */
     uint64_t next_probe;
-    uint64_t next_deadline; /* earliest hold / withdrawal / settle / retry */
+    uint64_t next_deadline; /* earliest hold / withdrawal / retry */
 
     struct evpn_counters c;
 };

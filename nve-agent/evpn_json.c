@@ -60,10 +60,9 @@ local_json(const struct evpn_mac *m, uint64_t now)
 }
 
 static struct json_object *
-remote_json(const struct evpn *e, const struct evpn_mac *m, uint64_t now)
+remote_json(const struct evpn_mac *m, uint64_t now)
 {
     struct json_object *o = json_object_new_object();
-    struct json_object *ips = json_object_new_array();
 
     json_object_object_add(o, "mac", macj(m->mac));
     if (m->fprog)
@@ -76,16 +75,11 @@ remote_json(const struct evpn *e, const struct evpn_mac *m, uint64_t now)
     json_object_object_add(o, "moved", json_object_new_boolean(m->fmoved));
     json_object_object_add(o, "stale", json_object_new_boolean(m->stale));
     json_object_object_add(o, "moves", json_object_new_int64(m->moves));
+    /* when the forwarder last changed for it: CLOCK_MONOTONIC ms (the
+     * bench compares it with the kernel's events) */
     if (m->changed)
-        json_object_object_add(o, "age_ms",
-                               json_object_new_int64(left(now, m->changed)));
-    /* the IPs zebra installed for this MAC */
-    for (uint32_t b = 0; b < (1u << e->ibits); b++)
-        for (const struct evpn_ip *i = e->itab[b]; i; i = i->next)
-            if (i->vn == m->vn && i->kremote &&
-                memcmp(i->krmac, m->mac, 6) == 0)
-                json_object_array_add(ips, ipj(i->family, i->ip));
-    json_object_object_add(o, "ips", ips);
+        json_object_object_add(o, "changed_ms",
+                               json_object_new_int64((int64_t)m->changed));
     return o;
 }
 
@@ -97,6 +91,7 @@ vn_json(const struct evpn *e, const struct evpn_vn *v, uint64_t now)
     struct json_object *loc = json_object_new_array();
     struct json_object *rem = json_object_new_array();
     struct json_object *fl = json_object_new_array();
+    struct json_object *rip = json_object_new_array();
     char nm[16];
 
     json_object_object_add(o, "vni", json_object_new_int64(v->vni));
@@ -118,8 +113,19 @@ vn_json(const struct evpn *e, const struct evpn_vn *v, uint64_t now)
             if (m->lst != EVPN_L_NONE || m->nports)
                 json_object_array_add(loc, local_json(m, now));
             if (m->fprog || (m->kbr == EVPN_K_VXLAN && m->kself))
-                json_object_array_add(rem, remote_json(e, m, now));
+                json_object_array_add(rem, remote_json(m, now));
         }
+    /* the MAC+IPs zebra installed (the forwarder's ARP/ND proxy) */
+    for (uint32_t b = 0; b < (1u << e->ibits); b++)
+        for (const struct evpn_ip *i = e->itab[b]; i; i = i->next)
+            if (i->vn == v && i->kremote) {
+                struct json_object *r = json_object_new_object();
+                json_object_object_add(r, "ip", ipj(i->family, i->ip));
+                json_object_object_add(r, "mac", macj(i->krmac));
+                json_object_object_add(r, "stale",
+                                       json_object_new_boolean(i->stale));
+                json_object_array_add(rip, r);
+            }
     for (unsigned k = 0; k < v->nflood; k++) {
         struct json_object *f = json_object_new_object();
         json_object_object_add(f, "vtep", ipj(v->flood[k].family,
@@ -132,6 +138,7 @@ vn_json(const struct evpn *e, const struct evpn_vn *v, uint64_t now)
     }
     json_object_object_add(o, "local", loc);
     json_object_object_add(o, "remote", rem);
+    json_object_object_add(o, "remote_ips", rip);
     json_object_object_add(o, "flood", fl);
     return o;
 }

@@ -133,7 +133,9 @@ nl_readable(struct ev_loop *l, int fd, uint32_t events, void *arg)
                   "again");
         resync(x);
     }
-    evpn_sync(x->e, ev_now(l));
+    /* the time after the drain, not the loop's: a burst of thousands takes
+     * a while, and changed_ms says when the forwarder got them */
+    evpn_sync(x->e, ev_clock_ms());
     rearm(x);
 }
 
@@ -175,7 +177,6 @@ params(const struct nve_conf *c, struct evpn_params *p)
     p->migration_hold_ms = c->evpn.migration_hold_s * 1000;
     p->mobility_hold_ms = c->evpn.mobility_hold_s * 1000;
     p->probe_ms = 200;
-    p->settle_ms = 20;
 }
 
 struct nve_evpn *

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""garp.py IFACE IP [COUNT] - what a VM sends when it resumes after a
-migration: a gratuitous ARP (IPv4: a request for its own address, to the
-broadcast MAC) or an unsolicited neighbour advertisement (IPv6: to
+"""garp.py IFACE IP [COUNT [INTERVAL_MS]] - what a VM sends when it resumes
+after a migration: a gratuitous ARP (IPv4: a request for its own address,
+to the broadcast MAC) or an unsolicited neighbour advertisement (IPv6: to
 all-nodes, override flag, target link-layer address option), from IFACE's
-MAC. Raw AF_PACKET: no Scapy start-up time in the middle of a move."""
+MAC, COUNT times INTERVAL_MS apart (QEMU announces a few times: the first
+may beat the new hypervisor's data plane). Raw AF_PACKET: no Scapy start-up
+time in the middle of a move."""
 import socket
 import struct
 import sys
+import time
 
 
 def ifmac(ifname):
@@ -41,14 +44,18 @@ def una(mac, ip):
 
 
 def main(argv):
-    if len(argv) not in (3, 4):
+    if len(argv) not in (3, 4, 5):
         sys.stderr.write(__doc__)
         return 2
     mac = ifmac(argv[1])
     frame = una(mac, argv[2]) if ":" in argv[2] else garp(mac, argv[2])
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((argv[1], 0))
-    for _ in range(int(argv[3]) if len(argv) == 4 else 1):
+    count = int(argv[3]) if len(argv) > 3 else 1
+    interval = float(argv[4]) / 1000 if len(argv) > 4 else 0
+    for i in range(count):
+        if i:
+            time.sleep(interval)
         s.send(frame)
     return 0
 

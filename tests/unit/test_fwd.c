@@ -1438,6 +1438,47 @@ test_moved_mac(void **st)
     env_free(e);
 }
 
+/* A MAC that left for a place not known yet: in-flight frames go to every
+ * other VTEP of the VN; local senders flood it; a known place replaces it. */
+static void
+test_leaving_mac(void **st)
+{
+    (void)st;
+    struct env *e = env_new();
+    struct fwd *f = e->f;
+    uint8_t in[256], pk[512], fr[256];
+    const uint8_t mac_l[6] = {2, 0, 0, 0, 0, 0x4c};
+    const uint8_t mac_r[6] = {2, 0, 0, 0, 0, 0x52};
+    size_t il = mkframe(in, mac_l, mac_r, -1, 9, 30), n;
+
+    /* refused over a local or a remote entry */
+    assert_int_equal(fwd_remote_mac_leaving(f, 10100, MAC_A, 5000), -1);
+    assert_int_equal(fwd_remote_mac_leaving(f, 10100, MAC_C, 5000), -1);
+    assert_int_equal(fwd_remote_mac_leaving(f, 10100, mac_l, 5000), 0);
+    /* from .3: to the flood list but .3, i.e. .2; nothing local */
+    n = mkvx(e, pk, 10100, in, il, 3);
+    und(e, pk, n);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], FWD_TXQ_UNDERLAY);
+    assert_int_equal(e->c.buf[0][14 + 19], 2);
+    assert_memory_equal(e->c.buf[0] + 50, in, il);
+    assert_int_equal(fwd_ctr_get(&f->mobility_tunnelled), 1);
+    /* a local sender floods it: B (port 1) and both VTEPs */
+    n = mkframe(fr, mac_l, MAC_A, 100, 7, 20);
+    acc(e, 0, fr, n);
+    assert_int_equal(e->c.n, 3);
+    /* its place is known: unicast there, the hold kept */
+    assert_int_equal(fwd_remote_mac_add(f, 10100, mac_l, "192.0.2.3"), 0);
+    n = mkvx(e, pk, 10100, in, il, 2);
+    und(e, pk, n);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.buf[0][14 + 19], 3);
+    assert_int_equal(fwd_ctr_get(&f->mobility_tunnelled), 2);
+    /* removed like any remote entry */
+    assert_int_equal(fwd_remote_mac_del(f, 10100, mac_l), 0);
+    env_free(e);
+}
+
 /* A broadcast ARP (op, sender IP, target IP) from src on tag, as a VM sends
  * it. */
 static size_t
@@ -1625,6 +1666,7 @@ main(void)
         cmocka_unit_test(test_ip_entries),
         cmocka_unit_test(test_ip_entries_one_mac),
         cmocka_unit_test(test_moved_mac),
+        cmocka_unit_test(test_leaving_mac),
         cmocka_unit_test(test_arp_nd_proxy),
         cmocka_unit_test(test_snoop),
     };

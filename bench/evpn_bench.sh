@@ -1,0 +1,383 @@
+#!/bin/bash
+# evpn_bench.sh - BGP EVPN figures, nve-agent next to its anchor measured in
+# the same run on the same underlay and route reflector: FRR driving the
+# kernel's own vxlan + bridge devices as the data plane (the standard FRR
+# EVPN VTEP). Prints figures; it is not a pass/fail test. Needs root, FRR.
+#
+#   scale   N VNICs attached behind NVE1 (hv-agent, NVDP, MAC + IPv4 each)
+#           until all N are in NVE2's forwarder; anchor: N static MACs and
+#           NOARP neighbours written in one batch on kernel NVE1 until all N
+#           are on kernel NVE2's vxlan device (CLOCK_MONOTONIC throughout).
+#   move    one VM's MAC moves NVE1 -> NVE2 (the old location let go, the
+#           new one declared): until the old NVE's forwarder points at the
+#           new one; anchor: until the kernel fdb of the old NVE does.
+#   loss    datagrams lost when a VM moves NVE1 -> NVE2 under a 1000/s UDP
+#           stream from a VM behind NVE3: nve-agent with EVPN, nve-agent
+#           with flood-and-learn only (static flood lists, no BGP), the
+#           kernel anchor; and again with NVE3 converging last (its bgpd
+#           stopped for a second across the move: a far or loaded NVE),
+#           where the old NVE's tunnelling of in-flight frames shows.
+#
+# usage: bench/evpn_bench.sh [-b BUILD_DIR] [-n "1000 10000"] [-m MOVES]
+#                             [-s "scale move loss"] [-v]
+#   -b  build to use (default: an optimised, sanitizer-free build made in
+#       /tmp/splitnve-evpn-bench-build)
+#   -n  VNIC counts of the scale runs
+#   -m  moves per case (default 5)
+#   -s  the parts to run (default all three)
+#   -v  per-run detail on stderr
+set -u
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD= COUNTS="1000 10000" MOVES=5 PARTS="scale move loss" VERBOSE=0
+while [ $# -gt 0 ]; do
+    case $1 in
+    -b) BUILD=$2; shift 2 ;;
+    -n) COUNTS=$2; shift 2 ;;
+    -m) MOVES=$2; shift 2 ;;
+    -s) PARTS=$2; shift 2 ;;
+    -v) VERBOSE=1; shift ;;
+    *) sed -n '2,30p' "$0" >&2; exit 2 ;;
+    esac
+done
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+detail() { [ "$VERBOSE" = 0 ] || printf '  %s\n' "$*" >&2; }
+[ "$(id -u)" = 0 ] || { echo "evpn_bench: needs root" >&2; exit 2; }
+if [ -z "$BUILD" ]; then
+    BUILD=/tmp/splitnve-evpn-bench-build
+    if [ ! -f "$BUILD/Makefile" ]; then
+        mkdir -p "$BUILD"
+        (cd "$BUILD" && "$SRC/configure" -q CC=clang CFLAGS="-O2 -g") || exit 1
+    fi
+fi
+make -C "$BUILD" -s -j2 nve-agent/nve-agent hv-agent/hv-agent tools/nvdpctl \
+    bench/cp_bench_drv >/dev/null || exit 1
+export top_builddir=$BUILD
+. "$SRC/tests/lib/netns.sh"
+NT_QUIET=1
+nt_init evpn_bench
+. "$SRC/tests/lib/evpn.sh"
+nt_frr_check
+WATCH="$SRC/bench/nl_watch.py"
+UDP="$NT_LIB/udp_seq.py"
+GARP="$NT_LIB/garp.py"
+now_ms() { python3 -c 'import time; print("%.3f" % (time.monotonic() * 1000))'; }
+say() { printf '%s\n' "$*"; }
+# stats FILE: "min / median / max" of the numbers in FILE (one per line)
+stats() {
+    sort -n "$1" | awk '{v[NR]=$1} END {if (NR == 0) {print "-"; exit}
+        printf "%g / %g / %g", v[1], v[int((NR+1)/2)], v[NR]}'
+}
+
+# ---- topology: one underlay, one route reflector, three worlds ------------------
+# nve1-3 (192.0.2.1-3): nve-agent + FRR through shadow devices, VNI 10100
+# k1-3 (192.0.2.11-13): FRR + kernel vxlan/bridge, VNI 20100 (the anchor)
+# f1-3 (192.0.2.21-23): nve-agent, static flood lists, no BGP, VNI 30100
+nt_evpn_underlay 3
+join_ul() { # NS IP
+    nt_ns "$1"
+    nt_veth "$1" ul0 ul "$1"
+    ip -n "$(nt_nsname ul)" link set "$1" master ul0
+    ip -n "$(nt_nsname "$1")" addr add "$2/24" dev ul0
+}
+for i in 1 2 3; do join_ul "k$i" "192.0.2.1$i"; join_ul "f$i" "192.0.2.2$i"; done
+
+# kernel anchor: the devices FRR's own recipe uses, carrying traffic
+for i in 1 2 3; do
+    k=$(nt_nsname "k$i")
+    ip -n "$k" link add vx20100 type vxlan id 20100 local "192.0.2.1$i" dstport 4789 nolearning
+    ip -n "$k" link add br20100 type bridge stp_state 0 mcast_snooping 0
+    ip -n "$k" link add vm20100 type veth peer name vp20100 # the scale run's port
+    for d in vx20100 br20100 vm20100 vp20100; do ip -n "$k" link set "$d" addrgenmode none; done
+    ip -n "$k" link set vx20100 master br20100
+    ip -n "$k" link set vm20100 master br20100
+    ip netns exec "$k" bridge link set dev vx20100 learning off
+    for d in br20100 vx20100 vm20100 vp20100; do ip -n "$k" link set "$d" up; done
+    nt_frr_conf_nve "k$i" "192.0.2.1$i" "$NT_EVPN_RR"
+    nt_frr_start "k$i" "k$i"
+done
+
+# nve-agents: EVPN on nve1-3, flood-and-learn on f1-3; a hypervisor each
+export HV_VNS="blue:10100 green:30100" HV_EXTRA='dataplane = "bpf"'
+export NVE_EVPN_OPTS='    withdraw-delay = 300'
+NVE_LIMITS='limits {
+    max-vnics-per-hypervisor = 0
+}'
+for i in 1 2 3; do
+    nt_ns "hv$i"
+    nt_veth "nve$i" ap1 "hv$i" up0
+    NVE_VNS=" " NVE_PORTS="port1 ap1 tags=2-4000" NVE_EXTRA="vn \"blue\" { vni = 10100 }
+$NVE_LIMITS
+$(nt_evpn_nve_extra "$i")" nt_start_nve "nve$i" "nve$i"
+    nt_evpn_frr "$i"
+    nt_ns "fh$i"
+    nt_veth "f$i" ap1 "fh$i" up0
+    others=$(for j in 1 2 3; do [ "$j" = "$i" ] || printf '"192.0.2.2%s", ' "$j"; done)
+    NVE_VNS=" " NVE_PORTS="port1 ap1 tags=2-4000" NVE_EXTRA="vn \"green\" {
+    vni = 30100
+    flood = {${others%, }}
+}
+underlay {
+    interface = \"ul0\"
+    local-ip = \"192.0.2.2$i\"
+}" nt_start_nve "f$i" "f$i"
+done
+for h in hv1 hv2 hv3 fh1 fh2 fh3; do nt_start_hv "$h" "$h" up0; done
+for h in hv1 hv2 hv3 fh1 fh2 fh3; do nt_wait 10 "$h hears its NVE" nt_hv_sees_nve "$h"; done
+nt_wait 40 "nve1's flood list from EVPN" nt_eq 192.0.2.2,192.0.2.3 nt_evpn_flood nve1 10100
+nt_wait 20 "kernel k1's flood list from EVPN" sh -c \
+    "[ \$(ip netns exec $(nt_nsname k1) bridge fdb show dev vx20100 | grep -c '^00:00:00:00:00:00') = 2 ]"
+say "evpn_bench: $(date -u +%FT%TZ), $(nproc) CPUs, kernel $(uname -r), FRR $(dpkg-query -W -f='${Version}' frr), build $BUILD"
+
+# ---- scale -----------------------------------------------------------------------------
+# ours: nve2's evpn counters until N remote MACs, then the latest changed_ms
+remote_macs() { nt_jq "$1" '.evpn.remote_macs // 0' counters; }
+scale_ours() { # N OFFSET
+    local n=$1 off=$2 t0 tw tk tf w1 w2
+    nt_in nve1 python3 "$WATCH" count snvp10100 "$n" 120 >"$NT_DIR/w1.out" &
+    w1=$!
+    nt_in nve2 python3 "$WATCH" count snvx10100 "$n" 120 >"$NT_DIR/w2.out" &
+    w2=$!
+    nt_wait 5 "watchers" sh -c "grep -q ready $NT_DIR/w1.out && grep -q ready $NT_DIR/w2.out"
+    t0=$(now_ms)
+    "$BUILD/bench/cp_bench_drv" -s "$NT_DIR/hv1.sock" -n "$n" -v blue -w 1024 -W 30000 \
+        -o "$off" >"$NT_DIR/drv.out" 2>&1 || { cat "$NT_DIR/drv.out"; nt_fail "cp_bench_drv"; }
+    wait "$w1" "$w2"
+    detail "scale $n: $(cat "$NT_DIR/drv.out")"
+    tw=$(tail -1 "$NT_DIR/w1.out") tk=$(tail -1 "$NT_DIR/w2.out")
+    nt_wait 60 "nve2's forwarder has all $n" sh -c "[ \$($NVDPCTL -s $NT_DIR/nve2.sock -f json counters | jq '.evpn.remote_macs') -ge $n ]"
+    tf=$(nt_jq nve2 '[.vns[].remote[].changed_ms] | max' evpn)
+    printf '%s %.0f %.0f %.0f\n' "$n" "$(echo "$tw - $t0" | bc)" "$(echo "$tk - $t0" | bc)" \
+        "$(echo "$tf - $t0" | bc)"
+    # all withdrawn again (the next runs want a quiet table): hv1 goes and
+    # comes back without its state; nve1 drops its VNICs at the hold
+    nt_stop hv1
+    rm -f "$NT_DIR/hv1.state"
+    nt_wait 60 "nve2 forgets them" nt_eq 0 remote_macs nve2
+    nt_start_hv hv1 hv1 up0
+    nt_wait 10 "hv1 hears nve1 again" nt_hv_sees_nve hv1
+}
+scale_anchor() { # N
+    local n=$1 t0 tk w k1
+    k1=$(nt_nsname k1)
+    python3 - "$n" >"$NT_DIR/fdb.batch" 2>"$NT_DIR/neigh.batch" <<'PY'
+import sys
+n = int(sys.argv[1])
+for i in range(n):
+    print("fdb replace 52:55:%02x:%02x:%02x:%02x dev vm20100 master static"
+          % ((i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255))
+    sys.stderr.write("neigh replace 10.%d.%d.%d lladdr 52:55:%02x:%02x:%02x:%02x dev br20100 nud noarp\n"
+                     % ((i >> 16) & 255, (i >> 8) & 255, i & 255,
+                        (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255))
+PY
+    nt_in k2 python3 "$WATCH" count vx20100 "$n" 120 >"$NT_DIR/w.out" &
+    w=$!
+    nt_wait 5 "watcher" grep -q ready "$NT_DIR/w.out"
+    t0=$(now_ms)
+    ip netns exec "$k1" bridge -batch "$NT_DIR/fdb.batch"
+    ip netns exec "$k1" ip -batch "$NT_DIR/neigh.batch"
+    wait "$w"
+    tk=$(tail -1 "$NT_DIR/w.out")
+    printf '%s %.0f\n' "$n" "$(echo "$tk - $t0" | bc)"
+    ip -n "$k1" neigh flush dev br20100 nud noarp
+    sed 's/^fdb replace/fdb del/; s/ static$//' "$NT_DIR/fdb.batch" >"$NT_DIR/fdb.del"
+    ip netns exec "$k1" bridge -batch "$NT_DIR/fdb.del"
+    nt_wait 60 "kernel k2 forgets them" sh -c \
+        "[ \$(ip netns exec $(nt_nsname k2) bridge fdb show dev vx20100 | grep -c '^52:55') = 0 ]"
+}
+if part scale; then
+say ""
+say "== scale: N MACs (+ IPv4) behind NVE1 until all are on NVE2 (ms from the first write)"
+printf '%-7s %-24s %-24s %-22s %-22s\n' N "nve-agent: NVE1 written" "nve-agent: NVE2 kernel" \
+    "nve-agent: NVE2 fwd" "anchor: NVE2 kernel"
+off=100000
+for n in $COUNTS; do
+    read -r _ ow ok of <<<"$(scale_ours "$n" "$off")"
+    read -r _ ak <<<"$(scale_anchor "$n")"
+    printf '%-7s %-24s %-24s %-22s %-22s\n' "$n" "$ow" "$ok" "$of" "$ak"
+    off=$((off + n))
+done
+fi
+
+# ---- move: until the old NVE points at the new one ----------------------------------------
+MM=52:54:00:ee:00:01 UM=$(nt_uuid 60001)
+HVS=(x hv1 hv2) FHVS=(x fh1 fh2)
+# when MOVED_AT's forwarder last changed for MM, once it is remote there
+moved() {
+    nt_jq "$MOVED_AT" '[.vns[].remote[] | select(.mac == "'$MM'" and .programmed)
+                        | .changed_ms][0] // empty' evpn
+}
+has_moved() { [ -n "$(moved)" ]; }
+move_ours() { # FROM TO: ms from the new location's declaration
+    local from=$1 to=$2 t0 tk tf w
+    nt_ctl "${HVS[$from]}" vnic detach "$UM" --migrating --wait=5 >/dev/null || nt_fail detach
+    nt_in "nve$from" python3 "$WATCH" mac snvx10100 "$MM" 10 >"$NT_DIR/w.out" &
+    w=$!
+    nt_wait 5 "watcher" grep -q ready "$NT_DIR/w.out"
+    t0=$(now_ms)
+    nt_ctl "${HVS[$to]}" vnic attach "$UM" --vn blue --mac "$MM" --wait=5 >/dev/null || nt_fail attach
+    wait "$w"
+    tk=$(tail -1 "$NT_DIR/w.out")
+    MOVED_AT=nve$from
+    nt_wait 10 "nve$from points $MM away" has_moved
+    tf=$(moved)
+    printf '%.0f %.0f\n' "$(echo "$tk - $t0" | bc)" "$(echo "$tf - $t0" | bc)"
+}
+move_anchor() { # FROM TO
+    local from=$1 to=$2 t0 tk w
+    ip netns exec "$(nt_nsname "k$from")" bridge fdb del "$MM" dev vm20100 master 2>/dev/null
+    nt_in "k$from" python3 "$WATCH" mac vx20100 "$MM" 10 >"$NT_DIR/w.out" &
+    w=$!
+    nt_wait 5 "watcher" grep -q ready "$NT_DIR/w.out"
+    t0=$(now_ms)
+    ip netns exec "$(nt_nsname "k$to")" bridge fdb replace "$MM" dev vm20100 master static
+    wait "$w"
+    tk=$(tail -1 "$NT_DIR/w.out")
+    printf '%.0f\n' "$(echo "$tk - $t0" | bc)"
+}
+if part move; then
+say ""
+say "== move: one MAC NVE1 <-> NVE2 until the old NVE points at the new one (ms, min / median / max of $((MOVES * 2)))"
+nt_ctl hv1 vnic attach "$UM" --vn blue --mac "$MM" --wait=5 >/dev/null || nt_fail attach
+ip netns exec "$(nt_nsname k1)" bridge fdb replace "$MM" dev vm20100 master static
+sleep 1
+: >"$NT_DIR/mk"; : >"$NT_DIR/mf"; : >"$NT_DIR/ma"
+for r in $(seq 1 "$MOVES"); do
+    for d in "1 2" "2 1"; do
+        read -r k f <<<"$(move_ours $d)"
+        echo "$k" >>"$NT_DIR/mk"; echo "$f" >>"$NT_DIR/mf"
+        move_anchor $d >>"$NT_DIR/ma"
+        sleep 0.3
+    done
+done
+say "nve-agent, kernel fdb of the shadow devices: $(stats "$NT_DIR/mk")"
+say "nve-agent, its forwarder:                    $(stats "$NT_DIR/mf")"
+say "anchor, kernel fdb:                          $(stats "$NT_DIR/ma")"
+nt_ctl hv1 vnic detach "$UM" --wait=5 >/dev/null 2>&1
+nt_ctl hv2 vnic detach "$UM" --wait=5 >/dev/null 2>&1
+fi
+
+# ---- loss: a VM moves under a stream from a VM behind NVE3 -----------------------------
+part loss || nt_pass
+vm() { # NAME HOSTNS IF MAC IP
+    nt_ns "$1"
+    ip -n "$(nt_nsname "$2")" link add "$3" type veth peer name eth0 netns "$(nt_nsname "$1")"
+    ip -n "$(nt_nsname "$1")" link set eth0 address "$4" mtu 1450
+    nt_in "$1" ethtool -K eth0 tso off gso off >/dev/null 2>&1
+    ip -n "$(nt_nsname "$1")" addr add "$5/24" dev eth0
+    nt_in "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    ip -n "$(nt_nsname "$1")" link set eth0 up
+    ip -n "$(nt_nsname "$2")" link set "$3" up
+}
+MA=52:54:00:ea:00:01 MS=52:54:00:ea:00:03 UA=$(nt_uuid 61001) US=$(nt_uuid 61003)
+# ours (blue, 10.20/24) and flood-and-learn (green, 10.30/24) behind hypervisors
+vm oA hv1 vnetA $MA 10.20.0.1; vm oS hv3 vnetS $MS 10.20.0.3
+vm fA fh1 vnetA $MA 10.30.0.1; vm fS fh3 vnetS $MS 10.30.0.3
+for w in "hv1 $UA $MA 10.20.0.1 blue vnetA" "hv3 $US $MS 10.20.0.3 blue vnetS" \
+         "fh1 $UA $MA 10.30.0.1 green vnetA" "fh3 $US $MS 10.30.0.3 green vnetS"; do
+    read -r h u m ip vn ifn <<<"$w"
+    nt_ctl "$h" vnic attach "$u" --vn "$vn" --mac "$m" --ip "$ip" --ifname "$ifn" \
+        --wait=5 >/dev/null || nt_fail "attach $m on $h"
+done
+# the anchor's VMs plug into the kernel bridges (10.40/24)
+vm kA k1 kvA $MA 10.40.0.1; ip -n "$(nt_nsname k1)" link set kvA master br20100
+vm kS k3 kvS $MS 10.40.0.3; ip -n "$(nt_nsname k3)" link set kvS master br20100
+pingw() { local i; for i in $(seq 20); do nt_in "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0; done; return 1; }
+for p in "oS 10.20.0.1" "fS 10.30.0.1" "kS 10.40.0.1"; do
+    # shellcheck disable=SC2086
+    pingw $p || nt_fail "no path: $p"
+done
+
+# move_vm WORLD FROM TO: the VM pauses (its VNIC leaves the source), its
+# interface goes to the destination, whose hypervisor associates it (the
+# hook runs before the VM resumes); it resumes and announces itself, as
+# QEMU does (5 GARPs 100 ms apart, in the background).
+move_vm() {
+    local w=$1 from=$2 to=$3
+    case $w in
+    ours | flood)
+        local hs=("${HVS[@]}") vn=blue vm=oA ip=10.20.0.1
+        [ "$w" = flood ] && hs=("${FHVS[@]}") vn=green vm=fA ip=10.30.0.1
+        nt_ctl "${hs[$from]}" vnic detach "$UA" --migrating --wait=5 >/dev/null
+        ip -n "$(nt_nsname "${hs[$from]}")" link set vnetA netns "$(nt_nsname "${hs[$to]}")"
+        ip -n "$(nt_nsname "${hs[$to]}")" link set vnetA up
+        nt_ctl "${hs[$to]}" vnic attach "$UA" --vn "$vn" --mac "$MA" --ip "$ip" \
+            --ifname vnetA --wait=5 >/dev/null
+        nt_in "$vm" python3 "$GARP" eth0 "$ip" 5 100 &
+        GARP_PID=$! ;;
+    anchor)
+        ip -n "$(nt_nsname "k$from")" link set kvA netns "$(nt_nsname "k$to")"
+        ip -n "$(nt_nsname "k$to")" link set kvA master br20100 up
+        nt_in kA python3 "$GARP" eth0 10.40.0.1 5 100 &
+        GARP_PID=$! ;;
+    esac
+}
+# ent3 WORLD: how NVE3 forwards to MA
+ent3() {
+    case $1 in
+    ours) nt_evpn_mac nve3 10100 "$MA" ;;
+    flood) nt_jq f3 '[.vns[] | select(.vni == 30100) | .macs[] | select(.mac == "'$MA'")
+                     | "\(.type) \(.remote)"][0] // ""' fwd ;;
+    anchor) ip netns exec "$(nt_nsname k3)" bridge fdb show dev vx20100 | grep "$MA" | tr '\n' ';' ;;
+    esac
+}
+# lost_after MS: datagrams of the last run sent at or after MS (monotonic)
+# and lost: what the network lost once the VM ran at its new place.
+lost_after() {
+    jq --argjson t "$1" --argjson s "$(cat "$NT_DIR/start")" \
+        '[.missing[] | range(.[0]; .[1] + 1) | select($s + . >= $t)] | length' \
+        "$NT_DIR/loss.json"
+}
+# loss_run WORLD SLOW FROM TO: one move under 4 s at 1000/s; prints "lost
+# lost-after-the-move reordered tunnelled"
+loss_run() {
+    local w=$1 slow=$2 from=$3 to=$4 vmA vmS ip bgpd t1 t2 rp sp m0 m1
+    case $w in
+    ours) vmA=oA vmS=oS ip=10.20.0.1 bgpd=$(cat "$(nt_frr_dir nve3)/bgpd.pid") ;;
+    flood) vmA=fA vmS=fS ip=10.30.0.1 bgpd= ;;
+    anchor) vmA=kA vmS=kS ip=10.40.0.1 bgpd=$(cat "$(nt_frr_dir k3)/bgpd.pid") ;;
+    esac
+    t1=$(nt_jq "nve$from" '.fwd.forwarder.mobility_tunnelled' counters)
+    nt_in "$vmA" python3 "$UDP" recv 7000 4000 5 "$NT_DIR/loss.json" &
+    rp=$!
+    sleep 0.3
+    nt_in "$vmS" python3 "$UDP" send "$ip" 7000 1000 4000 "$NT_DIR/start" &
+    sp=$!
+    sleep 1
+    detail "$w: before the move NVE3 has $MA as: $(ent3 "$w")"
+    [ "$slow" = 1 ] && [ -n "$bgpd" ] && kill -STOP "$bgpd"
+    m0=$(now_ms)
+    move_vm "$w" "$from" "$to"
+    m1=$(now_ms)
+    [ "$slow" = 1 ] && [ -n "$bgpd" ] && { sleep 1; kill -CONT "$bgpd"; }
+    wait "$sp" "$rp" "$GARP_PID"
+    t2=$(nt_jq "nve$from" '.fwd.forwarder.mobility_tunnelled' counters)
+    [ "$w" = ours ] || t2=$t1
+    detail "$w $from->$to: the move took $(echo "$m1 - $m0" | bc) ms; $(jq -c 'del(.missing)' "$NT_DIR/loss.json")"
+    printf '%s %s %s %s\n' "$(jq .lost "$NT_DIR/loss.json")" "$(lost_after "$m1")" \
+        "$(jq .reordered "$NT_DIR/loss.json")" "$((t2 - t1))"
+}
+say ""
+say "== loss: datagrams lost when a VM moves NVE1 <-> NVE2 under 1000/s from NVE3 (min / median / max of $MOVES moves)"
+say "   lost: all; after: of those sent once the VM ran at its new place (the move itself, detach"
+say "   to attach, is the VM's pause: the same steps in every world, but not the same tools)"
+printf '%-44s %-18s %-18s %-12s %s\n' case lost after reordered "tunnelled by the old NVE"
+for c in "ours 0 nve-agent, EVPN" "flood 0 nve-agent, flood-and-learn only" \
+         "anchor 0 kernel + FRR (anchor)" "ours 1 nve-agent, EVPN, NVE3 converging last" \
+         "anchor 1 kernel + FRR, NVE3 converging last"; do
+    read -r w slow label <<<"$c"
+    : >"$NT_DIR/l"; : >"$NT_DIR/a"; : >"$NT_DIR/r"; : >"$NT_DIR/t"
+    from=1 to=2
+    for r in $(seq 1 "$MOVES"); do
+        read -r l a re t <<<"$(loss_run "$w" "$slow" $from $to)"
+        echo "$l" >>"$NT_DIR/l"; echo "$a" >>"$NT_DIR/a"
+        echo "$re" >>"$NT_DIR/r"; echo "$t" >>"$NT_DIR/t"
+        tmp=$from from=$to to=$tmp
+        sleep 0.5
+    done
+    # back home for the next case
+    [ "$from" = 1 ] || { move_vm "$w" 2 1; wait "$GARP_PID"; }
+    printf '%-44s %-18s %-18s %-12s %s\n' "$label" "$(stats "$NT_DIR/l")" "$(stats "$NT_DIR/a")" \
+        "$(stats "$NT_DIR/r")" "$([ "$w" = ours ] && stats "$NT_DIR/t" || echo -)"
+    detail "lost per move, in order: $(tr '\n' ' ' <"$NT_DIR/l")"
+done
+nt_pass
