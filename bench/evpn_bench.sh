@@ -337,9 +337,10 @@ loss_run() {
     anchor) vmA=kA vmS=kS ip=10.40.0.1 bgpd=$(cat "$(nt_frr_dir k3)/bgpd.pid") ;;
     esac
     t1=$(nt_jq "nve$from" '.fwd.forwarder.mobility_tunnelled' counters)
+    rm -f "$NT_DIR/loss.json.ready"
     nt_in "$vmA" python3 "$UDP" recv 7000 4000 5 "$NT_DIR/loss.json" &
     rp=$!
-    sleep 0.3
+    nt_wait 10 "the receiver listens" test -e "$NT_DIR/loss.json.ready"
     nt_in "$vmS" python3 "$UDP" send "$ip" 7000 1000 4000 "$NT_DIR/start" &
     sp=$!
     sleep 1

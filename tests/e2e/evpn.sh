@@ -111,7 +111,7 @@ nt_wait 5 "the underlay capture starts" grep -q "listening on" "$NT_DIR/tcpdump.
 COUNT=5000 RATE=1000
 nt_in vmA python3 "$NT_LIB/udp_seq.py" recv 7000 $COUNT 3 "$NT_DIR/move.json" &
 rpid=$!
-sleep 0.3
+nt_wait 10 "the receiver listens" test -e "$NT_DIR/move.json.ready"
 nt_in vmS python3 "$NT_LIB/udp_seq.py" send 10.20.0.1 7000 $RATE $COUNT &
 spid=$!
 sleep 1.5
@@ -128,7 +128,7 @@ kill -CONT "$BGPD3"
 nt_wait 10 "nve3 learns the move" nt_eq "remote 192.0.2.2" nt_evpn_mac nve3 $VNI $MA
 wait "$spid"
 wait "$rpid" || nt_fail "the receiver failed"
-nt_log "move under a stream of $COUNT datagrams at $RATE/s: $(cat "$NT_DIR/move.json")"
+nt_log "move under a stream of $COUNT datagrams at $RATE/s: $(jq -c . "$NT_DIR/move.json")"
 lost=$(jq .lost "$NT_DIR/move.json")
 nt_assert "the stream resumed at the new location (lost $lost of $COUNT)" test "$lost" -lt $((COUNT / 2))
 tun=$(nt_jq nve1 '.fwd.forwarder.mobility_tunnelled // 0' counters)
@@ -147,7 +147,7 @@ nt_assert "nvdpctl evpn shows vmA's MAC Mobility sequence number at nve2" \
 COUNT=3000
 nt_in vmS python3 "$NT_LIB/udp_seq.py" recv 7001 $COUNT 3 "$NT_DIR/restart.json" &
 rpid=$!
-sleep 0.3
+nt_wait 10 "the receiver listens" test -e "$NT_DIR/restart.json.ready"
 nt_in vmB python3 "$NT_LIB/udp_seq.py" send 10.20.0.3 7001 $RATE $COUNT &
 spid=$!
 sleep 0.5

@@ -6,7 +6,7 @@
         CLOCK_MONOTONIC time (ms) written to START, plus i / RATE s
   udp_seq.py recv PORT COUNT IDLE_S OUT
         until COUNT arrived or IDLE_S of silence after the first; writes a
-        JSON summary to OUT
+        JSON summary to OUT (and OUT.ready once it listens)
 
 The summary: sent (COUNT), received (distinct), lost, duplicates, reordered
 (arrived after a higher number), max_gap_ms (longest silence between two
@@ -45,6 +45,7 @@ def recv(port, count, idle, out):
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.bind(("::", port))
     s.settimeout(idle)
+    open(out + ".ready", "w").close()
     seen = set()
     dup = reordered = 0
     highest = -1
