@@ -144,7 +144,8 @@ nvdpctl_fmt_evpn(FILE *out, struct json_object *result)
     static const char *const loc_cols[] = {"mac", "state", "seq", "ports",
                                            "hold_ms", "ips", NULL};
     static const char *const rem_cols[] = {"mac", "vtep", "seq", "moved",
-                                           "stale", "moves", "ips", NULL};
+                                           "stale", "moves", "programmed",
+                                           NULL};
     struct json_object *frr, *vns, *c;
     const char *err = jget_str(result, "seq_error");
 
@@ -191,6 +192,11 @@ nvdpctl_fmt_evpn(FILE *out, struct json_object *result)
                 json_object_array_length(a)) {
                 fprintf(out, "  remote (learned from FRR):\n");
                 nvdpctl_fmt_table(out, a, rem_cols, "    ");
+            }
+            if (json_object_object_get_ex(v, "remote_ips", &a) &&
+                json_object_array_length(a)) {
+                fprintf(out, "  remote MAC+IP (ARP/ND proxy):\n");
+                nvdpctl_fmt_table(out, a, NULL, "    ");
             }
         }
     if (json_object_object_get_ex(result, "counters", &c)) {
