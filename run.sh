@@ -55,7 +55,7 @@ deps() {
     # shellcheck disable=SC2086
     apt-get install -y -q --no-install-recommends $missing
     # frr's postinst enables frr.service: its zebra would run in the root
-    # namespace, beside the ones the tests start (../shared/EVPN.md)
+    # namespace, beside the ones the tests start
     case " $missing " in *" frr "*)
         systemctl disable --now frr >/dev/null 2>&1 || true ;;
     esac

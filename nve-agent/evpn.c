@@ -2,7 +2,7 @@
  * devices, zebra's entries read back and programmed into the forwarder,
  * MAC mobility, and forwarding state held through FRR outages.
  *
- * Reading the kernel (verified with FRR 8.4, ../shared/EVPN.md):
+ * Reading the kernel (verified with FRR 8.4; nve-agent(8), EVPN):
  *  - a MAC is remote exactly when its *bridge* entry (NDA_MASTER, no
  *    NTF_SELF) is on the vxlan device; its VTEP is the NDA_DST of the vxlan
  *    device's NTF_SELF entry. FRR leaves that self entry as it was when the

@@ -1,5 +1,5 @@
 /* evpn_nl.c - rtnetlink for the EVPN shadow devices through libnl-route-3:
- * the four netdevs of a VN (made as ../shared/EVPN.md found they must be:
+ * the four netdevs of a VN (made as FRR 8.4 was found to need them:
  * up, addrgenmode none, a multicast-snooping-free bridge, a vxlan device
  * off the data port, no learning), our static fdb entries and NOARP
  * neighbours, and zebra's entries read from RTNLGRP_NEIGH and dumps.

@@ -1,6 +1,6 @@
 # evpn.sh - FRR (zebra + bgpd) in network namespaces, and the EVPN topology
 # of the tests, the bench and the demo: NVEs and a route reflector on one
-# underlay. FRR runs as ../shared/EVPN.md found it works with Debian's FRR
+# underlay. FRR runs as it was found to work with Debian's FRR
 # 8.4: one run directory per instance (owned by frr), no systemd, no
 # watchfrr, no -N, no `log file` in the config.
 # Usage: . tests/lib/netns.sh; nt_init NAME; . tests/lib/evpn.sh

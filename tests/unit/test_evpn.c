@@ -1,5 +1,5 @@
 /* test_evpn.c - cmocka tests of the EVPN engine: netlink messages built in
- * the exact shapes FRR 8.4 sends (../shared/EVPN.md) go through the
+ * the exact shapes FRR 8.4 sends (nve-agent(8), EVPN) go through the
  * decoder (evpn_nl_decode) and the engine into a real forwarder (tables
  * only); our associations come out as recorded kernel writes. Time and
  * FRR's liveness are driven by the test. */
