@@ -1,6 +1,7 @@
 #!/bin/bash
 # demo.sh - the README's demo: a split-NVE on network namespaces. Builds the
-# topology (two sites, each a top-of-rack NVE, joined by a VXLAN underlay),
+# topology (two sites, each a top-of-rack NVE, joined by a VXLAN underlay;
+# then a third site that the others reach through BGP EVPN alone),
 # runs two nve-agents and four hv-agents, attaches VNICs, shows the tags and
 # state through nvdpctl, sends traffic within a site and across the overlay
 # (captured on the underlay, decoded by tshark), detaches, and tears
@@ -398,7 +399,96 @@ if [ "$TRAFFIC" = 1 ]; then
     ok "vm4 is cut off: a withdrawn VNIC passes nothing"
 fi
 
-step "$(( S + 1 )). Detaching: a shared tag lives until its last VNIC leaves"
+# ---------------------------------------------------------------------------
+# A third site reached through BGP EVPN alone (nve-agent(8), EVPN): FRR
+# (zebra + bgpd) beside each nve-agent and a route reflector on the
+# underlay; nve and nve2 restart without their flood lists, with evpn { }.
+# ---------------------------------------------------------------------------
+step "$(( S + 1 )). A third site through BGP EVPN alone: FRR on every NVE, a route reflector, no flood lists"
+. "$NT_LIB/evpn.sh"
+nt_frr_check
+# site_evpn LOCAL_VTEP NAME: the VNs (no flood, no remote MACs), the
+# underlay, and FRR's run directory of NAME.
+site_evpn() {
+    cat <<EOC
+vn "blue" { vni = 10100 }
+vn "red" { vni = 10200 }
+underlay {
+    interface = "ul0"
+    local-ip = "$1"
+}
+evpn {
+    frr-rundir = "$(nt_frr_dir "$2")"
+}
+EOC
+}
+# the route reflector and site 3 (nve3, hv5, vm6 in blue) on the underlay
+nt_ns rr
+nt_veth rr ul0 ul rr
+ip -n "$(nt_nsname ul)" link set rr master ul0
+ip -n "$(nt_nsname rr)" addr add 192.0.2.100/24 dev ul0
+nt_frr_conf_rr rr 192.0.2.100 192.0.2.0/24
+nt_frr_start rr rr
+nt_ns nve3
+nt_veth nve3 ul0 ul nve3
+ip -n "$(nt_nsname ul)" link set nve3 master ul0
+ip -n "$(nt_nsname nve3)" addr add 192.0.2.3/24 dev ul0
+nt_ns hv5
+nt_veth nve3 ap1 hv5 up0 02:4e:56:00:00:05 02:48:56:00:00:05
+nt_ns vm6
+nt_veth vm6 eth0 hv5 vnet6 "$(nt_mac 6 170)"
+ip -n "$(nt_nsname vm6)" link set eth0 mtu 1450
+nt_in vm6 ethtool -K eth0 tso off gso off >/dev/null 2>&1
+ip -n "$(nt_nsname vm6)" addr add 10.10.0.6/24 dev eth0
+ok "the route reflector (192.0.2.100) and site 3 (nve3, 192.0.2.3; hv5, vm6) on the underlay"
+say "nve and nve2 restart with evpn { } instead of their flood lists; their hypervisors replay their VNICs:"
+for i in "nve 192.0.2.1 port1 ap1 tags=10-99|port2 ap2 tags=100-199" \
+         "nve2 192.0.2.2 port1 ap1 tags=200-299" "nve3 192.0.2.3 port1 ap1 tags=300-399"; do
+    read -r n vtep ports <<<"$i"
+    [ "$n" = nve3 ] || nt_stop "$n"
+    NVE_PORTS=$(tr '|' '\n' <<<"$ports") NVE_EXTRA=$(site_evpn "$vtep" "$n") nt_start_nve "$n" "$n"
+    nt_frr_conf_nve "$n" "$vtep" 192.0.2.100
+    nt_frr_start "$n" "$n"
+done
+grep -v '^$' "$NT_DIR/nve3.conf" | sed -n '/^vn/,$p' | sed 's/^/      /'
+say "each NVE's FRR (nve3's bgpd.conf):"
+grep -v '^$' "$(nt_frr_dir nve3)/bgpd.conf" | sed 's/^/      /'
+nt_start_hv hv5 hv5 up0
+for h in hv1 hv2 hv3 hv4 hv5; do nt_wait 10 "$h hears its NVE" nt_hv_sees_nve "$h"; done
+for i in 1 2 3 5; do
+    nt_wait 10 "vm$i attached again after its NVE restarted" nt_eq attached \
+        nt_hv_field "${VM_HV[$i]}" "$(nt_uuid "$i")" state
+done
+ok "the hypervisors re-associated their VNICs with the restarted NVEs"
+nt_ctl hv5 vnic attach "$(nt_uuid 6)" --vn blue --mac "$(nt_mac 6 170)" --ip 10.10.0.6 \
+    --ifname vnet6 --wait=5 >/dev/null || nt_fail "attach vm6 on hv5"
+nt_wait 40 "nve3 learns both other VTEPs from BGP (type-3 routes)" \
+    nt_eq 192.0.2.1,192.0.2.2 nt_evpn_flood nve3 10100
+nt_wait 10 "nve3 learns vm1 and vm5 from BGP (type-2 routes)" sh -c \
+    "[ \"\$($NVDPCTL -s $NT_DIR/nve3.sock -f json fwd | jq -r '[.vns[] | select(.vni == 10100) | .macs[] | select(.type == \"remote\") | .mac] | length')\" -ge 3 ]"
+show nve3 evpn
+say "nve3's BGP table (vtysh 'show bgp l2vpn evpn route type macip', MAC routes):"
+nt_vtysh nve3 'show bgp l2vpn evpn route type macip' | grep -E '^\*' | sed 's/^/      /'
+check_eq "nve3 floods blue to nve and nve2, learned from FRR" 192.0.2.1,192.0.2.2 \
+    "$(nt_evpn_flood nve3 10100)"
+check_eq "nve3 sends to vm1 at nve's VTEP, learned from FRR" "remote 192.0.2.1" \
+    "$(nt_evpn_mac nve3 10100 "$(nt_mac 1 170)")"
+check_eq "nve sends to vm6 at nve3's VTEP, learned from FRR" "remote 192.0.2.3" \
+    "$(nt_evpn_mac nve 10100 "$(nt_mac 6 170)")"
+if [ "$TRAFFIC" = 1 ]; then
+    vm_pingw 6 10.10.0.1 || nt_fail "vm6 (site 3) cannot reach vm1 (site 1)"
+    ok "vm6 (site 3) reaches vm1 (site 1): no flood list, no static entry anywhere"
+    vm_pingw 6 10.10.0.5 || nt_fail "vm6 (site 3) cannot reach vm5 (site 2)"
+    ok "vm6 (site 3) reaches vm5 (site 2)"
+    vm_ping 6 10.10.0.3 && nt_fail "vm6 (blue) reached vm3 (red)"
+    ok "no answer from red's vm3: the VNs stay apart"
+fi
+nt_ctl hv5 vnic detach "$(nt_uuid 6)" --wait=5 >/dev/null || nt_fail "detach vm6"
+gone6() { ! nt_frr_has_route nve "$(nt_mac 6 170)"; }
+nt_wait 10 "vm6's route withdrawn from nve's BGP table" gone6
+ok "vm6 detached: its routes left the other NVEs' BGP tables"
+
+step "$(( S + 2 )). Detaching: a shared tag lives until its last VNIC leaves"
 show hv1 vnic detach "$(nt_uuid 1)" --wait=5
 check_eq "blue keeps tag ${TAG[1]} on port1 for vm2 on hv2" "${TAG[1]}" "$(nt_nve_tag nve port1 10100)"
 nt_ctl hv2 vnic detach "$(nt_uuid 2)" --wait=5 >/dev/null || nt_fail "detach vm2"

@@ -1243,8 +1243,10 @@ evpn_vn_add(struct evpn *e, uint32_t vni, uint64_t now)
     if ((v = calloc(1, sizeof(*v))) == NULL)
         return -1;
     v->vni = vni;
-    v->next = e->vns;
-    e->vns = v;
+    struct evpn_vn **pp = &e->vns; /* in the order they come */
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = v;
     e->nvns++;
     return vn_bring_up(e, v, now);
 }

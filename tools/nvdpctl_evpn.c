@@ -190,6 +190,10 @@ nvdpctl_fmt_evpn(FILE *out, struct json_object *result)
             }
             if (json_object_object_get_ex(v, "remote", &a) &&
                 json_object_array_length(a)) {
+                /* a clock reading is for scripts (-f json), not for eyes */
+                for (size_t k = 0; k < json_object_array_length(a); k++)
+                    json_object_object_del(json_object_array_get_idx(a, k),
+                                           "changed_ms");
                 fprintf(out, "  remote (learned from FRR):\n");
                 nvdpctl_fmt_table(out, a, rem_cols, "    ");
             }

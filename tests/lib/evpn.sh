@@ -40,7 +40,6 @@ router bgp 65000
  address-family l2vpn evpn
   neighbor $3 activate
   advertise-all-vni
-  ${FRR_EVPN_EXTRA:-}
  exit-address-family
 EOF
 }
