@@ -62,6 +62,8 @@ UDP="$NT_LIB/udp_seq.py"
 GARP="$NT_LIB/garp.py"
 now_ms() { python3 -c 'import time; print("%.3f" % (time.monotonic() * 1000))'; }
 say() { printf '%s\n' "$*"; }
+# since T0 W: W's figure (ms, monotonic) less T0, or what W said instead
+since() { case $2 in *[!0-9.]* | "") printf '%s' "${2:--}" ;; *) printf '%.0f' "$(echo "$2 - $1" | bc)" ;; esac; }
 # stats FILE: "min / median / max" of the numbers in FILE (one per line)
 stats() {
     sort -n "$1" | awk '{v[NR]=$1} END {if (NR == 0) {print "-"; exit}
@@ -131,33 +133,35 @@ say "evpn_bench: $(date -u +%FT%TZ), $(nproc) CPUs, kernel $(uname -r), FRR $(dp
 # ---- scale -----------------------------------------------------------------------------
 # ours: nve2's evpn counters until N remote MACs, then the latest changed_ms
 remote_macs() { nt_jq "$1" '.evpn.remote_macs // 0' counters; }
-scale_ours() { # N OFFSET
-    local n=$1 off=$2 t0 tw tk tf w1 w2
-    nt_in nve1 python3 "$WATCH" count snvp10100 "$n" 120 >"$NT_DIR/w1.out" &
+# scale_ours N OFFSET: "N NVE1-written NVE2-kernel NVE2-forwarder" to
+# $NT_DIR/scale (not through $(...): hv1 restarts here, and its pid must
+# stay in this shell's list)
+scale_ours() {
+    local n=$1 off=$2 t0 tf w1 w2
+    nt_in nve1 python3 "$WATCH" count snvp10100 "$n" 300 >"$NT_DIR/w1.out" &
     w1=$!
-    nt_in nve2 python3 "$WATCH" count snvx10100 "$n" 120 >"$NT_DIR/w2.out" &
+    nt_in nve2 python3 "$WATCH" count snvx10100 "$n" 300 >"$NT_DIR/w2.out" &
     w2=$!
-    nt_wait 5 "watchers" sh -c "grep -q ready $NT_DIR/w1.out && grep -q ready $NT_DIR/w2.out"
+    nt_wait 20 "watchers" sh -c "grep -q ready $NT_DIR/w1.out && grep -q ready $NT_DIR/w2.out"
     t0=$(now_ms)
-    "$BUILD/bench/cp_bench_drv" -s "$NT_DIR/hv1.sock" -n "$n" -v blue -w 1024 -W 30000 \
+    "$BUILD/bench/cp_bench_drv" -s "$NT_DIR/hv1.sock" -n "$n" -v blue -w 1024 -W 60000 \
         -o "$off" >"$NT_DIR/drv.out" 2>&1 || { cat "$NT_DIR/drv.out"; nt_fail "cp_bench_drv"; }
     wait "$w1" "$w2"
     detail "scale $n: $(cat "$NT_DIR/drv.out")"
-    tw=$(tail -1 "$NT_DIR/w1.out") tk=$(tail -1 "$NT_DIR/w2.out")
-    nt_wait 60 "nve2's forwarder has all $n" sh -c "[ \$($NVDPCTL -s $NT_DIR/nve2.sock -f json counters | jq '.evpn.remote_macs') -ge $n ]"
+    nt_wait 120 "nve2's forwarder has all $n" sh -c "[ \$($NVDPCTL -s $NT_DIR/nve2.sock -f json counters | jq '.evpn.remote_macs') -ge $n ]"
     tf=$(nt_jq nve2 '[.vns[].remote[].changed_ms] | max' evpn)
-    printf '%s %.0f %.0f %.0f\n' "$n" "$(echo "$tw - $t0" | bc)" "$(echo "$tk - $t0" | bc)" \
-        "$(echo "$tf - $t0" | bc)"
+    printf '%s %s %s %s\n' "$n" "$(since "$t0" "$(tail -1 "$NT_DIR/w1.out")")" \
+        "$(since "$t0" "$(tail -1 "$NT_DIR/w2.out")")" "$(since "$t0" "$tf")" >"$NT_DIR/scale"
     # all withdrawn again (the next runs want a quiet table): hv1 goes and
     # comes back without its state; nve1 drops its VNICs at the hold
     nt_stop hv1
     rm -f "$NT_DIR/hv1.state"
-    nt_wait 60 "nve2 forgets them" nt_eq 0 remote_macs nve2
+    nt_wait 120 "nve2 forgets them" nt_eq 0 remote_macs nve2
     nt_start_hv hv1 hv1 up0
     nt_wait 10 "hv1 hears nve1 again" nt_hv_sees_nve hv1
 }
-scale_anchor() { # N
-    local n=$1 t0 tk w k1
+scale_anchor() { # N: prints "N NVE2-kernel"
+    local n=$1 t0 w k1
     k1=$(nt_nsname k1)
     python3 - "$n" >"$NT_DIR/fdb.batch" 2>"$NT_DIR/neigh.batch" <<'PY'
 import sys
@@ -169,19 +173,18 @@ for i in range(n):
                      % ((i >> 16) & 255, (i >> 8) & 255, i & 255,
                         (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255))
 PY
-    nt_in k2 python3 "$WATCH" count vx20100 "$n" 120 >"$NT_DIR/w.out" &
+    nt_in k2 python3 "$WATCH" count vx20100 "$n" 300 >"$NT_DIR/w.out" &
     w=$!
-    nt_wait 5 "watcher" grep -q ready "$NT_DIR/w.out"
+    nt_wait 20 "watcher" grep -q ready "$NT_DIR/w.out"
     t0=$(now_ms)
     ip netns exec "$k1" bridge -batch "$NT_DIR/fdb.batch"
     ip netns exec "$k1" ip -batch "$NT_DIR/neigh.batch"
     wait "$w"
-    tk=$(tail -1 "$NT_DIR/w.out")
-    printf '%s %.0f\n' "$n" "$(echo "$tk - $t0" | bc)"
+    printf '%s %s\n' "$n" "$(since "$t0" "$(tail -1 "$NT_DIR/w.out")")"
     ip -n "$k1" neigh flush dev br20100 nud noarp
     sed 's/^fdb replace/fdb del/; s/ static$//' "$NT_DIR/fdb.batch" >"$NT_DIR/fdb.del"
     ip netns exec "$k1" bridge -batch "$NT_DIR/fdb.del"
-    nt_wait 60 "kernel k2 forgets them" sh -c \
+    nt_wait 120 "kernel k2 forgets them" sh -c \
         "[ \$(ip netns exec $(nt_nsname k2) bridge fdb show dev vx20100 | grep -c '^52:55') = 0 ]"
 }
 if part scale; then
@@ -191,7 +194,8 @@ printf '%-7s %-24s %-24s %-22s %-22s\n' N "nve-agent: NVE1 written" "nve-agent: 
     "nve-agent: NVE2 fwd" "anchor: NVE2 kernel"
 off=100000
 for n in $COUNTS; do
-    read -r _ ow ok of <<<"$(scale_ours "$n" "$off")"
+    scale_ours "$n" "$off"
+    read -r _ ow ok of <"$NT_DIR/scale"
     read -r _ ak <<<"$(scale_anchor "$n")"
     printf '%-7s %-24s %-24s %-22s %-22s\n' "$n" "$ow" "$ok" "$of" "$ak"
     off=$((off + n))
@@ -212,7 +216,7 @@ move_ours() { # FROM TO: ms from the new location's declaration
     nt_ctl "${HVS[$from]}" vnic detach "$UM" --migrating --wait=5 >/dev/null || nt_fail detach
     nt_in "nve$from" python3 "$WATCH" mac snvx10100 "$MM" 10 >"$NT_DIR/w.out" &
     w=$!
-    nt_wait 5 "watcher" grep -q ready "$NT_DIR/w.out"
+    nt_wait 20 "watcher" grep -q ready "$NT_DIR/w.out"
     t0=$(now_ms)
     nt_ctl "${HVS[$to]}" vnic attach "$UM" --vn blue --mac "$MM" --wait=5 >/dev/null || nt_fail attach
     wait "$w"
@@ -220,19 +224,19 @@ move_ours() { # FROM TO: ms from the new location's declaration
     MOVED_AT=nve$from
     nt_wait 10 "nve$from points $MM away" has_moved
     tf=$(moved)
-    printf '%.0f %.0f\n' "$(echo "$tk - $t0" | bc)" "$(echo "$tf - $t0" | bc)"
+    printf '%s %s\n' "$(since "$t0" "$tk")" "$(since "$t0" "$tf")"
 }
 move_anchor() { # FROM TO
     local from=$1 to=$2 t0 tk w
     ip netns exec "$(nt_nsname "k$from")" bridge fdb del "$MM" dev vm20100 master 2>/dev/null
     nt_in "k$from" python3 "$WATCH" mac vx20100 "$MM" 10 >"$NT_DIR/w.out" &
     w=$!
-    nt_wait 5 "watcher" grep -q ready "$NT_DIR/w.out"
+    nt_wait 20 "watcher" grep -q ready "$NT_DIR/w.out"
     t0=$(now_ms)
     ip netns exec "$(nt_nsname "k$to")" bridge fdb replace "$MM" dev vm20100 master static
     wait "$w"
-    tk=$(tail -1 "$NT_DIR/w.out")
-    printf '%.0f\n' "$(echo "$tk - $t0" | bc)"
+    since "$t0" "$(tail -1 "$NT_DIR/w.out")"
+    echo
 }
 if part move; then
 say ""

@@ -194,11 +194,51 @@ evpn_if_lookup(const struct evpn *e, int ifindex, uint32_t *vni,
 
 /* ---- entries ----------------------------------------------------------- */
 
+#define TQ_ENTRY(t, type, member) \
+    ((type *)(void *)((char *)(t) - offsetof(type, member)))
+
 static void
-deadline(struct evpn *e, uint64_t t)
+tq_init(struct evpn_tq *head)
 {
-    if (t && t < e->next_deadline)
-        e->next_deadline = t;
+    head->next = head->prev = head;
+    head->at = 0;
+}
+
+static void
+tq_del(struct evpn_tq *t)
+{
+    if (t->next) {
+        t->prev->next = t->next;
+        t->next->prev = t->prev;
+    }
+    t->next = t->prev = NULL;
+    t->at = 0;
+}
+
+/* Nearly always at the tail: the delays are constants (a reload may
+ * shorten one: then a little further forward). Without a queue (head
+ * NULL) only the deadline is kept: the timer looks at such entries itself. */
+static void
+tq_add(struct evpn_tq *head, struct evpn_tq *t, uint64_t at)
+{
+    struct evpn_tq *p;
+
+    tq_del(t);
+    t->at = at ? at : 1;
+    if (head == NULL)
+        return;
+    for (p = head->prev; p != head && p->at > t->at; p = p->prev)
+        ;
+    t->prev = p;
+    t->next = p->next;
+    p->next->prev = t;
+    p->next = t;
+}
+
+static uint64_t
+tq_first(const struct evpn_tq *head)
+{
+    return head->next != head ? head->next->at : UINT64_MAX;
 }
 
 static struct evpn_mac *
@@ -335,6 +375,8 @@ mac_free_if_idle(struct evpn *e, struct evpn_mac *m)
         }
     e->nmacs--;
     m->vn->nmacs--;
+    tq_del(&m->hold);
+    tq_del(&m->del);
     free(m);
 }
 
@@ -352,6 +394,7 @@ ip_free_if_idle(struct evpn *e, struct evpn_ip *i)
         }
     e->nips--;
     i->vn->nips--;
+    tq_del(&i->del);
     free(i);
 }
 
@@ -531,29 +574,29 @@ frr_probe(struct evpn *e, uint64_t now)
 
 enum { WD_WAIT, WD_APPLY, WD_KEEP };
 
-/* A programmed entry the kernel no longer has: remove it now, later, or
- * keep it through an FRR outage. */
+/* A programmed entry the kernel no longer has: remove it now, after
+ * withdraw_delay_ms (t in queue q; the flood lists' have none), or keep
+ * it through an FRR outage. */
 static int
-withdraw_decide(struct evpn *e, uint64_t *del_at, uint64_t *del_inst,
-                uint8_t *stale, uint64_t now)
+withdraw_decide(struct evpn *e, struct evpn_tq *q, struct evpn_tq *t,
+                uint64_t *inst, uint8_t *stale, uint64_t now)
 {
     if (*stale)
         return WD_KEEP;
-    if (e->frr == EVPN_FRR_DOWN) /* not FRR's doing: nothing to wait for */
+    if (e->frr == EVPN_FRR_DOWN) { /* not FRR's doing: nothing to wait for */
+        tq_del(t);
         return WD_APPLY;
-    if (e->frr == EVPN_FRR_UP && *del_at == 0) {
-        *del_at = now + e->p.withdraw_delay_ms;
-        *del_inst = e->inst;
     }
-    if (e->frr == EVPN_FRR_UP && now < *del_at) {
-        deadline(e, *del_at);
+    if (e->frr == EVPN_FRR_UP && t->at == 0) {
+        tq_add(q, t, now + e->p.withdraw_delay_ms);
+        *inst = e->inst;
+    }
+    if (e->frr == EVPN_FRR_UP && now < t->at)
         return WD_WAIT;
-    }
-    if (e->frr == EVPN_FRR_UP && e->inst == *del_inst) {
-        *del_at = 0;
+    int same = e->frr == EVPN_FRR_UP && e->inst == *inst;
+    tq_del(t);
+    if (same)
         return WD_APPLY;
-    }
-    *del_at = 0;
     *stale = 1;
     e->c.stale_kept++;
     return WD_KEEP;
@@ -607,7 +650,7 @@ mac_advertise(struct evpn *e, struct evpn_mac *m, uint64_t now)
     if (m->lst != EVPN_L_ADV && m->lst != EVPN_L_HELD)
         e->c.mirrored++;
     m->lst = EVPN_L_ADV;
-    m->hold_until = 0;
+    tq_del(&m->hold);
     m->took = 0;
     m->kbr = EVPN_K_PORT; /* the echo may come later: no rewrite meanwhile */
     for (struct evpn_ip *i = m->ips; i; i = i->mnext)
@@ -637,7 +680,7 @@ mac_unadvertise(struct evpn *e, struct evpn_mac *m)
             m->kbr = EVPN_K_NONE;
     }
     m->lst = EVPN_L_NONE;
-    m->hold_until = 0;
+    tq_del(&m->hold);
     fwd_leaving(e, m, 0);
 }
 
@@ -666,7 +709,7 @@ evpn_local_add(struct evpn *e, uint32_t vni, uint16_t port,
         m->fmoved = 0;
         m->fleaving = 0;
         m->stale = 0;
-        m->del_at = 0;
+        tq_del(&m->del);
         /* A location FRR already moved elsewhere is not taken back by a
          * replay of the same association: only a new one (or the VM's own
          * GARP, evpn_snoop) says the VM is here. */
@@ -725,8 +768,7 @@ evpn_local_del(struct evpn *e, uint32_t vni, uint16_t port,
     nvdp_mac_fmt(m->mac, mac);
     if (m->lst == EVPN_L_ADV && migrating && e->p.migration_hold_ms) {
         m->lst = EVPN_L_HELD;
-        m->hold_until = now + e->p.migration_hold_ms;
-        deadline(e, m->hold_until);
+        tq_add(&e->q_hold, &m->hold, now + e->p.migration_hold_ms);
         e->c.held++;
         fwd_leaving(e, m, 1);
         log_debug("evpn: VNI %u: %s migrating: advertised for %u ms more",
@@ -962,7 +1004,7 @@ mac_sync(struct evpn *e, struct evpn_mac *m, uint64_t now)
         log_info("evpn: VNI %u: %s now lives behind another NVE", m->vn->vni,
                  mac);
         m->lst = EVPN_L_TAKEN;
-        m->hold_until = 0;
+        tq_del(&m->hold);
         m->took = 1;
         e->c.taken++;
         /* its IPs that no association holds any more go with it */
@@ -982,7 +1024,7 @@ mac_sync(struct evpn *e, struct evpn_mac *m, uint64_t now)
         mac_advertise(e, m, now);
     }
     if (m->kbr == EVPN_K_VXLAN && m->kself) {
-        m->del_at = 0;
+        tq_del(&m->del);
         if (m->nports) /* still associated here: local until it leaves */
             return;
         if (!m->fprog || m->stale || m->ffam != m->kfam ||
@@ -996,10 +1038,11 @@ mac_sync(struct evpn *e, struct evpn_mac *m, uint64_t now)
     if (m->nports || m->kbr == EVPN_K_PORT) {
         m->fprog = 0; /* local again: the tree's entry replaced ours */
         m->stale = 0;
-        m->del_at = 0;
+        tq_del(&m->del);
         return;
     }
-    switch (withdraw_decide(e, &m->del_at, &m->del_inst, &m->stale, now)) {
+    switch (withdraw_decide(e, &e->q_mdel, &m->del, &m->del_inst, &m->stale,
+                            now)) {
     case WD_APPLY:
         fwd_mac_unset(e, m, now);
         break;
@@ -1016,14 +1059,15 @@ ip_sync(struct evpn *e, struct evpn_ip *i, uint64_t now)
         !i->kremote)
         ip_write_local(e, i, 1); /* ours vanished: the VNIC is still here */
     if (i->kremote) {
-        i->del_at = 0;
+        tq_del(&i->del);
         if (!i->fprog || i->stale || memcmp(i->fmac, i->krmac, 6) != 0)
             fwd_ip_set(e, i);
         i->stale = 0;
         return;
     }
     if (i->fprog &&
-        withdraw_decide(e, &i->del_at, &i->del_inst, &i->stale, now) ==
+        withdraw_decide(e, &e->q_idel, &i->del, &i->del_inst, &i->stale,
+                        now) ==
             WD_APPLY)
         fwd_ip_unset(e, i);
 }
@@ -1057,12 +1101,12 @@ flood_sync(struct evpn *e, struct evpn_vn *v, uint64_t now)
     for (unsigned k = 0; k < v->nflood;) {
         struct evpn_flood *f = &v->flood[k];
         if (f->kpresent) {
-            f->del_at = 0;
+            tq_del(&f->del);
             if (!f->fprog || f->stale)
                 fwd_flood_set(e, v, f, 1);
             f->stale = 0;
         } else if (f->fprog) {
-            if (withdraw_decide(e, &f->del_at, &f->del_inst, &f->stale,
+            if (withdraw_decide(e, NULL, &f->del, &f->del_inst, &f->stale,
                                 now) == WD_APPLY)
                 fwd_flood_set(e, v, f, 0);
             else
@@ -1150,49 +1194,65 @@ outage_over(struct evpn *e, uint64_t now)
 
 static int vn_bring_up(struct evpn *e, struct evpn_vn *v, uint64_t now);
 
+/* The earliest deadline of the VNs: device retries, flood withdrawals. */
+static uint64_t
+vn_deadlines(struct evpn *e, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+
+    for (struct evpn_vn *v = e->vns; v; v = v->next) {
+        if (!v->ok && v->retry_at && now >= v->retry_at)
+            vn_bring_up(e, v, now);
+        if (!v->ok && v->retry_at && v->retry_at < next)
+            next = v->retry_at;
+        for (unsigned k = 0; k < v->nflood; k++) {
+            uint64_t at = v->flood[k].del.at;
+            if (at && at <= now)
+                v->flood_dirty = e->flood_dirty = 1;
+            else if (at && at < next)
+                next = at;
+        }
+    }
+    return next;
+}
+
 uint64_t
 evpn_timers(struct evpn *e, uint64_t now)
 {
+    struct evpn_tq *t;
+    uint64_t next;
+
     if (now >= e->next_probe)
         frr_probe(e, now);
     if ((e->frr == EVPN_FRR_OUTAGE || e->frr == EVPN_FRR_RECONCILE) &&
         now >= e->outage_end)
         outage_over(e, now);
-    if (now >= e->next_deadline) {
-        e->next_deadline = UINT64_MAX;
-        for (struct evpn_vn *v = e->vns; v; v = v->next) {
-            if (!v->ok && v->retry_at && now >= v->retry_at)
-                vn_bring_up(e, v, now);
-            else if (!v->ok)
-                deadline(e, v->retry_at);
-            if (v->nflood)
-                v->flood_dirty = e->flood_dirty = 1;
-        }
-        for (uint32_t b = 0; b < (1u << e->mbits); b++)
-            for (struct evpn_mac *m = e->mtab[b]; m; m = m->next) {
-                if (m->lst == EVPN_L_HELD && now >= m->hold_until) {
-                    char mac[18];
-                    nvdp_mac_fmt(m->mac, mac);
-                    log_debug("evpn: VNI %u: %s: migration hold over, "
-                              "withdrawn", m->vn->vni, mac);
-                    e->c.hold_expired++;
-                    mac_unadvertise(e, m);
-                    mac_dirty(e, m);
-                } else if (m->lst == EVPN_L_HELD) {
-                    deadline(e, m->hold_until);
-                }
-                if (m->del_at)
-                    mac_dirty(e, m);
-            }
-        for (uint32_t b = 0; b < (1u << e->ibits); b++)
-            for (struct evpn_ip *i = e->itab[b]; i; i = i->next)
-                if (i->del_at)
-                    ip_dirty(e, i);
-        evpn_sync(e, now);
+    while (tq_first(&e->q_hold) <= now) {
+        struct evpn_mac *m = TQ_ENTRY(e->q_hold.next, struct evpn_mac, hold);
+        char mac[18];
+        tq_del(&m->hold);
+        nvdp_mac_fmt(m->mac, mac);
+        log_debug("evpn: VNI %u: %s: migration hold over, withdrawn",
+                  m->vn->vni, mac);
+        e->c.hold_expired++;
+        mac_unadvertise(e, m);
+        mac_dirty(e, m);
     }
-    uint64_t next = e->next_probe;
-    if (e->next_deadline < next)
-        next = e->next_deadline;
+    /* due withdrawals stay queued: mac_sync / ip_sync decide and dequeue */
+    for (t = e->q_mdel.next; t != &e->q_mdel && t->at <= now; t = t->next)
+        mac_dirty(e, TQ_ENTRY(t, struct evpn_mac, del));
+    for (t = e->q_idel.next; t != &e->q_idel && t->at <= now; t = t->next)
+        ip_dirty(e, TQ_ENTRY(t, struct evpn_ip, del));
+    next = vn_deadlines(e, now);
+    evpn_sync(e, now);
+    if (tq_first(&e->q_hold) < next)
+        next = tq_first(&e->q_hold);
+    if (tq_first(&e->q_mdel) < next)
+        next = tq_first(&e->q_mdel);
+    if (tq_first(&e->q_idel) < next)
+        next = tq_first(&e->q_idel);
+    if (e->next_probe < next)
+        next = e->next_probe;
     if ((e->frr == EVPN_FRR_OUTAGE || e->frr == EVPN_FRR_RECONCILE) &&
         e->outage_end < next)
         next = e->outage_end;
@@ -1213,7 +1273,6 @@ vn_bring_up(struct evpn *e, struct evpn_vn *v, uint64_t now)
         snprintf(v->error, sizeof(v->error), "%s", err);
         e->c.vn_failures++;
         v->retry_at = now + 10000;
-        deadline(e, v->retry_at);
         return -1;
     }
     v->ok = 1;
@@ -1265,6 +1324,8 @@ vn_forget(struct evpn *e, struct evpn_vn *v, uint64_t now, int unprogram)
                 fwd_mac_unset(e, m, now);
             if (unprogram)
                 fwd_leaving(e, m, 0);
+            tq_del(&m->hold);
+            tq_del(&m->del);
             *pp = m->next;
             e->nmacs--;
             free(m);
@@ -1278,6 +1339,7 @@ vn_forget(struct evpn *e, struct evpn_vn *v, uint64_t now, int unprogram)
             }
             if (unprogram && i->fprog)
                 fwd_ip_unset(e, i);
+            tq_del(&i->del);
             *pp = i->next;
             e->nips--;
             free(i);
@@ -1346,7 +1408,9 @@ evpn_new(const struct evpn_params *p, const struct evpn_kops *k,
     }
     if (getrandom(&e->seed, sizeof(e->seed), GRND_NONBLOCK) != sizeof(e->seed))
         e->seed = (uint64_t)(uintptr_t)e ^ now;
-    e->next_deadline = UINT64_MAX;
+    tq_init(&e->q_hold);
+    tq_init(&e->q_mdel);
+    tq_init(&e->q_idel);
     frr_probe(e, now);
     return e;
 }

@@ -12,7 +12,7 @@
 enum evpn_lstate {
     EVPN_L_NONE = 0,  /* not written */
     EVPN_L_ADV,       /* written: FRR advertises it */
-    EVPN_L_HELD,      /* no holder left (migration): written until hold_until */
+    EVPN_L_HELD,      /* no holder left (migration): written until hold.at */
     EVPN_L_TAKEN,     /* FRR moved it to the vxlan device: it lives elsewhere */
 };
 /* Where the kernel's bridge entry of a MAC is (the rule that says remote). */
@@ -24,6 +24,14 @@ enum evpn_kbr {
 
 struct evpn_vn;
 struct evpn_ip;
+
+/* A place in one of the engine's deadline queues (held MACs, withdrawals):
+ * each delay is a constant, so entries join at the tail in deadline order
+ * and the timer only looks at the heads. */
+struct evpn_tq {
+    struct evpn_tq *next, *prev;
+    uint64_t at; /* 0: not queued */
+};
 
 struct evpn_mac {
     struct evpn_mac *next;  /* hash chain */
@@ -47,8 +55,8 @@ struct evpn_mac {
     uint16_t nports;        /* local holders (ports) */
     uint64_t ports[EVPN_PORT_WORDS];
     uint32_t moves;         /* VTEP changes seen */
-    uint64_t hold_until;    /* EVPN_L_HELD */
-    uint64_t del_at;        /* withdrawal waiting to tell it from FRR stopping */
+    struct evpn_tq hold;    /* EVPN_L_HELD until hold.at */
+    struct evpn_tq del;     /* withdrawal waiting to tell it from FRR stopping */
     uint64_t del_inst;      /* the FRR that withdrew it */
     uint64_t changed;       /* last forwarder change (ms) */
 };
@@ -68,14 +76,16 @@ struct evpn_ip {
     uint8_t dirty, stale, unseen;
     uint16_t nports;
     uint64_t ports[EVPN_PORT_WORDS];
-    uint64_t del_at, del_inst;
+    struct evpn_tq del;
+    uint64_t del_inst;
 };
 
 struct evpn_flood {
     uint8_t family, ip[16];
     uint8_t kpresent;       /* zebra's zero-MAC self entry */
     uint8_t fprog, stale, unseen;
-    uint64_t del_at, del_inst;
+    struct evpn_tq del;     /* in no queue: the timer looks at each VN */
+    uint64_t del_inst;
 };
 
 struct evpn_vn {
@@ -132,7 +142,7 @@ struct evpn {
     uint64_t frr_since;     /* when frr took its value */
     uint64_t outage_end;    /* OUTAGE/RECONCILE: stale entries go */
     uint64_t next_probe;
-    uint64_t next_deadline; /* earliest hold / withdrawal / retry */
+    struct evpn_tq q_hold, q_mdel, q_idel; /* sentinels of the queues */
 
     struct evpn_counters c;
 };

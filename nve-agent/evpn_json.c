@@ -51,7 +51,7 @@ local_json(const struct evpn_mac *m, uint64_t now)
     json_object_object_add(o, "ports", json_object_new_int(m->nports));
     if (m->lst == EVPN_L_HELD)
         json_object_object_add(o, "hold_ms",
-                               json_object_new_int64(left(m->hold_until, now)));
+                               json_object_new_int64(left(m->hold.at, now)));
     for (const struct evpn_ip *i = m->ips; i; i = i->mnext)
         if (i->lwritten)
             json_object_array_add(ips, ipj(i->family, i->ip));
