@@ -25,13 +25,23 @@
 #include "evpn_nl.h"
 
 #define EVPN_NL_BUF 65536
-#define EVPN_NL_RCVBUF (8 << 20) /* a burst of 10,000 MACs is ~3 MB */
+#define EVPN_NL_RCVBUF (32 << 20) /* 10,000 MACs + IPs: ~20 MB of queue */
 #define EVPN_NL_ROUNDS 256       /* recv calls per read: the loop moves on */
+#define EVPN_NL_WBUF 32768       /* queued fdb/neighbour writes, one send */
+#define EVPN_NL_WMAX 256         /* their answers must fit the receive buffer */
+#define EVPN_NL_REQBUF (4 << 20)
 
 struct evpn_nl {
     struct nl_sock *req; /* requests, each waiting for its ACK */
     struct nl_sock *ev;  /* RTNLGRP_NEIGH */
     uint8_t *buf;
+    /* fdb and neighbour writes go out together: zebra reads a burst in
+     * one go, where one at a time it would wake up for each */
+    uint8_t *wbuf;
+    size_t wlen;
+    unsigned wn;
+    uint32_t wseq0;            /* sequence number of the first queued */
+    uint8_t wdel[EVPN_NL_WMAX]; /* a deletion: ENOENT is no error */
 };
 
 /* ---- sockets ----------------------------------------------------------- */
@@ -44,6 +54,7 @@ evpn_nl_open(char *err, size_t errlen)
     struct timeval tv = {2, 0};
 
     if (n == NULL || (n->buf = malloc(EVPN_NL_BUF)) == NULL ||
+        (n->wbuf = malloc(EVPN_NL_WBUF)) == NULL ||
         (n->req = nl_socket_alloc()) == NULL ||
         (n->ev = nl_socket_alloc()) == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -57,6 +68,14 @@ evpn_nl_open(char *err, size_t errlen)
     /* a stuck kernel must not stop the daemon */
     setsockopt(nl_socket_get_fd(n->req), SOL_SOCKET, SO_RCVTIMEO, &tv,
                sizeof(tv));
+    /* a batch's answers arrive before we read any: each takes far more
+     * room in the queue than its bytes */
+    sz = EVPN_NL_REQBUF;
+    if (setsockopt(nl_socket_get_fd(n->req), SOL_SOCKET, SO_RCVBUFFORCE, &sz,
+                   sizeof(sz)) < 0)
+        setsockopt(nl_socket_get_fd(n->req), SOL_SOCKET, SO_RCVBUF, &sz,
+                   sizeof(sz));
+    sz = EVPN_NL_RCVBUF;
     nl_socket_disable_seq_check(n->ev);
     if ((rc = nl_socket_add_membership(n->ev, RTNLGRP_NEIGH)) < 0 ||
         (rc = nl_socket_set_nonblocking(n->ev)) < 0) {
@@ -85,6 +104,7 @@ evpn_nl_close(struct evpn_nl *n)
     if (n->ev)
         nl_socket_free(n->ev);
     free(n->buf);
+    free(n->wbuf);
     free(n);
 }
 
@@ -418,6 +438,7 @@ evpn_nl_vn_create(struct evpn_nl *n, uint32_t vni, const struct evpn_params *p,
     int idx[4], rc;
     struct evpn_ifs made = {0, 0, 0, 0};
 
+    evpn_nl_flush(n); /* in order: what was queued before the devices */
     for (int i = 0; i < 4; i++) {
         evpn_ifname(nm[i], roles[i], vni);
         if (link_owner(n, nm[i], vni, &idx[i], err, errlen) < 0)
@@ -464,6 +485,7 @@ evpn_nl_vn_destroy(struct evpn_nl *n, uint32_t vni, const struct evpn_ifs *ifs)
     int idx;
 
     (void)ifs; /* by name: the indexes may have been reused */
+    evpn_nl_flush(n);
     for (unsigned i = 0; i < 3; i++) {
         evpn_ifname(nm, roles[i], vni);
         if (link_owner(n, nm, vni, &idx, err, sizeof(err)) > 0)
@@ -471,21 +493,86 @@ evpn_nl_vn_destroy(struct evpn_nl *n, uint32_t vni, const struct evpn_ifs *ifs)
     }
 }
 
+/* Queues one request; sent by evpn_nl_flush (at once when the buffer is
+ * full). */
 static int
 neigh_msg(struct evpn_nl *n, int add, const struct ndmsg *nd, int dfam,
           const uint8_t *dst, const uint8_t *mac)
 {
     struct nl_msg *m = nlmsg_alloc_simple(
         add ? RTM_NEWNEIGH : RTM_DELNEIGH,
-        add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+        NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0));
+    struct nlmsghdr *h;
+    size_t len;
 
     if (m == NULL || nlmsg_append(m, (void *)nd, sizeof(*nd), NLMSG_ALIGNTO) < 0 ||
         (dst && nla_put(m, NDA_DST, dfam == 4 ? 4 : 16, dst) < 0) ||
         (mac && nla_put(m, NDA_LLADDR, 6, mac) < 0)) {
         nlmsg_free(m);
-        return -NLE_NOMEM;
+        return -1;
     }
-    return send_sync(n, m);
+    h = nlmsg_hdr(m);
+    len = NLMSG_ALIGN(h->nlmsg_len);
+    if ((n->wlen + len > EVPN_NL_WBUF || n->wn == EVPN_NL_WMAX) &&
+        evpn_nl_flush(n) < 0) {
+        nlmsg_free(m);
+        return -1;
+    }
+    if (n->wn == 0)
+        n->wseq0 = nl_socket_use_seq(n->req);
+    else
+        nl_socket_use_seq(n->req);
+    h->nlmsg_seq = n->wseq0 + n->wn;
+    memcpy(n->wbuf + n->wlen, h, h->nlmsg_len);
+    n->wdel[n->wn++] = !add;
+    n->wlen += len;
+    nlmsg_free(m);
+    return 0;
+}
+
+int
+evpn_nl_pending(const struct evpn_nl *n)
+{
+    return n->wn > 0;
+}
+
+int
+evpn_nl_flush(struct evpn_nl *n)
+{
+    int fd = nl_socket_get_fd(n->req), fails = 0;
+    unsigned acked = 0, wn = n->wn;
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+
+    if (wn == 0)
+        return 0;
+    n->wn = 0;
+    if (sendto(fd, n->wbuf, n->wlen, 0, (struct sockaddr *)&sa, sizeof(sa)) <
+        0) {
+        n->wlen = 0;
+        return (int)wn;
+    }
+    n->wlen = 0;
+    /* the kernel answers each in order; a stale answer (seq out of range)
+     * is skipped */
+    while (acked < wn) {
+        ssize_t got = recv(fd, n->buf, EVPN_NL_BUF, 0);
+        int len = (int)got;
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return fails + (int)(wn - acked);
+        for (struct nlmsghdr *h = (struct nlmsghdr *)n->buf; nlmsg_ok(h, len);
+             h = nlmsg_next(h, &len)) {
+            uint32_t k = h->nlmsg_seq - n->wseq0;
+            if (h->nlmsg_type != NLMSG_ERROR || k >= wn)
+                continue;
+            const struct nlmsgerr *e = nlmsg_data(h);
+            if (e->error != 0 && !(n->wdel[k] && e->error == -ENOENT))
+                fails++;
+            acked++;
+        }
+    }
+    return fails;
 }
 
 int
@@ -496,9 +583,7 @@ evpn_nl_mac_write(struct evpn_nl *n, const struct evpn_ifs *ifs,
      * entries and would age dynamic ones */
     struct ndmsg nd = {.ndm_family = AF_BRIDGE, .ndm_ifindex = ifs->port,
                        .ndm_state = NUD_NOARP, .ndm_flags = NTF_MASTER};
-    int rc = neigh_msg(n, add, &nd, 0, NULL, mac);
-
-    return rc == 0 || (!add && rc == -NLE_OBJ_NOTFOUND) ? 0 : -1;
+    return neigh_msg(n, add, &nd, 0, NULL, mac);
 }
 
 int
@@ -507,7 +592,5 @@ evpn_nl_ip_write(struct evpn_nl *n, const struct evpn_ifs *ifs, int family,
 {
     struct ndmsg nd = {.ndm_family = family == 4 ? AF_INET : AF_INET6,
                        .ndm_ifindex = ifs->bridge, .ndm_state = NUD_NOARP};
-    int rc = neigh_msg(n, add, &nd, family, ip, add ? mac : NULL);
-
-    return rc == 0 || (!add && rc == -NLE_OBJ_NOTFOUND) ? 0 : -1;
+    return neigh_msg(n, add, &nd, family, ip, add ? mac : NULL);
 }

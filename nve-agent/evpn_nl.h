@@ -38,9 +38,15 @@ int evpn_nl_vn_create(struct evpn_nl *n, uint32_t vni,
 /* By name, and only devices whose ifalias says they are ours. */
 void evpn_nl_vn_destroy(struct evpn_nl *n, uint32_t vni,
                         const struct evpn_ifs *ifs);
+/* Queued (0), sent together by evpn_nl_flush: zebra then reads them as one
+ * burst. */
 int evpn_nl_mac_write(struct evpn_nl *n, const struct evpn_ifs *ifs,
                       const uint8_t mac[6], int add);
 int evpn_nl_ip_write(struct evpn_nl *n, const struct evpn_ifs *ifs, int family,
                      const uint8_t ip[16], const uint8_t mac[6], int add);
+/* Sends the queued writes and reads their answers: how many failed (a
+ * deletion of what is not there is no failure). */
+int evpn_nl_flush(struct evpn_nl *n);
+int evpn_nl_pending(const struct evpn_nl *n);
 
 #endif

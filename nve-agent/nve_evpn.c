@@ -20,9 +20,11 @@ struct nve_evpn {
     int snoop_fd; /* the forwarder's GARP / unsolicited NA queue */
     struct ev_loop *loop;
     struct ev_timer timer;
+    struct ev_timer flush;  /* queued kernel writes go out */
     char rundir[108];
     unsigned bad;      /* malformed netlink messages */
     uint64_t overruns; /* notifications lost: dumps */
+    uint64_t write_errors;
 };
 
 /* ---- FRR --------------------------------------------------------------- */
@@ -109,6 +111,9 @@ static void
 rearm(struct nve_evpn *x)
 {
     ev_timer_at(x->loop, &x->timer, evpn_timers(x->e, ev_now(x->loop)));
+    /* the writes of this round of the loop go out together, after it */
+    if (evpn_nl_pending(x->nl) && !ev_timer_active(&x->flush))
+        ev_timer_at(x->loop, &x->flush, ev_now(x->loop));
 }
 
 /* The whole neighbour table again: at start, and when notifications were
@@ -116,6 +121,7 @@ rearm(struct nve_evpn *x)
 static void
 resync(struct nve_evpn *x)
 {
+    evpn_nl_flush(x->nl); /* the dump shows our writes */
     evpn_kernel_resync_begin(x->e);
     if (evpn_nl_dump(x->nl, input, x, &x->bad) < 0)
         log_warnx("evpn: neighbour table dump failed: retried");
@@ -161,6 +167,23 @@ static void
 timer_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
 {
     rearm(arg);
+}
+
+/* A write that failed left the engine thinking it done: the table read
+ * again shows what is missing, and the engine writes it once more. */
+static void
+flush_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
+{
+    struct nve_evpn *x = arg;
+    int fails = evpn_nl_flush(x->nl);
+
+    if (fails > 0) {
+        x->write_errors += (uint64_t)fails;
+        log_warnx("evpn: %d kernel writes failed: reading the table again",
+                  fails);
+        resync(x);
+        rearm(x);
+    }
 }
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -221,6 +244,7 @@ nve_evpn_new(struct ev_loop *l, const struct nve_conf *c, struct fwd *f)
         x->snoop_fd = -1;
     }
     ev_timer_init(&x->timer, timer_cb, x);
+    ev_timer_init(&x->flush, flush_cb, x);
     log_info("evpn: VTEP %s, shadow devices on UDP port %u, FRR in %s",
              c->fwd.local_ip, p.shadow_port, x->rundir);
     return x;
@@ -232,6 +256,7 @@ nve_evpn_free(struct nve_evpn *x)
     if (x == NULL)
         return;
     ev_timer_stop(x->loop, &x->timer);
+    ev_timer_stop(x->loop, &x->flush);
     ev_io_del(x->loop, evpn_nl_fd(x->nl));
     if (x->snoop_fd >= 0) /* the forwarder closes it */
         ev_io_del(x->loop, x->snoop_fd);
@@ -284,6 +309,8 @@ nve_evpn_json(const struct nve_evpn *x)
     json_object_object_add(nl, "malformed", json_object_new_int64(x->bad));
     json_object_object_add(nl, "overruns",
                            json_object_new_int64((int64_t)x->overruns));
+    json_object_object_add(nl, "write_errors",
+                           json_object_new_int64((int64_t)x->write_errors));
     json_object_object_add(o, "netlink", nl);
     /* the forwarder's side of mobility, next to the engine's counters */
     static const struct {

@@ -26,7 +26,9 @@ nt_frr_newdir() {
 }
 
 # nt_frr_conf_nve NAME ROUTER_ID RR_IP: bgpd.conf of an NVE that peers with
-# the route reflector only and advertises every VNI zebra sees.
+# the route reflector only and advertises every VNI zebra sees. BGP
+# keepalive and hold times: FRR_TIMERS (default "3 9": quick to notice a
+# stopped peer; a bench that starves the CPU wants longer ones).
 nt_frr_conf_nve() {
     nt_frr_newdir "$1"
     cat >"$(nt_frr_dir "$1")/bgpd.conf" <<EOF
@@ -35,7 +37,7 @@ router bgp 65000
  bgp router-id $2
  no bgp default ipv4-unicast
  neighbor $3 remote-as 65000
- neighbor $3 timers 3 9
+ neighbor $3 timers ${FRR_TIMERS:-3 9}
  neighbor $3 timers connect 1
  address-family l2vpn evpn
   neighbor $3 activate
@@ -55,7 +57,7 @@ router bgp 65000
  no bgp default ipv4-unicast
  neighbor NVE peer-group
  neighbor NVE remote-as 65000
- neighbor NVE timers 3 9
+ neighbor NVE timers ${FRR_TIMERS:-3 9}
  bgp listen range $3 peer-group NVE
  address-family l2vpn evpn
   neighbor NVE activate
