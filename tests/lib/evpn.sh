@@ -74,7 +74,9 @@ nt_frr_start() {
     ns=$(nt_nsname "$1"); d=$(nt_frr_dir "$2")
     chown -R frr:frr "$d"
     rm -f "$d/zserv.api" "$d"/*.pid
-    nt_frr_exec "$ns" "$FRR_BIN/zebra" -d -A 127.0.0.1 -P 0 -f "$d/zebra.conf" \
+    # -s: zebra's netlink buffer, Debian's default (/etc/frr/daemons): a
+    # smaller one overruns on 10,000 MACs at once and zebra exits
+    nt_frr_exec "$ns" "$FRR_BIN/zebra" -d -A 127.0.0.1 -P 0 -s 90000000 -f "$d/zebra.conf" \
         -i "$d/zebra.pid" -z "$d/zserv.api" --vty_socket "$d" --log "file:$d/zebra.log"
     nt_wait 10 "$2's zebra" test -S "$d/zserv.api"
     nt_frr_exec "$ns" "$FRR_BIN/bgpd" -d -A 127.0.0.1 -P 0 -f "$d/bgpd.conf" \
