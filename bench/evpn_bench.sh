@@ -240,20 +240,10 @@ fi
 
 # ---- loss: a VM moves under a stream from a VM behind NVE3 -----------------------------
 if part loss; then
-vm() { # NAME HOSTNS IF MAC IP
-    nt_ns "$1"
-    ip -n "$(nt_nsname "$2")" link add "$3" type veth peer name eth0 netns "$(nt_nsname "$1")"
-    ip -n "$(nt_nsname "$1")" link set eth0 address "$4" mtu 1450
-    nt_in "$1" ethtool -K eth0 tso off gso off >/dev/null 2>&1
-    ip -n "$(nt_nsname "$1")" addr add "$5/24" dev eth0
-    nt_in "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-    ip -n "$(nt_nsname "$1")" link set eth0 up
-    ip -n "$(nt_nsname "$2")" link set "$3" up
-}
 MA=52:54:00:ea:00:01 MS=52:54:00:ea:00:03 UA=$(nt_uuid 61001) US=$(nt_uuid 61003)
 # ours (blue, 10.20/24) and flood-and-learn (green, 10.30/24) behind hypervisors
-vm oA hv1 vnetA $MA 10.20.0.1; vm oS hv3 vnetS $MS 10.20.0.3
-vm fA fh1 vnetA $MA 10.30.0.1; vm fS fh3 vnetS $MS 10.30.0.3
+nt_evpn_vm oA hv1 vnetA $MA 10.20.0.1; nt_evpn_vm oS hv3 vnetS $MS 10.20.0.3
+nt_evpn_vm fA fh1 vnetA $MA 10.30.0.1; nt_evpn_vm fS fh3 vnetS $MS 10.30.0.3
 for w in "hv1 $UA $MA 10.20.0.1 blue vnetA" "hv3 $US $MS 10.20.0.3 blue vnetS" \
          "fh1 $UA $MA 10.30.0.1 green vnetA" "fh3 $US $MS 10.30.0.3 green vnetS"; do
     read -r h u m ip vn ifn <<<"$w"
@@ -261,8 +251,8 @@ for w in "hv1 $UA $MA 10.20.0.1 blue vnetA" "hv3 $US $MS 10.20.0.3 blue vnetS" \
         --wait=5 >/dev/null || nt_fail "attach $m on $h"
 done
 # the anchor's VMs plug into the kernel bridges (10.40/24)
-vm kA k1 kvA $MA 10.40.0.1; ip -n "$(nt_nsname k1)" link set kvA master br20100
-vm kS k3 kvS $MS 10.40.0.3; ip -n "$(nt_nsname k3)" link set kvS master br20100
+nt_evpn_vm kA k1 kvA $MA 10.40.0.1; ip -n "$(nt_nsname k1)" link set kvA master br20100
+nt_evpn_vm kS k3 kvS $MS 10.40.0.3; ip -n "$(nt_nsname k3)" link set kvS master br20100
 pingw() { local i; for i in $(seq 20); do nt_in "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0; done; return 1; }
 for p in "oS 10.20.0.1" "fS 10.30.0.1" "kS 10.40.0.1"; do
     # shellcheck disable=SC2086

@@ -34,23 +34,9 @@ for i in 1 2 3; do
     nt_ns "${HV[$i]}"
     nt_veth "nve$i" ap1 "${HV[$i]}" up0
 done
-# vm NAME HV VNET MAC IP: a namespace behind a veth whose host side is the
-# VNIC's interface on the hypervisor; the overlay's MTU, no offloads (the
-# NVEs forward frame by frame).
-vm() {
-    nt_ns "$1"
-    ip -n "$(nt_nsname "$2")" link add "$3" type veth peer name eth0 netns "$(nt_nsname "$1")" ||
-        nt_fail "veth $3"
-    ip -n "$(nt_nsname "$1")" link set eth0 address "$4" mtu 1450
-    nt_in "$1" ethtool -K eth0 tso off gso off >/dev/null 2>&1
-    ip -n "$(nt_nsname "$1")" addr add "$5/24" dev eth0
-    nt_in "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-    ip -n "$(nt_nsname "$1")" link set eth0 up
-    ip -n "$(nt_nsname "$2")" link set "$3" up
-}
-vm vmA hv1 vnet1 $MA 10.20.0.1
-vm vmB hv3 vnet2 $MB 10.20.0.2
-vm vmS hv4 vnet3 $MS 10.20.0.3
+nt_evpn_vm vmA hv1 vnet1 $MA 10.20.0.1
+nt_evpn_vm vmB hv3 vnet2 $MB 10.20.0.2
+nt_evpn_vm vmS hv4 vnet3 $MS 10.20.0.3
 
 # ---- daemons: no flood list, no remote MAC in any configuration -------------
 export NVE_VNS=" " HV_VNS="blue:$VNI" HV_EXTRA='dataplane = "bpf"'

@@ -152,6 +152,21 @@ nt_evpn_underlay() {
     nt_frr_start rr rr
 }
 
+# nt_evpn_vm NAME HOSTNS IF MAC IP: a VM, namespace NAME behind a veth whose
+# host side IF is in HOSTNS (its hypervisor, or a kernel NVE's bridge); the
+# overlay's MTU, no offloads (the NVEs forward frame by frame), no IPv6.
+nt_evpn_vm() {
+    nt_ns "$1"
+    ip -n "$(nt_nsname "$2")" link add "$3" type veth peer name eth0 netns "$(nt_nsname "$1")" ||
+        nt_fail "veth $3"
+    ip -n "$(nt_nsname "$1")" link set eth0 address "$4" mtu 1450
+    nt_in "$1" ethtool -K eth0 tso off gso off >/dev/null 2>&1
+    ip -n "$(nt_nsname "$1")" addr add "$5/24" dev eth0
+    nt_in "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    ip -n "$(nt_nsname "$1")" link set eth0 up
+    ip -n "$(nt_nsname "$2")" link set "$3" up
+}
+
 # nt_evpn_frr I: FRR of nveI, peering with the route reflector.
 nt_evpn_frr() {
     nt_frr_conf_nve "nve$1" "192.0.2.$1" "$NT_EVPN_RR"
