@@ -444,7 +444,6 @@ run_counters(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 static struct json_object *
 run_evpn(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 {
-    (void)a;
     if (n->evpn == NULL)
         return ctl_fail(e, CTL_E_FAILED, "EVPN is off (no evpn section in "
                         "%s)", n->conf_path);

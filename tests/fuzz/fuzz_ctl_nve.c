@@ -105,7 +105,7 @@ nve_fuzz_new(struct ev_loop *l)
     n.started = ev_clock_ms();
     if ((n.fwd = fwd_new(&n.conf->fwd)) == NULL)
         abort();
-    nve_fwd_sink(&sink, n.fwd);
+    nve_sink(&sink, &n);
     if (tree_init(&n.tree, &sink, &lim) < 0)
         abort();
     n.proto = nve_proto_new(n.conf, &n.tree, n.epoch, drop_frame, NULL);
