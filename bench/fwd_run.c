@@ -4,8 +4,9 @@
  * drive the packet path without the NVDP control plane. Not installed.
  *
  * fwd_run -u UNDERLAY_IF -l LOCAL_IP [-P UDP_PORT] [-c CPU] [-t SECONDS]
- *         -p ID:IFNAME ... -b ID:TAG:VNI ... -m VNI:ID:MAC ...
+ *         [-x on|off] -p ID:IFNAME ... -b ID:TAG:VNI ... -m VNI:ID:MAC ...
  *         -r VNI:MAC=IP ... -f VNI:IP ...
+ * -x: the XDP fast path (default on, as nve-agent.conf's fastpath).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -71,7 +72,8 @@ static int
 usage(void)
 {
     fprintf(stderr, "usage: fwd_run -u IF -l IP [-P PORT] [-c CPU] [-t S] "
-            "-p ID:IF -b ID:TAG:VNI -m VNI:ID:MAC -r VNI:MAC=IP -f VNI:IP\n");
+            "[-x on|off] -p ID:IF -b ID:TAG:VNI -m VNI:ID:MAC -r VNI:MAC=IP "
+            "-f VNI:IP\n");
     return 2;
 }
 
@@ -126,7 +128,8 @@ main(int argc, char **argv)
     memset(&p, 0, sizeof(p));
     p.udp_port = 4789;
     p.df = 1;
-    while ((ch = getopt(argc, argv, "u:l:P:c:t:p:b:m:r:f:")) != -1) {
+    p.fastpath = 1;
+    while ((ch = getopt(argc, argv, "u:l:P:c:t:x:p:b:m:r:f:")) != -1) {
         switch (ch) {
         case 'u':
             snprintf(p.underlay_if, sizeof(p.underlay_if), "%s", optarg);
@@ -142,6 +145,11 @@ main(int argc, char **argv)
             break;
         case 't':
             secs = atof(optarg);
+            break;
+        case 'x':
+            if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+                return usage();
+            p.fastpath = strcmp(optarg, "on") == 0;
             break;
         case 'p': case 'b': case 'm': case 'r': case 'f':
             if (nops == 256)

@@ -23,6 +23,7 @@ struct fwd_params {
     char underlay_if[16];  /* "" = no packet path (tables only) */
     char local_ip[64];     /* underlay source address, v4 or v6 */
     uint16_t nvdp_ethertype; /* NVDP frames the access sockets ignore (0 = 0x88B5) */
+    uint8_t fastpath;      /* 1: the XDP fast path where the kernel allows */
 };
 
 struct fwd *fwd_new(const struct fwd_params *p);

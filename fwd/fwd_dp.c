@@ -27,6 +27,7 @@
 #include "fwd_fast.h"
 #include "fwd_int.h"
 #include "fwd_nl.h"
+#include "fwd_xdp.h"
 #include "log.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
@@ -486,7 +487,10 @@ hk_underlay(struct fwd_dp *dp)
     if (ioctl(dp->udp_fd, SIOCGIFMTU, &ifr) == 0 &&
         (unsigned)ifr.ifr_mtu != f->underlay_mtu) {
         log_info("fwd: underlay %s MTU %d", f->p.underlay_if, ifr.ifr_mtu);
+        pthread_mutex_lock(&f->wlock);
         __atomic_store_n(&f->underlay_mtu, (unsigned)ifr.ifr_mtu, __ATOMIC_RELAXED);
+        fwd_xdp_cfg(f);
+        pthread_mutex_unlock(&f->wlock);
     }
     if (ioctl(dp->udp_fd, SIOCGIFHWADDR, &ifr) == 0 &&
         memcmp(ifr.ifr_hwaddr.sa_data, f->underlay_mac, 6) != 0) {
@@ -562,6 +566,7 @@ hk_thread(void *arg)
         if (tick++ % 20 == 0) { /* once a second */
             hk_underlay(dp);
             hk_neigh(dp, tick % 100 == 1);
+            fwd_xdp_sync(f);
             pthread_mutex_lock(&f->wlock);
             fwd_age(f, now);
             pthread_mutex_unlock(&f->wlock);
@@ -673,18 +678,25 @@ fwd_start(struct fwd *f, int cpu)
             log_warnx("fwd: cannot pin the forwarding thread to CPU %d", cpu);
     }
     pthread_setname_np(dp->thr, "nve-fwd");
+    /* the fast path now that the exceptions it passes have a reader; the
+     * housekeeping thread follows interfaces from here on */
+    fwd_xdp_sync(f);
     if (pthread_create(&dp->hk, NULL, hk_thread, dp) != 0) {
         __atomic_store_n(&dp->stop, 1, __ATOMIC_RELEASE);
         pthread_join(dp->thr, NULL);
+        fwd_xdp_detach_all(f);
         goto fail;
     }
     pthread_setname_np(dp->hk, "nve-fwd-hk");
     pthread_mutex_lock(&f->wlock);
     f->dp = dp;
     pthread_mutex_unlock(&f->wlock);
-    log_info("fwd: forwarding on underlay %s (%s, UDP %u, MTU %u)%s",
-             f->p.underlay_if, f->p.local_ip, f->p.udp_port, f->underlay_mtu,
-             cpu >= 0 ? ", pinned" : "");
+    log_info("fwd: forwarding on underlay %s (%s, UDP %u, MTU %u)%s, XDP "
+             "fast path %s%s%s", f->p.underlay_if, f->p.local_ip,
+             f->p.udp_port, f->underlay_mtu, cpu >= 0 ? ", pinned" : "",
+             !f->p.fastpath ? "off (configured)" : f->xdp ? "on" : "off: ",
+             f->p.fastpath && !f->xdp ? f->xdp_why : "",
+             f->xdp ? " (per interface: nvdpctl fwd)" : "");
     return 0;
 fail:
     dp_free(dp);
@@ -703,6 +715,7 @@ fwd_stop(struct fwd *f)
         log_warn("fwd: stop");
     pthread_join(dp->thr, NULL);
     pthread_join(dp->hk, NULL);
+    fwd_xdp_detach_all(f);
     pthread_mutex_lock(&f->wlock);
     f->dp = NULL;
     pthread_mutex_unlock(&f->wlock);

@@ -7,6 +7,7 @@
 #include "fwd_encap.h"
 #include "fwd_int.h"
 #include "fwd_pkt.h"
+#include "fwd_xdp.h"
 
 /* ---- header templates and per-packet completion (pure) ------------------ */
 
@@ -184,6 +185,7 @@ remote_build(struct fwd *f, struct fwd_remote *rm, const uint8_t nh[6])
     rm->hdr_len = (uint8_t)len;
     rm->resolved = len > 0;
     fwd_seq_write_end(&rm->seq);
+    fwd_xdp_remote(f, (uint16_t)(rm - f->remotes), 0);
 }
 
 void

@@ -27,63 +27,15 @@
 #include <stdint.h>
 #include <string.h>
 #include "fwd.h"
+#include "fwd_defs.h"
 
-#define FWD_MAX_VNS 4096
 #define FWD_VNI_HASH 8192          /* power of two, > 2 * FWD_MAX_VNS */
-#define FWD_MAC_BITS 16
-#define FWD_MAC_CAP (1u << FWD_MAC_BITS)
-#define FWD_MAC_LIMIT (FWD_MAC_CAP / 4 * 3) /* keep probe chains short */
 /* Learned entries come from the wire: a hostile or broken VTEP must not
  * fill the table that local associations need. */
 #define FWD_LEARN_MAX (FWD_MAC_LIMIT / 2)
-#define FWD_MAX_REMOTES 1024
 #define FWD_MAX_FLOOD 64           /* head-end replication list per VN */
-#define FWD_HDR_MAX 70             /* Ethernet 14 + IPv6 40 + UDP 8 + VXLAN 8 */
-#define FWD_VXLAN_HLEN 8
-#define FWD_NO_REMOTE 0xFFFF
 
-/* Drop reasons: one counter each, names in fwd_drop_name(). */
-enum fwd_drop {
-    FWD_DROP_NONE = 0,
-    FWD_DROP_RUNT,           /* access frame shorter than an Ethernet header */
-    FWD_DROP_UNTAGGED,       /* access frame without 802.1Q tag */
-    FWD_DROP_UNKNOWN_TAG,    /* (port, tag) bound to no VN */
-    FWD_DROP_BAD_SRC,        /* multicast/zero source MAC */
-    FWD_DROP_SRC_NOT_ASSOC,  /* anti-spoofing: MAC not associated here */
-    FWD_DROP_VNIC_DOWN,      /* source or destination VNIC is down */
-    FWD_DROP_SAME_PORT,      /* destination behind the ingress port */
-    FWD_DROP_MTU,            /* too big for the underlay after encap */
-    FWD_DROP_NO_NEIGH,       /* remote VTEP's next hop not resolved */
-    FWD_DROP_VX_SHORT,       /* underlay packet too short for VXLAN */
-    FWD_DROP_VX_MALFORMED,   /* bad IP/UDP lengths, flags, fragments */
-    FWD_DROP_UNKNOWN_VNI,    /* VNI with no local member */
-    FWD_DROP_VX_TO_REMOTE,   /* decapsulated frame for a remote MAC */
-    FWD_DROP_TX_FAIL,        /* the kernel refused the frame */
-    FWD_DROP_MAX
-};
 const char *fwd_drop_name(int reason);
-
-/* MAC table entry value bits. */
-enum fwd_mac_type {
-    FWD_MAC_LOCAL = 1,
-    FWD_MAC_REMOTE = 2,   /* static or API */
-    FWD_MAC_LEARNED = 3,  /* learned from decapsulated traffic, ages */
-};
-#define FWD_MV_TYPE(v) ((unsigned)((v) & 3))
-#define FWD_MV_ACTIVE(v) ((unsigned)(((v) >> 2) & 1))
-/* A remote MAC that moved away from here (EVPN MAC mobility): until
- * mac_seen[slot] (s), frames for it that still arrive from the underlay
- * are re-encapsulated to its remote instead of dropped; with remote
- * FWD_NO_REMOTE (where it went is not known yet) to the flood list. */
-#define FWD_MV_MOVED(v) ((unsigned)(((v) >> 3) & 1))
-#define FWD_MV_F_MOVED (1ull << 3)
-#define FWD_MV_PORT(v) ((uint16_t)((v) >> 16))
-#define FWD_MV_REMOTE(v) ((uint16_t)((v) >> 32))
-#define FWD_MV(type, active, port, remote) \
-    ((uint64_t)(type) | ((uint64_t)((active) ? 1 : 0) << 2) | \
-     ((uint64_t)(port) << 16) | ((uint64_t)(remote) << 32))
-#define FWD_MK_EMPTY 0
-#define FWD_MK_TOMB 1
 
 struct fwd_mac_slot {
     uint64_t key; /* (vn index + 1) << 48 | MAC, or EMPTY / TOMB */
@@ -133,6 +85,7 @@ struct fwd_remote {
     uint8_t hdr[FWD_HDR_MAX]; /* outer Eth/IP/UDP/VXLAN, per-packet fields 0 */
     uint8_t ip[16];
     /* control side only */
+    uint16_t gen;       /* bumped each time the slot is taken (fast path) */
     uint32_t refs;
     uint64_t free_qs;   /* reusable once the reader passed this qs */
     char ipstr[48];
@@ -212,6 +165,7 @@ struct fwd_learn_ev {
 #define FWD_LEARN_RING 1024 /* power of two, SPSC: forwarder -> housekeeper */
 
 struct fwd_dp; /* packet path state, fwd_dp.c */
+struct fwd_xdp; /* XDP fast path, fwd_xdp.c */
 
 struct fwd {
     struct fwd_params p;
@@ -226,7 +180,8 @@ struct fwd {
     uint16_t vni_idx[FWD_VNI_HASH];
 
     struct fwd_mac_slot *macs; /* [FWD_MAC_CAP] */
-    uint32_t *mac_seen;        /* [FWD_MAC_CAP] learned entries: last seen, s */
+    uint32_t *mac_seen;        /* [FWD_MAC_CAP] learned entries: last seen, s
+                                * (with a fast path: its map, shared) */
     uint32_t nmacs;            /* live entries (control side) */
     uint32_t nlearned;         /* of which learned */
 
@@ -268,6 +223,8 @@ struct fwd {
     uint64_t snooped, snoop_overflow;
 
     struct fwd_dp *dp;
+    struct fwd_xdp *xdp;  /* NULL: no fast path, xdp_why says why */
+    char xdp_why[160];
 };
 
 /* Single-writer counters: a relaxed load + store is enough (one thread
@@ -289,7 +246,7 @@ static inline uint64_t fwd_mac_u64(const uint8_t m[6])
 }
 static inline uint64_t fwd_mac_key(uint16_t vn, const uint8_t m[6])
 {
-    return (uint64_t)(vn + 1) << 48 | fwd_mac_u64(m);
+    return FWD_MK(vn, fwd_mac_u64(m));
 }
 static inline uint32_t fwd_mac_hash(uint64_t key)
 {

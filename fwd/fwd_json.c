@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "fwd_int.h"
+#include "fwd_xdp.h"
 
 static const char *const drop_names[FWD_DROP_MAX] = {
     [FWD_DROP_NONE] = "none",
@@ -178,7 +179,7 @@ vn_json(const struct fwd *f, const struct fwd_vn *v)
 }
 
 static struct json_object *
-remote_json(const struct fwd_remote *rm)
+remote_json(struct fwd *f, const struct fwd_remote *rm)
 {
     struct json_object *ro = json_object_new_object();
     json_object_object_add(ro, "ip", json_object_new_string(rm->ipstr));
@@ -189,7 +190,8 @@ remote_json(const struct fwd_remote *rm)
         json_object_object_add(ro, "nexthop_mac", json_object_new_string(ms));
     }
     json_object_object_add(ro, "refs", json_object_new_int64(rm->refs));
-    json_object_object_add(ro, "tx_pkts", u64j(fwd_ctr_get(&rm->tx_pkts)));
+    json_object_object_add(ro, "tx_pkts", u64j(fwd_ctr_get(&rm->tx_pkts) +
+        fwd_xdp_remote_tx(f, (uint16_t)(rm - f->remotes))));
     return ro;
 }
 
@@ -222,10 +224,11 @@ fwd_dump_json(struct fwd *f)
     struct json_object *rems = json_object_new_array();
     for (int r = 0; r < FWD_MAX_REMOTES; r++)
         if (f->remotes[r].used)
-            json_object_array_add(rems, remote_json(&f->remotes[r]));
+            json_object_array_add(rems, remote_json(f, &f->remotes[r]));
     json_object_object_add(o, "remotes", rems);
     json_object_object_add(o, "mac_entries", json_object_new_int64(f->nmacs));
     json_object_object_add(o, "mac_capacity", json_object_new_int64(FWD_MAC_LIMIT));
+    json_object_object_add(o, "fastpath", fwd_xdp_state_json(f));
     pthread_mutex_unlock(&f->wlock);
     return o;
 }
@@ -256,13 +259,18 @@ static const struct ctr_row und_ctrs[] = {
 };
 #define NROWS(t) (sizeof(t) / sizeof((t)[0]))
 
+/* base's counters plus the fast path's (xdp: the same struct, or NULL) */
 static struct json_object *
-ctrs_add(struct json_object *o, const void *base, const struct ctr_row *rows,
-         size_t n)
+ctrs_add(struct json_object *o, const void *base, const void *xdp,
+         const struct ctr_row *rows, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        json_object_object_add(o, rows[i].name, u64j(fwd_ctr_get(
-            (const uint64_t *)((const char *)base + rows[i].off))));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = fwd_ctr_get((const uint64_t *)((const char *)base +
+                                                    rows[i].off));
+        if (xdp != NULL)
+            v += *(const uint64_t *)((const char *)xdp + rows[i].off);
+        json_object_object_add(o, rows[i].name, u64j(v));
+    }
     return o;
 }
 
@@ -273,25 +281,37 @@ fwd_counters_json(struct fwd *f)
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "running", json_object_new_boolean(f->dp != NULL));
     struct json_object *ports = json_object_new_object();
-    for (int p = 0; p < FWD_MAX_PORTS; p++)
-        if (f->ports[p].used)
-            json_object_object_add(ports, f->ports[p].ifname, ctrs_add(
-                port_obj(p), &f->ports[p].c, port_ctrs, NROWS(port_ctrs)));
+    for (int p = 0; p < FWD_MAX_PORTS; p++) {
+        if (!f->ports[p].used)
+            continue;
+        struct fwd_port_ctr x = {0};
+        fwd_xdp_port_ctrs(f, (uint16_t)p, &x);
+        json_object_object_add(ports, f->ports[p].ifname, ctrs_add(
+            port_obj(p), &f->ports[p].c, &x, port_ctrs, NROWS(port_ctrs)));
+    }
     json_object_object_add(o, "ports", ports);
     struct json_object *vns = json_object_new_object();
     for (int i = 0; i < f->nvns; i++) {
         char k[16];
+        struct fwd_vn_ctr x = {0};
+        fwd_xdp_vn_ctrs(f, (uint16_t)i, &x);
         snprintf(k, sizeof(k), "%u", f->vns[i].vni);
         json_object_object_add(vns, k, ctrs_add(json_object_new_object(),
-            &f->vns[i].c, vn_ctrs, NROWS(vn_ctrs)));
+            &f->vns[i].c, &x, vn_ctrs, NROWS(vn_ctrs)));
     }
     json_object_object_add(o, "vns", vns);
+    /* the fast path's drops and underlay counters, same names */
+    uint64_t xd[FWD_DROP_MAX] = {0}, xu[4] = {0};
+    fwd_xdp_glob(f, xd, xu);
     struct json_object *d = json_object_new_object();
     for (int r = 1; r < FWD_DROP_MAX; r++)
-        json_object_object_add(d, fwd_drop_name(r), u64j(fwd_ctr_get(&f->drops[r])));
+        json_object_object_add(d, fwd_drop_name(r),
+                               u64j(fwd_ctr_get(&f->drops[r]) + xd[r]));
     json_object_object_add(o, "drops", d);
-    struct json_object *u = ctrs_add(json_object_new_object(), f, und_ctrs,
-                                     NROWS(und_ctrs));
+    struct json_object *u = json_object_new_object();
+    for (size_t i = 0; i < NROWS(und_ctrs); i++)
+        json_object_object_add(u, und_ctrs[i].name, u64j(fwd_ctr_get(
+            (const uint64_t *)((const char *)f + und_ctrs[i].off)) + xu[i]));
     json_object_object_add(u, "mtu", json_object_new_int(f->underlay_mtu));
     json_object_object_add(o, "underlay", u);
     struct json_object *l = json_object_new_object();
@@ -309,6 +329,7 @@ fwd_counters_json(struct fwd *f)
     json_object_object_add(l, "snoop_overflow",
                            u64j(fwd_ctr_get(&f->snoop_overflow)));
     json_object_object_add(o, "forwarder", l);
+    json_object_object_add(o, "fastpath", fwd_xdp_ctrs_json(f));
     pthread_mutex_unlock(&f->wlock);
     return o;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fwd_int.h"
+#include "fwd_xdp.h"
 
 /* ---- reader-side lookup ------------------------------------------------- */
 
@@ -58,6 +59,7 @@ mac_put(struct fwd *f, uint64_t key, uint64_t val)
     int s = mac_find_slot(f, key);
     if (s >= 0) {
         __atomic_store_n(&f->macs[s].val, val, __ATOMIC_RELEASE);
+        fwd_xdp_mac(f, (uint32_t)s);
         return s;
     }
     if (f->nmacs >= FWD_MAC_LIMIT)
@@ -73,13 +75,14 @@ mac_put(struct fwd *f, uint64_t key, uint64_t val)
         __atomic_store_n(&f->mac_seen[h], fwd_now_s(), __ATOMIC_RELAXED);
     __atomic_store_n(&f->macs[h].key, key, __ATOMIC_RELEASE);
     f->nmacs++;
+    fwd_xdp_mac(f, h);
     return (int)h;
 }
 
 static void
 mac_remove_slot(struct fwd *f, uint32_t h)
 {
-    uint64_t v = f->macs[h].val;
+    uint64_t v = f->macs[h].val, k = f->macs[h].key;
     if (FWD_MV_TYPE(v) == FWD_MAC_LOCAL)
         fwd_ip_clear_mac(f, h); /* a local MAC's IPs go with it */
     else
@@ -87,6 +90,7 @@ mac_remove_slot(struct fwd *f, uint32_t h)
     if (FWD_MV_TYPE(v) == FWD_MAC_LEARNED)
         f->nlearned--;
     __atomic_store_n(&f->macs[h].key, FWD_MK_TOMB, __ATOMIC_RELEASE);
+    fwd_xdp_mac_del(f, k);
     f->nmacs--;
     /* A run of tombstones ending at an empty slot can become empty: no
      * probe chain passes beyond an empty slot, so a reader's result does
@@ -205,6 +209,7 @@ fwd_local_set_active(struct fwd *f, uint32_t vni, const uint8_t mac[6],
     __atomic_store_n(&f->macs[s].val,
                      FWD_MV(FWD_MAC_LOCAL, active, FWD_MV_PORT(v), FWD_NO_REMOTE),
                      __ATOMIC_RELEASE);
+    fwd_xdp_mac(f, (uint32_t)s);
     rc = 0;
 out:
     pthread_mutex_unlock(&f->wlock);

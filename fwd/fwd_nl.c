@@ -1,7 +1,10 @@
 /* fwd_nl.c - next-hop resolution for remote VTEPs through rtnetlink: the
- * route to a VTEP (gateway, interface) and that next hop's neighbour MAC.
- * Used by the housekeeping thread only, never on the packet path. */
+ * route to a VTEP (gateway, interface) and that next hop's neighbour MAC;
+ * and an interface's XDP features through generic netlink (the fast
+ * path's attach decisions). Used by the housekeeping thread only, never on
+ * the packet path. */
 #include <errno.h>
+#include <linux/genetlink.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -14,7 +17,13 @@
 int
 fwd_nl_open(void)
 {
-    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    return fwd_nl_open_proto(NETLINK_ROUTE);
+}
+
+int
+fwd_nl_open_proto(int proto)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
     if (fd < 0)
         return -1;
     struct timeval tv = {1, 0};
@@ -170,4 +179,96 @@ fwd_nl_nexthop_mac(int fd, int family, const uint8_t *dst, int ifindex,
         return -1;
     }
     return neigh_find(fd, family, nh, ifindex, mac);
+}
+
+/* ---- generic netlink: the "netdev" family (Linux 6.3; its uapi header
+ * linux/netdev.h is newer than what some distributions ship) ------------- */
+
+#define NETDEV_CMD_DEV_GET 1
+#define NETDEV_A_DEV_IFINDEX 1
+#define NETDEV_A_DEV_XDP_FEATURES 3
+#define NETDEV_A_DEV_XDP_RX_METADATA_FEATURES 5
+
+/* One request, one answer: the reply's attributes after the genl header
+ * (*attrs, *alen) in buf, or -1 (errno from an NLMSG_ERROR). */
+static int
+genl_call(int fd, struct nlmsghdr *req, char *buf, size_t blen,
+          struct rtattr **attrs, int *alen)
+{
+    nl_drain(fd);
+    if (nl_send(fd, req) < 0)
+        return -1;
+    ssize_t n = recv(fd, buf, blen, 0);
+    if (n < 0)
+        return -1;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+         h = NLMSG_NEXT(h, n)) {
+        if (h->nlmsg_seq != req->nlmsg_seq)
+            continue;
+        if (h->nlmsg_type == NLMSG_ERROR) {
+            const struct nlmsgerr *e = NLMSG_DATA(h);
+            errno = e->error ? -e->error : EPROTO;
+            return -1;
+        }
+        *attrs = (struct rtattr *)((char *)NLMSG_DATA(h) + GENL_HDRLEN);
+        *alen = (int)(h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN));
+        return 0;
+    }
+    errno = EPROTO;
+    return -1;
+}
+
+static int
+genl_family(int fd, const char *name)
+{
+    union {
+        struct nlmsghdr h;
+        char b[4096];
+    } u;
+    struct genlmsghdr *g = req_init(&u.h, GENL_ID_CTRL, NLM_F_REQUEST, 3,
+                                    GENL_HDRLEN);
+    g->cmd = CTRL_CMD_GETFAMILY;
+    g->version = 1;
+    add_attr(&u.h, CTRL_ATTR_FAMILY_NAME, name, strlen(name) + 1);
+    struct rtattr *a;
+    int len;
+    if (genl_call(fd, &u.h, u.b, sizeof(u.b), &a, &len) < 0)
+        return -1;
+    for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
+        if (a->rta_type == CTRL_ATTR_FAMILY_ID && RTA_PAYLOAD(a) == 2)
+            return *(uint16_t *)RTA_DATA(a);
+    errno = ENOENT;
+    return -1;
+}
+
+int
+fwd_nl_xdp_features(int fd, int ifindex, uint64_t *xdp, uint64_t *rx_meta)
+{
+    union {
+        struct nlmsghdr h;
+        char b[4096];
+    } u;
+    int fam = genl_family(fd, "netdev");
+    if (fam < 0)
+        return -1;
+    struct genlmsghdr *g = req_init(&u.h, (unsigned short)fam, NLM_F_REQUEST,
+                                    4, GENL_HDRLEN);
+    g->cmd = NETDEV_CMD_DEV_GET;
+    g->version = 1;
+    uint32_t ifi = (uint32_t)ifindex;
+    add_attr(&u.h, NETDEV_A_DEV_IFINDEX, &ifi, 4);
+    struct rtattr *a;
+    int len;
+    if (genl_call(fd, &u.h, u.b, sizeof(u.b), &a, &len) < 0)
+        return -1;
+    *xdp = *rx_meta = 0;
+    for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (RTA_PAYLOAD(a) != 8)
+            continue;
+        if (a->rta_type == NETDEV_A_DEV_XDP_FEATURES)
+            memcpy(xdp, RTA_DATA(a), 8);
+        else if (a->rta_type == NETDEV_A_DEV_XDP_RX_METADATA_FEATURES)
+            memcpy(rx_meta, RTA_DATA(a), 8);
+    }
+    return 0;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fwd_int.h"
+#include "fwd_xdp.h"
 #include "log.h"
 
 uint32_t
@@ -78,6 +79,9 @@ fwd_new(const struct fwd_params *p)
         return NULL;
     }
     pthread_mutex_init(&f->wlock, NULL);
+    if (f->p.fastpath && fwd_xdp_open(f) < 0)
+        log_warnx("fwd: no XDP fast path (%s): the in-process forwarder "
+                  "forwards everything", f->xdp_why);
     return f;
 }
 
@@ -87,6 +91,7 @@ fwd_free(struct fwd *f)
     if (f == NULL)
         return;
     fwd_stop(f);
+    fwd_xdp_close(f);
     free(f->vns);
     free(f->macs);
     free(f->mac_seen);
@@ -154,6 +159,7 @@ fwd_vn_get(struct fwd *f, uint32_t vni)
         h = (h + 1) & (FWD_VNI_HASH - 1);
     f->vni_idx[h] = (uint16_t)i;
     __atomic_store_n(&f->vni_key[h], vni + 1, __ATOMIC_RELEASE);
+    fwd_xdp_vn(f, (uint16_t)i);
     return i;
 }
 
@@ -227,7 +233,9 @@ fwd_remote_get(struct fwd *f, const char *ipstr)
     fwd_seq_write_end(&rm->seq);
     rm->refs = 1;
     rm->tx_pkts = 0;
+    rm->gen++; /* the fast path's MAC entries of the slot's last use are stale */
     inet_ntop(fam == 4 ? AF_INET : AF_INET6, ip, rm->ipstr, sizeof(rm->ipstr));
+    fwd_xdp_remote(f, (uint16_t)freeslot, 1);
     return freeslot;
 }
 
@@ -244,6 +252,7 @@ fwd_remote_unref(struct fwd *f, uint16_t r)
     rm->resolved = 0;
     fwd_seq_write_end(&rm->seq);
     rm->free_qs = __atomic_load_n(&f->qs, __ATOMIC_ACQUIRE);
+    fwd_xdp_remote(f, r, 0);
 }
 
 static void
@@ -299,13 +308,16 @@ fwd_port_del(struct fwd *f, uint16_t port_id)
         return -1;
     }
     __atomic_store_n(&pt->used, 0, __ATOMIC_RELEASE);
+    fwd_xdp_port_gone(f, port_id);
     for (int t = 0; t < 4096; t++) {
         uint16_t vn1 = pt->tag2vn[t];
         if (vn1 == 0)
             continue;
         __atomic_store_n(&pt->tag2vn[t], 0, __ATOMIC_RELEASE);
+        fwd_xdp_tag(f, port_id, (uint16_t)t);
         struct fwd_vn *v = &f->vns[vn1 - 1];
         __atomic_store_n(&v->port_tag[port_id], 0, __ATOMIC_RELEASE);
+        fwd_xdp_vnport(f, (uint16_t)(vn1 - 1), port_id);
         vn_publish_members(f, v);
     }
     fwd_mac_flush_port(f, port_id); /* local MACs behind it, and their IPs */
@@ -337,6 +349,8 @@ fwd_vn_bind(struct fwd *f, uint16_t port_id, uint16_t tag, uint32_t vni)
     }
     __atomic_store_n(&v->port_tag[port_id], tag, __ATOMIC_RELEASE);
     __atomic_store_n(&pt->tag2vn[tag], (uint16_t)(vn + 1), __ATOMIC_RELEASE);
+    fwd_xdp_vnport(f, (uint16_t)vn, port_id);
+    fwd_xdp_tag(f, port_id, tag);
     vn_publish_members(f, v);
     rc = 0;
 out:
@@ -362,6 +376,8 @@ fwd_vn_unbind(struct fwd *f, uint16_t port_id, uint16_t tag)
     struct fwd_vn *v = &f->vns[vn1 - 1];
     __atomic_store_n(&pt->tag2vn[tag], 0, __ATOMIC_RELEASE);
     __atomic_store_n(&v->port_tag[port_id], 0, __ATOMIC_RELEASE);
+    fwd_xdp_tag(f, port_id, tag);
+    fwd_xdp_vnport(f, (uint16_t)(vn1 - 1), port_id);
     vn_publish_members(f, v);
     pthread_mutex_unlock(&f->wlock);
     return 0;

@@ -336,6 +336,7 @@ fwd_params_equal(const struct fwd_params *a, const struct fwd_params *b)
     return a->udp_port == b->udp_port && a->sport_min == b->sport_min &&
            a->sport_max == b->sport_max && a->ttl == b->ttl &&
            a->df == b->df && a->mac_age_s == b->mac_age_s &&
+           a->fastpath == b->fastpath &&
            strcmp(a->underlay_if, b->underlay_if) == 0 &&
            strcmp(a->local_ip, b->local_ip) == 0;
 }

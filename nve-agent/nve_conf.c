@@ -55,6 +55,7 @@ static cfg_opt_t underlay_opts[] = {
     CFG_STR("source-port-range", "49152-65535", CFGF_NONE),
     CFG_INT("mac-age", 300, CFGF_NONE),
     CFG_INT("cpu", -1, CFGF_NONE),
+    CFG_BOOL("fastpath", cfg_true, CFGF_NONE),
     CFG_END()};
 
 static cfg_opt_t evpn_opts[] = {
@@ -571,6 +572,7 @@ conf_top(struct nve_conf *c, cfg_t *cfg, const char *file)
     c->fwd.df = cfg_getbool(u, "df") ? 1 : 0;
     c->fwd.mac_age_s = (uint32_t)cfg_getint(u, "mac-age");
     c->fwd_cpu = (int)cfg_getint(u, "cpu");
+    c->fwd.fastpath = cfg_getbool(u, "fastpath") ? 1 : 0;
     /* The forwarder shares the access ports with NVDP: it must skip our
      * control frames whatever EtherType they use. */
     c->fwd.nvdp_ethertype = c->ethertype;
@@ -735,6 +737,7 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
             c->fwd.sport_max);
     fprintf(o, "    mac-age = %u\n", c->fwd.mac_age_s);
     fprintf(o, "    cpu = %d\n", c->fwd_cpu);
+    fprintf(o, "    fastpath = %s\n", c->fwd.fastpath ? "on" : "off");
     fprintf(o, "}\n");
     if (c->evpn.enabled) {
         const struct nve_evpn_conf *ev = &c->evpn;
