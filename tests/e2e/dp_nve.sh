@@ -8,9 +8,14 @@
 # Same-VN VMs ping across the NVE (also with different tags on the two
 # ports), other-VN VMs never see their frames (captures), a detached VNIC
 # passes nothing, and the uplink carries only tagged VM traffic.
+# FASTPATH=on (default) or off: nve-agent's XDP fast path (on: it switches
+# the VMs' unicast between the ports, reading the tag hv-agent's tc-bpf
+# left in skb metadata; the hypervisors' uplinks run NAPI, as a NIC, to take
+# redirected frames); dp_nve_off.sh runs the second.
 set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/netns.sh"
-nt_init dp_nve
+FASTPATH=${FASTPATH:-on}
+nt_init "dp_nve_$FASTPATH"
 for c in ping tcpdump; do command -v $c >/dev/null || nt_skip "$c missing"; done
 HOOK_BIN=$NT_BUILD/tools/nvdp-hook
 [ -x "$HOOK_BIN" ] || nt_fail "tools/nvdp-hook not built"
@@ -32,10 +37,14 @@ export NVE_VNS=" " HV_VNS="blue:10100 red:20200"
 export NVE_EXTRA='underlay {
     interface = "und"
     local-ip = "192.0.2.1"
+    fastpath = '$FASTPATH'
 }
 vn "blue" { vni = 10100 }
 vn "red" { vni = 20200 }'
 export HV_EXTRA='dataplane = "bpf"'
+if [ "$FASTPATH" = on ]; then
+    for h in hv1 hv2; do nt_in $h ethtool -K up0 gro on >/dev/null || nt_fail "gro on $h/up0"; done
+fi
 nt_start_nve nve nve
 for h in hv1 hv2; do nt_start_hv $h $h up0; done
 for h in hv1 hv2; do nt_wait 10 "$h hears the NVE" nt_hv_sees_nve $h; done
@@ -113,6 +122,15 @@ nt_assert_eq "hv1 status: vnet1 installed with its tag" "$t1 true" \
     "$(nt_jq hv1 '.host.dataplane.vnics[] | select(.ifname == "vnet1") | "\(.tag) \(.installed)"' status)"
 nt_assert "hv1 status: frames tagged out counted" test "$(nt_jq hv1 .host.dataplane.counters.tx status)" -gt 0
 nt_assert "no untagged VM frame on the wire" sh -c "! tcpdump -r '$NT_DIR/ap1.pcap' -e -nn 2>/dev/null | grep -E '($M1|$M2) >' | grep -vq vlan"
+if [ "$FASTPATH" = on ]; then
+    nt_assert_eq "fast path on ap1 and ap2" 2 \
+        "$(nt_jq nve '[.fastpath.interfaces[] | select(.ifname != "und" and .attached and .xmit)] | length' fwd)"
+    nt_assert "the fast path switched the pings between the ports" \
+        test "$(nt_jq nve '.fwd.fastpath.redirected' counters)" -ge 4
+else
+    nt_assert_eq "fast path off" off "$(nt_jq nve .fastpath.state fwd)"
+    nt_assert "no XDP program on the NVE's ports" bash -c "! ip -n $(nt_nsname nve) link show | grep -q ' xdp'"
+fi
 
 # detach vm1 (libvirt stop): it passes nothing any more
 hook hv1 stopped end vm1 11111111-0000-4000-8000-000000000001 $M1 blue vnet1

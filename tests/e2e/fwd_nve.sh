@@ -12,10 +12,18 @@
 #   vm2 (red)  --+                                    +-- br2{vx2 20200} -- y (red)
 # The VMs' eth0 push/pop the tag the NVE handed out with a tc-bpf program
 # (the hypervisor data plane is another module's; this test needs only the
-# tagged wire).
+# tagged wire): the tag reaches the NVE as skb metadata, which its XDP fast
+# path reads from the driver.
+#
+# FASTPATH=on (default) or off: nve-agent.conf's `fastpath`. On, the veth
+# peers of the NVE's interfaces run NAPI (GRO, as a NIC) so they take
+# redirected frames, the VMs send complete checksums (as off a wire), and
+# the fast path must have carried the traffic; off, no XDP program is
+# attached. fwd_nve_off.sh runs the second.
 set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/netns.sh"
-nt_init fwd_nve
+FASTPATH=${FASTPATH:-on}
+nt_init "fwd_nve_$FASTPATH"
 S=$top_srcdir
 [ -n "$S" ] || S=$(cd "$(dirname "$0")/../.." && pwd)
 for c in tc clang ping tshark tcpdump ethtool sha256sum /usr/bin/python3; do
@@ -46,6 +54,7 @@ vm() {
     ip -n "$(nt_nsname "$1")" link set eth0 address "$4" mtu 1430
     ip -n "$(nt_nsname "$1")" addr add "$5/24" dev eth0
     nt_in "$1" ethtool -K eth0 tso off gso off >/dev/null 2>&1
+    [ "$FASTPATH" = on ] && nt_in "$1" ethtool -K eth0 tx off >/dev/null 2>&1
     ip -n "$(nt_nsname "$1")" link set eth0 up
     ip -n "$(nt_nsname "$2")" link set "$3" up
 }
@@ -66,9 +75,14 @@ ip -n "$(nt_nsname rem)" link set ry master br2
 for i in vx1 vx2 br1 br2; do ip -n "$(nt_nsname rem)" link set $i up; done
 
 NVE_VNS=" " HV_VNS="blue:10100 red:20200"
+if [ "$FASTPATH" = on ]; then
+    nt_in rem ethtool -K und gro on >/dev/null || nt_fail "gro on rem/und"
+    nt_in hv1 ethtool -K up0 gro on >/dev/null || nt_fail "gro on hv1/up0"
+fi
 NVE_EXTRA='underlay {
     interface = "und"
     local-ip = "192.0.2.1"
+    fastpath = '$FASTPATH'
 }
 vn "blue" {
     vni = 10100
@@ -132,6 +146,15 @@ nt_assert "counters: VN 10100 encapsulated" test "$(nt_jq nve '.fwd.vns["10100"]
 nt_assert "counters: VN 20200 decapsulated" test "$(nt_jq nve '.fwd.vns["20200"].decap_pkts' counters)" -gt 100
 nt_assert "counters: access port ap1 received" test "$(nt_jq nve '.fwd.ports.ap1.rx_pkts' counters)" -gt 100
 nt_assert "nvdpctl counters (text) names the forwarder" bash -c "'$NVDPCTL' -s '$NT_DIR/nve.sock' counters | grep -q encap"
+if [ "$FASTPATH" = on ]; then
+    nt_assert_eq "fast path on, on und and ap1" "on 2" \
+        "$(nt_jq nve '"\(.fastpath.state) \([.fastpath.interfaces[] | select(.attached and .xmit)] | length)"' fwd)"
+    nt_assert "the fast path carried the transfers" test "$(nt_jq nve '.fwd.fastpath.redirected' counters)" -gt 1000
+else
+    nt_assert_eq "fast path off" off "$(nt_jq nve .fastpath.state fwd)"
+    nt_assert "no XDP program on the NVE's interfaces" bash -c "! ip -n $(nt_nsname nve) link show | grep -q ' xdp'"
+    nt_assert_eq "nothing through a fast path" 0 "$(nt_jq nve '.fwd.fastpath.redirected' counters)"
+fi
 
 # VNIC down: the forwarder stops delivering from and to it; up restores
 d0=$(nt_jq nve '.fwd.drops["vnic-down"]' counters)
