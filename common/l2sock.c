@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -21,6 +22,7 @@
 #define L2_BATCH_MAX 64
 #define L2_MIN_FRAME 60 /* Ethernet minimum without FCS */
 #define L2_RCVBUF (4 * 1024 * 1024)
+#define L2_TX_RETRY_NS 2000000 /* see l2sock_send */
 
 /* Kernel filter: untagged frames (the kernel strips a received 802.1Q tag
  * into metadata, so it is asked for explicitly), addressed to us or to our
@@ -120,6 +122,10 @@ l2sock_open(struct l2sock *s, const char *ifname, uint16_t ethertype,
         log_warn("l2sock: %s: PACKET_AUXDATA", ifname);
         goto fail;
     }
+    /* Control frames first: with a priority qdisc (pfifo_fast, prio, or
+     * mqprio on a NIC) TC_PRIO_CONTROL puts ours ahead of queued data. */
+    int prio = 7; /* TC_PRIO_CONTROL */
+    (void)setsockopt(s->fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio));
 #ifdef PACKET_IGNORE_OUTGOING
     /* Our own transmissions are not input (the filter drops them too). */
     (void)setsockopt(s->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
@@ -329,9 +335,23 @@ l2sock_send(struct l2sock *s, const uint8_t dst[6], const uint8_t *payload,
     mh.msg_namelen = sizeof(sll);
     mh.msg_iov = iov;
     mh.msg_iovlen = (size_t)niov;
-    if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0) {
-        s->tx_errors++;
-        return -1;
+    /* A frame the interface refused with ENOBUFS (its queue, or a veth
+     * peer's receive ring, is full of data) was never sent: it is tried
+     * again at once for up to L2_TX_RETRY_NS rather than left to the
+     * protocol's retransmission timer (hundreds of ms): a control frame
+     * must not wait behind data packets. Spinning, not yielding: a busy
+     * data sender on this CPU would refill the queue meanwhile. Control
+     * frames are few; the spin is short and only under such load. */
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (errno != ENOBUFS ||
+            (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) >
+                L2_TX_RETRY_NS) {
+            s->tx_errors++;
+            return -1;
+        }
     }
     s->tx_frames++;
     return 0;
