@@ -449,7 +449,9 @@ fwd_underlay_rx(struct fwd *f, struct fwd_out *o, uint8_t *pkt,
         return;
     }
     struct fwd_vn *v = &f->vns[vn];
-    if (flags & FWD_RX_CSUM) /* the sending VTEP offloaded the inner one */
+    /* the sending VTEP offloaded a checksum: the inner one, or only the
+     * outer UDP one (then the inner is complete and must stay as it is) */
+    if ((flags & FWD_RX_CSUM) && !fwd_vx_outer_partial(pkt, &vx))
         fwd_l4_csum_complete(inner + 12, vx.inner_len - 12);
     fwd_ctr_add(&v->c.decap_pkts, 1);
     fwd_ctr_add(&v->c.decap_bytes, vx.inner_len);

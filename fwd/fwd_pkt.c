@@ -91,6 +91,18 @@ fwd_vx_parse(const uint8_t *pkt, size_t len, uint16_t udp_port,
     return 0;
 }
 
+int
+fwd_vx_outer_partial(const uint8_t *pkt, const struct fwd_vx *vx)
+{
+    size_t alen = vx->family == 4 ? 4 : 16;
+    const uint8_t *udp = pkt + vx->inner_off - FWD_VXLAN_HLEN - 8;
+    uint16_t ulen = fwd_rd16(udp + 4), field = fwd_rd16(udp + 6);
+    uint32_t s = fwd_csum_add(0, vx->src_ip, alen);
+    s = fwd_csum_add(s, vx->dst_ip, alen);
+    s += 17u + ulen;
+    return field != 0 && field == fwd_csum_fold(s);
+}
+
 void
 fwd_l4_csum_complete(uint8_t *et, size_t len)
 {

@@ -44,6 +44,14 @@ struct fwd_vx {
 int fwd_vx_parse(const uint8_t *pkt, size_t len, uint16_t udp_port,
                  struct fwd_vx *vx);
 
+/* A checksum left partial by the sender's offload (AF_PACKET's
+ * TP_STATUS_CSUMNOTREADY) is one checksum; on a VXLAN packet it may be the
+ * outer UDP one (a VTEP that offloads it, with the inner one complete) or
+ * the inner frame's. 1 when it is the outer: the field holds the folded
+ * pseudo-header sum, which a complete or absent (0) checksum does not
+ * (but for a 1 in 65535 coincidence). pkt and vx as fwd_vx_parse left them. */
+int fwd_vx_outer_partial(const uint8_t *pkt, const struct fwd_vx *vx);
+
 /* Completes in place a TCP or UDP checksum left partial by a sender's
  * checksum offload (the field holds the pseudo-header sum: AF_PACKET
  * reports TP_STATUS_CSUMNOTREADY). et points at the EtherType of an

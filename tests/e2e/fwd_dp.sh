@@ -18,7 +18,10 @@
 # the veth peers of the forwarder's interfaces run NAPI (GRO on, as a NIC:
 # a veth takes redirected frames only then) and the fast path must have
 # carried the common case; off, no XDP program may be attached. Every check
-# above holds in both modes (fwd_dp_off.sh runs the second).
+# above holds in both modes (fwd_dp_off.sh runs the second). With it on, the
+# fallbacks too: over the IPv6 underlay acc1 already carries another XDP
+# program (no fast path there, logged), and over IPv4 acc0's peer stops
+# taking redirected frames for a while (followed, logged).
 set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/netns.sh"
 FASTPATH=${FASTPATH:-on}
@@ -44,6 +47,8 @@ for v in 100 200 300; do
             -c "$S/tests/e2e/fwd_tag.bpf.c" -o "$D/tag$v$m.o" || fail "bpf build"
     done
 done
+clang -O2 -target bpf -I/usr/include/x86_64-linux-gnu -DXDPPASS \
+    -c "$S/tests/e2e/fwd_tag.bpf.c" -o "$D/xdpother.o" || fail "bpf build"
 
 MA=02:00:00:0a:00:01 MB=02:00:00:0b:00:01 MC=02:00:00:0c:00:01
 MX=02:00:00:0e:00:01 MY=02:00:00:0f:00:01 MNU=02:00:00:01:00:01 MRU=02:00:00:01:00:02
@@ -117,6 +122,9 @@ setup() { # $1 = underlay family
         nsx r ethtool -K und gro on >/dev/null || fail "gro on r/und"
         nsx h ethtool -K upl gro on >/dev/null || fail "gro on h/upl"
         nsx c ethtool -K eth0 gro on >/dev/null || fail "gro on c/eth0"
+        if [ "$fam" = 6 ]; then
+            ip -n "${P}n" link set dev acc1 xdp obj "$D/xdpother.o" sec xdp || fail "foreign XDP program"
+        fi
     fi
     bg n fwd.log "$RUN" -x "$FASTPATH" -u und -l $UL -t 0 -p 0:acc0 -p 1:acc1 \
         -b 0:100:10100 -b 0:200:20200 -b 1:300:10100 \
@@ -233,12 +241,35 @@ scenario() { # $1 = underlay family
 
     # who carried it: the XDP fast path (on) or the forwarder alone (off)
     if [ "$FASTPATH" = on ]; then
+        local want=3
+        if [ "$fam" = 6 ]; then # acc1 is another program's: no fast path there
+            want=2
+            sed -n 1p "$D/dump.json" | jq -e '.fastpath.interfaces[] | select(.ifname == "acc1") |
+                (.attached | not) and (.error | test("another XDP program"))' >/dev/null ||
+                fail "acc1's foreign XDP program not reported: $(sed -n 1p "$D/dump.json" | jq -c .fastpath)"
+            grep -q "no fast path on acc1 (attach: .*another XDP program.*in-process forwarder" "$D/fwd.log" ||
+                fail "acc1's fallback not logged"
+            ip -n "${P}n" link show acc1 | grep -q "prog/xdp id.* name xdp_other" || fail "the foreign program was touched"
+            log "ok: an interface with another XDP program: no fast path there, logged, the forwarder serves it"
+        fi
         sed -n 1p "$D/dump.json" | jq -e '.fastpath.state == "on" and
-            ([.fastpath.interfaces[] | select(.attached and .xmit)] | length) == 3' >/dev/null ||
-            fail "fast path not on all three interfaces: $(sed -n 1p "$D/dump.json" | jq -c .fastpath)"
+            ([.fastpath.interfaces[] | select(.attached and .xmit)] | length) == '$want >/dev/null ||
+            fail "fast path not on $want interfaces: $(sed -n 1p "$D/dump.json" | jq -c .fastpath)"
         sed -n 2p "$D/dump.json" | jq -e '.fastpath.redirected > 1000 and .fastpath.dropped > 0' >/dev/null ||
             fail "the fast path did not carry the traffic: $(sed -n 2p "$D/dump.json" | jq -c .fastpath)"
         log "ok: the XDP fast path carried the common case ($(sed -n 2p "$D/dump.json" | jq -c .fastpath))"
+        if [ "$fam" = 4 ]; then
+            # acc0's peer stops taking redirected frames (GRO off: no NAPI):
+            # followed within a second, frames to acc0 through the forwarder
+            xmit_acc0() { dump; sed -n 1p "$D/dump.json" | jq -r '.fastpath.interfaces[] | select(.ifname == "acc0") | .xmit'; }
+            nsx h ethtool -K upl gro off >/dev/null || fail "gro off h/upl"
+            nt_wait 5 "acc0 no longer taking redirected frames" nt_eq false xmit_acc0
+            grep -q "acc0 does not take redirected frames" "$D/fwd.log" || fail "not logged"
+            xfer x a 10.0.0.1 || fail "TCP x -> a with acc0 through the forwarder"
+            nsx h ethtool -K upl gro on >/dev/null || fail "gro on h/upl"
+            nt_wait 5 "acc0 taking redirected frames again" nt_eq true xmit_acc0
+            log "ok: an interface that stops taking redirected frames is followed and served by the forwarder"
+        fi
     else
         sed -n 1p "$D/dump.json" | jq -e '.fastpath.state == "off"' >/dev/null || fail "fast path not off"
         ip -n "${P}n" link show | grep -q ' xdp' && fail "an XDP program is attached with the fast path off"

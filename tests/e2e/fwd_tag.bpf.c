@@ -1,7 +1,8 @@
 /* fwd_tag.bpf.c - test helper for fwd_*.sh: a VM namespace's eth0 speaks
  * 802.1Q VID on the wire although this kernel has no VLAN devices. tc
  * egress pushes the tag (-DPUSH), tc ingress accepts only frames of VID and
- * pops it (-DPOP). Built by the test: clang -target bpf -DVID=N -DPUSH. */
+ * pops it (-DPOP); -DXDPPASS: a do-nothing XDP program. Built by the test:
+ * clang -target bpf -DVID=N -DPUSH. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
@@ -35,3 +36,12 @@ int tag_pop(struct __sk_buff *skb)
 #endif
 
 char _license[] SEC("license") = "GPL";
+
+#ifdef XDPPASS
+/* fwd_dp.sh: another party's XDP program, already on an interface */
+SEC("xdp")
+int xdp_other(struct xdp_md *ctx)
+{
+    return XDP_PASS;
+}
+#endif

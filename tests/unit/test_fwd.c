@@ -707,6 +707,51 @@ test_decap(void **st)
     env_free(e);
 }
 
+/* A checksum the sending VTEP left partial is the inner frame's or only
+ * the outer UDP one (the kernel's vxlan over IPv4 offloads that one and
+ * sends the inner complete): only an inner partial one is completed, a
+ * complete one is never touched. */
+static void
+test_decap_partial_csum(void **st)
+{
+    (void)st;
+    struct env *e = env_new();
+    uint8_t inner[128], part[128], pk[256], want[256];
+    size_t il = unhex(INNER_HEX, inner); /* B <- A, UDP checksum 0xa72a */
+    size_t wn = 0;
+    memcpy(want, inner, 12);
+    want[12] = 0x81, want[13] = 0, want[14] = 0, want[15] = 200;
+    memcpy(want + 16, inner + 12, il - 12);
+    wn = il + 4;
+    /* the outer checksum partial: the field holds the outer pseudo-header
+     * sum; the inner one complete */
+    size_t n = mkvx(e, pk, 10100, inner, il, 3);
+    uint32_t ps = fwd_csum_add(0, pk + 26, 8) + 17 + fwd_rd16(pk + 38);
+    fwd_wr16(pk + 40, fwd_csum_fold(ps));
+    struct fwd_vx vx;
+    assert_int_equal(fwd_vx_parse(pk, n, 4789, &vx), 0);
+    assert_true(fwd_vx_outer_partial(pk, &vx));
+    e->c.n = 0;
+    fwd_underlay_rx(e->f, &e->o, pk, n, FWD_RX_CSUM);
+    fwd_out_flush(e->f, &e->o);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.len[0], wn);
+    assert_memory_equal(e->c.buf[0], want, wn);
+    /* the inner one partial (outer checksum 0): completed */
+    memcpy(part, inner, il);
+    ps = fwd_csum_add(0, part + 26, 8) + 17 + fwd_rd16(part + 38);
+    fwd_wr16(part + 40, fwd_csum_fold(ps));
+    n = mkvx(e, pk, 10100, part, il, 3);
+    assert_int_equal(fwd_vx_parse(pk, n, 4789, &vx), 0);
+    assert_false(fwd_vx_outer_partial(pk, &vx));
+    e->c.n = 0;
+    fwd_underlay_rx(e->f, &e->o, pk, n, FWD_RX_CSUM);
+    fwd_out_flush(e->f, &e->o);
+    assert_int_equal(e->c.n, 1);
+    assert_memory_equal(e->c.buf[0], want, wn);
+    env_free(e);
+}
+
 /* Two VNs using the same MACs on the same ports with different tags:
  * nothing of one ever leaves with the other's tag or VNI. */
 static void
@@ -1659,6 +1704,7 @@ main(void)
         cmocka_unit_test(test_access_forwarding),
         cmocka_unit_test(test_access_drops),
         cmocka_unit_test(test_decap),
+        cmocka_unit_test(test_decap_partial_csum),
         cmocka_unit_test(test_isolation),
         cmocka_unit_test(test_api_errors),
         cmocka_unit_test(test_updates_during_forwarding),
