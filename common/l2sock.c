@@ -349,6 +349,9 @@ l2sock_send(struct l2sock *s, const uint8_t dst[6], const uint8_t *payload,
         if (errno != ENOBUFS ||
             (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) >
                 L2_TX_RETRY_NS) {
+            int e = errno;
+            log_debug("l2sock: %s: frame not sent: %s", s->ifname, strerror(e));
+            errno = e;
             s->tx_errors++;
             return -1;
         }
