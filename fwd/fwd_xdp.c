@@ -61,6 +61,7 @@ struct xdp_dev {
     int link_fd;            /* the attachment (a bpf_link), -1 = none */
     struct bpf_object *obj; /* the program bound to this interface */
     uint8_t xmit;           /* takes redirected frames */
+    uint8_t stale;          /* the port went: rewrite its maps (atomic) */
     uint32_t mtu;
     uint32_t retry_at;      /* s: next attach attempt after a failure */
     char err[128];          /* why not attached, "" = attached or untried */
@@ -236,10 +237,12 @@ fwd_xdp_port_gone(struct fwd *f, uint16_t port)
      * goes at the next fwd_xdp_sync */
     struct nf_port none = {0};
     put(f, M_PORTS, &k, &none, "port");
-    if (x->port[port].ifindex) {
-        uint32_t ifi = (uint32_t)x->port[port].ifindex;
+    uint32_t ifi = (uint32_t)__atomic_load_n(&x->port[port].ifindex, __ATOMIC_RELAXED);
+    if (ifi)
         del(f, M_DEVS, &ifi, "interface");
-    }
+    /* a port added again at once keeps its interface: the next sync must
+     * still write its maps back */
+    __atomic_store_n(&x->port[port].stale, 1, __ATOMIC_RELEASE);
     memset(x->pcpu, 0, (size_t)x->ncpus * ((sizeof(struct nf_port_ctr) + 7) & ~7u));
     put(f, M_PCTR, &k, x->pcpu, "port counters");
 }
@@ -464,7 +467,7 @@ dev_sync(struct fwd *f, struct xdp_dev *d, const char *name, int port,
 {
     struct fwd_xdp *x = f->xdp;
     int ifindex = name[0] ? (int)if_nametoindex(name) : 0;
-    int changed = 0;
+    int changed = __atomic_exchange_n(&d->stale, 0, __ATOMIC_ACQ_REL);
     if (d->ifindex != ifindex || strcmp(d->ifname, name) != 0) {
         /* gone, renamed or recreated: what we knew is stale */
         if (d->ifindex) {
@@ -475,7 +478,7 @@ dev_sync(struct fwd *f, struct xdp_dev *d, const char *name, int port,
         }
         dev_detach(d);
         snprintf(d->ifname, sizeof(d->ifname), "%s", name);
-        d->ifindex = ifindex;
+        __atomic_store_n(&d->ifindex, ifindex, __ATOMIC_RELAXED);
         d->xmit = 0;
         d->retry_at = 0;
         d->err[0] = '\0';
