@@ -8,6 +8,12 @@
  * checksums, interfaces that cannot take redirected frames) is XDP_PASS:
  * the in-process forwarder decides it, as without this program. The maps
  * are the forwarder's tables, written by fwd/fwd_xdp.c (nve_fast.h). */
+/*
+ * The main steps are global functions (nf_*): the verifier checks each
+ * once, on its own, instead of every path through all of them inlined
+ * (which cost it over half its budget and most of a second per interface).
+ * They re-read the packet pointers from ctx and take offsets, not
+ * pointers. */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -308,6 +314,19 @@ static __always_inline int csum_partial(const __u8 *et, const void *end,
     return field == fold(s + proto + l4len);
 }
 
+/* csum_partial on the frame's inner EtherType at et_off, avail bytes from
+ * there to the inner frame's end */
+__noinline int nf_csum_partial(struct xdp_md *ctx, __u32 et_off, __u32 avail)
+{
+    void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+    /* a mask, not a comparison: the verifier keeps its bound through the
+     * register copies the compiler makes */
+    const __u8 *et = (const __u8 *)data + (et_off & 0xff);
+    if (et + 2 > (const __u8 *)end)
+        return 0;
+    return csum_partial(et, end, avail);
+}
+
 /* ---- encapsulation (as fwd_encap.c) ------------------------------------- */
 
 static __always_inline __u32 mix(__u32 h, __u32 v)
@@ -361,35 +380,53 @@ static __always_inline __u32 flow_hash(const __u8 *eth, const __u8 *et,
     return h;
 }
 
+/* flow_hash of the frame: MACs at its start, EtherType at et_off */
+__noinline __u32 nf_flow_hash(struct xdp_md *ctx, __u32 et_off)
+{
+    void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+    const __u8 *eth = data;
+    if (eth + 12 > (const __u8 *)end)
+        return 0;
+    const __u8 *et = eth + (et_off & 0xff); /* a mask: see nf_csum_partial */
+    if (et + 2 > (const __u8 *)end)
+        return 0;
+    return flow_hash(eth, et, end);
+}
+
 /* One's complement sum of len bytes at p (even offset of the datagram),
- * in bpf_csum_diff's byte order. -1 if they are not all in the frame. */
+ * in the byte order of the loads (bpf_csum_diff's): 256-byte blocks, then
+ * 32-bit words, then the last 2 and 1 bytes. Plain bounded loops: each
+ * iteration is one state for the verifier. -1 if they are not all in the
+ * frame. */
 static __always_inline __s64 sum_bytes(const __u8 *p, __u32 len,
                                        const void *end)
 {
     __u64 s = 0;
-#pragma unroll
-    for (int i = 0; i < 8; i++) { /* up to 4 KiB: an XDP frame is smaller */
-        if (len < 512)
+    __u32 blocks = len / 256;
+    for (__u32 i = 0; i < 16; i++) { /* up to 4 KiB: an XDP frame is smaller */
+        if (i >= blocks)
             break;
-        if (p + 512 > (const __u8 *)end)
+        asm volatile("" : "+r"(p));
+        if (p + 256 > (const __u8 *)end)
             return -1;
-        s += (__u32)bpf_csum_diff(0, 0, (__be32 *)p, 512, 0);
-        p += 512;
-        len -= 512;
+        s += (__u32)bpf_csum_diff(0, 0, (__be32 *)p, 256, 0);
+        p += 256;
     }
-    if (len >= 512)
+    if (blocks > 16)
         return -1;
-#define SUM_CHUNK(n) \
-    if (len >= (n)) { \
-        if (p + (n) > (const __u8 *)end) \
-            return -1; \
-        s += (__u32)bpf_csum_diff(0, 0, (__be32 *)p, (n), 0); \
-        p += (n); \
-        len -= (n); \
+    len &= 255;
+    for (__u32 i = 0; i < 64; i++) {
+        if (len < 4)
+            break;
+        /* keeps clang from rewriting the bound as end - 4 (no pointer
+         * arithmetic on the packet's end for the verifier) */
+        asm volatile("" : "+r"(p));
+        if (p + 4 > (const __u8 *)end)
+            return -1;
+        s += *(const __u32 *)p;
+        p += 4;
+        len -= 4;
     }
-    SUM_CHUNK(256) SUM_CHUNK(128) SUM_CHUNK(64) SUM_CHUNK(32) SUM_CHUNK(16)
-    SUM_CHUNK(8) SUM_CHUNK(4)
-#undef SUM_CHUNK
     if (len >= 2) {
         if (p + 2 > (const __u8 *)end)
             return -1;
@@ -403,6 +440,29 @@ static __always_inline __s64 sum_bytes(const __u8 *p, __u32 len,
         s += *p; /* the last odd byte, padded with zero */
     }
     return (__s64)s;
+}
+
+/* The UDP checksum of the IPv6 datagram the frame starts with (after its
+ * 14-byte Ethernet header), written in place. 0, or -1 if the frame does
+ * not hold it. */
+__noinline int nf_udp6_csum(struct xdp_md *ctx, __u32 ulen)
+{
+    void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+    __u8 *ip = (__u8 *)data + 14, *udp = ip + 40;
+    if (udp + 8 > (__u8 *)end || ulen > 4096)
+        return -1;
+    wr16(udp + 6, 0);
+    /* over the pseudo-header (addresses, length, next header) and the
+     * whole datagram (RFC 8200 8.1) */
+    __s64 s = sum_bytes(udp, ulen, end);
+    if (s < 0)
+        return -1;
+    __u64 t = (__u64)s + (__u32)bpf_csum_diff(0, 0, (__be32 *)(ip + 8), 32, 0);
+    t += (__u64)bpf_htonl(ulen); /* separately: their u32 sum can carry */
+    t += (__u64)bpf_htonl(17);
+    __u16 c = ~fold(t);
+    *(__u16 *)(udp + 6) = c ? c : 0xffff;
+    return 0;
 }
 
 /* Prepends rv's outer header to the frame in place of its tag (tagged: the
@@ -458,17 +518,7 @@ static __always_inline int encap(struct xdp_md *ctx, struct nf_glob *g,
         return 0; /* UDP checksum 0 over IPv4 */
     }
     wr16(ip + 4, ulen);
-    /* IPv6: over the pseudo-header (addresses, length, next header) and
-     * the whole datagram (RFC 8200 8.1) */
-    __s64 s = sum_bytes(udp, ulen, end);
-    if (s < 0)
-        return -1; /* cannot happen: the frame holds ulen bytes there */
-    __u64 t = (__u64)s + (__u32)bpf_csum_diff(0, 0, (__be32 *)(ip + 8), 32, 0);
-    t += (__u64)bpf_htonl(ulen); /* separately: their u32 sum can carry */
-    t += (__u64)bpf_htonl(17);
-    __u16 c = ~fold(t);
-    *(__u16 *)(udp + 6) = c ? c : 0xffff;
-    return 0;
+    return nf_udp6_csum(ctx, ulen);
 }
 
 /* Writes tag into the frame (tagged: replacing the one there; otherwise
@@ -499,10 +549,13 @@ static __always_inline int retag(struct xdp_md *ctx, int tagged, __u16 tag)
 
 /* ---- access port -------------------------------------------------------- */
 
-static __always_inline int nf_access(struct xdp_md *ctx, struct nf_glob *g,
-                                     const struct nf_cfg *cfg, __u32 port,
-                                     int meta, __u16 tci)
+__noinline int nf_access(struct xdp_md *ctx, __u32 port, __u32 meta, __u32 tci)
 {
+    __u32 zero = 0;
+    struct nf_glob *g = bpf_map_lookup_elem(&nf_glob, &zero);
+    struct nf_cfg *cfg = bpf_map_lookup_elem(&nf_cfg, &zero);
+    if (!g || !cfg)
+        return XDP_PASS;
     void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
     __u8 *fr = data, *et;
     __u32 vid, eoff, len = bpf_xdp_get_buff_len(ctx);
@@ -561,7 +614,7 @@ static __always_inline int nf_access(struct xdp_md *ctx, struct nf_glob *g,
             : tag == 0 ? FWD_DROP_UNKNOWN_TAG : 0;
         if (reason)
             return drop_acc(g, reason, port, (int)vn, ilen);
-        if (csum_partial(et, end, len - eoff))
+        if (nf_csum_partial(ctx, eoff, len - eoff))
             return pass(g);
         int oif = port_out(dp, ilen + 4);
         if (!oif)
@@ -587,12 +640,12 @@ static __always_inline int nf_access(struct xdp_md *ctx, struct nf_glob *g,
     /* never fragment: too big is the forwarder's drop (mtu-exceeded) */
     if (hl - 14 + ilen > cfg->mtu || hl - 14 + ilen > 0xffff)
         return pass(g);
-    if (!cfg->und_ifindex || !cfg->und_xmit || csum_partial(et, end, len - eoff))
+    if (!cfg->und_ifindex || !cfg->und_xmit || nf_csum_partial(ctx, eoff, len - eoff))
         return pass(g);
     __u32 *vnip = bpf_map_lookup_elem(&nf_vns, &vn);
     if (!vnip)
         return pass(g);
-    __u32 h = flow_hash(fr, et, end);
+    __u32 h = nf_flow_hash(ctx, eoff);
     __u32 span = (__u32)cfg->sport_max - cfg->sport_min + 1;
     __u16 sport = (__u16)(cfg->sport_min + (__u32)(((__u64)h * span) >> 32));
     if (encap(ctx, g, cfg, rv, *vnip, sport, !meta, ilen))
@@ -648,10 +701,13 @@ static __always_inline int ip_is(const __u8 *a, const __u8 *b, int family)
            *(const __u64 *)(a + 8) == *(const __u64 *)(b + 8);
 }
 
-static __always_inline int nf_underlay(struct xdp_md *ctx, struct nf_glob *g,
-                                       const struct nf_cfg *cfg, int meta,
-                                       __u16 tci)
+__noinline int nf_underlay(struct xdp_md *ctx, __u32 meta, __u32 tci)
 {
+    __u32 zero = 0;
+    struct nf_glob *g = bpf_map_lookup_elem(&nf_glob, &zero);
+    struct nf_cfg *cfg = bpf_map_lookup_elem(&nf_cfg, &zero);
+    if (!g || !cfg)
+        return XDP_PASS;
     void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
     __u8 *fr = data, *ip = fr + 14, *udp, *sip;
     __u32 len = bpf_xdp_get_buff_len(ctx), iplen, l3;
@@ -740,7 +796,7 @@ static __always_inline int nf_underlay(struct xdp_md *ctx, struct nf_glob *g,
         return drop_und(g, FWD_DROP_VNIC_DOWN, (int)vn, len, ilen);
     if (tag == 0)
         return drop_und(g, FWD_DROP_UNKNOWN_VNI, (int)vn, len, ilen);
-    if (csum_partial(in + 12, end, ilen - 12))
+    if (nf_csum_partial(ctx, (__u32)(outer + 12), ilen - 12))
         return pass(g);
     int oif = port_out(dp, ilen + 4);
     if (!oif)
@@ -773,9 +829,9 @@ static __always_inline int nf_main(struct xdp_md *ctx, int meta, __u16 tci)
     if (!dev)
         return pass(g);
     if (dev->kind == NF_DEV_ACCESS)
-        return nf_access(ctx, g, cfg, dev->port, meta, tci);
+        return nf_access(ctx, dev->port, (__u32)meta, tci);
     if (dev->kind == NF_DEV_UNDERLAY)
-        return nf_underlay(ctx, g, cfg, meta, tci);
+        return nf_underlay(ctx, (__u32)meta, tci);
     return pass(g);
 }
 

@@ -678,9 +678,10 @@ fwd_start(struct fwd *f, int cpu)
             log_warnx("fwd: cannot pin the forwarding thread to CPU %d", cpu);
     }
     pthread_setname_np(dp->thr, "nve-fwd");
-    /* the fast path now that the exceptions it passes have a reader; the
-     * housekeeping thread follows interfaces from here on */
-    fwd_xdp_sync(f);
+    /* the housekeeping thread attaches the fast path (now that the frames
+     * it passes have a reader) and follows the interfaces: verifying the
+     * program takes a fraction of a second per interface, which the
+     * control plane does not wait for */
     if (pthread_create(&dp->hk, NULL, hk_thread, dp) != 0) {
         __atomic_store_n(&dp->stop, 1, __ATOMIC_RELEASE);
         pthread_join(dp->thr, NULL);
@@ -692,11 +693,10 @@ fwd_start(struct fwd *f, int cpu)
     f->dp = dp;
     pthread_mutex_unlock(&f->wlock);
     log_info("fwd: forwarding on underlay %s (%s, UDP %u, MTU %u)%s, XDP "
-             "fast path %s%s%s", f->p.underlay_if, f->p.local_ip,
+             "fast path %s%s", f->p.underlay_if, f->p.local_ip,
              f->p.udp_port, f->underlay_mtu, cpu >= 0 ? ", pinned" : "",
-             !f->p.fastpath ? "off (configured)" : f->xdp ? "on" : "off: ",
-             f->p.fastpath && !f->xdp ? f->xdp_why : "",
-             f->xdp ? " (per interface: nvdpctl fwd)" : "");
+             !f->p.fastpath ? "off (configured)" : f->xdp ? "being attached"
+             : "off: ", f->p.fastpath && !f->xdp ? f->xdp_why : "");
     return 0;
 fail:
     dp_free(dp);

@@ -43,6 +43,10 @@ _Static_assert(sizeof(((struct nf_remote *)0)->hdr) ==
                sizeof(((struct fwd_remote *)0)->hdr), "outer header size");
 
 #define RETRY_S 10 /* a failed attach is tried again after this */
+/* Interfaces attached per fwd_xdp_sync: each costs a verification (a
+ * fraction of a second) that the housekeeping thread's other work (learning,
+ * next hops) waits for; with many ports they are attached over seconds. */
+#define ATTACH_PER_SYNC 2
 
 enum {
     M_CFG, M_DEVS, M_PORTS, M_TAGS, M_VNPORT, M_VNIS, M_VNS, M_MACS,
@@ -68,8 +72,9 @@ struct xdp_dev {
 };
 
 struct fwd_xdp {
-    struct bpf_object *obj; /* the maps and the test program */
+    struct bpf_object *obj; /* the maps */
     int fd[M_MAX];
+    struct bpf_object *test_obj; /* the test program, loaded on demand */
     int test_fd;
     int ncpus;
     void *pcpu;             /* per-CPU values, read one key at a time */
@@ -369,8 +374,43 @@ dev_detach(struct xdp_dev *d)
     d->obj = NULL;
 }
 
-/* Loads the program bound to ifindex (sharing every map) and attaches it
- * in driver mode. 0, or -1 with d->err set. */
+/* A copy of the object sharing every map, with one program loaded:
+ * "nve_fast" bound to ifindex, or (ifindex 0) "nve_fast_test". The
+ * object, or NULL with -errno in *rc. */
+static struct bpf_object *
+prog_load(struct fwd_xdp *x, int ifindex, int *rc)
+{
+    DECLARE_LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "nve_fast");
+    struct bpf_object *obj = bpf_object__open_mem(nve_fast_bpf_o,
+                                                  nve_fast_bpf_o_len, &oo);
+    *rc = obj == NULL ? -errno : 0;
+    for (int m = 0; *rc == 0 && m < M_MAX; m++) {
+        struct bpf_map *mp = bpf_object__find_map_by_name(obj, map_names[m]);
+        *rc = mp == NULL ? -ENOENT : bpf_map__reuse_fd(mp, x->fd[m]);
+    }
+    struct bpf_program *dev = NULL, *test = NULL;
+    if (*rc == 0) {
+        dev = bpf_object__find_program_by_name(obj, "nve_fast");
+        test = bpf_object__find_program_by_name(obj, "nve_fast_test");
+        *rc = dev == NULL || test == NULL ? -ENOENT : 0;
+    }
+    if (*rc == 0) {
+        bpf_program__set_autoload(ifindex ? test : dev, false);
+        if (ifindex) {
+            bpf_program__set_ifindex(dev, (uint32_t)ifindex);
+            bpf_program__set_flags(dev, BPF_F_XDP_DEV_BOUND_ONLY);
+        }
+        *rc = bpf_object__load(obj);
+    }
+    if (*rc != 0) {
+        bpf_object__close(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+/* Loads the program bound to ifindex and attaches it in driver mode. 0,
+ * or -1 with d->err set. */
 static int
 dev_attach(struct fwd_xdp *x, struct xdp_dev *d, int ifindex)
 {
@@ -391,31 +431,13 @@ dev_attach(struct fwd_xdp *x, struct xdp_dev *d, int ifindex)
                  "to XDP");
         return -1;
     }
-    DECLARE_LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "nve_fast");
-    struct bpf_object *obj = bpf_object__open_mem(nve_fast_bpf_o,
-                                                  nve_fast_bpf_o_len, &oo);
-    int rc = obj == NULL ? -errno : 0;
-    for (int m = 0; rc == 0 && m < M_MAX; m++) {
-        struct bpf_map *mp = bpf_object__find_map_by_name(obj, map_names[m]);
-        rc = mp == NULL ? -ENOENT : bpf_map__reuse_fd(mp, x->fd[m]);
-    }
-    struct bpf_program *prog = NULL, *t = NULL;
-    if (rc == 0) {
-        prog = bpf_object__find_program_by_name(obj, "nve_fast");
-        t = bpf_object__find_program_by_name(obj, "nve_fast_test");
-        rc = prog == NULL || t == NULL ? -ENOENT : 0;
-    }
-    if (rc == 0) {
-        bpf_program__set_autoload(t, false);
-        bpf_program__set_ifindex(prog, (uint32_t)ifindex);
-        bpf_program__set_flags(prog, BPF_F_XDP_DEV_BOUND_ONLY);
-        rc = bpf_object__load(obj);
-    }
-    if (rc != 0) {
+    int rc;
+    struct bpf_object *obj = prog_load(x, ifindex, &rc);
+    if (obj == NULL) {
         snprintf(d->err, sizeof(d->err), "load: %s", strerror(-rc));
-        bpf_object__close(obj);
         return -1;
     }
+    struct bpf_program *prog = bpf_object__find_program_by_name(obj, "nve_fast");
     /* a link, not a netlink attachment: it goes with our process, so a
      * crashed nve-agent leaves no program forwarding on stale tables */
     DECLARE_LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_DRV_MODE);
@@ -463,7 +485,7 @@ dev_maps(struct fwd *f, struct xdp_dev *d, int port)
  * underlay). */
 static void
 dev_sync(struct fwd *f, struct xdp_dev *d, const char *name, int port,
-         uint32_t now)
+         uint32_t now, int *budget)
 {
     struct fwd_xdp *x = f->xdp;
     int ifindex = name[0] ? (int)if_nametoindex(name) : 0;
@@ -494,7 +516,8 @@ dev_sync(struct fwd *f, struct xdp_dev *d, const char *name, int port,
         }
         return;
     }
-    if (d->link_fd < 0 && now >= d->retry_at) {
+    if (d->link_fd < 0 && now >= d->retry_at && *budget > 0) {
+        (*budget)--;
         char before[sizeof(d->err)];
         memcpy(before, d->err, sizeof(before));
         if (dev_attach(x, d, ifindex) == 0) {
@@ -546,10 +569,11 @@ fwd_xdp_sync(struct fwd *f)
                  f->ports[p].used ? f->ports[p].ifname : "");
     pthread_mutex_unlock(&f->wlock);
     uint32_t now = fwd_now_s();
-    dev_sync(f, &x->und, f->p.underlay_if, -1, now);
+    int budget = ATTACH_PER_SYNC;
+    dev_sync(f, &x->und, f->p.underlay_if, -1, now, &budget);
     for (int p = 0; p < FWD_MAX_PORTS; p++)
         if (names[p][0] || x->port[p].ifname[0])
-            dev_sync(f, &x->port[p], names[p], p, now);
+            dev_sync(f, &x->port[p], names[p], p, now, &budget);
 }
 
 void
@@ -573,6 +597,8 @@ xdp_free(struct fwd_xdp *x)
     dev_detach(&x->und);
     if (x->seen != NULL)
         munmap(x->seen, x->seen_len);
+    if (x->test_obj != NULL)
+        bpf_object__close(x->test_obj);
     if (x->obj != NULL)
         bpf_object__close(x->obj);
     if (x->genl_fd >= 0)
@@ -591,19 +617,19 @@ xdp_load(struct fwd *f, struct fwd_xdp *x)
         snprintf(f->xdp_why, sizeof(f->xdp_why), "open: %s", strerror(errno));
         return -1;
     }
-    /* the device-bound program is loaded per interface (dev_attach) */
-    bpf_program__set_autoload(bpf_object__find_program_by_name(x->obj, "nve_fast"),
-                              false);
+    /* the maps only: the program is loaded (verified) per interface,
+     * bound to it (dev_attach), and the test one on demand */
+    struct bpf_program *p;
+    bpf_object__for_each_program(p, x->obj)
+        bpf_program__set_autoload(p, false);
     int rc = bpf_object__load(x->obj);
     if (rc != 0) {
         snprintf(f->xdp_why, sizeof(f->xdp_why), "the kernel refused the "
-                 "program (needs CAP_BPF, Linux 6.8): %s", strerror(-rc));
+                 "maps (needs CAP_BPF): %s", strerror(-rc));
         return -1;
     }
     for (int m = 0; m < M_MAX; m++)
         x->fd[m] = bpf_object__find_map_fd_by_name(x->obj, map_names[m]);
-    x->test_fd = bpf_program__fd(bpf_object__find_program_by_name(x->obj,
-                                                                   "nve_fast_test"));
     /* nf_seen: FWD_MAC_CAP u32 slots, mapped as the forwarder's mac_seen */
     x->seen_len = ((size_t)FWD_MAC_CAP * 4 + 4095) & ~(size_t)4095;
     x->seen = mmap(NULL, x->seen_len, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -623,6 +649,7 @@ fwd_xdp_open(struct fwd *f)
     if (x == NULL)
         return -1;
     x->genl_fd = -1;
+    x->test_fd = -1;
     x->und.link_fd = -1;
     for (int p = 0; p < FWD_MAX_PORTS; p++)
         x->port[p].link_fd = -1;
@@ -665,7 +692,14 @@ fwd_xdp_close(struct fwd *f)
 int
 fwd_xdp_test_prog(struct fwd *f)
 {
-    return f->xdp != NULL ? f->xdp->test_fd : -1;
+    struct fwd_xdp *x = f->xdp;
+    int rc;
+    if (x == NULL)
+        return -1;
+    if (x->test_obj == NULL && (x->test_obj = prog_load(x, 0, &rc)) != NULL)
+        x->test_fd = bpf_program__fd(bpf_object__find_program_by_name(
+            x->test_obj, "nve_fast_test"));
+    return x->test_fd;
 }
 
 int

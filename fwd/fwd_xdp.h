@@ -15,9 +15,9 @@ struct fwd;
 struct fwd_port_ctr;
 struct fwd_vn_ctr;
 
-/* fwd_new with p.fastpath: creates the maps and loads the program once to
- * learn whether the kernel takes it; f->mac_seen becomes the map the
- * program refreshes too. -1 (logged, f->xdp_why set) when not possible. */
+/* fwd_new with p.fastpath: creates the maps (the program is verified per
+ * interface when attached); f->mac_seen becomes the map the program
+ * refreshes too. -1 (logged, f->xdp_why set) when not possible. */
 int fwd_xdp_open(struct fwd *f);
 void fwd_xdp_close(struct fwd *f);
 
@@ -36,10 +36,11 @@ void fwd_xdp_mac_del(struct fwd *f, uint64_t key);
 void fwd_xdp_remote(struct fwd *f, uint16_t r, int fresh);
 void fwd_xdp_port_gone(struct fwd *f, uint16_t port);
 
-/* Attachment to the underlay and the access ports (fwd_start, then the
- * housekeeping thread once a second; takes wlock itself): attaches where
- * missing (interface appeared, recreated), detaches from ports that went,
- * follows whether each interface takes redirected frames. */
+/* Attachment to the underlay and the access ports (the housekeeping
+ * thread, once a second; takes wlock itself): attaches where missing
+ * (interface appeared, recreated; a few per call), detaches from ports
+ * that went, follows whether each interface takes redirected frames and
+ * its MTU. */
 void fwd_xdp_sync(struct fwd *f);
 void fwd_xdp_detach_all(struct fwd *f);
 

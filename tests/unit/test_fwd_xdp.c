@@ -204,7 +204,7 @@ env_new(int v6)
     e->f = fwd_new(&p);
     assert_non_null(e->f);
     struct fwd *f = e->f;
-    if (f->xdp == NULL) {
+    if (f->xdp == NULL || fwd_xdp_test_prog(f) < 0) {
         fwd_free(f);
         free(e);
         return NULL;
@@ -802,7 +802,7 @@ test_mirror_failure(void **st)
  * carries its own VN's tag or VNI, never the other's. */
 struct churn {
     struct env *e;
-    int stop;
+    int stop, running;
     unsigned fwd[2], bad;
 };
 
@@ -819,6 +819,7 @@ churn_reader(void *arg)
         n[2 * v + 1] = mkframe(fr[2 * v + 1], &(struct fspec){MAC_C, MAC_A, tags[v], 0, 0, 0, 1, 30});
     }
     while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&c->running, 1, __ATOMIC_RELEASE);
         for (int i = 0; i < 4; i++) {
             int v = i / 2;
             if (xdp_run(e, fr[i], n[i], out, &olen) != XDP_REDIRECT)
@@ -857,6 +858,8 @@ test_rewrite_under_traffic(void **st)
     struct churn c = {.e = e};
     pthread_t rd;
     assert_int_equal(pthread_create(&rd, NULL, churn_reader, &c), 0);
+    while (!__atomic_load_n(&c.running, __ATOMIC_ACQUIRE))
+        usleep(1000);
     nvdp_addr_parse(MAC_B, "", &a);
     for (int i = 0; i < 400; i++) {
         int k = i & 1;
