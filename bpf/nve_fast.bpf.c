@@ -149,14 +149,16 @@ extern int bpf_xdp_metadata_rx_vlan_tag(const struct xdp_md *ctx,
 
 /* ---- small helpers ------------------------------------------------------ */
 
+/* Big-endian fields: one (possibly unaligned: fine on the architectures
+ * that run this) load and a byte swap, not four loads and shifts. */
 static __always_inline __u16 rd16(const __u8 *p)
 {
-    return (__u16)(p[0] << 8 | p[1]);
+    return bpf_ntohs(*(const __u16 *)p);
 }
 
 static __always_inline __u32 rd32(const __u8 *p)
 {
-    return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
+    return bpf_ntohl(*(const __u32 *)p);
 }
 
 static __always_inline void wr16(__u8 *p, __u16 v)
