@@ -4,8 +4,10 @@
  * MAC (VXLAN encapsulation), underlay -> known local MAC (decapsulation),
  * access -> access in the same VN, and the drops that need no more than
  * the tables. Everything else (NVDP and other untagged frames, BUM and
- * unknown unicast, learning, MTU exceeded, IP options, fragments, partial
- * checksums, interfaces that cannot take redirected frames) is XDP_PASS:
+ * unknown unicast, learning, ARP and neighbour discovery (the forwarder's
+ * EVPN proxy and snooping), MACs that moved away within their mobility
+ * hold, MTU exceeded, IP options, fragments, partial checksums,
+ * interfaces that cannot take redirected frames) is XDP_PASS:
  * the in-process forwarder decides it, as without this program. The maps
  * are the forwarder's tables, written by fwd/fwd_xdp.c (nve_fast.h). */
 /*
@@ -27,6 +29,7 @@ typedef __u64 uint64_t;
 #define ETH_P_8021Q 0x8100
 #define ETH_P_8021AD 0x88A8
 #define ETH_P_IP 0x0800
+#define ETH_P_ARP 0x0806
 #define ETH_P_IPV6 0x86DD
 #define ENODATA 61
 
@@ -549,6 +552,45 @@ static __always_inline int retag(struct xdp_md *ctx, int tagged, __u16 tag)
     return 0;
 }
 
+/* ---- what EVPN made the forwarder's (fwd_fast.c) ------------------------ */
+
+/* A remote entry the forwarder still treats as moved (EVPN MAC mobility):
+ * leaving for a place not known yet (flooded), or moved away within its
+ * hold, whose deadline is its mac_seen word (s, CLOCK_MONOTONIC like
+ * bpf_ktime_get_ns). Up to and including the deadline's second: passing
+ * a frame too many is safe, taking one the forwarder would re-encapsulate
+ * is not. After the hold the forwarder's decisions are the plain ones. */
+static __always_inline int moved_held(const struct nf_mac *m)
+{
+    if (!FWD_MV_MOVED(m->val) || FWD_MV_TYPE(m->val) == FWD_MAC_LOCAL)
+        return 0;
+    if (FWD_MV_REMOTE(m->val) == FWD_NO_REMOTE)
+        return 1;
+    __u32 slot = m->slot, k2 = slot >> 1;
+    struct nf_seen2 *seen = bpf_map_lookup_elem(&nf_seen, &k2);
+    if (!seen)
+        return 1;
+    __u32 now = (__u32)(bpf_ktime_get_ns() / 1000000000ull);
+    return (__s32)(seen->s[slot & 1] - now) >= 0;
+}
+
+/* ARP, or an ICMPv6 neighbour discovery message (RFC 4861 types 133-137
+ * right after the IPv6 header) at et (the inner EtherType): the forwarder
+ * answers requests for remote MAC+IPs and snoops announcements; unicast
+ * ones it forwards as the program would, so all of them go there. */
+static __always_inline int arp_nd(const __u8 *et, const void *end)
+{
+    if (et + 2 > (const __u8 *)end)
+        return 0;
+    __u16 t = rd16(et);
+    if (t == ETH_P_ARP)
+        return 1;
+    if (t != ETH_P_IPV6 || et + 2 + 40 + 1 > (const __u8 *)end)
+        return 0;
+    __u8 icmp = et[2 + 40];
+    return et[2 + 6] == 58 && icmp >= 133 && icmp <= 137;
+}
+
 /* ---- access port -------------------------------------------------------- */
 
 __noinline int nf_access(struct xdp_md *ctx, __u32 port, __u32 meta, __u32 tci)
@@ -599,9 +641,11 @@ __noinline int nf_access(struct xdp_md *ctx, __u32 port, __u32 meta, __u32 tci)
         return drop_acc(g, FWD_DROP_VNIC_DOWN, port, (int)vn, ilen);
     if (fr[0] & 1)
         return pass(g); /* broadcast, multicast: replication */
+    if (arp_nd(et, end))
+        return pass(g);
     struct nf_mac *dm = mac_get(vn, fr);
-    if (!dm)
-        return pass(g); /* unknown unicast: flooded */
+    if (!dm || moved_held(dm))
+        return pass(g); /* unknown unicast (flooded), a moved MAC */
     __u64 dv = dm->val;
     struct nf_vn_ctr *vc;
     struct nf_port_ctr *pc;
@@ -788,6 +832,8 @@ __noinline int nf_underlay(struct xdp_md *ctx, __u32 meta, __u32 tci)
     struct nf_mac *dm = mac_get(vn, in);
     if (!dm)
         return pass(g); /* unknown unicast: flooded locally */
+    if (moved_held(dm))
+        return pass(g); /* in flight to a MAC that moved: re-encapsulated */
     __u64 dv = dm->val;
     if (FWD_MV_TYPE(dv) != FWD_MAC_LOCAL) /* split horizon */
         return drop_und(g, FWD_DROP_VX_TO_REMOTE, (int)vn, len, ilen);

@@ -299,6 +299,7 @@ remote_api(struct fwd *f, uint32_t vni, const uint8_t mac[6], const char *ip,
                          __ATOMIC_RELAXED);
         __atomic_store_n(&f->macs[s].val, f->macs[s].val | FWD_MV_F_MOVED,
                          __ATOMIC_RELEASE);
+        fwd_xdp_mac(f, (uint32_t)s);
     }
     pthread_mutex_unlock(&f->wlock);
     return rc;

@@ -2,7 +2,8 @@
  * frame, bpf/nve_fast.bpf.c (run by BPF_PROG_TEST_RUN) gives byte for byte
  * the in-process forwarder's output with the same counters, or drops it
  * with the forwarder's reason and counters, or passes it to the forwarder;
- * every drop reason, both underlay families; and table rewrites under
+ * every drop reason, both underlay families; what EVPN made the
+ * forwarder's (moved MACs within their hold, ARP/ND); and table rewrites under
  * traffic never send a frame into another VN. Needs root (BPF): skips
  * without it. */
 #ifndef _GNU_SOURCE
@@ -747,6 +748,160 @@ test_underlay(void **st)
     }
 }
 
+/* ---- EVPN: what stays the forwarder's ------------------------------------- */
+
+/* The outer destination's last byte of an encapsulated frame. */
+static uint8_t
+outer_dst(const struct env *e, const uint8_t *pk)
+{
+    return pk[e->v6 ? 14 + 39 : 14 + 19];
+}
+
+/* A MAC that moved away from here (EVPN MAC mobility): within its hold the
+ * program leaves every frame for it to the forwarder, which floods it
+ * while its new place is unknown, re-encapsulates the frames of VTEPs that
+ * have not converged to its new VTEP (mobility_tunnelled) and refuses
+ * those from that VTEP; after the hold the program takes the forwarder's
+ * plain decisions again, byte for byte. */
+static void
+moved_cases(struct env *e)
+{
+    struct fwd *f = e->f;
+    uint8_t in[2048], pk[2048], fr[2048];
+    size_t il, n;
+    uint32_t slot;
+    struct nvdp_addr a;
+    uint64_t mt = fwd_ctr_get(&f->mobility_tunnelled);
+
+    /* D migrates away from port 0: its association goes, EVPN holds it as
+     * leaving for a place not known yet */
+    nvdp_addr_parse(MAC_D, "", &a);
+    assert_int_equal(fwd_local_del(f, 10100, 0, &a), 0);
+    assert_int_equal(fwd_remote_mac_leaving(f, 10100, MAC_D, 5000), 0);
+    /* A -> D: flooded by the forwarder (B on port 1, .2, .3) */
+    struct fspec s = {MAC_D, MAC_A, 100, e->v6, 0, 0, 7, 40};
+    n = mkframe(fr, &s);
+    expect_pass(e, ACC, fr, n, 0, 0);
+    assert_int_equal(e->c.n, 3);
+    /* C (behind .2) -> D from .2: on to the other VTEP of the VN, .3 */
+    assert_int_equal(fwd_xdp_dev_set(f, LO, -1, 1), 0);
+    struct fspec t = {MAC_D, MAC_C, -1, e->v6, 1, 1, 9, 60};
+    il = mkframe(in, &t);
+    size_t pn = mkvx(e, pk, 10100, in, il, 2);
+    expect_pass(e, UND, pk, pn, 0, 0);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], FWD_TXQ_UNDERLAY);
+    assert_int_equal(outer_dst(e, e->c.buf[0]), 3);
+    assert_int_equal(fwd_ctr_get(&f->mobility_tunnelled), mt + 1);
+
+    /* its new VTEP is known: .3 */
+    assert_int_equal(fwd_remote_mac_moved(f, 10100, MAC_D, vtep(e, 3), 5000), 0);
+    expect_pass(e, UND, pk, pn, 0, 0); /* from .2: re-encapsulated to .3 */
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(outer_dst(e, e->c.buf[0]), 3);
+    assert_memory_equal(e->c.buf[0] + (e->v6 ? 70 : 50), in, il);
+    assert_int_equal(fwd_ctr_get(&f->mobility_tunnelled), mt + 2);
+    /* from .3 itself: never back (the forwarder's drop) */
+    expect_pass(e, UND, pk, mkvx(e, pk, 10100, in, il, 3),
+                FWD_DROP_VX_TO_REMOTE, 0);
+    /* A -> D: encapsulated to .3 by the forwarder */
+    assert_int_equal(fwd_xdp_dev_set(f, LO, 0, 1), 0);
+    expect_pass(e, ACC, fr, n, 0, 0);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], FWD_TXQ_UNDERLAY);
+    assert_int_equal(outer_dst(e, e->c.buf[0]), 3);
+
+    /* a remote MAC that moves on (C: .2 -> .3) gets the same hold, the
+     * program sees its flag as soon as the forwarder does */
+    assert_int_equal(fwd_remote_mac_moved(f, 10100, MAC_C, vtep(e, 3), 5000), 0);
+    t = (struct fspec){MAC_C, MAC_N, -1, e->v6, 0, 0, 3, 30};
+    assert_int_equal(fwd_xdp_dev_set(f, LO, -1, 1), 0);
+    il = mkframe(in, &t);
+    /* from .2, still sending to C there (N is static: nothing to learn) */
+    expect_pass(e, UND, pk, mkvx(e, pk, 10100, in, il, 2), 0, 0);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(outer_dst(e, e->c.buf[0]), 3);
+    assert_int_equal(fwd_ctr_get(&f->mobility_tunnelled), mt + 3);
+
+    /* the holds are over: the program decides as the forwarder does */
+    e->o.now = fwd_now_s();
+    for (const uint8_t *m = MAC_C; m != NULL; m = m == MAC_C ? MAC_D : NULL) {
+        assert_true(FWD_MV_MOVED(fwd_mac_lookup(f, 0, m, &slot)));
+        f->mac_seen[slot] = e->o.now - 1;
+    }
+    expect_drop(e, UND, pk, mkvx(e, pk, 10100, in, il, 2),
+                FWD_DROP_VX_TO_REMOTE);
+    t.dst = MAC_D;
+    il = mkframe(in, &t);
+    expect_drop(e, UND, pk, mkvx(e, pk, 10100, in, il, 2),
+                FWD_DROP_VX_TO_REMOTE);
+    assert_int_equal(fwd_xdp_dev_set(f, LO, 0, 1), 0);
+    expect_fwd(e, ACC, fr, n, FWD_TXQ_UNDERLAY);
+    assert_int_equal(fwd_ctr_get(&f->mobility_tunnelled), mt + 3);
+}
+
+/* ARP and neighbour discovery from a local VNIC, unicast or not, are the
+ * forwarder's (EVPN proxy, snooping): passed, and the forwarder's answer
+ * is the one sent. */
+static void
+arp_nd_cases(struct env *e)
+{
+    struct fwd *f = e->f;
+    uint8_t fr[256];
+    const uint8_t ipa[4] = {10, 0, 0, 1}, ipc[4] = {10, 0, 0, 3};
+    uint8_t ipc16[16] = {10, 0, 0, 3};
+    size_t n;
+
+    assert_int_equal(fwd_remote_ip_add(f, 10100, MAC_C, 4, ipc16), 0);
+    /* A asks who has C's IP: the forwarder answers on A's port */
+    memset(fr, 0, sizeof(fr));
+    memset(fr, 0xff, 6);
+    memcpy(fr + 6, MAC_A, 6);
+    fwd_wr16(fr + 12, 0x8100);
+    fwd_wr16(fr + 14, 100);
+    fwd_wr16(fr + 16, 0x0806);
+    uint8_t *arp = fr + 18;
+    arp[1] = 1, arp[2] = 8, arp[4] = 6, arp[5] = 4, arp[7] = 1;
+    memcpy(arp + 8, MAC_A, 6);
+    memcpy(arp + 14, ipa, 4);
+    memcpy(arp + 24, ipc, 4);
+    n = 18 + 28;
+    uint64_t px = fwd_ctr_get(&f->arp_proxied);
+    expect_pass(e, ACC, fr, n, 0, 0);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], 0);
+    assert_memory_equal(e->c.buf[0] + 6, MAC_C, 6);
+    assert_int_equal(fwd_ctr_get(&f->arp_proxied), px + 1);
+    /* the same request unicast to C: forwarded by the forwarder */
+    memcpy(fr, MAC_C, 6);
+    expect_pass(e, ACC, fr, n, 0, 0);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], FWD_TXQ_UNDERLAY);
+    /* a unicast neighbour solicitation to B (local, port 1) */
+    struct fspec s = {MAC_B, MAC_A, 100, 1, 0, 0, 1, 24};
+    n = mkframe(fr, &s);
+    fr[18 + 6] = 58;  /* ICMPv6 */
+    fr[18 + 40] = 135;
+    expect_pass(e, ACC, fr, n, 0, 0);
+    assert_int_equal(e->c.n, 1);
+    assert_int_equal(e->c.port[0], 1);
+    fr[18 + 40] = 128; /* an echo request is the program's */
+    expect_fwd(e, ACC, fr, n, 1);
+}
+
+static void
+test_evpn(void **st)
+{
+    (void)st;
+    for (int v6 = 0; v6 < 2; v6++) {
+        struct env *e = env_new(v6);
+        SKIP_WITHOUT_BPF(e);
+        arp_nd_cases(e);
+        moved_cases(e);
+        env_free(e);
+    }
+}
+
 /* A mirror that cannot be written turns the fast path into a pass-through
  * (the forwarder alone decides), never into disagreeing tables. The MAC
  * map's descriptor is swapped for /dev/null: its next write fails. */
@@ -900,6 +1055,7 @@ main(void)
         cmocka_unit_test(test_access),
         cmocka_unit_test(test_df_off),
         cmocka_unit_test(test_underlay),
+        cmocka_unit_test(test_evpn),
         cmocka_unit_test(test_mirror_failure),
         cmocka_unit_test(test_rewrite_under_traffic),
     };
