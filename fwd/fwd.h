@@ -120,5 +120,9 @@ struct json_object *fwd_counters_json(struct fwd *f);
  * CAP_NET_BIND_SERVICE if udp_port < 1024. */
 int fwd_start(struct fwd *f, int cpu);
 void fwd_stop(struct fwd *f);
+/* 1 when the XDP fast path's maps exist: its housekeeping thread loads
+ * the program for each interface while it runs (and for a port added
+ * later), which needs CAP_BPF and CAP_PERFMON besides CAP_NET_ADMIN. */
+int fwd_fastpath_loads(const struct fwd *f);
 
 #endif

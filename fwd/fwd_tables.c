@@ -85,6 +85,12 @@ fwd_new(const struct fwd_params *p)
     return f;
 }
 
+int
+fwd_fastpath_loads(const struct fwd *f)
+{
+    return f != NULL && f->xdp != NULL;
+}
+
 void
 fwd_free(struct fwd *f)
 {

@@ -68,6 +68,7 @@ struct xdp_dev {
     uint8_t stale;          /* the port went: rewrite its maps (atomic) */
     uint32_t mtu;
     uint32_t retry_at;      /* s: next attach attempt after a failure */
+    uint8_t transient;      /* the last attempt was interrupted */
     char err[128];          /* why not attached, "" = attached or untried */
 };
 
@@ -435,7 +436,9 @@ dev_attach(struct fwd_xdp *x, struct xdp_dev *d, int ifindex)
     struct bpf_object *obj = prog_load(x, ifindex, &rc);
     if (obj == NULL) {
         snprintf(d->err, sizeof(d->err), "load: %s", strerror(-rc));
-        return -1;
+        /* the verifier gives up on a signal: libpsx sends one to every
+         * thread per capability nve-agent drops after start-up */
+        return rc == -EAGAIN || rc == -EINTR ? -2 : -1;
     }
     struct bpf_program *prog = bpf_object__find_program_by_name(obj, "nve_fast");
     /* a link, not a netlink attachment: it goes with our process, so a
@@ -503,6 +506,7 @@ dev_sync(struct fwd *f, struct xdp_dev *d, const char *name, int port,
         __atomic_store_n(&d->ifindex, ifindex, __ATOMIC_RELAXED);
         d->xmit = 0;
         d->retry_at = 0;
+        d->transient = 0;
         d->err[0] = '\0';
         changed = 1;
     }
@@ -520,10 +524,19 @@ dev_sync(struct fwd *f, struct xdp_dev *d, const char *name, int port,
         (*budget)--;
         char before[sizeof(d->err)];
         memcpy(before, d->err, sizeof(before));
-        if (dev_attach(x, d, ifindex) == 0) {
+        int rc = dev_attach(x, d, ifindex);
+        if (rc == 0) {
             log_info("fwd: fast path attached to %s", name);
+            d->transient = 0;
             changed = 1;
+        } else if (rc == -2 && !d->transient) {
+            /* once more at the next sync, then as any failure */
+            log_debug("fwd: %s: %s, tried again", name, d->err);
+            memcpy(d->err, before, sizeof(before));
+            d->transient = 1;
+            d->retry_at = now + 1;
         } else {
+            d->transient = 0;
             d->retry_at = now + RETRY_S;
             if (strcmp(before, d->err) != 0)
                 log_warnx("fwd: no fast path on %s (%s): its frames go "

@@ -20,8 +20,22 @@
 
 /* What nve-agent needs once started: NET_RAW to open a port's sockets
  * (NVDP's and the forwarder's ring) when a reload adds one, NET_ADMIN for
- * their buffer sizes and for what it programs in the kernel (netlink). */
-static const cap_value_t nve_caps[] = {CAP_NET_RAW, CAP_NET_ADMIN};
+ * their buffer sizes and for what it programs in the kernel (netlink, XDP
+ * attach); with the XDP fast path, BPF and PERFMON (the verifier refuses
+ * the program without the latter): the housekeeping thread loads it for
+ * each interface after start-up, and for a port a reload adds. */
+static int
+drop_privileges(const struct nve *n)
+{
+    cap_value_t keep[4] = {CAP_NET_RAW, CAP_NET_ADMIN};
+    size_t k = 2;
+
+    if (n->conf->fwd.underlay_if[0] && fwd_fastpath_loads(n->fwd)) {
+        keep[k++] = CAP_BPF;
+        keep[k++] = CAP_PERFMON;
+    }
+    return privdrop_keep(keep, k);
+}
 
 static void
 usage(FILE *out)
@@ -164,7 +178,7 @@ main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    if (privdrop_keep(nve_caps, sizeof(nve_caps) / sizeof(nve_caps[0])) < 0) {
+    if (drop_privileges(&n) < 0) {
         rc = 1;
         goto out;
     }

@@ -3,9 +3,10 @@
 # READY=1 on NOTIFY_SOCKET once it serves (RELOADING=1/READY=1 around a
 # SIGHUP, STOPPING=1 on the way out); once started, every thread keeps only
 # the capabilities its daemon still needs (nve-agent NET_RAW and NET_ADMIN,
-# hv-agent NET_ADMIN for tc-bpf, none without a data plane), with the
-# bounding set cut down and no_new_privs, and still does what needs them
-# (a reload that adds a port, a tc-bpf attach to a VNIC that comes later);
+# BPF and PERFMON with the XDP fast path; hv-agent NET_ADMIN for tc-bpf,
+# none without a data plane), with the bounding set cut down and
+# no_new_privs, and still does what needs them (a reload that adds a port
+# and the fast path on it, a tc-bpf attach to a VNIC that comes later);
 # a configuration file others could write is refused at start and at
 # reload; control sockets are 0600, 0660 with control-group.
 set -u
@@ -42,8 +43,9 @@ caps() {
     cat /proc/"$pid"/task/*/status | awk -v f="$2:" '$1 == f {print $2}' | sort -u | paste -sd' '
 }
 threads() { ls /proc/"$(nt_pid "$1")"/task | wc -l; }
-# bits as /proc shows them: NET_ADMIN 12, NET_RAW 13
+# bits as /proc shows them: NET_ADMIN 12, NET_RAW 13, PERFMON 38, BPF 39
 CAP_NET_ADMIN=0000000000001000 CAP_NET=0000000000003000 NONE=0000000000000000
+CAP_NET_BPF=000000c000003000
 
 nt_ns nve; nt_ns hv1; nt_ns hv2; nt_ns vm1
 nt_veth nve ap1 hv1 up0 "$NT_MAC_AP1" "$NT_MAC_HV1"
@@ -64,14 +66,21 @@ nt_wait 10 "nve-agent says READY=1" nt_eq 1 notified nve READY=1
 nt_assert "READY=1 came once the control socket was there" \
     grep -q "^READY=1 \[socket\]" "$NT_DIR/nve.notified"
 nt_assert "nve-agent runs its forwarder threads" test "$(threads nve)" -ge 3
-nt_assert_eq "nve-agent: every thread's effective set" $CAP_NET "$(caps nve CapEff)"
-nt_assert_eq "nve-agent: every thread's permitted set" $CAP_NET "$(caps nve CapPrm)"
-nt_assert_eq "nve-agent: bounding set" $CAP_NET "$(caps nve CapBnd)"
+# with the XDP fast path (the default where it can be: a build with BPF)
+# the program is loaded per interface after the drop
+if [ "$(nt_jq nve .fastpath.state fwd)" = on ]; then
+    NVE_CAPS=$CAP_NET_BPF NVE_KEPT=cap_net_admin,cap_net_raw,cap_perfmon,cap_bpf
+else
+    NVE_CAPS=$CAP_NET NVE_KEPT=cap_net_admin,cap_net_raw
+fi
+nt_assert_eq "nve-agent: every thread's effective set" $NVE_CAPS "$(caps nve CapEff)"
+nt_assert_eq "nve-agent: every thread's permitted set" $NVE_CAPS "$(caps nve CapPrm)"
+nt_assert_eq "nve-agent: bounding set" $NVE_CAPS "$(caps nve CapBnd)"
 nt_assert_eq "nve-agent: inheritable and ambient" "$NONE $NONE" \
     "$(caps nve CapInh) $(caps nve CapAmb)"
 nt_assert_eq "nve-agent: no_new_privs" 1 "$(caps nve NoNewPrivs)"
 nt_assert "nve-agent logs what it kept" \
-    grep -q "capabilities: cap_net_admin,cap_net_raw=ep kept" "$NT_DIR/nve.log"
+    grep -q "capabilities: $NVE_KEPT=ep kept" "$NT_DIR/nve.log"
 nt_assert_eq "nve-agent's control socket is 0600" 600 "$(stat -c %a "$NT_DIR/nve.sock")"
 nt_assert_eq "nve-agent counts its control clients (limit 64, this one)" "64 1" \
     "$(nt_jq nve '"\(.control.max_connections) \(.control.connections)"' counters)"
@@ -96,6 +105,10 @@ ap2_sockets() {
     nt_in nve awk -v i="$i" 'NR > 1 && $5 == i' /proc/net/packet | wc -l
 }
 nt_wait 5 "nve-agent and its forwarder opened ap2" nt_eq 2 ap2_sockets
+if [ "$NVE_CAPS" = "$CAP_NET_BPF" ]; then
+    nt_wait 5 "the fast path attached to ap2 after the drop" nt_eq true \
+        nt_jq nve '.fastpath.interfaces[] | select(.ifname == "ap2") | .attached' fwd
+fi
 
 # A configuration file others could write: a reload is refused...
 chmod g+w "$NT_DIR/nve.conf"
