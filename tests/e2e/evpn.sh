@@ -120,6 +120,13 @@ nt_assert "the stream resumed at the new location (lost $lost of $COUNT)" test "
 tun=$(nt_jq nve1 '.fwd.forwarder.mobility_tunnelled // 0' counters)
 nt_assert "nve1 tunnelled in-flight frames to nve2 (mobility_tunnelled $tun)" test "$tun" -gt 0
 nt_assert_eq "nvdpctl evpn shows the same count" "$tun" "$(nt_jq nve1 .counters.tunnelled evpn)"
+# with the XDP fast path on nve1's underlay (a build with BPF), those
+# frames were its to hand to the forwarder, not to drop as split horizon
+if grep -q "define HAVE_BPF 1" "$NT_BUILD/config.h"; then
+    nt_assert_eq "nve1's fast path is on its underlay" "on true" \
+        "$(nt_jq nve1 '"\(.fastpath.state) \([.fastpath.interfaces[] | select(.ifname == "ul0") | .attached][0])"' fwd)"
+    nt_log "nve1's fast path: $(nt_jq nve1 ".fwd.fastpath | tojson" counters)"
+fi
 kill "${NT_PIDS[-1]}"; wait "${NT_PIDS[-1]}" 2>/dev/null
 # On the wire: nve1 -> nve2, VXLAN, inner frame from vmS to vmA.
 onwire=$(tcpdump -r "$NT_DIR/ul.pcap" -nn -e 2>/dev/null | grep -c "$MS > $MA")
