@@ -795,7 +795,8 @@ moved_cases(struct env *e)
     assert_int_equal(fwd_ctr_get(&f->mobility_tunnelled), mt + 1);
 
     /* its new VTEP is known: .3 */
-    assert_int_equal(fwd_remote_mac_moved(f, 10100, MAC_D, vtep(e, 3), 5000), 0);
+    assert_int_equal(fwd_remote_mac_moved(f, 10100, MAC_D, vtep(e, 3), 5000),
+                     0);
     expect_pass(e, UND, pk, pn, 0, 0); /* from .2: re-encapsulated to .3 */
     assert_int_equal(e->c.n, 1);
     assert_int_equal(outer_dst(e, e->c.buf[0]), 3);
@@ -813,7 +814,8 @@ moved_cases(struct env *e)
 
     /* a remote MAC that moves on (C: .2 -> .3) gets the same hold, the
      * program sees its flag as soon as the forwarder does */
-    assert_int_equal(fwd_remote_mac_moved(f, 10100, MAC_C, vtep(e, 3), 5000), 0);
+    assert_int_equal(fwd_remote_mac_moved(f, 10100, MAC_C, vtep(e, 3), 5000),
+                     0);
     t = (struct fspec){MAC_C, MAC_N, -1, e->v6, 0, 0, 3, 30};
     assert_int_equal(fwd_xdp_dev_set(f, LO, -1, 1), 0);
     il = mkframe(in, &t);
@@ -880,7 +882,7 @@ arp_nd_cases(struct env *e)
     /* a unicast neighbour solicitation to B (local, port 1) */
     struct fspec s = {MAC_B, MAC_A, 100, 1, 0, 0, 1, 24};
     n = mkframe(fr, &s);
-    fr[18 + 6] = 58;  /* ICMPv6 */
+    fr[18 + 6] = 58; /* ICMPv6 */
     fr[18 + 40] = 135;
     expect_pass(e, ACC, fr, n, 0, 0);
     assert_int_equal(e->c.n, 1);
