@@ -176,7 +176,12 @@ scenario() { # $1 = underlay family
     bg x capx.log tcpdump -i eth0 -w "$D/x.pcap"
     bg y capy.log tcpdump -i eth0 -w "$D/y.pcap"
     bg c capc.log tcpdump -i eth0 -w "$D/c.pcap"
-    sleep 1.5
+    # the captures must see the traffic below: wait until each says it
+    # captures (tshark starts slowly on a loaded host), not a fixed time
+    nt_wait 30 "tshark capturing on und" grep -q "Capturing on" "$D/cap.log"
+    for c in capx capy capc; do
+        nt_wait 30 "tcpdump ($c) listening" grep -q "listening on" "$D/$c.log"
+    done
 
     pingw a 10.0.0.2 || fail "ping a -> x (VN1, IPv4) over VXLAN"
     pingw b 10.0.0.2 || fail "ping b -> y (VN2, same addresses) over VXLAN"

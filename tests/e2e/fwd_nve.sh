@@ -128,9 +128,15 @@ tagvm vm2 "$T2"
 nt_assert "fwd tables hold vm1 as a local MAC in 10100" \
     bash -c "'$NVDPCTL' -s '$NT_DIR/nve.sock' -f json fwd | jq -e --arg m $MA '[.vns[] | select(.vni == 10100) | .macs[] | select(.mac == \$m and .type == \"local\")] | length == 1' >/dev/null"
 
-nt_in rem tshark -i und -w "$NT_DIR/und.pcap" -f "udp port 4789" >"$NT_DIR/tshark.out" 2>&1 &
-NT_PIDS+=($!)
-sleep 1.5
+# tshark itself is the background job (not a shell function's subshell), so
+# its pid is what we stop; a background job ignores SIGINT, hence TERM
+ip netns exec "$(nt_nsname rem)" tshark -i und -w "$NT_DIR/und.pcap" -f "udp port 4789" \
+    >"$NT_DIR/tshark.out" 2>&1 &
+TSHARK_PID=$!
+NT_PIDS+=($TSHARK_PID)
+# tshark starts slowly on a loaded host: the transfers below must be in the
+# capture, so wait until it says it captures rather than a fixed time
+nt_wait 30 "tshark capturing on und" grep -q "Capturing on" "$NT_DIR/tshark.out"
 pingw() { local i; for i in $(seq 15); do nt_in "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0; done; return 1; }
 nt_assert "vm1 (blue) pings x behind the kernel VTEP" pingw vm1 10.0.0.2
 nt_assert "vm2 (red, same address) pings y" pingw vm2 10.0.0.2
@@ -171,8 +177,9 @@ nt_wait 5 "vm2's MAC leaves the forwarder's tables" fwd_lacks_mb
 nt_assert "no ping after detach" bash -c "! ip netns exec $(nt_nsname vm2) ping -c 2 -W 1 10.0.0.2 >/dev/null 2>&1"
 nt_assert "vm1 unaffected" pingw vm1 10.0.0.2
 
-kill -INT "${NT_PIDS[-1]}" 2>/dev/null
-sleep 1
+kill -TERM "$TSHARK_PID" 2>/dev/null
+# the capture is whole once tshark has stopped
+nt_wait 30 "tshark wrote its capture" bash -c "! kill -0 $TSHARK_PID 2>/dev/null"
 tshark -r "$NT_DIR/und.pcap" -Y 'vxlan && !_ws.malformed' -T fields -E separator='|' -e vxlan.vni -e eth.src \
     >"$NT_DIR/vx.txt" 2>/dev/null
 nt_assert "tshark decodes VXLAN from the NVE" test "$(grep -c "|$MNU" "$NT_DIR/vx.txt")" -gt 50
