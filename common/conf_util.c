@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "nvdp.h"
+#include "nvdp_auth.h"
 
 int
 conf_file_check(const char *path)
@@ -122,6 +123,19 @@ conf_check_ifname(const char *s)
             !isprint((unsigned char)s[i]))
             return -1;
     return 0;
+}
+
+static int
+conf_check_auth(const char *s)
+{
+    return nvdp_auth_policy_parse(s) < 0 ? -1 : 0;
+}
+
+int
+conf_validate_auth(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return conf_each_str(cfg, opt, conf_check_auth,
+                         "authentication policy (required, optional, off)");
 }
 
 int

@@ -24,6 +24,8 @@ void conf_name_sections(cfg_t *cfg, const char *path);
 
 /* Option validators for cfg_set_validate_func(). */
 int conf_validate_mac(cfg_t *cfg, cfg_opt_t *opt);
+/* "required", "optional" or "off" (nvdp_auth.h) */
+int conf_validate_auth(cfg_t *cfg, cfg_opt_t *opt);
 int conf_validate_uuid(cfg_t *cfg, cfg_opt_t *opt);
 int conf_validate_vni(cfg_t *cfg, cfg_opt_t *opt);
 int conf_validate_tagset(cfg_t *cfg, cfg_opt_t *opt);

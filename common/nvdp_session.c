@@ -61,6 +61,8 @@ nvdp_counters_json(const struct nvdp_counters *c, struct json_object *o)
         NVDP_COUNTER(auth_unsupported), NVDP_COUNTER(tx_retransmits),
         NVDP_COUNTER(tx_giveups), NVDP_COUNTER(rx_stray_responses),
         NVDP_COUNTER(peers_expired), NVDP_COUNTER(resyncs),
+        NVDP_COUNTER(auth_ok), NVDP_COUNTER(auth_fail),
+        NVDP_COUNTER(replay), NVDP_COUNTER(unauth_accepted),
     };
 
     nvdp_counters_json_add(c, flat, sizeof(flat) / sizeof(flat[0]), o);
@@ -102,6 +104,12 @@ nvdp_endpoint_hello(struct nvdp_endpoint *ep, uint16_t hold_time,
     ep->hello.hello_interval = hello_interval;
     ep->hello.window = window;
     snprintf(ep->hello.name, sizeof(ep->hello.name), "%s", name);
+}
+
+void
+nvdp_endpoint_auth_counter(struct nvdp_endpoint *ep, uint64_t start)
+{
+    ep->auth_ctr = start;
 }
 
 static int
@@ -152,7 +160,25 @@ nvdp_in_init(struct nvdp_in *in, struct nvdp_endpoint *ep,
     in->via = via;
     in->cnt = *cnt;
     in->err = 0;
+    in->dst = NULL;
+    in->keys = NULL;
+    in->rp = NULL;
+    in->policy = NVDP_AUTH_OFF;
+    in->authed = 0;
+    in->key_id = 0;
+    in->ctr = 0;
     NVDP_COUNT(&in->cnt, rx_frames);
+}
+
+void
+nvdp_in_auth(struct nvdp_in *in, const uint8_t dst[6],
+             const struct nvdp_keyring *keys, int policy,
+             const struct nvdp_replay *rp)
+{
+    in->dst = dst;
+    in->keys = keys;
+    in->policy = (uint8_t)policy;
+    in->rp = rp;
 }
 
 void
@@ -183,6 +209,61 @@ auth_tlv_present(const struct nvdp_reader *rd)
     return 0;
 }
 
+static void
+auth_drop(struct nvdp_in *in, size_t counter, const char *why)
+{
+    char ms[NVDP_MAC_STRLEN];
+
+    nvdp_count_n(&in->cnt, counter, 1);
+    log_warnx_rl(&in->ep->rl, "NVDP frame from %s%s%s dropped: %s",
+                 mac_str(in->src, ms), in->via ? " on " : "",
+                 in->via ? in->via : "", why);
+}
+
+static const char *
+replay_str(int rc)
+{
+    switch (rc) {
+    case NVDP_REPLAY_DUP: return "replayed AUTH counter";
+    case NVDP_REPLAY_OLD: return "AUTH counter behind the replay window";
+    case NVDP_REPLAY_EPOCH: return "earlier epoch, AUTH counter not ahead";
+    }
+    return "peer_epoch names an earlier epoch of ours";
+}
+
+/* An opened frame with the AUTH flag under a policy that is not off: the
+ * HMAC, then the counter (spec 14). 0 or -1 (dropped, counted, logged). */
+static int
+auth_check(struct nvdp_in *in, const uint8_t *buf)
+{
+    static const uint8_t zero[6];
+    char why[64];
+    int rc;
+
+    rc = nvdp_auth_verify(in->keys, in->dst ? in->dst : zero, in->src, buf,
+                          &in->rd, &in->key_id, &in->ctr);
+    if (rc != NVDP_AUTH_GOOD) {
+        snprintf(why, sizeof(why), rc == NVDP_AUTH_NOKEY
+                                       ? "AUTH key id %u not configured"
+                                       : "bad HMAC (key id %u)",
+                 in->key_id);
+        auth_drop(in, offsetof(struct nvdp_counters, auth_fail), why);
+        return -1;
+    }
+    if (in->rp != NULL && in->rp->valid)
+        rc = nvdp_replay_check(in->rp, in->ctr, in->rd.hdr.epoch);
+    else if (is_hypervisor(in->ep) && in->rd.hdr.peer_epoch != 0 &&
+             in->rd.hdr.peer_epoch != in->ep->epoch)
+        rc = 1; /* no window yet: recorded before we restarted (spec 14) */
+    if (rc != NVDP_REPLAY_NEW) {
+        auth_drop(in, offsetof(struct nvdp_counters, replay), replay_str(rc));
+        return -1;
+    }
+    in->authed = 1;
+    NVDP_COUNT(&in->cnt, auth_ok);
+    return 0;
+}
+
 int
 nvdp_in_open(struct nvdp_in *in, const uint8_t *buf, size_t len)
 {
@@ -195,6 +276,13 @@ nvdp_in_open(struct nvdp_in *in, const uint8_t *buf, size_t len)
         return -1;
     }
     rc = nvdp_frame_open(&in->rd, buf, len);
+    if ((in->rd.hdr.flags & NVDP_HF_AUTH) && in->policy != NVDP_AUTH_OFF) {
+        if (rc < 0) {
+            nvdp_in_reject(in, rc);
+            return -1;
+        }
+        return auth_check(in, buf);
+    }
     if (in->rd.hdr.flags & NVDP_HF_AUTH) {
         /* authentication is reserved, not configured: never guess */
         NVDP_COUNT(&in->cnt, auth_unsupported);
@@ -210,6 +298,13 @@ nvdp_in_open(struct nvdp_in *in, const uint8_t *buf, size_t len)
         nvdp_in_reject(in, rc);
         return -1;
     }
+    if (in->policy == NVDP_AUTH_REQUIRED) {
+        auth_drop(in, offsetof(struct nvdp_counters, auth_fail),
+                  "not authenticated");
+        return -1;
+    }
+    if (in->policy == NVDP_AUTH_OPTIONAL)
+        NVDP_COUNT(&in->cnt, unauth_accepted);
     return 0;
 }
 
@@ -265,6 +360,15 @@ nvdp_out_init(struct nvdp_out *o, struct nvdp_endpoint *ep,
     memcpy(o->dst, dst, 6);
     o->cap = mtu > NVDP_FRAME_MAX ? NVDP_FRAME_MAX : mtu;
     o->open = 0;
+    o->key = NULL;
+}
+
+void
+nvdp_out_sign(struct nvdp_out *o, const struct nvdp_key *key,
+              const uint8_t src[6])
+{
+    o->key = key;
+    memcpy(o->src, src, 6);
 }
 
 void
@@ -278,6 +382,22 @@ nvdp_out_flush(struct nvdp_out *o)
     if (o->w.nmsg == 0)
         return;
     len = nvdp_writer_finish(&o->w);
+    if (o->key != NULL) {
+        char ms[NVDP_MAC_STRLEN];
+        /* the counter never wraps: a receiver would take it as a replay */
+        if (o->ep->auth_ctr == UINT64_MAX ||
+            (len = nvdp_auth_sign(o->key, o->ep->auth_ctr, o->dst, o->src,
+                                  o->buf, len, sizeof(o->buf))) == 0) {
+            NVDP_COUNT(&o->cnt, tx_errors);
+            log_warnx_rl(&o->ep->rl, "cannot sign a frame for %s: %s",
+                         mac_str(o->dst, ms),
+                         o->ep->auth_ctr == UINT64_MAX
+                             ? "AUTH counter exhausted"
+                             : "HMAC failed");
+            return;
+        }
+        o->ep->auth_ctr++;
+    }
     if (o->ep->send(o->ep->send_arg, o->link, o->dst, o->buf, len) < 0)
         NVDP_COUNT(&o->cnt, tx_errors);
     else
@@ -292,7 +412,10 @@ nvdp_out_add(struct nvdp_out *o, const struct nvdp_msg *m)
 
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!o->open) {
-            nvdp_writer_init(&o->w, o->buf, o->cap, o->ep->epoch,
+            /* room for the AUTH TLV, which the flush appends */
+            nvdp_writer_init(&o->w, o->buf,
+                             o->cap - (o->key ? NVDP_AUTH_TLV_LEN : 0),
+                             o->ep->epoch,
                              o->s != NULL ? nvdp_sess_peer_epoch(o->s) : 0);
             o->open = 1;
         }
@@ -432,6 +555,8 @@ nvdp_sess_new_peer(struct nvdp_session *s, const uint8_t mac[6])
     memset(&s->hello, 0, sizeof(s->hello));
     s->window = 0;
     s->last_heard = 0;
+    memset(&s->replay, 0, sizeof(s->replay));
+    s->peer_signs = 0;
 }
 
 int
@@ -446,6 +571,14 @@ nvdp_sess_epoch(struct nvdp_session *s, uint32_t epoch)
     if (restarted)
         s->open = 0;
     return restarted;
+}
+
+void
+nvdp_sess_auth_seen(struct nvdp_session *s, const struct nvdp_in *in)
+{
+    s->peer_signs = in->authed;
+    if (in->authed)
+        nvdp_replay_accept(&s->replay, in->ctr, in->rd.hdr.epoch);
 }
 
 void

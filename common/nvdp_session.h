@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "nvdp_auth.h"
 #include "nvdp.h"
 #include "rel.h"
 
@@ -28,6 +29,7 @@ struct nvdp_counters {
     uint64_t rx_short_txid, rx_dup, rx_stale, auth_unsupported;
     uint64_t tx_retransmits, tx_giveups, rx_stray_responses;
     uint64_t peers_expired, resyncs;
+    uint64_t auth_ok, auth_fail, replay, unauth_accepted; /* section 14 */
     /* both daemons' own */
     uint64_t tx_errors; /* frames the link refused, messages not encoded */
     uint64_t rx_type[NVDP_NTYPES], tx_type[NVDP_NTYPES]; /* by low byte */
@@ -36,6 +38,7 @@ struct nvdp_counters {
     /* hv-agent's own (hv-agent(8)) */
     uint64_t rx_foreign, hello_rx, responses_rx, refusals_rx, withdraws_rx;
     uint64_t unsupported_rx, resp_dropped, oversize;
+    uint64_t rx_group_unsigned; /* with a key: the NVE's group HELLOs */
     /* nve-agent's own (nve-agent(8)) */
     uint64_t unauthorised, peer_restarts, peers_over_limit, withdraws;
     uint64_t withdraws_unsent, bad_direction;
@@ -84,6 +87,7 @@ struct nvdp_endpoint {
     nvdp_send_fn send;
     void *send_arg;
     struct log_rl rl;        /* warnings a peer can cause */
+    uint64_t auth_ctr;       /* the next AUTH counter we send (spec 14) */
 };
 
 void nvdp_endpoint_init(struct nvdp_endpoint *ep, uint8_t role,
@@ -92,6 +96,10 @@ void nvdp_endpoint_init(struct nvdp_endpoint *ep, uint8_t role,
 void nvdp_endpoint_hello(struct nvdp_endpoint *ep, uint16_t hold_time,
                          uint16_t hello_interval, uint16_t window,
                          const char *name);
+
+/* The first AUTH counter we send: it must exceed every counter of our
+ * previous runs (the daemons start from CLOCK_REALTIME in microseconds). */
+void nvdp_endpoint_auth_counter(struct nvdp_endpoint *ep, uint64_t start);
 
 /* ---- a received frame -------------------------------------------------- */
 struct nvdp_in {
@@ -102,16 +110,33 @@ struct nvdp_in {
                           * it knows the peer) */
     struct nvdp_reader rd;
     int err;             /* after NVDP_IN_BAD: the request's decode error */
+    /* authentication (nvdp_in_auth before nvdp_in_open) */
+    const uint8_t *dst;                /* its destination MAC */
+    const struct nvdp_keyring *keys;   /* the sender's keys, NULL: none */
+    const struct nvdp_replay *rp;      /* the sender's window, NULL: none */
+    uint8_t policy;                    /* enum nvdp_auth_policy */
+    uint8_t authed;                    /* after open: it was authenticated */
+    uint16_t key_id;
+    uint64_t ctr;                      /* its AUTH counter, when authed */
 };
 
 /* Starts reading a frame from src: counts it (rx_frames). */
 void nvdp_in_init(struct nvdp_in *in, struct nvdp_endpoint *ep,
                   const struct nvdp_cnt *cnt, const uint8_t src[6],
                   const char *via);
+/* What authenticates the frame (spec 14): it was sent to dst; keys (NULL:
+ * none) and rp (NULL: no window yet) are the sender's; policy the
+ * receiver's for it. Without this call: policy off, no keys. */
+void nvdp_in_auth(struct nvdp_in *in, const uint8_t dst[6],
+                  const struct nvdp_keyring *keys, int policy,
+                  const struct nvdp_replay *rp);
 /* Opens the frame (spec 8): a group or zero source MAC, the header (3),
- * the AUTH flag while authentication is not configured and an AUTH TLV
- * the header does not announce (14). 0, or -1: the frame is dropped,
- * nothing in it is processed, counted by class and logged (rate-limited). */
+ * the AUTH rules (14): the flag while the policy is off, an AUTH TLV the
+ * header does not announce, an unknown key or a wrong HMAC (auth_fail),
+ * a replayed counter (replay), no AUTH where it is required (auth_fail).
+ * 0, or -1: the frame is dropped, nothing in it is processed, counted by
+ * class and logged (rate-limited). In optional mode an unauthenticated
+ * frame counts unauth_accepted, an authenticated one auth_ok. */
 int nvdp_in_open(struct nvdp_in *in, const uint8_t *buf, size_t len);
 /* Drops the frame for the caller's own frame-level reason err (an
  * nvdp_err), counted and logged as nvdp_in_open() does. */
@@ -139,6 +164,8 @@ struct nvdp_out {
     uint8_t dst[6];
     size_t cap;
     uint8_t open;
+    const struct nvdp_key *key; /* nvdp_out_sign: frames signed with it */
+    uint8_t src[6];
     struct nvdp_writer w;
     uint8_t buf[NVDP_FRAME_MAX];
 };
@@ -149,6 +176,10 @@ struct nvdp_out {
 void nvdp_out_init(struct nvdp_out *o, struct nvdp_endpoint *ep,
                    struct nvdp_session *s, const struct nvdp_cnt *cnt,
                    unsigned link, const uint8_t dst[6], unsigned mtu);
+/* Signs every frame of o with key (NULL: none) as sent from src (spec 14).
+ * Before the first nvdp_out_add. */
+void nvdp_out_sign(struct nvdp_out *o, const struct nvdp_key *key,
+                   const uint8_t src[6]);
 /* Appends m, sending the frame first when m does not fit. 0, or -1 when
  * m cannot be encoded at all (our bug: tx_errors, logged). */
 int nvdp_out_add(struct nvdp_out *o, const struct nvdp_msg *m);
@@ -187,6 +218,8 @@ struct nvdp_session {
     unsigned wq_len, wq_max;
     struct nvdp_msg *ans;    /* answers for the next nvdp_sess_put_answers */
     size_t nans, ans_cap;
+    struct nvdp_replay replay; /* the peer's AUTH counters (spec 14) */
+    uint8_t peer_signs;        /* the peer's last frame was authenticated */
 };
 /* Answers waiting for the next frame (nvdp_sess_answer without o): a
  * flood of requests cannot grow it; one dropped is counted (resp_dropped)
@@ -213,6 +246,9 @@ void nvdp_sess_new_peer(struct nvdp_session *s, const uint8_t mac[6]);
  * the caller's to drop (nvdp_sess_tx_reset): a hypervisor keeps the RESYNC
  * BEGIN it is sending. */
 int nvdp_sess_epoch(struct nvdp_session *s, uint32_t epoch);
+/* The authenticated frame in was the peer's (nvdp_in_open accepted it):
+ * its counter goes into the replay window. Else only peer_signs clears. */
+void nvdp_sess_auth_seen(struct nvdp_session *s, const struct nvdp_in *in);
 /* The peer's HELLO: remembered, and its window bounds ours (spec 10.2). */
 void nvdp_sess_hello(struct nvdp_session *s, const struct nvdp_hello *hl);
 /* The peer_epoch of our frames to the peer (spec 11.3): a hypervisor names

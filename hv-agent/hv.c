@@ -645,6 +645,7 @@ start(struct hv_daemon *m)
         log_warnx("cannot initialise the protocol engine");
         return -1;
     }
+    nvdp_endpoint_auth_counter(&h->proto.ep, nvdp_auth_counter_start());
     if (ev_io_add(h->loop, m->sock.fd, EPOLLIN, uplink_cb, m) < 0)
         return -1;
     if (hv_ctl_start(h, h->conf.ctl_path) < 0) {

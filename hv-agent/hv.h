@@ -43,6 +43,8 @@ struct hv_conf {
     char state_file[PATH_MAX];
     char ctl_path[PATH_MAX];
     struct ctl_conf ctl;     /* who may use the control socket */
+    char key_path[PATH_MAX];  /* "": no authentication */
+    struct nvdp_keyring keys; /* with keys, every NVE frame must be signed */
     struct hv_vnmap *vns;
     size_t nvns;
     struct hv_host_conf host; /* data plane, 802.1Qbg, libvirt (hv_host.c) */

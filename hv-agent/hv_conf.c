@@ -108,6 +108,7 @@ conf_schema(void)
         CFG_STR("state-file", HV_STATE_DEFAULT, CFGF_NONE),
         CFG_STR("control-socket", HV_CTL_DEFAULT, CFGF_NONE),
         CTL_CONF_OPTS,
+        CFG_STR("key-file", "", CFGF_NONE),
         CFG_SEC("vn", vn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
         HV_HOST_CFG_OPTS,
         CFG_END(),
@@ -128,6 +129,7 @@ conf_schema(void)
     cfg_set_validate_func(cfg, "nve-mac", conf_validate_mac);
     cfg_set_validate_func(cfg, "state-file", validate_path);
     cfg_set_validate_func(cfg, "control-socket", validate_path);
+    cfg_set_validate_func(cfg, "key-file", validate_path);
     cfg_set_validate_func(cfg, "vn|vni", conf_validate_vni);
     cfg_set_validate_func(cfg, "vn|uuid", conf_validate_uuid);
     cfg_set_validate_func(cfg, "vn", validate_vn);
@@ -160,6 +162,7 @@ hv_conf_free(struct hv_conf *c)
     free(c->vns);
     c->vns = NULL;
     c->nvns = 0;
+    nvdp_keyring_free(&c->keys);
 }
 
 /* Cross-option checks: libconfuse's line is past the end by now, so these
@@ -217,6 +220,15 @@ conf_fill(struct hv_conf *c, cfg_t *cfg)
              cfg_getstr(cfg, "state-file"));
     snprintf(c->ctl_path, sizeof(c->ctl_path), "%s",
              cfg_getstr(cfg, "control-socket"));
+    snprintf(c->key_path, sizeof(c->key_path), "%s",
+             cfg_getstr(cfg, "key-file"));
+    if (c->key_path[0]) {
+        char err[PATH_MAX + 128];
+        if (nvdp_keyring_load(&c->keys, c->key_path, err, sizeof(err)) < 0) {
+            log_warnx("%s: key-file %s", cfg->filename, err);
+            return -1;
+        }
+    }
     if (ctl_conf_fill(&c->ctl, cfg, cfg->filename) < 0 ||
         hv_host_conf_fill(&c->host, cfg, cfg->filename) < 0)
         return -1;
@@ -321,6 +333,11 @@ hv_conf_print(const struct hv_conf *c, FILE *f)
     fprintf(f, "state-file = \"%s\"\n", c->state_file);
     fprintf(f, "control-socket = \"%s\"\n", c->ctl_path);
     ctl_conf_print(&c->ctl, f);
+    if (c->keys.n)
+        fprintf(f, "key-file = \"%s\"    # %u key(s), sending with key %u\n",
+                c->key_path, c->keys.n, c->keys.key[0].id);
+    else
+        fprintf(f, "# key-file: none (no authentication)\n");
     hv_host_conf_print(&c->host, f);
     for (size_t i = 0; i < c->nvns; i++) {
         const struct nvdp_vn *v = &c->vns[i].vn;

@@ -107,12 +107,24 @@ hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t dst[6],
     nvdp_in_init(&in, &p->ep, &p->nve.cnt, src, NULL);
     if (memcmp(src, p->mac, 6) == 0)
         return; /* our own frame, looped back by a bridge */
+    if (h->conf.keys.n > 0) {
+        /* The NVE's group HELLO cannot be signed (spec 14): with a key
+         * we hear the NVE through its signed unicast frames only. */
+        if ((dst[0] & 1) && len >= 2 && !(buf[1] & NVDP_HF_AUTH)) {
+            p->nve.c.rx_group_unsigned++;
+            return;
+        }
+        nvdp_in_auth(&in, dst, &h->conf.keys, NVDP_AUTH_REQUIRED,
+                     memcmp(src, p->nve.mac, 6) == 0 ? &p->nve.replay
+                                                     : NULL);
+    }
     if (nvdp_in_open(&in, buf, len) < 0)
         return;
     if ((m = malloc(sizeof(*m))) == NULL)
         return;
     from_nve = hv_peer_classify(h, src, &in.rd.hdr, buf, len, m, now);
     if (from_nve) {
+        nvdp_sess_auth_seen(&p->nve, &in);
         hv_nve_heard(h, now);
         hv_nve_epochs(h, &in.rd.hdr, memcmp(dst, p->mac, 6) == 0);
     } else {
@@ -153,6 +165,8 @@ flush(struct hv *h, uint64_t now, int hello)
     if ((o = malloc(sizeof(*o))) == NULL)
         return;
     nvdp_out_init(o, &p->ep, &p->nve, NULL, 0, hv_dst_mac(h), p->mtu);
+    if (h->conf.keys.n > 0)
+        nvdp_out_sign(o, &h->conf.keys.key[0], p->mac);
     if (hello)
         nvdp_out_hello(o);
     nvdp_sess_put_answers(&p->nve, o);
@@ -288,7 +302,8 @@ hv_proto_counters_json(const struct hv *h)
     struct json_object *o = json_object_new_object();
     /* ours (hv-agent(8)) */
     static const struct nvdp_counter_name own[] = {
-        NVDP_COUNTER(rx_foreign), NVDP_COUNTER(hello_rx),
+        NVDP_COUNTER(rx_foreign), NVDP_COUNTER(rx_group_unsigned),
+        NVDP_COUNTER(hello_rx),
         NVDP_COUNTER(responses_rx), NVDP_COUNTER(refusals_rx),
         NVDP_COUNTER(withdraws_rx), NVDP_COUNTER(resp_dropped),
         NVDP_COUNTER(unsupported_rx), NVDP_COUNTER(oversize),

@@ -41,7 +41,7 @@ nve_link_read(struct ev_loop *l, int fd, uint32_t events, void *arg)
            (got = l2sock_recv(&k->sock, n->rxbuf, NVE_RX_BATCH)) > 0) {
         for (int i = 0; i < got; i++)
             nve_proto_input(n->proto, k->id, n->rxbuf[i].src,
-                            n->rxbuf[i].payload, n->rxbuf[i].paylen,
+                            n->rxbuf[i].dst, n->rxbuf[i].payload, n->rxbuf[i].paylen,
                             ev_now(l));
         if (got < NVE_RX_BATCH)
             break;
@@ -363,6 +363,7 @@ nve_first_start(struct nve *n, struct nve_conf *c)
     n->proto = nve_proto_new(c, &n->tree, n->epoch, nve_send, n);
     if (n->proto == NULL)
         return -1;
+    nve_proto_auth_start(n->proto, nvdp_auth_counter_start());
     if (n->rxbuf == NULL &&
         (n->rxbuf = calloc(NVE_RX_BATCH, sizeof(*n->rxbuf))) == NULL)
         return -1;
@@ -462,6 +463,7 @@ nve_apply_conf(struct nve *n, struct nve_conf *c)
                 log_warnx("port %s: forwarder refused interface %s", p->name,
                           p->ifname);
             nve_proto_port_up(n->proto, p->id, p->name,
+                              n->link[p->id].sock.mac,
                               n->link[p->id].sock.mtu, now);
             log_info("port %s (%s) up, mtu %u", p->name, p->ifname,
                      n->link[p->id].sock.mtu);

@@ -55,6 +55,18 @@ struct nve_port {
     unsigned nvn;
     uint8_t all_vns;
     uint32_t max_vnics;       /* 0 = unlimited */
+    uint8_t auth;             /* enum nvdp_auth_policy */
+    char key_path[256];       /* "": no port key */
+    struct nvdp_keyring keys; /* every hypervisor's on the port */
+    int line;
+};
+
+/* A hypervisor's own keys (section "hypervisor"), wherever it is. */
+struct nve_hv_key {
+    char name[64];
+    uint8_t mac[6];
+    char key_path[256];
+    struct nvdp_keyring keys;
     int line;
 };
 
@@ -90,6 +102,8 @@ struct nve_conf {
     unsigned nports;
     struct nve_vn *vns;
     unsigned nvns;
+    struct nve_hv_key *hv_keys;
+    unsigned nhv_keys;
 };
 
 /* Parses and cross-checks path; errors are logged as "FILE:LINE: ..." and
@@ -110,6 +124,11 @@ const struct nve_port *nve_conf_port_by_name(const struct nve_conf *c,
 const struct nve_port *nve_conf_port_by_id(const struct nve_conf *c,
                                            uint16_t id);
 int nve_port_allows_hv(const struct nve_port *p, const uint8_t mac[6]);
+/* The keys of hypervisor mac on port p: its own, else the port's; NULL
+ * when neither is configured. */
+const struct nvdp_keyring *nve_conf_keys(const struct nve_conf *c,
+                                         const struct nve_port *p,
+                                         const uint8_t mac[6]);
 int nve_port_allows_vn(const struct nve_port *p, uint32_t vni);
 
 /* ---- protocol engine (nve_proto.c, nve_proto_int.h and its files) ----- */
@@ -125,14 +144,19 @@ void nve_proto_free(struct nve_proto *p);
 /* A new configuration (reload): peers of removed ports and hypervisors no
  * longer authorised are dropped by the caller through withdraw/release. */
 void nve_proto_set_conf(struct nve_proto *p, const struct nve_conf *c);
-/* Access port up: its MTU bounds our frames; HELLO starts at now. */
+/* Access port up: its MTU bounds our frames, its MAC (NULL: unknown, all
+ * zero) is the source our signatures cover; HELLO starts at now. */
 void nve_proto_port_up(struct nve_proto *p, uint16_t port, const char *name,
-                       unsigned mtu, uint64_t now);
+                       const uint8_t mac[6], unsigned mtu, uint64_t now);
+/* The first AUTH counter we send (nvdp_auth_counter_start()). */
+void nve_proto_auth_start(struct nve_proto *p, uint64_t ctr);
 /* Port gone: its peers are forgotten (their state released). */
 void nve_proto_port_down(struct nve_proto *p, uint16_t port);
-/* One received frame: payload starts at the NVDP header. */
+/* One received frame from src to dst (NULL: the port's MAC): payload
+ * starts at the NVDP header. */
 void nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
-                     const uint8_t *buf, size_t len, uint64_t now);
+                     const uint8_t dst[6], const uint8_t *buf, size_t len,
+                     uint64_t now);
 /* HELLOs, hold expiry, pre-association expiry, WITHDRAW retransmissions.
  * Returns the next time it wants to run. */
 uint64_t nve_proto_timers(struct nve_proto *p, uint64_t now);

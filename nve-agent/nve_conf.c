@@ -30,6 +30,13 @@ static cfg_opt_t port_opts[] = {
     CFG_STR_LIST("hypervisors", NULL, CFGF_NONE),
     CFG_STR_LIST("vns", NULL, CFGF_NONE),
     CFG_INT("max-vnics", 0, CFGF_NONE),
+    CFG_STR("auth", "off", CFGF_NONE),
+    CFG_STR("key-file", "", CFGF_NONE),
+    CFG_END()};
+
+static cfg_opt_t hv_opts[] = {
+    CFG_STR("mac", NULL, CFGF_NONE),
+    CFG_STR("key-file", NULL, CFGF_NONE),
     CFG_END()};
 
 /* same layout as hv-agent.conf's */
@@ -85,6 +92,7 @@ static cfg_opt_t top_opts[] = {
     CFG_SEC("evpn", evpn_opts, CFGF_MULTI),
     CFG_SEC("port", port_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_SEC("vn", vn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_SEC("hypervisor", hv_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()};
 
 /* libconfuse gives a section the line where it ends; operators want the
@@ -281,6 +289,8 @@ conf_schema(void)
     cfg_set_validate_func(cfg, "port|tags", conf_validate_tagset);
     cfg_set_validate_func(cfg, "port|reserved-tags", conf_validate_tagset);
     cfg_set_validate_func(cfg, "port|hypervisors", conf_validate_mac);
+    cfg_set_validate_func(cfg, "port|auth", conf_validate_auth);
+    cfg_set_validate_func(cfg, "hypervisor|mac", conf_validate_mac);
     cfg_set_validate_func(cfg, "vn|uuid", conf_validate_uuid);
     cfg_set_validate_func(cfg, "vn|flood", validate_ips);
     cfg_set_validate_func(cfg, "vn|remote-mac|vtep", validate_ips);
@@ -296,7 +306,11 @@ nve_conf_free(struct nve_conf *c)
         free(c->ports[i].hv);
         free(c->ports[i].vni);
         free(c->ports[i].vn_name);
+        nvdp_keyring_free(&c->ports[i].keys);
     }
+    for (unsigned i = 0; i < c->nhv_keys; i++)
+        nvdp_keyring_free(&c->hv_keys[i].keys);
+    free(c->hv_keys);
     for (unsigned i = 0; i < c->nvns; i++) {
         free(c->vns[i].flood);
         free(c->vns[i].remote);
@@ -379,6 +393,81 @@ conf_vns(struct nve_conf *c, cfg_t *cfg, const char *file)
     return 0;
 }
 
+/* A key file (nvdp_keyring_load refuses one others may read or write):
+ * an error names the line that names it. */
+static int
+load_keys(struct nvdp_keyring *kr, const char *path, const char *file,
+          int line, const char *what)
+{
+    char err[384];
+
+    if (nvdp_keyring_load(kr, path, err, sizeof(err)) == 0)
+        return 0;
+    cerr(file, line, "%s: key-file %s", what, err);
+    return -1;
+}
+
+/* hypervisor "NAME" { mac, key-file }: a hypervisor's own keys. */
+static int
+conf_hv_keys(struct nve_conf *c, cfg_t *cfg, const char *file)
+{
+    unsigned n = cfg_size(cfg, "hypervisor");
+
+    c->hv_keys = calloc(n ? n : 1, sizeof(*c->hv_keys));
+    if (c->hv_keys == NULL)
+        return -1;
+    for (unsigned i = 0; i < n; i++) {
+        cfg_t *s = cfg_getnsec(cfg, "hypervisor", i);
+        struct nve_hv_key *h = &c->hv_keys[i];
+        const char *title = cfg_title(s), *mac = cfg_getstr(s, "mac"),
+                   *kf = cfg_getstr(s, "key-file");
+        char what[96];
+
+        c->nhv_keys = i + 1;
+        h->line = find_line(file, "hypervisor", title, s->line);
+        snprintf(h->name, sizeof(h->name), "%s", title);
+        snprintf(what, sizeof(what), "hypervisor \"%s\"", title);
+        if (mac == NULL || kf == NULL) {
+            cerr(file, h->line, "%s: options 'mac' and 'key-file' are "
+                 "required", what);
+            return -1;
+        }
+        nvdp_mac_parse(mac, h->mac);
+        for (unsigned k = 0; k < i; k++)
+            if (memcmp(c->hv_keys[k].mac, h->mac, 6) == 0) {
+                cerr(file, h->line, "%s: mac %s already keyed by "
+                     "hypervisor \"%s\" (line %d)", what, mac,
+                     c->hv_keys[k].name, c->hv_keys[k].line);
+                return -1;
+            }
+        snprintf(h->key_path, sizeof(h->key_path), "%s", kf);
+        if (load_keys(&h->keys, kf, file, h->line, what) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* auth and key-file of port p (after conf_hv_keys). */
+static int
+conf_port_auth(struct nve_conf *c, struct nve_port *p, cfg_t *s,
+               const char *file)
+{
+    const char *kf = cfg_getstr(s, "key-file");
+    char what[64];
+
+    snprintf(what, sizeof(what), "port \"%s\"", p->name);
+    p->auth = (uint8_t)nvdp_auth_policy_parse(cfg_getstr(s, "auth"));
+    snprintf(p->key_path, sizeof(p->key_path), "%s", kf);
+    if (kf[0] && load_keys(&p->keys, kf, file, p->line, what) < 0)
+        return -1;
+    if (p->auth != NVDP_AUTH_OFF && !kf[0] && c->nhv_keys == 0) {
+        cerr(file, p->line, "%s: auth = %s needs a key: 'key-file' or a "
+             "hypervisor section", what, nvdp_auth_policy_name(p->auth));
+        return -1;
+    }
+    return 0;
+}
+
 static int
 conf_ports(struct nve_conf *c, cfg_t *cfg, const char *file)
 {
@@ -452,6 +541,8 @@ conf_ports(struct nve_conf *c, cfg_t *cfg, const char *file)
             p->vni[k] = v->vni;
             snprintf(p->vn_name[k], sizeof(p->vn_name[k]), "%s", v->name);
         }
+        if (conf_port_auth(c, p, s, file) < 0)
+            return -1;
         for (unsigned k = 0; k < i; k++)
             if (strcmp(c->ports[k].ifname, p->ifname) == 0) {
                 cerr(file, p->line, "port \"%s\": interface %s already used "
@@ -610,7 +701,8 @@ nve_conf_load(const char *path)
     if (rc != CFG_SUCCESS) /* the error function already named the line */
         goto fail;
     if (conf_top(c, cfg, path) < 0 || conf_vns(c, cfg, path) < 0 ||
-        conf_evpn_vns(c, path) < 0 || conf_ports(c, cfg, path) < 0)
+        conf_evpn_vns(c, path) < 0 || conf_hv_keys(c, cfg, path) < 0 ||
+        conf_ports(c, cfg, path) < 0)
         goto fail;
     cfg_free(cfg);
     return c;
@@ -686,6 +778,16 @@ nve_port_allows_hv(const struct nve_port *p, const uint8_t mac[6])
         if (memcmp(p->hv[i], mac, 6) == 0)
             return 1;
     return 0;
+}
+
+const struct nvdp_keyring *
+nve_conf_keys(const struct nve_conf *c, const struct nve_port *p,
+              const uint8_t mac[6])
+{
+    for (unsigned i = 0; i < c->nhv_keys; i++)
+        if (memcmp(c->hv_keys[i].mac, mac, 6) == 0)
+            return &c->hv_keys[i].keys;
+    return p->keys.n ? &p->keys : NULL;
 }
 
 int
@@ -781,7 +883,19 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
             fprintf(o, "    # vns: all\n");
         }
         fprintf(o, "    max-vnics = %u\n", p->max_vnics);
+        fprintf(o, "    auth = %s\n", nvdp_auth_policy_name(p->auth));
+        if (p->keys.n)
+            fprintf(o, "    key-file = \"%s\"    # %u key(s), sending with "
+                    "key %u\n", p->key_path, p->keys.n, p->keys.key[0].id);
         fprintf(o, "}\n");
+    }
+    for (unsigned i = 0; i < c->nhv_keys; i++) {
+        const struct nve_hv_key *h = &c->hv_keys[i];
+        nvdp_mac_fmt(h->mac, mac);
+        fprintf(o, "hypervisor \"%s\" {\n", h->name);
+        fprintf(o, "    mac = \"%s\"\n", mac);
+        fprintf(o, "    key-file = \"%s\"    # %u key(s), sending with key "
+                "%u\n}\n", h->key_path, h->keys.n, h->keys.key[0].id);
     }
     for (unsigned i = 0; i < c->nvns; i++) {
         const struct nve_vn *v = &c->vns[i];

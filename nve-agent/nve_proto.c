@@ -26,10 +26,20 @@ nve_out_new(struct nve_proto *p, struct nve_peer *e, uint16_t port,
     struct nvdp_out *o = malloc(sizeof(*o));
     struct nvdp_cnt k = nve_cnt(p, e, port);
 
-    if (o != NULL)
-        nvdp_out_init(o, &p->ep, e != NULL ? &e->s : NULL, &k, port, dst,
-                      p->port[port].mtu ? p->port[port].mtu
-                                        : NVDP_MTU_DEFAULT);
+    const struct nve_port *pc = nve_conf_port_by_id(p->conf, port);
+    const struct nvdp_keyring *kr;
+
+    if (o == NULL)
+        return NULL;
+    nvdp_out_init(o, &p->ep, e != NULL ? &e->s : NULL, &k, port, dst,
+                  p->port[port].mtu ? p->port[port].mtu : NVDP_MTU_DEFAULT);
+    /* Unicast to a keyed hypervisor is signed where the port requires it,
+     * and in optional mode once the hypervisor signs (an unkeyed one
+     * drops what it cannot check). Group frames cannot be (spec 14). */
+    if (pc != NULL && pc->auth != NVDP_AUTH_OFF && !(dst[0] & 1) &&
+        (kr = nve_conf_keys(p->conf, pc, dst)) != NULL &&
+        (pc->auth == NVDP_AUTH_REQUIRED || (e != NULL && e->s.peer_signs)))
+        nvdp_out_sign(o, &kr->key[0], p->port[port].mac);
     return o;
 }
 
@@ -169,7 +179,8 @@ frame_peer(struct nve_proto *p, uint16_t port, const uint8_t src[6],
 
 void
 nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
-                const uint8_t *buf, size_t len, uint64_t now)
+                const uint8_t dst[6], const uint8_t *buf, size_t len,
+                uint64_t now)
 {
     struct nvdp_in in;
     struct nvdp_cnt k;
@@ -190,6 +201,9 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
         nvdp_in_reject(&in, NVDP_E_VALUE); /* the port is being removed */
         return;
     }
+    nvdp_in_auth(&in, dst != NULL ? dst : p->port[port].mac,
+                 nve_conf_keys(p->conf, pc, src), pc->auth,
+                 e != NULL ? &e->s.replay : NULL);
     if (nvdp_in_open(&in, buf, len) < 0)
         return;
     authorised = nve_port_allows_hv(pc, src);
@@ -197,6 +211,7 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
         return;
     in.cnt = nve_cnt(p, e, port); /* e may be new, or forgotten */
     if (e != NULL) {
+        nvdp_sess_auth_seen(&e->s, &in);
         e->s.last_heard = now;
         if (fresh)
             e->next_nostate = now + p->conf->hello_ms;
@@ -311,7 +326,7 @@ nve_proto_set_conf(struct nve_proto *p, const struct nve_conf *c)
 
 void
 nve_proto_port_up(struct nve_proto *p, uint16_t port, const char *name,
-                  unsigned mtu, uint64_t now)
+                  const uint8_t mac[6], unsigned mtu, uint64_t now)
 {
     struct nve_pport *pp;
 
@@ -322,8 +337,18 @@ nve_proto_port_up(struct nve_proto *p, uint16_t port, const char *name,
         memset(&pp->c, 0, sizeof(pp->c));
     pp->up = 1;
     snprintf(pp->name, sizeof(pp->name), "%s", name);
+    if (mac != NULL)
+        memcpy(pp->mac, mac, 6);
+    else
+        memset(pp->mac, 0, 6);
     pp->mtu = mtu ? mtu : NVDP_MTU_DEFAULT;
     pp->next_hello = now;
+}
+
+void
+nve_proto_auth_start(struct nve_proto *p, uint64_t ctr)
+{
+    nvdp_endpoint_auth_counter(&p->ep, ctr);
 }
 
 void

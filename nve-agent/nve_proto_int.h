@@ -28,6 +28,7 @@ struct nve_peer {
 struct nve_pport {
     uint8_t up;
     char name[32];
+    uint8_t mac[6]; /* the source of our frames on it */
     unsigned mtu;
     uint64_t next_hello;
     unsigned npeers;

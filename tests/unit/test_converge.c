@@ -252,7 +252,7 @@ nve_start(struct sim *s)
     s->nve = nve_proto_new(s->conf, &s->tree, epoch, nve_send, s);
     assert_non_null(s->nve);
     for (unsigned i = 0; i < NHV; i++)
-        nve_proto_port_up(s->nve, (uint16_t)i, i ? "p1" : "p0", 1500, s->now);
+        nve_proto_port_up(s->nve, (uint16_t)i, i ? "p1" : "p0", NULL, 1500, s->now);
     s->nve_up = 1;
     s->nve_next = s->now;
 }
@@ -271,7 +271,7 @@ deliver(struct sim *s, struct pkt *p)
 {
     if (p->to_nve) {
         if (s->nve_up) {
-            nve_proto_input(s->nve, (uint16_t)p->hv, s->hv[p->hv].mac, p->buf,
+            nve_proto_input(s->nve, (uint16_t)p->hv, s->hv[p->hv].mac, NULL, p->buf,
                             p->len, s->now);
             s->nve_next = s->now; /* as nve_kick() after input */
         }

@@ -656,8 +656,8 @@ as_nve(const struct nve_conf *conf, const uint8_t *buf, size_t len,
     tree_port_set(&tree, conf->ports[0].id, &conf->ports[0].tags, 0);
     p = nve_proto_new(conf, &tree, NVE_EPOCH, nve_send, c);
     assert_non_null(p);
-    nve_proto_port_up(p, conf->ports[0].id, "p0", 1500, 1000);
-    nve_proto_input(p, conf->ports[0].id, HV_MAC, buf, len, 1000);
+    nve_proto_port_up(p, conf->ports[0].id, "p0", NULL, 1500, 1000);
+    nve_proto_input(p, conf->ports[0].id, HV_MAC, NULL, buf, len, 1000);
     v->c = *nve_proto_counters(p);
     v->applied = nve_proto_npeers(p) > 0;
     answers(c, bad, nbad, v);

@@ -145,7 +145,7 @@ attach(struct fx *x, uint16_t port, const uint8_t *hv, unsigned vnic,
     m.addr[0].kind = NVDP_ADDR_MAC;
     nvdp_writer_init(&w, buf, sizeof(buf), 0x7777, 0);
     assert_int_equal(nvdp_writer_add(&w, &m), 0);
-    nve_proto_input(x->n.proto, port, hv, buf, nvdp_writer_finish(&w),
+    nve_proto_input(x->n.proto, port, hv, NULL, buf, nvdp_writer_finish(&w),
                     ev_now(x->n.loop));
 }
 

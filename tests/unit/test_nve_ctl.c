@@ -73,7 +73,7 @@ setup(void **state)
         const struct nve_port *p = &n->conf->ports[i];
         tree_port_set(&n->tree, p->id, &p->tags, p->max_vnics);
         fwd_port_add(n->fwd, p->id, p->ifname);
-        nve_proto_port_up(n->proto, p->id, p->name, 1500, ev_clock_ms());
+        nve_proto_port_up(n->proto, p->id, p->name, NULL, 1500, ev_clock_ms());
     }
     for (unsigned i = 0; i < n->conf->nvns; i++)
         for (unsigned k = 0; k < n->conf->vns[i].nflood; k++)
@@ -121,7 +121,7 @@ attach(struct fx *x, uint16_t port, unsigned vnic, uint32_t vni, int pre)
     m.addr[0].ip[3] = (uint8_t)vnic;
     nvdp_writer_init(&w, buf, sizeof(buf), 0x5555, 0);
     assert_int_equal(nvdp_writer_add(&w, &m), 0);
-    nve_proto_input(x->n.proto, port, HV1, buf, nvdp_writer_finish(&w),
+    nve_proto_input(x->n.proto, port, HV1, NULL, buf, nvdp_writer_finish(&w),
                     ev_clock_ms());
 }
 

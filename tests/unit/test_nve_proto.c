@@ -92,8 +92,8 @@ fx_setup(void **state)
                       x->conf->ports[i].max_vnics);
     x->p = nve_proto_new(x->conf, &x->tree, NVE_EPOCH, cap_send, x);
     x->now = 100000;
-    nve_proto_port_up(x->p, 0, "p0", 1500, x->now);
-    nve_proto_port_up(x->p, 1, "p1", 1500, x->now);
+    nve_proto_port_up(x->p, 0, "p0", NULL, 1500, x->now);
+    nve_proto_port_up(x->p, 1, "p1", NULL, 1500, x->now);
     x->txid = 1;
     *state = x;
     return 0;
@@ -132,7 +132,7 @@ f_send(struct fx *x, uint16_t port, const uint8_t src[6])
 {
     size_t len = nvdp_writer_finish(&x->w);
     x->ncap = 0;
-    nve_proto_input(x->p, port, src, x->wbuf, len, x->now);
+    nve_proto_input(x->p, port, src, NULL, x->wbuf, len, x->now);
 }
 
 static struct nvdp_msg *
@@ -435,7 +435,7 @@ test_unsupported_and_malformed_requests(void **state)
     size_t len = raw_frame(b, HV_EPOCH, t, sizeof(t));
 
     x->ncap = 0;
-    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    nve_proto_input(x->p, 0, HV1, NULL, b, len, x->now);
     const struct nvdp_msg *r = find_resp(x, 5);
     assert_non_null(r);
     assert_int_equal(r->status, NVDP_ST_UNSUPPORTED);
@@ -451,7 +451,7 @@ test_unsupported_and_malformed_requests(void **state)
     assert_int_equal(x->tree.nvnic, 0);
     /* the same frame again: both answers come from the duplicate cache */
     x->ncap = 0;
-    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    nve_proto_input(x->p, 0, HV1, NULL, b, len, x->now);
     r = find_resp(x, 6);
     assert_non_null(r);
     assert_int_equal(r->status, NVDP_ST_MALFORMED);
@@ -466,7 +466,7 @@ test_unsupported_and_malformed_requests(void **state)
     };
     len = raw_frame(b, HV_EPOCH, t2, sizeof(t2));
     x->ncap = 0;
-    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    nve_proto_input(x->p, 0, HV1, NULL, b, len, x->now);
     assert_int_equal(c->rx_short_txid, 1);
     assert_int_equal(c->rx_msg_errors, 5); /* 2 + 2 (the repeat) + HELLO */
     assert_int_equal(x->ncap, 0);
@@ -574,21 +574,21 @@ test_malformed_frames(void **state)
     x->ncap = 0;
     memset(b, 0, sizeof(b));
     b[0] = 1;
-    nve_proto_input(x->p, 0, HV1, b, 5, x->now); /* truncated header */
+    nve_proto_input(x->p, 0, HV1, NULL, b, 5, x->now); /* truncated header */
     assert_int_equal(c->decode_err[-NVDP_E_SHORT], 1);
     len = raw_frame(b, HV_EPOCH, t, sizeof(t));
     b[0] = 9; /* version */
-    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    nve_proto_input(x->p, 0, HV1, NULL, b, len, x->now);
     assert_int_equal(c->decode_err[-NVDP_E_VERSION], 1);
     b[0] = 1; /* TLV claims 64 bytes, 4 present */
-    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    nve_proto_input(x->p, 0, HV1, NULL, b, len, x->now);
     assert_int_equal(c->decode_err[-NVDP_E_LENGTH], 1);
     len = raw_frame(b, 0, t, 0); /* epoch 0 */
-    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    nve_proto_input(x->p, 0, HV1, NULL, b, len, x->now);
     assert_int_equal(c->decode_err[-NVDP_E_VALUE], 1);
     len = raw_frame(b, HV_EPOCH, t, 0);
     b[1] = NVDP_HF_AUTH; /* authentication is not configured */
-    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    nve_proto_input(x->p, 0, HV1, NULL, b, len, x->now);
     assert_int_equal(c->auth_unsupported, 1);
     /* a request followed by an AUTH TLV the header does not announce:
      * the whole frame is dropped, the request not applied */
@@ -602,12 +602,12 @@ test_malformed_frames(void **state)
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     };
     len = raw_frame(b, HV_EPOCH, ta, sizeof(ta));
-    nve_proto_input(x->p, 0, HV1, b, len, x->now);
+    nve_proto_input(x->p, 0, HV1, NULL, b, len, x->now);
     assert_int_equal(c->decode_err[-NVDP_E_AUTH], 1);
     assert_int_equal(x->tree.nvnic, 0);
     /* multicast source */
     len = raw_frame(b, HV_EPOCH, t, 0);
-    nve_proto_input(x->p, 0, GROUP, b, len, x->now);
+    nve_proto_input(x->p, 0, GROUP, NULL, b, len, x->now);
     assert_int_equal(c->rx_malformed, 5); /* short, length, epoch, auth,
                                            * source */
     assert_int_equal(c->rx_bad_version, 1);
@@ -640,7 +640,7 @@ test_duplicates_from_cache(void **state)
     memcpy(first, x->wbuf, len);
     first_len = len;
     x->ncap = 0;
-    nve_proto_input(x->p, 0, HV1, first, first_len, x->now);
+    nve_proto_input(x->p, 0, HV1, NULL, first, first_len, x->now);
     const struct nvdp_msg *r = find_resp(x, t);
     assert_int_equal(r->status, NVDP_ST_OK);
     uint16_t tag = r->tag;
@@ -658,7 +658,7 @@ test_duplicates_from_cache(void **state)
     struct tree_vnic *v = tree_find(&x->tree, &m->vnic, 0, HV1);
     assert_int_equal(v->naddr, 0);
     x->ncap = 0;
-    nve_proto_input(x->p, 0, HV1, first, first_len, x->now);
+    nve_proto_input(x->p, 0, HV1, NULL, first, first_len, x->now);
     r = find_resp(x, t);
     assert_non_null(r);
     assert_int_equal(r->status, NVDP_ST_OK);
@@ -855,7 +855,7 @@ test_batching(void **state)
     struct decoded d;
     uint32_t first = x->txid;
 
-    nve_proto_port_up(x->p, 0, "p0", 200, x->now); /* small MTU */
+    nve_proto_port_up(x->p, 0, "p0", NULL, 200, x->now); /* small MTU */
     f_begin(x, HV_EPOCH, 0);
     for (unsigned i = 0; i < 40; i++) {
         struct nvdp_msg *m = assoc(100 + i, 100, 100 + i);
@@ -987,7 +987,7 @@ test_mutation_storm(void **state)
         /* several sources so that dedupe does not hide everything */
         uint8_t src[6] = {0x02, 0, 0, 0, 0, (uint8_t)(it % 64)};
         x->ncap = 0;
-        nve_proto_input(x->p, (uint16_t)(it & 1), src, b, len,
+        nve_proto_input(x->p, (uint16_t)(it & 1), src, NULL, b, len,
                         x->now + it);
         if ((it & 255) == 0)
             nve_proto_timers(x->p, x->now + it);
