@@ -90,6 +90,25 @@ def auth():
                       hmac=bytes(range(32)))
 
 
+# Key 1 of the signed golden frames (spec 19) and their first counter.
+KEY1 = bytes(range(32))
+CTR = 0x0005F1E2D3C4B5A6
+
+
+def signed(pkt, ctr=CTR):
+    return N.auth_sign(bytes(pkt), KEY1, 1, ctr)
+
+
+def auth_not_last():
+    """A signed HELLO, then another HELLO after the AUTH TLV."""
+    b = bytearray(signed(hv([hello_hv()])))
+    extra = bytes(hello_hv())
+    b += extra
+    struct.pack_into("!H", b, 16, struct.unpack("!H", b[16:18])[0] +
+                     len(extra))
+    return bytes(b)
+
+
 def raw_tlv(t, value, length=None):
     return N.NVDPMsg(type=t, length=length, value=value)
 
@@ -192,11 +211,17 @@ GOLDEN = {
     "withdraw-vn.hex": lambda: nve([req(N.WITHDRAW, 2, vnuuid(),
                                         reason("vn deleted"))]),
     "auth-reserved.hex": lambda: hv([hello_hv(), auth()], flags=N.HF_AUTH),
+    "auth-hello.hex": lambda: signed(hv([hello_hv()])),
+    "auth-assoc.hex": lambda: signed(hv([req(N.ASSOC, 4, vnic(), vni(),
+                                            N.SubAddrMAC(mac=VM))]),
+                                     CTR + 1),
 }
 
 MALFORMED = {
     "auth-missing.hex": lambda: hv([hello_hv()], flags=N.HF_AUTH),
     "auth-unannounced.hex": lambda: hv([hello_hv(), auth()]),
+    "auth-not-last.hex": auth_not_last,
+    "auth-truncated.hex": lambda: signed(hv([hello_hv()]))[:-10],
     "bad-intent.hex": lambda: hv([req(N.VNIC_DISASSOC, 39, vnic(),
                                       N.SubIntent(intent=3))]),
     "bad-prefix.hex": lambda: hv([req(N.ASSOC, 40, vnic(), vni(),
@@ -336,6 +361,17 @@ def check_golden(path, build, fails):
         for s in getattr(m, "subs", []):
             if type(s) is N.NVDPSub:
                 fails.append("%s: sub-TLV %#x parsed as raw" % (name, s.type))
+    # Signed frames carry a real HMAC with key 1 (spec 19); any bit
+    # changed in what it covers breaks it.
+    if name.startswith("auth-") and name != "auth-reserved.hex":
+        if not N.auth_verify(raw, {1: KEY1}):
+            fails.append("%s: HMAC does not verify with key 1" % name)
+        for off in (0, 6, 14 + 4, len(raw) - 40):
+            bent = bytearray(raw)
+            bent[off] ^= 1
+            if N.auth_verify(bytes(bent), {1: KEY1}):
+                fails.append("%s: byte %d not covered by the HMAC"
+                             % (name, off))
     err, res, _ = N.validate(raw[14:])
     bad = [r for r in res if r[2]]
     if err or bad:

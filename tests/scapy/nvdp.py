@@ -15,6 +15,8 @@ sub-TLVs; a RESPONSE is txid(4) status(2) req_type(2) then sub-TLVs; a HELLO
 is role(1) flags(1) hold_time(2) hello_interval(2) window(2) then sub-TLVs.
 """
 
+import hashlib
+import hmac
 import struct
 import uuid as _uuid
 
@@ -428,8 +430,9 @@ class NVDPRequest(NVDPMsg):
 
 
 class NVDPAuth(NVDPMsg):
-    """Reserved AUTH TLV: key_id(2) reserved(2) replay_counter(8)
-    hmac_sha256(32)."""
+    """AUTH TLV (spec 14.1): key_id(2) reserved(2) counter(8, here as
+    replay_hi and replay_lo) hmac(32); last in the frame, header flag AUTH.
+    auth_sign() and auth_verify() compute the HMAC."""
     name = "NVDP AUTH"
     FIXED = 44
     fields_desc = [
@@ -441,6 +444,55 @@ class NVDPAuth(NVDPMsg):
         XIntField("replay_lo", 0),
         StrLenField("hmac", b"\x00" * 32, length_from=lambda p: 32),
     ]
+
+
+AUTH_TLV_LEN = 48
+REPLAY_WINDOW = 64
+
+
+def auth_hmac(key, raw):
+    """HMAC-SHA256 of spec 14.1 over a whole Ethernet frame raw (dst, src,
+    EtherType, NVDP header and exactly its length, the AUTH TLV last): dst
+    || src || NVDP bytes with the hmac field as zeros."""
+    length = struct.unpack("!H", raw[16:18])[0]
+    nv = bytearray(raw[14:14 + HDR_LEN + length])
+    nv[-32:] = b"\x00" * 32
+    return hmac.new(key, bytes(raw[0:12]) + bytes(nv),
+                    hashlib.sha256).digest()
+
+
+def auth_sign(raw, key, key_id, counter):
+    """Appends the AUTH TLV to a whole unsigned Ethernet frame raw (no
+    padding) and returns the signed frame's bytes."""
+    b = bytearray(raw)
+    length = struct.unpack("!H", b[16:18])[0]
+    del b[14 + HDR_LEN + length:]
+    b[15] |= HF_AUTH
+    struct.pack_into("!H", b, 16, length + AUTH_TLV_LEN)
+    b += struct.pack("!HHHHQ", AUTH, 44, key_id, 0, counter) + b"\x00" * 32
+    b[-32:] = auth_hmac(key, b)
+    return bytes(b)
+
+
+def auth_fields(raw):
+    """(key_id, counter, hmac) of a signed frame's AUTH TLV, or None."""
+    length = struct.unpack("!H", raw[16:18])[0]
+    end = 14 + HDR_LEN + length
+    if not raw[15] & HF_AUTH or length < AUTH_TLV_LEN or len(raw) < end:
+        return None
+    t, ln, kid, _, ctr = struct.unpack("!HHHHQ", raw[end - 48:end - 32])
+    if (t, ln) != (AUTH, 44):
+        return None
+    return kid, ctr, bytes(raw[end - 32:end])
+
+
+def auth_verify(raw, keys):
+    """keys: {key_id: key}. True when raw's AUTH TLV carries a configured
+    key id and its HMAC is right."""
+    f = auth_fields(raw)
+    if f is None or f[0] not in keys:
+        return False
+    return hmac.compare_digest(auth_hmac(keys[f[0]], raw), f[2])
 
 
 MSG_CLASSES = {HELLO: NVDPHello, RESPONSE: NVDPResponse, AUTH: NVDPAuth}

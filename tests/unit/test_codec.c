@@ -1118,7 +1118,8 @@ t_auth_placement(void **s)
  * and every name the tests use exists: a new golden frame cannot go
  * untested, a renamed one cannot silently drop out. */
 static const char *const covered[] = {
-    "assoc-all-kinds", "assoc-mac", "auth-reserved", "batch-hv", "batch-nve",
+    "assoc-all-kinds", "assoc-mac", "auth-assoc", "auth-hello",
+    "auth-reserved", "batch-hv", "batch-nve",
     "disassoc", "hello-hv-group", "hello-hv", "hello-nve-nostate",
     "hello-nve", "preassoc-rr", "preassoc", "replay-assoc",
     "response-conflict", "response-limit", "response-malformed",
@@ -1128,7 +1129,8 @@ static const char *const covered[] = {
     "resync-end", "vn-connect-uuid-hint", "vn-connect-vni", "vn-disconnect",
     "vnic-disassoc-migration", "vnic-disassoc-shutdown", "vnic-state-down",
     "vnic-state-up", "withdraw-vn", "withdraw-vnic",
-    "malformed/auth-missing", "malformed/auth-unannounced",
+    "malformed/auth-missing", "malformed/auth-not-last",
+    "malformed/auth-truncated", "malformed/auth-unannounced",
     "malformed/bad-intent", "malformed/bad-prefix",
     "malformed/bad-sub-length", "malformed/bad-tag-0",
     "malformed/bad-tag-4095", "malformed/bad-tlv-length",

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "golden.h"
 #include "nvdp_auth.h"
 #include "nvdp_session.h"
 #include "nve.h"
@@ -453,6 +454,43 @@ test_rollover(void **state)
     rx_free(r);
 }
 
+/* The signed golden frames (spec 19): key 1 verifies them, our signer
+ * makes the same bytes, and auth-assoc is accepted once. */
+static void
+test_golden(void **state)
+{
+    struct rx *r = rx_new(NVDP_AUTH_REQUIRED, "1 " KEY1);
+    uint8_t buf[NVDP_FRAME_MAX + 14], again[NVDP_FRAME_MAX];
+    struct frame f;
+    size_t n, len;
+
+    (void)state;
+    n = golden_load("auth-hello", buf, sizeof(buf));
+    memcpy(f.dst, buf, 6);
+    memcpy(f.buf, buf + 14, n - 14);
+    f.len = n - 14;
+    assert_int_equal(rx_open(r, &f, buf + 6), 1);
+    assert_int_equal(r->rp.top, 0x0005F1E2D3C4B5A6ULL);
+    /* unsigned again, then signed here: the same bytes */
+    len = f.len - NVDP_AUTH_TLV_LEN;
+    memcpy(again, f.buf, len);
+    again[1] &= (uint8_t)~NVDP_HF_AUTH;
+    again[2] = (uint8_t)((len - NVDP_HDR_LEN) >> 8);
+    again[3] = (uint8_t)(len - NVDP_HDR_LEN);
+    assert_int_equal(nvdp_auth_sign(&r->kr.key[0], 0x0005F1E2D3C4B5A6ULL,
+                                    buf, buf + 6, again, len, sizeof(again)),
+                     f.len);
+    assert_memory_equal(again, f.buf, f.len);
+
+    n = golden_load("auth-assoc", buf, sizeof(buf));
+    memcpy(f.buf, buf + 14, n - 14);
+    f.len = n - 14;
+    assert_int_equal(rx_open(r, &f, buf + 6), 1);
+    assert_int_equal(rx_open(r, &f, buf + 6), -1);
+    assert_int_equal(r->c.replay, 1);
+    rx_free(r);
+}
+
 /* ---- nve-agent's engine on a port that requires authentication ---------- */
 struct nve_fx {
     char dir[64];
@@ -619,6 +657,7 @@ main(void)
         cmocka_unit_test(test_hv_restarted),
         cmocka_unit_test(test_malformed_auth),
         cmocka_unit_test(test_rollover),
+        cmocka_unit_test(test_golden),
         cmocka_unit_test(test_nve_required_port),
     };
 
