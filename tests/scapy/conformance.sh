@@ -10,6 +10,7 @@
 #   h2 --- bh2 /
 #   d2 ========================================= p2   (direct port)
 #   d3 ========================================= p3   (direct, 2 tags)
+#   d4 ========================================= p4   (direct, auth = required)
 #
 # The tests run in scapy-N-hv and act as several hypervisors (forged source
 # MACs) on h1/h2 (behind the bridge) and d2/d3.  Exit 77 = skipped.
@@ -93,17 +94,18 @@ done
 hv link set bup master br0
 hv link add name d2 type veth peer name p2 netns "$NS_NVE"
 hv link add name d3 type veth peer name p3 netns "$NS_NVE"
-for i in br0 bup h1 h2 d2 d3; do
+hv link add name d4 type veth peer name p4 netns "$NS_NVE"
+for i in br0 bup h1 h2 d2 d3 d4; do
     hv link set $i up
 done
 # Jumbo frames on the direct port: a batch of 50 requests exceeds 1500 bytes.
 hv link set d2 mtu 9000
 ip -n "$NS_NVE" link set p2 mtu 9000
 # The emulated hypervisors use forged MACs: see every frame addressed to them.
-for i in h1 h2 d2 d3; do
+for i in h1 h2 d2 d3 d4; do
     hv link set $i promisc on
 done
-for i in p1 p2 p3; do
+for i in p1 p2 p3 p4; do
     ip -n "$NS_NVE" link set $i up
 done
 set +e

@@ -33,14 +33,37 @@ IF_BR1 = "h1"
 IF_BR2 = "h2"
 IF_DIRECT = "d2"
 IF_SMALL = "d3"
-PORT_OF = {IF_BR1: "p1", IF_BR2: "p1", IF_DIRECT: "p2", IF_SMALL: "p3"}
+IF_AUTH = "d4"
+PORT_OF = {IF_BR1: "p1", IF_BR2: "p1", IF_DIRECT: "p2", IF_SMALL: "p3",
+           IF_AUTH: "p4"}
 
 # Hypervisor MACs are forged per test from these prefixes; the NVE config
 # authorises them by listing them explicitly.
 HV_MACS_P1 = ["02:5c:01:00:00:%02x" % i for i in range(1, 17)]
 HV_MACS_P2 = ["02:5c:02:00:00:%02x" % i for i in range(1, 201)]
 HV_MACS_P3 = ["02:5c:03:00:00:%02x" % i for i in range(1, 17)]
+HV_MACS_P4 = ["02:5c:04:00:00:%02x" % i for i in range(1, 33)]
 HV_UNAUTH = "02:5c:0f:00:00:01"  # never in any allow list
+
+# Port p4 requires authentication (spec 14): its key file holds keys 1 and
+# 2 (the NVE signs with 1); the last p4 MAC has its own hypervisor section
+# with key 7 only, which takes precedence over the port's.
+AUTH_KEYS = {1: bytes(range(32)), 2: bytes(range(32, 64))}
+OWN_KEY = {7: bytes(range(64, 96))}
+HV_OWN_KEY = HV_MACS_P4[-1]
+
+
+def key_file_text(keys):
+    return "".join("%d %s\n" % (k, v.hex()) for k, v in keys.items())
+
+
+def write_keys(d):
+    """The key files p4 and its hypervisor section name, mode 0600."""
+    for name, keys in (("p4.key", AUTH_KEYS), ("own.key", OWN_KEY)):
+        path = os.path.join(d, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, key_file_text(keys).encode())
+        os.close(fd)
 
 # VNs: (name, vni, uuid).  Many VNs so tests that assert tag values use a
 # (port, VN) no other test touched.
@@ -55,6 +78,7 @@ P1_TAGS = (100, 199)
 P2_TAGS = (200, 399)
 P3_TAGS = (500, 501)  # two tags: NO_TAGS is reachable
 P3_MAX_VNICS = 10     # port max-vnics: LIMIT per port is reachable
+P4_TAGS = (600, 699)
 P2_RESERVED = (250, 259)  # reserved inside p2's range
 
 # Limits applied to every port (nve-agent.conf "limits").
@@ -97,7 +121,7 @@ def nve_conf(ctl_socket, drop_vns=(), drop_hvs=()):
     w("    max-hypervisors-per-port = 256")
     w("}")
 
-    def port(pname, tags, macs, vns, reserved=None, max_vnics=0):
+    def port(pname, tags, macs, vns, reserved=None, max_vnics=0, extra=()):
         macs = [m for m in macs if m not in drop_hvs]
         if vns is not None:
             vns = [v for v in vns if v not in drop_vns]
@@ -111,10 +135,19 @@ def nve_conf(ctl_socket, drop_vns=(), drop_hvs=()):
             w('    vns = {%s}' % ", ".join('"%s"' % v for v in vns))
         if max_vnics:
             w('    max-vnics = %d' % max_vnics)
+        for line in extra:
+            w('    ' + line)
         w('}')
     port("p1", P1_TAGS, HV_MACS_P1, None)
     port("p2", P2_TAGS, HV_MACS_P2, [v[0] for v in VNS[:-1]], P2_RESERVED)
     port("p3", P3_TAGS, HV_MACS_P3, None, max_vnics=P3_MAX_VNICS)
+    key_dir = os.path.dirname(os.environ["NVE_CONF"])
+    port("p4", P4_TAGS, HV_MACS_P4, None,
+         extra=('auth = required', 'key-file = "%s/p4.key"' % key_dir))
+    w('hypervisor "scapy-own" {')
+    w('    mac = "%s"' % HV_OWN_KEY)
+    w('    key-file = "%s/own.key"' % key_dir)
+    w('}')
     for name, vni, u in VNS:
         if name in drop_vns:
             continue
@@ -199,7 +232,7 @@ class Hv:
     epoch, txids from 1, HELLOs, requests, answers to the NVE's WITHDRAWs."""
 
     def __init__(self, ctx, ifname, mac, hold=30, window=64, name=None,
-                 epoch=None):
+                 epoch=None, auth=None, nve_keys=None):
         self.ctx = ctx
         self.ifname = ifname
         self.port = PORT_OF[ifname]
@@ -217,6 +250,12 @@ class Hv:
         self.withdraws = []   # (arrival time, WITHDRAW request, Ether frame)
         self.frames = []      # every frame addressed to us: (time, Ether)
         self.last_hello = 0.0
+        # auth: (key_id, key) we sign with (spec 14), our counter, and the
+        # NVE's frames to us that were not signed with a key of AUTH_KEYS
+        self.auth = auth
+        self.nve_keys = nve_keys or AUTH_KEYS
+        self.ctr = int(time.time() * 1e6)
+        self.unsigned_rx = 0
 
     # -- sending
     def next_txid(self):
@@ -240,8 +279,16 @@ class Hv:
             peer_epoch = 0 if dst == N.GROUP_MAC else self.nve_epoch
         f = N.frame(self.mac, dst, self.epoch if epoch is None else epoch,
                     peer_epoch, msgs, flags=flags)
+        if self.auth:
+            f = Ether(self.sign(bytes(f)))
         self.link.send(f)
         return f
+
+    def sign(self, raw, ctr=None):
+        """raw signed with our key at the next counter (or ctr)."""
+        if ctr is None:
+            ctr, self.ctr = self.ctr, self.ctr + 1
+        return N.auth_sign(raw, self.auth[1], self.auth[0], ctr)
 
     def send_raw_nvdp(self, payload, dst=None):
         """payload: bytes from the NVDP header on (anything goes)."""
@@ -281,6 +328,10 @@ class Hv:
             if N.NVDP not in e:
                 continue
             if e.dst.lower() != self.mac and e.dst.lower() != N.GROUP_MAC:
+                continue
+            if self.auth and e.dst.lower() == self.mac and \
+                    not N.auth_verify(raw, self.nve_keys):
+                self.unsigned_rx += 1
                 continue
             if e.src.lower() in self.ctx.our_macs:
                 continue  # another emulated hypervisor's group frame
@@ -595,7 +646,7 @@ def run(select_names=None):
             importlib.import_module(f[:-3])
     ctl = Ctl(os.environ["NVDPCTL"], os.environ["NVE_SOCKET"])
     pools = {"p1": list(HV_MACS_P1), "p2": list(HV_MACS_P2),
-             "p3": list(HV_MACS_P3)}
+             "p3": list(HV_MACS_P3), "p4": list(HV_MACS_P4[:-1])}
     ctx = Ctx(ctl, pools)
     npass = nfail = 0
     for fn in TESTS:
@@ -625,6 +676,8 @@ def run(select_names=None):
 
 if __name__ == "__main__":
     if len(sys.argv) in (3, 4) and sys.argv[1] == "--conf":
+        os.environ["NVE_CONF"] = sys.argv[2]
+        write_keys(os.path.dirname(os.path.abspath(sys.argv[2])))
         with open(sys.argv[2], "w") as fp:
             fp.write(nve_conf(sys.argv[3] if len(sys.argv) == 4 else None))
         sys.exit(0)
