@@ -105,18 +105,20 @@ nve_peer_hello(struct nve_proto *p, struct nve_peer *e,
 
 /* A hypervisor we hear but hold no session for is told so every hello
  * interval until it resyncs (spec 11.4): the first such HELLO may be lost,
- * and an idle hypervisor would never learn that we lost its state. */
+ * and an idle hypervisor would never learn that we lost its state. A
+ * hypervisor that signs gets every HELLO this way: it ignores the group
+ * HELLO, which cannot be signed (spec 14.2). */
 static void
-peer_nostate(struct nve_proto *p, struct nve_peer *e, uint64_t now)
+peer_unicast_hello(struct nve_proto *p, struct nve_peer *e, uint64_t now)
 {
     struct nvdp_out *o;
 
-    if (e->s.open || now < e->next_nostate)
+    if ((e->s.open && !e->s.peer_signs) || now < e->next_uhello)
         return;
-    e->next_nostate = now + p->conf->hello_ms;
+    e->next_uhello = now + p->conf->hello_ms;
     if ((o = nve_out_new(p, e, e->port, e->s.mac)) == NULL)
         return;
-    nvdp_out_hello(o); /* peer_epoch 0: not in session */
+    nvdp_out_hello(o); /* peer_epoch 0 while not in session */
     nve_out_send(o);
 }
 
@@ -146,9 +148,9 @@ nve_peer_timers(struct nve_proto *p, struct nve_peer *e, uint64_t now,
         *gone = 1;
         return 0;
     }
-    peer_nostate(p, e, now);
-    if (!e->s.open && e->next_nostate < next)
-        next = e->next_nostate;
+    peer_unicast_hello(p, e, now);
+    if ((!e->s.open || e->s.peer_signs) && e->next_uhello < next)
+        next = e->next_uhello;
     nve_withdraw_run(p, e, now);
     if (e->s.tx_ready && (t = rel_tx_next_due(&e->s.tx)) < next)
         next = t;

@@ -214,7 +214,7 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
         nvdp_sess_auth_seen(&e->s, &in);
         e->s.last_heard = now;
         if (fresh)
-            e->next_nostate = now + p->conf->hello_ms;
+            e->next_uhello = now + p->conf->hello_ms;
     }
     if ((m = malloc(sizeof(*m))) == NULL)
         return;

@@ -22,7 +22,9 @@ struct nve_peer {
     uint8_t resyncing;   /* BEGIN seen, END not yet */
     uint8_t wd_mark;     /* nve_proto_withdraw: already in its send list */
     uint64_t up_since;
-    uint64_t next_nostate; /* unicast HELLO, peer_epoch 0, while not open */
+    /* unicast HELLO: while not open (peer_epoch 0, spec 11.4), and to a
+     * hypervisor that signs (it ignores our group HELLO, spec 14.2) */
+    uint64_t next_uhello;
 };
 
 struct nve_pport {

@@ -147,8 +147,9 @@ nt_bridge() {
 
 # ---- configuration files ----------------------------------------------------
 # nt_nve_conf NAME: writes $NT_DIR/NAME.conf (nve-agent.conf(5)) from
-#   NVE_PORTS  one port per line: "NAME IFACE [tags=R] [hvs=MAC,MAC] [vns=A,B]"
-#              (hvs/vns: the port's authorisation; absent = anyone/any VN)
+#   NVE_PORTS  one port per line: "NAME IFACE [tags=R] [hvs=MAC,MAC] [vns=A,B]
+#              [auth=POLICY] [keys=FILE]" (hvs/vns: the port's authorisation;
+#              absent = anyone/any VN; auth, keys: nvdp(7) section 14)
 #              default "port1 ap1"
 #   NVE_VNS    "blue:100 red:200" (name:VNI), default "blue:100"
 #   NVE_EXTRA  raw text appended
@@ -168,6 +169,8 @@ nt_nve_conf() {
                 tags=*) echo "    tags = \"${v#tags=}\"" ;;
                 hvs=*) echo "    hypervisors = {\"$(sed 's/,/", "/g' <<<"${v#hvs=}")\"}" ;;
                 vns=*) echo "    vns = {\"$(sed 's/,/", "/g' <<<"${v#vns=}")\"}" ;;
+                auth=*) echo "    auth = ${v#auth=}" ;;
+                keys=*) echo "    key-file = \"${v#keys=}\"" ;;
                 *) echo "nt_nve_conf: unknown port option $v" >&2 ;;
                 esac
             done
