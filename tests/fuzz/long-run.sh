@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 runs=${FUZZ_RUNS:-10000000}
 export FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-120}
 out=${FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/splitnve-fuzz.XXXXXX")}
-targets=${*:-decode hook fwd state ctl-hv ctl-nve}
+targets=${*:-decode hook fwd state ctl-hv ctl-nve auth}
 mkdir -p "$out"
 failed=0
 printf '%-8s %12s %8s %8s %11s %11s  %s\n' target executions seconds exec/s \

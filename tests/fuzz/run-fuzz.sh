@@ -1,5 +1,5 @@
 #!/bin/sh
-# run-fuzz.sh [decode|hook|fwd|state|ctl-hv|ctl-nve] - runs one libFuzzer
+# run-fuzz.sh [decode|hook|fwd|state|ctl-hv|ctl-nve|auth] - runs one libFuzzer
 # target briefly over its seed corpus (make check with --enable-fuzzer);
 # FUZZ_SECONDS=600 for a longer run,
 # FUZZ_RUNS=N for N executions instead (long-run.sh), FUZZ_LOG=file keeps
@@ -41,8 +41,13 @@ ctl-hv|ctl-nve)
     me=run-fuzz-$target fuzzer=fuzz_${target%-*}_${target#*-}
     seeds="tests/fuzz/corpus-$target/*" dict=tests/fuzz/ctl.dict
     max_len=70000 dflt_seconds=10 ;;
+auth)
+    # Authentication with keys (fuzz_auth.c): a mode byte, then a frame
+    # (the signed golden frames), a frame to sign, or a key file.
+    me=run-fuzz-auth fuzzer=fuzz_auth seeds='tests/fuzz/corpus-auth/*'
+    max_len=9224 dflt_seconds=10 ;;
 *)
-    echo "usage: run-fuzz.sh [decode|hook|fwd|state|ctl-hv|ctl-nve]" >&2
+    echo "usage: run-fuzz.sh [decode|hook|fwd|state|ctl-hv|ctl-nve|auth]" >&2
     exit 2 ;;
 esac
 fuzzer=$top_builddir/tests/fuzz/$fuzzer
