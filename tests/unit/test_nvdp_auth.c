@@ -3,7 +3,8 @@
  * reader under each policy (good, bad HMAC, unknown key id, replay,
  * reordering within and beyond the window, counter wrap, epoch change, a
  * frame cut after its AUTH TLV, AUTH not last, both keys of a rollover),
- * and nve-agent's engine on a port that requires authentication. */
+ * nve-agent's engine on a port that requires authentication, and hv-agent's
+ * with a key. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 
 #include "golden.h"
 #include "nvdp_auth.h"
+#include "hv.h"
 #include "nvdp_session.h"
 #include "nve.h"
 
@@ -598,6 +600,32 @@ assoc_frame(struct frame *f, const uint8_t src[6], const struct nvdp_key *k,
     free(o);
 }
 
+/* RESYNC BEGIN from HV_MAC, signed with k at ctr. */
+static void
+resync_frame(struct frame *f, const struct nvdp_key *k, uint64_t ctr,
+             uint32_t txid)
+{
+    struct nvdp_endpoint ep;
+    struct nvdp_out *o = malloc(sizeof(*o));
+    struct nvdp_cnt cnt = {{NULL}};
+    struct nvdp_msg *m = malloc(sizeof(*m));
+
+    assert_non_null(o);
+    assert_non_null(m);
+    nvdp_endpoint_init(&ep, NVDP_ROLE_HV, HV_EPOCH, grab, f);
+    nvdp_endpoint_auth_counter(&ep, ctr);
+    nvdp_out_init(o, &ep, NULL, &cnt, 0, NVE_MAC, 1500);
+    nvdp_out_sign(o, k, HV_MAC);
+    nvdp_msg_init(m, NVDP_MSG_RESYNC);
+    m->txid = txid;
+    m->has_phase = 1;
+    m->phase = NVDP_RESYNC_BEGIN;
+    assert_int_equal(nvdp_out_add(o, m), 0);
+    nvdp_out_flush(o);
+    free(m);
+    free(o);
+}
+
 static void
 test_nve_required_port(void **state)
 {
@@ -640,8 +668,110 @@ test_nve_required_port(void **state)
     assert_int_equal(c->replay, 1);
     assert_int_equal(c->rx_dup, 0);
     assert_int_equal(x->nout, 0);
+
+    /* in session, the hypervisor still gets our periodic HELLO unicast
+     * and signed: it ignores the group one (spec 14.2) */
+    resync_frame(&f, &x->conf->hv_keys[0].keys.key[0], 11, 2);
+    nve_proto_input(x->p, 0, HV_MAC, NVE_MAC, f.buf, f.len, 1000);
+    assert_int_equal(c->auth_ok, 2);
+    x->nout = 0;
+    memset(x->out.dst, 0, 6);
+    nve_proto_timers(x->p, 1000 + 2 * x->conf->hello_ms);
+    assert_true(x->nout >= 2); /* the group HELLO and ours */
+    assert_memory_equal(x->out.dst, HV_MAC, 6);
+    assert_int_equal(nvdp_frame_open(&r, x->out.buf, x->out.len), 0);
+    assert_int_equal(r.hdr.peer_epoch, HV_EPOCH); /* in session */
+    assert_int_equal(nvdp_auth_verify(&x->conf->hv_keys[0].keys, HV_MAC,
+                                      NVE_MAC, x->out.buf, &r, &id, &ctr),
+                     NVDP_AUTH_GOOD);
     nvdp_keyring_free(&eve);
     nve_fx_free(x);
+}
+
+/* ---- hv-agent with a key: only its NVE's signed frames count ---------- */
+static int
+hv_grab(void *arg, const uint8_t dst[6], const uint8_t *buf, size_t len)
+{
+    return grab(arg, 0, dst, buf, len);
+}
+
+/* The NVE's HELLO to dst (peer_epoch 0), signed with k (NULL: not). */
+static void
+nve_hello(struct frame *f, const uint8_t dst[6], const struct nvdp_key *k,
+          uint64_t ctr)
+{
+    struct nvdp_endpoint ep;
+    struct nvdp_out *o = malloc(sizeof(*o));
+    struct nvdp_cnt cnt = {{NULL}};
+
+    assert_non_null(o);
+    nvdp_endpoint_init(&ep, NVDP_ROLE_NVE, NVE_EPOCH, grab, f);
+    nvdp_endpoint_hello(&ep, 10, 1000, 256, "tor");
+    nvdp_endpoint_auth_counter(&ep, ctr);
+    nvdp_out_init(o, &ep, NULL, &cnt, 0, dst, 1500);
+    if (k != NULL)
+        nvdp_out_sign(o, k, NVE_MAC);
+    nvdp_out_hello(o);
+    nvdp_out_flush(o);
+    free(o);
+}
+
+static void
+test_hv_with_key(void **state)
+{
+    static const uint8_t group[6] = NVDP_GROUP_MAC_DEFAULT;
+    struct hv *h = calloc(1, sizeof(*h));
+    struct frame f, out;
+    struct nvdp_reader r;
+    const struct nvdp_counters *c;
+    uint16_t id;
+    uint64_t ctr;
+
+    (void)state;
+    assert_non_null(h);
+    hv_conf_defaults(&h->conf);
+    keyring(&h->conf.keys, "1 " KEY1);
+    hv_state_init(&h->state);
+    assert_int_equal(hv_proto_init(h, HV_EPOCH, HV_MAC, 1500, hv_grab, &out,
+                                   0, 1000), 0);
+    c = &h->proto.nve.c;
+    /* the NVE's group HELLO: ignored, not an authentication failure */
+    nve_hello(&f, group, NULL, 0);
+    hv_proto_input(h, NVE_MAC, group, f.buf, f.len, 1000);
+    assert_int_equal(c->rx_group_unsigned, 1);
+    assert_int_equal(c->auth_fail, 0);
+    assert_false(hv_proto_nve_up(h));
+    /* unsigned unicast, or signed with another key: refused */
+    nve_hello(&f, HV_MAC, NULL, 0);
+    hv_proto_input(h, NVE_MAC, HV_MAC, f.buf, f.len, 1000);
+    struct nvdp_keyring other;
+    keyring(&other, "1 " KEY2);
+    nve_hello(&f, HV_MAC, &other.key[0], 50);
+    hv_proto_input(h, NVE_MAC, HV_MAC, f.buf, f.len, 1000);
+    assert_int_equal(c->auth_fail, 2);
+    assert_false(hv_proto_nve_up(h));
+    /* signed with our key: the NVE is heard */
+    nve_hello(&f, HV_MAC, &h->conf.keys.key[0], 60);
+    hv_proto_input(h, NVE_MAC, HV_MAC, f.buf, f.len, 1000);
+    assert_int_equal(c->auth_ok, 1);
+    assert_true(hv_proto_nve_up(h));
+    /* and the same frame again is a replay */
+    hv_proto_input(h, NVE_MAC, HV_MAC, f.buf, f.len, 1001);
+    assert_int_equal(c->replay, 1);
+    /* what we send is signed with key 1, for the NVE's MAC */
+    out.len = 0;
+    hv_proto_run(h, 2000);
+    assert_true(out.len > 0);
+    assert_memory_equal(out.dst, NVE_MAC, 6);
+    assert_int_equal(nvdp_frame_open(&r, out.buf, out.len), 0);
+    assert_int_equal(nvdp_auth_verify(&h->conf.keys, NVE_MAC, HV_MAC,
+                                      out.buf, &r, &id, &ctr),
+                     NVDP_AUTH_GOOD);
+    nvdp_keyring_free(&other);
+    hv_proto_free(h);
+    hv_state_free(&h->state);
+    hv_conf_free(&h->conf);
+    free(h);
 }
 
 int
@@ -659,6 +789,7 @@ main(void)
         cmocka_unit_test(test_rollover),
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_nve_required_port),
+        cmocka_unit_test(test_hv_with_key),
     };
 
     log_init("test_nvdp_auth", 1, 0);
