@@ -209,6 +209,14 @@ nvdp_keyring_load(struct nvdp_keyring *kr, const char *path, char *err,
         close(fd);
         return -1;
     }
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        /* its owner could change it: the same rule as the configuration
+         * file's (conf_file_check) */
+        snprintf(err, errlen, "%s: owned by uid %u, not by root or us", path,
+                 (unsigned)st.st_uid);
+        close(fd);
+        return -1;
+    }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         snprintf(err, errlen,
                  "%s: mode %03o: a key file must not be accessible by group "

@@ -49,8 +49,9 @@ struct nvdp_keyring {
  * comments; the first key is the send key. 0, or -1 with err filled. */
 int nvdp_keyring_parse(struct nvdp_keyring *kr, const char *text, char *err,
                        size_t errlen);
-/* Reads path, which must be a regular file neither readable nor writable
- * by group or others (refused with the reason in err). 0 / -1. */
+/* Reads path, which must be a regular file owned by root or by us and
+ * neither readable nor writable by group or others (refused with the
+ * reason in err). 0 / -1. */
 int nvdp_keyring_load(struct nvdp_keyring *kr, const char *path, char *err,
                       size_t errlen);
 void nvdp_keyring_free(struct nvdp_keyring *kr);
