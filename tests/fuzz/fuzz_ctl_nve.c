@@ -66,7 +66,7 @@ attach(struct nve *n, uint16_t port, unsigned vnic, uint32_t vni)
     nvdp_writer_init(&w, buf, sizeof(buf), 0x5555, 0);
     if (nvdp_writer_add(&w, m) < 0)
         abort();
-    nve_proto_input(n->proto, port, HV1, buf, nvdp_writer_finish(&w),
+    nve_proto_input(n->proto, port, HV1, NULL, buf, nvdp_writer_finish(&w),
                     ev_clock_ms());
     free(m);
 }
@@ -113,7 +113,7 @@ nve_fuzz_new(struct ev_loop *l)
         const struct nve_port *p = &n.conf->ports[i];
         tree_port_set(&n.tree, p->id, &p->tags, p->max_vnics);
         fwd_port_add(n.fwd, p->id, p->ifname);
-        nve_proto_port_up(n.proto, p->id, p->name, 1500, ev_clock_ms());
+        nve_proto_port_up(n.proto, p->id, p->name, NULL, 1500, ev_clock_ms());
     }
     if ((n.ctl = ctl_server_new(l, n.ctl_path, NULL, nve_ctl_table(), &n)) ==
         NULL)
