@@ -250,18 +250,6 @@ nvdp_keyring_find(const struct nvdp_keyring *kr, uint16_t id)
     return NULL;
 }
 
-int
-nvdp_keyring_equal(const struct nvdp_keyring *a, const struct nvdp_keyring *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (unsigned i = 0; i < a->n; i++)
-        if (a->key[i].id != b->key[i].id || a->key[i].len != b->key[i].len ||
-            CRYPTO_memcmp(a->key[i].k, b->key[i].k, a->key[i].len) != 0)
-            return 0;
-    return 1;
-}
-
 /* ---- the AUTH TLV --------------------------------------------------------- */
 
 int

@@ -57,9 +57,6 @@ int nvdp_keyring_load(struct nvdp_keyring *kr, const char *path, char *err,
 void nvdp_keyring_free(struct nvdp_keyring *kr);
 const struct nvdp_key *nvdp_keyring_find(const struct nvdp_keyring *kr,
                                          uint16_t id);
-/* Whether a and b hold the same keys (a reload keeps what did not change). */
-int nvdp_keyring_equal(const struct nvdp_keyring *a,
-                       const struct nvdp_keyring *b);
 
 /* HMAC-SHA256(key, dst || src || frame) with the last NVDP_HMAC_LEN bytes
  * of frame (the AUTH TLV's hmac field) taken as zero. 0 / -1. */

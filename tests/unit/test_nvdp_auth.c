@@ -60,30 +60,43 @@ keyring(struct nvdp_keyring *kr, const char *text)
     assert_int_equal(nvdp_keyring_parse(kr, text, err, sizeof(err)), 0);
 }
 
-/* One HELLO from HV_MAC (epoch) to NVE_MAC, signed with k at counter ctr
- * (k NULL: unsigned). */
+/* One frame of message m (NULL: the role's HELLO) from src with epoch to
+ * dst, signed with k at counter ctr (k NULL: unsigned). */
 static void
-hv_frame(struct frame *f, const struct nvdp_key *k, uint64_t ctr,
-         uint32_t epoch)
+build(struct frame *f, uint8_t role, uint32_t epoch, const uint8_t src[6],
+      const uint8_t dst[6], const struct nvdp_key *k, uint64_t ctr,
+      const struct nvdp_msg *m)
 {
     struct nvdp_endpoint ep;
     struct nvdp_out *o = malloc(sizeof(*o));
     struct nvdp_cnt cnt = {{NULL}};
 
     assert_non_null(o);
-    nvdp_endpoint_init(&ep, NVDP_ROLE_HV, epoch, grab, f);
-    nvdp_endpoint_hello(&ep, 10, 1000, 16, "hv1");
+    nvdp_endpoint_init(&ep, role, epoch, grab, f);
+    nvdp_endpoint_hello(&ep, 10, 1000, 16,
+                        role == NVDP_ROLE_HV ? "hv1" : "tor");
     nvdp_endpoint_auth_counter(&ep, ctr);
-    nvdp_out_init(o, &ep, NULL, &cnt, 0, NVE_MAC, 1500);
+    nvdp_out_init(o, &ep, NULL, &cnt, 0, dst, 1500);
     if (k != NULL)
-        nvdp_out_sign(o, k, HV_MAC);
-    nvdp_out_hello(o);
+        nvdp_out_sign(o, k, src);
+    if (m == NULL)
+        nvdp_out_hello(o);
+    else
+        assert_int_equal(nvdp_out_add(o, m), 0);
     f->len = 0;
     nvdp_out_flush(o);
     assert_true(f->len > 0);
     if (k != NULL)
         assert_int_equal(ep.auth_ctr, ctr + 1);
     free(o);
+}
+
+/* One HELLO from HV_MAC (epoch) to NVE_MAC. */
+static void
+hv_frame(struct frame *f, const struct nvdp_key *k, uint64_t ctr,
+         uint32_t epoch)
+{
+    build(f, NVDP_ROLE_HV, epoch, HV_MAC, NVE_MAC, k, ctr, NULL);
 }
 
 struct rx {
@@ -572,18 +585,9 @@ static void
 assoc_frame(struct frame *f, const uint8_t src[6], const struct nvdp_key *k,
             uint64_t ctr, uint32_t txid)
 {
-    struct nvdp_endpoint ep;
-    struct nvdp_out *o = malloc(sizeof(*o));
-    struct nvdp_cnt cnt = {{NULL}};
     struct nvdp_msg *m = malloc(sizeof(*m));
 
-    assert_non_null(o);
     assert_non_null(m);
-    nvdp_endpoint_init(&ep, NVDP_ROLE_HV, HV_EPOCH, grab, f);
-    nvdp_endpoint_auth_counter(&ep, ctr);
-    nvdp_out_init(o, &ep, NULL, &cnt, 0, NVE_MAC, 1500);
-    if (k != NULL)
-        nvdp_out_sign(o, k, src);
     nvdp_msg_init(m, NVDP_MSG_ASSOC);
     m->txid = txid;
     m->has_vnic = 1;
@@ -594,10 +598,8 @@ assoc_frame(struct frame *f, const uint8_t src[6], const struct nvdp_key *k,
     memset(&m->addr[0], 0, sizeof(m->addr[0]));
     m->addr[0].kind = NVDP_ADDR_MAC;
     memcpy(m->addr[0].mac, (uint8_t[6]){0x52, 0x54, 0, 0, 0, 1}, 6);
-    assert_int_equal(nvdp_out_add(o, m), 0);
-    nvdp_out_flush(o);
+    build(f, NVDP_ROLE_HV, HV_EPOCH, src, NVE_MAC, k, ctr, m);
     free(m);
-    free(o);
 }
 
 /* RESYNC BEGIN from HV_MAC, signed with k at ctr. */
@@ -605,25 +607,15 @@ static void
 resync_frame(struct frame *f, const struct nvdp_key *k, uint64_t ctr,
              uint32_t txid)
 {
-    struct nvdp_endpoint ep;
-    struct nvdp_out *o = malloc(sizeof(*o));
-    struct nvdp_cnt cnt = {{NULL}};
     struct nvdp_msg *m = malloc(sizeof(*m));
 
-    assert_non_null(o);
     assert_non_null(m);
-    nvdp_endpoint_init(&ep, NVDP_ROLE_HV, HV_EPOCH, grab, f);
-    nvdp_endpoint_auth_counter(&ep, ctr);
-    nvdp_out_init(o, &ep, NULL, &cnt, 0, NVE_MAC, 1500);
-    nvdp_out_sign(o, k, HV_MAC);
     nvdp_msg_init(m, NVDP_MSG_RESYNC);
     m->txid = txid;
     m->has_phase = 1;
     m->phase = NVDP_RESYNC_BEGIN;
-    assert_int_equal(nvdp_out_add(o, m), 0);
-    nvdp_out_flush(o);
+    build(f, NVDP_ROLE_HV, HV_EPOCH, HV_MAC, NVE_MAC, k, ctr, m);
     free(m);
-    free(o);
 }
 
 static void
@@ -700,20 +692,7 @@ static void
 nve_hello(struct frame *f, const uint8_t dst[6], const struct nvdp_key *k,
           uint64_t ctr)
 {
-    struct nvdp_endpoint ep;
-    struct nvdp_out *o = malloc(sizeof(*o));
-    struct nvdp_cnt cnt = {{NULL}};
-
-    assert_non_null(o);
-    nvdp_endpoint_init(&ep, NVDP_ROLE_NVE, NVE_EPOCH, grab, f);
-    nvdp_endpoint_hello(&ep, 10, 1000, 256, "tor");
-    nvdp_endpoint_auth_counter(&ep, ctr);
-    nvdp_out_init(o, &ep, NULL, &cnt, 0, dst, 1500);
-    if (k != NULL)
-        nvdp_out_sign(o, k, NVE_MAC);
-    nvdp_out_hello(o);
-    nvdp_out_flush(o);
-    free(o);
+    build(f, NVDP_ROLE_NVE, NVE_EPOCH, NVE_MAC, dst, k, ctr, NULL);
 }
 
 static void
