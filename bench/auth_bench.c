@@ -128,8 +128,7 @@ bench_open(const struct frames *f, const struct nvdp_keyring *kr, int policy,
 
 /* ns per frame to build and sign f's frames (make() again). */
 static double
-bench_sign(struct frames *f, const struct nvdp_key *key, int assocs,
-           int rounds)
+bench_sign(struct frames *f, const struct nvdp_key *key, int assocs, int rounds)
 {
     double t0 = now_ns();
 
@@ -167,8 +166,7 @@ main(int argc, char **argv)
         off /= 3, req /= 3;
         char what[64];
         snprintf(what, sizeof(what), "%s (%zu/%zu)",
-                 assocs ? "25 ASSOCs" : "HELLO", plain.len[0],
-                 signed_f.len[0]);
+                 assocs ? "25 ASSOCs" : "HELLO", plain.len[0], signed_f.len[0]);
         printf("%-34s %8.0f ns %8.0f ns %8.0f ns %7.1fx\n", what, off, req,
                req - off, req / off);
         double s0 = bench_sign(&plain, NULL, assocs, rounds / 4 + 1);

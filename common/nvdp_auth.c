@@ -266,8 +266,7 @@ nvdp_auth_hmac(const struct nvdp_key *k, const uint8_t dst[6],
     if (!EVP_MAC_update(ctx, dst, 6) || !EVP_MAC_update(ctx, src, 6) ||
         !EVP_MAC_update(ctx, frame, len - NVDP_HMAC_LEN) ||
         !EVP_MAC_update(ctx, zero, NVDP_HMAC_LEN) ||
-        !EVP_MAC_final(ctx, out, &olen, NVDP_HMAC_LEN) ||
-        olen != NVDP_HMAC_LEN)
+        !EVP_MAC_final(ctx, out, &olen, NVDP_HMAC_LEN) || olen != NVDP_HMAC_LEN)
         return -1;
     return 0;
 }
@@ -327,8 +326,8 @@ nvdp_auth_verify(const struct nvdp_keyring *kr, const uint8_t dst[6],
     *ctr = get_be(rd->auth + 4, 8);
     if (kr == NULL || (k = nvdp_keyring_find(kr, *key_id)) == NULL)
         return NVDP_AUTH_NOKEY;
-    if (nvdp_auth_hmac(k, dst, src, buf, NVDP_HDR_LEN + rd->hdr.length,
-                       want) < 0)
+    if (nvdp_auth_hmac(k, dst, src, buf, NVDP_HDR_LEN + rd->hdr.length, want) <
+        0)
         return NVDP_AUTH_BADMAC;
     bad = CRYPTO_memcmp(want, rd->auth + 12, NVDP_HMAC_LEN);
     return bad ? NVDP_AUTH_BADMAC : NVDP_AUTH_GOOD;

@@ -10,9 +10,9 @@
 
 #include "nvdp.h"
 
-#define NVDP_KEYS_MAX 4      /* keys in one key file: rollover needs two */
-#define NVDP_KEY_MIN 32      /* bytes: HMAC-SHA256's output size (RFC 2104) */
-#define NVDP_KEY_MAX 64      /* bytes: SHA-256's block; longer is hashed */
+#define NVDP_KEYS_MAX 4 /* keys in one key file: rollover needs two */
+#define NVDP_KEY_MIN 32 /* bytes: HMAC-SHA256's output size (RFC 2104) */
+#define NVDP_KEY_MAX 64 /* bytes: SHA-256's block; longer is hashed */
 #define NVDP_HMAC_LEN 32
 #define NVDP_AUTH_TLV_LEN (NVDP_TLV_HLEN + NVDP_AUTH_LEN) /* 48 */
 #define NVDP_REPLAY_WINDOW 64 /* counters behind the highest still accepted */
@@ -93,9 +93,9 @@ struct nvdp_replay {
 };
 enum {
     NVDP_REPLAY_NEW = 0,
-    NVDP_REPLAY_DUP = -1,    /* accepted before */
-    NVDP_REPLAY_OLD = -2,    /* behind the window */
-    NVDP_REPLAY_EPOCH = -3,  /* another epoch, not ahead of the highest */
+    NVDP_REPLAY_DUP = -1,   /* accepted before */
+    NVDP_REPLAY_OLD = -2,   /* behind the window */
+    NVDP_REPLAY_EPOCH = -3, /* another epoch, not ahead of the highest */
 };
 /* Whether (ctr, epoch) may be accepted: new within or ahead of the window
  * in the peer's epoch; a changed epoch (a restart) only ahead of every

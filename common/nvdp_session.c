@@ -52,17 +52,28 @@ nvdp_counters_json(const struct nvdp_counters *c, struct json_object *o)
                        *st = json_object_new_object(),
                        *de = json_object_new_object();
     static const struct nvdp_counter_name flat[] = {
-        NVDP_COUNTER(rx_frames), NVDP_COUNTER(tx_frames),
-        NVDP_COUNTER(rx_msgs), NVDP_COUNTER(tx_msgs),
-        NVDP_COUNTER(tx_errors), NVDP_COUNTER(rx_malformed),
-        NVDP_COUNTER(rx_bad_version), NVDP_COUNTER(rx_msg_errors),
-        NVDP_COUNTER(rx_unknown_skipped), NVDP_COUNTER(rx_short_txid),
-        NVDP_COUNTER(rx_dup), NVDP_COUNTER(rx_stale),
-        NVDP_COUNTER(auth_unsupported), NVDP_COUNTER(tx_retransmits),
-        NVDP_COUNTER(tx_giveups), NVDP_COUNTER(rx_stray_responses),
-        NVDP_COUNTER(peers_expired), NVDP_COUNTER(resyncs),
-        NVDP_COUNTER(auth_ok), NVDP_COUNTER(auth_fail),
-        NVDP_COUNTER(replay), NVDP_COUNTER(unauth_accepted),
+        NVDP_COUNTER(rx_frames),
+        NVDP_COUNTER(tx_frames),
+        NVDP_COUNTER(rx_msgs),
+        NVDP_COUNTER(tx_msgs),
+        NVDP_COUNTER(tx_errors),
+        NVDP_COUNTER(rx_malformed),
+        NVDP_COUNTER(rx_bad_version),
+        NVDP_COUNTER(rx_msg_errors),
+        NVDP_COUNTER(rx_unknown_skipped),
+        NVDP_COUNTER(rx_short_txid),
+        NVDP_COUNTER(rx_dup),
+        NVDP_COUNTER(rx_stale),
+        NVDP_COUNTER(auth_unsupported),
+        NVDP_COUNTER(tx_retransmits),
+        NVDP_COUNTER(tx_giveups),
+        NVDP_COUNTER(rx_stray_responses),
+        NVDP_COUNTER(peers_expired),
+        NVDP_COUNTER(resyncs),
+        NVDP_COUNTER(auth_ok),
+        NVDP_COUNTER(auth_fail),
+        NVDP_COUNTER(replay),
+        NVDP_COUNTER(unauth_accepted),
     };
 
     nvdp_counters_json_add(c, flat, sizeof(flat) / sizeof(flat[0]), o);
@@ -224,9 +235,12 @@ static const char *
 replay_str(int rc)
 {
     switch (rc) {
-    case NVDP_REPLAY_DUP: return "replayed AUTH counter";
-    case NVDP_REPLAY_OLD: return "AUTH counter behind the replay window";
-    case NVDP_REPLAY_EPOCH: return "earlier epoch, AUTH counter not ahead";
+    case NVDP_REPLAY_DUP:
+        return "replayed AUTH counter";
+    case NVDP_REPLAY_OLD:
+        return "AUTH counter behind the replay window";
+    case NVDP_REPLAY_EPOCH:
+        return "earlier epoch, AUTH counter not ahead";
     }
     return "peer_epoch names an earlier epoch of ours";
 }
@@ -243,8 +257,8 @@ auth_check(struct nvdp_in *in, const uint8_t *buf)
     rc = nvdp_auth_verify(in->keys, in->dst ? in->dst : zero, in->src, buf,
                           &in->rd, &in->key_id, &in->ctr);
     if (rc != NVDP_AUTH_GOOD) {
-        snprintf(why, sizeof(why), rc == NVDP_AUTH_NOKEY
-                                       ? "AUTH key id %u not configured"
+        snprintf(why, sizeof(why),
+                 rc == NVDP_AUTH_NOKEY ? "AUTH key id %u not configured"
                                        : "bad HMAC (key id %u)",
                  in->key_id);
         auth_drop(in, offsetof(struct nvdp_counters, auth_fail), why);
@@ -413,10 +427,9 @@ nvdp_out_add(struct nvdp_out *o, const struct nvdp_msg *m)
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!o->open) {
             /* room for the AUTH TLV, which the flush appends */
-            nvdp_writer_init(&o->w, o->buf,
-                             o->cap - (o->key ? NVDP_AUTH_TLV_LEN : 0),
-                             o->ep->epoch,
-                             o->s != NULL ? nvdp_sess_peer_epoch(o->s) : 0);
+            nvdp_writer_init(
+                &o->w, o->buf, o->cap - (o->key ? NVDP_AUTH_TLV_LEN : 0),
+                o->ep->epoch, o->s != NULL ? nvdp_sess_peer_epoch(o->s) : 0);
             o->open = 1;
         }
         if ((rc = nvdp_writer_add(&o->w, m)) == 0) {

@@ -111,13 +111,13 @@ struct nvdp_in {
     struct nvdp_reader rd;
     int err;             /* after NVDP_IN_BAD: the request's decode error */
     /* authentication (nvdp_in_auth before nvdp_in_open) */
-    const uint8_t *dst;                /* its destination MAC */
-    const struct nvdp_keyring *keys;   /* the sender's keys, NULL: none */
-    const struct nvdp_replay *rp;      /* the sender's window, NULL: none */
-    uint8_t policy;                    /* enum nvdp_auth_policy */
-    uint8_t authed;                    /* after open: it was authenticated */
+    const uint8_t *dst;              /* its destination MAC */
+    const struct nvdp_keyring *keys; /* the sender's keys, NULL: none */
+    const struct nvdp_replay *rp;    /* the sender's window, NULL: none */
+    uint8_t policy;                  /* enum nvdp_auth_policy */
+    uint8_t authed;                  /* after open: it was authenticated */
     uint16_t key_id;
-    uint64_t ctr;                      /* its AUTH counter, when authed */
+    uint64_t ctr; /* its AUTH counter, when authed */
 };
 
 /* Starts reading a frame from src: counts it (rx_frames). */

@@ -43,7 +43,7 @@ struct hv_conf {
     char state_file[PATH_MAX];
     char ctl_path[PATH_MAX];
     struct ctl_conf ctl;     /* who may use the control socket */
-    char key_path[PATH_MAX];  /* "": no authentication */
+    char key_path[PATH_MAX]; /* "": no authentication */
     struct nvdp_keyring keys; /* with keys, every NVE frame must be signed */
     struct hv_vnmap *vns;
     size_t nvns;

@@ -115,8 +115,7 @@ hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t dst[6],
             return;
         }
         nvdp_in_auth(&in, dst, &h->conf.keys, NVDP_AUTH_REQUIRED,
-                     memcmp(src, p->nve.mac, 6) == 0 ? &p->nve.replay
-                                                     : NULL);
+                     memcmp(src, p->nve.mac, 6) == 0 ? &p->nve.replay : NULL);
     }
     if (nvdp_in_open(&in, buf, len) < 0)
         return;
@@ -302,11 +301,15 @@ hv_proto_counters_json(const struct hv *h)
     struct json_object *o = json_object_new_object();
     /* ours (hv-agent(8)) */
     static const struct nvdp_counter_name own[] = {
-        NVDP_COUNTER(rx_foreign), NVDP_COUNTER(rx_group_unsigned),
+        NVDP_COUNTER(rx_foreign),
+        NVDP_COUNTER(rx_group_unsigned),
         NVDP_COUNTER(hello_rx),
-        NVDP_COUNTER(responses_rx), NVDP_COUNTER(refusals_rx),
-        NVDP_COUNTER(withdraws_rx), NVDP_COUNTER(resp_dropped),
-        NVDP_COUNTER(unsupported_rx), NVDP_COUNTER(oversize),
+        NVDP_COUNTER(responses_rx),
+        NVDP_COUNTER(refusals_rx),
+        NVDP_COUNTER(withdraws_rx),
+        NVDP_COUNTER(resp_dropped),
+        NVDP_COUNTER(unsupported_rx),
+        NVDP_COUNTER(oversize),
         {"nve_down", offsetof(struct nvdp_counters, peers_expired)},
         {"hello_tx", offsetof(struct nvdp_counters, tx_type) +
                          (NVDP_MSG_HELLO & 0xFF) * sizeof(uint64_t)},

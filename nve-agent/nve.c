@@ -40,9 +40,8 @@ nve_link_read(struct ev_loop *l, int fd, uint32_t events, void *arg)
     while (rounds++ < 64 &&
            (got = l2sock_recv(&k->sock, n->rxbuf, NVE_RX_BATCH)) > 0) {
         for (int i = 0; i < got; i++)
-            nve_proto_input(n->proto, k->id, n->rxbuf[i].src,
-                            n->rxbuf[i].dst, n->rxbuf[i].payload, n->rxbuf[i].paylen,
-                            ev_now(l));
+            nve_proto_input(n->proto, k->id, n->rxbuf[i].src, n->rxbuf[i].dst,
+                            n->rxbuf[i].payload, n->rxbuf[i].paylen, ev_now(l));
         if (got < NVE_RX_BATCH)
             break;
     }
@@ -462,8 +461,7 @@ nve_apply_conf(struct nve *n, struct nve_conf *c)
             if (fwd_port_add(n->fwd, p->id, p->ifname) < 0)
                 log_warnx("port %s: forwarder refused interface %s", p->name,
                           p->ifname);
-            nve_proto_port_up(n->proto, p->id, p->name,
-                              n->link[p->id].sock.mac,
+            nve_proto_port_up(n->proto, p->id, p->name, n->link[p->id].sock.mac,
                               n->link[p->id].sock.mtu, now);
             log_info("port %s (%s) up, mtu %u", p->name, p->ifname,
                      n->link[p->id].sock.mtu);

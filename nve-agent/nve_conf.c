@@ -23,21 +23,18 @@ static cfg_opt_t vn_opts[] = {
     CFG_SEC("remote-mac", remote_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()};
 
-static cfg_opt_t port_opts[] = {
-    CFG_STR("interface", NULL, CFGF_NONE),
-    CFG_STR("tags", "1-4094", CFGF_NONE),
-    CFG_STR("reserved-tags", "", CFGF_NONE),
-    CFG_STR_LIST("hypervisors", NULL, CFGF_NONE),
-    CFG_STR_LIST("vns", NULL, CFGF_NONE),
-    CFG_INT("max-vnics", 0, CFGF_NONE),
-    CFG_STR("auth", "off", CFGF_NONE),
-    CFG_STR("key-file", "", CFGF_NONE),
-    CFG_END()};
+static cfg_opt_t port_opts[] = {CFG_STR("interface", NULL, CFGF_NONE),
+                                CFG_STR("tags", "1-4094", CFGF_NONE),
+                                CFG_STR("reserved-tags", "", CFGF_NONE),
+                                CFG_STR_LIST("hypervisors", NULL, CFGF_NONE),
+                                CFG_STR_LIST("vns", NULL, CFGF_NONE),
+                                CFG_INT("max-vnics", 0, CFGF_NONE),
+                                CFG_STR("auth", "off", CFGF_NONE),
+                                CFG_STR("key-file", "", CFGF_NONE),
+                                CFG_END()};
 
-static cfg_opt_t hv_opts[] = {
-    CFG_STR("mac", NULL, CFGF_NONE),
-    CFG_STR("key-file", NULL, CFGF_NONE),
-    CFG_END()};
+static cfg_opt_t hv_opts[] = {CFG_STR("mac", NULL, CFGF_NONE),
+                              CFG_STR("key-file", NULL, CFGF_NONE), CFG_END()};
 
 /* same layout as hv-agent.conf's */
 static cfg_opt_t retransmit_opts[] = {
@@ -84,15 +81,15 @@ static cfg_opt_t top_opts[] = {
     CFG_INT("preassoc-timeout", 120, CFGF_NONE),
     CFG_INT("window", 256, CFGF_NONE),
     CFG_SEC("retransmit", retransmit_opts, CFGF_NONE),
-    CFG_STR("control-socket", DEF_SOCK, CFGF_NONE),
-    CTL_CONF_OPTS,
+    CFG_STR("control-socket", DEF_SOCK, CFGF_NONE), CTL_CONF_OPTS,
     CFG_SEC("limits", limit_opts, CFGF_NONE),
     CFG_SEC("underlay", underlay_opts, CFGF_NONE),
     /* MULTI only to tell "absent" from "empty": more than one is refused */
     CFG_SEC("evpn", evpn_opts, CFGF_MULTI),
     CFG_SEC("port", port_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_SEC("vn", vn_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-    CFG_SEC("hypervisor", hv_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_SEC("hypervisor", hv_opts,
+            CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()};
 
 /* libconfuse gives a section the line where it ends; operators want the
@@ -396,8 +393,8 @@ conf_vns(struct nve_conf *c, cfg_t *cfg, const char *file)
 /* A key file (nvdp_keyring_load refuses one others may read or write):
  * an error names the line that names it. */
 static int
-load_keys(struct nvdp_keyring *kr, const char *path, const char *file,
-          int line, const char *what)
+load_keys(struct nvdp_keyring *kr, const char *path, const char *file, int line,
+          const char *what)
 {
     char err[384];
 
@@ -428,16 +425,19 @@ conf_hv_keys(struct nve_conf *c, cfg_t *cfg, const char *file)
         snprintf(h->name, sizeof(h->name), "%s", title);
         snprintf(what, sizeof(what), "hypervisor \"%s\"", title);
         if (mac == NULL || kf == NULL) {
-            cerr(file, h->line, "%s: options 'mac' and 'key-file' are "
-                 "required", what);
+            cerr(file, h->line,
+                 "%s: options 'mac' and 'key-file' are "
+                 "required",
+                 what);
             return -1;
         }
         nvdp_mac_parse(mac, h->mac);
         for (unsigned k = 0; k < i; k++)
             if (memcmp(c->hv_keys[k].mac, h->mac, 6) == 0) {
-                cerr(file, h->line, "%s: mac %s already keyed by "
-                     "hypervisor \"%s\" (line %d)", what, mac,
-                     c->hv_keys[k].name, c->hv_keys[k].line);
+                cerr(file, h->line,
+                     "%s: mac %s already keyed by "
+                     "hypervisor \"%s\" (line %d)",
+                     what, mac, c->hv_keys[k].name, c->hv_keys[k].line);
                 return -1;
             }
         snprintf(h->key_path, sizeof(h->key_path), "%s", kf);
@@ -461,8 +461,10 @@ conf_port_auth(struct nve_conf *c, struct nve_port *p, cfg_t *s,
     if (kf[0] && load_keys(&p->keys, kf, file, p->line, what) < 0)
         return -1;
     if (p->auth != NVDP_AUTH_OFF && !kf[0] && c->nhv_keys == 0) {
-        cerr(file, p->line, "%s: auth = %s needs a key: 'key-file' or a "
-             "hypervisor section", what, nvdp_auth_policy_name(p->auth));
+        cerr(file, p->line,
+             "%s: auth = %s needs a key: 'key-file' or a "
+             "hypervisor section",
+             what, nvdp_auth_policy_name(p->auth));
         return -1;
     }
     return 0;
@@ -885,8 +887,10 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
         fprintf(o, "    max-vnics = %u\n", p->max_vnics);
         fprintf(o, "    auth = %s\n", nvdp_auth_policy_name(p->auth));
         if (p->keys.n)
-            fprintf(o, "    key-file = \"%s\"    # %u key(s), sending with "
-                    "key %u\n", p->key_path, p->keys.n, p->keys.key[0].id);
+            fprintf(o,
+                    "    key-file = \"%s\"    # %u key(s), sending with "
+                    "key %u\n",
+                    p->key_path, p->keys.n, p->keys.key[0].id);
         fprintf(o, "}\n");
     }
     for (unsigned i = 0; i < c->nhv_keys; i++) {
@@ -894,8 +898,10 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
         nvdp_mac_fmt(h->mac, mac);
         fprintf(o, "hypervisor \"%s\" {\n", h->name);
         fprintf(o, "    mac = \"%s\"\n", mac);
-        fprintf(o, "    key-file = \"%s\"    # %u key(s), sending with key "
-                "%u\n}\n", h->key_path, h->keys.n, h->keys.key[0].id);
+        fprintf(o,
+                "    key-file = \"%s\"    # %u key(s), sending with key "
+                "%u\n}\n",
+                h->key_path, h->keys.n, h->keys.key[0].id);
     }
     for (unsigned i = 0; i < c->nvns; i++) {
         const struct nve_vn *v = &c->vns[i];

@@ -15,7 +15,11 @@
 #include "nvdp_auth.h"
 #include "nvdp_session.h"
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)     \
+    do {             \
+        if (!(c))    \
+            abort(); \
+    } while (0)
 
 static const uint8_t HV_MAC[6] = {0x02, 0, 0, 0, 0x01, 0x01};
 static const uint8_t NVE_MAC[6] = {0x02, 0, 0, 0, 0, 0x01};

@@ -492,8 +492,8 @@ test_golden(void **state)
     again[1] &= (uint8_t)~NVDP_HF_AUTH;
     again[2] = (uint8_t)((len - NVDP_HDR_LEN) >> 8);
     again[3] = (uint8_t)(len - NVDP_HDR_LEN);
-    assert_int_equal(nvdp_auth_sign(&r->kr.key[0], 0x0005F1E2D3C4B5A6ULL,
-                                    buf, buf + 6, again, len, sizeof(again)),
+    assert_int_equal(nvdp_auth_sign(&r->kr.key[0], 0x0005F1E2D3C4B5A6ULL, buf,
+                                    buf + 6, again, len, sizeof(again)),
                      f.len);
     assert_memory_equal(again, f.buf, f.len);
 
@@ -544,19 +544,20 @@ nve_fx_new(void)
     chmod(path, 0600);
     snprintf(path, sizeof(path), "%s/nve.conf", x->dir);
     assert_non_null(f = fopen(path, "w"));
-    fprintf(f, "name = \"tor\"\n"
-               "port \"p0\" { interface = \"acc0\"\n tags = \"100-101\"\n"
-               " auth = required }\n"
-               "hypervisor \"hv1\" { mac = \"02:00:00:00:01:01\"\n"
-               " key-file = \"%s/hv1.key\" }\n"
-               "vn \"blue\" { vni = 100 }\n",
+    fprintf(f,
+            "name = \"tor\"\n"
+            "port \"p0\" { interface = \"acc0\"\n tags = \"100-101\"\n"
+            " auth = required }\n"
+            "hypervisor \"hv1\" { mac = \"02:00:00:00:01:01\"\n"
+            " key-file = \"%s/hv1.key\" }\n"
+            "vn \"blue\" { vni = 100 }\n",
             x->dir);
     fclose(f);
     x->conf = nve_conf_load(path);
     assert_non_null(x->conf);
     assert_int_equal(x->conf->ports[0].auth, NVDP_AUTH_REQUIRED);
-    assert_int_equal(tree_init(&x->tree, NULL, &(struct tree_limits){64, 0,
-                                                   1000}), 0);
+    assert_int_equal(
+        tree_init(&x->tree, NULL, &(struct tree_limits){64, 0, 1000}), 0);
     tree_port_set(&x->tree, 0, &x->conf->ports[0].tags, 0);
     x->p = nve_proto_new(x->conf, &x->tree, NVE_EPOCH, nve_grab, x);
     nve_proto_port_up(x->p, 0, "p0", NVE_MAC, 1500, 1000);
@@ -711,8 +712,8 @@ test_hv_with_key(void **state)
     hv_conf_defaults(&h->conf);
     keyring(&h->conf.keys, "1 " KEY1);
     hv_state_init(&h->state);
-    assert_int_equal(hv_proto_init(h, HV_EPOCH, HV_MAC, 1500, hv_grab, &out,
-                                   0, 1000), 0);
+    assert_int_equal(
+        hv_proto_init(h, HV_EPOCH, HV_MAC, 1500, hv_grab, &out, 0, 1000), 0);
     c = &h->proto.nve.c;
     /* the NVE's group HELLO: ignored, not an authentication failure */
     nve_hello(&f, group, NULL, 0);
@@ -743,8 +744,8 @@ test_hv_with_key(void **state)
     assert_true(out.len > 0);
     assert_memory_equal(out.dst, NVE_MAC, 6);
     assert_int_equal(nvdp_frame_open(&r, out.buf, out.len), 0);
-    assert_int_equal(nvdp_auth_verify(&h->conf.keys, NVE_MAC, HV_MAC,
-                                      out.buf, &r, &id, &ctr),
+    assert_int_equal(nvdp_auth_verify(&h->conf.keys, NVE_MAC, HV_MAC, out.buf,
+                                      &r, &id, &ctr),
                      NVDP_AUTH_GOOD);
     nvdp_keyring_free(&other);
     hv_proto_free(h);
