@@ -21,6 +21,7 @@ struct drv {
     int wait_ms, timeout_ms, verbose;
     uint64_t *sent_ns; /* per request index */
     double *lat_ms;
+    uint64_t *done_ns; /* answer k (in arrival order) came then */
     long nlat, ok, failed;
 };
 
@@ -93,7 +94,9 @@ take_answer(struct drv *d, struct json_object *m)
     i = (long)json_object_get_int64(id);
     if (i < 0 || i >= d->n || d->sent_ns[i] == 0)
         return -1;
-    d->lat_ms[d->nlat++] = (double)(now_ns() - d->sent_ns[i]) / 1e6;
+    d->done_ns[d->nlat] = now_ns();
+    d->lat_ms[d->nlat] = (double)(d->done_ns[d->nlat] - d->sent_ns[i]) / 1e6;
+    d->nlat++;
     d->sent_ns[i] = 0;
     if (json_object_get_boolean(ok)) {
         d->ok++;
@@ -144,6 +147,11 @@ main(int argc, char **argv)
         usage();
     d.sent_ns = calloc((size_t)d.n, sizeof(*d.sent_ns));
     d.lat_ms = calloc((size_t)d.n, sizeof(*d.lat_ms));
+    d.done_ns = calloc((size_t)d.n, sizeof(*d.done_ns));
+    if (d.sent_ns == NULL || d.lat_ms == NULL || d.done_ns == NULL) {
+        fprintf(stderr, "cp_bench_drv: out of memory\n");
+        return 1;
+    }
     if ((fd = ctl_client_connect(d.sock)) < 0) {
         fprintf(stderr, "cp_bench_drv: %s: %s\n", d.sock, strerror(errno));
         return 3;
@@ -177,10 +185,18 @@ main(int argc, char **argv)
     qsort(d.lat_ms, (size_t)d.nlat, sizeof(double), cmp_double);
     double secs = (double)(t1 - t0) / 1e9;
     printf("n=%ld ok=%ld failed=%ld window=%ld elapsed_ms=%.1f "
-           "attaches_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
+           "attaches_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f",
            d.n, d.ok, d.failed, d.window, secs * 1e3,
            (double)d.ok / secs, pct(d.lat_ms, d.nlat, 50),
            pct(d.lat_ms, d.nlat, 99), d.lat_ms[d.nlat - 1]);
+    /* when 10/50/90/100 % were answered (CLOCK_MONOTONIC ms): the EVPN
+     * bench's timeline lines them up with FRR's */
+    printf(" answered_mono_ms=%.3f,%.3f,%.3f,%.3f\n",
+           (double)d.done_ns[(d.nlat - 1) / 10] / 1e6,
+           (double)d.done_ns[(d.nlat - 1) / 2] / 1e6,
+           (double)d.done_ns[(d.nlat - 1) * 9 / 10] / 1e6,
+           (double)d.done_ns[d.nlat - 1] / 1e6);
+    free(d.done_ns);
     free(d.sent_ns);
     free(d.lat_ms);
     return d.failed ? 1 : 0;

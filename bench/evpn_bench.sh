@@ -134,14 +134,52 @@ nt_wait 20 "kernel k1's flood list from EVPN" sh -c \
 say "evpn_bench: $(date -u +%FT%TZ), $(nproc) CPUs, kernel $(uname -r), FRR $(dpkg-query -W -f='${Version}' frr), build $BUILD"
 
 # ---- scale: the functions (run last) -------------------------------------------------
-# ours: nve2's evpn counters until N remote MACs, then the latest changed_ms
+# Each world is timed from its first write, at every stage from the NVE1
+# side to NVE2's data plane: the kernel's fdb by nl_watch.py, FRR's
+# counters by frr_poll.py (both worlds polled alike, every POLL_MS), our
+# forwarder by changed_ms. A stage's "10/50/90/100 %" are the times (ms
+# since the first write) at which that share of the N VNICs had got there.
+POLL_MS=300
 remote_macs() { nt_jq "$1" '.evpn.remote_macs // 0' counters; }
+# poll_start OUT NAME=INSTANCE[:VNI]...: frr_poll.py on, once it read all
+poll_start() {
+    local out=$1 t=() a spec; shift
+    for a in "$@"; do
+        spec=${a#*=}
+        t+=("${a%%=*}=$(nt_frr_dir "${spec%%:*}")${spec#"${spec%%:*}"}")
+    done
+    python3 "$SRC/bench/frr_poll.py" "$POLL_MS" 600 "${t[@]}" >"$out" &
+    POLL=$!
+    nt_wait 20 "the poller" sh -c "[ \$(cut -d' ' -f2 $out | sort -u | wc -l) -ge $# ]"
+}
+# marks FILE T0 NAME KEY TARGET: "10% / 50% / 90% / 100%" (ms since T0)
+# of when NAME's KEY had grown by that share of TARGET since its first
+# reading; "-" for a share never reached
+marks() {
+    awk -v t0="$2" -v nm="$3" -v k="$4" -v n="$5" '
+        $2 == nm && $3 == k && $4 >= 0 {
+            if (!seen++) base = $4
+            for (j = 1; j <= 4; j++)
+                if (!(j in at) && $4 - base >= n * p[j] / 100) at[j] = $1 - t0
+        }
+        BEGIN { p[1] = 10; p[2] = 50; p[3] = 90; p[4] = 100 }
+        END { for (j = 1; j <= 4; j++) printf "%s%s", (j in at) ? sprintf("%.0f", at[j]) : "-", j < 4 ? " / " : "" }' "$1"
+}
+# wmarks FILE T0: the same from nl_watch.py count's "at" lines and its end
+wmarks() {
+    awk -v t0="$2" '$1 == "at" { v[++k] = sprintf("%.0f", $3 - t0) }
+        $1 ~ /^[0-9.]+$/ { v[4] = sprintf("%.0f", $1 - t0) }
+        $1 == "overrun" || $1 == "timeout" { v[4] = $1 }
+        END { for (j = 1; j <= 4; j++) printf "%s%s", (j in v) ? v[j] : "-", j < 4 ? " / " : "" }' "$1"
+}
+row() { printf '    %-44s %s\n' "$1" "$2"; }
 # scale_ours N OFFSET: "N NVE1-written NVE2-kernel NVE2-forwarder" to
-# $NT_DIR/scale (not through $(...): hv1 restarts here, and its pid must
-# stay in this shell's list)
+# $NT_DIR/scale, the timeline to $NT_DIR/tl.ours (not through $(...): hv1
+# restarts here, and its pid must stay in this shell's list)
 scale_ours() {
-    local n=$1 off=$2 t0 tf w1 w2 base
+    local n=$1 off=$2 t0 tf w1 w2 base ans
     base=$(remote_macs nve2)
+    poll_start "$NT_DIR/poll" nve1=nve1:10100 rr=rr nve2=nve2:10100
     nt_in nve1 python3 "$WATCH" count snvp10100 "$n" 300 >"$NT_DIR/w1.out" &
     w1=$!
     nt_in nve2 python3 "$WATCH" count snvx10100 "$n" 300 >"$NT_DIR/w2.out" &
@@ -153,31 +191,51 @@ scale_ours() {
     wait "$w1" "$w2"
     detail "scale $n: $(cat "$NT_DIR/drv.out")"
     nt_wait 120 "nve2's forwarder has all $n" sh -c "[ \$($NVDPCTL -s $NT_DIR/nve2.sock -f json counters | jq '.evpn.remote_macs') -ge $((base + n)) ]"
+    sleep 1; kill "$POLL"; wait "$POLL" 2>/dev/null
     tf=$(nt_jq nve2 '[.vns[].remote[].changed_ms] | max' evpn)
     printf '%s %s %s %s\n' "$n" "$(since "$t0" "$(tail -1 "$NT_DIR/w1.out")")" \
         "$(since "$t0" "$(tail -1 "$NT_DIR/w2.out")")" "$(since "$t0" "$tf")" >"$NT_DIR/scale"
+    ans=$(sed -n 's/.*answered_mono_ms=\([0-9.,]*\).*/\1/p' "$NT_DIR/drv.out" | tr , ' ')
+    {
+        # shellcheck disable=SC2086
+        row "hv-agent: attaches answered (NVE1 acked)" "$(for v in $ans; do printf '%s ' "$(since "$t0" "$v")"; done | sed 's/ $//; s/ / \/ /g')"
+        row "NVE1 shadow fdb: our writes" "$(wmarks "$NT_DIR/w1.out" "$t0")"
+        row "NVE1 zebra: local MACs" "$(marks "$NT_DIR/poll" "$t0" nve1 zebra "$n")"
+        row "NVE1 bgpd: prefixes sent to the RR" "$(marks "$NT_DIR/poll" "$t0" nve1 "$NT_EVPN_RR>" $((2 * n)))"
+        row "RR: prefixes sent to NVE2" "$(marks "$NT_DIR/poll" "$t0" rr "192.0.2.2>" $((2 * n)))"
+        row "NVE2 bgpd: prefixes received" "$(marks "$NT_DIR/poll" "$t0" nve2 "$NT_EVPN_RR<" $((2 * n)))"
+        row "NVE2 zebra: MACs" "$(marks "$NT_DIR/poll" "$t0" nve2 zebra "$n")"
+        row "NVE2 shadow fdb: zebra's installs" "$(wmarks "$NT_DIR/w2.out" "$t0")"
+        row "NVE2 forwarder: programmed" "$("$NVDPCTL" -s "$NT_DIR/nve2.sock" -f json evpn | jq -r --argjson t0 "$t0" --argjson n "$n" \
+            '[.vns[].remote[].changed_ms | select(. >= $t0) - $t0 | floor] | sort as $v
+             | [($n / 10 | ceil), ($n / 2 | ceil), ($n * 9 / 10 | ceil), $n]
+             | map(if . <= ($v | length) then $v[. - 1] | tostring else "-" end) | join(" / ")')"
+    } >"$NT_DIR/tl.ours"
 }
-scale_anchor() { # N OFFSET: prints "N NVE2-kernel"
-    local n=$1 t0 w k1
-    k1=$(nt_nsname k1)
-    python3 - "$n" "$2" >"$NT_DIR/fdb.batch" 2>"$NT_DIR/neigh.batch" <<'PY'
-import sys
-n, off = int(sys.argv[1]), int(sys.argv[2])
-for i in range(off, off + n):
-    print("fdb replace 52:55:%02x:%02x:%02x:%02x dev vm20100 master static"
-          % ((i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255))
-    sys.stderr.write("neigh replace 10.%d.%d.%d lladdr 52:55:%02x:%02x:%02x:%02x dev br20100 nud noarp\n"
-                     % ((i >> 16) & 255, (i >> 8) & 255, i & 255,
-                        (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255))
-PY
-    nt_in k2 python3 "$WATCH" count vx20100 "$n" 300 >"$NT_DIR/w.out" &
-    w=$!
-    nt_wait 20 "watcher" grep -q ready "$NT_DIR/w.out"
-    t0=$(now_ms)
-    ip netns exec "$k1" bridge -batch "$NT_DIR/fdb.batch"
-    ip netns exec "$k1" ip -batch "$NT_DIR/neigh.batch"
-    wait "$w"
-    printf '%s %s\n' "$n" "$(since "$t0" "$(tail -1 "$NT_DIR/w.out")")"
+# scale_anchor N OFFSET SPREAD_MS TAG: "NVE2-kernel" (ms since the first
+# write), the timeline to $NT_DIR/tl.TAG
+scale_anchor() {
+    local n=$1 t0 w1 w2
+    poll_start "$NT_DIR/poll" k1=k1:20100 rr=rr k2=k2:20100
+    nt_in k1 python3 "$WATCH" count vm20100 "$n" 300 >"$NT_DIR/w1.out" &
+    w1=$!
+    nt_in k2 python3 "$WATCH" count vx20100 "$n" 300 >"$NT_DIR/w2.out" &
+    w2=$!
+    nt_wait 20 "watchers" sh -c "grep -q ready $NT_DIR/w1.out && grep -q ready $NT_DIR/w2.out"
+    t0=$(nt_in k1 python3 "$SRC/bench/anchor_feed.py" "$n" "$2" "$3" 200 vm20100 br20100)
+    wait "$w1" "$w2"
+    sleep 1; kill "$POLL"; wait "$POLL" 2>/dev/null
+    since "$t0" "$(tail -1 "$NT_DIR/w2.out")"
+    echo
+    {
+        row "k1 fdb: the batch's writes" "$(wmarks "$NT_DIR/w1.out" "$t0")"
+        row "k1 zebra: local MACs" "$(marks "$NT_DIR/poll" "$t0" k1 zebra "$n")"
+        row "k1 bgpd: prefixes sent to the RR" "$(marks "$NT_DIR/poll" "$t0" k1 "$NT_EVPN_RR>" $((2 * n)))"
+        row "RR: prefixes sent to k2" "$(marks "$NT_DIR/poll" "$t0" rr "192.0.2.12>" $((2 * n)))"
+        row "k2 bgpd: prefixes received" "$(marks "$NT_DIR/poll" "$t0" k2 "$NT_EVPN_RR<" $((2 * n)))"
+        row "k2 zebra: MACs" "$(marks "$NT_DIR/poll" "$t0" k2 zebra "$n")"
+        row "k2 fdb: zebra's installs (the data plane)" "$(wmarks "$NT_DIR/w2.out" "$t0")"
+    } >"$NT_DIR/tl.$4"
 }
 
 # ---- move: until the old NVE points at the new one ----------------------------------------
@@ -356,18 +414,33 @@ done
 fi
 
 # ---- scale (last: its thousands of routes stay) -------------------------------------------
+# Alternating in one run: ours, the anchor fed at our pace (spread over the
+# time NVE1's shadow fdb took to get all N: the same input pattern), the
+# anchor fed in one batch. Routes stay: each round uses new addresses.
 if part scale; then
 say ""
-say "== scale: N MACs (+ IPv4) behind NVE1 until all are on NVE2 (ms from the first write)"
-printf '%-7s %-24s %-24s %-22s %-22s\n' N "nve-agent: NVE1 written" "nve-agent: NVE2 kernel" \
-    "nve-agent: NVE2 fwd" "anchor: NVE2 kernel"
+say "== scale: N MACs (+ IPv4) behind NVE1 until all are on NVE2 (ms from the first write;"
+say "   FRR polled every $POLL_MS ms in every world alike)"
+printf '%-7s %-20s %-20s %-20s %-22s %-22s\n' N "ours: NVE1 written" "ours: NVE2 kernel" \
+    "ours: NVE2 fwd" "anchor, our pace" "anchor, one batch"
 off=100000
 for n in $COUNTS; do
     scale_ours "$n" "$off"
     read -r _ ow ok of <"$NT_DIR/scale"
-    read -r _ ak <<<"$(scale_anchor "$n" "$off")"
-    printf '%-7s %-24s %-24s %-22s %-22s\n' "$n" "$ow" "$ok" "$of" "$ak"
+    case $ow in *[!0-9]* | "") pace=$of ;; *) pace=$ow ;; esac
+    as=$(scale_anchor "$n" "$off" "$pace" spread)
+    off=$((off + n))
+    ab=$(scale_anchor "$n" "$((off + 1000000))" 0 batch)
+    printf '%-7s %-20s %-20s %-20s %-22s %-22s\n' "$n" "$ow" "$ok" "$of" "$as" "$ab"
+    {
+        echo "  timeline at N=$n (ms since the first write: 10% / 50% / 90% / 100% of N there)"
+        echo "  nve-agent:"; cat "$NT_DIR/tl.ours"
+        echo "  anchor fed at our pace (spread over $pace ms):"; cat "$NT_DIR/tl.spread"
+        echo "  anchor fed in one batch:"; cat "$NT_DIR/tl.batch"
+    } >>"$NT_DIR/timelines"
     off=$((off + n))
 done
+say ""
+cat "$NT_DIR/timelines"
 fi
 nt_pass
