@@ -19,22 +19,25 @@
 #           where the old NVE's tunnelling of in-flight frames shows.
 #
 # usage: bench/evpn_bench.sh [-b BUILD_DIR] [-n "1000 10000"] [-m MOVES]
-#                             [-s "scale move loss"] [-v]
+#                             [-s "scale move loss"] [-r WINDOW,RTO_MS] [-v]
 #   -b  build to use (default: an optimised, sanitizer-free build made in
 #       /tmp/splitnve-evpn-bench-build)
 #   -n  VNIC counts of the scale runs
 #   -m  moves per case (default 5)
 #   -s  the parts to run (default all three)
+#   -r  NVDP window of both agents and hv-agent's first retransmission
+#       (default theirs: 256 and 200 ms)
 #   -v  per-run detail on stderr
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-BUILD= COUNTS="1000 10000" MOVES=5 PARTS="scale move loss" VERBOSE=0
+BUILD= COUNTS="1000 10000" MOVES=5 PARTS="scale move loss" VERBOSE=0 RTX=
 while [ $# -gt 0 ]; do
     case $1 in
     -b) BUILD=$2; shift 2 ;;
     -n) COUNTS=$2; shift 2 ;;
     -m) MOVES=$2; shift 2 ;;
     -s) PARTS=$2; shift 2 ;;
+    -r) RTX=$2; shift 2 ;;
     -v) VERBOSE=1; shift ;;
     *) sed -n '2,30p' "$0" >&2; exit 2 ;;
     esac
@@ -50,14 +53,15 @@ if [ -z "$BUILD" ]; then
     fi
 fi
 make -C "$BUILD" -s -j2 nve-agent/nve-agent hv-agent/hv-agent tools/nvdpctl \
-    bench/cp_bench_drv >/dev/null || exit 1
+    bench/cp_bench_drv bench/nl_watch >/dev/null || exit 1
 export top_builddir=$BUILD
 . "$SRC/tests/lib/netns.sh"
 NT_QUIET=1
+NT_DAEMON_VERBOSE= # per-association debug lines cost the loaded host more than the work
 nt_init evpn_bench
 . "$SRC/tests/lib/evpn.sh"
 nt_frr_check
-WATCH="$SRC/bench/nl_watch.py"
+WATCH="$BUILD/bench/nl_watch"
 # 10,000 routes at once on 2 shared cores can starve bgpd past a 9 s hold
 export FRR_TIMERS="10 30"
 UDP="$NT_LIB/udp_seq.py"
@@ -107,6 +111,15 @@ export NVE_EVPN_OPTS='    withdraw-delay = 300
 NVE_LIMITS='limits {
     max-vnics-per-hypervisor = 0
 }'
+if [ -n "$RTX" ]; then
+    NVE_LIMITS="$NVE_LIMITS
+window = ${RTX%,*}"
+    HV_EXTRA="$HV_EXTRA
+window = ${RTX%,*}
+retransmit {
+    initial = ${RTX#*,}
+}"
+fi
 for i in 1 2 3; do
     nt_ns "hv$i"
     nt_veth "nve$i" ap1 "hv$i" up0
@@ -135,11 +148,11 @@ say "evpn_bench: $(date -u +%FT%TZ), $(nproc) CPUs, kernel $(uname -r), FRR $(dp
 
 # ---- scale: the functions (run last) -------------------------------------------------
 # Each world is timed from its first write, at every stage from the NVE1
-# side to NVE2's data plane: the kernel's fdb by nl_watch.py, FRR's
+# side to NVE2's data plane: the kernel's fdb by nl_watch, FRR's
 # counters by frr_poll.py (both worlds polled alike, every POLL_MS), our
 # forwarder by changed_ms. A stage's "10/50/90/100 %" are the times (ms
 # since the first write) at which that share of the N VNICs had got there.
-POLL_MS=300
+POLL_MS=1000
 remote_macs() { nt_jq "$1" '.evpn.remote_macs // 0' counters; }
 # poll_start OUT NAME=INSTANCE[:VNI]...: frr_poll.py on, once it read all
 poll_start() {
@@ -150,7 +163,7 @@ poll_start() {
     done
     python3 "$SRC/bench/frr_poll.py" "$POLL_MS" 600 "${t[@]}" >"$out" &
     POLL=$!
-    nt_wait 20 "the poller" sh -c "[ \$(cut -d' ' -f2 $out | sort -u | wc -l) -ge $# ]"
+    nt_wait 60 "the poller" sh -c "[ \$(grep -c ' polled ' $out) -ge $# ]"
 }
 # marks FILE T0 NAME KEY TARGET: "10% / 50% / 90% / 100%" (ms since T0)
 # of when NAME's KEY had grown by that share of TARGET since its first
@@ -165,7 +178,7 @@ marks() {
         BEGIN { p[1] = 10; p[2] = 50; p[3] = 90; p[4] = 100 }
         END { for (j = 1; j <= 4; j++) printf "%s%s", (j in at) ? sprintf("%.0f", at[j]) : "-", j < 4 ? " / " : "" }' "$1"
 }
-# wmarks FILE T0: the same from nl_watch.py count's "at" lines and its end
+# wmarks FILE T0: the same from nl_watch count's "at" lines and its end
 wmarks() {
     awk -v t0="$2" '$1 == "at" { v[++k] = sprintf("%.0f", $3 - t0) }
         $1 ~ /^[0-9.]+$/ { v[4] = sprintf("%.0f", $1 - t0) }
@@ -180,11 +193,11 @@ scale_ours() {
     local n=$1 off=$2 t0 tf w1 w2 base ans
     base=$(remote_macs nve2)
     poll_start "$NT_DIR/poll" nve1=nve1:10100 rr=rr nve2=nve2:10100
-    nt_in nve1 python3 "$WATCH" count snvp10100 "$n" 300 >"$NT_DIR/w1.out" &
+    nt_in nve1 "$WATCH" count snvp10100 "$n" 300 >"$NT_DIR/w1.out" &
     w1=$!
-    nt_in nve2 python3 "$WATCH" count snvx10100 "$n" 300 >"$NT_DIR/w2.out" &
+    nt_in nve2 "$WATCH" count snvx10100 "$n" 300 >"$NT_DIR/w2.out" &
     w2=$!
-    nt_wait 20 "watchers" sh -c "grep -q ready $NT_DIR/w1.out && grep -q ready $NT_DIR/w2.out"
+    nt_wait 60 "watchers" sh -c "grep -q ready $NT_DIR/w1.out && grep -q ready $NT_DIR/w2.out"
     t0=$(now_ms)
     "$BUILD/bench/cp_bench_drv" -s "$NT_DIR/hv1.sock" -n "$n" -v blue -w 1024 -W 60000 \
         -o "$off" >"$NT_DIR/drv.out" 2>&1 || { cat "$NT_DIR/drv.out"; nt_fail "cp_bench_drv"; }
@@ -205,23 +218,25 @@ scale_ours() {
         row "RR: prefixes sent to NVE2" "$(marks "$NT_DIR/poll" "$t0" rr "192.0.2.2>" $((2 * n)))"
         row "NVE2 bgpd: prefixes received" "$(marks "$NT_DIR/poll" "$t0" nve2 "$NT_EVPN_RR<" $((2 * n)))"
         row "NVE2 zebra: MACs" "$(marks "$NT_DIR/poll" "$t0" nve2 zebra "$n")"
+        row "NVE2 zebra: MAC+IPs" "$(marks "$NT_DIR/poll" "$t0" nve2 zebra-ip "$n")"
         row "NVE2 shadow fdb: zebra's installs" "$(wmarks "$NT_DIR/w2.out" "$t0")"
         row "NVE2 forwarder: programmed" "$("$NVDPCTL" -s "$NT_DIR/nve2.sock" -f json evpn | jq -r --argjson t0 "$t0" --argjson n "$n" \
             '[.vns[].remote[].changed_ms | select(. >= $t0) - $t0 | floor] | sort as $v
              | [($n / 10 | ceil), ($n / 2 | ceil), ($n * 9 / 10 | ceil), $n]
              | map(if . <= ($v | length) then $v[. - 1] | tostring else "-" end) | join(" / ")')"
     } >"$NT_DIR/tl.ours"
+    detail "timeline of nve-agent at N=$n:"; [ "$VERBOSE" = 0 ] || cat "$NT_DIR/tl.ours" >&2
 }
 # scale_anchor N OFFSET SPREAD_MS TAG: "NVE2-kernel" (ms since the first
 # write), the timeline to $NT_DIR/tl.TAG
 scale_anchor() {
     local n=$1 t0 w1 w2
     poll_start "$NT_DIR/poll" k1=k1:20100 rr=rr k2=k2:20100
-    nt_in k1 python3 "$WATCH" count vm20100 "$n" 300 >"$NT_DIR/w1.out" &
+    nt_in k1 "$WATCH" count vm20100 "$n" 300 >"$NT_DIR/w1.out" &
     w1=$!
-    nt_in k2 python3 "$WATCH" count vx20100 "$n" 300 >"$NT_DIR/w2.out" &
+    nt_in k2 "$WATCH" count vx20100 "$n" 300 >"$NT_DIR/w2.out" &
     w2=$!
-    nt_wait 20 "watchers" sh -c "grep -q ready $NT_DIR/w1.out && grep -q ready $NT_DIR/w2.out"
+    nt_wait 60 "watchers" sh -c "grep -q ready $NT_DIR/w1.out && grep -q ready $NT_DIR/w2.out"
     t0=$(nt_in k1 python3 "$SRC/bench/anchor_feed.py" "$n" "$2" "$3" 200 vm20100 br20100)
     wait "$w1" "$w2"
     sleep 1; kill "$POLL"; wait "$POLL" 2>/dev/null
@@ -234,6 +249,7 @@ scale_anchor() {
         row "RR: prefixes sent to k2" "$(marks "$NT_DIR/poll" "$t0" rr "192.0.2.12>" $((2 * n)))"
         row "k2 bgpd: prefixes received" "$(marks "$NT_DIR/poll" "$t0" k2 "$NT_EVPN_RR<" $((2 * n)))"
         row "k2 zebra: MACs" "$(marks "$NT_DIR/poll" "$t0" k2 zebra "$n")"
+        row "k2 zebra: MAC+IPs" "$(marks "$NT_DIR/poll" "$t0" k2 zebra-ip "$n")"
         row "k2 fdb: zebra's installs (the data plane)" "$(wmarks "$NT_DIR/w2.out" "$t0")"
     } >"$NT_DIR/tl.$4"
 }
@@ -250,7 +266,7 @@ has_moved() { [ -n "$(moved)" ]; }
 move_ours() { # FROM TO: ms from the new location's declaration
     local from=$1 to=$2 t0 tk tf w
     nt_ctl "${HVS[$from]}" vnic detach "$UM" --migrating --wait=5 >/dev/null || nt_fail detach
-    nt_in "nve$from" python3 "$WATCH" mac snvx10100 "$MM" 10 >"$NT_DIR/w.out" &
+    nt_in "nve$from" "$WATCH" mac snvx10100 "$MM" 10 >"$NT_DIR/w.out" &
     w=$!
     nt_wait 20 "watcher" grep -q ready "$NT_DIR/w.out"
     t0=$(now_ms)
@@ -265,7 +281,7 @@ move_ours() { # FROM TO: ms from the new location's declaration
 move_anchor() { # FROM TO
     local from=$1 to=$2 t0 tk w
     ip netns exec "$(nt_nsname "k$from")" bridge fdb del "$MM" dev vm20100 master 2>/dev/null
-    nt_in "k$from" python3 "$WATCH" mac vx20100 "$MM" 10 >"$NT_DIR/w.out" &
+    nt_in "k$from" "$WATCH" mac vx20100 "$MM" 10 >"$NT_DIR/w.out" &
     w=$!
     nt_wait 20 "watcher" grep -q ready "$NT_DIR/w.out"
     t0=$(now_ms)

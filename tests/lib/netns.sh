@@ -207,11 +207,13 @@ nt_hv_conf() {
 # nt_daemon NS NAME BINARY ARGS...: starts BINARY in namespace NS in the
 # foreground (-d) with its log in $NT_DIR/NAME.log, records its pid in
 # NT_PID_<NAME>, and waits for its control socket $NT_DIR/NAME.sock.
+# NT_DAEMON_VERBOSE: the log level option (default -v; a benchmark sets it
+# empty, logging as a production daemon does).
 nt_daemon() {
     local ns=$1 name=$2 bin=$3 pid
     shift 3
     rm -f "$NT_DIR/$name.sock"
-    ip netns exec "$(nt_nsname "$ns")" "$bin" -d -v "$@" \
+    ip netns exec "$(nt_nsname "$ns")" "$bin" -d ${NT_DAEMON_VERBOSE--v} "$@" \
         >>"$NT_DIR/$name.log" 2>&1 &
     pid=$!   # ip netns exec execs the daemon: this is the daemon's pid
     NT_PIDS+=("$pid")
