@@ -227,6 +227,18 @@ scale_ours() {
     } >"$NT_DIR/tl.ours"
     detail "timeline of nve-agent at N=$n:"; [ "$VERBOSE" = 0 ] || cat "$NT_DIR/tl.ours" >&2
 }
+# scale_flood N OFFSET: ms until hv-agent fh1 has N attaches answered by
+# nve-agent f1 without EVPN (flood-and-learn): the attach path alone, on
+# the same host at the same time
+scale_flood() {
+    local t0 out
+    t0=$(now_ms)
+    out=$("$BUILD/bench/cp_bench_drv" -s "$NT_DIR/fh1.sock" -n "$1" -v green -w 1024 \
+        -W 60000 -o "$2") || { echo "$out" >&2; nt_fail "cp_bench_drv fh1"; }
+    detail "scale $1 without EVPN: $out"
+    since "$t0" "$(sed -n 's/.*answered_mono_ms=[0-9.,]*,\([0-9.]*\)$/\1/p' <<<"$out")"
+    echo
+}
 # scale_anchor N OFFSET SPREAD_MS TAG: "NVE2-kernel" (ms since the first
 # write), the timeline to $NT_DIR/tl.TAG
 scale_anchor() {
@@ -432,13 +444,15 @@ fi
 # ---- scale (last: its thousands of routes stay) -------------------------------------------
 # Alternating in one run: ours, the anchor fed at our pace (spread over the
 # time NVE1's shadow fdb took to get all N: the same input pattern), the
-# anchor fed in one batch. Routes stay: each round uses new addresses.
+# anchor fed in one batch, and the attach path without EVPN (hv-agent fh1
+# to nve-agent f1: what the hypervisor side can feed on this host now).
+# Routes stay: each round uses new addresses.
 if part scale; then
 say ""
 say "== scale: N MACs (+ IPv4) behind NVE1 until all are on NVE2 (ms from the first write;"
 say "   FRR polled every $POLL_MS ms in every world alike)"
-printf '%-7s %-20s %-20s %-20s %-22s %-22s\n' N "ours: NVE1 written" "ours: NVE2 kernel" \
-    "ours: NVE2 fwd" "anchor, our pace" "anchor, one batch"
+printf '%-7s %-19s %-19s %-19s %-19s %-19s %s\n' N "ours: NVE1 written" "ours: NVE2 kernel" \
+    "ours: NVE2 fwd" "anchor, our pace" "anchor, one batch" "attach path alone"
 off=100000
 for n in $COUNTS; do
     scale_ours "$n" "$off"
@@ -447,7 +461,8 @@ for n in $COUNTS; do
     as=$(scale_anchor "$n" "$off" "$pace" spread)
     off=$((off + n))
     ab=$(scale_anchor "$n" "$((off + 1000000))" 0 batch)
-    printf '%-7s %-20s %-20s %-20s %-22s %-22s\n' "$n" "$ow" "$ok" "$of" "$as" "$ab"
+    af=$(scale_flood "$n" "$off")
+    printf '%-7s %-19s %-19s %-19s %-19s %-19s %s\n' "$n" "$ow" "$ok" "$of" "$as" "$ab" "$af"
     {
         echo "  timeline at N=$n (ms since the first write: 10% / 50% / 90% / 100% of N there)"
         echo "  nve-agent:"; cat "$NT_DIR/tl.ours"
