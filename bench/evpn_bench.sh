@@ -134,6 +134,7 @@ $(nt_evpn_nve_extra "$i")" nt_start_nve "nve$i" "nve$i"
     vni = 30100
     flood = {${others%, }}
 }
+$NVE_LIMITS
 underlay {
     interface = \"ul0\"
     local-ip = \"192.0.2.2$i\"
