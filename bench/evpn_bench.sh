@@ -6,8 +6,13 @@
 #
 #   scale   N VNICs attached behind NVE1 (hv-agent, NVDP, MAC + IPv4 each)
 #           until all N are in NVE2's forwarder; anchor: N static MACs and
-#           NOARP neighbours written in one batch on kernel NVE1 until all N
-#           are on kernel NVE2's vxlan device (CLOCK_MONOTONIC throughout).
+#           NOARP neighbours written on kernel NVE1 until all N are on
+#           kernel NVE2's vxlan device, fed at the pace our NVE1 got them
+#           and in one batch; and the attach path without EVPN (hv-agent to
+#           a flood-and-learn nve-agent). A timeline per world: each stage
+#           (hv-agent's answers, NVE1's fdb, FRR's counters by vtysh,
+#           NVE2's fdb, our forwarder) at 10/50/90/100 % of N
+#           (CLOCK_MONOTONIC throughout).
 #   move    one VM's MAC moves NVE1 -> NVE2 (the old location let go, the
 #           new one declared): until the old NVE's forwarder points at the
 #           new one; anchor: until the kernel fdb of the old NVE does.
@@ -451,7 +456,8 @@ fi
 if part scale; then
 say ""
 say "== scale: N MACs (+ IPv4) behind NVE1 until all are on NVE2 (ms from the first write;"
-say "   FRR polled every $POLL_MS ms in every world alike)"
+say "   FRR polled every $POLL_MS ms in every world alike; a vtysh answer is stamped when it"
+say "   comes, which on a loaded host is seconds after the daemon had got there)"
 printf '%-7s %-19s %-19s %-19s %-19s %-19s %s\n' N "ours: NVE1 written" "ours: NVE2 kernel" \
     "ours: NVE2 fwd" "anchor, our pace" "anchor, one batch" "attach path alone"
 off=100000
