@@ -153,10 +153,14 @@ main(int argc, char **argv)
         }
         if (len <= 0 || from.nl_pid != 0)
             continue;
-        int rest = (int)len;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, rest);
-             h = NLMSG_NEXT(h, rest)) {
+        /* NLMSG_OK compares signed with unsigned: the walk by hand */
+        for (size_t off = 0; off + sizeof(struct nlmsghdr) <= (size_t)len;) {
+            struct nlmsghdr *h = (struct nlmsghdr *)(buf + off);
             struct ndmsg *nd = NLMSG_DATA(h);
+
+            if (h->nlmsg_len < sizeof(*h) || off + h->nlmsg_len > (size_t)len)
+                break;
+            off += NLMSG_ALIGN(h->nlmsg_len);
             const uint8_t *lladdr = NULL;
             int master = 0, alen;
 
