@@ -328,6 +328,9 @@ say "nve-agent, its forwarder:                    $(stats "$NT_DIR/mf")"
 say "anchor, kernel fdb:                          $(stats "$NT_DIR/ma")"
 nt_ctl hv1 vnic detach "$UM" --wait=5 >/dev/null 2>&1
 nt_ctl hv2 vnic detach "$UM" --wait=5 >/dev/null 2>&1
+# gone everywhere before the scale part counts nve2's remote MACs
+nt_wait 20 "$MM withdrawn from nve2" nt_eq 0 nt_jq nve2 \
+    '[.vns[].remote[] | select(.mac == "'$MM'")] | length' evpn
 fi
 
 # ---- loss: a VM moves under a stream from a VM behind NVE3 -----------------------------
