@@ -52,15 +52,15 @@ $(nt_evpn_nve_extra $i)" nt_start_nve "nve$i" "nve$i"
     nt_evpn_frr $i
 done
 for i in 1 2 3; do nt_start_hv "${HV[$i]}" "${HV[$i]}" up0; done
-for i in 1 2 3; do nt_wait 10 "${HV[$i]} hears its NVE" nt_hv_sees_nve "${HV[$i]}"; done
+for i in 1 2 3; do nt_wait 30 "${HV[$i]} hears its NVE" nt_hv_sees_nve "${HV[$i]}"; done
 grep -q "tc-bpf tagging on up0" "$NT_DIR/hv1.log" || nt_skip "hv-agent has no tc-bpf data plane"
 nt_assert_eq "nve1's shadow bridge exists (ours)" "splitnve nve-agent: EVPN shadow device of VNI $VNI" \
     "$(ip -n "$(nt_nsname nve1)" -d link show snvb$VNI | sed -n 's/^ *alias //p')"
 
 # type 3 routes: each NVE floods to the two others, learned from FRR only
 nt_wait 30 "nve1 floods to nve2 and nve3" nt_eq 192.0.2.2,192.0.2.3 nt_evpn_flood nve1 $VNI
-nt_wait 10 "nve2 floods to nve1 and nve3" nt_eq 192.0.2.1,192.0.2.3 nt_evpn_flood nve2 $VNI
-nt_wait 10 "nve3 floods to nve1 and nve2" nt_eq 192.0.2.1,192.0.2.2 nt_evpn_flood nve3 $VNI
+nt_wait 30 "nve2 floods to nve1 and nve3" nt_eq 192.0.2.1,192.0.2.3 nt_evpn_flood nve2 $VNI
+nt_wait 30 "nve3 floods to nve1 and nve2" nt_eq 192.0.2.1,192.0.2.2 nt_evpn_flood nve3 $VNI
 
 # ---- 1. reachability through EVPN ---------------------------------------------
 attach() { # HV UUID MAC IP VNET
@@ -70,12 +70,12 @@ attach() { # HV UUID MAC IP VNET
 attach hv1 "$UA" $MA 10.20.0.1 vnet1
 attach hv3 "$UB" $MB 10.20.0.2 vnet2
 attach hv4 "$US" $MS 10.20.0.3 vnet3
-nt_wait 10 "nve2 learns vmA's MAC at nve1" nt_eq "remote 192.0.2.1" nt_evpn_mac nve2 $VNI $MA
-nt_wait 10 "nve3 learns vmA's MAC at nve1" nt_eq "remote 192.0.2.1" nt_evpn_mac nve3 $VNI $MA
-nt_wait 10 "nve1 learns vmS's MAC at nve3" nt_eq "remote 192.0.2.3" nt_evpn_mac nve1 $VNI $MS
+nt_wait 30 "nve2 learns vmA's MAC at nve1" nt_eq "remote 192.0.2.1" nt_evpn_mac nve2 $VNI $MA
+nt_wait 30 "nve3 learns vmA's MAC at nve1" nt_eq "remote 192.0.2.1" nt_evpn_mac nve3 $VNI $MA
+nt_wait 30 "nve1 learns vmS's MAC at nve3" nt_eq "remote 192.0.2.3" nt_evpn_mac nve1 $VNI $MS
 nt_assert "vmA's type-2 route is in nve3's BGP table" nt_frr_has_route nve3 $MA
 macip() { nt_jq "$1" '[.vns[] | select(.vni == '$VNI') | .remote_ips[] | select(.ip == "'"$2"'") | .mac][0] // ""' fwd; }
-nt_wait 5 "nve2 has vmA's MAC+IP for its ARP/ND proxy" nt_eq "$MA" macip nve2 10.20.0.1
+nt_wait 30 "nve2 has vmA's MAC+IP for its ARP/ND proxy" nt_eq "$MA" macip nve2 10.20.0.1
 pingw() { local i; for i in $(seq 10); do nt_in "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0; done; return 1; }
 nt_assert "vmB (behind nve2) pings vmA (behind nve1)" pingw vmB 10.20.0.1
 nt_assert "vmS (behind nve3) pings vmA" pingw vmS 10.20.0.1
@@ -93,11 +93,11 @@ nt_assert "nve1 mirrored vmA into its shadow port" \
 nt_in ul tcpdump -i nve1 -nn -e -U -w "$NT_DIR/ul.pcap" \
     'udp port 4789 and src host 192.0.2.1 and dst host 192.0.2.2' 2>"$NT_DIR/tcpdump.err" &
 NT_PIDS+=($!)
-nt_wait 5 "the underlay capture starts" grep -q "listening on" "$NT_DIR/tcpdump.err"
+nt_wait 30 "the underlay capture starts" grep -q "listening on" "$NT_DIR/tcpdump.err"
 COUNT=5000 RATE=1000
 nt_in vmA python3 "$NT_LIB/udp_seq.py" recv 7000 $COUNT 3 "$NT_DIR/move.json" &
 rpid=$!
-nt_wait 10 "the receiver listens" test -e "$NT_DIR/move.json.ready"
+nt_wait 30 "the receiver listens" test -e "$NT_DIR/move.json.ready"
 nt_in vmS python3 "$NT_LIB/udp_seq.py" send 10.20.0.1 7000 $RATE $COUNT &
 spid=$!
 sleep 1.5
@@ -108,10 +108,10 @@ ip -n "$(nt_nsname hv1)" link set vnet1 netns "$(nt_nsname hv3)"
 ip -n "$(nt_nsname hv3)" link set vnet1 up
 attach hv3 "$UA" $MA 10.20.0.1 vnet1
 nt_in vmA python3 "$NT_LIB/garp.py" eth0 10.20.0.1 || nt_fail "GARP"
-nt_wait 5 "nve1 points vmA's MAC at nve2 (moved)" nt_eq "remote 192.0.2.2 moved" nt_evpn_mac nve1 $VNI $MA
+nt_wait 30 "nve1 points vmA's MAC at nve2 (moved)" nt_eq "remote 192.0.2.2 moved" nt_evpn_mac nve1 $VNI $MA
 sleep 1
 kill -CONT "$BGPD3"
-nt_wait 10 "nve3 learns the move" nt_eq "remote 192.0.2.2" nt_evpn_mac nve3 $VNI $MA
+nt_wait 30 "nve3 learns the move" nt_eq "remote 192.0.2.2" nt_evpn_mac nve3 $VNI $MA
 wait "$spid"
 wait "$rpid" || nt_fail "the receiver failed"
 nt_log "move under a stream of $COUNT datagrams at $RATE/s: $(jq -c . "$NT_DIR/move.json")"
@@ -140,12 +140,12 @@ nt_assert "nvdpctl evpn shows vmA's MAC Mobility sequence number at nve2" \
 COUNT=3000
 nt_in vmS python3 "$NT_LIB/udp_seq.py" recv 7001 $COUNT 3 "$NT_DIR/restart.json" &
 rpid=$!
-nt_wait 10 "the receiver listens" test -e "$NT_DIR/restart.json.ready"
+nt_wait 30 "the receiver listens" test -e "$NT_DIR/restart.json.ready"
 nt_in vmB python3 "$NT_LIB/udp_seq.py" send 10.20.0.3 7001 $RATE $COUNT &
 spid=$!
 sleep 0.5
 nt_frr_stop nve2
-nt_wait 5 "nve2 sees FRR gone" nt_eq outage nt_jq nve2 .frr.state evpn
+nt_wait 30 "nve2 sees FRR gone" nt_eq outage nt_jq nve2 .frr.state evpn
 nt_assert_eq "nve2 keeps vmS's MAC (stale)" "remote 192.0.2.3" "$(nt_evpn_mac nve2 $VNI $MS)"
 nt_assert_eq "...marked stale" true "$(nt_jq nve2 '[.vns[].remote[] | select(.mac == "'$MS'") | .stale][0]' evpn)"
 sleep 1
@@ -155,18 +155,18 @@ wait "$rpid" || nt_fail "the receiver failed"
 nt_log "FRR restart under a stream of $COUNT datagrams: $(cat "$NT_DIR/restart.json")"
 lost=$(jq .lost "$NT_DIR/restart.json")
 nt_assert "forwarding went on through FRR's restart (lost $lost of $COUNT)" test "$lost" -le 10
-nt_wait 20 "nve2 reconciled with the new FRR" nt_eq up nt_jq nve2 .frr.state evpn
+nt_wait 30 "nve2 reconciled with the new FRR" nt_eq up nt_jq nve2 .frr.state evpn
 nt_assert_eq "vmS's MAC re-installed, not stale" false \
     "$(nt_jq nve2 '[.vns[].remote[] | select(.mac == "'$MS'") | .stale][0]' evpn)"
-nt_wait 10 "nve3 learns vmB again from the restarted FRR" nt_eq "remote 192.0.2.2" nt_evpn_mac nve3 $VNI $MB
+nt_wait 30 "nve3 learns vmB again from the restarted FRR" nt_eq "remote 192.0.2.2" nt_evpn_mac nve3 $VNI $MB
 nt_assert "vmS pings vmB" pingw vmS 10.20.0.2
 
 # ---- 4. detach with intent shutdown: withdrawn everywhere ----------------------------
 nt_assert_rc "hv3 detaches vmA (shutdown)" 0 nt_ctl hv3 vnic detach "$UA" --wait=5
 gone() { ! nt_frr_has_route "$1" $MA; }
-nt_wait 5 "vmA's route leaves nve3's BGP table" gone nve3
-nt_wait 5 "...and nve1's" gone nve1
-nt_wait 5 "nve3's forwarder forgets vmA" nt_eq "" nt_evpn_mac nve3 $VNI $MA
+nt_wait 30 "vmA's route leaves nve3's BGP table" gone nve3
+nt_wait 30 "...and nve1's" gone nve1
+nt_wait 30 "nve3's forwarder forgets vmA" nt_eq "" nt_evpn_mac nve3 $VNI $MA
 nt_assert "vmS can no longer reach vmA" sh -c "! ip netns exec $(nt_nsname vmS) ping -c 2 -W 1 10.20.0.1 >/dev/null 2>&1"
 nt_assert "vmS still reaches vmB" pingw vmS 10.20.0.2
 nt_pass
