@@ -26,6 +26,9 @@
 /* After a failed commit: how soon the loop retries on its own (requests
  * retry at once), and how often a rewrite of the whole state is tried. */
 #define HV_SAVE_RETRY_MS 1000
+/* How long what the NVE told us may wait for a commit of its own; any
+ * request's commit writes it sooner. */
+#define HV_LEARNT_COMMIT_MS 100
 /* The journal is compacted past max(this, HV_COMPACT_FACTOR x live). */
 #define HV_COMPACT_MIN (1024 * 1024)
 #define HV_COMPACT_FACTOR 4
@@ -107,6 +110,13 @@ hv_state_changed(struct hv *h, struct hv_vnic *v)
         hv_state_touch(&h->state, v);
     if (h->wake != NULL)
         h->wake(h);
+}
+
+void
+hv_state_learnt(struct hv *h, struct hv_vnic *v)
+{
+    if (v != NULL)
+        hv_state_touch(&h->state, v);
 }
 
 int
@@ -202,6 +212,7 @@ hv_state_flush(struct hv *h)
     int rc, dumped = 0;
 
     if (!hv_state_unsaved(&h->state)) {
+        h->learnt_at = 0;
         notify_saved(h);
         return 0;
     }
@@ -235,6 +246,7 @@ hv_state_flush(struct hv *h)
         log_info("state journal: saving again (%s before)", h->state_error);
     h->state_error[0] = '\0';
     h->state_retry_at = 0;
+    h->learnt_at = 0;
     notify_saved(h);
     maybe_compact(h);
     return 0;
@@ -466,8 +478,10 @@ drain_uplink(struct hv_daemon *m)
 /* One turn: commit what requests and the last turn changed (so the NVE
  * never hears of a change that a crash could take back, and answers held
  * for it go out), then the uplink, then the engine. What the uplink and
- * the engine change is committed at the next turn, which comes at once:
- * one write and one fdatasync per turn, for everything of that turn. */
+ * the engine learnt is committed at the next turn, which comes with the
+ * next request or HV_LEARNT_COMMIT_MS later: one write and one fdatasync
+ * per turn, for everything of that turn, and a lone attach waits for one
+ * (hv_state_learnt). */
 static void
 run_proto(struct hv_daemon *m)
 {
@@ -480,9 +494,15 @@ run_proto(struct hv_daemon *m)
     drain_uplink(m);
     now = ev_clock_ms();
     next = hv_proto_run(h, now);
-    if (m->rerun || (hv_state_unsaved(&h->state) && h->state_retry_at == 0))
+    if (hv_state_unsaved(&h->state) && h->learnt_at == 0)
+        h->learnt_at = now;
+    if (m->rerun)
         next = now;
-    else if (hv_state_unsaved(&h->state) && h->state_retry_at < next)
+    else if (hv_state_unsaved(&h->state) && h->state_retry_at == 0 &&
+             h->learnt_at + HV_LEARNT_COMMIT_MS < next)
+        next = h->learnt_at + HV_LEARNT_COMMIT_MS;
+    else if (hv_state_unsaved(&h->state) && h->state_retry_at != 0 &&
+             h->state_retry_at < next)
         next = h->state_retry_at;
     m->in_run = 0;
     ev_timer_at(h->loop, &m->proto_timer, next);

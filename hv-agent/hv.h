@@ -165,6 +165,8 @@ struct hv {
     int state_errno;             /* and its errno */
     struct log_rl state_rl;      /* failed commits are logged through it */
     uint64_t state_retry_at;     /* ms: no commit before, after a failure */
+    uint64_t learnt_at;          /* ms: the first change only the engine
+                                  * made since the last commit, 0 none */
     uint64_t compact_at;         /* journal size allowed before compaction */
     uint64_t state_saves, state_save_errors;
     uint64_t state_undone;       /* requests' changes undone: not saved */
@@ -265,6 +267,11 @@ void hv_ctl_stop(struct hv *h);
 /* v's record changed and is written at the next commit; v may be NULL
  * (a VNIC was removed): the loop runs soon either way. */
 void hv_state_changed(struct hv *h, struct hv_vnic *v);
+/* What the NVE told us changed v's record (a tag, a withdrawal; v NULL: a
+ * VNIC was removed). Nobody waits for it to be on disk (the NVE holds it
+ * through our restart's resync, hv-agent(8)): the commit that writes it
+ * comes with the next request's, or HV_LEARNT_COMMIT_MS later at most. */
+void hv_state_learnt(struct hv *h, struct hv_vnic *v);
 /* Before a request (control socket, 802.1Qbg) changes v; created: v was
  * added for it. A change the next commit cannot save is undone. 0, or -1
  * (out of memory: answer an error, change nothing). */

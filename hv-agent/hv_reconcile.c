@@ -39,7 +39,7 @@ vnic_forget(struct hv *h, struct hv_vnic *v)
     v->state = HV_VNIC_DETACHED;
     hv_notify_vnic(h, v);
     hv_state_remove(&h->state, v); /* queues the record's removal */
-    hv_state_changed(h, NULL);
+    hv_state_learnt(h, NULL);
 }
 
 /* ---- what a VNIC needs next ------------------------------------------ */
@@ -280,7 +280,7 @@ acked_apply(struct hv *h, struct hv_vnic *v, const struct nvdp_msg *req,
             v->tag = resp->tag;
             if (v->tag_hint != resp->tag) {
                 v->tag_hint = resp->tag; /* TAG_HINT after restarts */
-                hv_state_changed(h, v);
+                hv_state_learnt(h, v);
             }
         } else if (req->type == NVDP_MSG_PREASSOC)
             v->tag = 0;

@@ -32,7 +32,7 @@ withdraw_vnic(struct hv *h, struct hv_vnic *v, const char *reason)
              *reason ? reason : "withdrawn by the NVE");
     hv_vnic_set_state(h, v, HV_VNIC_WITHDRAWN);
     hv_notify_vnic(h, v);
-    hv_state_changed(h, v);
+    hv_state_learnt(h, v);
 }
 
 void

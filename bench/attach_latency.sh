@@ -1,0 +1,115 @@
+#!/bin/bash
+# attach_latency.sh - what a VM start waits for in the daemons (issue 14):
+# `nvdpctl vnic attach ... --wait` run as a whole process, as a hook does,
+# minus a no-op `nvdpctl status` measured alternately in the same run (the
+# anchor: process start, connect, one round trip); the same through
+# nvdp-hook as libvirt runs it (qemu "start begin", one new NIC) minus the
+# same hook call again at once (the NIC already attached: the same work in
+# the hook, an answer from hv-agent's memory); and, without any process
+# start, lone attaches on one open control connection (bench/cp_bench_drv,
+# window 1) with the fdatasync(2) times of hv-agent meanwhile (strace).
+# hv-agent and nve-agent idle in two namespaces on one veth, hv-agent's
+# state journal on /tmp's file system. Prints p50/p99; not a pass/fail
+# test. Needs root.
+#
+# usage: bench/attach_latency.sh [-b BUILD_DIR] [-k ROUNDS]
+#   -b  build to use (default: an optimised, sanitizer-free build made in
+#       /tmp/splitnve-cp-bench-build, as bench/cp_bench.sh)
+#   -k  attaches (and as many of each anchor), default 300
+set -u
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=/tmp/splitnve-cp-bench-build
+K=300
+while [ $# -gt 0 ]; do
+    case $1 in
+    -b) BUILD=$2; shift 2 ;;
+    -k) K=$2; shift 2 ;;
+    *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+    esac
+done
+[ "$(id -u)" = 0 ] || { echo "attach_latency: needs root" >&2; exit 2; }
+if [ ! -f "$BUILD/Makefile" ]; then
+    mkdir -p "$BUILD"
+    (cd "$BUILD" && "$SRC/configure" -q CC=clang CFLAGS="-O2 -g") || exit 1
+fi
+make -C "$BUILD" -s -j2 nve-agent/nve-agent hv-agent/hv-agent tools/nvdpctl \
+    tools/nvdp-hook bench/cp_bench_drv >/dev/null || exit 1
+grep -q '^SAN_CFLAGS = -f' "$BUILD/Makefile" &&
+    echo "attach_latency: warning: $BUILD has sanitizers on" >&2
+
+export top_builddir=$BUILD NT_HELLO_MS=1000 NT_HOLD_S=3 NT_DAEMON_VERBOSE=
+. "$SRC/tests/lib/netns.sh"
+nt_init attach_latency
+nt_topo_direct
+nt_start_nve nve nve
+nt_start_hv hv1 hv1 up0
+nt_wait 10 "hv1 hears the NVE" nt_hv_sees_nve hv1
+HOOK=$BUILD/tools/nvdp-hook
+mkdir -p "$NT_DIR/markers"
+cat >"$NT_DIR/hook.conf" <<EOC
+socket = "$NT_DIR/hv1.sock"
+timeout = 5000
+marker-dir = "$NT_DIR/markers"
+run-dir = "$NT_DIR/run"
+EOC
+export NVDP_HOOK_CONF=$NT_DIR/hook.conf NVDP_HOOK_LOG=$NT_DIR/hook.log
+dom_xml() { # NAME UUID [MAC]: a qemu domain, one NIC in blue if MAC given
+    cat <<EOX
+<domain type='kvm'><name>$1</name><uuid>$2</uuid>
+${3:+<metadata><nvdp:vnics xmlns:nvdp=\"urn:splitnve:nvdp:1\"><nvdp:vn mac=\"$3\" name=\"blue\"/></nvdp:vnics></metadata>}
+<devices>${3:+<interface type='bridge'><mac address='$3'/><source bridge='br0'/></interface>}</devices></domain>
+EOX
+}
+say() { printf '%s\n' "$*" >&2; }
+# us_of CMD...: runs CMD, prints its wall time in microseconds (0 exit
+# required: a failed attach is not a latency)
+us_of() {
+    local t0 t1
+    t0=$EPOCHREALTIME
+    "$@" >/dev/null 2>>"$NT_DIR/errors" || { say "failed: $*"; tail -3 "$NT_DIR/errors" >&2; exit 1; }
+    t1=$EPOCHREALTIME
+    echo $(( ${t1/./} - ${t0/./} ))
+}
+S=$NT_DIR/hv1.sock
+echo "attach_latency: $(nproc) cores, kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg), build $BUILD"
+for i in $(seq 5); do "$NVDPCTL" -s "$S" status >/dev/null; done # warm caches
+: >"$NT_DIR/st" ; : >"$NT_DIR/at"; : >"$NT_DIR/hn"; : >"$NT_DIR/hs"
+for i in $(seq "$K"); do
+    # alternately: anchor, attach (a new VNIC each time), hook start of a
+    # new domain, the same again (anchor)
+    us_of "$NVDPCTL" -s "$S" status >>"$NT_DIR/st"
+    us_of "$NVDPCTL" -s "$S" vnic attach "$(nt_uuid "$i")" --vn blue \
+        --mac "$(nt_mac "$i")" --ip "10.9.$((i / 256)).$((i % 256))" --wait=5 >>"$NT_DIR/at"
+    dom_xml "vm$i" "$(printf '22222222-0000-4000-8000-%012x' "$i")" "$(nt_mac "$i" 1)" >"$NT_DIR/dom.xml"
+    us_of "$HOOK" -D qemu -- "vm$i" start begin - <"$NT_DIR/dom.xml" >>"$NT_DIR/hs"
+    us_of "$HOOK" -D qemu -- "vm$i" start begin - <"$NT_DIR/dom.xml" >>"$NT_DIR/hn"
+done
+# lone attaches on one connection, hv-agent's fdatasyncs traced meanwhile
+strace -f -qq -T -e trace=fdatasync -o "$NT_DIR/fsync.strace" -p "$(nt_pid hv1)" &
+ST=$!
+sleep 0.5
+DRV=$("$BUILD/bench/cp_bench_drv" -s "$S" -n "$K" -w 1 -W 5000 -v blue -o 100000) ||
+    { say "cp_bench_drv failed: $DRV"; exit 1; }
+kill "$ST"; wait "$ST" 2>/dev/null
+sed -n 's/.*<\([0-9.]*\)>$/\1/p' "$NT_DIR/fsync.strace" | awk '{print $1 * 1e6}' >"$NT_DIR/fsync"
+n_att=$(nt_json hv1 vnic list | jq '[.[] | select(.state == "attached")] | length')
+[ "$n_att" = $((3 * K)) ] || { say "attach_latency: $n_att VNICs attached, expected $((3 * K))"; exit 1; }
+pct() { sort -n "$1" | awk -v p="$2" '{v[NR]=$1} END {printf "%.2f", v[int(p/100*(NR-1)+0.5)+1] / 1000}'; }
+# the differences pair each run with the anchor run just before it
+diffs() { paste "$1" "$2" | awk '{print $1 - $2}' >"$3"; }
+diffs "$NT_DIR/at" "$NT_DIR/st" "$NT_DIR/d_at"
+diffs "$NT_DIR/hs" "$NT_DIR/hn" "$NT_DIR/d_hs"
+echo
+echo "| measure ($K each, alternating) | p50 | p99 |"
+echo "|---|---|---|"
+row() { printf '| %s | %s ms | %s ms |\n' "$1" "$(pct "$2" 50)" "$(pct "$2" 99)"; }
+row "nvdpctl status (anchor)" "$NT_DIR/st"
+row "nvdpctl vnic attach --wait" "$NT_DIR/at"
+row "**attach minus status, pairwise (daemon side)**" "$NT_DIR/d_at"
+row "nvdp-hook qemu start, the NIC already attached (anchor)" "$NT_DIR/hn"
+row "nvdp-hook qemu start, one new NIC" "$NT_DIR/hs"
+row "**hook start minus the same again, pairwise (daemon side)**" "$NT_DIR/d_hs"
+printf '| lone attach on an open connection (cp_bench_drv -w 1) | %s ms | %s ms |\n' \
+    "$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' <<<"$DRV")" "$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$DRV")"
+row "hv-agent fdatasync meanwhile ($(wc -l <"$NT_DIR/fsync") calls, strace -T)" "$NT_DIR/fsync"
+printf '| hv-agent commits / attaches | %s / %s |\n' "$(nt_jq hv1 .state.commits status)" $((3 * K))
