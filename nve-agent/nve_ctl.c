@@ -125,6 +125,12 @@ nve_ctl_ports(struct nve *n)
         jint(o, "max_vnics", p->max_vnics);
         jint(o, "vnics", tp ? tp->nvnic : 0);
         jint(o, "hypervisors_with_vnics", npeers);
+        /* frames the kernel dropped before we read them: a resync of many
+         * hypervisors at once must not make any */
+        jint(o, "rx_kernel_drops",
+             n->link[p->id].open
+                 ? (int64_t)l2sock_kernel_drops(&n->link[p->id].sock)
+                 : 0);
         json_object_array_add(a, o);
     }
     return a;
