@@ -14,7 +14,14 @@
 #   -w  control requests the driver keeps outstanding (default 1024)
 #   -a  VDP associations for the lldpad anchor (default 300)
 #   -c  concurrent vdptool clients in the anchor's second run (default 4)
+#
+#        bench/cp_bench.sh -H HYPERVISORS [cp_scale.sh options]
+#   many hypervisors on one NVE, up to 100,000 VNICs, restarts: runs
+#   bench/cp_scale.sh (see there)
 set -u
+if [ "${1:-}" = -H ]; then
+    exec "$(dirname "$0")/cp_scale.sh" "$@"
+fi
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=
 COUNTS="1000 10000"

@@ -1,6 +1,7 @@
 /* cp_bench_drv.c - the control-plane benchmark's load generator: pipelines
- * N vnic-attach requests (with wait_ms) on hv-agent's control socket and
- * prints throughput and per-attach latency as key=value figures. */
+ * N vnic-attach requests (with wait_ms) on hv-agent's control socket, or
+ * with -D the N vnic-detach requests of the same VNICs, and prints
+ * throughput and per-request latency as key=value figures. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@ struct drv {
     const char *sock;
     const char *vn;
     long n, window, offset;
-    int wait_ms, timeout_ms, verbose;
+    int wait_ms, timeout_ms, verbose, detach;
     uint64_t *sent_ns; /* per request index */
     double *lat_ms;
     uint64_t *done_ns; /* answer k (in arrival order) came then */
@@ -37,7 +38,7 @@ now_ns(void)
 /* VNIC i: a UUID, a locally administered MAC and an IPv4 address, all
  * unique for i < 2^24 and reproducible (the script can detach them). */
 static struct json_object *
-attach_req(const struct drv *d, long i)
+vnic_req(const struct drv *d, long i)
 {
     struct json_object *r = json_object_new_object(),
                        *a = json_object_new_object(),
@@ -50,15 +51,21 @@ attach_req(const struct drv *d, long i)
              (k >> 24) & 255, (k >> 16) & 255, (k >> 8) & 255, k & 255);
     snprintf(ip, sizeof(ip), "10.%ld.%ld.%ld", (k >> 16) & 255,
              (k >> 8) & 255, k & 255);
-    json_object_array_add(ips, json_object_new_string(ip));
     json_object_object_add(a, "vnic", json_object_new_string(uuid));
+    json_object_object_add(a, "wait_ms", json_object_new_int(d->wait_ms));
+    json_object_object_add(r, "id", json_object_new_int64(i));
+    if (d->detach) {
+        json_object_put(ips);
+        json_object_object_add(r, "cmd", json_object_new_string("vnic-detach"));
+        json_object_object_add(r, "args", a);
+        return r;
+    }
+    json_object_array_add(ips, json_object_new_string(ip));
     json_object_object_add(a, "vn", json_object_new_string(d->vn));
     json_object_object_add(a, "mac", json_object_new_string(mac));
     json_object_object_add(a, "ips", ips);
-    json_object_object_add(a, "wait_ms", json_object_new_int(d->wait_ms));
     json_object_object_add(r, "cmd", json_object_new_string("vnic-attach"));
     json_object_object_add(r, "args", a);
-    json_object_object_add(r, "id", json_object_new_int64(i));
     return r;
 }
 
@@ -104,7 +111,7 @@ take_answer(struct drv *d, struct json_object *m)
         struct json_object *e;
         d->failed++;
         if (d->verbose || d->failed <= 3)
-            fprintf(stderr, "cp_bench_drv: attach %ld failed: %s\n", i,
+            fprintf(stderr, "cp_bench_drv: request %ld failed: %s\n", i,
                     json_object_object_get_ex(m, "error", &e)
                         ? json_object_get_string(e)
                         : "?");
@@ -117,7 +124,7 @@ usage(void)
 {
     fprintf(stderr,
             "usage: cp_bench_drv -s SOCKET -n N [-v VN] [-w WINDOW] "
-            "[-W WAIT_MS] [-o OFFSET] [-t TIMEOUT_MS]\n");
+            "[-W WAIT_MS] [-o OFFSET] [-t TIMEOUT_MS] [-D]\n");
     exit(2);
 }
 
@@ -130,7 +137,7 @@ main(int argc, char **argv)
     uint64_t t0, t1;
     int c, fd;
 
-    while ((c = getopt(argc, argv, "s:n:v:w:W:o:t:V")) != -1) {
+    while ((c = getopt(argc, argv, "s:n:v:w:W:o:t:VD")) != -1) {
         switch (c) {
         case 's': d.sock = optarg; break;
         case 'n': d.n = atol(optarg); break;
@@ -140,6 +147,7 @@ main(int argc, char **argv)
         case 'o': d.offset = atol(optarg); break;
         case 't': d.timeout_ms = atoi(optarg); break;
         case 'V': d.verbose = 1; break;
+        case 'D': d.detach = 1; break;
         default: usage();
         }
     }
@@ -160,7 +168,7 @@ main(int argc, char **argv)
     while (d.nlat < d.n) {
         /* Keep the pipe full: the agent batches what is waiting. */
         while (next < d.n && inflight < d.window) {
-            struct json_object *r = attach_req(&d, next);
+            struct json_object *r = vnic_req(&d, next);
             d.sent_ns[next] = now_ns();
             if (ctl_client_send(fd, r) < 0) {
                 fprintf(stderr, "cp_bench_drv: send: %s\n", strerror(errno));

@@ -9,6 +9,15 @@
                                                   hv-agents (SOCK, SOCK2)
   ctl_load.py SOCK hv-view                        hv-agent's confirmed VNICs
   ctl_load.py SOCK nve-view MAC                   nve-agent's VNICs of hv MAC
+  ctl_load.py SOCK wait-nve N TIMEOUT_S           until nve-agent holds N VNICs
+  ctl_load.py SOCK wait-hv TIMEOUT_S              until hv-agent's NVE is up
+                                                  and no resync runs
+  ctl_load.py - wait-hvs EPOCH TIMEOUT_S SOCK...  until every hv-agent has an
+                                                  NVE of another epoch than
+                                                  EPOCH up and no resync runs
+  (the waits connect as soon as SOCK accepts, poll every 2 ms and print
+  the time it became true, as seconds since the epoch (date +%s.%N), the
+  wait-hvs one line per SOCK in order; exit 1 at TIMEOUT_S)
 
 VNIC n has UUID 00000000-0000-4000-8000-<n as 12 hex digits> and MAC
 52:54:00:00:<n hi>:<n lo> (nt_uuid and nt_mac of tests/lib/netns.sh), IP
@@ -24,6 +33,7 @@ import random
 import socket
 import struct
 import sys
+import time
 
 
 def uuid_of(n):
@@ -162,9 +172,58 @@ def nve_view(ctl, hv_mac):
     return sorted(lines)
 
 
+def wait_until(path, timeout_s, cmd, done):
+    """Polls cmd on the daemon at path until done(result); prints when
+    (a restart's socket may not exist yet)."""
+    t0 = time.monotonic()
+    ctl = None
+    while time.monotonic() - t0 < timeout_s:
+        try:
+            if ctl is None:
+                ctl = Ctl(path)
+            r = ctl.call(cmd)
+            if r.get("ok") and done(r["result"]):
+                print("%.6f" % time.time())
+                return 0
+        except (OSError, SystemExit):
+            ctl = None
+        time.sleep(0.002)
+    print("timeout", file=sys.stderr)
+    return 1
+
+
+def wait_hvs(epoch, timeout_s, paths):
+    """wait-hvs: one poller for many hv-agents after an NVE restart."""
+    t0 = time.monotonic()
+    ctls = [Ctl(p) for p in paths]
+    took = [None] * len(paths)
+    while None in took and time.monotonic() - t0 < timeout_s:
+        for i, c in enumerate(ctls):
+            if took[i] is not None:
+                continue
+            r = c.call("status")["result"]
+            if (r["nve"]["epoch"] != epoch and r["nve"]["state"] == "up" and
+                    r["resync"] == "idle"):
+                took[i] = time.time()
+        time.sleep(0.002)
+    for t in took:
+        print("timeout" if t is None else "%.6f" % t)
+    return 1 if None in took else 0
+
+
 def main(argv):
-    ctl = Ctl(argv[1])
     op = argv[2]
+    if op == "wait-hvs":
+        return wait_hvs(int(argv[3]), float(argv[4]), argv[5:])
+    if op == "wait-nve":
+        n = int(argv[3])
+        return wait_until(argv[1], float(argv[4]), "counters",
+                          lambda r: r["tree"]["vnics"] >= n)
+    if op == "wait-hv":
+        return wait_until(argv[1], float(argv[3]), "status",
+                          lambda r: r["nve"]["state"] == "up" and
+                          r["resync"] == "idle")
+    ctl = Ctl(argv[1])
     if op == "attach":
         first, last, vns = int(argv[3]), int(argv[4]), argv[5:]
         reqs = [("vnic-attach", {"vnic": uuid_of(n), "vn": vns[n % len(vns)],
