@@ -39,6 +39,8 @@ struct hv_conf {
     uint8_t nve_mac_set;  /* pinned NVE */
     uint16_t hello_interval; /* ms */
     uint16_t hold_time;      /* s */
+    uint8_t nve_loss_keep;   /* on-nve-loss keep: tags kept past the hold
+                              * time while the NVE is silent */
     struct rel_params rel;   /* window, retransmit */
     char state_file[PATH_MAX];
     char ctl_path[PATH_MAX];
@@ -142,6 +144,9 @@ struct hv_proto {
     uint8_t blocked;      /* a request gave up: wait to hear the NVE */
     uint8_t phase;        /* enum hv_resync_phase */
     uint8_t hello_now;    /* send a HELLO at the next flush */
+    uint8_t kept;         /* on-nve-loss keep: the NVE went silent past its
+                           * hold time, the VNICs kept their tags */
+    uint64_t kept_revoked; /* times kept tags were dropped on its return */
     size_t replay_left;
 };
 

@@ -43,6 +43,19 @@ validate_name(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 static int
+validate_nve_loss(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+    if (s == NULL || (strcmp(s, "untag") != 0 && strcmp(s, "keep") != 0)) {
+        cfg_error(cfg, "on-nve-loss \"%s\": want untag or keep",
+                  s ? s : "");
+        return -1;
+    }
+    return 0;
+}
+
+static int
 validate_path(cfg_t *cfg, cfg_opt_t *opt)
 {
     const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
@@ -103,6 +116,7 @@ conf_schema(void)
         CFG_STR("nve-mac", NULL, CFGF_NODEFAULT),
         CFG_INT("hello-interval", 1000, CFGF_NONE),
         CFG_INT("hold-time", 10, CFGF_NONE),
+        CFG_STR("on-nve-loss", "untag", CFGF_NONE),
         CFG_INT("window", 256, CFGF_NONE),
         CFG_SEC("retransmit", rtx_opts, CFGF_NONE),
         CFG_STR("state-file", HV_STATE_DEFAULT, CFGF_NONE),
@@ -127,6 +141,7 @@ conf_schema(void)
     cfg_set_validate_func(cfg, "uplink", conf_validate_ifname);
     cfg_set_validate_func(cfg, "group-mac", conf_validate_mac);
     cfg_set_validate_func(cfg, "nve-mac", conf_validate_mac);
+    cfg_set_validate_func(cfg, "on-nve-loss", validate_nve_loss);
     cfg_set_validate_func(cfg, "state-file", validate_path);
     cfg_set_validate_func(cfg, "control-socket", validate_path);
     cfg_set_validate_func(cfg, "key-file", validate_path);
@@ -212,6 +227,7 @@ conf_fill(struct hv_conf *c, cfg_t *cfg)
     }
     c->hello_interval = (uint16_t)cfg_getint(cfg, "hello-interval");
     c->hold_time = (uint16_t)cfg_getint(cfg, "hold-time");
+    c->nve_loss_keep = strcmp(cfg_getstr(cfg, "on-nve-loss"), "keep") == 0;
     c->rel.window = (uint16_t)cfg_getint(cfg, "window");
     c->rel.rto_init = (uint32_t)cfg_getint(rtx, "initial");
     c->rel.rto_max = (uint32_t)cfg_getint(rtx, "max");
@@ -326,6 +342,7 @@ hv_conf_print(const struct hv_conf *c, FILE *f)
     }
     fprintf(f, "hello-interval = %u\n", c->hello_interval);
     fprintf(f, "hold-time = %u\n", c->hold_time);
+    fprintf(f, "on-nve-loss = %s\n", c->nve_loss_keep ? "keep" : "untag");
     fprintf(f, "window = %u\n", c->rel.window);
     fprintf(f, "retransmit {\n    initial = %u\n    max = %u\n"
             "    tries = %u\n}\n", c->rel.rto_init, c->rel.rto_max,

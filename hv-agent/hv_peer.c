@@ -58,6 +58,45 @@ peer_hello(struct hv_peer *pe, const struct nvdp_hello *hl, uint32_t epoch,
     pe->state = HV_PEER_UP;
 }
 
+/* Every confirmed VNIC back to pending (the data plane stops tagging its
+ * traffic) until the NVE confirms it again. How many. */
+static size_t
+unconfirm_all(struct hv *h)
+{
+    struct hv_vnic *v;
+    size_t n = 0;
+
+    TAILQ_FOREACH(v, &h->state.all, entry) {
+        if (v->state == HV_VNIC_ATTACHED ||
+            v->state == HV_VNIC_PREASSOCIATED) {
+            hv_vnic_set_state(h, v, HV_VNIC_PENDING);
+            hv_notify_vnic(h, v);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* on-nve-loss keep: the tags kept while the NVE was silent are dropped as
+ * soon as a frame shows that it may have given them to another VN: its
+ * epoch changed (it restarted and lost every tag), another NVE answers, or
+ * it holds no session for us (it expired us and released our tags). Each
+ * VNIC then waits for its replay's answer, which the resync sends next,
+ * before its traffic flows again (hv-agent.conf(5), nvdp.md 11.2). */
+static void
+kept_revoke(struct hv *h, const char *why)
+{
+    struct hv_proto *p = &h->proto;
+
+    if (!p->kept)
+        return;
+    p->kept = 0;
+    p->kept_revoked++;
+    log_warnx("%s: %zu VNICs kept tagged while the NVE was silent are "
+              "untagged until the resync confirms them", why,
+              unconfirm_all(h));
+}
+
 /* First pass over a frame: its HELLO, if any (identifies the sender). */
 static int
 frame_hello(const uint8_t *buf, size_t len, struct nvdp_msg *m)
@@ -86,6 +125,7 @@ nve_select(struct hv *h, const uint8_t src[6], uint64_t now)
                   hv_mac_str(p->nve.mac, (char[NVDP_MAC_STRLEN]){0}));
         nvdp_sess_new_peer(&p->nve, src);
         p->nve_state = HV_PEER_UNKNOWN;
+        kept_revoke(h, "another NVE");
     }
     memcpy(p->nve.mac, src, 6);
     p->nve_selected = 1;
@@ -111,9 +151,12 @@ hv_nve_epochs(struct hv *h, const struct nvdp_hdr *hdr, int unicast)
 
     if (nvdp_sess_epoch(&p->nve, hdr->epoch)) {
         log_warnx("NVE restarted (epoch %08x)", hdr->epoch);
+        kept_revoke(h, "NVE restarted");
         hv_resync_start(h, "NVE restarted");
         return;
     }
+    if (unicast && pe != p->ep.epoch)
+        kept_revoke(h, "NVE holds no session for us");
     /* Only unicast frames say what the NVE holds for us: its group HELLO
      * carries 0 for everybody. Until our BEGIN is answered its frames
      * cannot know our session yet (start_resync ignores them then). */
@@ -217,7 +260,6 @@ hv_liveness(struct hv *h, uint64_t now)
 {
     struct hv_proto *p = &h->proto;
     uint64_t hold = hold_s(h);
-    struct hv_vnic *v;
     char m[NVDP_MAC_STRLEN];
 
     if (p->nve_state != HV_PEER_UP || now < p->nve.last_heard + hold * 1000)
@@ -231,13 +273,14 @@ hv_liveness(struct hv *h, uint64_t now)
     p->nve_selected = 0;
     p->nve.window = 0; /* one request at a time until its next HELLO */
     hv_notify_nve(h, 0);
-    TAILQ_FOREACH(v, &h->state.all, entry) {
-        if (v->state == HV_VNIC_ATTACHED ||
-            v->state == HV_VNIC_PREASSOCIATED) {
-            hv_vnic_set_state(h, v, HV_VNIC_PENDING);
-            hv_notify_vnic(h, v);
-        }
-    }
+    if (h->conf.nve_loss_keep) {
+        /* on-nve-loss keep: traffic goes on with the tags the NVE gave,
+         * until a frame says it may not hold them (kept_revoke) */
+        p->kept = 1;
+        log_warnx("on-nve-loss keep: %zu VNICs keep their tags while the "
+                  "NVE is silent", h->state.count);
+    } else
+        unconfirm_all(h);
     hv_resync_start(h, "NVE lost");
 }
 

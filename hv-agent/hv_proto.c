@@ -354,6 +354,9 @@ hv_proto_status_json(const struct hv *h, uint64_t now)
         json_object_new_int64((int64_t)(now - p->nve.last_heard)) : NULL);
     json_object_object_add(nve, "pinned",
                            json_object_new_boolean(h->conf.nve_mac_set));
+    json_object_object_add(nve, "tags_kept", json_object_new_boolean(p->kept));
+    json_object_object_add(nve, "kept_revoked",
+                           json_object_new_int64((int64_t)p->kept_revoked));
     json_object_object_add(o, "nve", nve);
     json_object_object_add(o, "resync", json_object_new_string(
         p->phase < 5 ? phases[p->phase] : "?"));

@@ -24,6 +24,7 @@ hv_resync_answered(struct hv *h, const struct nvdp_msg *req,
     } else if (req->phase == NVDP_RESYNC_END && p->phase == HV_RS_END) {
         log_info("resync: complete");
         p->phase = HV_RS_IDLE;
+        p->kept = 0; /* every VNIC confirmed again */
     }
 }
 
@@ -99,6 +100,7 @@ resync_msg(struct hv *h, uint8_t phase, uint64_t now)
         log_info("resync: complete; END withheld: damaged state kept "
                  "aside (hv-agent(8))");
         p->phase = HV_RS_IDLE;
+        p->kept = 0;
         return;
     }
     nvdp_msg_init(&m, NVDP_MSG_RESYNC);

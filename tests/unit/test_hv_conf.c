@@ -93,6 +93,7 @@ test_sample_parses(void **st)
     assert_int_equal(c.ethertype, 0x88b5);
     assert_int_equal(c.hello_interval, 1000);
     assert_int_equal(c.hold_time, 10);
+    assert_false(c.nve_loss_keep); /* on-nve-loss untag */
     assert_int_equal(c.rel.window, 256);
     assert_int_equal(c.rel.rto_init, 200);
     assert_int_equal(c.rel.rto_max, 3200);
@@ -149,6 +150,7 @@ test_values(void **st)
                                "ethertype = 0x88b6\n"
                                "nve-mac = \"02:00:00:00:00:01\"\n"
                                "hello-interval = 250\nhold-time = 2\n"
+                               "on-nve-loss = keep\n"
                                "window = 8\n"
                                "retransmit { initial = 50 max = 400 tries = 3 }\n"
                                "state-file = \"/tmp/x.state\"\n"
@@ -161,6 +163,7 @@ test_values(void **st)
     assert_int_equal(c.nve_mac[5], 1);
     assert_int_equal(c.hello_interval, 250);
     assert_int_equal(c.hold_time, 2);
+    assert_true(c.nve_loss_keep);
     assert_int_equal(c.rel.window, 8);
     assert_int_equal(c.rel.rto_init, 50);
     assert_int_equal(c.rel.rto_max, 400);
@@ -196,6 +199,7 @@ test_bad_lines_named(void **st)
         {"name = \"\"\n", 1, "name"},
         {"state-file = \"relative/path\"\n", 1, "state-file"},
         {"frobnicate = 1\n", 1, "frobnicate"},
+        {"uplink = \"eth0\"\non-nve-loss = drop\n", 2, "untag or keep"},
         {"uplink = \"eth0\"\nhold-time = \"ten\"\n", 2, ""},
         {"hello-interval = 1000\nhold-time = 1\n", 0, "hold-time"},
         {"retransmit { initial = 500 max = 100 }\n", 0, "max"},

@@ -918,6 +918,91 @@ test_nve_silence_down(void **st)
     env_free(e);
 }
 static void
+prep_keep(struct env *e)
+{
+    e->h.conf.nve_loss_keep = 1;
+}
+
+/* Goes silent past the hold time: the NVE is down. */
+static void
+nve_silent(struct env *e)
+{
+    advance(e, 3000);
+    assert_false(hv_proto_nve_up(&e->h));
+}
+
+/* BEGIN, the replay and END answered: the resync is over. */
+static void
+resync_through(struct env *e)
+{
+    for (int i = 0; i < 4 && e->h.proto.phase != HV_RS_IDLE; i++) {
+        advance(e, 1000);
+        nve_answer_all(e);
+        run(e);
+    }
+    assert_int_equal(e->h.proto.phase, HV_RS_IDLE);
+}
+
+/* on-nve-loss keep: tags stay while the NVE is silent and while it comes
+ * back with the same epoch in session; a new epoch, or a unicast frame
+ * saying it holds no session for us, untags every VNIC until the replay
+ * confirms it. */
+static void
+test_nve_silence_keep(void **st)
+{
+    struct env *e = env_new_conf(0, prep_keep);
+    struct hv_vnic *v;
+    size_t nev;
+
+    (void)st;
+    nve_up(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    nve_answer_all(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+
+    /* silent past the hold time: still attached with its tag */
+    nev = e->nev;
+    nve_silent(e);
+    assert_int_equal(e->h.proto.nve.c.peers_expired, 1);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    assert_int_equal(v->tag, 200);
+    assert_int_equal(e->nev, nev); /* the data plane was not told */
+    assert_true(e->h.proto.kept);
+    /* back, same epoch: kept through the resync */
+    nve_group_hello(e);
+    run(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    resync_through(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    assert_false(e->h.proto.kept);
+    assert_int_equal(e->h.proto.kept_revoked, 0);
+
+    /* silent again, and back with a new epoch: untagged at once */
+    nve_silent(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    e->nve_epoch = NVE_EPOCH + 7;
+    e->seen = e->nframes;
+    nve_group_hello(e);
+    assert_int_equal(v->state, HV_VNIC_PENDING);
+    assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_PENDING);
+    assert_int_equal(e->h.proto.kept_revoked, 1);
+    resync_through(e); /* the replay confirms it, with its tag as hint */
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    assert_int_equal(v->tag, 200);
+
+    /* silent again; same epoch, but it expired us: untagged at once */
+    nve_silent(e);
+    e->seen = e->nframes;
+    nve_hello_pe(e, 0);
+    assert_int_equal(v->state, HV_VNIC_PENDING);
+    assert_int_equal(e->h.proto.kept_revoked, 2);
+    resync_through(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    env_free(e);
+}
+
+static void
 test_batching_100_attaches(void **st)
 {
     struct env *e = env_new();
@@ -1742,6 +1827,7 @@ main(void)
         cmocka_unit_test(test_nve_lost_us_resyncs_once),
         cmocka_unit_test(test_start_with_state_resyncs),
         cmocka_unit_test(test_nve_silence_down),
+        cmocka_unit_test(test_nve_silence_keep),
         cmocka_unit_test(test_batching_100_attaches),
         cmocka_unit_test(test_batching_fills_frames),
         cmocka_unit_test(test_giveup_then_retry_when_heard),
