@@ -152,13 +152,20 @@ prev=0
 declare -A MS RATE RSSB TREEB P99
 for L in $LEVELS; do
     per=$(( (L - prev) / NHV ))
+    # CPS_PERF=FILE: perf record of nve-agent during the largest step
+    if [ -n "${CPS_PERF:-}" ] && [ "$L" = "${LEVELS##* }" ]; then
+        perf record -q -F 999 -g -o "$CPS_PERF" -p "$NVE_PID" 2>/dev/null &
+        PERF_PID=$!
+    fi
     burst attach "$per"
+    if [ -n "${PERF_PID:-}" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID"; PERF_PID=; fi
     [ "$B_FAILED" = 0 ] || say "cp_scale: $B_FAILED drivers reported failures at $L"
     got=$(nve_count)
     MS[$L]=$B_MS P99[$L]=$B_P99
     RATE[$L]=$(( (L - prev) * 1000 / (B_MS > 0 ? B_MS : 1) ))
     RSSB[$L]=$(( ($(rss_kb "$NVE_PID") - RSS0) * 1024 / L ))
     TREEB[$L]=$(nt_jq nve ".tree.memory_bytes / $L | floor" counters)
+    say "cp_scale: nve-agent fwd_errors $(nt_jq nve .tree.fwd_errors counters), fwd MACs $(nt_json nve counters | jq -c '.fwd | {macs, mac_capacity} ')"
     say "cp_scale: $prev -> $L VNICs (NVE holds $got): ${B_MS} ms, ${RATE[$L]}/s, worst driver p99 ${B_P99} ms, RSS +${RSSB[$L]} B/VNIC (tree ${TREEB[$L]} B)"
     prev=$L
 done

@@ -7,7 +7,7 @@
 
 #define FWD_MAX_PORTS 256          /* also in fwd.h: a difference won't compile */
 #define FWD_MAX_VNS 4096
-#define FWD_MAC_BITS 16
+#define FWD_MAC_BITS 18            /* 196,608 MACs: 100,000 VNICs with room */
 #define FWD_MAC_CAP (1u << FWD_MAC_BITS)
 #define FWD_MAC_LIMIT (FWD_MAC_CAP / 4 * 3) /* keep probe chains short */
 #define FWD_MAX_REMOTES 1024

@@ -110,11 +110,12 @@ struct fwd_remote {
  * removing a MAC's IPs is proportional to their number. */
 struct fwd_iphdr {
     uint32_t next, prev; /* the MAC's list; next also chains free entries */
-    uint16_t mslot;      /* slot of the MAC in f->macs */
-    uint8_t fk;          /* enum nvdp_addr_kind | FWD_IP_V6; 0xFF = free */
-    uint8_t plen;        /* PREFIX only, else 0 */
+    uint32_t mslot : 20; /* slot of the MAC in f->macs (FWD_MAC_BITS) */
+    uint32_t fk : 4;     /* enum nvdp_addr_kind | FWD_IP_V6; FWD_IP_FREE */
+    uint32_t plen : 8;   /* PREFIX only, else 0 */
 };
 #define FWD_IP_V6 4
+#define FWD_IP_FREE 0xF
 struct fwd_ip4 {
     struct fwd_iphdr h;
     uint8_t ip[4];

@@ -8,7 +8,7 @@
 
 #include "fwd_int.h"
 
-_Static_assert(FWD_MAC_CAP <= 65536, "a MAC slot must fit fwd_iphdr.mslot");
+_Static_assert(FWD_MAC_BITS <= 20, "a MAC slot must fit fwd_iphdr.mslot");
 _Static_assert(sizeof(struct fwd_ip4) == 16 && sizeof(struct fwd_ip6) == 28 &&
                sizeof(struct fwd_iprange) == 44, "IP entry sizes");
 _Static_assert(offsetof(struct fwd_ip4, ip) == sizeof(struct fwd_iphdr) &&
@@ -24,7 +24,7 @@ static const uint32_t ipp_esz[FWD_IPP_MAX] = {
 /* An address as the IP tables key it: canonical (bytes beyond the family's
  * length zero, plen only for prefixes, upper bound only for ranges). */
 struct ipkey {
-    uint16_t mslot;
+    uint32_t mslot;
     uint8_t fk, plen;
     uint8_t pool, alen;
     uint8_t ip[16], hi[16];
@@ -72,9 +72,9 @@ ipkey_hash(const struct ipkey *k)
 }
 
 static uint32_t
-iphead_hash(uint16_t mslot)
+iphead_hash(uint32_t mslot)
 {
-    uint64_t h = ((uint64_t)mslot + 0x10000) * 0xD6E8FEB86659FD93ull;
+    uint64_t h = ((uint64_t)mslot + (1ull << 32)) * 0xD6E8FEB86659FD93ull;
     h ^= h >> 32;
     h *= 0x9E3779B97F4A7C15ull;
     return (uint32_t)(h >> 32);
@@ -107,7 +107,7 @@ ipkey_make(const struct nvdp_addr *a, struct ipkey *k)
 static void
 ipkey_bind(struct ipkey *k, uint32_t mslot)
 {
-    k->mslot = (uint16_t)mslot;
+    k->mslot = mslot;
     k->hash = ipkey_hash(k);
 }
 
@@ -238,11 +238,11 @@ ipidx_find_head(const struct fwd *f, uint32_t mslot)
     if (f->ipidx_cap == 0)
         return -1;
     uint32_t mask = f->ipidx_cap - 1;
-    for (uint32_t h = iphead_hash((uint16_t)mslot) & mask; f->ipidx[h] != 0;
+    for (uint32_t h = iphead_hash(mslot) & mask; f->ipidx[h] != 0;
          h = (h + 1) & mask) {
         uint32_t v = f->ipidx[h];
         if ((v & FWD_IPR_HEAD) &&
-            ip_ent(f, v & ~FWD_IPR_HEAD)->mslot == (uint16_t)mslot)
+            ip_ent(f, v & ~FWD_IPR_HEAD)->mslot == mslot)
             return (long)h;
     }
     return -1;
@@ -298,7 +298,7 @@ ipp_free(struct fwd *f, uint32_t ref)
 {
     struct fwd_ippool *p = &f->ipp[FWD_IPR_POOL(ref)];
     struct fwd_iphdr *e = ip_ent(f, ref);
-    e->fk = 0xFF;
+    e->fk = FWD_IP_FREE;
     e->next = p->free;
     p->free = ref;
 }
@@ -355,7 +355,7 @@ static void
 ip_del(struct fwd *f, uint32_t ref)
 {
     struct fwd_iphdr *e = ip_ent(f, ref);
-    uint16_t mslot = e->mslot;
+    uint32_t mslot = e->mslot;
     ipidx_del_at(f, ipidx_find_val(f, ipidx_home(f, ref), ref));
     if (e->next == ref) { /* the MAC's only one */
         ipidx_del_at(f, ipidx_find_val(f, iphead_hash(mslot),

@@ -1363,6 +1363,67 @@ test_ip_entries(void **st)
 
 /* Many IPs under one MAC: the list keeps insertion order through removals
  * anywhere in it, and a duplicate is found however long the list is. */
+/* 100,000 VNICs on one NVE (issue 14): as many local MACs, each with its
+ * IPv4 address, MAC slots past 65,535 included; each MAC's address is
+ * found under its own slot, and all of them go again. */
+struct ip_seen {
+    uint32_t n;
+    uint8_t ip[4];
+};
+
+static void
+ip_seen_cb(void *arg, const struct nvdp_addr *a)
+{
+    struct ip_seen *s = arg;
+
+    s->n++;
+    memcpy(s->ip, a->ip, 4);
+}
+
+static void
+test_100k_local_macs(void **st)
+{
+    struct env *e = env_new();
+    struct fwd *f = e->f;
+    const uint32_t n = 100000;
+    uint32_t slot, high = 0;
+    struct nvdp_addr a;
+    char ip[20];
+
+    (void)st;
+    assert_true(FWD_MAC_LIMIT > n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t m[6] = {2, 9, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
+                        (uint8_t)i};
+        snprintf(ip, sizeof(ip), "10.%u.%u.%u", i >> 16, (i >> 8) & 255,
+                 i & 255);
+        assert_int_equal(nvdp_addr_parse(m, ip, &a), 0);
+        assert_int_equal(fwd_local_add(f, 10100, 0, &a), 0);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t m[6] = {2, 9, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
+                        (uint8_t)i};
+        struct ip_seen s = {0};
+        assert_int_equal(FWD_MV_TYPE(fwd_mac_lookup(f, 0, m, &slot)),
+                         FWD_MAC_LOCAL);
+        high += slot > 0xFFFF;
+        fwd_ip_foreach(f, slot, ip_seen_cb, &s);
+        assert_int_equal(s.n, 1);
+        assert_int_equal(s.ip[2], (i >> 8) & 255);
+        assert_int_equal(s.ip[3], i & 255);
+    }
+    assert_true(high > 0); /* slots a 16-bit mslot could not name */
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t m[6] = {2, 9, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
+                        (uint8_t)i};
+        memset(&a, 0, sizeof(a));
+        memcpy(a.mac, m, 6);
+        assert_int_equal(fwd_local_del(f, 10100, 0, &a), 0);
+        assert_int_equal(FWD_MV_TYPE(fwd_mac_lookup(f, 0, m, NULL)), 0);
+    }
+    env_free(e);
+}
+
 static void
 test_ip_entries_one_mac(void **st)
 {
@@ -1715,6 +1776,7 @@ main(void)
         cmocka_unit_test(test_leaving_mac),
         cmocka_unit_test(test_arp_nd_proxy),
         cmocka_unit_test(test_snoop),
+        cmocka_unit_test(test_100k_local_macs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
