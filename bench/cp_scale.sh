@@ -2,8 +2,10 @@
 # cp_scale.sh - one NVE, many hypervisors (issue 14): H hv-agents (half on a
 # bridged access network, one NVE port for all of them, half on direct
 # ports of their own) attach VNICs in steps up to N in total (by default
-# 1,000, 10,000 and 100,000: the small steps are the anchors of the same
-# run), detach them all and attach them again; then nve-agent idles (its
+# to 1,000, 10,000, 91,000 and 100,000: the steps to 10,000 and to 100,000
+# add as many VNICs, to a small and to a large state; the small steps are
+# the anchors of the same run), detach them all and attach them again in
+# one burst; nve-agent's CPU per attach in each step; then nve-agent idles (its
 # CPU over 30 s, also before any VNIC), is restarted (time until it holds
 # every VNIC again, each with the tag it had), and one hv-agent tops up to
 # 10,000 VNICs and is restarted (the same). Prints figures; not a pass/fail
@@ -13,6 +15,7 @@
 #                          [-w WINDOW] [-i IDLE_S] [-r HV_RESTART_N]
 #   -b  build (default: the optimised one of bench/cp_bench.sh)
 #   -H  hv-agents (default 40); -n  cumulative VNIC totals, multiples of H
+#       (default "1000 10000 91000 100000")
 #   -w  control requests each driver keeps outstanding (default 256)
 #   -i  seconds of idle CPU measurement (default 30)
 #   -r  VNICs hv1 holds for the hv-agent restart (default 10000, 0: skip)
@@ -20,7 +23,7 @@ set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=/tmp/splitnve-cp-bench-build
 NHV=40
-LEVELS="1000 10000 100000"
+LEVELS="1000 10000 91000 100000"
 WINDOW=256
 IDLE_S=30
 HV1_N=10000
@@ -149,9 +152,12 @@ RSS0=$(rss_kb "$NVE_PID")
 
 # ---- attach in steps ---------------------------------------------------------
 prev=0
-declare -A MS RATE RSSB TREEB P99
+declare -A MS RATE RSSB TREEB P99 NVEUS HVUS
+TCK=$(getconf CLK_TCK)
+hv_ticks() { local j s=0; for j in $(seq "$NHV"); do s=$((s + $(cpu_ticks "$(nt_pid "hv$j")"))); done; echo "$s"; }
 for L in $LEVELS; do
     per=$(( (L - prev) / NHV ))
+    c0=$(cpu_ticks "$NVE_PID") h0=$(hv_ticks)
     # CPS_PERF=FILE: perf record of nve-agent during the largest step
     if [ -n "${CPS_PERF:-}" ] && [ "$L" = "${LEVELS##* }" ]; then
         perf record -q -F 999 -g -o "$CPS_PERF" -p "$NVE_PID" 2>/dev/null &
@@ -159,6 +165,9 @@ for L in $LEVELS; do
     fi
     burst attach "$per"
     if [ -n "${PERF_PID:-}" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID"; PERF_PID=; fi
+    # CPU per attach: nve-agent's, and all hv-agents' together (ticks)
+    NVEUS[$L]=$(( ($(cpu_ticks "$NVE_PID") - c0) * 1000000 / TCK / (L - prev) ))
+    HVUS[$L]=$(( ($(hv_ticks) - h0) * 1000000 / TCK / (L - prev) ))
     [ "$B_FAILED" = 0 ] || say "cp_scale: $B_FAILED drivers reported failures at $L"
     got=$(nve_count)
     MS[$L]=$B_MS P99[$L]=$B_P99
@@ -166,7 +175,7 @@ for L in $LEVELS; do
     RSSB[$L]=$(( ($(rss_kb "$NVE_PID") - RSS0) * 1024 / L ))
     TREEB[$L]=$(nt_jq nve ".tree.memory_bytes / $L | floor" counters)
     say "cp_scale: nve-agent fwd_errors $(nt_jq nve .tree.fwd_errors counters), fwd MACs $(nt_json nve counters | jq -c '.fwd | {macs, mac_capacity} ')"
-    say "cp_scale: $prev -> $L VNICs (NVE holds $got): ${B_MS} ms, ${RATE[$L]}/s, worst driver p99 ${B_P99} ms, RSS +${RSSB[$L]} B/VNIC (tree ${TREEB[$L]} B)"
+    say "cp_scale: $prev -> $L VNICs (NVE holds $got): ${B_MS} ms, ${RATE[$L]}/s, worst driver p99 ${B_P99} ms, RSS +${RSSB[$L]} B/VNIC (tree ${TREEB[$L]} B), CPU per attach: nve-agent ${NVEUS[$L]} us, hv-agents ${HVUS[$L]} us"
     prev=$L
 done
 N=$prev
@@ -249,14 +258,14 @@ echo "| $NHV hv-agents ($NB bridged on one port, $((NHV - NB)) direct), window $
 echo "|---|---|"
 prev=0
 for L in $LEVELS; do
-    printf '| attach %s -> %s VNICs: all acknowledged in | %s ms (%s/s; worst driver p99 %s ms) |\n' \
-        "$prev" "$L" "${MS[$L]}" "${RATE[$L]}" "${P99[$L]}"
+    printf '| attach %s -> %s VNICs: all acknowledged in | %s ms (%s/s; worst driver p99 %s ms; CPU per attach: nve-agent %s us, hv-agents %s us) |\n' \
+        "$prev" "$L" "${MS[$L]}" "${RATE[$L]}" "${P99[$L]}" "${NVEUS[$L]}" "${HVUS[$L]}"
     prev=$L
 done
 for L in $LEVELS; do
     printf '| nve-agent RSS growth at %s VNICs | %s B/VNIC (tree accounting %s B) |\n' "$L" "${RSSB[$L]}" "${TREEB[$L]}"
 done
-printf '| detach all %s / attach them again | %s ms / %s ms (RSS growth then %s B/VNIC) |\n' "$N" "$DET_MS" "$RE_MS" "$RSS_RE"
+printf '| detach all %s / **attach all %s again in one burst** | %s ms / **%s ms** (RSS growth then %s B/VNIC) |\n' "$N" "$N" "$DET_MS" "$RE_MS" "$RSS_RE"
 printf '| nve-agent CPU idle %s s, 0 VNICs / %s VNICs | %s%% / %s%% of a core (%s hv-agents: %s%% / %s%%) |\n' \
     "$IDLE_S" "$N" "$IDLE0_NVE" "$IDLE_NVE" "$NHV" "$IDLE0_HV" "$IDLE_HV"
 printf '| nve-agent restart: every VNIC held again in | %s ms (hv-agents done: %s..%s ms) |\n' "$NR_MS" "$NR_HV_MIN" "$NR_HV_MAX"
