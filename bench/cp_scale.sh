@@ -96,11 +96,15 @@ nve_count() { nt_jq nve .tree.vnics counters; }
 # idle_cpu SECONDS: nve-agent's CPU over SECONDS of doing nothing but
 # liveness, as a percentage of one core; also all hv-agents' together
 idle_cpu() {
-    local t0 n0 h0=0 h1=0 j p tck
+    local t0 n0 h0=0 h1=0 j p tck f0 f1
     tck=$(getconf CLK_TCK)
     for j in $(seq "$NHV"); do h0=$((h0 + $(cpu_ticks "$(nt_pid "hv$j")"))); done
     n0=$(cpu_ticks "$NVE_PID") t0=$EPOCHREALTIME
+    f0=$(nt_counter nve '^rx_frames$') f1=$(nt_counter nve '^tx_frames$')
     sleep "$1"
+    # NVDP frames the NVE received and sent meanwhile: HELLOs only, as many
+    # with 0 VNICs as with all of them (no per-VNIC refresh)
+    IDLE_FRAMES="$(( $(nt_counter nve '^rx_frames$') - f0 )) in, $(( $(nt_counter nve '^tx_frames$') - f1 )) out"
     IDLE_NVE=$(awk -v a="$n0" -v b="$(cpu_ticks "$NVE_PID")" -v t="$tck" -v s0="$t0" -v s1="$EPOCHREALTIME" \
         'BEGIN {printf "%.3f", (b - a) / t / (s1 - s0) * 100}')
     for j in $(seq "$NHV"); do h1=$((h1 + $(cpu_ticks "$(nt_pid "hv$j")"))); done
@@ -146,8 +150,8 @@ burst() {
 # ---- idle, no VNIC -------------------------------------------------------------
 sleep 1
 idle_cpu "$IDLE_S"
-IDLE0_NVE=$IDLE_NVE IDLE0_HV=$IDLE_HV
-say "cp_scale: idle, 0 VNICs: nve-agent ${IDLE_NVE}% of a core, $NHV hv-agents ${IDLE_HV}%"
+IDLE0_NVE=$IDLE_NVE IDLE0_HV=$IDLE_HV IDLE0_FRAMES=$IDLE_FRAMES
+say "cp_scale: idle, 0 VNICs: nve-agent ${IDLE_NVE}% of a core, $NHV hv-agents ${IDLE_HV}%, NVDP frames at the NVE $IDLE_FRAMES"
 RSS0=$(rss_kb "$NVE_PID")
 
 # ---- attach in steps ---------------------------------------------------------
@@ -182,7 +186,7 @@ N=$prev
 
 # ---- idle with every VNIC ------------------------------------------------------
 idle_cpu "$IDLE_S"
-say "cp_scale: idle, $N VNICs: nve-agent ${IDLE_NVE}% of a core, $NHV hv-agents ${IDLE_HV}%"
+say "cp_scale: idle, $N VNICs: nve-agent ${IDLE_NVE}% of a core, $NHV hv-agents ${IDLE_HV}%, NVDP frames at the NVE $IDLE_FRAMES"
 
 # ---- detach all, attach again ------------------------------------------------
 burst detach
@@ -268,6 +272,7 @@ done
 printf '| detach all %s / **attach all %s again in one burst** | %s ms / **%s ms** (RSS growth then %s B/VNIC) |\n' "$N" "$N" "$DET_MS" "$RE_MS" "$RSS_RE"
 printf '| nve-agent CPU idle %s s, 0 VNICs / %s VNICs | %s%% / %s%% of a core (%s hv-agents: %s%% / %s%%) |\n' \
     "$IDLE_S" "$N" "$IDLE0_NVE" "$IDLE_NVE" "$NHV" "$IDLE0_HV" "$IDLE_HV"
+printf '| NVDP frames at the NVE over the idle %s s, 0 VNICs / %s VNICs | %s / %s |\n' "$IDLE_S" "$N" "$IDLE0_FRAMES" "$IDLE_FRAMES"
 printf '| nve-agent restart: every VNIC held again in | %s ms (hv-agents done: %s..%s ms) |\n' "$NR_MS" "$NR_HV_MIN" "$NR_HV_MAX"
 printf '| ... with the same tag | (port, VN) tags %s; %s of %s VNICs on their hv-agents |\n' "$NR_SAME_TAGS" "$NR_SAME_HV" "$N"
 printf '| ... frames lost or starved | %s retransmissions, %s give-ups, %s NVE kernel drops |\n' "$NR_RETX" "$NR_GIVEUP" "$NR_DROPS"
