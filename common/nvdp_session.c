@@ -736,7 +736,7 @@ nvdp_sess_response(struct nvdp_session *s, int ours, const struct nvdp_msg *m,
 {
     /* txids begin at 1 in every epoch: an answer in a frame that is not
      * ours answers a previous incarnation's request with the same txid */
-    if (!ours || !s->tx_ready || !rel_tx_ack(&s->tx, m->txid, user, req)) {
+    if (!ours || !s->tx_ready || !rel_tx_ack(&s->tx, m->txid, user, req, now)) {
         NVDP_COUNT(&s->cnt, rx_stray_responses);
         return 0;
     }

@@ -192,8 +192,12 @@ rel_tx_mark_sent(struct rel_tx *tx, struct rel_slot *s, uint64_t now)
         tx->retransmits++;
     }
     /* rto 0: first transmission, or kicked back to the initial timeout. */
-    if (s->rto == 0)
-        s->rto = tx->p.rto_init;
+    if (s->rto == 0) {
+        uint64_t rto = (uint64_t)tx->srtt + 4 * (uint64_t)tx->rttvar;
+        s->rto = rto < tx->p.rto_init ? tx->p.rto_init
+                 : rto > tx->p.rto_max ? tx->p.rto_max
+                                       : (uint32_t)rto;
+    }
     else
         s->rto = s->rto >= tx->p.rto_max / 2 ? tx->p.rto_max : s->rto * 2;
     s->tries++;
@@ -244,9 +248,25 @@ rel_tx_due(struct rel_tx *tx, uint64_t now, const struct nvdp_msg **out,
     return n;
 }
 
+/* One round-trip sample, ms (RFC 6298, 2.2 and 2.3). */
+static void
+rel_tx_rtt(struct rel_tx *tx, uint64_t r)
+{
+    uint32_t rtt = r > 600000 ? 600000 : r == 0 ? 1 : (uint32_t)r;
+
+    if (tx->srtt == 0) {
+        tx->srtt = rtt;
+        tx->rttvar = rtt / 2;
+        return;
+    }
+    tx->rttvar = (3 * tx->rttvar +
+                  (tx->srtt > rtt ? tx->srtt - rtt : rtt - tx->srtt)) / 4;
+    tx->srtt = (7 * tx->srtt + rtt) / 8;
+}
+
 int
 rel_tx_ack(struct rel_tx *tx, uint32_t txid, void **user,
-           struct nvdp_msg *req)
+           struct nvdp_msg *req, uint64_t now)
 {
     struct rel_slot *s = tx->slots ? rel_tx_find(tx, txid) : NULL;
 
@@ -254,6 +274,8 @@ rel_tx_ack(struct rel_tx *tx, uint32_t txid, void **user,
         tx->stray_acks++;
         return 0;
     }
+    if (s->tries == 1 && now >= s->first_sent)
+        rel_tx_rtt(tx, now - s->first_sent);
     if (user)
         *user = s->user;
     if (req)

@@ -38,6 +38,12 @@ struct rel_tx {
     uint16_t win;        /* effective window, <= p.window (peer's HELLO) */
     uint16_t outstanding;
     struct rel_slot *slots; /* p.window entries */
+    /* Round-trip time of answered requests (RFC 6298; Karn: only those
+     * answered at their first transmission), ms; srtt 0 = no sample yet.
+     * A first transmission waits max(rto_init, srtt + 4 rttvar), capped
+     * at rto_max: a peer slowed down by load is not flooded with
+     * retransmissions of requests it is about to answer. */
+    uint32_t srtt, rttvar;
     /* counters */
     uint64_t sent, retransmits, acked, giveups, stray_acks;
 };
@@ -60,10 +66,11 @@ typedef void (*rel_giveup_fn)(void *arg, const struct nvdp_msg *msg,
                               void *user);
 int rel_tx_due(struct rel_tx *tx, uint64_t now, const struct nvdp_msg **out,
                int max, rel_giveup_fn giveup, void *arg);
-/* A RESPONSE for txid arrived: 1 and *user (and *req) if it was
- * outstanding, 0 if unknown or already answered (counted stray). */
+/* A RESPONSE for txid arrived at now: 1 and *user (and *req) if it was
+ * outstanding, 0 if unknown or already answered (counted stray). An
+ * answer to a request sent once is a round-trip sample (srtt). */
 int rel_tx_ack(struct rel_tx *tx, uint32_t txid, void **user,
-               struct nvdp_msg *req);
+               struct nvdp_msg *req, uint64_t now);
 /* Earliest time something is due, UINT64_MAX if nothing outstanding. */
 uint64_t rel_tx_next_due(const struct rel_tx *tx);
 /* Drop everything outstanding (peer restarted); each entry is passed to

@@ -149,21 +149,21 @@ test_window_full(void **st)
     assert_int_equal(rel_tx_due(&tx, 0, out, 4, NULL, NULL), 4);
     /* An answer for a later txid does not open the window: txid 1 still
      * holds it (the window counts txids from the oldest unanswered). */
-    assert_int_equal(rel_tx_ack(&tx, 3, &u, NULL), 1);
+    assert_int_equal(rel_tx_ack(&tx, 3, &u, NULL, 0), 1);
     assert_int_equal(tx.outstanding, 3);
     assert_int_equal(rel_tx_space(&tx), 0);
     assert_int_equal(rel_tx_submit(&tx, &m, NULL, 0), 0);
     /* Answering the oldest slides the window past it. */
-    assert_int_equal(rel_tx_ack(&tx, 1, &u, NULL), 1);
+    assert_int_equal(rel_tx_ack(&tx, 1, &u, NULL, 0), 1);
     assert_int_equal(tx.base, 2);
     assert_int_equal(rel_tx_space(&tx), 1);
     uint32_t t = rel_tx_submit(&tx, &m, NULL, 10);
     assert_int_equal(t, 5); /* the rejected submits did not burn a txid */
     assert_int_equal(rel_tx_submit(&tx, &m, NULL, 10), 0);
     /* The new one is findable in the reused slot; others still ackable. */
-    assert_int_equal(rel_tx_ack(&tx, 5, NULL, NULL), 1);
-    assert_int_equal(rel_tx_ack(&tx, 2, NULL, NULL), 1);
-    assert_int_equal(rel_tx_ack(&tx, 4, NULL, NULL), 1);
+    assert_int_equal(rel_tx_ack(&tx, 5, NULL, NULL, 0), 1);
+    assert_int_equal(rel_tx_ack(&tx, 2, NULL, NULL, 0), 1);
+    assert_int_equal(rel_tx_ack(&tx, 4, NULL, NULL, 0), 1);
     assert_int_equal(tx.outstanding, 0);
     assert_int_equal(rel_tx_space(&tx), 4);
     rel_tx_free(&tx);
@@ -204,7 +204,7 @@ test_ack_returns_user_and_req(void **st)
     init_tx(&tx, 2);
     uint32_t t = rel_tx_submit(&tx, &m, &cookie, 0);
     rel_tx_due(&tx, 0, out, 2, NULL, NULL);
-    assert_int_equal(rel_tx_ack(&tx, t, &u, &req), 1);
+    assert_int_equal(rel_tx_ack(&tx, t, &u, &req, 0), 1);
     assert_ptr_equal(u, &cookie);
     assert_int_equal(req.type, NVDP_MSG_VN_CONNECT);
     assert_int_equal(req.tag_hint, 42);
@@ -226,11 +226,11 @@ test_stray_acks(void **st)
     (void)st;
     init_tx(&tx, 4);
     uint32_t t = rel_tx_submit(&tx, &m, NULL, 0);
-    assert_int_equal(rel_tx_ack(&tx, 0, &u, NULL), 0);      /* txid 0 */
-    assert_int_equal(rel_tx_ack(&tx, t + 1, &u, NULL), 0);  /* never sent */
+    assert_int_equal(rel_tx_ack(&tx, 0, &u, NULL, 0), 0);      /* txid 0 */
+    assert_int_equal(rel_tx_ack(&tx, t + 1, &u, NULL, 0), 0);  /* never sent */
     assert_ptr_equal(u, (void *)&u);                         /* untouched */
-    assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL), 1);
-    assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL), 0);    /* second ack */
+    assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL, 0), 1);
+    assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL, 0), 0);    /* second ack */
     assert_int_equal(tx.stray_acks, 3);
     assert_int_equal(tx.acked, 1);
     assert_int_equal(tx.outstanding, 0);
@@ -297,8 +297,49 @@ test_backoff_doubles_to_max_then_giveup(void **st)
     assert_int_equal(tx.giveups, 1);
     assert_int_equal(tx.outstanding, 0);
     /* A late answer is stray now. */
-    assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL), 0);
+    assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL, 0), 0);
     assert_int_equal(tx.stray_acks, 1);
+    rel_tx_free(&tx);
+}
+
+/* A slow peer's answers set the timeout (RFC 6298): a request answered
+ * after 900 ms at its first transmission makes the next one wait
+ * srtt + 4 rttvar = 2700 ms; an answer to a retransmitted request is no
+ * sample (Karn); the timeout never goes below rto_init nor above rto_max. */
+static void
+test_rto_from_round_trips(void **st)
+{
+    struct rel_tx tx;
+    const struct nvdp_msg *out[8];
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+    uint32_t t;
+
+    (void)st;
+    init_tx(&tx, 8);
+    t = rel_tx_submit(&tx, &m, NULL, 1000);
+    assert_int_equal(rel_tx_due(&tx, 1000, out, 8, NULL, NULL), 1);
+    assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL, 1900), 1);
+    assert_int_equal(tx.srtt, 900);
+    assert_int_equal(tx.rttvar, 450);
+    rel_tx_submit(&tx, &m, NULL, 2000);
+    assert_int_equal(rel_tx_due(&tx, 2000, out, 8, NULL, NULL), 1);
+    assert_int_equal(rel_tx_due(&tx, 4699, out, 8, NULL, NULL), 0);
+    assert_int_equal(rel_tx_due(&tx, 4700, out, 8, NULL, NULL), 1);
+    /* answered after its retransmission: not a sample */
+    assert_int_equal(rel_tx_ack(&tx, out[0]->txid, NULL, NULL, 9000), 1);
+    assert_int_equal(tx.srtt, 900);
+    /* fast answers bring it down, never below rto_init (200) */
+    for (int i = 0; i < 40; i++) {
+        uint64_t now = 10000 + (uint64_t)i * 10;
+        t = rel_tx_submit(&tx, &m, NULL, now);
+        assert_int_equal(rel_tx_due(&tx, now, out, 8, NULL, NULL), 1);
+        assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL, now + 1), 1);
+    }
+    assert_true(tx.srtt + 4 * tx.rttvar < 200);
+    rel_tx_submit(&tx, &m, NULL, 20000);
+    assert_int_equal(rel_tx_due(&tx, 20000, out, 8, NULL, NULL), 1);
+    assert_int_equal(rel_tx_due(&tx, 20199, out, 8, NULL, NULL), 0);
+    assert_int_equal(rel_tx_due(&tx, 20200, out, 8, NULL, NULL), 1);
     rel_tx_free(&tx);
 }
 
@@ -425,7 +466,7 @@ test_reset_reports_in_order(void **st)
     for (int i = 0; i < 4; i++)
         rel_tx_submit(&tx, &m, &u[i], 0);
     rel_tx_due(&tx, 0, out, 8, NULL, NULL);
-    rel_tx_ack(&tx, 2, NULL, NULL);
+    rel_tx_ack(&tx, 2, NULL, NULL, 0);
     rel_tx_reset(&tx, on_giveup, &g);
     assert_int_equal(g.n, 3);
     assert_int_equal(g.txid[0], 1);
@@ -464,11 +505,11 @@ test_txid_wrap(void **st)
     assert_int_equal(out[1]->txid, 0xFFFFFFFFu);
     assert_int_equal(out[2]->txid, 1);
     assert_int_equal(out[3]->txid, 2);
-    assert_int_equal(rel_tx_ack(&tx, 0xFFFFFFFFu, NULL, NULL), 1);
-    assert_int_equal(rel_tx_ack(&tx, 1, NULL, NULL), 1);
+    assert_int_equal(rel_tx_ack(&tx, 0xFFFFFFFFu, NULL, NULL, 0), 1);
+    assert_int_equal(rel_tx_ack(&tx, 1, NULL, NULL, 0), 1);
     assert_int_equal(tx.outstanding, 2);
     assert_int_equal(rel_tx_space(&tx), 4);
-    assert_int_equal(rel_tx_ack(&tx, 0xFFFFFFFEu, NULL, NULL), 1);
+    assert_int_equal(rel_tx_ack(&tx, 0xFFFFFFFEu, NULL, NULL, 0), 1);
     assert_int_equal(tx.base, 2); /* oldest found across the wrap */
     assert_int_equal(rel_tx_space(&tx), 7);
     rel_tx_free(&tx);
@@ -746,7 +787,7 @@ sim_run(struct sim *s, int window)
             s->resp_sent++;
             if ((int)(sim_rand(s) % 100) < s->drop_resp_pct)
                 continue;
-            if (rel_tx_ack(&s->tx, ans[i].txid, &u, NULL)) {
+            if (rel_tx_ack(&s->tx, ans[i].txid, &u, NULL, 0)) {
                 int idx = (int)(uintptr_t)u;
                 assert_int_equal(ans[i].tag, idx); /* the right answer */
                 s->acked[idx]++;
@@ -833,6 +874,7 @@ main(void)
         cmocka_unit_test(test_new_before_retransmit),
         cmocka_unit_test(test_window_full),
         cmocka_unit_test(test_set_window),
+        cmocka_unit_test(test_rto_from_round_trips),
         cmocka_unit_test(test_ack_returns_user_and_req),
         cmocka_unit_test(test_stray_acks),
         cmocka_unit_test(test_backoff_doubles_to_max_then_giveup),
