@@ -100,11 +100,11 @@ idle_cpu() {
     tck=$(getconf CLK_TCK)
     for j in $(seq "$NHV"); do h0=$((h0 + $(cpu_ticks "$(nt_pid "hv$j")"))); done
     n0=$(cpu_ticks "$NVE_PID") t0=$EPOCHREALTIME
-    f0=$(nt_counter nve '^rx_frames$') f1=$(nt_counter nve '^tx_frames$')
+    f0=$(nt_jq nve .nvdp.global.rx_frames counters) f1=$(nt_jq nve .nvdp.global.tx_frames counters)
     sleep "$1"
     # NVDP frames the NVE received and sent meanwhile: HELLOs only, as many
     # with 0 VNICs as with all of them (no per-VNIC refresh)
-    IDLE_FRAMES="$(( $(nt_counter nve '^rx_frames$') - f0 )) in, $(( $(nt_counter nve '^tx_frames$') - f1 )) out"
+    IDLE_FRAMES="$(( $(nt_jq nve .nvdp.global.rx_frames counters) - f0 )) in, $(( $(nt_jq nve .nvdp.global.tx_frames counters) - f1 )) out"
     IDLE_NVE=$(awk -v a="$n0" -v b="$(cpu_ticks "$NVE_PID")" -v t="$tck" -v s0="$t0" -v s1="$EPOCHREALTIME" \
         'BEGIN {printf "%.3f", (b - a) / t / (s1 - s0) * 100}')
     for j in $(seq "$NHV"); do h1=$((h1 + $(cpu_ticks "$(nt_pid "hv$j")"))); done
@@ -156,7 +156,7 @@ RSS0=$(rss_kb "$NVE_PID")
 
 # ---- attach in steps ---------------------------------------------------------
 prev=0
-declare -A MS RATE RSSB TREEB P99 NVEUS HVUS
+declare -A MS RATE RSSB TREEB P99 NVEUS HVUS FWDERR
 TCK=$(getconf CLK_TCK)
 hv_ticks() { local j s=0; for j in $(seq "$NHV"); do s=$((s + $(cpu_ticks "$(nt_pid "hv$j")"))); done; echo "$s"; }
 for L in $LEVELS; do
@@ -178,7 +178,7 @@ for L in $LEVELS; do
     RATE[$L]=$(( (L - prev) * 1000 / (B_MS > 0 ? B_MS : 1) ))
     RSSB[$L]=$(( ($(rss_kb "$NVE_PID") - RSS0) * 1024 / L ))
     TREEB[$L]=$(nt_jq nve ".tree.memory_bytes / $L | floor" counters)
-    say "cp_scale: nve-agent fwd_errors $(nt_jq nve .tree.fwd_errors counters), fwd MACs $(nt_json nve counters | jq -c '.fwd | {macs, mac_capacity} ')"
+    FWDERR[$L]=$(nt_jq nve .tree.fwd_errors counters)
     say "cp_scale: $prev -> $L VNICs (NVE holds $got): ${B_MS} ms, ${RATE[$L]}/s, worst driver p99 ${B_P99} ms, RSS +${RSSB[$L]} B/VNIC (tree ${TREEB[$L]} B), CPU per attach: nve-agent ${NVEUS[$L]} us, hv-agents ${HVUS[$L]} us"
     prev=$L
 done
@@ -267,7 +267,8 @@ for L in $LEVELS; do
     prev=$L
 done
 for L in $LEVELS; do
-    printf '| nve-agent RSS growth at %s VNICs | %s B/VNIC (tree accounting %s B) |\n' "$L" "${RSSB[$L]}" "${TREEB[$L]}"
+    printf '| nve-agent RSS growth at %s VNICs | %s B/VNIC (tree accounting %s B; forwarder errors %s) |\n' \
+        "$L" "${RSSB[$L]}" "${TREEB[$L]}" "${FWDERR[$L]}"
 done
 printf '| detach all %s / **attach all %s again in one burst** | %s ms / **%s ms** (RSS growth then %s B/VNIC) |\n' "$N" "$N" "$DET_MS" "$RE_MS" "$RSS_RE"
 printf '| nve-agent CPU idle %s s, 0 VNICs / %s VNICs | %s%% / %s%% of a core (%s hv-agents: %s%% / %s%%) |\n' \
