@@ -194,11 +194,10 @@ rel_tx_mark_sent(struct rel_tx *tx, struct rel_slot *s, uint64_t now)
     /* rto 0: first transmission, or kicked back to the initial timeout. */
     if (s->rto == 0) {
         uint64_t rto = (uint64_t)tx->srtt + 4 * (uint64_t)tx->rttvar;
-        s->rto = rto < tx->p.rto_init ? tx->p.rto_init
+        s->rto = rto < tx->p.rto_init  ? tx->p.rto_init
                  : rto > tx->p.rto_max ? tx->p.rto_max
                                        : (uint32_t)rto;
-    }
-    else
+    } else
         s->rto = s->rto >= tx->p.rto_max / 2 ? tx->p.rto_max : s->rto * 2;
     s->tries++;
     s->due = now + s->rto;
@@ -259,14 +258,15 @@ rel_tx_rtt(struct rel_tx *tx, uint64_t r)
         tx->rttvar = rtt / 2;
         return;
     }
-    tx->rttvar = (3 * tx->rttvar +
-                  (tx->srtt > rtt ? tx->srtt - rtt : rtt - tx->srtt)) / 4;
+    tx->rttvar =
+        (3 * tx->rttvar + (tx->srtt > rtt ? tx->srtt - rtt : rtt - tx->srtt)) /
+        4;
     tx->srtt = (7 * tx->srtt + rtt) / 8;
 }
 
 int
-rel_tx_ack(struct rel_tx *tx, uint32_t txid, void **user,
-           struct nvdp_msg *req, uint64_t now)
+rel_tx_ack(struct rel_tx *tx, uint32_t txid, void **user, struct nvdp_msg *req,
+           uint64_t now)
 {
     struct rel_slot *s = tx->slots ? rel_tx_find(tx, txid) : NULL;
 

@@ -241,8 +241,7 @@ ipidx_find_head(const struct fwd *f, uint32_t mslot)
     for (uint32_t h = iphead_hash(mslot) & mask; f->ipidx[h] != 0;
          h = (h + 1) & mask) {
         uint32_t v = f->ipidx[h];
-        if ((v & FWD_IPR_HEAD) &&
-            ip_ent(f, v & ~FWD_IPR_HEAD)->mslot == mslot)
+        if ((v & FWD_IPR_HEAD) && ip_ent(f, v & ~FWD_IPR_HEAD)->mslot == mslot)
             return (long)h;
     }
     return -1;

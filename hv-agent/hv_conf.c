@@ -48,8 +48,7 @@ validate_nve_loss(cfg_t *cfg, cfg_opt_t *opt)
     const char *s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
 
     if (s == NULL || (strcmp(s, "untag") != 0 && strcmp(s, "keep") != 0)) {
-        cfg_error(cfg, "on-nve-loss \"%s\": want untag or keep",
-                  s ? s : "");
+        cfg_error(cfg, "on-nve-loss \"%s\": want untag or keep", s ? s : "");
         return -1;
     }
     return 0;

@@ -67,8 +67,7 @@ unconfirm_all(struct hv *h)
     size_t n = 0;
 
     TAILQ_FOREACH(v, &h->state.all, entry) {
-        if (v->state == HV_VNIC_ATTACHED ||
-            v->state == HV_VNIC_PREASSOCIATED) {
+        if (v->state == HV_VNIC_ATTACHED || v->state == HV_VNIC_PREASSOCIATED) {
             hv_vnic_set_state(h, v, HV_VNIC_PENDING);
             hv_notify_vnic(h, v);
             n++;
@@ -93,8 +92,8 @@ kept_revoke(struct hv *h, const char *why)
     p->kept = 0;
     p->kept_revoked++;
     log_warnx("%s: %zu VNICs kept tagged while the NVE was silent are "
-              "untagged until the resync confirms them", why,
-              unconfirm_all(h));
+              "untagged until the resync confirms them",
+              why, unconfirm_all(h));
 }
 
 /* First pass over a frame: its HELLO, if any (identifies the sender). */
@@ -278,7 +277,8 @@ hv_liveness(struct hv *h, uint64_t now)
          * until a frame says it may not hold them (kept_revoke) */
         p->kept = 1;
         log_warnx("on-nve-loss keep: %zu VNICs keep their tags while the "
-                  "NVE is silent", h->state.count);
+                  "NVE is silent",
+                  h->state.count);
     } else
         unconfirm_all(h);
     hv_resync_start(h, "NVE lost");

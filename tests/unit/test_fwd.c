@@ -1393,7 +1393,7 @@ test_100k_local_macs(void **st)
     (void)st;
     assert_true(FWD_MAC_LIMIT > n);
     for (uint32_t i = 0; i < n; i++) {
-        uint8_t m[6] = {2, 9, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
+        uint8_t m[6] = {2,         9, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
                         (uint8_t)i};
         snprintf(ip, sizeof(ip), "10.%u.%u.%u", i >> 16, (i >> 8) & 255,
                  i & 255);
@@ -1401,7 +1401,7 @@ test_100k_local_macs(void **st)
         assert_int_equal(fwd_local_add(f, 10100, 0, &a), 0);
     }
     for (uint32_t i = 0; i < n; i++) {
-        uint8_t m[6] = {2, 9, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
+        uint8_t m[6] = {2,         9, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
                         (uint8_t)i};
         struct ip_seen s = {0};
         assert_int_equal(FWD_MV_TYPE(fwd_mac_lookup(f, 0, m, &slot)),
@@ -1414,7 +1414,7 @@ test_100k_local_macs(void **st)
     }
     assert_true(high > 0); /* slots a 16-bit mslot could not name */
     for (uint32_t i = 0; i < n; i++) {
-        uint8_t m[6] = {2, 9, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
+        uint8_t m[6] = {2,         9, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
                         (uint8_t)i};
         memset(&a, 0, sizeof(a));
         memcpy(a.mac, m, 6);

@@ -226,11 +226,11 @@ test_stray_acks(void **st)
     (void)st;
     init_tx(&tx, 4);
     uint32_t t = rel_tx_submit(&tx, &m, NULL, 0);
-    assert_int_equal(rel_tx_ack(&tx, 0, &u, NULL, 0), 0);      /* txid 0 */
-    assert_int_equal(rel_tx_ack(&tx, t + 1, &u, NULL, 0), 0);  /* never sent */
+    assert_int_equal(rel_tx_ack(&tx, 0, &u, NULL, 0), 0);     /* txid 0 */
+    assert_int_equal(rel_tx_ack(&tx, t + 1, &u, NULL, 0), 0); /* never sent */
     assert_ptr_equal(u, (void *)&u);                         /* untouched */
     assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL, 0), 1);
-    assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL, 0), 0);    /* second ack */
+    assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL, 0), 0); /* second ack */
     assert_int_equal(tx.stray_acks, 3);
     assert_int_equal(tx.acked, 1);
     assert_int_equal(tx.outstanding, 0);
