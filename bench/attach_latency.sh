@@ -85,7 +85,7 @@ for i in $(seq "$K"); do
     us_of "$HOOK" -D qemu -- "vm$i" start begin - <"$NT_DIR/dom.xml" >>"$NT_DIR/hn"
 done
 # lone attaches on one connection, hv-agent's fdatasyncs traced meanwhile
-strace -f -qq -T -e trace=fdatasync -o "$NT_DIR/fsync.strace" -p "$(nt_pid hv1)" &
+strace --seccomp-bpf -f -qq -T -e trace=fdatasync -o "$NT_DIR/fsync.strace" -p "$(nt_pid hv1)" &
 ST=$!
 sleep 0.5
 DRV=$("$BUILD/bench/cp_bench_drv" -s "$S" -n "$K" -w 1 -W 5000 -v blue -o 100000) ||
