@@ -272,10 +272,11 @@ void hv_ctl_stop(struct hv *h);
 /* v's record changed and is written at the next commit; v may be NULL
  * (a VNIC was removed): the loop runs soon either way. */
 void hv_state_changed(struct hv *h, struct hv_vnic *v);
-/* What the NVE told us changed v's record (a tag, a withdrawal; v NULL: a
- * VNIC was removed). Nobody waits for it to be on disk (the NVE holds it
- * through our restart's resync, hv-agent(8)): the commit that writes it
- * comes with the next request's, or HV_LEARNT_COMMIT_MS later at most. */
+/* What the NVE told us changed v's record (a tag; v NULL: a VNIC was
+ * removed). Nobody waits for it to be on disk (the NVE holds it through
+ * our restart's resync, hv-agent(8)): the commit that writes it comes with
+ * the next request's, or HV_LEARNT_COMMIT_MS later at most. A withdrawal
+ * is committed at once (hv_state_changed). */
 void hv_state_learnt(struct hv *h, struct hv_vnic *v);
 /* Before a request (control socket, 802.1Qbg) changes v; created: v was
  * added for it. A change the next commit cannot save is undone. 0, or -1

@@ -32,7 +32,9 @@ withdraw_vnic(struct hv *h, struct hv_vnic *v, const char *reason)
              *reason ? reason : "withdrawn by the NVE");
     hv_vnic_set_state(h, v, HV_VNIC_WITHDRAWN);
     hv_notify_vnic(h, v);
-    hv_state_learnt(h, v);
+    /* committed at once, not with the next request (hv_state_learnt): a
+     * restart must not find the VNIC wanted attached and replay it */
+    hv_state_changed(h, v);
 }
 
 void
