@@ -537,8 +537,8 @@ window_limit(const struct nvdp_session *s)
 
     if (s->tx_ready && lim > s->tx.p.window)
         lim = s->tx.p.window;
-    if (s->window == 0)
-        return is_hypervisor(s->ep) ? 1 : lim;
+    if (s->window == 0) /* its HELLO not heard yet: one at a time */
+        return 1;
     return s->window < lim ? s->window : lim;
 }
 

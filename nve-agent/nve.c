@@ -344,8 +344,7 @@ static int
 nve_first_start(struct nve *n, struct nve_conf *c)
 {
     struct tree_sink sink;
-    struct tree_limits lim = {c->max_addrs, c->max_vnics_per_hv,
-                              c->preassoc_s * 1000};
+    struct tree_limits lim;
 
     if ((n->fwd = fwd_new(&c->fwd)) == NULL) {
         log_warnx("cannot create the forwarder");
@@ -357,6 +356,7 @@ nve_first_start(struct nve *n, struct nve_conf *c)
         return -1;
     }
     nve_sink(&sink, n);
+    nve_conf_tree_limits(c, &lim);
     if (tree_init(&n->tree, &sink, &lim) < 0)
         return -1;
     n->proto = nve_proto_new(c, &n->tree, n->epoch, nve_send, n);
@@ -450,13 +450,11 @@ nve_apply_conf(struct nve *n, struct nve_conf *c)
     }
 
     /* 3. the new configuration */
-    n->tree.lim.max_addrs = c->max_addrs;
-    n->tree.lim.max_vnics_per_hv = c->max_vnics_per_hv;
-    n->tree.lim.preassoc_ms = c->preassoc_s * 1000;
+    nve_conf_tree_limits(c, &n->tree.lim);
     nve_proto_set_conf(n->proto, c);
     for (unsigned i = 0; i < c->nports; i++) {
         const struct nve_port *p = &c->ports[i];
-        tree_port_set(&n->tree, p->id, &p->tags, p->max_vnics);
+        nve_conf_tree_port(p, &n->tree);
         if (opened[p->id]) {
             if (fwd_port_add(n->fwd, p->id, p->ifname) < 0)
                 log_warnx("port %s: forwarder refused interface %s", p->name,

@@ -55,6 +55,12 @@ struct nve_port {
     unsigned nvn;
     uint8_t all_vns;
     uint32_t max_vnics;       /* 0 = unlimited */
+    /* its own or the limits section's (nve-agent.conf(5)) */
+    uint32_t max_hv;          /* hypervisors holding state */
+    uint32_t max_newcomers;   /* peers holding none, evicted LRU */
+    uint32_t max_preassoc;    /* pre-associated entries, 0 = unlimited */
+    uint32_t req_rate;        /* requests per second per peer, 0 = any */
+    uint32_t req_burst;
     uint8_t auth;             /* enum nvdp_auth_policy */
     char key_path[256];       /* "": no port key */
     struct nvdp_keyring keys; /* every hypervisor's on the port */
@@ -95,6 +101,11 @@ struct nve_conf {
     uint32_t max_addrs;       /* per VNIC entry */
     uint32_t max_vnics_per_hv;
     uint32_t max_hv_per_port;
+    uint32_t max_addrs_per_hv;
+    uint32_t max_vnics;       /* in the whole NVE */
+    uint32_t max_newcomers;   /* per port */
+    uint32_t max_preassoc;    /* per port */
+    uint32_t req_rate, req_burst; /* per peer */
     struct fwd_params fwd;
     int fwd_cpu; /* CPU the forwarding thread is pinned to, -1 = none */
     struct nve_evpn_conf evpn;
@@ -123,6 +134,10 @@ const struct nve_port *nve_conf_port_by_name(const struct nve_conf *c,
                                              const char *name);
 const struct nve_port *nve_conf_port_by_id(const struct nve_conf *c,
                                            uint16_t id);
+/* The tree's limits as configured (start and reload). */
+void nve_conf_tree_limits(const struct nve_conf *c, struct tree_limits *lim);
+/* Port p in the tree: its tags and limits. 0 / -1. */
+int nve_conf_tree_port(const struct nve_port *p, struct tree *t);
 int nve_port_allows_hv(const struct nve_port *p, const uint8_t mac[6]);
 /* The keys of hypervisor mac on port p: its own, else the port's; NULL
  * when neither is configured. */

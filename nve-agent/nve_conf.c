@@ -4,6 +4,7 @@
 #include <confuse.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,15 +24,22 @@ static cfg_opt_t vn_opts[] = {
     CFG_SEC("remote-mac", remote_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END()};
 
-static cfg_opt_t port_opts[] = {CFG_STR("interface", NULL, CFGF_NONE),
-                                CFG_STR("tags", "1-4094", CFGF_NONE),
-                                CFG_STR("reserved-tags", "", CFGF_NONE),
-                                CFG_STR_LIST("hypervisors", NULL, CFGF_NONE),
-                                CFG_STR_LIST("vns", NULL, CFGF_NONE),
-                                CFG_INT("max-vnics", 0, CFGF_NONE),
-                                CFG_STR("auth", "off", CFGF_NONE),
-                                CFG_STR("key-file", "", CFGF_NONE),
-                                CFG_END()};
+static cfg_opt_t port_opts[] = {
+    CFG_STR("interface", NULL, CFGF_NONE),
+    CFG_STR("tags", "1-4094", CFGF_NONE),
+    CFG_STR("reserved-tags", "", CFGF_NONE),
+    CFG_STR_LIST("hypervisors", NULL, CFGF_NONE),
+    CFG_STR_LIST("vns", NULL, CFGF_NONE),
+    CFG_INT("max-vnics", 0, CFGF_NONE),
+    /* -1: the limits section's value (PORT_LIMITS) */
+    CFG_INT("max-hypervisors", -1, CFGF_NONE),
+    CFG_INT("max-newcomers", -1, CFGF_NONE),
+    CFG_INT("max-preassociations", -1, CFGF_NONE),
+    CFG_INT("request-rate", -1, CFGF_NONE),
+    CFG_INT("request-burst", -1, CFGF_NONE),
+    CFG_STR("auth", "off", CFGF_NONE),
+    CFG_STR("key-file", "", CFGF_NONE),
+    CFG_END()};
 
 static cfg_opt_t hv_opts[] = {CFG_STR("mac", NULL, CFGF_NONE),
                               CFG_STR("key-file", NULL, CFGF_NONE), CFG_END()};
@@ -46,8 +54,14 @@ static cfg_opt_t retransmit_opts[] = {
 static cfg_opt_t limit_opts[] = {
     CFG_INT("max-addresses-per-vnic", 64, CFGF_NONE),
     /* bounded by default: an authorised MAC must not grow us at will */
-    CFG_INT("max-vnics-per-hypervisor", 4096, CFGF_NONE),
+    CFG_INT("max-vnics-per-hypervisor", 16384, CFGF_NONE),
+    CFG_INT("max-addresses-per-hypervisor", 65536, CFGF_NONE),
+    CFG_INT("max-vnics", 131072, CFGF_NONE),
     CFG_INT("max-hypervisors-per-port", 256, CFGF_NONE),
+    CFG_INT("max-newcomers-per-port", 32, CFGF_NONE),
+    CFG_INT("max-preassociations-per-port", 4096, CFGF_NONE),
+    CFG_INT("request-rate", 5000, CFGF_NONE),
+    CFG_INT("request-burst", 1024, CFGF_NONE),
     CFG_END()};
 
 static cfg_opt_t underlay_opts[] = {
@@ -161,6 +175,17 @@ static const struct conf_range ranges[] = {
     {"limits|max-addresses-per-vnic", 0, 1000000},
     {"limits|max-vnics-per-hypervisor", 0, 10000000},
     {"limits|max-hypervisors-per-port", 1, 100000},
+    {"limits|max-addresses-per-hypervisor", 0, 100000000},
+    {"limits|max-vnics", 0, 100000000},
+    {"limits|max-newcomers-per-port", 1, 100000},
+    {"limits|max-preassociations-per-port", 0, 10000000},
+    {"limits|request-rate", 0, 10000000},
+    {"limits|request-burst", 1, 1000000},
+    {"port|max-hypervisors", -1, 100000},
+    {"port|max-newcomers", -1, 100000},
+    {"port|max-preassociations", -1, 10000000},
+    {"port|request-rate", -1, 10000000},
+    {"port|request-burst", -1, 1000000},
     {"underlay|udp-port", 1, 65535},
     {"underlay|ttl", 1, 255},
     {"underlay|mac-age", 1, 86400},
@@ -470,6 +495,38 @@ conf_port_auth(struct nve_conf *c, struct nve_port *p, cfg_t *s,
     return 0;
 }
 
+/* A port's own limits, or the limits section's (parsed before ports). */
+static const struct {
+    const char *opt;
+    size_t port_off, conf_off;
+} port_limit_opts[] = {
+    {"max-hypervisors", offsetof(struct nve_port, max_hv),
+     offsetof(struct nve_conf, max_hv_per_port)},
+    {"max-newcomers", offsetof(struct nve_port, max_newcomers),
+     offsetof(struct nve_conf, max_newcomers)},
+    {"max-preassociations", offsetof(struct nve_port, max_preassoc),
+     offsetof(struct nve_conf, max_preassoc)},
+    {"request-rate", offsetof(struct nve_port, req_rate),
+     offsetof(struct nve_conf, req_rate)},
+    {"request-burst", offsetof(struct nve_port, req_burst),
+     offsetof(struct nve_conf, req_burst)},
+};
+
+static void
+port_limits(const struct nve_conf *c, cfg_t *s, struct nve_port *p)
+{
+    for (size_t i = 0; i < sizeof(port_limit_opts) / sizeof(port_limit_opts[0]);
+         i++) {
+        long v = cfg_getint(s, port_limit_opts[i].opt);
+        uint32_t *dst = (uint32_t *)((char *)p + port_limit_opts[i].port_off);
+        if (v >= 0)
+            *dst = (uint32_t)v;
+        else
+            *dst = *(const uint32_t *)((const char *)c +
+                                       port_limit_opts[i].conf_off);
+    }
+}
+
 static int
 conf_ports(struct nve_conf *c, cfg_t *cfg, const char *file)
 {
@@ -522,6 +579,13 @@ conf_ports(struct nve_conf *c, cfg_t *cfg, const char *file)
             return -1;
         }
         p->max_vnics = (uint32_t)cfg_getint(s, "max-vnics");
+        port_limits(c, s, p);
+        if (p->req_burst == 0) {
+            cerr(file, find_line(file, "request-burst", NULL, p->line),
+                 "port \"%s\": option 'request-burst': 0 out of range "
+                 "1..1000000", title);
+            return -1;
+        }
         p->nhv = cfg_size(s, "hypervisors");
         p->hv = calloc(p->nhv ? p->nhv : 1, sizeof(*p->hv));
         p->nvn = cfg_size(s, "vns");
@@ -656,6 +720,14 @@ conf_top(struct nve_conf *c, cfg_t *cfg, const char *file)
     c->max_addrs = (uint32_t)cfg_getint(lim, "max-addresses-per-vnic");
     c->max_vnics_per_hv = (uint32_t)cfg_getint(lim, "max-vnics-per-hypervisor");
     c->max_hv_per_port = (uint32_t)cfg_getint(lim, "max-hypervisors-per-port");
+    c->max_addrs_per_hv =
+        (uint32_t)cfg_getint(lim, "max-addresses-per-hypervisor");
+    c->max_vnics = (uint32_t)cfg_getint(lim, "max-vnics");
+    c->max_newcomers = (uint32_t)cfg_getint(lim, "max-newcomers-per-port");
+    c->max_preassoc =
+        (uint32_t)cfg_getint(lim, "max-preassociations-per-port");
+    c->req_rate = (uint32_t)cfg_getint(lim, "request-rate");
+    c->req_burst = (uint32_t)cfg_getint(lim, "request-burst");
     snprintf(c->fwd.underlay_if, sizeof(c->fwd.underlay_if), "%s",
              cfg_getstr(u, "interface"));
     snprintf(c->fwd.local_ip, sizeof(c->fwd.local_ip), "%s",
@@ -771,6 +843,27 @@ nve_conf_port_by_id(const struct nve_conf *c, uint16_t id)
     return NULL;
 }
 
+void
+nve_conf_tree_limits(const struct nve_conf *c, struct tree_limits *lim)
+{
+    *lim = (struct tree_limits){
+        .max_addrs = c->max_addrs,
+        .max_vnics_per_hv = c->max_vnics_per_hv,
+        .preassoc_ms = c->preassoc_s * 1000,
+        .max_vnics = c->max_vnics,
+        .max_addrs_per_hv = c->max_addrs_per_hv,
+    };
+}
+
+int
+nve_conf_tree_port(const struct nve_port *p, struct tree *t)
+{
+    if (tree_port_set(t, p->id, &p->tags, p->max_vnics) < 0)
+        return -1;
+    tree_port_set_preassoc(t, p->id, p->max_preassoc);
+    return 0;
+}
+
 int
 nve_port_allows_hv(const struct nve_port *p, const uint8_t mac[6])
 {
@@ -829,7 +922,13 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
     fprintf(o, "limits {\n");
     fprintf(o, "    max-addresses-per-vnic = %u\n", c->max_addrs);
     fprintf(o, "    max-vnics-per-hypervisor = %u\n", c->max_vnics_per_hv);
+    fprintf(o, "    max-addresses-per-hypervisor = %u\n", c->max_addrs_per_hv);
+    fprintf(o, "    max-vnics = %u\n", c->max_vnics);
     fprintf(o, "    max-hypervisors-per-port = %u\n", c->max_hv_per_port);
+    fprintf(o, "    max-newcomers-per-port = %u\n", c->max_newcomers);
+    fprintf(o, "    max-preassociations-per-port = %u\n", c->max_preassoc);
+    fprintf(o, "    request-rate = %u\n", c->req_rate);
+    fprintf(o, "    request-burst = %u\n", c->req_burst);
     fprintf(o, "}\n");
     fprintf(o, "underlay {\n");
     fprintf(o, "    interface = \"%s\"\n", c->fwd.underlay_if);
@@ -891,6 +990,11 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
                     "    key-file = \"%s\"    # %u key(s), sending with "
                     "key %u\n",
                     p->key_path, p->keys.n, p->keys.key[0].id);
+        for (size_t k = 0;
+             k < sizeof(port_limit_opts) / sizeof(port_limit_opts[0]); k++)
+            fprintf(o, "    %s = %u\n", port_limit_opts[k].opt,
+                    *(const uint32_t *)((const char *)p +
+                                        port_limit_opts[k].port_off));
         fprintf(o, "}\n");
     }
     for (unsigned i = 0; i < c->nhv_keys; i++) {

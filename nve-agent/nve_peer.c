@@ -33,11 +33,117 @@ nve_peer_new(struct nve_proto *p, uint16_t port, const uint8_t mac[6],
     e->s.cnt.set[2] = &p->port[port].c;
     e->port = port;
     e->up_since = e->s.last_heard = now;
+    /* entries kept through its expiry or a reload make it a holder */
+    e->holds = tree_hv_find(p->tree, port, mac) != NULL;
+    nve_peer_conf(p, e, now);
     e->next = p->peers;
     p->peers = e;
     p->npeers++;
     p->port[port].npeers++;
+    p->port[port].nholders += e->holds;
     return e;
+}
+
+void
+nve_peer_conf(struct nve_proto *p, struct nve_peer *e, uint64_t now)
+{
+    const struct nve_port *pc = nve_conf_port_by_id(p->conf, e->port);
+    uint32_t rate = pc ? pc->req_rate : 0, burst = pc ? pc->req_burst : 1;
+
+    if (now != NVE_RECONF)
+        tbucket_init(&e->rq, rate, burst, now); /* a new peer: full */
+    else
+        tbucket_set(&e->rq, rate, burst);
+}
+
+void
+nve_pport_conf(struct nve_proto *p, uint16_t port, uint64_t now)
+{
+    const struct nve_port *pc = nve_conf_port_by_id(p->conf, port);
+    struct nve_pport *pp = &p->port[port];
+    uint32_t n, rate;
+
+    if (pc == NULL)
+        return;
+    /* one unicast HELLO per hello interval for every peer the port may
+     * hold: what spec 15 promises, whatever number of MACs a station
+     * makes up */
+    n = pc->max_hv + pc->max_newcomers;
+    rate = (uint32_t)(((uint64_t)n * 1000 + p->conf->hello_ms - 1) /
+                      p->conf->hello_ms);
+    if (now != NVE_RECONF)
+        tbucket_init(&pp->uhello, rate, pc->max_newcomers, now);
+    else
+        tbucket_set(&pp->uhello, rate, pc->max_newcomers);
+}
+
+void
+nve_peer_watch(void *arg, uint16_t port, const uint8_t mac[6], int holds)
+{
+    struct nve_proto *p = arg;
+    struct nve_peer *e = nve_peer_find(p, port, mac);
+
+    if (e == NULL || e->holds == !!holds)
+        return;
+    e->holds = !!holds;
+    if (holds)
+        p->port[port].nholders++;
+    else
+        p->port[port].nholders--;
+}
+
+void
+nve_peer_make_room(struct nve_proto *p, uint16_t port)
+{
+    const struct nve_port *pc = nve_conf_port_by_id(p->conf, port);
+    struct nve_pport *pp = &p->port[port];
+    struct nve_peer *lru = NULL;
+    char ms[NVDP_MAC_STRLEN];
+
+    if (pc == NULL || pp->npeers - pp->nholders < pc->max_newcomers)
+        return;
+    for (struct nve_peer *e = p->peers; e; e = e->next)
+        if (e->port == port && !e->holds &&
+            (lru == NULL || e->s.last_heard < lru->s.last_heard))
+            lru = e;
+    if (lru == NULL)
+        return;
+    NVE_COUNT(p, NULL, port, peers_evicted);
+    log_warnx_rl(&p->rl_flood, "port %s holds %u newcomers: %s evicted "
+                 "(holds no state)", pp->name, pc->max_newcomers,
+                 nve_mac_str(lru->s.mac, ms));
+    nve_peer_free(p, lru);
+}
+
+int
+nve_peer_uhello(struct nve_proto *p, struct nve_peer *e, uint64_t now)
+{
+    if (now < e->next_uhello ||
+        !tbucket_take(&p->port[e->port].uhello, now)) {
+        NVE_COUNT(p, e, e->port, hello_suppressed);
+        if (e->next_uhello < now)
+            e->next_uhello = now + p->conf->hello_ms;
+        return 0;
+    }
+    e->next_uhello = now + p->conf->hello_ms;
+    return 1;
+}
+
+int
+nve_peer_request_ok(struct nve_proto *p, struct nve_peer *e, uint64_t now)
+{
+    char ms[NVDP_MAC_STRLEN];
+
+    if (tbucket_take(&e->rq, now))
+        return 1;
+    /* dropped like a lost frame: the sender's retransmission comes back
+     * when the bucket has refilled; an answer would send at the flood's
+     * rate (spec 10.3, 15) */
+    NVE_COUNT(p, e, e->port, rx_rate_limited);
+    log_warnx_rl(&p->rl_flood, "peer %s on %s: over %u requests/s, request "
+                 "dropped", nve_mac_str(e->s.mac, ms), p->port[e->port].name,
+                 e->rq.rate);
+    return 0;
 }
 
 void
@@ -50,6 +156,7 @@ nve_peer_free(struct nve_proto *p, struct nve_peer *e)
         }
     p->npeers--;
     p->port[e->port].npeers--;
+    p->port[e->port].nholders -= e->holds;
     nvdp_sess_free(&e->s);
     free(e);
 }
@@ -96,7 +203,8 @@ nve_peer_hello(struct nve_proto *p, struct nve_peer *e,
         NVE_COUNT(p, e, e->port, bad_direction);
         return;
     }
-    if (!e->s.have_hello || strcmp(e->s.hello.name, m->hello.name) != 0)
+    if ((!e->s.have_hello || strcmp(e->s.hello.name, m->hello.name) != 0) &&
+        log_rl_allow(&p->rl_peer, p->now))
         log_info("peer %s on %s is \"%s\" (hold %us, window %u)",
                  nve_mac_str(e->s.mac, ms), p->port[e->port].name,
                  m->hello.name, m->hello.hold_time, m->hello.window);
@@ -113,9 +221,9 @@ peer_unicast_hello(struct nve_proto *p, struct nve_peer *e, uint64_t now)
 {
     struct nvdp_out *o;
 
-    if ((e->s.open && !e->s.peer_signs) || now < e->next_uhello)
+    if ((e->s.open && !e->s.peer_signs) || now < e->next_uhello ||
+        !nve_peer_uhello(p, e, now))
         return;
-    e->next_uhello = now + p->conf->hello_ms;
     if ((o = nve_out_new(p, e, e->port, e->s.mac)) == NULL)
         return;
     nvdp_out_hello(o); /* peer_epoch 0 while not in session */
@@ -129,7 +237,8 @@ peer_expire(struct nve_proto *p, struct nve_peer *e)
     unsigned n = tree_hv_release(p->tree, e->port, e->s.mac);
 
     NVE_COUNT(p, e, e->port, peers_expired);
-    log_info("peer %s on %s down: not heard for %llu ms, %u entries released",
+    if (log_rl_allow(&p->rl_peer, p->now))
+        log_info("peer %s on %s down: not heard for %llu ms, %u entries released",
              nve_mac_str(e->s.mac, ms), p->port[e->port].name,
              (unsigned long long)nve_peer_hold_ms(p, e), n);
     nve_peer_free(p, e);

@@ -114,9 +114,10 @@ handle_msg(struct nve_proto *p, struct nvdp_out *o, struct nve_peer *e,
             nve_withdraw_answered(p, e, m, ours);
         return;
     }
-    if (e != NULL)
-        handle_request(p, o, e, m);
-    else if (!authorised)
+    if (e != NULL) {
+        if (nve_peer_request_ok(p, e, p->now))
+            handle_request(p, o, e, m);
+    } else if (!authorised)
         refuse(o, m, NVDP_ST_NOT_AUTHORISED,
                "hypervisor is not authorised on this port");
     else
@@ -126,12 +127,13 @@ handle_msg(struct nve_proto *p, struct nvdp_out *o, struct nve_peer *e,
 /* A request that failed decoding, answered like any other (through the
  * duplicate cache when we keep state for the sender). */
 static void
-answer_error(struct nvdp_out *o, struct nve_peer *e, const struct nvdp_msg *m,
-             int err, int authorised)
+answer_error(struct nve_proto *p, struct nvdp_out *o, struct nve_peer *e,
+             const struct nvdp_msg *m, int err, int authorised)
 {
-    if (e != NULL)
-        nvdp_sess_answer_error(&e->s, o, m, err);
-    else if (!authorised)
+    if (e != NULL) {
+        if (nve_peer_request_ok(p, e, p->now))
+            nvdp_sess_answer_error(&e->s, o, m, err);
+    } else if (!authorised)
         refuse(o, m, NVDP_ST_NOT_AUTHORISED,
                "hypervisor is not authorised on this port");
     else
@@ -140,7 +142,10 @@ answer_error(struct nvdp_out *o, struct nve_peer *e, const struct nvdp_msg *m,
 
 /* The peer entry the frame's sender has, or gets (spec 11.4); NULL when
  * none is kept for it. *fresh: new or restarted, so it is told at once
- * that we hold no session for it. -1: the frame is dropped. */
+ * that we hold no session for it (at most once per hello interval). A
+ * sender not heard before takes the place of the newcomer heard least
+ * recently when the port holds its limit of newcomers. -1: the frame is
+ * dropped. */
 static int
 frame_peer(struct nve_proto *p, uint16_t port, const uint8_t src[6],
            uint32_t epoch, int authorised, struct nve_peer **ep, int *fresh)
@@ -159,15 +164,7 @@ frame_peer(struct nve_proto *p, uint16_t port, const uint8_t src[6],
         *fresh = nve_peer_epoch(p, e, epoch);
         return 0;
     }
-    if (p->port[port].npeers >= p->conf->max_hv_per_port) {
-        /* dropped, not answered: a flood of spoofed MACs must not turn us
-         * into an amplifier (spec section 15) */
-        NVE_COUNT(p, NULL, port, peers_over_limit);
-        log_warnx_rl(&p->ep.rl, "port %s holds %u hypervisors: frame from "
-                     "%s dropped", p->port[port].name,
-                     p->conf->max_hv_per_port, nve_mac_str(src, ms));
-        return -1;
-    }
+    nve_peer_make_room(p, port);
     if ((*ep = e = nve_peer_new(p, port, src, epoch, p->now)) != NULL) {
         *fresh = 1;
         if (log_rl_allow(&p->rl_peer, p->now))
@@ -213,8 +210,6 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
     if (e != NULL) {
         nvdp_sess_auth_seen(&e->s, &in);
         e->s.last_heard = now;
-        if (fresh)
-            e->next_uhello = now + p->conf->hello_ms;
     }
     if ((m = malloc(sizeof(*m))) == NULL)
         return;
@@ -224,12 +219,12 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
     }
     /* A new or restarted peer hears from us at once (unicast, peer_epoch
      * 0): it learns our MAC and that it must resync. */
-    if (fresh)
+    if (fresh && nve_peer_uhello(p, e, now))
         nvdp_out_hello(o);
     ours = e != NULL && nvdp_sess_ours(&e->s, in.rd.hdr.peer_epoch);
     while ((rc = nvdp_in_next(&in, m)) != NVDP_IN_END) {
         if (rc == NVDP_IN_BAD)
-            answer_error(o, e, m, in.err, authorised);
+            answer_error(p, o, e, m, in.err, authorised);
         else
             handle_msg(p, o, e, m, ours, authorised);
     }
@@ -296,6 +291,10 @@ nve_proto_new(const struct nve_conf *c, struct tree *t, uint32_t epoch,
     nvdp_endpoint_init(&p->ep, NVDP_ROLE_NVE, epoch, send_frame, p);
     set_hello(p);
     log_rl_init(&p->rl_peer, 100, LOG_RL_INTERVAL_MS);
+    log_rl_init(&p->rl_flood, LOG_RL_BURST, LOG_RL_INTERVAL_MS);
+    log_rl_init(&p->rl_vnic, 1000, LOG_RL_INTERVAL_MS);
+    t->hv_watch = nve_peer_watch;
+    t->hv_watch_arg = p;
     return p;
 }
 
@@ -304,6 +303,7 @@ nve_proto_free(struct nve_proto *p)
 {
     if (p == NULL)
         return;
+    p->tree->hv_watch = NULL;
     while (p->peers)
         nve_peer_free(p, p->peers);
     free(p);
@@ -321,7 +321,12 @@ nve_proto_set_conf(struct nve_proto *p, const struct nve_conf *c)
         nx = e->next;
         if (pc == NULL || !nve_port_allows_hv(pc, e->s.mac))
             nve_peer_free(p, e);
+        else
+            nve_peer_conf(p, e, NVE_RECONF);
     }
+    for (unsigned i = 0; i < TREE_MAX_PORTS; i++)
+        if (p->port[i].up)
+            nve_pport_conf(p, (uint16_t)i, NVE_RECONF);
 }
 
 void
@@ -333,8 +338,10 @@ nve_proto_port_up(struct nve_proto *p, uint16_t port, const char *name,
     if (port >= TREE_MAX_PORTS)
         return;
     pp = &p->port[port];
-    if (!pp->up)
+    if (!pp->up) {
         memset(&pp->c, 0, sizeof(pp->c));
+        nve_pport_conf(p, port, now);
+    }
     pp->up = 1;
     snprintf(pp->name, sizeof(pp->name), "%s", name);
     if (mac != NULL)
@@ -400,6 +407,11 @@ nve_counters_json(const struct nvdp_counters *c)
         NVDP_COUNTER(unauthorised), NVDP_COUNTER(peer_restarts),
         NVDP_COUNTER(peers_over_limit), NVDP_COUNTER(withdraws),
         NVDP_COUNTER(withdraws_unsent), NVDP_COUNTER(bad_direction),
+        NVDP_COUNTER(rx_rate_limited), NVDP_COUNTER(hello_suppressed),
+        NVDP_COUNTER(peers_evicted), NVDP_COUNTER(limit_vnics),
+        NVDP_COUNTER(limit_port_vnics), NVDP_COUNTER(limit_hv_vnics),
+        NVDP_COUNTER(limit_vnic_addrs), NVDP_COUNTER(limit_hv_addrs),
+        NVDP_COUNTER(limit_preassoc),
     };
 
     nvdp_counters_json(c, o);

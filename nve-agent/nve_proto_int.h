@@ -6,6 +6,7 @@
 
 #include "nve.h"
 #include "nvdp_session.h"
+#include "tbucket.h"
 
 /* WITHDRAW is rare: a small window keeps each peer's sender state small;
  * what does not fit the window waits in a queue (spec 10.2). */
@@ -21,10 +22,13 @@ struct nve_peer {
     uint16_t port;
     uint8_t resyncing;   /* BEGIN seen, END not yet */
     uint8_t wd_mark;     /* nve_proto_withdraw: already in its send list */
+    uint8_t holds;       /* the tree holds entries of it: never evicted */
     uint64_t up_since;
     /* unicast HELLO: while not open (peer_epoch 0, spec 11.4), and to a
-     * hypervisor that signs (it ignores our group HELLO, spec 14.2) */
+     * hypervisor that signs (it ignores our group HELLO, spec 14.2); one
+     * per hello interval, on contact or restart too (spec 15) */
     uint64_t next_uhello;
+    struct tbucket rq;   /* its requests per second (spec 16) */
 };
 
 struct nve_pport {
@@ -34,6 +38,8 @@ struct nve_pport {
     unsigned mtu;
     uint64_t next_hello;
     unsigned npeers;
+    unsigned nholders;     /* peers that hold state; the rest are newcomers */
+    struct tbucket uhello; /* unicast HELLOs to peers on the port */
     struct nvdp_counters c;
 };
 
@@ -48,6 +54,8 @@ struct nve_proto {
     unsigned npeers;
     struct nvdp_counters c;
     struct log_rl rl_peer; /* peer up / restarted: a spoofer can cause many */
+    struct log_rl rl_flood; /* requests dropped, newcomers evicted */
+    struct log_rl rl_vnic;  /* VNIC changes and refusals: a flood of them */
     uint64_t now; /* time of the input being handled */
 };
 
@@ -93,6 +101,25 @@ struct nve_peer *nve_peer_new(struct nve_proto *p, uint16_t port,
                               const uint8_t mac[6], uint32_t epoch,
                               uint64_t now);
 void nve_peer_free(struct nve_proto *p, struct nve_peer *e);
+/* Room on port for a peer from a MAC not heard before: when the port holds
+ * its limit of newcomers, the one heard least recently goes (peers that
+ * hold state never do: spec 11.4). */
+void nve_peer_make_room(struct nve_proto *p, uint16_t port);
+/* The tree's hv_watch: a peer comes to hold state or holds none. */
+void nve_peer_watch(void *arg, uint16_t port, const uint8_t mac[6],
+                    int holds);
+/* 1 when a unicast HELLO may go to e now (its interval, the port's
+ * budget), else 0 (counted hello_suppressed); sets when the next may. */
+int nve_peer_uhello(struct nve_proto *p, struct nve_peer *e, uint64_t now);
+/* 1 when e may have one more request handled now (its token bucket);
+ * else 0: the request is dropped unanswered, counted, logged. */
+int nve_peer_request_ok(struct nve_proto *p, struct nve_peer *e,
+                        uint64_t now);
+/* The configuration's limits into e, or into the port: buckets full at
+ * now, or (now NVE_RECONF: a reload) keeping what they hold. */
+#define NVE_RECONF UINT64_MAX
+void nve_peer_conf(struct nve_proto *p, struct nve_peer *e, uint64_t now);
+void nve_pport_conf(struct nve_proto *p, uint16_t port, uint64_t now);
 uint64_t nve_peer_hold_ms(const struct nve_proto *p, const struct nve_peer *e);
 /* A frame of e carries epoch: 1 if e restarted (logged, counted, its
  * WITHDRAWs dropped), else 0. */

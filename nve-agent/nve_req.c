@@ -1,9 +1,20 @@
 /* nve_req.c - a hypervisor's requests (spec 9), one table row per message
  * type: what its VN must be, how it changes the containment tree. Here:
  * the VN's authorisation on the port, the answer and its log line. */
+#include <stddef.h>
 #include <string.h>
 
 #include "nve_proto_int.h"
+
+/* The counter of each limit a request may hit (enum tree_limit). */
+static const size_t limit_counter[] = {
+    [TREE_LIM_VNICS] = offsetof(struct nvdp_counters, limit_vnics),
+    [TREE_LIM_PORT_VNICS] = offsetof(struct nvdp_counters, limit_port_vnics),
+    [TREE_LIM_HV_VNICS] = offsetof(struct nvdp_counters, limit_hv_vnics),
+    [TREE_LIM_VNIC_ADDRS] = offsetof(struct nvdp_counters, limit_vnic_addrs),
+    [TREE_LIM_HV_ADDRS] = offsetof(struct nvdp_counters, limit_hv_addrs),
+    [TREE_LIM_PREASSOC] = offsetof(struct nvdp_counters, limit_preassoc),
+};
 
 /* One request being applied. */
 struct nve_req {
@@ -145,6 +156,8 @@ log_vnic(struct nve_proto *p, struct nve_peer *e, const struct nvdp_msg *m,
 
     nvdp_uuid_fmt(&m->vnic, us);
     nve_mac_str(e->s.mac, ms);
+    if (!log_rl_allow(&p->rl_vnic, p->now))
+        return;
     if (tag != 0)
         log_info("vnic %s %s: vn %s, port %s, tag %u, hypervisor %s", us,
                  what, vn ? vn->name : "?", p->port[e->port].name, tag, ms);
@@ -167,7 +180,14 @@ req_result(struct nve_req *q, const struct nve_vn *vn, uint32_t before,
     r->tag = res->tag;
     r->has_tag = res->has_tag;
     snprintf(r->reason, sizeof(r->reason), "%s", res->reason);
+    if (res->status == NVDP_ST_LIMIT && res->limit != TREE_LIM_NONE &&
+        res->limit < sizeof(limit_counter) / sizeof(limit_counter[0])) {
+        struct nvdp_cnt k = nve_cnt(q->p, q->e, q->e->port);
+        nvdp_count_n(&k, limit_counter[res->limit], 1);
+    }
     if (res->status != NVDP_ST_OK) {
+        if (!log_rl_allow(&q->p->rl_vnic, q->p->now))
+            return;
         nvdp_uuid_fmt(&m->vnic, us);
         log_info("refused %s of vnic %s from %s on %s: %s (%s)",
                  nvdp_msg_name(m->type), us, nve_mac_str(q->e->s.mac, ms),
@@ -211,6 +231,16 @@ nve_req_apply(struct nve_proto *p, struct nve_peer *e,
     }
     if (!req_vn(p, pc, d, m, &vn, r))
         return;
+    /* Its first entry makes a newcomer a holder, which newcomers cannot
+     * evict: the port's holders are bounded (spec 11.4). */
+    if (d->vn == REQ_VN_NEEDS && !e->holds &&
+        p->port[e->port].nholders >= pc->max_hv) {
+        NVE_COUNT(p, e, e->port, peers_over_limit);
+        snprintf(r->reason, sizeof(r->reason),
+                 "port holds its limit of %u hypervisors", pc->max_hv);
+        r->status = NVDP_ST_LIMIT;
+        return;
+    }
     if (vn != NULL)
         q.tr.vni = vn->vni;
     if (d->logged && m->has_vnic) {

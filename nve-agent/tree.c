@@ -370,6 +370,8 @@ hv_get(struct tree *t, uint16_t port, const uint8_t mac[6])
     h->port = port;
     h->next = t->hvs;
     t->hvs = h;
+    if (t->hv_watch != NULL)
+        t->hv_watch(t->hv_watch_arg, port, mac, 1);
     return h;
 }
 
@@ -381,6 +383,8 @@ hv_put(struct tree *t, struct tree_hv *h)
     for (struct tree_hv **pp = &t->hvs; *pp; pp = &(*pp)->next)
         if (*pp == h) {
             *pp = h->next;
+            if (t->hv_watch != NULL)
+                t->hv_watch(t->hv_watch_arg, h->port, h->mac, 0);
             free(h);
             return;
         }
@@ -435,6 +439,13 @@ tree_port_set(struct tree *t, uint16_t port, const struct tagset *tags,
     }
     t->port[port]->max_vnics = max_vnics;
     return 0;
+}
+
+void
+tree_port_set_preassoc(struct tree *t, uint16_t port, uint32_t max)
+{
+    if (port < TREE_MAX_PORTS && t->port[port] != NULL)
+        t->port[port]->max_preassoc = max;
 }
 
 void
@@ -554,12 +565,21 @@ vnic_new(struct tree *t, const struct tree_req *r, struct tree_hv *h)
     return v;
 }
 
+/* v enters (d 1) or leaves (-1) the pre-associated states. */
+static void
+preassoc_count(struct tree *t, const struct tree_vnic *v, int d)
+{
+    t->npreassoc += (uint32_t)d;
+    if (t->port[v->port] != NULL)
+        t->port[v->port]->npreassoc += (uint32_t)d;
+}
+
 static void
 vnic_set_preassoc(struct tree *t, struct tree_vnic *v, uint8_t state,
                   uint64_t now)
 {
     if (v->state != TREE_ST_PREASSOC && v->state != TREE_ST_PREASSOC_RR)
-        t->npreassoc++;
+        preassoc_count(t, v, 1);
     v->state = state;
     v->expires = now + t->lim.preassoc_ms;
     if (v->expires < t->next_expiry)
@@ -576,7 +596,7 @@ vnic_remove(struct tree *t, struct tree_vnic *v)
         vnic_unprogram(t, v);
         tag_deactivate(t, v);
     } else {
-        t->npreassoc--;
+        preassoc_count(t, v, -1);
     }
     for (unsigned i = 0; i < v->naddr; i++)
         if (v->addr[i].kind == NVDP_ADDR_MAC)
@@ -607,6 +627,7 @@ vnic_remove(struct tree *t, struct tree_vnic *v)
     if (v->hv_next)
         v->hv_next->hv_prev = v->hv_prev;
     h->nvnic--;
+    h->naddr -= v->naddr;
     if (t->port[v->port])
         t->port[v->port]->nvnic--;
     t->nvnic--;
@@ -632,8 +653,10 @@ vnic_push_addr(struct tree *t, struct tree_vnic *v, const struct nvdp_addr *a)
     t->mem += sizeof(*n);
     v->addr = n;
     v->addr[v->naddr++] = *a;
+    v->hv->naddr++;
     if (a->kind == NVDP_ADDR_MAC && mtab_ref(t, v, a->mac) < 0) {
         v->naddr--;
+        v->hv->naddr--;
         return -1;
     }
     if (v->state == TREE_ST_ASSOC) {
@@ -652,6 +675,7 @@ vnic_drop_addr(struct tree *t, struct tree_vnic *v, unsigned i)
     if (v->state == TREE_ST_ASSOC)
         fw_del(t, v, &a);
     v->addr[i] = v->addr[--v->naddr];
+    v->hv->naddr--;
     t->mem -= sizeof(a);
     if (a.kind == NVDP_ADDR_MAC)
         mtab_unref(t, v, a.mac);
@@ -664,6 +688,7 @@ static int
 addrs_check(struct tree *t, const struct tree_req *r,
             const struct tree_vnic *v, struct tree_res *res)
 {
+    const struct tree_hv *h;
     unsigned extra = 0;
 
     for (unsigned i = 0; i < r->naddr; i++) {
@@ -700,6 +725,17 @@ addrs_check(struct tree *t, const struct tree_req *r,
     if (t->lim.max_addrs && (v ? v->naddr : 0) + extra > t->lim.max_addrs) {
         res_set(res, NVDP_ST_LIMIT, "VNIC would hold %u addresses, limit is %u",
                 (v ? v->naddr : 0) + extra, t->lim.max_addrs);
+        res->limit = TREE_LIM_VNIC_ADDRS;
+        return -1;
+    }
+    /* what a restated entry drops is not subtracted: a ceiling again */
+    h = v ? v->hv : tree_hv_find(t, r->port, r->hv);
+    if (t->lim.max_addrs_per_hv && extra > 0 &&
+        (h ? h->naddr : 0) + extra > t->lim.max_addrs_per_hv) {
+        res_set(res, NVDP_ST_LIMIT, "hypervisor would hold %u addresses, "
+                "limit is %u", (h ? h->naddr : 0) + extra,
+                t->lim.max_addrs_per_hv);
+        res->limit = TREE_LIM_HV_ADDRS;
         return -1;
     }
     return 0;
@@ -799,9 +835,16 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
         return;
     if (v == NULL) {
         h = tree_hv_find(t, r->port, r->hv);
+        if (t->lim.max_vnics && t->nvnic >= t->lim.max_vnics) {
+            res_set(res, NVDP_ST_LIMIT, "NVE holds its limit of %u VNICs",
+                    t->lim.max_vnics);
+            res->limit = TREE_LIM_VNICS;
+            return;
+        }
         if (p->max_vnics && p->nvnic >= p->max_vnics) {
             res_set(res, NVDP_ST_LIMIT, "port holds its limit of %u VNICs",
                     p->max_vnics);
+            res->limit = TREE_LIM_PORT_VNICS;
             return;
         }
         if (t->lim.max_vnics_per_hv && h &&
@@ -809,6 +852,15 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
             res_set(res, NVDP_ST_LIMIT,
                     "hypervisor holds its limit of %u VNICs",
                     t->lim.max_vnics_per_hv);
+            res->limit = TREE_LIM_HV_VNICS;
+            return;
+        }
+        if ((k == AT_PREASSOC || k == AT_PREASSOC_RR) && p->max_preassoc &&
+            p->npreassoc >= p->max_preassoc) {
+            res_set(res, NVDP_ST_LIMIT,
+                    "port holds its limit of %u pre-associations",
+                    p->max_preassoc);
+            res->limit = TREE_LIM_PREASSOC;
             return;
         }
         /* A tag is needed and none is left: refuse before creating. */
@@ -831,7 +883,7 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
         res_set(res, NVDP_ST_NO_TAGS, "no free tag left on this port");
         if (is_new) {
             v->state = TREE_ST_PREASSOC; /* not programmed: nothing to undo */
-            t->npreassoc++;
+            preassoc_count(t, v, 1);
             vnic_remove(t, v);
         }
         return;
@@ -852,7 +904,7 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
     case AT_ASSOC:
         if (v->state != TREE_ST_ASSOC) {
             if (!is_new) {
-                t->npreassoc--;
+                preassoc_count(t, v, -1);
                 res->promoted = 1;
             }
             v->state = TREE_ST_ASSOC;

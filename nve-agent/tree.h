@@ -46,6 +46,7 @@ struct tree_hv {
     uint8_t mac[6];
     uint16_t port;
     uint32_t nvnic;
+    uint32_t naddr; /* address records of all its entries */
     struct tree_vnic *head;
     struct tree_hv *next;
 };
@@ -73,7 +74,26 @@ struct tree_limits {
     uint32_t max_addrs;        /* MAC + IP records per VNIC entry, 0 = none */
     uint32_t max_vnics_per_hv; /* 0 = unlimited */
     uint32_t preassoc_ms;      /* pre-association lifetime */
+    uint32_t max_vnics;        /* entries in the whole tree, 0 = unlimited */
+    uint32_t max_addrs_per_hv; /* records of one hypervisor, 0 = none */
 };
+
+/* Which limit refused a request (tree_res.limit), for the counters. */
+enum tree_limit {
+    TREE_LIM_NONE = 0,
+    TREE_LIM_VNIC_ADDRS, /* max_addrs */
+    TREE_LIM_HV_ADDRS,   /* max_addrs_per_hv */
+    TREE_LIM_HV_VNICS,   /* max_vnics_per_hv */
+    TREE_LIM_PORT_VNICS, /* the port's max_vnics */
+    TREE_LIM_VNICS,      /* max_vnics */
+    TREE_LIM_PREASSOC,   /* the port's max_preassoc */
+};
+
+/* Told when a hypervisor comes to hold entries (holds 1: its first) or
+ * holds none any more (0): the engine's peers that hold state are never
+ * evicted to make room for newcomers (protocol-spec 11.4). */
+typedef void (*tree_hv_watch_fn)(void *arg, uint16_t port,
+                                 const uint8_t mac[6], int holds);
 
 struct tree_port {
     struct tag_alloc ta;
@@ -83,6 +103,8 @@ struct tree_port {
     uint32_t active[4096];
     uint32_t max_vnics; /* 0 = unlimited */
     uint32_t nvnic;
+    uint32_t max_preassoc; /* pre-associated entries, 0 = unlimited */
+    uint32_t npreassoc;
 };
 
 struct tree_mslot; /* (VNI, MAC) index slot */
@@ -102,6 +124,8 @@ struct tree {
     uint8_t leaving; /* removals now are a migration's (sink.local_leave) */
     uint64_t mem; /* bytes allocated for entries and tables */
     uint64_t fwd_errors;
+    tree_hv_watch_fn hv_watch;
+    void *hv_watch_arg;
 };
 
 /* One request as the protocol engine hands it over. */
@@ -124,6 +148,7 @@ struct tree_res {
     uint8_t has_tag;
     uint8_t created;  /* a new VNIC entry was made */
     uint8_t promoted; /* a pre-associated entry became associated */
+    uint8_t limit;    /* enum tree_limit: why LIMIT */
     char reason[96];
 };
 
@@ -136,6 +161,8 @@ void tree_free(struct tree *t);
 int tree_port_set(struct tree *t, uint16_t port, const struct tagset *tags,
                   uint32_t max_vnics);
 void tree_port_del(struct tree *t, uint16_t port);
+/* The port's limit of pre-associated entries (0 = none). */
+void tree_port_set_preassoc(struct tree *t, uint16_t port, uint32_t max);
 const struct tag_alloc *tree_port_tags(const struct tree *t, uint16_t port);
 
 /* NVDP requests. Each fills res (status OK or an error with a reason). */

@@ -240,14 +240,13 @@ hv_stop(struct sim *s, int i)
 static void
 nve_start(struct sim *s)
 {
-    struct tree_limits lim = {s->conf->max_addrs, s->conf->max_vnics_per_hv,
-                              s->conf->preassoc_s * 1000};
+    struct tree_limits lim;
     static uint32_t epoch;
 
+    nve_conf_tree_limits(s->conf, &lim);
     assert_int_equal(tree_init(&s->tree, NULL, &lim), 0);
     for (unsigned i = 0; i < s->conf->nports; i++)
-        tree_port_set(&s->tree, s->conf->ports[i].id, &s->conf->ports[i].tags,
-                      s->conf->ports[i].max_vnics);
+        nve_conf_tree_port(&s->conf->ports[i], &s->tree);
     epoch = new_epoch(epoch);
     s->nve = nve_proto_new(s->conf, &s->tree, epoch, nve_send, s);
     assert_non_null(s->nve);

@@ -410,8 +410,8 @@ t_window_queue_and_giveup(void **st)
 
     (void)st;
     assert_non_null(req_out);
-    /* the NVE uses its own window (8) until the hypervisor's HELLO */
-    assert_int_equal(nvdp_sess_tx_space(&x->s), 8);
+    /* one request at a time until the hypervisor's HELLO (spec 10.2) */
+    assert_int_equal(nvdp_sess_tx_space(&x->s), 1);
     nvdp_sess_hello(&x->s, &hl);
     assert_int_equal(nvdp_sess_tx_space(&x->s), 2);
     for (int i = 0; i < 6; i++)
@@ -646,12 +646,12 @@ as_nve(const struct nve_conf *conf, const uint8_t *buf, size_t len,
        const uint32_t *bad, int nbad, struct verdict *v)
 {
     struct role_cap *c = calloc(1, sizeof(*c));
-    struct tree_limits lim = {conf->max_addrs, conf->max_vnics_per_hv,
-                              conf->preassoc_s * 1000};
+    struct tree_limits lim;
     struct tree tree;
     struct nve_proto *p;
 
     assert_non_null(c);
+    nve_conf_tree_limits(conf, &lim);
     assert_int_equal(tree_init(&tree, NULL, &lim), 0);
     tree_port_set(&tree, conf->ports[0].id, &conf->ports[0].tags, 0);
     p = nve_proto_new(conf, &tree, NVE_EPOCH, nve_send, c);

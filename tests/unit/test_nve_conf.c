@@ -151,7 +151,15 @@ test_defaults_and_roundtrip(void **state)
     assert_int_equal(c->rel.max_tries, 8);
     assert_int_equal(c->max_hv_per_port, 256);
     /* a hypervisor's VNICs are bounded out of the box (spec section 15) */
-    assert_int_equal(c->max_vnics_per_hv, 4096);
+    assert_int_equal(c->max_vnics_per_hv, 16384);
+    assert_int_equal(c->max_vnics, 131072);
+    assert_int_equal(c->max_addrs_per_hv, 65536);
+    /* a port takes the limits section's values unless it has its own */
+    assert_int_equal(c->ports[0].max_hv, 256);
+    assert_int_equal(c->ports[0].max_newcomers, 32);
+    assert_int_equal(c->ports[0].max_preassoc, 4096);
+    assert_int_equal(c->ports[0].req_rate, 5000);
+    assert_int_equal(c->ports[0].req_burst, 1024);
     assert_int_equal(c->max_addrs, 64);
     assert_int_equal(c->ports[0].nhv, 0);
     assert_true(c->ports[0].all_vns);
@@ -172,6 +180,8 @@ test_defaults_and_roundtrip(void **state)
     assert_string_equal(strchr(out1, '\n'), strchr(out2, '\n'));
     assert_non_null(strstr(out1, "    tries = 8"));
     assert_non_null(strstr(out1, "max-hypervisors-per-port = 256"));
+    assert_non_null(strstr(out1, "    request-rate = 5000"));
+    assert_non_null(strstr(out1, "    max-newcomers = 32"));
     free(out1);
     free(out2);
     nve_conf_free(c);
@@ -272,7 +282,38 @@ static const struct bad bads[] = {
     {"evpn reconcile 0", "evpn {\n frr-reconcile = 0\n}\n", 2,
      "frr-reconcile"},
     {"evpn unknown option", "evpn {\n grace = 5\n}\n", 2, "grace"},
+    {"newcomers", "limits {\n max-newcomers-per-port = 0\n}\n", 2,
+     "max-newcomers-per-port"},
+    {"port request burst",
+     "port \"a\" {\n interface = \"e0\"\n request-burst = 0\n}\n", 3,
+     "request-burst"},
 };
+
+/* A port's own limits override the limits section; the others follow it. */
+static void
+test_port_limits(void **state)
+{
+    char err[512];
+    struct nve_conf *c = load_text(
+        "limits {\n request-rate = 100\n max-newcomers-per-port = 3\n}\n"
+        "port \"a\" {\n interface = \"e0\"\n request-rate = 0\n"
+        " max-newcomers = 8\n max-hypervisors = 2\n"
+        " max-preassociations = 7\n request-burst = 9\n}\n"
+        "port \"b\" {\n interface = \"e1\"\n}\n",
+        err, sizeof(err));
+
+    (void)state;
+    assert_non_null(c);
+    assert_int_equal(c->ports[0].req_rate, 0);
+    assert_int_equal(c->ports[0].req_burst, 9);
+    assert_int_equal(c->ports[0].max_newcomers, 8);
+    assert_int_equal(c->ports[0].max_hv, 2);
+    assert_int_equal(c->ports[0].max_preassoc, 7);
+    assert_int_equal(c->ports[1].req_rate, 100);
+    assert_int_equal(c->ports[1].max_newcomers, 3);
+    assert_int_equal(c->ports[1].max_hv, 256);
+    nve_conf_free(c);
+}
 
 static void
 test_bad_lines(void **state)
@@ -451,6 +492,7 @@ main(void)
         cmocka_unit_test(test_sample_parses),
         cmocka_unit_test(test_defaults_and_roundtrip),
         cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_port_limits),
         cmocka_unit_test(test_forwarder_params),
         cmocka_unit_test(test_evpn_section),
         cmocka_unit_test(test_missing_file),

@@ -66,12 +66,12 @@ setup(void **state)
     n->fwd = fwd_new(&n->conf->fwd);
     assert_non_null(n->fwd);
     nve_sink(&sink, n);
-    lim = (struct tree_limits){64, 0, 120000};
+    lim = (struct tree_limits){.max_addrs = 64, .preassoc_ms = 120000};
     assert_int_equal(tree_init(&n->tree, &sink, &lim), 0);
     n->proto = nve_proto_new(n->conf, &n->tree, n->epoch, cap, x);
     for (unsigned i = 0; i < n->conf->nports; i++) {
         const struct nve_port *p = &n->conf->ports[i];
-        tree_port_set(&n->tree, p->id, &p->tags, p->max_vnics);
+        nve_conf_tree_port(p, &n->tree);
         fwd_port_add(n->fwd, p->id, p->ifname);
         nve_proto_port_up(n->proto, p->id, p->name, NULL, 1500, ev_clock_ms());
     }

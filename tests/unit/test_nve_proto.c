@@ -84,12 +84,10 @@ fx_setup(void **state)
     x->conf = nve_conf_load(path);
     unlink(path);
     assert_non_null(x->conf);
-    lim = (struct tree_limits){x->conf->max_addrs, x->conf->max_vnics_per_hv,
-                               x->conf->preassoc_s * 1000};
+    nve_conf_tree_limits(x->conf, &lim);
     assert_int_equal(tree_init(&x->tree, NULL, &lim), 0);
     for (unsigned i = 0; i < x->conf->nports; i++)
-        tree_port_set(&x->tree, x->conf->ports[i].id, &x->conf->ports[i].tags,
-                      x->conf->ports[i].max_vnics);
+        nve_conf_tree_port(&x->conf->ports[i], &x->tree);
     x->p = nve_proto_new(x->conf, &x->tree, NVE_EPOCH, cap_send, x);
     x->now = 100000;
     nve_proto_port_up(x->p, 0, "p0", NULL, 1500, x->now);
@@ -479,19 +477,26 @@ test_peer_limits_and_direction(void **state)
     const struct nvdp_counters *c = nve_proto_counters(x->p);
     struct nvdp_msg *m;
 
-    x->conf->max_hv_per_port = 1;
-    req1(x, 0, HV1, hv_hello(10));
+    x->conf->ports[0].max_hv = 1;
+    assert_int_equal(req1(x, 0, HV1, assoc(1, 100, 1))->status, NVDP_ST_OK);
     assert_int_equal(nve_proto_npeers(x->p), 1);
-    /* a second hypervisor on a full port: dropped, not answered */
-    const struct nvdp_msg *r = req1(x, 0, HV2, assoc(1, 100, 1));
-    assert_null(r);
-    assert_int_equal(x->ncap, 0);
+    /* a second hypervisor on a port that holds its limit of hypervisors
+     * holding state: heard (a newcomer), its first VNIC refused */
+    const struct nvdp_msg *r = req1(x, 0, HV2, assoc(2, 100, 2));
+    assert_non_null(r);
+    assert_int_equal(r->status, NVDP_ST_LIMIT);
     assert_int_equal(c->peers_over_limit, 1);
-    assert_int_equal(nve_proto_npeers(x->p), 1);
-    assert_int_equal(x->tree.nvnic, 0);
+    assert_int_equal(nve_proto_npeers(x->p), 2);
+    assert_int_equal(x->tree.nvnic, 1);
+    /* HV1 lets its VNIC go: its place is free, HV2 gets in */
+    m = msg_new(NVDP_MSG_VNIC_DISASSOC);
+    m->has_vnic = 1, m->vnic = U(1), m->intent = NVDP_INTENT_SHUTDOWN;
+    assert_int_equal(req1(x, 0, HV1, m)->status, NVDP_ST_OK);
+    assert_int_equal(req1(x, 0, HV2, assoc(2, 100, 2))->status, NVDP_ST_OK);
+    assert_int_equal(x->tree.nvnic, 1);
     /* an unauthorised HELLO makes no peer */
     req1(x, 1, HV2, hv_hello(10));
-    assert_int_equal(nve_proto_npeers(x->p), 1);
+    assert_int_equal(nve_proto_npeers(x->p), 2);
     assert_int_equal(c->unauthorised, 1);
     /* a HELLO with the NVE role from a station: counted, ignored */
     m = hv_hello(10);
@@ -720,7 +725,9 @@ test_epoch_change(void **state)
     m = msg_new(NVDP_MSG_RESYNC);
     m->has_phase = 1, m->phase = NVDP_RESYNC_BEGIN;
     req1(x, 0, HV1, m);
-    /* restarted hypervisor: txid 1 again, new epoch */
+    /* restarted hypervisor: txid 1 again, new epoch (a hello interval
+     * after the first contact's unicast HELLO: spec 15) */
+    x->now += x->conf->hello_ms;
     f_begin(x, HV_EPOCH + 7, 0);
     m = assoc(2, 100, 2);
     m->txid = 1;
@@ -1080,6 +1087,7 @@ test_withdraw_vn_as_named(void **state)
     int by_uuid = 0, by_vni = 0;
 
     nvdp_uuid_parse("6a1f4c2e-0b7d-4e59-9c33-2f8e1d0a5b01", &blue);
+    req1(x, 0, HV1, hv_hello(10)); /* its window: more than 1 (spec 10.2) */
     m = assoc(1, 0, 1);
     m->vn.kind = NVDP_VN_UUID;
     m->vn.uuid = blue;
@@ -1271,6 +1279,176 @@ test_nostate_hello_repeated(void **state)
     }
 }
 
+/* A flood of HELLOs from made-up MACs (spec 11.4, 15): the peers that
+ * hold no state are a small pool evicted least recently heard first; a
+ * hypervisor holding VNICs is never evicted, and a new one still gets in
+ * during the flood. Unicast HELLOs stay within the port's budget. */
+static void
+test_newcomers_evicted(void **state)
+{
+    struct fx *x = *state;
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
+    uint8_t mac[6] = {0x02, 0xee, 0, 0, 0, 0};
+    int unicast = 0;
+
+    x->conf->ports[0].max_newcomers = 4;
+    nve_proto_set_conf(x->p, x->conf); /* the port's HELLO budget */
+    assert_int_equal(req1(x, 0, HV1, assoc(1, 100, 1))->status, NVDP_ST_OK);
+    x->now += x->conf->hello_ms; /* HV1 now the least recently heard */
+    for (unsigned i = 0; i < 1000; i++) {
+        mac[4] = (uint8_t)(i >> 8), mac[5] = (uint8_t)i;
+        req1(x, 0, mac, hv_hello(10));
+        for (int k = 0; k < x->ncap; k++)
+            unicast += memcmp(x->cap[k].dst, mac, 6) == 0;
+        assert_true(nve_proto_npeers(x->p) <= 1 + 4);
+    }
+    assert_int_equal(c->peers_evicted, 1000 - 4);
+    assert_non_null(tree_hv_find(&x->tree, 0, HV1));
+    assert_int_equal(x->tree.nvnic, 1);
+    /* at one instant: the budget (its burst) bounds the HELLOs */
+    assert_true(unicast <= 4);
+    assert_true(c->hello_suppressed >= 1000 - 4);
+    /* a new hypervisor during the flood: in at once, and it stays */
+    assert_int_equal(req1(x, 0, HV2, assoc(2, 100, 2))->status, NVDP_ST_OK);
+    for (unsigned i = 0; i < 100; i++) {
+        mac[4] = 0x10, mac[5] = (uint8_t)i;
+        req1(x, 0, mac, hv_hello(10));
+    }
+    assert_int_equal(x->tree.nvnic, 2);
+    assert_int_equal(nve_proto_npeers(x->p), 2 + 4);
+}
+
+/* A station that alternates its epoch draws at most one unicast HELLO per
+ * hello interval (spec 15), not one per frame. */
+static void
+test_epoch_flap_no_reflection(void **state)
+{
+    struct fx *x = *state;
+    int unicast = 0;
+
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 30; i++) {
+            f_begin(x, HV_EPOCH + (uint32_t)(i & 1), 0);
+            struct nvdp_msg *m = hv_hello(10);
+            f_add(x, m);
+            free(m);
+            f_send(x, 0, HV1);
+            for (int k = 0; k < x->ncap; k++)
+                unicast += memcmp(x->cap[k].dst, HV1, 6) == 0;
+            x->now += x->conf->hello_ms / 30;
+            x->ncap = 0;
+            nve_proto_timers(x->p, x->now);
+            for (int k = 0; k < x->ncap; k++)
+                unicast += memcmp(x->cap[k].dst, HV1, 6) == 0;
+        }
+    }
+    /* 3 intervals (30 frames each): 3 HELLOs, maybe one more at an edge */
+    assert_true(unicast >= 3 && unicast <= 4);
+    assert_true(nve_proto_counters(x->p)->peer_restarts >= 80);
+    assert_true(nve_proto_counters(x->p)->hello_suppressed >= 80);
+}
+
+/* A peer's requests per second (spec 16): over its bucket, dropped
+ * unanswered and counted; its retransmission is answered once the bucket
+ * refilled. Another peer has its own bucket. */
+static void
+test_request_rate(void **state)
+{
+    struct fx *x = *state;
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
+    int answered = 0;
+
+    x->conf->ports[0].req_rate = 10;
+    x->conf->ports[0].req_burst = 5;
+    req1(x, 0, HV1, hv_hello(10)); /* made with the old bucket: reload */
+    nve_proto_set_conf(x->p, x->conf);
+    f_begin(x, HV_EPOCH, 0);
+    for (unsigned i = 0; i < 20; i++) {
+        struct nvdp_msg *m = assoc(10 + i, 100, 10 + i);
+        f_add(x, m);
+        free(m);
+    }
+    f_send(x, 0, HV1);
+    for (uint32_t t = 1; t <= 20; t++)
+        answered += find_resp(x, t) != NULL;
+    assert_int_equal(answered, 5);
+    assert_int_equal(c->rx_rate_limited, 15);
+    assert_int_equal(x->tree.nvnic, 5);
+    /* 100 ms later: one more token; the retransmission of txid 6 goes */
+    x->now += 100;
+    f_begin(x, HV_EPOCH, 0);
+    struct nvdp_msg *m = assoc(15, 100, 15);
+    m->txid = 6;
+    f_add(x, m);
+    free(m);
+    f_send(x, 0, HV1);
+    assert_non_null(find_resp(x, 6));
+    assert_int_equal(find_resp(x, 6)->status, NVDP_ST_OK);
+    /* HV2 was not limited by HV1's flood */
+    assert_int_equal(req1(x, 0, HV2, assoc(40, 100, 40))->status, NVDP_ST_OK);
+    assert_int_equal(c->rx_rate_limited, 15);
+}
+
+/* The NVE's VNICs and a port's pre-associations, refused LIMIT and counted
+ * by limit (nve-agent(8)). */
+static void
+test_limits_counted(void **state)
+{
+    struct fx *x = *state;
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
+    struct nvdp_msg *m;
+
+    x->tree.lim.max_vnics = 2;
+    assert_int_equal(req1(x, 0, HV1, assoc(1, 100, 1))->status, NVDP_ST_OK);
+    assert_int_equal(req1(x, 0, HV2, assoc(2, 100, 2))->status, NVDP_ST_OK);
+    assert_int_equal(req1(x, 0, HV2, assoc(3, 100, 3))->status,
+                     NVDP_ST_LIMIT);
+    assert_int_equal(c->limit_vnics, 1);
+    assert_int_equal(nve_proto_port_counters(x->p, 0)->limit_vnics, 1);
+    x->tree.lim.max_vnics = 0;
+    tree_port_set_preassoc(&x->tree, 0, 1);
+    m = assoc(4, 100, 4);
+    m->type = NVDP_MSG_PREASSOC;
+    assert_int_equal(req1(x, 0, HV1, m)->status, NVDP_ST_OK);
+    m = assoc(5, 100, 5);
+    m->type = NVDP_MSG_PREASSOC;
+    assert_int_equal(req1(x, 0, HV1, m)->status, NVDP_ST_LIMIT);
+    assert_int_equal(c->limit_preassoc, 1);
+    assert_int_equal(c->status[NVDP_ST_LIMIT], 2);
+}
+
+/* Until a hypervisor's HELLO says its window, one WITHDRAW at a time
+ * (spec 10.2): the rest wait for its answer or its HELLO. */
+static void
+test_withdraw_window_before_hello(void **state)
+{
+    struct fx *x = *state;
+    struct tree_filter f = {.port = 0, .any_vni = 1};
+    struct decoded d;
+    int n = 0;
+
+    req1(x, 0, HV1, assoc(1, 100, 1));
+    req1(x, 0, HV1, assoc(2, 200, 2));
+    x->ncap = 0;
+    assert_int_equal(nve_proto_withdraw(x->p, &f, "test", x->now), 2);
+    nve_proto_timers(x->p, x->now);
+    for (int i = 0; i < x->ncap; i++) {
+        decode(&x->cap[i], &d);
+        for (int k = 0; k < d.n; k++)
+            n += d.m[k].type == NVDP_MSG_WITHDRAW;
+    }
+    assert_int_equal(n, 1);
+    req1(x, 0, HV1, hv_hello(10)); /* window 16 */
+    nve_proto_timers(x->p, x->now);
+    n = 0;
+    for (int i = 0; i < x->ncap; i++) {
+        decode(&x->cap[i], &d);
+        for (int k = 0; k < d.n; k++)
+            n += d.m[k].type == NVDP_MSG_WITHDRAW;
+    }
+    assert_int_equal(n, 1); /* the second, now in the window */
+}
+
 /* Our WITHDRAW txids begin at 1 in every epoch of ours: an answer naming
  * another epoch as peer_epoch is not ours (spec 11.3). */
 static void
@@ -1324,6 +1502,11 @@ main(void)
         T(test_resync_floor),
         T(test_withdraw_answer_scoped_by_epoch),
         T(test_nostate_hello_repeated),
+        T(test_newcomers_evicted),
+        T(test_epoch_flap_no_reflection),
+        T(test_request_rate),
+        T(test_limits_counted),
+        T(test_withdraw_window_before_hello),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

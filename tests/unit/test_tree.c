@@ -144,7 +144,9 @@ fx_new(uint32_t max_addrs, uint32_t max_per_hv)
     struct fx *x = calloc(1, sizeof(*x));
     struct tree_sink s = {&x->ff, ff_bind, ff_unbind, ff_add, ff_del,
                           ff_active, ff_leave};
-    struct tree_limits lim = {max_addrs, max_per_hv, 120000};
+    struct tree_limits lim = {.max_addrs = max_addrs,
+                              .max_vnics_per_hv = max_per_hv,
+                              .preassoc_ms = 120000};
     struct tagset ts;
 
     assert_int_equal(tree_init(&x->t, &s, &lim), 0);
@@ -407,6 +409,97 @@ test_limits(void **state)
     tree_connect(&x->t, &r, &res);
     assert_int_equal(res.status, NVDP_ST_LIMIT);
     assert_non_null(strstr(res.reason, "port"));
+    fx_free(x);
+}
+
+/* The limits a hostile hypervisor meets (spec 16): VNICs in the whole NVE,
+ * addresses of one hypervisor, pre-associations of a port; each refusal
+ * says which limit and changes nothing. */
+static void
+test_bounded_state(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct tree_res res;
+    struct tree_req r;
+    struct nvdp_uuid u[8];
+    struct nvdp_addr a[4];
+
+    (void)state;
+    for (unsigned i = 0; i < 8; i++)
+        u[i] = U(100 + i);
+    /* VNICs in the NVE: every port and hypervisor together */
+    x->t.lim.max_vnics = 3;
+    r = R(0, HV1, &u[0], 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    r = R(1, HV2, &u[1], 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    r = R(0, HV3, &u[2], 200, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    r = R(1, HV3, &u[3], 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(res.limit, TREE_LIM_VNICS);
+    assert_int_equal(x->t.nvnic, 3);
+    /* an existing VNIC still changes at the limit */
+    a[0] = A_IP4(1, 1);
+    r = R(0, HV1, &u[0], 100, a, 1);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    x->t.lim.max_vnics = 0;
+
+    /* addresses of one hypervisor, over all its VNICs: HV1 holds 2 (a MAC
+     * and an IP), a new VNIC with 2 more reaches 4, one more is refused */
+    x->t.lim.max_addrs_per_hv = 4;
+    a[0] = A_IP4(2, 1);
+    r = R(0, HV1, &u[4], 100, a, 1);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(tree_hv_find(&x->t, 0, HV1)->naddr, 4);
+    a[0] = A_IP4(2, 2);
+    r = R(0, HV1, &u[4], 100, a, 1);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(res.limit, TREE_LIM_HV_ADDRS);
+    assert_int_equal(tree_hv_find(&x->t, 0, HV1)->naddr, 4);
+    /* another hypervisor has its own budget; removal gives room back */
+    a[0] = A_IP4(3, 1);
+    r = R(0, HV2, &u[5], 100, a, 1);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    r = R(0, HV1, &u[4], 100, NULL, 0);
+    tree_vnic_disassoc(&x->t, &r, NVDP_INTENT_SHUTDOWN, &res);
+    assert_int_equal(tree_hv_find(&x->t, 0, HV1)->naddr, 2);
+    a[0] = A_IP4(2, 2);
+    r = R(0, HV1, &u[4], 100, a, 1);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    x->t.lim.max_addrs_per_hv = 0;
+
+    /* pre-associations of a port; promotion frees a place */
+    tree_port_set_preassoc(&x->t, 1, 2);
+    r = R(1, HV1, &u[6], 100, NULL, 0);
+    tree_preassoc(&x->t, &r, 0, &res);
+    r = R(1, HV1, &u[7], 100, NULL, 0);
+    tree_preassoc(&x->t, &r, 1, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(x->t.port[1]->npreassoc, 2);
+    r = R(1, HV2, &u[3], 100, NULL, 0);
+    tree_preassoc(&x->t, &r, 0, &res);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(res.limit, TREE_LIM_PREASSOC);
+    /* the other port is not bounded by it */
+    r = R(0, HV2, &u[3], 100, NULL, 0);
+    tree_preassoc(&x->t, &r, 0, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    r = R(1, HV1, &u[6], 100, NULL, 0);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(x->t.port[1]->npreassoc, 1);
+    r = R(1, HV2, &u[2], 200, NULL, 0);
+    tree_preassoc(&x->t, &r, 0, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(x->t.port[1]->npreassoc, 2);
+    assert_int_equal(x->t.npreassoc, 3);
     fx_free(x);
 }
 
@@ -1043,6 +1136,7 @@ main(void)
         cmocka_unit_test(test_disassoc_keeps_other_location),
         cmocka_unit_test(test_withdraw_filter_into_tree),
         cmocka_unit_test(test_hash_flood),
+        cmocka_unit_test(test_bounded_state),
         cmocka_unit_test(test_resync_replay_resets_down),
         cmocka_unit_test(test_resync_replay_restates),
     };
