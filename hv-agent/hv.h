@@ -19,6 +19,7 @@
 #include "nvdp_session.h"
 #include "paths.h"
 #include "rel.h"
+#include "tbucket.h"
 
 #define HV_CONF_DEFAULT SYSCONFDIR "/splitnve/hv-agent.conf"
 #define HV_CTL_DEFAULT PATHS_HV_SOCKET
@@ -42,6 +43,11 @@ struct hv_conf {
     uint8_t nve_loss_keep;   /* on-nve-loss keep: tags kept past the hold
                               * time while the NVE is silent */
     struct rel_params rel;   /* window, retransmit */
+    /* what the NVE may make us do (protocol-spec 15, 16) */
+    uint32_t nve_req_rate;   /* its requests per second, 0 = any */
+    uint32_t nve_req_burst;
+    uint32_t resync_burst;   /* resyncs it causes at once, then one per
+                              * hello interval */
     char state_file[PATH_MAX];
     char ctl_path[PATH_MAX];
     struct ctl_conf ctl;     /* who may use the control socket */
@@ -113,6 +119,11 @@ struct hv_peer {
     uint8_t ignored_logged;
 };
 #define HV_MAX_PEERS 32
+/* What the NVE may make us do (hv-agent.conf(5) limits): its requests per
+ * second and burst, resyncs it may cause at once. */
+#define HV_NVE_REQ_RATE 2000
+#define HV_NVE_REQ_BURST 512
+#define HV_RESYNC_BURST 3
 
 enum hv_resync_phase {
     HV_RS_IDLE = 0,
@@ -148,6 +159,12 @@ struct hv_proto {
                            * hold time, the VNICs kept their tags */
     uint64_t kept_revoked; /* times kept tags were dropped on its return */
     size_t replay_left;
+    /* bounds on what the NVE (or one who claims to be it) makes us do */
+    struct tbucket nve_rq; /* its requests */
+    struct tbucket rs;     /* resyncs it causes (epoch changes...) */
+    const char *resync_deferred; /* why, while one waits for rs */
+    struct log_rl rl;      /* its requests dropped, stray RESPONSEs... */
+    struct log_rl rl_wd;   /* VNICs withdrawn: a VN-wide one names many */
 };
 
 /* ---- the daemon's context -------------------------------------------- */

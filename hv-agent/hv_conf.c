@@ -21,6 +21,9 @@ static const struct conf_range int_bounds[] = {
     {"retransmit|initial", 10, 60000},
     {"retransmit|max", 10, 600000},
     {"retransmit|tries", 1, 255}, /* rel_params.max_tries is 8 bits */
+    {"limits|nve-request-rate", 0, 10000000},
+    {"limits|nve-request-burst", 1, 1000000},
+    {"limits|resync-burst", 1, 1000},
     {NULL, 0, 0},
 };
 
@@ -107,6 +110,12 @@ conf_schema(void)
         CFG_INT("tries", 8, CFGF_NONE),
         CFG_END(),
     };
+    static cfg_opt_t limit_opts[] = {
+        CFG_INT("nve-request-rate", HV_NVE_REQ_RATE, CFGF_NONE),
+        CFG_INT("nve-request-burst", HV_NVE_REQ_BURST, CFGF_NONE),
+        CFG_INT("resync-burst", HV_RESYNC_BURST, CFGF_NONE),
+        CFG_END(),
+    };
     static cfg_opt_t opts[] = {
         CFG_STR("name", NULL, CFGF_NODEFAULT),
         CFG_STR("uplink", NULL, CFGF_NODEFAULT),
@@ -118,6 +127,7 @@ conf_schema(void)
         CFG_STR("on-nve-loss", "untag", CFGF_NONE),
         CFG_INT("window", 256, CFGF_NONE),
         CFG_SEC("retransmit", rtx_opts, CFGF_NONE),
+        CFG_SEC("limits", limit_opts, CFGF_NONE),
         CFG_STR("state-file", HV_STATE_DEFAULT, CFGF_NONE),
         CFG_STR("control-socket", HV_CTL_DEFAULT, CFGF_NONE),
         CTL_CONF_OPTS,
@@ -164,6 +174,9 @@ hv_conf_defaults(struct hv_conf *c)
     c->hello_interval = 1000;
     c->hold_time = 10;
     c->rel = rp;
+    c->nve_req_rate = HV_NVE_REQ_RATE;
+    c->nve_req_burst = HV_NVE_REQ_BURST;
+    c->resync_burst = HV_RESYNC_BURST;
     snprintf(c->state_file, sizeof(c->state_file), "%s", HV_STATE_DEFAULT);
     snprintf(c->ctl_path, sizeof(c->ctl_path), "%s", HV_CTL_DEFAULT);
     ctl_conf_defaults(&c->ctl);
@@ -210,6 +223,7 @@ static int
 conf_fill(struct hv_conf *c, cfg_t *cfg)
 {
     cfg_t *rtx = cfg_getsec(cfg, "retransmit");
+    cfg_t *lim = cfg_getsec(cfg, "limits");
     size_t n = cfg_size(cfg, "vn");
 
     if (cfg_size(cfg, "name") > 0)
@@ -231,6 +245,9 @@ conf_fill(struct hv_conf *c, cfg_t *cfg)
     c->rel.rto_init = (uint32_t)cfg_getint(rtx, "initial");
     c->rel.rto_max = (uint32_t)cfg_getint(rtx, "max");
     c->rel.max_tries = (uint8_t)cfg_getint(rtx, "tries");
+    c->nve_req_rate = (uint32_t)cfg_getint(lim, "nve-request-rate");
+    c->nve_req_burst = (uint32_t)cfg_getint(lim, "nve-request-burst");
+    c->resync_burst = (uint32_t)cfg_getint(lim, "resync-burst");
     snprintf(c->state_file, sizeof(c->state_file), "%s",
              cfg_getstr(cfg, "state-file"));
     snprintf(c->ctl_path, sizeof(c->ctl_path), "%s",
@@ -346,6 +363,9 @@ hv_conf_print(const struct hv_conf *c, FILE *f)
     fprintf(f, "retransmit {\n    initial = %u\n    max = %u\n"
             "    tries = %u\n}\n", c->rel.rto_init, c->rel.rto_max,
             c->rel.max_tries);
+    fprintf(f, "limits {\n    nve-request-rate = %u\n"
+            "    nve-request-burst = %u\n    resync-burst = %u\n}\n",
+            c->nve_req_rate, c->nve_req_burst, c->resync_burst);
     fprintf(f, "state-file = \"%s\"\n", c->state_file);
     fprintf(f, "control-socket = \"%s\"\n", c->ctl_path);
     ctl_conf_print(&c->ctl, f);

@@ -143,15 +143,16 @@ hv_nve_hello(struct hv *h, const struct nvdp_msg *m)
 
 /* Epoch bookkeeping for a frame from our NVE (spec 11.1, 11.3). */
 void
-hv_nve_epochs(struct hv *h, const struct nvdp_hdr *hdr, int unicast)
+hv_nve_epochs(struct hv *h, const struct nvdp_hdr *hdr, int unicast,
+              uint64_t now)
 {
     struct hv_proto *p = &h->proto;
     uint32_t pe = hdr->peer_epoch;
 
     if (nvdp_sess_epoch(&p->nve, hdr->epoch)) {
-        log_warnx("NVE restarted (epoch %08x)", hdr->epoch);
+        log_warnx_rl(&p->rl, "NVE restarted (epoch %08x)", hdr->epoch);
         kept_revoke(h, "NVE restarted");
-        hv_resync_start(h, "NVE restarted");
+        hv_resync_by_nve(h, "NVE restarted", now);
         return;
     }
     if (unicast && pe != p->ep.epoch)
@@ -166,9 +167,9 @@ hv_nve_epochs(struct hv *h, const struct nvdp_hdr *hdr, int unicast)
         if (!p->nve.open || p->phase == HV_RS_NEEDED ||
             p->phase == HV_RS_BEGIN)
             return;
-        log_warnx("NVE does not hold our state (peer_epoch %08x, ours %08x)",
-                  pe, p->ep.epoch);
-        hv_resync_start(h, "NVE lost our state");
+        log_warnx_rl(&p->rl, "NVE does not hold our state (peer_epoch "
+                     "%08x, ours %08x)", pe, p->ep.epoch);
+        hv_resync_by_nve(h, "NVE lost our state", now);
     }
 }
 

@@ -30,8 +30,12 @@ handle_response(struct hv *h, const struct nvdp_msg *m, int ours,
     if ((req = malloc(sizeof(*req))) == NULL)
         return;
     /* else a duplicate, a late answer to something we dropped, or one
-     * for a previous incarnation of ours (rx_stray_responses) */
-    if (nvdp_sess_response(&p->nve, ours, m, req, &user, now)) {
+     * for a previous incarnation of ours (rx_stray_responses): O(1) each,
+     * nothing kept */
+    if (!nvdp_sess_response(&p->nve, ours, m, req, &user, now))
+        log_warnx_rl(&p->rl, "RESPONSE txid %u from the NVE answers no "
+                     "request of ours", m->txid);
+    else {
         if (m->status != NVDP_ST_OK)
             p->nve.c.refusals_rx++;
         if (req->type == NVDP_MSG_RESYNC)
@@ -65,9 +69,28 @@ static const struct {
     {NVDP_MSG_WITHDRAW, hv_withdraw_input},
 };
 
-static void
-nve_msg(struct hv *h, const struct nvdp_msg *m)
+/* The NVE's requests per second (hv-agent.conf(5) limits): over the
+ * bucket, one is dropped unanswered like a lost frame and comes again as
+ * the NVE's retransmission; a storm of WITHDRAWs or huge batches cannot
+ * keep us walking our VNICs. */
+static int
+nve_request_ok(struct hv *h, uint64_t now)
 {
+    struct hv_proto *p = &h->proto;
+
+    if (tbucket_take(&p->nve_rq, now))
+        return 1;
+    p->nve.c.rx_rate_limited++;
+    log_warnx_rl(&p->rl, "NVE over %u requests/s: request dropped",
+                 p->nve_rq.rate);
+    return 0;
+}
+
+static void
+nve_msg(struct hv *h, const struct nvdp_msg *m, uint64_t now)
+{
+    if (m->type != NVDP_MSG_HELLO && !nve_request_ok(h, now))
+        return;
     for (size_t i = 0; i < sizeof(nve_msgs) / sizeof(nve_msgs[0]); i++)
         if (nve_msgs[i].type == m->type) {
             nve_msgs[i].handle(h, m);
@@ -86,12 +109,12 @@ input_msgs(struct hv *h, struct nvdp_in *in, int from_nve, struct nvdp_msg *m,
 
     while ((rc = nvdp_in_next(in, m)) != NVDP_IN_END) {
         if (rc == NVDP_IN_BAD) {
-            if (from_nve)
+            if (from_nve && nve_request_ok(h, now))
                 nvdp_sess_answer_error(&p->nve, NULL, m, in->err);
         } else if (m->type == NVDP_MSG_RESPONSE)
             handle_response(h, m, ours, now);
         else if (from_nve)
-            nve_msg(h, m);
+            nve_msg(h, m, now);
     }
 }
 
@@ -125,7 +148,7 @@ hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t dst[6],
     if (from_nve) {
         nvdp_sess_auth_seen(&p->nve, &in);
         hv_nve_heard(h, now);
-        hv_nve_epochs(h, &in.rd.hdr, memcmp(dst, p->mac, 6) == 0);
+        hv_nve_epochs(h, &in.rd.hdr, memcmp(dst, p->mac, 6) == 0, now);
     } else {
         p->nve.c.rx_foreign++;
         /* Before we know the NVE, answers to our group-addressed
@@ -180,10 +203,11 @@ uint64_t
 hv_proto_run(struct hv *h, uint64_t now)
 {
     struct hv_proto *p = &h->proto;
-    uint64_t next, t;
+    uint64_t next, t, deferred;
     int hello = 0;
 
     hv_liveness(h, now);
+    deferred = hv_resync_deferred(h, now);
     if (now >= p->next_hello || p->hello_now) {
         hello = 1;
         p->hello_now = 0;
@@ -203,6 +227,8 @@ hv_proto_run(struct hv *h, uint64_t now)
         next = t;
     if ((t = hv_nve_deadline(h)) < next)
         next = t;
+    if (deferred < next)
+        next = deferred;
     if (!p->blocked && nvdp_sess_tx_space(&p->nve) > 0 &&
         !TAILQ_EMPTY(&h->state.dirty) && p->phase != HV_RS_BEGIN)
         next = now;
@@ -219,6 +245,25 @@ size_t
 hv_proto_max_msg(const struct hv *h)
 {
     return h->proto.mtu - NVDP_HDR_LEN;
+}
+
+void
+hv_proto_limits(struct hv *h, uint64_t now)
+{
+    struct hv_proto *p = &h->proto;
+    /* one resync per hello interval once the burst is spent */
+    uint32_t rs_rate = 1000u / h->conf.hello_interval;
+
+    if (rs_rate == 0)
+        rs_rate = 1;
+    if (now != UINT64_MAX) {
+        tbucket_init(&p->nve_rq, h->conf.nve_req_rate, h->conf.nve_req_burst,
+                     now);
+        tbucket_init(&p->rs, rs_rate, h->conf.resync_burst, now);
+    } else {
+        tbucket_set(&p->nve_rq, h->conf.nve_req_rate, h->conf.nve_req_burst);
+        tbucket_set(&p->rs, rs_rate, h->conf.resync_burst);
+    }
 }
 
 /* What our HELLO says, from the configuration. */
@@ -240,6 +285,7 @@ hv_proto_reconf(struct hv *h)
     tx->p.rto_max = h->conf.rel.rto_max;
     tx->p.max_tries = h->conf.rel.max_tries;
     p->nve.own_window = h->conf.rel.window;
+    hv_proto_limits(h, UINT64_MAX);
     if (h->conf.rel.window > tx->p.window)
         log_warnx("window %u: only %u until restart", h->conf.rel.window,
                   tx->p.window);
@@ -266,6 +312,9 @@ hv_proto_init(struct hv *h, uint32_t epoch, const uint8_t mac[6],
     p->send = send;
     p->send_arg = send_arg;
     p->next_hello = now;
+    log_rl_init(&p->rl, LOG_RL_BURST, LOG_RL_INTERVAL_MS);
+    log_rl_init(&p->rl_wd, 100, LOG_RL_INTERVAL_MS);
+    hv_proto_limits(h, now);
     if (nvdp_sess_init(&p->nve, &p->ep,
                        h->conf.nve_mac_set ? h->conf.nve_mac : zero_mac, 0,
                        HV_RX_CACHE) < 0)
@@ -310,6 +359,8 @@ hv_proto_counters_json(const struct hv *h)
         NVDP_COUNTER(resp_dropped),
         NVDP_COUNTER(unsupported_rx),
         NVDP_COUNTER(oversize),
+        NVDP_COUNTER(rx_rate_limited),
+        NVDP_COUNTER(resyncs_deferred),
         {"nve_down", offsetof(struct nvdp_counters, peers_expired)},
         {"hello_tx", offsetof(struct nvdp_counters, tx_type) +
                          (NVDP_MSG_HELLO & 0xFF) * sizeof(uint64_t)},

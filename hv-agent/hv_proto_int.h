@@ -29,7 +29,8 @@ int hv_peer_classify(struct hv *h, const uint8_t src[6],
                      const struct nvdp_hdr *hdr, const uint8_t *buf,
                      size_t len, struct nvdp_msg *m, uint64_t now);
 void hv_nve_hello(struct hv *h, const struct nvdp_msg *m);
-void hv_nve_epochs(struct hv *h, const struct nvdp_hdr *hdr, int unicast);
+void hv_nve_epochs(struct hv *h, const struct nvdp_hdr *hdr, int unicast,
+                   uint64_t now);
 void hv_nve_heard(struct hv *h, uint64_t now);
 void hv_liveness(struct hv *h, uint64_t now);
 uint64_t hv_nve_deadline(const struct hv *h);
@@ -44,6 +45,16 @@ void hv_reconcile(struct hv *h, uint64_t now);
 
 /* ---- hv_resync.c ------------------------------------------------------ */
 void hv_resync_start(struct hv *h, const char *why);
+/* A resync the NVE's frames call for (its restart, our state lost there):
+ * at once within the resync budget, else deferred until it has room (an
+ * NVE flapping its epoch must not make us replay every VNIC per frame).
+ * hv_resync_deferred() starts a deferred one when it may: the next time
+ * it wants to run, UINT64_MAX if none waits. */
+void hv_resync_by_nve(struct hv *h, const char *why, uint64_t now);
+uint64_t hv_resync_deferred(struct hv *h, uint64_t now);
+/* The resync budget and the NVE's request bucket from the configuration:
+ * full at now, or (now UINT64_MAX: a reload) keeping what they hold. */
+void hv_proto_limits(struct hv *h, uint64_t now);
 /* Sends RESYNC BEGIN when one is needed, END once every replayed request
  * is answered: each as early as the window allows, before new work. */
 void hv_resync_step(struct hv *h, uint64_t now);

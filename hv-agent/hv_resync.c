@@ -88,6 +88,41 @@ hv_resync_start(struct hv *h, const char *why)
         h->wake(h);
 }
 
+void
+hv_resync_by_nve(struct hv *h, const char *why, uint64_t now)
+{
+    struct hv_proto *p = &h->proto;
+
+    if (p->phase == HV_RS_NEEDED || p->phase == HV_RS_BEGIN)
+        return; /* one is starting: it restates everything anyway */
+    if (p->resync_deferred == NULL && tbucket_take(&p->rs, now)) {
+        hv_resync_start(h, why);
+        return;
+    }
+    if (p->resync_deferred == NULL) {
+        p->nve.c.resyncs_deferred++;
+        log_warnx_rl(&p->rl, "resync (%s) deferred: the NVE asked for %u "
+                     "in a row", why, p->rs.burst);
+    }
+    p->resync_deferred = why;
+}
+
+uint64_t
+hv_resync_deferred(struct hv *h, uint64_t now)
+{
+    struct hv_proto *p = &h->proto;
+    const char *why = p->resync_deferred;
+
+    if (why == NULL)
+        return UINT64_MAX;
+    if (!tbucket_take(&p->rs, now))
+        return now + 1000 / (p->rs.rate ? p->rs.rate : 1);
+    p->resync_deferred = NULL;
+    if (p->phase != HV_RS_NEEDED && p->phase != HV_RS_BEGIN)
+        hv_resync_start(h, why);
+    return UINT64_MAX;
+}
+
 static void
 resync_msg(struct hv *h, uint8_t phase, uint64_t now)
 {

@@ -24,8 +24,8 @@ withdraw_vnic(struct hv *h, struct hv_vnic *v, const char *reason)
     hv_state_mark(&h->state, v);
     if (v->want == HV_WANT_DETACH)
         return; /* its VNIC_DISASSOC goes on: the same doubt */
-    log_warnx("vnic %s: withdrawn by the NVE: %s", hv_vnic_str(v, u),
-              *reason ? reason : "no reason given");
+    log_warnx_rl(&h->proto.rl_wd, "vnic %s: withdrawn by the NVE: %s",
+                 hv_vnic_str(v, u), *reason ? reason : "no reason given");
     v->tag = 0; /* must not be used any more; tag_hint remembers it */
     v->status = NVDP_ST_OK;
     snprintf(v->reason, sizeof(v->reason), "%s",
@@ -47,10 +47,11 @@ hv_withdraw_input(struct hv *h, const struct nvdp_msg *m)
     s->c.withdraws_rx++;
     if (!nvdp_sess_request_new(s, NULL, m))
         return;
-    for (v = TAILQ_FIRST(&h->state.all); v != NULL; v = next) {
-        next = TAILQ_NEXT(v, entry);
-        if (m->has_vnic && memcmp(m->vnic.b, v->uuid.b, 16) != 0)
-            continue;
+    /* one VNIC: found by its UUID, not by walking them all */
+    v = m->has_vnic ? hv_state_find(&h->state, &m->vnic)
+                    : TAILQ_FIRST(&h->state.all);
+    for (; v != NULL; v = next) {
+        next = m->has_vnic ? NULL : TAILQ_NEXT(v, entry);
         /* The NVE names the VN as we did (the one it holds, which is
          * not the desired one while we move the VNIC); a tag match also
          * identifies it (one tag per VN on our port). */

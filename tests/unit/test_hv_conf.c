@@ -134,6 +134,9 @@ test_defaults(void **st)
     assert_int_equal(c.hello_interval, 1000);
     assert_int_equal(c.hold_time, 10);
     assert_int_equal(c.rel.window, 256);
+    assert_int_equal(c.nve_req_rate, HV_NVE_REQ_RATE);
+    assert_int_equal(c.nve_req_burst, HV_NVE_REQ_BURST);
+    assert_int_equal(c.resync_burst, HV_RESYNC_BURST);
     assert_string_equal(c.state_file, STATEDIR "/hv-agent.state");
     assert_string_equal(c.ctl_path, RUNDIR "/hv-agent.sock");
     hv_conf_free(&c);
@@ -153,6 +156,8 @@ test_values(void **st)
                                "on-nve-loss = keep\n"
                                "window = 8\n"
                                "retransmit { initial = 50 max = 400 tries = 3 }\n"
+                               "limits { nve-request-rate = 7 "
+                               "nve-request-burst = 9 resync-burst = 2 }\n"
                                "state-file = \"/tmp/x.state\"\n"
                                "control-socket = \"/tmp/x.sock\"\n",
                                &c, path, sizeof(path), err, sizeof(err)), 0);
@@ -168,6 +173,9 @@ test_values(void **st)
     assert_int_equal(c.rel.rto_init, 50);
     assert_int_equal(c.rel.rto_max, 400);
     assert_int_equal(c.rel.max_tries, 3);
+    assert_int_equal(c.nve_req_rate, 7);
+    assert_int_equal(c.nve_req_burst, 9);
+    assert_int_equal(c.resync_burst, 2);
     assert_string_equal(c.state_file, "/tmp/x.state");
     assert_string_equal(c.ctl_path, "/tmp/x.sock");
     hv_conf_free(&c);

@@ -811,6 +811,99 @@ test_nve_lost_us_resyncs_once(void **st)
     assert_int_equal(e->h.proto.nve.c.resyncs, 2);
     env_free(e);
 }
+/* An NVE (or a station claiming to be it) that flaps its epoch: a burst
+ * of resyncs, then one per hello interval, not a replay of every VNIC per
+ * frame (hv-agent.conf(5) limits). */
+static void
+test_epoch_flap_bounded(void **st)
+{
+    struct env *e = env_new();
+    const struct nvdp_counters *c = &e->h.proto.nve.c;
+
+    (void)st;
+    nve_up(e); /* the start-up resync is not the NVE's doing */
+    attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    nve_answer_all(e);
+    for (int i = 0; i < 20; i++) {
+        e->nve_epoch++;
+        nve_group_hello(e);
+        run(e);
+        for (int k = 0; k < 3; k++) {
+            nve_answer_all(e);
+            run(e);
+        }
+    }
+    assert_int_equal(c->resyncs, 1 + HV_RESYNC_BURST);
+    assert_int_equal(c->resyncs_deferred, 1);
+    /* the one that waited goes a hello interval later, then no more */
+    advance(e, e->h.conf.hello_interval);
+    assert_int_equal(c->resyncs, 2 + HV_RESYNC_BURST);
+    nve_answer_all(e);
+    run(e);
+    nve_answer_all(e);
+    run(e);
+    nve_answer_all(e);
+    for (int i = 0; i < 10; i++) { /* the NVE, steady now */
+        nve_group_hello(e);
+        advance(e, e->h.conf.hello_interval);
+    }
+    assert_int_equal(c->resyncs, 2 + HV_RESYNC_BURST);
+    assert_int_equal(e->h.proto.phase, HV_RS_IDLE);
+    assert_int_equal(find(e, 1)->state, HV_VNIC_ATTACHED);
+    env_free(e);
+}
+
+static void
+prep_slow_nve(struct env *e)
+{
+    e->h.conf.nve_req_rate = 10;
+    e->h.conf.nve_req_burst = 5;
+}
+
+/* A storm of the NVE's requests (a frame of 40 WITHDRAWs): its bucket's
+ * worth is handled, the rest dropped unanswered and counted; RESPONSEs for
+ * txids we never used are counted and change nothing. */
+static void
+test_nve_storm_bounded(void **st)
+{
+    struct env *e = env_new_conf(0, prep_slow_nve);
+    const struct nvdp_counters *c = &e->h.proto.nve.c;
+    struct nvdp_msg *m = calloc(40, sizeof(*m));
+    size_t mark;
+
+    (void)st;
+    assert_non_null(m);
+    nve_up(e);
+    attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    nve_answer_all(e);
+    for (uint32_t i = 0; i < 40; i++)
+        withdraw_msg(&m[i], 100 + i, 999, NULL, "storm");
+    mark = e->nframes;
+    nve_frame(e, NVE_MAC, e->nve_epoch, HV_EPOCH, m, 40);
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESPONSE, NULL, 0), 5);
+    assert_int_equal(c->rx_rate_limited, 35);
+    assert_int_equal(c->withdraws_rx, 5);
+    /* a second later, its retransmissions get through again */
+    e->now += 1000;
+    mark = e->nframes;
+    nve_frame(e, NVE_MAC, e->nve_epoch, HV_EPOCH, &m[5], 5);
+    run(e);
+    assert_int_equal(count_type(e, mark, NVDP_MSG_RESPONSE, NULL, 0), 5);
+    /* RESPONSEs for nothing we asked */
+    for (uint32_t i = 0; i < 40; i++)
+        response(&m[i], 5000 + i, NVDP_MSG_ASSOC, NVDP_ST_CONFLICT, 0, "x");
+    for (int k = 0; k < 5; k++)
+        nve_frame(e, NVE_MAC, e->nve_epoch, HV_EPOCH, m, 40);
+    run(e);
+    assert_int_equal(c->rx_stray_responses, 200);
+    assert_int_equal(find(e, 1)->state, HV_VNIC_ATTACHED);
+    free(m);
+    env_free(e);
+}
+
 static void
 prep_saved(struct env *e)
 {
@@ -1848,6 +1941,8 @@ main(void)
         cmocka_unit_test(test_malformed_request_from_nve_answered),
         cmocka_unit_test(test_detach_given_up_is_retried),
         cmocka_unit_test(test_mutated_input_survives),
+        cmocka_unit_test(test_epoch_flap_bounded),
+        cmocka_unit_test(test_nve_storm_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
