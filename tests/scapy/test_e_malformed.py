@@ -15,7 +15,11 @@ SPEC_COUNTERS = ["rx_frames", "tx_frames", "rx_msgs", "tx_msgs",
                  "rx_malformed", "rx_bad_version", "rx_msg_errors",
                  "rx_unknown_skipped", "rx_short_txid", "rx_dup", "rx_stale",
                  "auth_unsupported", "tx_retransmits", "tx_giveups",
-                 "rx_stray_responses", "peers_expired", "resyncs"]
+                 "rx_stray_responses", "peers_expired", "resyncs",
+                 "rx_rate_limited", "hello_suppressed", "peers_evicted",
+                 "peers_over_limit", "limit_vnics", "limit_port_vnics",
+                 "limit_hv_vnics", "limit_vnic_addrs", "limit_hv_addrs",
+                 "limit_preassoc"]
 
 
 def counters(ctx):
