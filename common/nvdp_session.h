@@ -45,7 +45,7 @@ struct nvdp_counters {
     /* bounded state (spec 15, 16): both daemons', then nve-agent's */
     uint64_t rx_rate_limited, hello_suppressed, resyncs_deferred;
     uint64_t peers_evicted, limit_vnics, limit_port_vnics, limit_hv_vnics;
-    uint64_t limit_vnic_addrs, limit_hv_addrs, limit_preassoc;
+    uint64_t limit_vnic_addrs, limit_hv_addrs, limit_preassoc, limit_share;
 };
 
 /* Where an event counts: in up to NVDP_CNT_SETS sets at once (nve-agent:

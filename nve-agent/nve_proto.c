@@ -411,7 +411,7 @@ nve_counters_json(const struct nvdp_counters *c)
         NVDP_COUNTER(peers_evicted), NVDP_COUNTER(limit_vnics),
         NVDP_COUNTER(limit_port_vnics), NVDP_COUNTER(limit_hv_vnics),
         NVDP_COUNTER(limit_vnic_addrs), NVDP_COUNTER(limit_hv_addrs),
-        NVDP_COUNTER(limit_preassoc),
+        NVDP_COUNTER(limit_preassoc), NVDP_COUNTER(limit_share),
     };
 
     nvdp_counters_json(c, o);

@@ -9,6 +9,7 @@
 /* The counter of each limit a request may hit (enum tree_limit). */
 static const size_t limit_counter[] = {
     [TREE_LIM_VNICS] = offsetof(struct nvdp_counters, limit_vnics),
+    [TREE_LIM_SHARE] = offsetof(struct nvdp_counters, limit_share),
     [TREE_LIM_PORT_VNICS] = offsetof(struct nvdp_counters, limit_port_vnics),
     [TREE_LIM_HV_VNICS] = offsetof(struct nvdp_counters, limit_hv_vnics),
     [TREE_LIM_VNIC_ADDRS] = offsetof(struct nvdp_counters, limit_vnic_addrs),

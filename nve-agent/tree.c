@@ -370,6 +370,7 @@ hv_get(struct tree *t, uint16_t port, const uint8_t mac[6])
     h->port = port;
     h->next = t->hvs;
     t->hvs = h;
+    t->nhv++;
     if (t->hv_watch != NULL)
         t->hv_watch(t->hv_watch_arg, port, mac, 1);
     return h;
@@ -383,6 +384,7 @@ hv_put(struct tree *t, struct tree_hv *h)
     for (struct tree_hv **pp = &t->hvs; *pp; pp = &(*pp)->next)
         if (*pp == h) {
             *pp = h->next;
+            t->nhv--;
             if (t->hv_watch != NULL)
                 t->hv_watch(t->hv_watch_arg, h->port, h->mac, 0);
             free(h);
@@ -792,6 +794,21 @@ port_check(struct tree *t, const struct tree_req *r, struct tree_res *res)
 
 enum attach_kind { AT_CONNECT, AT_ASSOC, AT_PREASSOC, AT_PREASSOC_RR };
 
+/* The last eighth of max_vnics is kept for hypervisors below their fair
+ * share (what they hold against the NVE's VNICs over the hypervisors
+ * holding any): a station that fills the NVE from many MACs does not keep
+ * a new hypervisor from its first VNICs (protocol-spec 15). */
+static int
+crowded(const struct tree *t, const struct tree_hv *h)
+{
+    uint32_t soft = t->lim.max_vnics - t->lim.max_vnics / 8;
+
+    if (t->lim.max_vnics == 0 || t->nvnic < soft || h == NULL ||
+        t->nhv == 0)
+        return 0;
+    return h->nvnic >= soft / t->nhv;
+}
+
 /* Common path of VN_CONNECT, ASSOC and PREASSOC: validate everything, then
  * create or update the entry so a refusal leaves no trace. */
 static void
@@ -839,6 +856,12 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
             res_set(res, NVDP_ST_LIMIT, "NVE holds its limit of %u VNICs",
                     t->lim.max_vnics);
             res->limit = TREE_LIM_VNICS;
+            return;
+        }
+        if (crowded(t, h)) {
+            res_set(res, NVDP_ST_LIMIT, "NVE is crowded: hypervisor holds "
+                    "its share of %u VNICs", t->lim.max_vnics);
+            res->limit = TREE_LIM_SHARE;
             return;
         }
         if (p->max_vnics && p->nvnic >= p->max_vnics) {

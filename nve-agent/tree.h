@@ -86,6 +86,7 @@ enum tree_limit {
     TREE_LIM_HV_VNICS,   /* max_vnics_per_hv */
     TREE_LIM_PORT_VNICS, /* the port's max_vnics */
     TREE_LIM_VNICS,      /* max_vnics */
+    TREE_LIM_SHARE,      /* its share of max_vnics, the NVE being crowded */
     TREE_LIM_PREASSOC,   /* the port's max_preassoc */
 };
 
@@ -118,6 +119,7 @@ struct tree {
     struct tree_mslot *mtab; /* (VNI, MAC) -> holder, for conflicts */
     uint32_t mtabsz, mtabn;
     struct tree_hv *hvs;
+    uint32_t nhv; /* hypervisors holding entries */
     uint32_t nvnic, npreassoc;
     uint64_t next_expiry;
     uint64_t seed; /* random hash key: peers choose UUIDs and MACs */

@@ -441,11 +441,52 @@ test_bounded_state(void **state)
     assert_int_equal(res.status, NVDP_ST_LIMIT);
     assert_int_equal(res.limit, TREE_LIM_VNICS);
     assert_int_equal(x->t.nvnic, 3);
+    assert_int_equal(x->t.nhv, 3);
     /* an existing VNIC still changes at the limit */
     a[0] = A_IP4(1, 1);
     r = R(0, HV1, &u[0], 100, a, 1);
     tree_assoc(&x->t, &r, &res);
     assert_int_equal(res.status, NVDP_ST_OK);
+    x->t.lim.max_vnics = 0;
+
+    /* crowded (7/8 of max_vnics held): a hypervisor at its share (7 / 3
+     * hypervisors = 2) is refused, one below it (HV2: 1) gets the rest */
+    x->t.lim.max_vnics = 8;
+    struct nvdp_uuid w[8];
+    for (unsigned i = 0; i < 8; i++)
+        w[i] = U(200 + i);
+    for (unsigned i = 0; i < 2; i++) {
+        r = R(0, HV1, &w[i], 100, NULL, 0);
+        tree_connect(&x->t, &r, &res);
+        r = R(0, HV3, &w[2 + i], 200, NULL, 0);
+        tree_connect(&x->t, &r, &res);
+        assert_int_equal(res.status, NVDP_ST_OK);
+    }
+    assert_int_equal(x->t.nvnic, 7);
+    r = R(0, HV1, &w[4], 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(res.limit, TREE_LIM_SHARE);
+    r = R(1, HV2, &w[5], 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    /* a new hypervisor too, up to the hard limit */
+    r = R(0, HV2, &w[6], 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(res.limit, TREE_LIM_VNICS);
+    /* the entries made here go again */
+    const struct {
+        uint16_t port;
+        const uint8_t *hv;
+        unsigned w;
+    } made[] = {{0, HV1, 0}, {0, HV1, 1}, {0, HV3, 2}, {0, HV3, 3},
+                {1, HV2, 5}};
+    for (unsigned i = 0; i < 5; i++) {
+        r = R(made[i].port, made[i].hv, &w[made[i].w], 0, NULL, 0);
+        tree_vnic_disassoc(&x->t, &r, NVDP_INTENT_SHUTDOWN, &res);
+    }
+    assert_int_equal(x->t.nvnic, 3);
     x->t.lim.max_vnics = 0;
 
     /* addresses of one hypervisor, over all its VNICs: HV1 holds 2 (a MAC

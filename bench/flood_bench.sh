@@ -1,0 +1,144 @@
+#!/bin/bash
+# flood_bench.sh - a hostile station on nve-agent's bridged access port
+# (issue 12 section 2): ASSOCs with random VNIC UUIDs from 200 source MACs
+# and HELLOs from 10,000 random source MACs, for -t seconds, at full speed
+# (tests/lib/nvdp_flood.py, two processes). Prints nve-agent's RSS before
+# and after, its VNICs and peers, the log bytes it wrote during the flood,
+# its limit counters, and the latency of a legitimate hypervisor's attaches
+# (nvdpctl vnic attach --wait, detach after each) on the same port: idle
+# (the anchor, same run, same daemons) and during the flood, including a
+# hypervisor that starts during the flood. Default limits of
+# nve-agent.conf(5); daemons at info level, as in production. Prints
+# figures; not a pass/fail test. Needs root.
+#
+# usage: bench/flood_bench.sh [-b BUILD_DIR] [-t SECONDS] [-n ATTACHES]
+#                             [-a ASSOC_MACS] [-m HELLO_MACS]
+#   -b  build to use (default: an optimised, sanitizer-free build made in
+#       /tmp/splitnve-cp-bench-build, shared with cp_bench.sh)
+#   -t  flood duration (default 60)
+#   -n  attaches timed idle and during the flood (default 40 each)
+#   -a  source MACs of the ASSOC flood (default 200)
+#   -m  source MACs of the HELLO flood (default 10000)
+set -u
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=
+DUR=60
+N=40
+AMACS=200
+HMACS=10000
+while [ $# -gt 0 ]; do
+    case $1 in
+    -b) BUILD=$2; shift 2 ;;
+    -t) DUR=$2; shift 2 ;;
+    -n) N=$2; shift 2 ;;
+    -a) AMACS=$2; shift 2 ;;
+    -m) HMACS=$2; shift 2 ;;
+    *) sed -n '2,21p' "$0" >&2; exit 2 ;;
+    esac
+done
+if [ -z "$BUILD" ]; then
+    BUILD=/tmp/splitnve-cp-bench-build
+    if [ ! -f "$BUILD/Makefile" ]; then
+        mkdir -p "$BUILD"
+        (cd "$BUILD" && "$SRC/configure" -q CC=clang CFLAGS="-O2 -g") || exit 1
+    fi
+fi
+make -C "$BUILD" -s -j2 nve-agent/nve-agent hv-agent/hv-agent tools/nvdpctl \
+    >/dev/null || exit 1
+grep -q fsanitize "$BUILD/Makefile" 2>/dev/null &&
+    echo "flood_bench: warning: $BUILD has sanitizers: figures are distorted" >&2
+
+export BUILD_DIR=$BUILD top_builddir=$BUILD NT_DAEMON_VERBOSE= NT_QUIET=1
+. "$SRC/tests/lib/netns.sh"
+nt_init flood_bench
+PY=/usr/bin/python3
+
+# The demo's bridged port (hv1, the station in hv2) plus hv4 on the same
+# bridge: the hypervisor that starts during the flood.
+nt_topo_bridged
+nt_ns hv4
+nt_veth sw swhv4 hv4 up0 "" 02:48:56:00:00:04
+ip -n "$(nt_nsname sw)" link set swhv4 master br0
+export NVE_PORTS="port1 ap1
+port2 ap2"
+export NVE_VNS="blue:100 red:200" HV_VNS="blue:100 red:200"
+NT_HELLO_MS=1000 NT_HOLD_S=10 nt_start_nve nve nve
+NT_HELLO_MS=1000 NT_HOLD_S=10 nt_start_hv hv1 hv1 up0
+nt_wait 10 "hv1 hears the NVE" nt_hv_sees_nve hv1
+nve_pid=$(nt_pid nve)
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$nve_pid/status"; }
+logb() { stat -c %s "$NT_DIR/nve.log"; }
+pctl() { sort -n "$1" | awk -v p="$2" '{v[NR]=$1} END {i=int(p/100*(NR-1)+0.5)+1; printf "%.1f", v[i]}'; }
+
+# attaches HV FILE FIRST: N attaches (each answered by the NVE) and their
+# detaches; one latency in ms per line in FILE; failures counted in FILE.fail.
+attaches() {
+    local hv=$1 f=$2 base=$3 i t0 rc
+    : >"$f"
+    echo 0 >"$f.fail"
+    for i in $(seq "$base" $((base + N - 1))); do
+        t0=$(date +%s%N)
+        nt_ctl "$hv" vnic attach "$(nt_uuid "$i")" --vn blue \
+            --mac "$(nt_mac "$i")" --wait=10 >/dev/null 2>&1
+        rc=$?
+        if [ $rc = 0 ]; then
+            echo "$(( ($(date +%s%N) - t0) / 1000 ))" | awk '{printf "%.3f\n", $1/1000}' >>"$f"
+        else
+            echo $(( $(cat "$f.fail") + 1 )) >"$f.fail"
+        fi
+        nt_ctl "$hv" vnic detach "$(nt_uuid "$i")" --wait=10 >/dev/null 2>&1
+    done
+}
+
+attaches hv1 "$NT_DIR/idle" 1000
+rss0=$(rss); log0=$(logb)
+vn0=$(nt_jq nve .vnics status)
+
+nt_in hv2 $PY "$SRC/tests/lib/nvdp_flood.py" up0 --assoc-macs "$AMACS" \
+    --vni 100 --seconds "$DUR" >"$NT_DIR/flood-assoc.json" 2>&1 &
+fa=$!
+nt_in hv2 $PY "$SRC/tests/lib/nvdp_flood.py" up0 --hello-macs "$HMACS" \
+    --seconds "$DUR" >"$NT_DIR/flood-hello.json" 2>&1 &
+fh=$!
+NT_PIDS+=("$fa" "$fh")
+t_flood=$(date +%s)
+sleep $(( DUR / 6 + 1 ))
+# a hypervisor that starts during the flood: time to its first attach
+t0=$(date +%s%N)
+NT_HELLO_MS=1000 NT_HOLD_S=10 nt_start_hv hv4 hv4 up0
+new_ok=fail
+if nt_ctl hv4 vnic attach "$(nt_uuid 9000)" --vn blue --mac "$(nt_mac 9000)" \
+        --wait=20 >/dev/null 2>&1; then
+    new_ok=ok
+fi
+new_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+attaches hv1 "$NT_DIR/flood" 2000
+left=$(( DUR - ($(date +%s) - t_flood) ))
+peak_rss=$(rss)
+vn_flood=$(nt_jq nve .vnics status)
+peers_flood=$(nt_jq nve length peers)
+wait "$fa" "$fh" 2>/dev/null
+rss1=$(rss); log1=$(logb)
+c=$(nt_json nve counters)
+g() { jq -r ".nvdp.global.$1" <<<"$c"; }
+
+echo "flood_bench: $DUR s of flood on a bridged access port, nve-agent $(cd "$BUILD" && ./nve-agent/nve-agent -V 2>/dev/null | head -1) ($BUILD)"
+printf '  station: ASSOC flood %s, HELLO flood %s\n' \
+    "$(cat "$NT_DIR/flood-assoc.json")" "$(cat "$NT_DIR/flood-hello.json")"
+[ "$left" -lt 0 ] && echo "  note: the attaches outlasted the flood by $(( -left )) s"
+printf '  nve-agent RSS: %s kB before, %s kB during, %s kB after (+%s kB)\n' \
+    "$rss0" "$peak_rss" "$rss1" $((rss1 - rss0))
+printf '  VNICs: %s before, %s during (the flood'"'"'s MACs at their cap), peers %s\n' \
+    "$vn0" "$vn_flood" "$peers_flood"
+printf '  log written during the flood: %s bytes (%s lines)\n' $((log1 - log0)) \
+    "$(tail -c +$((log0 + 1)) "$NT_DIR/nve.log" | wc -l)"
+printf '  counters: rx_frames %s, limit_hv_vnics %s, limit_vnics %s, peers_over_limit %s, peers_evicted %s, rx_rate_limited %s, hello_suppressed %s\n' \
+    "$(g rx_frames)" "$(g limit_hv_vnics)" "$(g limit_vnics)" "$(g peers_over_limit)" \
+    "$(g peers_evicted)" "$(g rx_rate_limited)" "$(g hello_suppressed)"
+printf '  legitimate attach (ms)   p50    p99    failed  (of %s)\n' "$N"
+printf '    idle (anchor)        %6s %6s %6s\n' "$(pctl "$NT_DIR/idle" 50)" \
+    "$(pctl "$NT_DIR/idle" 99)" "$(cat "$NT_DIR/idle.fail")"
+printf '    during the flood     %6s %6s %6s\n' "$(pctl "$NT_DIR/flood" 50)" \
+    "$(pctl "$NT_DIR/flood" 99)" "$(cat "$NT_DIR/flood.fail")"
+printf '  a hypervisor started during the flood: first attach %s after %s ms (start included)\n' \
+    "$new_ok" "$new_ms"

@@ -1,0 +1,84 @@
+#!/bin/bash
+# hostile_flood.sh - a hostile station on a bridged access port (protocol-
+# spec 11.4, 15, 16): ASSOCs with random VNIC UUIDs from a few source MACs
+# and HELLOs from 10,000 random MACs at once, for a few seconds. The NVE's
+# VNICs stay at the per-hypervisor cap, its peers within holders plus the
+# newcomer pool, the limits are counted, and a new hypervisor that starts
+# on the same port during the flood attaches.
+set -u
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/netns.sh"
+nt_init hostile_flood
+PY=/usr/bin/python3
+$PY -c 'import scapy.all' 2>/dev/null || nt_skip "python3-scapy not installed"
+SECONDS_FLOOD=${NT_FLOOD_S:-8}
+ASSOC_MACS=4
+PER_HV=50
+NEWCOMERS=16
+
+nt_topo_bridged
+# port1 (the bridge) is open: any MAC may speak there.
+export NVE_PORTS="port1 ap1
+port2 ap2"
+export NVE_VNS="blue:100" HV_VNS="blue:100"
+export NVE_EXTRA="limits {
+    max-vnics-per-hypervisor = $PER_HV
+    max-newcomers-per-port = $NEWCOMERS
+    request-rate = 1000
+    request-burst = 256
+}"
+nt_start_nve nve nve
+
+# The station sits on the bridge next to hv1 (in hv2's namespace).
+nt_in hv2 $PY "$NT_LIB/nvdp_flood.py" up0 --assoc-macs $ASSOC_MACS \
+    --hello-macs 10000 --vni 100 --seconds "$SECONDS_FLOOD" \
+    >"$NT_DIR/flood.json" 2>"$NT_DIR/flood.err" &
+flood=$!
+NT_PIDS+=("$flood")
+flooding() { kill -0 "$flood" 2>/dev/null; }
+nve_vnics() { nt_jq nve .vnics status; }
+# the flood is under way: its MACs hold VNICs
+nt_wait 10 "the flood's VNICs reach the NVE" \
+    eval '[ "$(nve_vnics)" -ge $((ASSOC_MACS * PER_HV)) ]'
+nt_assert "the flood is still running" flooding
+
+# A new hypervisor starts on the flooded port and attaches.
+nt_start_hv hv1 hv1 up0
+nt_wait 10 "hv1 hears the NVE during the flood" nt_hv_sees_nve hv1
+t0=$(date +%s%N)
+nt_assert_rc "hv1 attaches during the flood" 0 \
+    nt_ctl hv1 vnic attach "$(nt_uuid 1)" --vn blue --mac "$(nt_mac 1)" --wait=8
+nt_log "attach during the flood: $(nt_ms_since "$t0") ms"
+nt_assert "the flood was still running during the attach" flooding
+nt_assert_eq "hv1's VNIC is attached" attached \
+    "$(nt_hv_field hv1 "$(nt_uuid 1)" state)"
+nt_assert_eq "the NVE holds hv1's VNIC" 1 \
+    "$(nt_nve_vnic_count nve "$(nt_uuid 1)")"
+
+# VNICs at the cap: the flood's MACs at their per-hypervisor limit, hv1's.
+nt_assert_eq "NVE VNICs at the cap during the flood" \
+    $((ASSOC_MACS * PER_HV + 1)) "$(nve_vnics)"
+peers=$(nt_jq nve '[.[] | select(.port == "port1")] | length' peers)
+nt_assert "port1 peers within holders + newcomers ($peers)" \
+    test "$peers" -le $((ASSOC_MACS + 1 + NEWCOMERS))
+wait "$flood" 2>/dev/null
+nt_log "flood: $(cat "$NT_DIR/flood.json")"
+sent=$(jq .sent "$NT_DIR/flood.json")
+nt_assert "the station sent thousands of frames ($sent)" test "${sent:-0}" -ge 5000
+
+g() { nt_jq nve ".nvdp.global.$1" counters; }
+nt_assert "refusals counted (limit_hv_vnics $(g limit_hv_vnics))" \
+    test "$(g limit_hv_vnics)" -gt 0
+nt_assert "newcomers evicted (peers_evicted $(g peers_evicted))" \
+    test "$(g peers_evicted)" -gt 1000
+nt_assert "requests over the rate dropped (rx_rate_limited $(g rx_rate_limited))" \
+    test "$(g rx_rate_limited)" -gt 0
+nt_assert "unicast HELLOs withheld (hello_suppressed $(g hello_suppressed))" \
+    test "$(g hello_suppressed)" -gt 0
+nt_assert_eq "NVE VNICs still at the cap" $((ASSOC_MACS * PER_HV + 1)) \
+    "$(nve_vnics)"
+# hv1 is a holder: the flood did not evict it, it is still in session
+nt_assert_eq "hv1 still attached after the flood" attached \
+    "$(nt_hv_field hv1 "$(nt_uuid 1)" state)"
+nt_assert_rc "hv1 attaches again after the flood" 0 \
+    nt_ctl hv1 vnic attach "$(nt_uuid 2)" --vn blue --mac "$(nt_mac 2)" --wait=5
+nt_pass
