@@ -45,7 +45,7 @@ if [ -z "$BUILD" ]; then
 fi
 make -C "$BUILD" -s -j2 nve-agent/nve-agent hv-agent/hv-agent tools/nvdpctl \
     >/dev/null || exit 1
-grep -q fsanitize "$BUILD/Makefile" 2>/dev/null &&
+grep -q '^SAN_CFLAGS = .*fsanitize' "$BUILD/Makefile" 2>/dev/null &&
     echo "flood_bench: warning: $BUILD has sanitizers: figures are distorted" >&2
 
 export BUILD_DIR=$BUILD top_builddir=$BUILD NT_DAEMON_VERBOSE= NT_QUIET=1
