@@ -132,8 +132,8 @@ printf '  VNICs: %s before, %s during (the flood'"'"'s MACs at their cap), peers
     "$vn0" "$vn_flood" "$peers_flood"
 printf '  log written during the flood: %s bytes (%s lines)\n' $((log1 - log0)) \
     "$(tail -c +$((log0 + 1)) "$NT_DIR/nve.log" | wc -l)"
-printf '  counters: rx_frames %s, limit_hv_vnics %s, limit_vnics %s, peers_over_limit %s, peers_evicted %s, rx_rate_limited %s, hello_suppressed %s\n' \
-    "$(g rx_frames)" "$(g limit_hv_vnics)" "$(g limit_vnics)" "$(g peers_over_limit)" \
+printf '  counters: rx_frames %s, limit_hv_vnics %s, limit_vnics %s, limit_share %s, peers_over_limit %s, peers_evicted %s, rx_rate_limited %s, hello_suppressed %s\n' \
+    "$(g rx_frames)" "$(g limit_hv_vnics)" "$(g limit_vnics)" "$(g limit_share)" "$(g peers_over_limit)" \
     "$(g peers_evicted)" "$(g rx_rate_limited)" "$(g hello_suppressed)"
 printf '  legitimate attach (ms)   p50    p99    failed  (of %s)\n' "$N"
 printf '    idle (anchor)        %6s %6s %6s\n' "$(pctl "$NT_DIR/idle" 50)" \

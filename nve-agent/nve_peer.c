@@ -6,10 +6,18 @@
 
 #include "nve_proto_int.h"
 
+static struct nve_peer **
+peer_bucket(const struct nve_proto *p, uint16_t port, const uint8_t mac[6])
+{
+    uint32_t i = tree_mac_hash(p->tree, port, mac) & (TREE_HV_HASH - 1);
+
+    return (struct nve_peer **)&p->ptab[i];
+}
+
 struct nve_peer *
 nve_peer_find(const struct nve_proto *p, uint16_t port, const uint8_t mac[6])
 {
-    for (struct nve_peer *e = p->peers; e; e = e->next)
+    for (struct nve_peer *e = *peer_bucket(p, port, mac); e; e = e->hnext)
         if (e->port == port && memcmp(e->s.mac, mac, 6) == 0)
             return e;
     return NULL;
@@ -36,8 +44,12 @@ nve_peer_new(struct nve_proto *p, uint16_t port, const uint8_t mac[6],
     /* entries kept through its expiry or a reload make it a holder */
     e->holds = tree_hv_find(p->tree, port, mac) != NULL;
     nve_peer_conf(p, e, now);
-    e->next = p->peers;
+    if ((e->next = p->peers) != NULL)
+        e->next->pprev = &e->next;
+    e->pprev = &p->peers;
     p->peers = e;
+    e->hnext = *peer_bucket(p, port, mac);
+    *peer_bucket(p, port, mac) = e;
     p->npeers++;
     p->port[port].npeers++;
     p->port[port].nholders += e->holds;
@@ -149,9 +161,12 @@ nve_peer_request_ok(struct nve_proto *p, struct nve_peer *e, uint64_t now)
 void
 nve_peer_free(struct nve_proto *p, struct nve_peer *e)
 {
-    for (struct nve_peer **pp = &p->peers; *pp; pp = &(*pp)->next)
-        if (*pp == e) {
-            *pp = e->next;
+    if ((*e->pprev = e->next) != NULL)
+        e->next->pprev = e->pprev;
+    for (struct nve_peer **b = peer_bucket(p, e->port, e->s.mac); *b;
+         b = &(*b)->hnext)
+        if (*b == e) {
+            *b = e->hnext;
             break;
         }
     p->npeers--;

@@ -15,7 +15,8 @@
 
 /* A hypervisor heard on a port (spec 11.4, 12.3). */
 struct nve_peer {
-    struct nve_peer *next;
+    struct nve_peer *next, **pprev; /* every peer */
+    struct nve_peer *hnext;          /* its nve_peer_find() bucket */
     /* mac, its epoch, in session (s.open: RESYNC BEGIN seen in this epoch),
      * its HELLO, its requests, our WITHDRAWs, its counters */
     struct nvdp_session s;
@@ -51,6 +52,8 @@ struct nve_proto {
     void *send_arg;
     struct nve_pport port[TREE_MAX_PORTS];
     struct nve_peer *peers;
+    struct nve_peer *ptab[TREE_HV_HASH]; /* by (port, MAC): every frame
+                                           * looks its sender up */
     unsigned npeers;
     struct nvdp_counters c;
     struct log_rl rl_peer; /* peer up / restarted: a spoofer can cause many */

@@ -348,10 +348,24 @@ mtab_unref(struct tree *t, struct tree_vnic *v, const uint8_t mac[6])
 
 /* ---- hypervisors -------------------------------------------------------- */
 
+uint32_t
+tree_mac_hash(const struct tree *t, uint32_t k, const uint8_t mac[6])
+{
+    return mac_hash(t, k, mac);
+}
+
+static struct tree_hv **
+hv_bucket(struct tree *t, uint16_t port, const uint8_t mac[6])
+{
+    return &t->hvtab[mac_hash(t, port, mac) & (TREE_HV_HASH - 1)];
+}
+
 struct tree_hv *
 tree_hv_find(const struct tree *t, uint16_t port, const uint8_t hv[6])
 {
-    for (struct tree_hv *h = t->hvs; h; h = h->next)
+    uint32_t i = mac_hash(t, port, hv) & (TREE_HV_HASH - 1);
+
+    for (struct tree_hv *h = t->hvtab[i]; h; h = h->hnext)
         if (h->port == port && mac_eq(h->mac, hv))
             return h;
     return NULL;
@@ -370,6 +384,8 @@ hv_get(struct tree *t, uint16_t port, const uint8_t mac[6])
     h->port = port;
     h->next = t->hvs;
     t->hvs = h;
+    h->hnext = *hv_bucket(t, port, mac);
+    *hv_bucket(t, port, mac) = h;
     t->nhv++;
     if (t->hv_watch != NULL)
         t->hv_watch(t->hv_watch_arg, port, mac, 1);
@@ -384,6 +400,12 @@ hv_put(struct tree *t, struct tree_hv *h)
     for (struct tree_hv **pp = &t->hvs; *pp; pp = &(*pp)->next)
         if (*pp == h) {
             *pp = h->next;
+            for (struct tree_hv **b = hv_bucket(t, h->port, h->mac); *b;
+                 b = &(*b)->hnext)
+                if (*b == h) {
+                    *b = h->hnext;
+                    break;
+                }
             t->nhv--;
             if (t->hv_watch != NULL)
                 t->hv_watch(t->hv_watch_arg, h->port, h->mac, 0);

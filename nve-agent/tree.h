@@ -49,6 +49,7 @@ struct tree_hv {
     uint32_t naddr; /* address records of all its entries */
     struct tree_vnic *head;
     struct tree_hv *next;
+    struct tree_hv *hnext; /* in its tree_hv_find() bucket */
 };
 
 /* Where changes go: the forwarder in the daemon (nve_sink, nve.c), a
@@ -110,6 +111,10 @@ struct tree_port {
 
 struct tree_mslot; /* (VNI, MAC) index slot */
 
+/* Buckets of the hypervisors by (port, MAC): looked up for every request,
+ * and a flood brings hundreds of them (keyed hash, chains). */
+#define TREE_HV_HASH 1024
+
 struct tree {
     struct tree_sink sink;
     struct tree_limits lim;
@@ -119,6 +124,7 @@ struct tree {
     struct tree_mslot *mtab; /* (VNI, MAC) -> holder, for conflicts */
     uint32_t mtabsz, mtabn;
     struct tree_hv *hvs;
+    struct tree_hv *hvtab[TREE_HV_HASH];
     uint32_t nhv; /* hypervisors holding entries */
     uint32_t nvnic, npreassoc;
     uint64_t next_expiry;
@@ -191,6 +197,10 @@ unsigned tree_hv_sweep_stale(struct tree *t, uint16_t port,
 unsigned tree_hv_release(struct tree *t, uint16_t port, const uint8_t hv[6]);
 struct tree_hv *tree_hv_find(const struct tree *t, uint16_t port,
                              const uint8_t hv[6]);
+/* A hash of (k, mac) keyed with the tree's random seed: MACs come from
+ * peers, who must not be able to choose colliding ones (nve_peer.c's
+ * peer table uses it too). */
+uint32_t tree_mac_hash(const struct tree *t, uint32_t k, const uint8_t mac[6]);
 
 /* Pre-associations past their deadline are removed; returns the count. */
 unsigned tree_expire(struct tree *t, uint64_t now);
