@@ -23,6 +23,46 @@ nve_peer_find(const struct nve_proto *p, uint16_t port, const uint8_t mac[6])
     return NULL;
 }
 
+/* The port's newcomers in the order they were last heard: the head is the
+ * one a MAC not heard before evicts, found without walking the peers. */
+static void
+lru_del(struct nve_pport *pp, struct nve_peer *e)
+{
+    if (e->lru_prev != NULL)
+        e->lru_prev->lru_next = e->lru_next;
+    else if (pp->lru_head == e)
+        pp->lru_head = e->lru_next;
+    else
+        return; /* not in the list (a holder) */
+    if (e->lru_next != NULL)
+        e->lru_next->lru_prev = e->lru_prev;
+    else
+        pp->lru_tail = e->lru_prev;
+    e->lru_next = e->lru_prev = NULL;
+}
+
+static void
+lru_add(struct nve_pport *pp, struct nve_peer *e)
+{
+    e->lru_next = NULL;
+    e->lru_prev = pp->lru_tail;
+    if (pp->lru_tail != NULL)
+        pp->lru_tail->lru_next = e;
+    else
+        pp->lru_head = e;
+    pp->lru_tail = e;
+}
+
+void
+nve_peer_heard(struct nve_proto *p, struct nve_peer *e, uint64_t now)
+{
+    e->s.last_heard = now;
+    if (!e->holds && p->port[e->port].lru_tail != e) {
+        lru_del(&p->port[e->port], e);
+        lru_add(&p->port[e->port], e);
+    }
+}
+
 struct nve_peer *
 nve_peer_new(struct nve_proto *p, uint16_t port, const uint8_t mac[6],
              uint32_t epoch, uint64_t now)
@@ -53,6 +93,8 @@ nve_peer_new(struct nve_proto *p, uint16_t port, const uint8_t mac[6],
     p->npeers++;
     p->port[port].npeers++;
     p->port[port].nholders += e->holds;
+    if (!e->holds)
+        lru_add(&p->port[port], e);
     return e;
 }
 
@@ -98,10 +140,13 @@ nve_peer_watch(void *arg, uint16_t port, const uint8_t mac[6], int holds)
     if (e == NULL || e->holds == !!holds)
         return;
     e->holds = !!holds;
-    if (holds)
+    if (holds) {
         p->port[port].nholders++;
-    else
+        lru_del(&p->port[port], e);
+    } else {
         p->port[port].nholders--;
+        lru_add(&p->port[port], e); /* as heard now: it was just active */
+    }
 }
 
 void
@@ -109,22 +154,20 @@ nve_peer_make_room(struct nve_proto *p, uint16_t port)
 {
     const struct nve_port *pc = nve_conf_port_by_id(p->conf, port);
     struct nve_pport *pp = &p->port[port];
-    struct nve_peer *lru = NULL;
+    struct nve_peer *lru;
     char ms[NVDP_MAC_STRLEN];
 
-    if (pc == NULL || pp->npeers - pp->nholders < pc->max_newcomers)
-        return;
-    for (struct nve_peer *e = p->peers; e; e = e->next)
-        if (e->port == port && !e->holds &&
-            (lru == NULL || e->s.last_heard < lru->s.last_heard))
-            lru = e;
-    if (lru == NULL)
-        return;
-    NVE_COUNT(p, NULL, port, peers_evicted);
-    log_warnx_rl(&p->rl_flood, "port %s holds %u newcomers: %s evicted "
-                 "(holds no state)", pp->name, pc->max_newcomers,
-                 nve_mac_str(lru->s.mac, ms));
-    nve_peer_free(p, lru);
+    /* more than one when holders became newcomers (their last entry went)
+     * or a reload lowered the limit */
+    while (pc != NULL && pp->npeers - pp->nholders >= pc->max_newcomers &&
+           (lru = pp->lru_head) != NULL) {
+        NVE_COUNT(p, NULL, port, peers_evicted);
+        if (log_rl_allow(&p->rl_flood, p->now))
+            log_warnx("port %s holds %u newcomers: %s evicted (holds no "
+                      "state)", pp->name, pc->max_newcomers,
+                      nve_mac_str(lru->s.mac, ms));
+        nve_peer_free(p, lru);
+    }
 }
 
 int
@@ -152,9 +195,10 @@ nve_peer_request_ok(struct nve_proto *p, struct nve_peer *e, uint64_t now)
      * when the bucket has refilled; an answer would send at the flood's
      * rate (spec 10.3, 15) */
     NVE_COUNT(p, e, e->port, rx_rate_limited);
-    log_warnx_rl(&p->rl_flood, "peer %s on %s: over %u requests/s, request "
-                 "dropped", nve_mac_str(e->s.mac, ms), p->port[e->port].name,
-                 e->rq.rate);
+    if (log_rl_allow(&p->rl_flood, now))
+        log_warnx("peer %s on %s: over %u requests/s, request dropped",
+                  nve_mac_str(e->s.mac, ms), p->port[e->port].name,
+                  e->rq.rate);
     return 0;
 }
 
@@ -172,6 +216,7 @@ nve_peer_free(struct nve_proto *p, struct nve_peer *e)
     p->npeers--;
     p->port[e->port].npeers--;
     p->port[e->port].nholders -= e->holds;
+    lru_del(&p->port[e->port], e);
     nvdp_sess_free(&e->s);
     free(e);
 }

@@ -209,7 +209,7 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
     in.cnt = nve_cnt(p, e, port); /* e may be new, or forgotten */
     if (e != NULL) {
         nvdp_sess_auth_seen(&e->s, &in);
-        e->s.last_heard = now;
+        nve_peer_heard(p, e, now);
     }
     if ((m = malloc(sizeof(*m))) == NULL)
         return;

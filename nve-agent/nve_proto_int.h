@@ -17,6 +17,8 @@
 struct nve_peer {
     struct nve_peer *next, **pprev; /* every peer */
     struct nve_peer *hnext;          /* its nve_peer_find() bucket */
+    /* newcomers of its port, least recently heard first (not holders) */
+    struct nve_peer *lru_next, *lru_prev;
     /* mac, its epoch, in session (s.open: RESYNC BEGIN seen in this epoch),
      * its HELLO, its requests, our WITHDRAWs, its counters */
     struct nvdp_session s;
@@ -40,6 +42,7 @@ struct nve_pport {
     uint64_t next_hello;
     unsigned npeers;
     unsigned nholders;     /* peers that hold state; the rest are newcomers */
+    struct nve_peer *lru_head, *lru_tail; /* the newcomers, by last heard */
     struct tbucket uhello; /* unicast HELLOs to peers on the port */
     struct nvdp_counters c;
 };
@@ -104,6 +107,8 @@ struct nve_peer *nve_peer_new(struct nve_proto *p, uint16_t port,
                               const uint8_t mac[6], uint32_t epoch,
                               uint64_t now);
 void nve_peer_free(struct nve_proto *p, struct nve_peer *e);
+/* A frame of e at now: its liveness, its place among newcomers. */
+void nve_peer_heard(struct nve_proto *p, struct nve_peer *e, uint64_t now);
 /* Room on port for a peer from a MAC not heard before: when the port holds
  * its limit of newcomers, the one heard least recently goes (peers that
  * hold state never do: spec 11.4). */

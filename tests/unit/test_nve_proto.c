@@ -1308,6 +1308,18 @@ test_newcomers_evicted(void **state)
     /* at one instant: the budget (its burst) bounds the HELLOs */
     assert_true(unicast <= 4);
     assert_true(c->hello_suppressed >= 1000 - 4);
+    /* the newcomer heard most recently is not the one evicted: HV2, heard
+     * every other frame of the flood, stays (least recently heard first) */
+    for (unsigned i = 0; i < 50; i++) {
+        mac[4] = 0x20, mac[5] = (uint8_t)i;
+        req1(x, 0, mac, hv_hello(10));
+        if (i % 2 == 0)
+            req1(x, 0, HV2, hv_hello(10));
+    }
+    struct json_object *peers = nve_proto_peers_json(x->p, x->now);
+    assert_non_null(strstr(json_object_to_json_string(peers),
+                           "02:00:00:00:00:02"));
+    json_object_put(peers);
     /* a new hypervisor during the flood: in at once, and it stays */
     assert_int_equal(req1(x, 0, HV2, assoc(2, 100, 2))->status, NVDP_ST_OK);
     for (unsigned i = 0; i < 100; i++) {
@@ -1316,6 +1328,19 @@ test_newcomers_evicted(void **state)
     }
     assert_int_equal(x->tree.nvnic, 2);
     assert_int_equal(nve_proto_npeers(x->p), 2 + 4);
+    /* its VNIC gone, HV2 is a newcomer again, evicted like any */
+    struct nvdp_msg *m = msg_new(NVDP_MSG_VNIC_DISASSOC);
+    m->has_vnic = 1, m->vnic = U(2), m->intent = NVDP_INTENT_SHUTDOWN;
+    assert_int_equal(req1(x, 0, HV2, m)->status, NVDP_ST_OK);
+    for (unsigned i = 0; i < 5; i++) {
+        mac[4] = 0x30, mac[5] = (uint8_t)i;
+        req1(x, 0, mac, hv_hello(10));
+    }
+    assert_int_equal(nve_proto_npeers(x->p), 1 + 4);
+    peers = nve_proto_peers_json(x->p, x->now);
+    assert_null(strstr(json_object_to_json_string(peers),
+                       "02:00:00:00:00:02"));
+    json_object_put(peers);
 }
 
 /* A station that alternates its epoch draws at most one unicast HELLO per
