@@ -23,43 +23,85 @@ nve_peer_find(const struct nve_proto *p, uint16_t port, const uint8_t mac[6])
     return NULL;
 }
 
-/* The port's newcomers in the order they were last heard: the head is the
- * one a MAC not heard before evicts, found without walking the peers. */
+/* A port's newcomers in two lists in the order they were last heard: the
+ * head of one is the peer evicted for a newcomer, found without walking
+ * the peers. */
 static void
 lru_del(struct nve_pport *pp, struct nve_peer *e)
 {
+    int k = e->pool;
+
+    if (k < 0)
+        return; /* a holder: in no list */
     if (e->lru_prev != NULL)
         e->lru_prev->lru_next = e->lru_next;
-    else if (pp->lru_head == e)
-        pp->lru_head = e->lru_next;
     else
-        return; /* not in the list (a holder) */
+        pp->lru_head[k] = e->lru_next;
     if (e->lru_next != NULL)
         e->lru_next->lru_prev = e->lru_prev;
     else
-        pp->lru_tail = e->lru_prev;
+        pp->lru_tail[k] = e->lru_prev;
     e->lru_next = e->lru_prev = NULL;
+    e->pool = -1;
+    pp->npool[k]--;
 }
 
 static void
-lru_add(struct nve_pport *pp, struct nve_peer *e)
+lru_add(struct nve_pport *pp, struct nve_peer *e, int k)
 {
+    e->pool = (int8_t)k;
     e->lru_next = NULL;
-    e->lru_prev = pp->lru_tail;
-    if (pp->lru_tail != NULL)
-        pp->lru_tail->lru_next = e;
+    e->lru_prev = pp->lru_tail[k];
+    if (pp->lru_tail[k] != NULL)
+        pp->lru_tail[k]->lru_next = e;
     else
-        pp->lru_head = e;
-    pp->lru_tail = e;
+        pp->lru_head[k] = e;
+    pp->lru_tail[k] = e;
+    pp->npool[k]++;
+}
+
+static void
+evict(struct nve_proto *p, struct nve_peer *e, const char *why)
+{
+    char ms[NVDP_MAC_STRLEN];
+
+    NVE_COUNT(p, NULL, e->port, peers_evicted);
+    if (log_rl_allow(&p->rl_flood, p->now))
+        log_warnx("port %s: peer %s evicted (holds no state): %s",
+                  p->port[e->port].name, nve_mac_str(e->s.mac, ms), why);
+    nve_peer_free(p, e);
+}
+
+void
+nve_peer_place(struct nve_proto *p, struct nve_peer *e)
+{
+    const struct nve_port *pc = nve_conf_port_by_id(p->conf, e->port);
+    struct nve_pport *pp = &p->port[e->port];
+    int k = e->holds ? -1 : e->s.open ? NVE_POOL_SESSION : NVE_POOL_NEW;
+    struct nve_peer *o;
+
+    if (k != e->pool) {
+        lru_del(pp, e);
+        if (k >= 0)
+            lru_add(pp, e, k);
+    }
+    /* in session: room among max-hypervisors, never a holder's */
+    while (pc != NULL && k == NVE_POOL_SESSION &&
+           pp->nholders + pp->npool[k] > pc->max_hv &&
+           (o = pp->lru_head[k]) != e)
+        evict(p, o, "port holds its limit of hypervisors");
 }
 
 void
 nve_peer_heard(struct nve_proto *p, struct nve_peer *e, uint64_t now)
 {
+    struct nve_pport *pp = &p->port[e->port];
+
     e->s.last_heard = now;
-    if (!e->holds && p->port[e->port].lru_tail != e) {
-        lru_del(&p->port[e->port], e);
-        lru_add(&p->port[e->port], e);
+    if (e->pool >= 0 && pp->lru_tail[e->pool] != e) {
+        int k = e->pool;
+        lru_del(pp, e);
+        lru_add(pp, e, k);
     }
 }
 
@@ -93,8 +135,9 @@ nve_peer_new(struct nve_proto *p, uint16_t port, const uint8_t mac[6],
     p->npeers++;
     p->port[port].npeers++;
     p->port[port].nholders += e->holds;
+    e->pool = -1;
     if (!e->holds)
-        lru_add(&p->port[port], e);
+        lru_add(&p->port[port], e, NVE_POOL_NEW);
     return e;
 }
 
@@ -140,13 +183,11 @@ nve_peer_watch(void *arg, uint16_t port, const uint8_t mac[6], int holds)
     if (e == NULL || e->holds == !!holds)
         return;
     e->holds = !!holds;
-    if (holds) {
+    if (holds)
         p->port[port].nholders++;
-        lru_del(&p->port[port], e);
-    } else {
+    else
         p->port[port].nholders--;
-        lru_add(&p->port[port], e); /* as heard now: it was just active */
-    }
+    /* its pool follows (nve_peer_place) once the request is handled */
 }
 
 void
@@ -154,20 +195,12 @@ nve_peer_make_room(struct nve_proto *p, uint16_t port)
 {
     const struct nve_port *pc = nve_conf_port_by_id(p->conf, port);
     struct nve_pport *pp = &p->port[port];
-    struct nve_peer *lru;
-    char ms[NVDP_MAC_STRLEN];
+    struct nve_peer *o;
 
-    /* more than one when holders became newcomers (their last entry went)
-     * or a reload lowered the limit */
-    while (pc != NULL && pp->npeers - pp->nholders >= pc->max_newcomers &&
-           (lru = pp->lru_head) != NULL) {
-        NVE_COUNT(p, NULL, port, peers_evicted);
-        if (log_rl_allow(&p->rl_flood, p->now))
-            log_warnx("port %s holds %u newcomers: %s evicted (holds no "
-                      "state)", pp->name, pc->max_newcomers,
-                      nve_mac_str(lru->s.mac, ms));
-        nve_peer_free(p, lru);
-    }
+    /* more than one when a reload lowered the limit */
+    while (pc != NULL && pp->npool[NVE_POOL_NEW] >= pc->max_newcomers &&
+           (o = pp->lru_head[NVE_POOL_NEW]) != NULL)
+        evict(p, o, "port holds its limit of newcomers");
 }
 
 int

@@ -230,6 +230,8 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
     }
     nve_out_send(o);
     free(m);
+    if (e != NULL)
+        nve_peer_place(p, e);
 }
 
 /* ---- timers ------------------------------------------------------------- */

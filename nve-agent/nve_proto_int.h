@@ -13,12 +13,18 @@
 #define NVE_TX_WINDOW_MAX 32
 #define NVE_TX_QUEUE_MAX 4096
 
+/* The newcomers' pools (spec 11.4): not in session, bounded by
+ * max-newcomers; in session (RESYNC BEGIN heard), sharing max-hypervisors
+ * with the holders. Each is evicted least recently heard first. */
+enum { NVE_POOL_NEW = 0, NVE_POOL_SESSION = 1 };
+
 /* A hypervisor heard on a port (spec 11.4, 12.3). */
 struct nve_peer {
     struct nve_peer *next, **pprev; /* every peer */
     struct nve_peer *hnext;          /* its nve_peer_find() bucket */
-    /* newcomers of its port, least recently heard first (not holders) */
+    /* its pool's list, least recently heard first (holders: none) */
     struct nve_peer *lru_next, *lru_prev;
+    int8_t pool;         /* NVE_POOL_*, -1 for a holder */
     /* mac, its epoch, in session (s.open: RESYNC BEGIN seen in this epoch),
      * its HELLO, its requests, our WITHDRAWs, its counters */
     struct nvdp_session s;
@@ -42,7 +48,9 @@ struct nve_pport {
     uint64_t next_hello;
     unsigned npeers;
     unsigned nholders;     /* peers that hold state; the rest are newcomers */
-    struct nve_peer *lru_head, *lru_tail; /* the newcomers, by last heard */
+    /* the newcomers by pool, least recently heard first (spec 11.4) */
+    struct nve_peer *lru_head[2], *lru_tail[2];
+    unsigned npool[2];
     struct tbucket uhello; /* unicast HELLOs to peers on the port */
     struct nvdp_counters c;
 };
@@ -109,6 +117,9 @@ struct nve_peer *nve_peer_new(struct nve_proto *p, uint16_t port,
 void nve_peer_free(struct nve_proto *p, struct nve_peer *e);
 /* A frame of e at now: its liveness, its place among newcomers. */
 void nve_peer_heard(struct nve_proto *p, struct nve_peer *e, uint64_t now);
+/* e's pool after its frame was handled (its session may have opened or
+ * closed, it may hold state): moved, and that pool kept to its limit. */
+void nve_peer_place(struct nve_proto *p, struct nve_peer *e);
 /* Room on port for a peer from a MAC not heard before: when the port holds
  * its limit of newcomers, the one heard least recently goes (peers that
  * hold state never do: spec 11.4). */

@@ -4,7 +4,7 @@
 # ASSOCs of random VNIC UUIDs from a few source MACs, and/or HELLOs from
 # many random source MACs, as fast as it can (or at --rate) for --seconds.
 """Usage: nvdp_flood.py IFACE [--assoc-macs N] [--hello-macs N] [--vni V]
-                         [--seconds S] [--rate FPS]
+                         [--seconds S] [--rate FPS] [--dst MAC]
 
 Frames are built once with the Scapy NVDP layer (tests/scapy/nvdp.py), then
 only their varying bytes (source MAC, txid, UUID) are patched, so that
@@ -30,9 +30,12 @@ MARK_UUID = bytes(range(0xA0, 0xB0))  # found in the template, then patched
 MARK_TXID = 0x5A5A5A5A
 
 
+DST = N.GROUP_MAC
+
+
 def template(msg, epoch):
     """A frame from a placeholder MAC with msg, to patch."""
-    raw = bytes(N.frame("02:00:00:00:00:00", N.GROUP_MAC, epoch, 0, [msg]))
+    raw = bytes(N.frame("02:00:00:00:00:00", DST, epoch, 0, [msg]))
     return bytearray(raw)
 
 
@@ -64,7 +67,12 @@ def main():
     ap.add_argument("--vni", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--rate", type=float, default=0, help="frames/s, 0: max")
+    ap.add_argument("--dst", default=N.GROUP_MAC,
+                    help="the NVE's MAC: a bridge forwards the flood to it "
+                    "alone (default: the group MAC, every station gets it)")
     a = ap.parse_args()
+    global DST
+    DST = a.dst
 
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((a.iface, 0))

@@ -1328,18 +1328,60 @@ test_newcomers_evicted(void **state)
     }
     assert_int_equal(x->tree.nvnic, 2);
     assert_int_equal(nve_proto_npeers(x->p), 2 + 4);
+    struct nvdp_msg *m;
+    /* a peer in session (its RESYNC BEGIN heard) but holding nothing is
+     * in the other pool: a HELLO flood does not evict it */
+    static const uint8_t HV3[6] = {0x02, 0, 0, 0, 0, 0x03};
+    m = msg_new(NVDP_MSG_RESYNC);
+    m->has_phase = 1, m->phase = NVDP_RESYNC_BEGIN;
+    assert_int_equal(req1(x, 0, HV3, m)->status, NVDP_ST_OK);
+    for (unsigned i = 0; i < 100; i++) {
+        mac[4] = 0x40, mac[5] = (uint8_t)i;
+        req1(x, 0, mac, hv_hello(10));
+    }
+    peers = nve_proto_peers_json(x->p, x->now);
+    assert_non_null(strstr(json_object_to_json_string(peers),
+                           "02:00:00:00:00:03"));
+    json_object_put(peers);
     /* its VNIC gone, HV2 is a newcomer again, evicted like any */
-    struct nvdp_msg *m = msg_new(NVDP_MSG_VNIC_DISASSOC);
+    m = msg_new(NVDP_MSG_VNIC_DISASSOC);
     m->has_vnic = 1, m->vnic = U(2), m->intent = NVDP_INTENT_SHUTDOWN;
     assert_int_equal(req1(x, 0, HV2, m)->status, NVDP_ST_OK);
     for (unsigned i = 0; i < 5; i++) {
         mac[4] = 0x30, mac[5] = (uint8_t)i;
         req1(x, 0, mac, hv_hello(10));
     }
-    assert_int_equal(nve_proto_npeers(x->p), 1 + 4);
+    assert_int_equal(nve_proto_npeers(x->p), 1 + 1 + 4);
     peers = nve_proto_peers_json(x->p, x->now);
     assert_null(strstr(json_object_to_json_string(peers),
                        "02:00:00:00:00:02"));
+    json_object_put(peers);
+}
+
+/* Peers in session but holding nothing share max-hypervisors with the
+ * holders: the least recently heard goes, never a holder. */
+static void
+test_session_pool_bounded(void **state)
+{
+    struct fx *x = *state;
+    static const uint8_t HV3[6] = {0x02, 0, 0, 0, 0, 0x03};
+    const uint8_t *who[2] = {HV2, HV3};
+    struct nvdp_msg *m;
+
+    x->conf->ports[0].max_hv = 2;
+    assert_int_equal(req1(x, 0, HV1, assoc(1, 100, 1))->status, NVDP_ST_OK);
+    for (int i = 0; i < 2; i++) {
+        m = msg_new(NVDP_MSG_RESYNC);
+        m->has_phase = 1, m->phase = NVDP_RESYNC_BEGIN;
+        assert_int_equal(req1(x, 0, who[i], m)->status, NVDP_ST_OK);
+        x->now += 10;
+    }
+    assert_int_equal(nve_proto_npeers(x->p), 2); /* HV1 and HV3 */
+    assert_int_equal(nve_proto_counters(x->p)->peers_evicted, 1);
+    struct json_object *peers = nve_proto_peers_json(x->p, x->now);
+    const char *s = json_object_to_json_string(peers);
+    assert_non_null(strstr(s, "02:00:00:00:00:01"));
+    assert_non_null(strstr(s, "02:00:00:00:00:03"));
     json_object_put(peers);
 }
 
@@ -1528,6 +1570,7 @@ main(void)
         T(test_withdraw_answer_scoped_by_epoch),
         T(test_nostate_hello_repeated),
         T(test_newcomers_evicted),
+        T(test_session_pool_bounded),
         T(test_epoch_flap_no_reflection),
         T(test_request_rate),
         T(test_limits_counted),
