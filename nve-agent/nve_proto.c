@@ -120,8 +120,8 @@ handle_msg(struct nve_proto *p, struct nvdp_out *o, struct nve_peer *e,
     } else if (!authorised)
         refuse(o, m, NVDP_ST_NOT_AUTHORISED,
                "hypervisor is not authorised on this port");
-    else
-        refuse(o, m, NVDP_ST_LIMIT, "port holds its limit of hypervisors");
+    else /* no memory for its peer entry */
+        refuse(o, m, NVDP_ST_INTERNAL, "out of memory for this hypervisor");
 }
 
 /* A request that failed decoding, answered like any other (through the
@@ -144,9 +144,8 @@ answer_error(struct nve_proto *p, struct nvdp_out *o, struct nve_peer *e,
  * none is kept for it. *fresh: new or restarted, so it is told at once
  * that we hold no session for it (at most once per hello interval). A
  * sender not heard before takes the place of the newcomer heard least
- * recently when the port holds its limit of newcomers. -1: the frame is
- * dropped. */
-static int
+ * recently when the port holds its limit of newcomers. */
+static void
 frame_peer(struct nve_proto *p, uint16_t port, const uint8_t src[6],
            uint32_t epoch, int authorised, struct nve_peer **ep, int *fresh)
 {
@@ -158,11 +157,11 @@ frame_peer(struct nve_proto *p, uint16_t port, const uint8_t src[6],
         NVE_COUNT(p, e, port, unauthorised);
         if (e != NULL) /* no longer authorised (reload): forget it */
             nve_peer_free(p, e), *ep = NULL;
-        return 0;
+        return;
     }
     if (e != NULL) {
         *fresh = nve_peer_epoch(p, e, epoch);
-        return 0;
+        return;
     }
     nve_peer_make_room(p, port);
     if ((*ep = e = nve_peer_new(p, port, src, epoch, p->now)) != NULL) {
@@ -171,7 +170,6 @@ frame_peer(struct nve_proto *p, uint16_t port, const uint8_t src[6],
             log_info("peer %s on %s up (epoch %08x)", nve_mac_str(src, ms),
                      p->port[port].name, epoch);
     }
-    return 0;
 }
 
 void
@@ -204,8 +202,7 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
     if (nvdp_in_open(&in, buf, len) < 0)
         return;
     authorised = nve_port_allows_hv(pc, src);
-    if (frame_peer(p, port, src, in.rd.hdr.epoch, authorised, &e, &fresh) < 0)
-        return;
+    frame_peer(p, port, src, in.rd.hdr.epoch, authorised, &e, &fresh);
     in.cnt = nve_cnt(p, e, port); /* e may be new, or forgotten */
     if (e != NULL) {
         nvdp_sess_auth_seen(&e->s, &in);

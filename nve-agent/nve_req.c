@@ -155,10 +155,10 @@ log_vnic(struct nve_proto *p, struct nve_peer *e, const struct nvdp_msg *m,
 {
     char us[NVDP_UUID_STRLEN], ms[NVDP_MAC_STRLEN];
 
-    nvdp_uuid_fmt(&m->vnic, us);
-    nve_mac_str(e->s.mac, ms);
     if (!log_rl_allow(&p->rl_vnic, p->now))
         return;
+    nvdp_uuid_fmt(&m->vnic, us);
+    nve_mac_str(e->s.mac, ms);
     if (tag != 0)
         log_info("vnic %s %s: vn %s, port %s, tag %u, hypervisor %s", us,
                  what, vn ? vn->name : "?", p->port[e->port].name, tag, ms);
