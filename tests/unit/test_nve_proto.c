@@ -1484,6 +1484,21 @@ test_limits_counted(void **state)
     assert_int_equal(c->status[NVDP_ST_LIMIT], 2);
 }
 
+/* Messages of type among everything captured. */
+static int
+captured(struct fx *x, uint16_t type)
+{
+    struct decoded d;
+    int n = 0;
+
+    for (int i = 0; i < x->ncap; i++) {
+        decode(&x->cap[i], &d);
+        for (int k = 0; k < d.n; k++)
+            n += d.m[k].type == type;
+    }
+    return n;
+}
+
 /* Until a hypervisor's HELLO says its window, one WITHDRAW at a time
  * (spec 10.2): the rest wait for its answer or its HELLO. */
 static void
@@ -1491,29 +1506,17 @@ test_withdraw_window_before_hello(void **state)
 {
     struct fx *x = *state;
     struct tree_filter f = {.port = 0, .any_vni = 1};
-    struct decoded d;
-    int n = 0;
 
     req1(x, 0, HV1, assoc(1, 100, 1));
     req1(x, 0, HV1, assoc(2, 200, 2));
     x->ncap = 0;
     assert_int_equal(nve_proto_withdraw(x->p, &f, "test", x->now), 2);
     nve_proto_timers(x->p, x->now);
-    for (int i = 0; i < x->ncap; i++) {
-        decode(&x->cap[i], &d);
-        for (int k = 0; k < d.n; k++)
-            n += d.m[k].type == NVDP_MSG_WITHDRAW;
-    }
-    assert_int_equal(n, 1);
+    assert_int_equal(captured(x, NVDP_MSG_WITHDRAW), 1);
     req1(x, 0, HV1, hv_hello(10)); /* window 16 */
     nve_proto_timers(x->p, x->now);
-    n = 0;
-    for (int i = 0; i < x->ncap; i++) {
-        decode(&x->cap[i], &d);
-        for (int k = 0; k < d.n; k++)
-            n += d.m[k].type == NVDP_MSG_WITHDRAW;
-    }
-    assert_int_equal(n, 1); /* the second, now in the window */
+    /* the second, now in the window */
+    assert_int_equal(captured(x, NVDP_MSG_WITHDRAW), 1);
 }
 
 /* Our WITHDRAW txids begin at 1 in every epoch of ours: an answer naming
