@@ -81,11 +81,11 @@ attaches hv1 "$NT_DIR/idle" 1000
 rss0=$(rss); log0=$(logb)
 vn0=$(nt_jq nve .vnics status)
 
-nt_in hv2 $PY "$SRC/tests/lib/nvdp_flood.py" up0 --dst "$NT_MAC_AP1" \
+ip netns exec "$(nt_nsname hv2)" $PY "$SRC/tests/lib/nvdp_flood.py" up0 --dst "$NT_MAC_AP1" \
     --assoc-macs "$AMACS" \
     --vni 100 --seconds "$DUR" >"$NT_DIR/flood-assoc.json" 2>&1 &
 fa=$!
-nt_in hv2 $PY "$SRC/tests/lib/nvdp_flood.py" up0 --dst "$NT_MAC_AP1" \
+ip netns exec "$(nt_nsname hv2)" $PY "$SRC/tests/lib/nvdp_flood.py" up0 --dst "$NT_MAC_AP1" \
     --hello-macs "$HMACS" \
     --seconds "$DUR" >"$NT_DIR/flood-hello.json" 2>&1 &
 fh=$!

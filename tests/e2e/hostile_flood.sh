@@ -10,7 +10,12 @@ set -u
 nt_init hostile_flood
 PY=/usr/bin/python3
 $PY -c 'import scapy.all' 2>/dev/null || nt_skip "python3-scapy not installed"
-SECONDS_FLOOD=${NT_FLOOD_S:-12}
+SECONDS_FLOOD=90 # at most: stopped once the attach has been checked
+# Frames per second: enough to churn the newcomers thousands of times and
+# to reach every limit, not so many that a sanitizer build on a loaded CI
+# machine drops frames at its socket whatever their source (that tail is
+# bench/flood_bench.sh's to measure, not this test's).
+RATE=${NT_FLOOD_RATE:-8000}
 ASSOC_MACS=4
 PER_HV=50
 NEWCOMERS=16
@@ -23,31 +28,32 @@ export NVE_VNS="blue:100" HV_VNS="blue:100"
 export NVE_EXTRA="limits {
     max-vnics-per-hypervisor = $PER_HV
     max-newcomers-per-port = $NEWCOMERS
-    request-rate = 1000
-    request-burst = 256
+    request-rate = 200
+    request-burst = 64
 }"
 nt_start_nve nve nve
 
 # The station sits on the bridge next to hv1 (in hv2's namespace).
-nt_in hv2 $PY "$NT_LIB/nvdp_flood.py" up0 --dst "$NT_MAC_AP1" \
+# ip netns exec execs python: $! is the station itself (nt_in would fork)
+ip netns exec "$(nt_nsname hv2)" $PY "$NT_LIB/nvdp_flood.py" up0 --dst "$NT_MAC_AP1" \
     --assoc-macs $ASSOC_MACS \
-    --hello-macs 10000 --vni 100 --seconds "$SECONDS_FLOOD" \
+    --hello-macs 10000 --vni 100 --seconds "$SECONDS_FLOOD" --rate "$RATE" \
     >"$NT_DIR/flood.json" 2>"$NT_DIR/flood.err" &
 flood=$!
 NT_PIDS+=("$flood")
 flooding() { kill -0 "$flood" 2>/dev/null; }
 nve_vnics() { nt_jq nve .vnics status; }
 # the flood is under way: its MACs hold VNICs
-nt_wait 10 "the flood's VNICs reach the NVE" \
+nt_wait 30 "the flood's VNICs reach the NVE" \
     eval '[ "$(nve_vnics)" -ge $((ASSOC_MACS * PER_HV)) ]'
 nt_assert "the flood is still running" flooding
 
 # A new hypervisor starts on the flooded port and attaches.
 nt_start_hv hv1 hv1 up0
-nt_wait 10 "hv1 hears the NVE during the flood" nt_hv_sees_nve hv1
+nt_wait 30 "hv1 hears the NVE during the flood" nt_hv_sees_nve hv1
 t0=$(date +%s%N)
 nt_assert_rc "hv1 attaches during the flood" 0 \
-    nt_ctl hv1 vnic attach "$(nt_uuid 1)" --vn blue --mac "$(nt_mac 1)" --wait=8
+    nt_ctl hv1 vnic attach "$(nt_uuid 1)" --vn blue --mac "$(nt_mac 1)" --wait=20
 nt_log "attach during the flood: $(nt_ms_since "$t0") ms"
 nt_assert "the flood was still running during the attach" flooding
 nt_assert_eq "hv1's VNIC is attached" attached \
@@ -61,10 +67,12 @@ nt_assert_eq "NVE VNICs at the cap during the flood" \
 peers=$(nt_jq nve '[.[] | select(.port == "port1")] | length' peers)
 nt_assert "port1 peers within holders + newcomers ($peers)" \
     test "$peers" -le $((ASSOC_MACS + 1 + NEWCOMERS))
+kill -TERM "$flood"
 wait "$flood" 2>/dev/null
 nt_log "flood: $(cat "$NT_DIR/flood.json")"
 sent=$(jq .sent "$NT_DIR/flood.json")
-nt_assert "the station sent thousands of frames ($sent)" test "${sent:-0}" -ge 5000
+nt_assert "the station sent thousands of frames ($sent)" \
+    test "${sent:-0}" -ge 5000
 
 g() { nt_jq nve ".nvdp.global.$1" counters; }
 nt_assert "refusals counted (limit_hv_vnics $(g limit_hv_vnics))" \
@@ -76,7 +84,7 @@ nt_assert "requests over the rate dropped (rx_rate_limited $(g rx_rate_limited))
 nt_assert "unicast HELLOs withheld (hello_suppressed $(g hello_suppressed))" \
     test "$(g hello_suppressed)" -gt 0
 # the flood's MACs, silent now, expire: their entries go, hv1's stays
-nt_wait $((NT_HOLD_S * 3)) "the flood's entries released after the hold time" \
+nt_wait $((NT_HOLD_S * 8)) "the flood's entries released after the hold time" \
     nt_eq 1 nve_vnics
 # hv1 is a holder: the flood did not evict it, it is still in session
 nt_assert_eq "hv1 still attached after the flood" attached \

@@ -8,7 +8,8 @@
 
 Frames are built once with the Scapy NVDP layer (tests/scapy/nvdp.py), then
 only their varying bytes (source MAC, txid, UUID) are patched, so that
-Python sends tens of thousands of frames per second. Prints one JSON line:
+Python sends tens of thousands of frames per second. SIGTERM ends the
+flood early (its figures are printed all the same). Prints one JSON line:
 {"sent": N, "seconds": S, "fps": F, "assoc": A, "hello": H}.
 """
 
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import socket
 import struct
 import sys
@@ -90,14 +92,15 @@ def main():
     sent = {"a": 0, "h": 0}
     prefix = os.urandom(8)
     t0 = time.monotonic()
-    end = t0 + a.seconds
+    stop = [t0 + a.seconds]
+    signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, 0))
     gap = 1.0 / a.rate if a.rate > 0 else 0
     nxt = t0
     i = 0
     while True:
         if (i & 255) == 0:
             now = time.monotonic()
-            if now >= end:
+            if now >= stop[0]:
                 break
         k = kinds[i % len(kinds)]
         if k == "a":
