@@ -87,7 +87,7 @@ nve_fuzz_new(struct ev_loop *l)
     char path[] = "/tmp/fuzz_ctl_nve.XXXXXX";
     int fd = mkstemp(path);
     struct tree_sink sink;
-    struct tree_limits lim = {64, 0, 120000};
+    struct tree_limits lim = {.max_addrs = 64, .preassoc_ms = 120000};
 
     if (fd < 0 || write(fd, CONF, strlen(CONF)) != (ssize_t)strlen(CONF))
         abort();
