@@ -556,8 +556,10 @@ nve_fx_new(void)
     x->conf = nve_conf_load(path);
     assert_non_null(x->conf);
     assert_int_equal(x->conf->ports[0].auth, NVDP_AUTH_REQUIRED);
-    assert_int_equal(
-        tree_init(&x->tree, NULL, &(struct tree_limits){64, 0, 1000}), 0);
+    assert_int_equal(tree_init(&x->tree, NULL,
+                               &(struct tree_limits){.max_addrs = 64,
+                                                     .preassoc_ms = 1000}),
+                     0);
     tree_port_set(&x->tree, 0, &x->conf->ports[0].tags, 0);
     x->p = nve_proto_new(x->conf, &x->tree, NVE_EPOCH, nve_grab, x);
     nve_proto_port_up(x->p, 0, "p0", NVE_MAC, 1500, 1000);
