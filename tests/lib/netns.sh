@@ -99,7 +99,13 @@ nt_cleanup() {
             tail -n 40 "$f" >&2
         done
     fi
+    # What still runs in our namespaces was started by this test too (a
+    # capture or relay started through nt_in in the background: its
+    # recorded pid is the subshell's); it goes with them.
     for ns in "${NT_NETNS[@]}"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -KILL "$pid" 2>/dev/null
+        done
         ip netns del "$ns" 2>/dev/null
     done
     if [ -n "$NT_DIR" ] && [ "${NT_KEEP:-0}" != 1 ]; then
@@ -442,7 +448,10 @@ nt_topo_impaired() {
     ip -n "$(nt_nsname "$w")" link set "${w}a" promisc on
     ip -n "$(nt_nsname "$w")" link set "${w}b" promisc on
     # shellcheck disable=SC2086 # NT_IMPAIR is a list of options
-    nt_in "$w" /usr/bin/python3 "$NT_LIB/impair.py" "${w}a" "${w}b" $NT_IMPAIR \
+    # ip netns exec, not nt_in: a function in the background is a subshell,
+    # and its pid (which cleanup and nt_impair_* signal) would not be the relay
+    ip netns exec "$(nt_nsname "$w")" /usr/bin/python3 "$NT_LIB/impair.py" \
+        "${w}a" "${w}b" $NT_IMPAIR \
         --stats "$NT_DIR/impair-$hv.json" >"$NT_DIR/impair-$hv.log" 2>&1 &
     pid=$!
     NT_PIDS+=("$pid")
