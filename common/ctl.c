@@ -884,19 +884,16 @@ ctl_server_stats_json(const struct ctl_server *s)
 {
     struct json_object *o = json_object_new_object();
 
-#define I(k, v)                                                             \
-    json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
-    I("connections", s->nconns);
-    I("max_connections", s->o.max_conns);
-    I("accepted", s->st.accepted);
-    I("refused", s->st.refused);
-    I("idle_closed", s->st.idle_closed);
-    I("requests", s->st.requests);
-    I("bad_request", s->st.bad_request);
-    I("unknown_cmd", s->st.unknown_cmd);
-    I("oversize", s->st.oversize);
-    I("outq_overflow", s->st.outq_overflow);
-#undef I
+    ctl_jint(o, "connections", s->nconns);
+    ctl_jint(o, "max_connections", s->o.max_conns);
+    ctl_jint(o, "accepted", s->st.accepted);
+    ctl_jint(o, "refused", s->st.refused);
+    ctl_jint(o, "idle_closed", s->st.idle_closed);
+    ctl_jint(o, "requests", s->st.requests);
+    ctl_jint(o, "bad_request", s->st.bad_request);
+    ctl_jint(o, "unknown_cmd", s->st.unknown_cmd);
+    ctl_jint(o, "oversize", s->st.oversize);
+    ctl_jint(o, "outq_overflow", s->st.outq_overflow);
     return o;
 }
 

@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define CTL_REQ_MAX (64 * 1024)          /* bytes of one request */
@@ -119,6 +120,18 @@ int ctl_server_nconns(const struct ctl_server *s);
 /* The counters and the open connections as a JSON object, for the
  * daemons' "counters" answers. */
 struct json_object *ctl_server_stats_json(const struct ctl_server *s);
+
+/* The views' members: an integer, a string (NULL as ""). */
+static inline void
+ctl_jint(struct json_object *o, const char *k, int64_t v)
+{
+    json_object_object_add(o, k, json_object_new_int64(v));
+}
+static inline void
+ctl_jstr(struct json_object *o, const char *k, const char *v)
+{
+    json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
 
 /* ---- client ---------------------------------------------------------- */
 int ctl_client_connect(const char *path); /* fd or -1 (errno) */

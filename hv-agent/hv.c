@@ -420,22 +420,20 @@ hv_persist_json(const struct hv *h)
     const struct hv_journal *j = &h->journal;
     struct json_object *o = json_object_new_object();
 
-#define I(k, v) json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
     json_object_object_add(o, "file", json_object_new_string(j->path));
-    I("journal_bytes", j->size);
-    I("live_bytes", h->state.live_bytes);
-    I("commits", j->st.commits);
-    I("records", j->st.records);
-    I("rewrites", j->st.rewrites);
-    I("write_errors", j->st.write_errors);
-    I("sync_errors", j->st.sync_errors);
-    I("saves", h->state_saves);
-    I("save_errors", h->state_save_errors);
-    I("undone", h->state_undone);
-    I("damaged_records", h->state_damaged);
-    I("compactions", h->state_compactions);
-    I("compaction_errors", h->state_compaction_errors);
-#undef I
+    ctl_jint(o, "journal_bytes", j->size);
+    ctl_jint(o, "live_bytes", h->state.live_bytes);
+    ctl_jint(o, "commits", j->st.commits);
+    ctl_jint(o, "records", j->st.records);
+    ctl_jint(o, "rewrites", j->st.rewrites);
+    ctl_jint(o, "write_errors", j->st.write_errors);
+    ctl_jint(o, "sync_errors", j->st.sync_errors);
+    ctl_jint(o, "saves", h->state_saves);
+    ctl_jint(o, "save_errors", h->state_save_errors);
+    ctl_jint(o, "undone", h->state_undone);
+    ctl_jint(o, "damaged_records", h->state_damaged);
+    ctl_jint(o, "compactions", h->state_compactions);
+    ctl_jint(o, "compaction_errors", h->state_compaction_errors);
     json_object_object_add(o, "error", h->state_error[0] ?
                            json_object_new_string(h->state_error) : NULL);
     json_object_object_add(o, "incomplete",

@@ -14,18 +14,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void
-jstr(struct json_object *o, const char *k, const char *v)
-{
-    json_object_object_add(o, k, json_object_new_string(v ? v : ""));
-}
-
-static void
-jint(struct json_object *o, const char *k, int64_t v)
-{
-    json_object_object_add(o, k, json_object_new_int64(v));
-}
-
 static uint64_t
 now_ms(struct nve *n)
 {
@@ -62,23 +50,23 @@ nve_ctl_status(struct nve *n)
             tree_port_tags(&n->tree, n->conf->ports[i].id);
         tags += ta ? ta->nused : 0;
     }
-    jstr(o, "name", n->conf->name);
-    jstr(o, "role", "nve");
-    jint(o, "pid", getpid());
+    ctl_jstr(o, "name", n->conf->name);
+    ctl_jstr(o, "role", "nve");
+    ctl_jint(o, "pid", getpid());
     snprintf(ep, sizeof(ep), "%08x", n->epoch);
-    jstr(o, "epoch", ep);
-    jint(o, "uptime_ms", (int64_t)(now_ms(n) - n->started));
-    jstr(o, "config", n->conf_path);
-    jstr(o, "control_socket", n->ctl_path);
-    jint(o, "ports", n->conf->nports);
-    jint(o, "vns", n->conf->nvns);
-    jint(o, "peers", n->proto ? nve_proto_npeers(n->proto) : 0);
-    jint(o, "vnics", n->tree.nvnic);
-    jint(o, "preassociated", n->tree.npreassoc);
-    jint(o, "tags", tags);
-    jint(o, "reloads", (int64_t)n->reloads);
-    jint(o, "reload_failures", (int64_t)n->reload_failures);
-    jint(o, "fwd_errors", (int64_t)n->tree.fwd_errors);
+    ctl_jstr(o, "epoch", ep);
+    ctl_jint(o, "uptime_ms", (int64_t)(now_ms(n) - n->started));
+    ctl_jstr(o, "config", n->conf_path);
+    ctl_jstr(o, "control_socket", n->ctl_path);
+    ctl_jint(o, "ports", n->conf->nports);
+    ctl_jint(o, "vns", n->conf->nvns);
+    ctl_jint(o, "peers", n->proto ? nve_proto_npeers(n->proto) : 0);
+    ctl_jint(o, "vnics", n->tree.nvnic);
+    ctl_jint(o, "preassociated", n->tree.npreassoc);
+    ctl_jint(o, "tags", tags);
+    ctl_jint(o, "reloads", (int64_t)n->reloads);
+    ctl_jint(o, "reload_failures", (int64_t)n->reload_failures);
+    ctl_jint(o, "fwd_errors", (int64_t)n->tree.fwd_errors);
     return o;
 }
 
@@ -97,17 +85,17 @@ nve_ctl_ports(struct nve *n)
 
         for (struct tree_hv *h = n->tree.hvs; h; h = h->next)
             npeers += h->port == p->id;
-        jstr(o, "name", p->name);
-        jstr(o, "interface", p->ifname);
-        jint(o, "id", p->id);
-        jint(o, "mtu", n->link[p->id].open ? n->link[p->id].sock.mtu : 0);
+        ctl_jstr(o, "name", p->name);
+        ctl_jstr(o, "interface", p->ifname);
+        ctl_jint(o, "id", p->id);
+        ctl_jint(o, "mtu", n->link[p->id].open ? n->link[p->id].sock.mtu : 0);
         json_object_object_add(o, "up",
                                json_object_new_boolean(n->link[p->id].open));
         tagset_fmt(&p->tags, buf, sizeof(buf));
-        jstr(o, "tags", buf);
-        jstr(o, "reserved_tags", p->reserved_str);
-        jint(o, "tags_used", ta ? ta->nused : 0);
-        jint(o, "tags_free", ta ? tag_free_count(ta) : 0);
+        ctl_jstr(o, "tags", buf);
+        ctl_jstr(o, "reserved_tags", p->reserved_str);
+        ctl_jint(o, "tags_used", ta ? ta->nused : 0);
+        ctl_jint(o, "tags_free", ta ? tag_free_count(ta) : 0);
         l = json_object_new_array();
         for (unsigned k = 0; k < p->nhv; k++) {
             nvdp_mac_fmt(p->hv[k], buf);
@@ -122,12 +110,12 @@ nve_ctl_ports(struct nve *n)
         json_object_object_add(o, "vns", !p->all_vns ? l
                                    : (json_object_put(l),
                                       json_object_new_string("all")));
-        jint(o, "max_vnics", p->max_vnics);
-        jint(o, "vnics", tp ? tp->nvnic : 0);
-        jint(o, "hypervisors_with_vnics", npeers);
+        ctl_jint(o, "max_vnics", p->max_vnics);
+        ctl_jint(o, "vnics", tp ? tp->nvnic : 0);
+        ctl_jint(o, "hypervisors_with_vnics", npeers);
         /* frames the kernel dropped before we read them: a resync of many
          * hypervisors at once must not make any */
-        jint(o, "rx_kernel_drops",
+        ctl_jint(o, "rx_kernel_drops",
              n->link[p->id].open
                  ? (int64_t)l2sock_kernel_drops(&n->link[p->id].sock)
                  : 0);
@@ -150,22 +138,22 @@ nve_ctl_vns(struct nve *n)
         struct json_object *ports = json_object_new_array();
         unsigned tags = 0;
 
-        jstr(o, "name", v->name);
+        ctl_jstr(o, "name", v->name);
         if (v->has_uuid) {
             char u[NVDP_UUID_STRLEN];
             nvdp_uuid_fmt(&v->uuid, u);
-            jstr(o, "uuid", u);
+            ctl_jstr(o, "uuid", u);
         } else {
             json_object_object_add(o, "uuid", NULL);
         }
-        jint(o, "vni", v->vni);
+        ctl_jint(o, "vni", v->vni);
         for (unsigned k = 0; k < v->nflood; k++)
             json_object_array_add(fl, json_object_new_string(v->flood[k]));
         for (unsigned k = 0; k < v->nremote; k++) {
             struct json_object *r = json_object_new_object();
             nvdp_mac_fmt(v->remote[k].mac, buf);
-            jstr(r, "mac", buf);
-            jstr(r, "vtep", v->remote[k].vtep);
+            ctl_jstr(r, "mac", buf);
+            ctl_jstr(r, "vtep", v->remote[k].vtep);
             json_object_array_add(rm, r);
         }
         for (unsigned k = 0; k < n->conf->nports; k++) {
@@ -178,7 +166,7 @@ nve_ctl_vns(struct nve *n)
         json_object_object_add(o, "flood", fl);
         json_object_object_add(o, "remote_macs", rm);
         json_object_object_add(o, "ports", ports);
-        jint(o, "tags", tags);
+        ctl_jint(o, "tags", tags);
         json_object_array_add(a, o);
     }
     return a;
@@ -202,11 +190,11 @@ nve_ctl_tags(struct nve *n, const char *port)
                 continue;
             struct json_object *o = json_object_new_object();
             uint32_t vni = tag_vni(ta, (uint16_t)t);
-            jstr(o, "port", p->name);
-            jint(o, "tag", t);
-            jstr(o, "vn", vn_name_of(n, vni));
-            jint(o, "vni", vni);
-            jint(o, "vnics", tag_refs(ta, (uint16_t)t));
+            ctl_jstr(o, "port", p->name);
+            ctl_jint(o, "tag", t);
+            ctl_jstr(o, "vn", vn_name_of(n, vni));
+            ctl_jint(o, "vni", vni);
+            ctl_jint(o, "vnics", tag_refs(ta, (uint16_t)t));
             json_object_array_add(a, o);
         }
     }
@@ -232,15 +220,15 @@ vnic_json(void *arg, const struct tree_vnic *v)
         return;
     o = json_object_new_object();
     nvdp_uuid_fmt(&v->uuid, buf);
-    jstr(o, "vnic", buf);
-    jstr(o, "port", port_name_of(x->n, v->port));
+    ctl_jstr(o, "vnic", buf);
+    ctl_jstr(o, "port", port_name_of(x->n, v->port));
     nvdp_mac_fmt(v->hv->mac, buf);
-    jstr(o, "hv", buf);
-    jstr(o, "vn", vn_name_of(x->n, v->vni));
-    jint(o, "vni", v->vni);
+    ctl_jstr(o, "hv", buf);
+    ctl_jstr(o, "vn", vn_name_of(x->n, v->vni));
+    ctl_jint(o, "vni", v->vni);
     json_object_object_add(o, "tag",
                            v->tag ? json_object_new_int(v->tag) : NULL);
-    jstr(o, "state", tree_state_str(v));
+    ctl_jstr(o, "state", tree_state_str(v));
     json_object_object_add(o, "stale",
                            json_object_new_boolean(v->flags & TREE_F_STALE));
     macs = json_object_new_array();
@@ -254,7 +242,7 @@ vnic_json(void *arg, const struct tree_vnic *v)
             json_object_array_add(ips, json_object_new_string(buf));
         }
     }
-    jstr(o, "mac", json_object_array_length(macs)
+    ctl_jstr(o, "mac", json_object_array_length(macs)
                        ? json_object_get_string(json_object_array_get_idx(macs, 0))
                        : "");
     json_object_object_add(o, "macs", macs);
@@ -434,10 +422,10 @@ run_counters(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 
     json_object_object_add(o, "nvdp", nve_proto_counters_json(n->proto));
     t = json_object_new_object();
-    jint(t, "vnics", n->tree.nvnic);
-    jint(t, "preassociated", n->tree.npreassoc);
-    jint(t, "fwd_errors", (int64_t)n->tree.fwd_errors);
-    jint(t, "memory_bytes", (int64_t)n->tree.mem);
+    ctl_jint(t, "vnics", n->tree.nvnic);
+    ctl_jint(t, "preassociated", n->tree.npreassoc);
+    ctl_jint(t, "fwd_errors", (int64_t)n->tree.fwd_errors);
+    ctl_jint(t, "memory_bytes", (int64_t)n->tree.mem);
     json_object_object_add(o, "tree", t);
     json_object_object_add(o, "fwd", fwd_counters_json(n->fwd));
     if (n->ctl != NULL)
@@ -487,9 +475,9 @@ run_disconnect(struct nve *n, const struct nve_args *a,
                         "no matching VNIC on port %s in VN %s", p->name,
                         v->name);
     o = json_object_new_object();
-    jstr(o, "port", p->name);
-    jstr(o, "vn", v->name);
-    jint(o, "withdrawn", cnt);
+    ctl_jstr(o, "port", p->name);
+    ctl_jstr(o, "vn", v->name);
+    ctl_jint(o, "withdrawn", cnt);
     return o;
 }
 
@@ -503,9 +491,9 @@ run_reload(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
                         "configuration %s refused (see the log); the running "
                         "configuration is kept", n->conf_path);
     o = json_object_new_object();
-    jstr(o, "config", n->conf_path);
-    jint(o, "ports", n->conf->nports);
-    jint(o, "vns", n->conf->nvns);
+    ctl_jstr(o, "config", n->conf_path);
+    ctl_jint(o, "ports", n->conf->nports);
+    ctl_jint(o, "vns", n->conf->nvns);
     return o;
 }
 
