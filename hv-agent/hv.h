@@ -140,6 +140,8 @@ struct hv_proto {
     unsigned mtu;        /* NVDP header + TLVs per frame */
     hv_send_fn send;
     void *send_arg;
+    /* the message being read (hv_proto_input): one, not one per frame */
+    struct nvdp_msg rx_msg;
 
     /* The session with the NVE we talk to: its MAC, epoch, HELLO, our
      * requests, its requests (WITHDRAW) and their answers, and all our

@@ -142,8 +142,7 @@ hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t dst[6],
     }
     if (nvdp_in_open(&in, buf, len) < 0)
         return;
-    if ((m = malloc(sizeof(*m))) == NULL)
-        return;
+    m = &p->rx_msg;
     from_nve = hv_peer_classify(h, src, &in.rd.hdr, buf, len, m, now);
     if (from_nve) {
         nvdp_sess_auth_seen(&p->nve, &in);
@@ -156,13 +155,10 @@ hv_proto_input(struct hv *h, const uint8_t src[6], const uint8_t dst[6],
          * unless the sender is known to be a hypervisor. */
         struct hv_peer *pe = hv_peer_get(p, src, now);
         if (p->nve_selected || h->conf.nve_mac_set ||
-            pe->role == NVDP_ROLE_HV) {
-            free(m);
+            pe->role == NVDP_ROLE_HV)
             return;
-        }
     }
     input_msgs(h, &in, from_nve, m, now);
-    free(m);
 }
 
 /* ---- output ------------------------------------------------------------ */

@@ -208,12 +208,9 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
         nvdp_sess_auth_seen(&e->s, &in);
         nve_peer_heard(p, e, now);
     }
-    if ((m = malloc(sizeof(*m))) == NULL)
+    m = &p->rx_msg;
+    if ((o = nve_out_new(p, e, port, src)) == NULL)
         return;
-    if ((o = nve_out_new(p, e, port, src)) == NULL) {
-        free(m);
-        return;
-    }
     /* A new or restarted peer hears from us at once (unicast, peer_epoch
      * 0): it learns our MAC and that it must resync. */
     if (fresh && nve_peer_uhello(p, e, now))
@@ -226,7 +223,6 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
             handle_msg(p, o, e, m, ours, authorised);
     }
     nve_out_send(o);
-    free(m);
     if (e != NULL)
         nve_peer_place(p, e);
 }

@@ -61,6 +61,8 @@ struct nve_proto {
     struct nvdp_endpoint ep; /* our epoch, HELLO, the send adapter */
     nve_send_fn send;
     void *send_arg;
+    /* the message being read (nve_proto_input): one, not one per frame */
+    struct nvdp_msg rx_msg;
     struct nve_pport port[TREE_MAX_PORTS];
     struct nve_peer *peers;
     struct nve_peer *ptab[TREE_HV_HASH]; /* by (port, MAC): every frame
