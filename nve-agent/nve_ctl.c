@@ -213,6 +213,8 @@ vnic_json(void *arg, const struct tree_vnic *v)
 {
     struct vnics_ctx *x = arg;
     struct json_object *o, *macs, *ips;
+    struct tree_addr_it it;
+    struct nvdp_addr a;
     char buf[128];
 
     if ((x->port >= 0 && v->port != x->port) ||
@@ -233,12 +235,12 @@ vnic_json(void *arg, const struct tree_vnic *v)
                            json_object_new_boolean(v->flags & TREE_F_STALE));
     macs = json_object_new_array();
     ips = json_object_new_array();
-    for (unsigned i = 0; i < v->naddr; i++) {
-        if (v->addr[i].kind == NVDP_ADDR_MAC) {
-            nvdp_mac_fmt(v->addr[i].mac, buf);
+    for (tree_addr_first(&v->rec, v->naddr, &it); tree_addr_next(&it, &a);) {
+        if (a.kind == NVDP_ADDR_MAC) {
+            nvdp_mac_fmt(a.mac, buf);
             json_object_array_add(macs, json_object_new_string(buf));
         } else {
-            nvdp_addr_fmt_ip(&v->addr[i], buf, sizeof(buf));
+            nvdp_addr_fmt_ip(&a, buf, sizeof(buf));
             json_object_array_add(ips, json_object_new_string(buf));
         }
     }

@@ -24,6 +24,9 @@ struct tree_mslot {
 
 static const uint8_t zero_mac[6];
 
+/* An entry with its MAC and IPv4 records is one 96-byte malloc chunk. */
+_Static_assert(sizeof(struct tree_vnic) <= 88, "tree_vnic grew");
+
 /* ---- the sink ------------------------------------------------------------ */
 
 static void
@@ -129,22 +132,58 @@ mac_only(struct nvdp_addr *out, const uint8_t mac[6])
     out->kind = NVDP_ADDR_MAC;
 }
 
+/* ---- an entry's address records (tree_rec.h) ---------------------------- */
+
+static uint8_t *
+recs(const struct tree_vnic *v, size_t *len)
+{
+    return tree_recs_data(&v->rec, v->naddr, len);
+}
+
+/* Byte offset of record rec (size rl) in v's records, -1 if absent. */
+static long
+rec_find(const struct tree_vnic *v, const uint8_t *rec, size_t rl)
+{
+    size_t len, off = 0, n;
+    const uint8_t *d = recs(v, &len);
+
+    for (; off < len; off += n) {
+        n = tree_rec_size(d[off]);
+        if (n == rl && memcmp(d + off, rec, rl) == 0)
+            return (long)off;
+    }
+    return -1;
+}
+
 static int
 vnic_has_addr(const struct tree_vnic *v, const struct nvdp_addr *a)
 {
-    for (unsigned i = 0; i < v->naddr; i++)
-        if (nvdp_addr_equal(&v->addr[i], a))
-            return 1;
-    return 0;
+    uint8_t rec[TREE_REC_MAX];
+
+    return rec_find(v, rec, tree_rec_encode(a, rec)) >= 0;
 }
 
 static int
 vnic_has_mac(const struct tree_vnic *v, const uint8_t mac[6])
 {
-    struct nvdp_addr m;
+    size_t len, off = 0;
+    const uint8_t *d = recs(v, &len);
 
-    mac_only(&m, mac);
-    return vnic_has_addr(v, &m);
+    for (; off < len; off += tree_rec_size(d[off]))
+        if (tree_rec_is_mac(d + off, mac))
+            return 1;
+    return 0;
+}
+
+/* The heap block behind an entry's records (none while they fit in the
+ * entry) changed from size before to size after: tree->mem follows. */
+static void
+recs_mem(struct tree *t, size_t before, size_t after)
+{
+    if (before)
+        t->mem -= before + TREE_MALLOC_OVH;
+    if (after)
+        t->mem += after + TREE_MALLOC_OVH;
 }
 
 const char *
@@ -532,32 +571,47 @@ tag_deactivate(struct tree *t, const struct tree_vnic *v)
         fw_unbind(t, v->port, v->tag);
 }
 
+/* Every MAC of v active or not in the forwarder (VNIC_STATE). */
+static void
+vnic_macs_active(struct tree *t, const struct tree_vnic *v, int active)
+{
+    struct tree_addr_it it;
+    struct nvdp_addr a;
+
+    for (tree_addr_first(&v->rec, v->naddr, &it); tree_addr_next(&it, &a);)
+        if (a.kind == NVDP_ADDR_MAC)
+            fw_active(t, v, a.mac, active);
+}
+
 /* Programs every address of an associated entry (after promotion, or when
- * another location of the same VNIC went away). */
+ * another location of the same VNIC went away): MACs before the IPs under
+ * them. */
 static void
 vnic_program(struct tree *t, struct tree_vnic *v)
 {
-    for (unsigned i = 0; i < v->naddr; i++)
-        if (v->addr[i].kind == NVDP_ADDR_MAC)
-            fw_add(t, v, &v->addr[i]);
-    for (unsigned i = 0; i < v->naddr; i++)
-        if (v->addr[i].kind != NVDP_ADDR_MAC)
-            fw_add(t, v, &v->addr[i]);
+    struct tree_addr_it it;
+    struct nvdp_addr a;
+
+    for (int ips = 0; ips < 2; ips++)
+        for (tree_addr_first(&v->rec, v->naddr, &it);
+             tree_addr_next(&it, &a);)
+            if ((a.kind != NVDP_ADDR_MAC) == ips)
+                fw_add(t, v, &a);
     if (v->flags & TREE_F_DOWN)
-        for (unsigned i = 0; i < v->naddr; i++)
-            if (v->addr[i].kind == NVDP_ADDR_MAC)
-                fw_active(t, v, v->addr[i].mac, 0);
+        vnic_macs_active(t, v, 0);
 }
 
 static void
 vnic_unprogram(struct tree *t, struct tree_vnic *v)
 {
-    for (unsigned i = 0; i < v->naddr; i++)
-        if (v->addr[i].kind != NVDP_ADDR_MAC)
-            fw_del(t, v, &v->addr[i]);
-    for (unsigned i = 0; i < v->naddr; i++)
-        if (v->addr[i].kind == NVDP_ADDR_MAC)
-            fw_del(t, v, &v->addr[i]);
+    struct tree_addr_it it;
+    struct nvdp_addr a;
+
+    for (int macs = 0; macs < 2; macs++)
+        for (tree_addr_first(&v->rec, v->naddr, &it);
+             tree_addr_next(&it, &a);)
+            if ((a.kind == NVDP_ADDR_MAC) == macs)
+                fw_del(t, v, &a);
 }
 
 static struct tree_vnic *
@@ -622,9 +676,11 @@ vnic_remove(struct tree *t, struct tree_vnic *v)
     } else {
         preassoc_count(t, v, -1);
     }
-    for (unsigned i = 0; i < v->naddr; i++)
-        if (v->addr[i].kind == NVDP_ADDR_MAC)
-            mtab_unref(t, v, v->addr[i].mac);
+    struct tree_addr_it it;
+    struct nvdp_addr a;
+    for (tree_addr_first(&v->rec, v->naddr, &it); tree_addr_next(&it, &a);)
+        if (a.kind == NVDP_ADDR_MAC)
+            mtab_unref(t, v, a.mac);
     vnic_drop_tag(t, v);
 
     /* unlink from the UUID chain */
@@ -655,31 +711,50 @@ vnic_remove(struct tree *t, struct tree_vnic *v)
     if (t->port[v->port])
         t->port[v->port]->nvnic--;
     t->nvnic--;
-    if (v->addr)
-        t->mem -= v->naddr * sizeof(*v->addr) + TREE_MALLOC_OVH;
+    recs_mem(t, tree_recs_heap(&v->rec, v->naddr), 0);
     t->mem -= sizeof(*v) + TREE_MALLOC_OVH;
-    free(v->addr);
+    tree_recs_free(&v->rec, v->naddr);
     free(v);
     hv_put(t, h);
 }
 
 /* ---- addresses ---------------------------------------------------------- */
 
+/* Removes v's record at byte off (told to the forwarder first). */
+static void
+vnic_drop_addr(struct tree *t, struct tree_vnic *v, size_t off)
+{
+    struct nvdp_addr a;
+    size_t len, h0 = tree_recs_heap(&v->rec, v->naddr);
+
+    tree_rec_decode(recs(v, &len) + off, &a);
+    if (v->state == TREE_ST_ASSOC)
+        fw_del(t, v, &a);
+    tree_recs_remove(&v->rec, v->naddr--, off);
+    recs_mem(t, h0, tree_recs_heap(&v->rec, v->naddr));
+    v->hv->naddr--;
+    if (a.kind == NVDP_ADDR_MAC)
+        mtab_unref(t, v, a.mac);
+}
+
 static int
 vnic_push_addr(struct tree *t, struct tree_vnic *v, const struct nvdp_addr *a)
 {
-    struct nvdp_addr *n = realloc(v->addr, (v->naddr + 1) * sizeof(*n));
+    uint8_t rec[TREE_REC_MAX];
+    size_t rl = tree_rec_encode(a, rec), off;
+    size_t h0 = tree_recs_heap(&v->rec, v->naddr);
 
-    if (n == NULL)
+    recs(v, &off);
+    if (v->naddr == UINT16_MAX ||
+        tree_recs_append(&v->rec, v->naddr, rec, rl) < 0)
         return -1;
-    if (v->addr == NULL)
-        t->mem += TREE_MALLOC_OVH;
-    t->mem += sizeof(*n);
-    v->addr = n;
-    v->addr[v->naddr++] = *a;
+    v->naddr++;
+    recs_mem(t, h0, tree_recs_heap(&v->rec, v->naddr));
     v->hv->naddr++;
     if (a->kind == NVDP_ADDR_MAC && mtab_ref(t, v, a->mac) < 0) {
-        v->naddr--;
+        h0 = tree_recs_heap(&v->rec, v->naddr);
+        tree_recs_remove(&v->rec, v->naddr--, off);
+        recs_mem(t, h0, tree_recs_heap(&v->rec, v->naddr));
         v->hv->naddr--;
         return -1;
     }
@@ -689,20 +764,6 @@ vnic_push_addr(struct tree *t, struct tree_vnic *v, const struct nvdp_addr *a)
             fw_active(t, v, a->mac, 0);
     }
     return 0;
-}
-
-static void
-vnic_drop_addr(struct tree *t, struct tree_vnic *v, unsigned i)
-{
-    struct nvdp_addr a = v->addr[i];
-
-    if (v->state == TREE_ST_ASSOC)
-        fw_del(t, v, &a);
-    v->addr[i] = v->addr[--v->naddr];
-    v->hv->naddr--;
-    t->mem -= sizeof(a);
-    if (a.kind == NVDP_ADDR_MAC)
-        mtab_unref(t, v, a.mac);
 }
 
 /* Records the addresses of a request would add (with the MAC records
@@ -770,18 +831,28 @@ addrs_check(struct tree *t, const struct tree_req *r,
 static void
 addrs_restate(struct tree *t, struct tree_vnic *v, const struct tree_req *r)
 {
-    for (int pass = 0; pass < 2; pass++)
-        for (unsigned i = v->naddr; i-- > 0;) {
-            const struct nvdp_addr *a = &v->addr[i];
+    for (int pass = 0; pass < 2; pass++) {
+        size_t len, off = 0, rl;
+        const uint8_t *d = recs(v, &len);
+        while (off < len) {
+            struct nvdp_addr a;
             int keep = 0;
-            if ((a->kind == NVDP_ADDR_MAC) != pass)
+            rl = tree_rec_decode(d + off, &a);
+            if ((a.kind == NVDP_ADDR_MAC) != pass) {
+                off += rl;
                 continue;
+            }
             for (unsigned k = 0; k < r->naddr && !keep; k++)
-                keep = pass ? mac_eq(a->mac, r->addr[k].mac) :
-                              nvdp_addr_equal(a, &r->addr[k]);
-            if (!keep)
-                vnic_drop_addr(t, v, i);
+                keep = pass ? mac_eq(a.mac, r->addr[k].mac) :
+                              nvdp_addr_equal(&a, &r->addr[k]);
+            if (keep) {
+                off += rl;
+                continue;
+            }
+            vnic_drop_addr(t, v, off); /* the next record moves to off */
+            d = recs(v, &len);
         }
+    }
 }
 
 static int
@@ -940,9 +1011,7 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
         (v->flags & TREE_F_DOWN)) {
         v->flags &= ~TREE_F_DOWN;
         if (v->state == TREE_ST_ASSOC)
-            for (unsigned i = 0; i < v->naddr; i++)
-                if (v->addr[i].kind == NVDP_ADDR_MAC)
-                    fw_active(t, v, v->addr[i].mac, 1);
+            vnic_macs_active(t, v, 1);
     }
     switch (k) {
     case AT_CONNECT:
@@ -1032,18 +1101,23 @@ tree_disassoc(struct tree *t, const struct tree_req *r, struct tree_res *res)
         return;
     for (unsigned k = 0; k < r->naddr; k++) {
         const struct nvdp_addr *a = &r->addr[k];
+        uint8_t rec[TREE_REC_MAX];
+        long at;
         if (a->kind == NVDP_ADDR_MAC) {
             /* the MAC goes with every IP under it: IPs first */
-            for (unsigned i = v->naddr; i-- > 0;)
-                if (v->addr[i].kind != NVDP_ADDR_MAC &&
-                    mac_eq(v->addr[i].mac, a->mac))
-                    vnic_drop_addr(t, v, i);
-        }
-        for (unsigned i = v->naddr; i-- > 0;)
-            if (nvdp_addr_equal(&v->addr[i], a)) {
-                vnic_drop_addr(t, v, i);
-                break;
+            size_t len, off = 0;
+            const uint8_t *d = recs(v, &len);
+            while (off < len) {
+                if (d[off] != NVDP_ADDR_MAC && mac_eq(d + off + 1, a->mac)) {
+                    vnic_drop_addr(t, v, off);
+                    d = recs(v, &len);
+                } else {
+                    off += tree_rec_size(d[off]);
+                }
             }
+        }
+        if ((at = rec_find(v, rec, tree_rec_encode(a, rec))) >= 0)
+            vnic_drop_addr(t, v, (size_t)at);
     }
     /* re-assert another location's entries for MACs this one dropped */
     for (struct tree_vnic *o = chain_head(t, &v->uuid); o; o = o->same_next)
@@ -1099,9 +1173,7 @@ tree_vnic_state(struct tree *t, const struct tree_req *r, int up,
         return;
     v->flags = (uint8_t)((v->flags & ~TREE_F_DOWN) | down);
     if (v->state == TREE_ST_ASSOC)
-        for (unsigned i = 0; i < v->naddr; i++)
-            if (v->addr[i].kind == NVDP_ADDR_MAC)
-                fw_active(t, v, v->addr[i].mac, up);
+        vnic_macs_active(t, v, up);
 }
 
 /* ---- hypervisor-wide ---------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "nvdp.h"
 #include "tagalloc.h"
+#include "tree_rec.h"
 
 #define TREE_MAX_PORTS 256 /* == FWD_MAX_PORTS */
 #define TREE_ANY_PORT 0xFFFF
@@ -25,8 +26,13 @@ struct tree_hv;
 
 /* One VNIC as seen by one hypervisor on one port: a single VN (NVDP allows
  * one VN per VNIC per port) and its addresses. Kept small: the benchmark
- * budget is 256 bytes of NVE state per VNIC with one MAC and one IPv4. */
+ * budget is 256 bytes of NVE state per VNIC with one MAC and one IPv4, all
+ * of which (tree_rec.h) fit in these 88 bytes, malloc's 96-byte chunk. */
 struct tree_vnic {
+    struct tree_hv *hv;       /* owner */
+    struct tree_vnic *hv_next, *hv_prev;
+    struct tree_vnic *same_next; /* other entries with this UUID */
+    uint64_t expires;         /* pre-association deadline (ms) */
     struct nvdp_uuid uuid;
     uint32_t vni;
     uint16_t port;
@@ -34,11 +40,7 @@ struct tree_vnic {
     uint8_t state;  /* enum tree_state */
     uint8_t flags;  /* TREE_F_* */
     uint16_t naddr; /* MAC records and IP records under them */
-    uint64_t expires;         /* pre-association deadline (ms) */
-    struct nvdp_addr *addr;   /* a MAC-only record precedes its IPs' use */
-    struct tree_hv *hv;       /* owner */
-    struct tree_vnic *hv_next, *hv_prev;
-    struct tree_vnic *same_next; /* other entries with this UUID */
+    struct tree_recs rec; /* a MAC-only record precedes its IPs' use */
 };
 
 /* A hypervisor (by MAC) behind a port: owner of VNIC entries. */

@@ -453,10 +453,16 @@ nve_entry(void *arg, const struct tree_vnic *t)
     struct hv_vnic *v;
     const char *why = NULL;
     char u[NVDP_UUID_STRLEN];
+    struct nvdp_addr ta[2 * NVDP_MAX_ADDRS];
+    struct tree_addr_it it;
+    size_t nta = 0;
 
     if (t->port != w->hv || memcmp(t->hv->mac, x->mac, 6) != 0)
         return;
     w->n++;
+    for (tree_addr_first(&t->rec, t->naddr, &it);
+         nta < 2 * NVDP_MAX_ADDRS && tree_addr_next(&it, &ta[nta]);)
+        nta++;
     v = hv_state_find(&x->h.state, &t->uuid);
     if (v == NULL)
         why = "unknown to the hypervisor";
@@ -464,7 +470,7 @@ nve_entry(void *arg, const struct tree_vnic *t)
         why = "not confirmed on the hypervisor";
     else if (v->vn.vni != t->vni)
         why = "in another VN";
-    else if (!addrs_same(v->addr, v->naddr, t->addr, t->naddr))
+    else if ((nta != t->naddr || !addrs_same(v->addr, v->naddr, ta, nta)))
         why = "with other addresses";
     else if ((t->flags & TREE_F_STALE) != 0)
         why = "still stale";
