@@ -142,6 +142,10 @@ struct hv_proto {
     void *send_arg;
     /* the message being read (hv_proto_input): one, not one per frame */
     struct nvdp_msg rx_msg;
+    /* the request a RESPONSE read answers: one, not one per RESPONSE */
+    struct nvdp_msg rx_req;
+    /* the batch being written (hv_proto_run's flush): one, not one per turn */
+    struct nvdp_out out;
 
     /* The session with the NVE we talk to: its MAC, epoch, HELLO, our
      * requests, its requests (WITHDRAW) and their answers, and all our

@@ -23,12 +23,10 @@ handle_response(struct hv *h, const struct nvdp_msg *m, int ours,
                 uint64_t now)
 {
     struct hv_proto *p = &h->proto;
-    struct nvdp_msg *req;
+    struct nvdp_msg *req = &p->rx_req;
     void *user = NULL;
 
     p->nve.c.responses_rx++;
-    if ((req = malloc(sizeof(*req))) == NULL)
-        return;
     /* else a duplicate, a late answer to something we dropped, or one
      * for a previous incarnation of ours (rx_stray_responses): O(1) each,
      * nothing kept */
@@ -43,7 +41,6 @@ handle_response(struct hv *h, const struct nvdp_msg *m, int ours,
         else if (user != NULL)
             hv_vnic_answered(h, user, req, m);
     }
-    free(req);
 }
 
 static void
@@ -178,10 +175,8 @@ static void
 flush(struct hv *h, uint64_t now, int hello)
 {
     struct hv_proto *p = &h->proto;
-    struct nvdp_out *o;
+    struct nvdp_out *o = &p->out;
 
-    if ((o = malloc(sizeof(*o))) == NULL)
-        return;
     nvdp_out_init(o, &p->ep, &p->nve, NULL, 0, hv_dst_mac(h), p->mtu);
     if (h->conf.keys.n > 0)
         nvdp_out_sign(o, &h->conf.keys.key[0], p->mac);
@@ -190,7 +185,6 @@ flush(struct hv *h, uint64_t now, int hello)
     nvdp_sess_put_answers(&p->nve, o);
     nvdp_sess_put_due(&p->nve, o, now, hv_giveup_cb, h);
     nvdp_out_flush(o);
-    free(o);
 }
 
 /* ---- the run loop --------------------------------------------------- */

@@ -320,7 +320,7 @@ peer_unicast_hello(struct nve_proto *p, struct nve_peer *e, uint64_t now)
     if ((o = nve_out_new(p, e, e->port, e->s.mac)) == NULL)
         return;
     nvdp_out_hello(o); /* peer_epoch 0 while not in session */
-    nve_out_send(o);
+    nve_out_send(p, o);
 }
 
 static void

@@ -23,14 +23,18 @@ struct nvdp_out *
 nve_out_new(struct nve_proto *p, struct nve_peer *e, uint16_t port,
             const uint8_t dst[6])
 {
-    struct nvdp_out *o = malloc(sizeof(*o));
     struct nvdp_cnt k = nve_cnt(p, e, port);
-
     const struct nve_port *pc = nve_conf_port_by_id(p->conf, port);
     const struct nvdp_keyring *kr;
+    struct nvdp_out *o;
 
-    if (o == NULL)
+    if (p->nout == NVE_OUT_DEPTH) {
+        NVDP_COUNT(&k, tx_errors);
+        log_warnx_rl(&p->ep.rl, "no output batch left on %s",
+                     p->port[port].name);
         return NULL;
+    }
+    o = &p->out[p->nout++];
     nvdp_out_init(o, &p->ep, e != NULL ? &e->s : NULL, &k, port, dst,
                   p->port[port].mtu ? p->port[port].mtu : NVDP_MTU_DEFAULT);
     /* Unicast to a keyed hypervisor is signed where the port requires it,
@@ -44,11 +48,12 @@ nve_out_new(struct nve_proto *p, struct nve_peer *e, uint16_t port,
 }
 
 void
-nve_out_send(struct nvdp_out *o)
+nve_out_send(struct nve_proto *p, struct nvdp_out *o)
 {
-    if (o != NULL)
-        nvdp_out_flush(o);
-    free(o);
+    if (o == NULL)
+        return;
+    nvdp_out_flush(o);
+    p->nout--;
 }
 
 static void
@@ -59,7 +64,7 @@ send_hello(struct nve_proto *p, uint16_t port)
     if (o == NULL)
         return;
     nvdp_out_hello(o);
-    nve_out_send(o);
+    nve_out_send(p, o);
 }
 
 /* ---- input -------------------------------------------------------------- */
@@ -222,7 +227,7 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
         else
             handle_msg(p, o, e, m, ours, authorised);
     }
-    nve_out_send(o);
+    nve_out_send(p, o);
     if (e != NULL)
         nve_peer_place(p, e);
 }

@@ -63,6 +63,12 @@ struct nve_proto {
     void *send_arg;
     /* the message being read (nve_proto_input): one, not one per frame */
     struct nvdp_msg rx_msg;
+    /* The batches being written, a stack: a frame's answers and, while
+     * they are, the WITHDRAWs a VNIC's shutdown sends its other locations'
+     * hypervisors (nve_req.c). Preallocated: none per frame. */
+#define NVE_OUT_DEPTH 2
+    struct nvdp_out out[NVE_OUT_DEPTH];
+    unsigned nout;
     struct nve_pport port[TREE_MAX_PORTS];
     struct nve_peer *peers;
     struct nve_peer *ptab[TREE_HV_HASH]; /* by (port, MAC): every frame
@@ -104,11 +110,12 @@ nve_jset_u64(struct json_object *o, const char *k, uint64_t v)
 }
 
 /* ---- nve_proto.c -------------------------------------------------------- */
-/* A batch to dst on port, in e's session when e is not NULL (malloc'ed:
- * NULL when out of memory). Free it with nve_out_send(). */
+/* A batch to dst on port, in e's session when e is not NULL: the next of
+ * p->out (NULL, counted and logged, if all are in use: our bug). Sent and
+ * given back, the last taken first, by nve_out_send(). */
 struct nvdp_out *nve_out_new(struct nve_proto *p, struct nve_peer *e,
                              uint16_t port, const uint8_t dst[6]);
-void nve_out_send(struct nvdp_out *o);
+void nve_out_send(struct nve_proto *p, struct nvdp_out *o);
 
 /* ---- nve_peer.c: hypervisor peers --------------------------------------- */
 struct nve_peer *nve_peer_find(const struct nve_proto *p, uint16_t port,

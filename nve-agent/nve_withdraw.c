@@ -59,7 +59,7 @@ nve_withdraw_run(struct nve_proto *p, struct nve_peer *e, uint64_t now)
     if ((o = nve_out_new(p, e, e->port, e->s.mac)) == NULL)
         return;
     nvdp_sess_put_due(&e->s, o, now, withdraw_giveup, p);
-    nve_out_send(o);
+    nve_out_send(p, o);
 }
 
 struct wd_item {
