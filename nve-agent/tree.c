@@ -16,12 +16,6 @@
 /* malloc's per-chunk overhead, counted so tree->mem tracks real usage. */
 #define TREE_MALLOC_OVH 16
 
-struct tree_mslot {
-    struct tree_vnic *v; /* one holder; all holders share its UUID */
-    uint8_t mac[6];
-    uint16_t refs;       /* entries holding (VNI, MAC) */
-};
-
 static const uint8_t zero_mac[6];
 
 /* An entry with its MAC and IPv4 records is one 96-byte malloc chunk. */
@@ -288,101 +282,122 @@ tree_find(const struct tree *t, const struct nvdp_uuid *vnic, uint16_t port,
 
 /* ---- (VNI, MAC) index --------------------------------------------------- */
 
+/* Open addressing on (VNI, MAC) -> one entry holding it. Every holder has
+ * the same UUID (a MAC held by another VNIC is a conflict), so a slot is
+ * only that entry, 8 bytes: its key is read from it (its VNI, its MAC
+ * records). A slot does not say which of its entry's MACs it is for, so a
+ * removal leaves a tombstone where the run goes on, and the table is
+ * rebuilt from the entries when tombstones and slots in use fill it. */
+static const struct tree_vnic mtab_tomb;
+#define MTAB_TOMB (&mtab_tomb)
+
+/* The slot of (vni, mac), or where it goes: the first tombstone of its run,
+ * else the empty slot ending the run. */
 static uint32_t
 mtab_slot(const struct tree *t, uint32_t vni, const uint8_t mac[6])
 {
     uint32_t m = t->mtabsz - 1, i = mac_hash(t, vni, mac) & m;
+    uint32_t tomb = UINT32_MAX;
+    const struct tree_vnic *s;
 
-    while (t->mtab[i].v != NULL &&
-           !(t->mtab[i].v->vni == vni && mac_eq(t->mtab[i].mac, mac)))
-        i = (i + 1) & m;
-    return i;
+    for (; (s = t->mtab[i]) != NULL; i = (i + 1) & m) {
+        if (s == MTAB_TOMB) {
+            if (tomb == UINT32_MAX)
+                tomb = i;
+        } else if (s->vni == vni && vnic_has_mac(s, mac)) {
+            return i;
+        }
+    }
+    return tomb != UINT32_MAX ? tomb : i;
 }
 
-static struct tree_mslot *
+/* The entry the index names for (vni, mac), NULL if none holds it. */
+static const struct tree_vnic *
 mtab_find(const struct tree *t, uint32_t vni, const uint8_t mac[6])
 {
+    const struct tree_vnic *s;
+
     if (t->mtabsz == 0)
         return NULL;
-    struct tree_mslot *s = &t->mtab[mtab_slot(t, vni, mac)];
-    return s->v ? s : NULL;
+    s = t->mtab[mtab_slot(t, vni, mac)];
+    return s != MTAB_TOMB ? s : NULL;
 }
 
-static int
-mtab_grow(struct tree *t)
+/* v (holding mac) into the index unless another holder is there. */
+static void
+mtab_put(struct tree *t, const struct tree_vnic *v, const uint8_t mac[6])
 {
-    uint32_t osz = t->mtabsz, nsz = osz ? osz * 2 : 64;
-    struct tree_mslot *old = t->mtab, *nt = calloc(nsz, sizeof(*nt));
+    uint32_t i = mtab_slot(t, v->vni, mac);
 
-    if (nt == NULL)
+    if (t->mtab[i] != NULL && t->mtab[i] != MTAB_TOMB)
+        return;
+    if (t->mtab[i] == MTAB_TOMB)
+        t->mtabdead--;
+    t->mtab[i] = v;
+    t->mtabn++;
+}
+
+/* Rebuilt from the entries, without tombstones, at most half full. */
+static int
+mtab_rebuild(struct tree *t)
+{
+    uint32_t osz = t->mtabsz, nsz = osz ? osz : 64;
+    const struct tree_vnic **old = t->mtab, **nt;
+
+    while ((uint64_t)(t->mtabn + 1) * 2 >= nsz)
+        nsz *= 2;
+    if ((nt = calloc(nsz, sizeof(*nt))) == NULL)
         return -1;
+    free(old);
     t->mtab = nt;
     t->mtabsz = nsz;
-    for (uint32_t i = 0; i < osz; i++)
-        if (old[i].v)
-            t->mtab[mtab_slot(t, old[i].v->vni, old[i].mac)] = old[i];
-    free(old);
+    t->mtabn = t->mtabdead = 0;
     t->mem += (uint64_t)(nsz - osz) * sizeof(*nt);
+    for (uint32_t i = 0; i < t->tabsz; i++)
+        for (const struct tree_vnic *v = t->tab[i]; v; v = v->same_next) {
+            size_t len, off = 0;
+            const uint8_t *d = recs(v, &len);
+            for (; off < len; off += tree_rec_size(d[off]))
+                if (d[off] == NVDP_ADDR_MAC)
+                    mtab_put(t, v, d + off + 1);
+        }
     return 0;
 }
 
-static void
-mtab_del(struct tree *t, uint32_t i)
-{
-    uint32_t m = t->mtabsz - 1, j = i;
-
-    memset(&t->mtab[i], 0, sizeof(t->mtab[i]));
-    t->mtabn--;
-    for (;;) {
-        j = (j + 1) & m;
-        if (t->mtab[j].v == NULL)
-            return;
-        uint32_t h = mac_hash(t, t->mtab[j].v->vni, t->mtab[j].mac) & m;
-        int in = (i <= j) ? (h > i && h <= j) : (h > i || h <= j);
-        if (!in) {
-            t->mtab[i] = t->mtab[j];
-            memset(&t->mtab[j], 0, sizeof(t->mtab[j]));
-            i = j;
-        }
-    }
-}
-
+/* v has come to hold mac. */
 static int
 mtab_ref(struct tree *t, struct tree_vnic *v, const uint8_t mac[6])
 {
-    if ((t->mtabn + 1) * 10 >= t->mtabsz * 7 && mtab_grow(t) < 0)
+    if ((uint64_t)(t->mtabn + t->mtabdead + 1) * 10 >= (uint64_t)t->mtabsz * 7
+        && mtab_rebuild(t) < 0)
         return -1;
-    struct tree_mslot *s = &t->mtab[mtab_slot(t, v->vni, mac)];
-    if (s->v == NULL) {
-        s->v = v;
-        memcpy(s->mac, mac, 6);
-        t->mtabn++;
-    }
-    s->refs++;
+    mtab_put(t, v, mac);
     return 0;
 }
 
-/* v stops holding mac; if v was the slot's named holder, another entry of
- * the same UUID still holding it takes over. */
+/* v, still holding mac, is about to stop: if v is the slot's entry,
+ * another entry of the same UUID holding it takes over, else the slot
+ * goes. */
 static void
 mtab_unref(struct tree *t, struct tree_vnic *v, const uint8_t mac[6])
 {
     uint32_t i = mtab_slot(t, v->vni, mac);
-    struct tree_mslot *s = &t->mtab[i];
 
-    if (s->v == NULL)
-        return;
-    if (--s->refs == 0) {
-        mtab_del(t, i);
-        return;
-    }
-    if (s->v != v)
+    if (t->mtab[i] != v)
         return;
     for (struct tree_vnic *o = chain_head(t, &v->uuid); o; o = o->same_next)
         if (o != v && o->vni == v->vni && vnic_has_mac(o, mac)) {
-            s->v = o;
+            t->mtab[i] = o;
             return;
         }
+    t->mtabn--;
+    /* the end of a run needs no tombstone */
+    if (t->mtab[(i + 1) & (t->mtabsz - 1)] == NULL) {
+        t->mtab[i] = NULL;
+    } else {
+        t->mtab[i] = MTAB_TOMB;
+        t->mtabdead++;
+    }
 }
 
 /* ---- hypervisors -------------------------------------------------------- */
@@ -465,7 +480,7 @@ tree_init(struct tree *t, const struct tree_sink *sink,
     t->lim = *lim;
     t->seed = tree_seed();
     t->next_expiry = UINT64_MAX;
-    if (tab_grow(t) < 0 || mtab_grow(t) < 0)
+    if (tab_grow(t) < 0 || mtab_rebuild(t) < 0)
         return -1;
     return 0;
 }
@@ -730,11 +745,11 @@ vnic_drop_addr(struct tree *t, struct tree_vnic *v, size_t off)
     tree_rec_decode(recs(v, &len) + off, &a);
     if (v->state == TREE_ST_ASSOC)
         fw_del(t, v, &a);
+    if (a.kind == NVDP_ADDR_MAC)
+        mtab_unref(t, v, a.mac);
     tree_recs_remove(&v->rec, v->naddr--, off);
     recs_mem(t, h0, tree_recs_heap(&v->rec, v->naddr));
     v->hv->naddr--;
-    if (a.kind == NVDP_ADDR_MAC)
-        mtab_unref(t, v, a.mac);
 }
 
 static int
@@ -778,7 +793,7 @@ addrs_check(struct tree *t, const struct tree_req *r,
 
     for (unsigned i = 0; i < r->naddr; i++) {
         const struct nvdp_addr *a = &r->addr[i];
-        struct tree_mslot *s = mtab_find(t, r->vni, a->mac);
+        const struct tree_vnic *s = mtab_find(t, r->vni, a->mac);
         char ms[NVDP_MAC_STRLEN];
 
         if (mac_eq(a->mac, zero_mac) || (a->mac[0] & 1)) {
@@ -786,10 +801,10 @@ addrs_check(struct tree *t, const struct tree_req *r,
             res_set(res, NVDP_ST_MALFORMED, "MAC %s is not a unicast MAC", ms);
             return -1;
         }
-        if (s && !uuid_eq(&s->v->uuid, r->vnic)) {
+        if (s && !uuid_eq(&s->uuid, r->vnic)) {
             char us[NVDP_UUID_STRLEN];
             nvdp_mac_fmt(a->mac, ms);
-            nvdp_uuid_fmt(&s->v->uuid, us);
+            nvdp_uuid_fmt(&s->uuid, us);
             res_set(res, NVDP_ST_CONFLICT, "MAC %s is in use in VNI %u by VNIC %s",
                     ms, r->vni, us);
             return -1;

@@ -111,8 +111,6 @@ struct tree_port {
     uint32_t npreassoc;
 };
 
-struct tree_mslot; /* (VNI, MAC) index slot */
-
 /* Buckets of the hypervisors by (port, MAC): looked up for every request,
  * and a flood brings hundreds of them (keyed hash, chains). */
 #define TREE_HV_HASH 1024
@@ -123,8 +121,8 @@ struct tree {
     struct tree_port *port[TREE_MAX_PORTS];
     struct tree_vnic **tab; /* UUID -> first entry, open addressing */
     uint32_t tabsz, tabn;
-    struct tree_mslot *mtab; /* (VNI, MAC) -> holder, for conflicts */
-    uint32_t mtabsz, mtabn;
+    const struct tree_vnic **mtab; /* (VNI, MAC) -> holder, for conflicts */
+    uint32_t mtabsz, mtabn, mtabdead; /* slots, in use, tombstones */
     struct tree_hv *hvs;
     struct tree_hv *hvtab[TREE_HV_HASH];
     uint32_t nhv; /* hypervisors holding entries */
