@@ -9,7 +9,9 @@
 # CPU over 30 s, also before any VNIC), is restarted (time until it holds
 # every VNIC again, each with the tag it had), and one hv-agent tops up to
 # 10,000 VNICs and is restarted (the same). Prints figures; not a pass/fail
-# test. Needs root. bench/cp_bench.sh -H runs it.
+# test. Needs root. bench/cp_bench.sh -H runs it. CPS_PERF=FILE records
+# nve-agent during the largest step, CPS_PERF_RESTART=FILE the machine
+# during nve-agent's restart (perf).
 #
 # usage: bench/cp_scale.sh [-b BUILD_DIR] [-H HYPERVISORS] [-n "1000 10000 100000"]
 #                          [-w WINDOW] [-i IDLE_S] [-r HV_RESTART_N]
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
     -w) WINDOW=$2; shift 2 ;;
     -i) IDLE_S=$2; shift 2 ;;
     -r) HV1_N=$2; shift 2 ;;
-    *) sed -n '2,19p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,23p' "$0" >&2; exit 2 ;;
     esac
 done
 [ "$(id -u)" = 0 ] || { echo "cp_scale: needs root" >&2; exit 2; }
@@ -217,12 +219,19 @@ rm -f "$NT_DIR/nve.sock"
 wpid=$!
 /usr/bin/python3 "$CTL_LOAD" - wait-hvs "$epoch" 120 "${socks[@]}" >"$NT_DIR/hvs.took" &
 hpid=$!
+# CPS_PERF_RESTART=FILE: perf record of the whole machine (nve-agent and
+# the 40 hv-agents) from the restart until every hv-agent is done
+if [ -n "${CPS_PERF_RESTART:-}" ]; then
+    perf record -q -F 999 -a -g -o "$CPS_PERF_RESTART" 2>/dev/null &
+    PERF_PID=$!
+fi
 sleep 1
 t0=$EPOCHREALTIME
 nt_daemon nve nve "$NVE_AGENT" -f "$NT_DIR/nve.conf" -s "$NT_DIR/nve.sock"
 NVE_PID=$(nt_pid nve)
 wait "$wpid" || say "cp_scale: the NVE did not get its $N VNICs back"
 wait "$hpid" || say "cp_scale: not every hv-agent finished its resync"
+if [ -n "${PERF_PID:-}" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID"; PERF_PID=; fi
 ms_since() { awk -v a="$1" '{printf "%.0f\n", ($1 - a) * 1000}'; }
 NR_MS=$(ms_since "$t0" <"$NT_DIR/nve.took")
 ms_since "$t0" <"$NT_DIR/hvs.took" | sort -n >"$NT_DIR/hvs.ms"
