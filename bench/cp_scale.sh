@@ -208,7 +208,7 @@ snap_hv() { # FILE: "hv uuid state tag" of every hv-agent's VNICs
 }
 snap_hv "$NT_DIR/hv.before"
 nt_json nve tags | jq -c 'sort_by(.port, .vn) | .[] | {port, vn, tag, vnics}' >"$NT_DIR/tags.before"
-rt0=$(hv_sum tx_retransmits) gv0=$(hv_sum tx_giveups)
+rt0=$(hv_sum tx_retransmits) gv0=$(hv_sum tx_giveups) hc0=$(hv_ticks)
 epoch=$(nt_jq hv1 .nve.epoch status)
 socks=()
 for j in $(seq "$NHV"); do socks+=("$NT_DIR/hv$j.sock"); done
@@ -240,13 +240,17 @@ ms_since() { awk -v a="$1" '{printf "%.0f\n", ($1 - a) * 1000}'; }
 NR_MS=$(ms_since "$t0" <"$NT_DIR/nve.took")
 ms_since "$t0" <"$NT_DIR/hvs.took" | sort -n >"$NT_DIR/hvs.ms"
 NR_HV_MIN=$(head -1 "$NT_DIR/hvs.ms") NR_HV_MAX=$(tail -1 "$NT_DIR/hvs.ms")
+# CPU of the restart: the new nve-agent's from its start (its set-up
+# included), the hv-agents' over the same time (the pollers' status
+# calls included)
+NR_NVE_MS=$(( $(cpu_ticks "$NVE_PID") * 1000 / TCK )) NR_HV_MS=$(( ($(hv_ticks) - hc0) * 1000 / TCK ))
 NR_RETX=$(( $(hv_sum tx_retransmits) - rt0 )) NR_GIVEUP=$(( $(hv_sum tx_giveups) - gv0 ))
 NR_DROPS=$(nve_drops)
 snap_hv "$NT_DIR/hv.after"
 nt_json nve tags | jq -c 'sort_by(.port, .vn) | .[] | {port, vn, tag, vnics}' >"$NT_DIR/tags.after"
 NR_SAME_HV=$(comm -12 "$NT_DIR/hv.before" "$NT_DIR/hv.after" | grep -c ' attached ')
 NR_SAME_TAGS=$(cmp -s "$NT_DIR/tags.before" "$NT_DIR/tags.after" && echo yes || echo NO)
-say "cp_scale: nve-agent restart: $N VNICs back in $NR_MS ms; hv-agents' resyncs done after $NR_HV_MIN..$NR_HV_MAX ms; same (port, VN) tags: $NR_SAME_TAGS; VNICs attached with the same tag on their hv-agent: $NR_SAME_HV of $N; retransmissions $NR_RETX, give-ups $NR_GIVEUP, NVE kernel drops $NR_DROPS"
+say "cp_scale: nve-agent restart: $N VNICs back in $NR_MS ms; hv-agents' resyncs done after $NR_HV_MIN..$NR_HV_MAX ms; same (port, VN) tags: $NR_SAME_TAGS; VNICs attached with the same tag on their hv-agent: $NR_SAME_HV of $N; retransmissions $NR_RETX, give-ups $NR_GIVEUP, NVE kernel drops $NR_DROPS; CPU nve-agent $NR_NVE_MS ms, hv-agents $NR_HV_MS ms"
 
 # ---- hv-agent restart with HV1_N VNICs ---------------------------------------
 if [ "$HV1_N" -gt "${HAVE[1]}" ]; then
@@ -287,7 +291,7 @@ printf '| detach all %s / **attach all %s again in one burst** | %s ms / **%s ms
 printf '| nve-agent CPU idle %s s, 0 VNICs / %s VNICs | %s%% / %s%% of a core (%s hv-agents: %s%% / %s%%) |\n' \
     "$IDLE_S" "$N" "$IDLE0_NVE" "$IDLE_NVE" "$NHV" "$IDLE0_HV" "$IDLE_HV"
 printf '| NVDP frames at the NVE over the idle %s s, 0 VNICs / %s VNICs | %s / %s |\n' "$IDLE_S" "$N" "$IDLE0_FRAMES" "$IDLE_FRAMES"
-printf '| nve-agent restart: every VNIC held again in | %s ms (hv-agents done: %s..%s ms) |\n' "$NR_MS" "$NR_HV_MIN" "$NR_HV_MAX"
+printf '| nve-agent restart: every VNIC held again in | %s ms (hv-agents done: %s..%s ms; CPU: nve-agent %s ms, hv-agents %s ms) |\n' "$NR_MS" "$NR_HV_MIN" "$NR_HV_MAX" "$NR_NVE_MS" "$NR_HV_MS"
 printf '| ... with the same tag | (port, VN) tags %s; %s of %s VNICs on their hv-agents |\n' "$NR_SAME_TAGS" "$NR_SAME_HV" "$N"
 printf '| ... frames lost or starved | %s retransmissions, %s give-ups, %s NVE kernel drops |\n' "$NR_RETX" "$NR_GIVEUP" "$NR_DROPS"
 [ -n "${HR_MS:-}" ] &&
