@@ -216,7 +216,7 @@ nt_stop nve
 rm -f "$NT_DIR/nve.sock"
 # the pollers first (a Python start takes tens of ms), then the clock; a
 # poll every 10 ms (each a JSON status from nve-agent and from every
-# hv-agent not done yet; at 2 ms they took a fifth of the machine's CPU
+# hv-agent not done yet; at 2 ms they took about a tenth of the CPU
 # during the restart): the times are 10 ms late at most
 export CTL_LOAD_POLL_MS=10
 /usr/bin/python3 "$CTL_LOAD" "$NT_DIR/nve.sock" wait-nve "$N" 120 >"$NT_DIR/nve.took" &
