@@ -142,10 +142,9 @@ struct hv_proto {
     void *send_arg;
     /* the message being read (hv_proto_input): one, not one per frame */
     struct nvdp_msg rx_msg;
-    /* the request a RESPONSE read answers: one, not one per RESPONSE */
-    struct nvdp_msg rx_req;
-    /* the batch being written (hv_proto_run's flush): one, not one per turn */
-    struct nvdp_out out;
+    /* the request a RESPONSE answers, taken from the window: one, not a
+     * malloc per answer */
+    struct nvdp_msg acked_req;
 
     /* The session with the NVE we talk to: its MAC, epoch, HELLO, our
      * requests, its requests (WITHDRAW) and their answers, and all our
@@ -153,6 +152,8 @@ struct hv_proto {
     struct nvdp_session nve;
     uint8_t nve_state;    /* enum hv_peer_state */
     uint8_t nve_selected; /* nve.mac is the destination */
+    /* the batch being written (hv_proto_run's flush): one, not one per turn */
+    struct nvdp_out out;
 
     struct hv_peer peers[HV_MAX_PEERS];
     size_t npeers;

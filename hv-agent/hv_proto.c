@@ -23,11 +23,11 @@ handle_response(struct hv *h, const struct nvdp_msg *m, int ours,
                 uint64_t now)
 {
     struct hv_proto *p = &h->proto;
-    struct nvdp_msg *req = &p->rx_req;
+    struct nvdp_msg *req = &p->acked_req;
     void *user = NULL;
 
     p->nve.c.responses_rx++;
-    /* else a duplicate, a late answer to something we dropped, or one
+    /* not ours: a duplicate, a late answer to something we dropped, or one
      * for a previous incarnation of ours (rx_stray_responses): O(1) each,
      * nothing kept */
     if (!nvdp_sess_response(&p->nve, ours, m, req, &user, now))
