@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,6 +136,7 @@ main(int argc, char **argv)
                     .wait_ms = 60000, .timeout_ms = 120000};
     long next = 0, inflight = 0;
     uint64_t t0, t1;
+    struct rusage ru;
     int c, fd;
 
     while ((c = getopt(argc, argv, "s:n:v:w:W:o:t:VD")) != -1) {
@@ -197,6 +199,11 @@ main(int argc, char **argv)
            d.n, d.ok, d.failed, d.window, secs * 1e3,
            (double)d.ok / secs, pct(d.lat_ms, d.nlat, 50),
            pct(d.lat_ms, d.nlat, 99), d.lat_ms[d.nlat - 1]);
+    /* the driver's own CPU (user + system): it shares the machine with
+     * the daemons it measures, so the scale bench counts it apart */
+    getrusage(RUSAGE_SELF, &ru);
+    printf(" cpu_ms=%.1f", (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3);
     /* when 10/50/90/100 % were answered (CLOCK_MONOTONIC ms): the EVPN
      * bench's timeline lines them up with FRR's */
     printf(" answered_mono_ms=%.3f,%.3f,%.3f,%.3f\n",

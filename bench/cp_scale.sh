@@ -52,7 +52,7 @@ grep -q '^SAN_CFLAGS = -f' "$BUILD/Makefile" &&
 
 # Daemons without debug logs, the default hello interval, a hold time
 # longer than any restart here.
-export top_builddir=$BUILD NT_HELLO_MS=1000 NT_HOLD_S=30 NT_DAEMON_V=
+export top_builddir=$BUILD NT_HELLO_MS=1000 NT_HOLD_S=30 NT_DAEMON_VERBOSE=
 . "$SRC/tests/lib/netns.sh"
 nt_init cp_scale
 CTL_LOAD=$SRC/tests/lib/ctl_load.py
@@ -145,6 +145,8 @@ burst() {
     t1=$EPOCHREALTIME
     B_MS=$(( (${t1/./} - ${t0/./}) / 1000 ))
     B_P99=$(cat "$NT_DIR"/drv*.out | sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' | sort -n | tail -1)
+    # the drivers' CPU, all together (ms)
+    B_DRV_MS=$(cat "$NT_DIR"/drv*.out | sed -n 's/.* cpu_ms=\([0-9.]*\).*/\1/p' | awk '{s += $1} END {printf "%.0f", s}')
     [ "$op" = attach ] && for j in $(seq "$NHV"); do HAVE[$j]=$((HAVE[$j] + per)); done
     rm -f "$NT_DIR"/drv*.out
 }
@@ -158,22 +160,26 @@ RSS0=$(rss_kb "$NVE_PID")
 
 # ---- attach in steps ---------------------------------------------------------
 prev=0
-declare -A MS RATE RSSB TREEB P99 NVEUS HVUS FWDERR
+declare -A MS RATE RSSB TREEB P99 NVEUS HVUS DRVUS FWDERR
 TCK=$(getconf CLK_TCK)
 hv_ticks() { local j s=0; for j in $(seq "$NHV"); do s=$((s + $(cpu_ticks "$(nt_pid "hv$j")"))); done; echo "$s"; }
 for L in $LEVELS; do
     per=$(( (L - prev) / NHV ))
     c0=$(cpu_ticks "$NVE_PID") h0=$(hv_ticks)
-    # CPS_PERF=FILE: perf record of nve-agent during the largest step
+    # CPS_PERF=FILE: perf record of nve-agent (FILE) and of hv1
+    # (FILE.hv1) during the largest step
     if [ -n "${CPS_PERF:-}" ] && [ "$L" = "${LEVELS##* }" ]; then
         perf record -q -F 999 -g -o "$CPS_PERF" -p "$NVE_PID" 2>/dev/null &
         PERF_PID=$!
+        perf record -q -F 999 -g -o "$CPS_PERF.hv1" -p "$(nt_pid hv1)" 2>/dev/null &
+        PERF_PID="$PERF_PID $!"
     fi
     burst attach "$per"
-    if [ -n "${PERF_PID:-}" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID"; PERF_PID=; fi
+    if [ -n "${PERF_PID:-}" ]; then kill -INT $PERF_PID; wait $PERF_PID; PERF_PID=; fi
     # CPU per attach: nve-agent's, and all hv-agents' together (ticks)
     NVEUS[$L]=$(( ($(cpu_ticks "$NVE_PID") - c0) * 1000000 / TCK / (L - prev) ))
     HVUS[$L]=$(( ($(hv_ticks) - h0) * 1000000 / TCK / (L - prev) ))
+    DRVUS[$L]=$(( B_DRV_MS * 1000 / (L - prev) ))
     [ "$B_FAILED" = 0 ] || say "cp_scale: $B_FAILED drivers reported failures at $L"
     got=$(nve_count)
     MS[$L]=$B_MS P99[$L]=$B_P99
@@ -181,7 +187,7 @@ for L in $LEVELS; do
     RSSB[$L]=$(( ($(rss_kb "$NVE_PID") - RSS0) * 1024 / L ))
     TREEB[$L]=$(nt_jq nve ".tree.memory_bytes / $L | floor" counters)
     FWDERR[$L]=$(nt_jq nve .tree.fwd_errors counters)
-    say "cp_scale: $prev -> $L VNICs (NVE holds $got): ${B_MS} ms, ${RATE[$L]}/s, worst driver p99 ${B_P99} ms, RSS +${RSSB[$L]} B/VNIC (tree ${TREEB[$L]} B), CPU per attach: nve-agent ${NVEUS[$L]} us, hv-agents ${HVUS[$L]} us"
+    say "cp_scale: $prev -> $L VNICs (NVE holds $got): ${B_MS} ms, ${RATE[$L]}/s, worst driver p99 ${B_P99} ms, RSS +${RSSB[$L]} B/VNIC (tree ${TREEB[$L]} B), CPU per attach: nve-agent ${NVEUS[$L]} us, hv-agents ${HVUS[$L]} us, drivers ${DRVUS[$L]} us"
     prev=$L
 done
 N=$prev
@@ -194,10 +200,13 @@ say "cp_scale: idle, $N VNICs: nve-agent ${IDLE_NVE}% of a core, $NHV hv-agents 
 burst detach
 DET_MS=$B_MS DET_FAILED=$B_FAILED
 say "cp_scale: detach $N: ${B_MS} ms (NVE holds $(nve_count)), failed drivers $B_FAILED"
+c0=$(cpu_ticks "$NVE_PID") h0=$(hv_ticks)
 burst reattach
-RE_MS=$B_MS RE_FAILED=$B_FAILED
+RE_MS=$B_MS RE_FAILED=$B_FAILED RE_DRVUS=$(( B_DRV_MS * 1000 / N ))
+RE_NVEUS=$(( ($(cpu_ticks "$NVE_PID") - c0) * 1000000 / TCK / N ))
+RE_HVUS=$(( ($(hv_ticks) - h0) * 1000000 / TCK / N ))
 RSS_RE=$(( ($(rss_kb "$NVE_PID") - RSS0) * 1024 / N ))
-say "cp_scale: re-attach $N: ${B_MS} ms (NVE holds $(nve_count)), RSS +$RSS_RE B/VNIC"
+say "cp_scale: re-attach $N: ${B_MS} ms (NVE holds $(nve_count)), RSS +$RSS_RE B/VNIC, CPU per attach: nve-agent $RE_NVEUS us, hv-agents $RE_HVUS us, drivers $RE_DRVUS us"
 
 # ---- nve-agent restart -------------------------------------------------------
 snap_hv() { # FILE: "hv uuid state tag" of every hv-agent's VNICs
@@ -279,15 +288,16 @@ echo "| $NHV hv-agents ($NB bridged on one port, $((NHV - NB)) direct), window $
 echo "|---|---|"
 prev=0
 for L in $LEVELS; do
-    printf '| attach %s -> %s VNICs: all acknowledged in | %s ms (%s/s; worst driver p99 %s ms; CPU per attach: nve-agent %s us, hv-agents %s us) |\n' \
-        "$prev" "$L" "${MS[$L]}" "${RATE[$L]}" "${P99[$L]}" "${NVEUS[$L]}" "${HVUS[$L]}"
+    printf '| attach %s -> %s VNICs: all acknowledged in | %s ms (%s/s; worst driver p99 %s ms; CPU per attach: nve-agent %s us, hv-agents %s us, drivers %s us) |\n' \
+        "$prev" "$L" "${MS[$L]}" "${RATE[$L]}" "${P99[$L]}" "${NVEUS[$L]}" "${HVUS[$L]}" "${DRVUS[$L]}"
     prev=$L
 done
 for L in $LEVELS; do
     printf '| nve-agent RSS growth at %s VNICs | %s B/VNIC (tree accounting %s B; forwarder errors %s) |\n' \
         "$L" "${RSSB[$L]}" "${TREEB[$L]}" "${FWDERR[$L]}"
 done
-printf '| detach all %s / **attach all %s again in one burst** | %s ms / **%s ms** (RSS growth then %s B/VNIC) |\n' "$N" "$N" "$DET_MS" "$RE_MS" "$RSS_RE"
+printf '| detach all %s / **attach all %s again in one burst** | %s ms / **%s ms** (RSS growth then %s B/VNIC; CPU per attach: nve-agent %s us, hv-agents %s us, drivers %s us) |\n' \
+    "$N" "$N" "$DET_MS" "$RE_MS" "$RSS_RE" "$RE_NVEUS" "$RE_HVUS" "$RE_DRVUS"
 printf '| nve-agent CPU idle %s s, 0 VNICs / %s VNICs | %s%% / %s%% of a core (%s hv-agents: %s%% / %s%%) |\n' \
     "$IDLE_S" "$N" "$IDLE0_NVE" "$IDLE_NVE" "$NHV" "$IDLE0_HV" "$IDLE_HV"
 printf '| NVDP frames at the NVE over the idle %s s, 0 VNICs / %s VNICs | %s / %s |\n' "$IDLE_S" "$N" "$IDLE0_FRAMES" "$IDLE_FRAMES"
