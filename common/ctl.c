@@ -36,6 +36,7 @@ struct ctl_sconn {
     unsigned char *out; /* output queue: out[outoff..outlen) unsent */
     size_t outlen, outoff, outcap;
     int closing;  /* flush the queue, then close; read nothing more */
+    int blocked;  /* the socket took less than we had: wait for EPOLLOUT */
     int broken;   /* write failed or queue overflowed: the reaper closes it */
     int dead;     /* closed while dispatching: free when it unwinds */
     int dispatching;
@@ -71,6 +72,11 @@ struct ctl_server {
      * closed from this timer, never synchronously: their on-close
      * callbacks must not run inside the daemon's own loop over watchers. */
     struct ev_timer reaper;
+    /* Answers queued during a loop iteration are sent by this timer, at
+     * the start of the next one: one send per client for all of them
+     * (a burst of pipelined requests gets its answers in a few writes,
+     * not one system call and one wake-up of the client per answer). */
+    struct ev_timer flusher;
     /* The socket file we created: a restarted instance may already have
      * replaced it by the time we shut down, and that one is not ours. */
     dev_t sock_dev;
@@ -143,7 +149,7 @@ ctl_sconn_update_events(struct ctl_sconn *sc)
         return;
     if (!sc->closing && sc->outlen - sc->outoff < CTL_OUTQ_PAUSE)
         ev |= EPOLLIN;
-    if (sc->outlen > sc->outoff)
+    if (sc->blocked)
         ev |= EPOLLOUT;
     if (ev != sc->events) {
         ev_io_mod(sc->s->l, sc->fd, ev);
@@ -161,8 +167,10 @@ ctl_sconn_flush(struct ctl_sconn *sc)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                sc->blocked = 1;
+                return 0;
+            }
             return -1;
         }
         sc->outoff += (size_t)n;
@@ -170,8 +178,8 @@ ctl_sconn_flush(struct ctl_sconn *sc)
          * leave long after the iteration began (a slow request) */
         sc->active = ev_clock_ms();
     }
-    if (sc->outoff == sc->outlen)
-        sc->outoff = sc->outlen = 0;
+    sc->blocked = 0;
+    sc->outoff = sc->outlen = 0;
     return 0;
 }
 
@@ -183,6 +191,7 @@ ctl_sconn_fail(struct ctl_sconn *sc)
         return;
     sc->broken = 1;
     sc->closing = 1;
+    sc->blocked = 0;
     sc->outoff = sc->outlen = 0;
     ctl_sconn_update_events(sc);
     ev_timer_start(sc->s->l, &sc->s->reaper, 0);
@@ -203,7 +212,8 @@ ctl_reaper_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
     }
 }
 
-/* Queues one framed message and tries to send it at once. */
+/* Queues one framed message; the flusher sends it (ctl_flush_cb), or
+ * EPOLLOUT if the socket is full. */
 static int
 ctl_sconn_queue(struct ctl_sconn *sc, const char *js, size_t len)
 {
@@ -246,12 +256,10 @@ ctl_sconn_queue(struct ctl_sconn *sc, const char *js, size_t len)
     ctl_frame_hdr(sc->out + sc->outlen, len);
     memcpy(sc->out + sc->outlen + 4, js, len);
     sc->outlen += 4 + len;
-    if (ctl_sconn_flush(sc) < 0) {
-        int e = errno;
-        ctl_sconn_fail(sc);
-        errno = e;
-        return -1;
-    }
+    /* the loop's time, not the clock's: due in this iteration's timer
+     * pass, or at once in the next */
+    if (!sc->blocked && !ev_timer_active(&sc->s->flusher))
+        ev_timer_at(sc->s->l, &sc->s->flusher, ev_now(sc->s->l));
     ctl_sconn_update_events(sc);
     return 0;
 }
@@ -604,6 +612,41 @@ ctl_sconn_process(struct ctl_sconn *sc)
     ctl_sconn_update_events(sc);
 }
 
+/* Sends what is queued, then closes a closing connection once drained or
+ * reads the requests left in the buffer while the queue was full. */
+static void
+ctl_sconn_drain(struct ctl_sconn *sc)
+{
+    if (ctl_sconn_flush(sc) < 0) {
+        ctl_sconn_close(sc);
+        return;
+    }
+    if (sc->closing && sc->outlen == sc->outoff) {
+        ctl_sconn_close(sc);
+        return;
+    }
+    /* Drained below the pause mark: requests left in the buffer. */
+    if (sc->inlen >= 4)
+        ctl_sconn_process(sc);
+    else
+        ctl_sconn_update_events(sc);
+}
+
+static void
+ctl_flush_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
+{
+    struct ctl_server *s = arg;
+    struct ctl_sconn *sc, *next;
+
+    (void)l;
+    (void)t;
+    for (sc = s->conns; sc != NULL; sc = next) {
+        next = sc->next;
+        if (sc->outlen > sc->outoff && !sc->blocked && !sc->broken)
+            ctl_sconn_drain(sc);
+    }
+}
+
 static void
 ctl_sconn_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
 {
@@ -611,19 +654,7 @@ ctl_sconn_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
 
     (void)fd;
     if (events & EPOLLOUT) {
-        if (ctl_sconn_flush(sc) < 0) {
-            ctl_sconn_close(sc);
-            return;
-        }
-        if (sc->closing && sc->outlen == sc->outoff) {
-            ctl_sconn_close(sc);
-            return;
-        }
-        /* Drained below the pause mark: requests left in the buffer. */
-        if (sc->inlen >= 4)
-            ctl_sconn_process(sc);
-        else
-            ctl_sconn_update_events(sc);
+        ctl_sconn_drain(sc);
         return;
     }
     if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || sc->closing)
@@ -812,6 +843,7 @@ ctl_server_new(struct ev_loop *l, const char *path, const struct ctl_opts *o,
         s->o.max_conns = 1;
     mode = s->o.gid == (gid_t)-1 ? 0600 : 0660;
     ev_timer_init(&s->reaper, ctl_reaper_cb, s);
+    ev_timer_init(&s->flusher, ctl_flush_cb, s);
     ev_timer_init(&s->idle, ctl_idle_cb, s);
     log_rl_init(&s->rl, LOG_RL_BURST, LOG_RL_INTERVAL_MS);
     snprintf(s->path, sizeof(s->path), "%s", path);
@@ -854,9 +886,14 @@ ctl_server_free(struct ctl_server *s)
 {
     if (s == NULL)
         return;
+    /* what the last iteration answered (a daemon's final commit) */
+    for (struct ctl_sconn *sc = s->conns; sc != NULL; sc = sc->next)
+        if (!sc->broken)
+            (void)ctl_sconn_flush(sc);
     while (s->conns)
         ctl_sconn_close(s->conns);
     ev_timer_stop(s->l, &s->reaper);
+    ev_timer_stop(s->l, &s->flusher);
     ev_timer_stop(s->l, &s->idle);
     ev_io_del(s->l, s->fd);
     close(s->fd);
@@ -1019,7 +1056,8 @@ ctl_client_send(int fd, struct json_object *req)
     size_t len;
     const char *js =
         json_object_to_json_string_length(req, JSON_C_TO_STRING_PLAIN, &len);
-    unsigned char hdr[4];
+    unsigned char *frame;
+    int rc;
 
     if (js == NULL) {
         errno = ENOMEM;
@@ -1029,10 +1067,15 @@ ctl_client_send(int fd, struct json_object *req)
         errno = EMSGSIZE;
         return -1;
     }
-    ctl_frame_hdr(hdr, len);
-    if (ctl_write_all(fd, hdr, 4, 0) < 0 || ctl_write_all(fd, js, len, 0) < 0)
+    /* header and body in one write: one system call, and the daemon is
+     * not woken for a header alone */
+    if ((frame = malloc(4 + len)) == NULL)
         return -1;
-    return 0;
+    ctl_frame_hdr(frame, len);
+    memcpy(frame + 4, js, len);
+    rc = ctl_write_all(fd, frame, 4 + len, 0);
+    free(frame);
+    return rc;
 }
 
 static int
