@@ -91,20 +91,23 @@ log_vwrite(int pri, const char *fmt, va_list ap)
 {
     int saved = errno;
     char buf[2048];
+    size_t off = 0, len;
 
+    if (log_st.file == NULL && log_st.to_stderr && log_st.journal)
+        off = (size_t)snprintf(buf, 8, "<%d>", pri);
     /* lines carry text from peers (NAME, REASON, hook input): nobody may
      * forge a line or drive the terminal reading the log */
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    nvdp_text_sanitise(buf);
+    vsnprintf(buf + off, sizeof(buf) - off - 1, fmt, ap);
+    nvdp_text_sanitise(buf + off);
     if (log_st.file != NULL) {
         fprintf(log_st.file, "%s[%ld]: %s\n", log_st.ident, (long)getpid(),
                 buf);
-    } else if (log_st.to_stderr && log_st.journal) {
-        fprintf(stderr, "<%d>%s\n", pri, buf);
-        fflush(stderr);
     } else if (log_st.to_stderr) {
-        fprintf(stderr, "%s\n", buf);
-        fflush(stderr);
+        /* one write of the formatted line: stdio's unbuffered stderr
+         * formatted it a second time, byte by byte, per info line */
+        len = strlen(buf);
+        buf[len++] = '\n';
+        (void)!write(STDERR_FILENO, buf, len);
     } else {
         syslog(pri, "%s", buf);
     }
