@@ -322,18 +322,16 @@ ctl_answer(struct ctl_conn *c, struct json_object *resp)
     }
     c->answered = 1;
     if (c->id)
-        json_object_object_add(resp, "id", json_object_get(c->id));
+        ctl_jadd(resp, "id", json_object_get(c->id));
     if (c->sc && !c->sc->dead) {
         c->sc->s->st.replies++;
         if (ctl_sconn_send_json(c->sc, resp) < 0 && errno == EMSGSIZE) {
             struct json_object *e = json_object_new_object();
-            json_object_object_add(e, "ok", json_object_new_boolean(0));
-            json_object_object_add(e, "code",
-                                   json_object_new_int(CTL_E_INTERNAL));
-            json_object_object_add(e, "error",
-                                   json_object_new_string("answer too large"));
+            ctl_jadd(e, "ok", json_object_new_boolean(0));
+            ctl_jadd(e, "code", json_object_new_int(CTL_E_INTERNAL));
+            ctl_jadd(e, "error", json_object_new_string("answer too large"));
             if (c->id)
-                json_object_object_add(e, "id", json_object_get(c->id));
+                ctl_jadd(e, "id", json_object_get(c->id));
             ctl_sconn_send_json(c->sc, e);
             json_object_put(e);
         }
@@ -350,8 +348,8 @@ ctl_reply_ok(struct ctl_conn *c, struct json_object *result)
 {
     struct json_object *r = json_object_new_object();
 
-    json_object_object_add(r, "ok", json_object_new_boolean(1));
-    json_object_object_add(r, "result", result);
+    ctl_jadd(r, "ok", json_object_new_boolean(1));
+    ctl_jadd(r, "result", result);
     ctl_answer(c, r);
 }
 
@@ -362,9 +360,9 @@ ctl_reply_verr(struct ctl_conn *c, int code, const char *fmt, va_list ap)
     char msg[1024];
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    json_object_object_add(r, "ok", json_object_new_boolean(0));
-    json_object_object_add(r, "code", json_object_new_int(code));
-    json_object_object_add(r, "error", json_object_new_string(msg));
+    ctl_jadd(r, "ok", json_object_new_boolean(0));
+    ctl_jadd(r, "code", json_object_new_int(code));
+    ctl_jadd(r, "error", json_object_new_string(msg));
     ctl_answer(c, r);
 }
 

@@ -121,6 +121,13 @@ int ctl_server_nconns(const struct ctl_server *s);
  * daemons' "counters" answers. */
 struct json_object *ctl_server_stats_json(const struct ctl_server *s);
 
+/* A member whose name is a string literal (the "" around it refuse anything
+ * else at compile time): json-c keeps the pointer instead of a copy. A
+ * VNIC's view has 15 members and is built for every answer and event. */
+#define ctl_jadd(o, lit, v)                        \
+    json_object_object_add_ex((o), "" lit "", (v), \
+                              JSON_C_OBJECT_ADD_CONSTANT_KEY)
+
 /* The views' members: an integer, a string (NULL as ""). */
 static inline void
 ctl_jint(struct json_object *o, const char *k, int64_t v)

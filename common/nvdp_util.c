@@ -51,13 +51,19 @@ nvdp_uuid_parse(const char *s, struct nvdp_uuid *u)
 void
 nvdp_uuid_fmt(const struct nvdp_uuid *u, char out[NVDP_UUID_STRLEN])
 {
-    const uint8_t *b = u->b;
+    /* by hand, not snprintf with 16 conversions: every log line, answer
+     * and journal record about a VNIC formats its UUID (7% of hv-agent's
+     * CPU in a burst of attaches) */
+    static const char hex[] = "0123456789abcdef";
+    char *o = out;
 
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-             "%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-             b[10], b[11], b[12], b[13], b[14], b[15]);
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[u->b[i] >> 4];
+        *o++ = hex[u->b[i] & 15];
+    }
+    *o = '\0';
 }
 
 int
@@ -84,8 +90,13 @@ nvdp_mac_parse(const char *s, uint8_t mac[6])
 void
 nvdp_mac_fmt(const uint8_t mac[6], char out[NVDP_MAC_STRLEN])
 {
-    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
-             mac[2], mac[3], mac[4], mac[5]);
+    static const char hex[] = "0123456789abcdef";
+
+    for (int i = 0; i < 6; i++) {
+        out[3 * i] = hex[mac[i] >> 4];
+        out[3 * i + 1] = hex[mac[i] & 15];
+        out[3 * i + 2] = i < 5 ? ':' : '\0';
+    }
 }
 
 int

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "hv_state.h"
 
 /* What a control request may change of a VNIC, kept until the change is
@@ -387,30 +388,30 @@ hv_vnic_to_json(const struct hv_vnic *v)
                                   v->state == HV_VNIC_PREASSOCIATED);
 
     nvdp_uuid_fmt(&v->uuid, buf);
-    json_object_object_add(o, "vnic", json_object_new_string(buf));
+    ctl_jadd(o, "vnic", json_object_new_string(buf));
     nvdp_vn_fmt(&v->vn, buf, sizeof(buf));
-    json_object_object_add(o, "vn", json_object_new_string(buf));
-    json_object_object_add(o, "vn_name", jstr_or_null(v->vn_name));
+    ctl_jadd(o, "vn", json_object_new_string(buf));
+    ctl_jadd(o, "vn_name", jstr_or_null(v->vn_name));
     nvdp_mac_fmt(v->mac, buf);
-    json_object_object_add(o, "mac", json_object_new_string(buf));
-    json_object_object_add(o, "ips", ips_to_json(v));
-    json_object_object_add(o, "state",
-                           json_object_new_string(hv_vnic_state_str(v->state)));
-    json_object_object_add(o, "tag",
-                           has_tag ? json_object_new_int(v->tag) : NULL);
-    json_object_object_add(o, "status", v->state != HV_VNIC_FAILED ? NULL :
-                           json_object_new_string(v->gaveup ? "no-answer" :
-                                                  nvdp_status_str(v->status)));
-    json_object_object_add(o, "reason", v->state == HV_VNIC_FAILED ||
-                           v->state == HV_VNIC_WITHDRAWN ?
-                           jstr_or_null(v->reason) : NULL);
-    json_object_object_add(o, "intent", jstr_or_null(hv_intent_str(v->intent)));
-    json_object_object_add(o, "desired",
-                           json_object_new_string(hv_want_str(v->want)));
-    json_object_object_add(o, "up", json_object_new_boolean(v->up));
-    json_object_object_add(o, "reserve", json_object_new_boolean(v->reserve));
-    json_object_object_add(o, "ifname", jstr_or_null(v->ifname));
-    json_object_object_add(o, "tag_hint", v->tag_hint ?
-                           json_object_new_int(v->tag_hint) : NULL);
+    ctl_jadd(o, "mac", json_object_new_string(buf));
+    ctl_jadd(o, "ips", ips_to_json(v));
+    ctl_jadd(o, "state", json_object_new_string(hv_vnic_state_str(v->state)));
+    ctl_jadd(o, "tag", has_tag ? json_object_new_int(v->tag) : NULL);
+    ctl_jadd(o, "status",
+             v->state != HV_VNIC_FAILED
+                 ? NULL
+                 : json_object_new_string(
+                       v->gaveup ? "no-answer" : nvdp_status_str(v->status)));
+    ctl_jadd(o, "reason",
+             v->state == HV_VNIC_FAILED || v->state == HV_VNIC_WITHDRAWN
+                 ? jstr_or_null(v->reason)
+                 : NULL);
+    ctl_jadd(o, "intent", jstr_or_null(hv_intent_str(v->intent)));
+    ctl_jadd(o, "desired", json_object_new_string(hv_want_str(v->want)));
+    ctl_jadd(o, "up", json_object_new_boolean(v->up));
+    ctl_jadd(o, "reserve", json_object_new_boolean(v->reserve));
+    ctl_jadd(o, "ifname", jstr_or_null(v->ifname));
+    ctl_jadd(o, "tag_hint",
+             v->tag_hint ? json_object_new_int(v->tag_hint) : NULL);
     return o;
 }
