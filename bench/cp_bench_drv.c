@@ -202,8 +202,9 @@ main(int argc, char **argv)
     /* the driver's own CPU (user + system): it shares the machine with
      * the daemons it measures, so the scale bench counts it apart */
     getrusage(RUSAGE_SELF, &ru);
-    printf(" cpu_ms=%.1f", (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-                               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3);
+    printf(" cpu_ms=%.1f",
+           (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3);
     /* when 10/50/90/100 % were answered (CLOCK_MONOTONIC ms): the EVPN
      * bench's timeline lines them up with FRR's */
     printf(" answered_mono_ms=%.3f,%.3f,%.3f,%.3f\n",
