@@ -9,10 +9,11 @@ cd "$TOP"
 # Debian packages: build, unit tests, netns tests, Scapy, forwarder/BPF, libvirt glue, benchmarks,
 # hardened daemons (libcap's capability drop, sd_notify, systemd-analyze for the units' test).
 # FRR (BGP EVPN: the tests and the demo start zebra and bgpd in namespaces themselves),
-# strace (bench/attach_latency.sh times hv-agent's fdatasyncs with it).
+# strace (bench/attach_latency.sh times hv-agent's fdatasyncs with it),
+# uuid-dev (nvdp-hook's UUIDv5 from libuuid: libcrypto took ~5 ms per call to load).
 PKGS="build-essential autoconf automake libtool pkg-config clang llvm libclang-rt-14-dev
       libconfuse-dev libcmocka-dev libjson-c-dev zlib1g-dev libnl-3-dev libnl-route-3-dev lldpad-dev lldpad
-      libbpf-dev libxml2-dev libvirt-dev libssl-dev xxd libcap-dev libsystemd-dev systemd
+      libbpf-dev libxml2-dev libvirt-dev libssl-dev uuid-dev xxd libcap-dev libsystemd-dev systemd
       python3 python3-scapy iproute2 bridge-utils jq ethtool bc tcpdump tshark
       netcat-openbsd iputils-ping procps psmisc util-linux kmod strace
       libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients
