@@ -49,7 +49,7 @@ int hook_vnic_uuid(const char *dom_uuid, const char *mac,
     snprintf(name, sizeof(name), "%s/%s", dnorm, mnorm);
     /* UUIDv5 (RFC 4122 4.3): SHA-1 over namespace + name, version and
      * variant set. libuuid (util-linux), not libcrypto: loading libcrypto
-     * was ~5 ms of CPU of every hook call, before any work. */
+     * cost every hook call milliseconds of CPU before any work. */
     uuid_generate_sha1(v5.b, ns.b, name, strlen(name));
     nvdp_uuid_fmt(&v5, out);
     return 0;
