@@ -227,8 +227,9 @@ nt_assert_eq "on-timeout (old name) accepted" 0 "$rc"
 nt_logged 'on-timeout = "continue" is now unreachable = "pending"'
 
 # ---- 8. the NVE is silent: the policy, one bound on a whole start or stop
-# (the figures are logged; the bound is asserted with slack for three
-# process start-ups on a busy machine)
+# (wall-clock figures are logged; the assertions use the hook's own figure,
+# which a loaded machine's process start-ups do not inflate; the wall clock
+# only guards against a hang)
 nt_stop nve
 sed -i 's/^timeout = .*/timeout = 1500/' "$NT_DIR/hv1.hook.conf"
 # (a) unreachable = fail, the default: the start's first step fails it
@@ -236,7 +237,7 @@ t0=$(date +%s%N)
 hook_rc "NVE silent, unreachable = fail: prepare fails the start" 1 hv1 qemu web1 prepare begin < <(dom_xml blue)
 ms=$(nt_ms_since "$t0")
 nt_log "figure: a start failed for an NVE that does not answer in $ms ms (bound 1500 ms)"
-nt_assert "the failed start took at most its bound + 2 s ($ms ms)" test "$ms" -lt 3500
+nt_assert "the failed start ended (bound 1500 ms; $ms ms, not a hang)" test "$ms" -lt 10000
 grep -q "no answer from the NVE within the start's 1500 ms (unreachable = fail)" "$NT_DIR/hook.err" ||
     nt_fail "stderr: $(cat "$NT_DIR/hook.err")"
 nt_logged "qemu web1 prepare: $MAC to VN blue: no answer from the NVE within the start's 1500 ms \(unreachable = fail\): the start fails"
@@ -265,10 +266,9 @@ nt_logged "qemu web1 started: $MAC2 to VN red: pending"
 nt_logged "qemu web1 started: the start's hook calls took [0-9]+ ms \(bound 1500 ms\)"
 used=$(nt_log_since | sed -n 's/.*hook calls took \([0-9]*\) ms.*/\1/p')
 nt_log "figure: prepare + start + started with the NVE silent: $ms ms ($used ms in the hook)"
-nt_assert "one bound for the whole start: $ms ms < 1500 ms + 2 s (three bounds: 4500 ms)" test "$ms" -lt 3500
 # the waiting stops at the bound; the calls after it still take their
 # few milliseconds each
-nt_assert "the hook's own figure is the bound, not three ($used ms)" test "${used:-99999}" -le 2000
+nt_assert "one bound for the whole start: the hook's own figure is the bound, not three (4500 ms) ($used ms)" test "${used:-99999}" -le 2000
 nt_assert_eq "hv1: the VNIC is pending" pending "$(nt_hv_field hv1 "$U1" state)"
 # the NVE appears: hv-agent attaches the VNIC, no hook call involved
 nt_start_nve nve nve
