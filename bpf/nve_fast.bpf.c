@@ -178,6 +178,58 @@ static __always_inline __u16 fold(__u64 s)
     return (__u16)((s & 0xffff) + (s >> 16));
 }
 
+/* The one's complement sum of an IPv4 header without options (20 bytes),
+ * in the byte order of the loads: ten 16-bit loads inline, not a call of
+ * bpf_csum_diff per packet. */
+static __always_inline __u16 ip4_hsum(const __u8 *ip)
+{
+    __u32 s = 0;
+#pragma unroll
+    for (int i = 0; i < 10; i++)
+        s += *(const __u16 *)(ip + 2 * i);
+    return fold(s);
+}
+
+/* Header copies as 8-, 4- and 2-byte loads and stores (unaligned: fine on
+ * the architectures that run this). A packet pointer's alignment is
+ * unknown to clang, which copies it byte by byte otherwise: 100 loads and
+ * stores for a 50-byte outer header. Every load comes before the first
+ * store: source and destination may overlap. */
+struct nf_macs {
+    __u64 a;
+    __u32 b;
+};
+
+static __always_inline struct nf_macs macs_get(const __u8 *p)
+{
+    struct nf_macs m = {*(const __u64 *)p, *(const __u32 *)(p + 8)};
+    return m;
+}
+
+static __always_inline void macs_put(__u8 *p, struct nf_macs m)
+{
+    *(__u64 *)p = m.a;
+    *(__u32 *)(p + 8) = m.b;
+}
+
+/* the prebuilt outer header, 50 (IPv4) or 70 (IPv6) bytes, from the map
+ * value (8-byte aligned) */
+static __always_inline void hdr_put(__u8 *d, const __u8 *s, int v6)
+{
+#pragma unroll
+    for (int i = 0; i < 48; i += 8)
+        *(__u64 *)(d + i) = *(const __u64 *)(s + i);
+    if (v6) {
+#pragma unroll
+        for (int i = 48; i < 64; i += 8)
+            *(__u64 *)(d + i) = *(const __u64 *)(s + i);
+        *(__u32 *)(d + 64) = *(const __u32 *)(s + 64);
+        *(__u16 *)(d + 68) = *(const __u16 *)(s + 68);
+    } else {
+        *(__u16 *)(d + 48) = *(const __u16 *)(s + 48);
+    }
+}
+
 static __always_inline struct nf_mac *mac_get(__u32 vn, const __u8 *m)
 {
     __u64 key = FWD_MK(vn, (__u64)m[0] << 40 | (__u64)m[1] << 32 |
@@ -480,12 +532,11 @@ static __always_inline int encap(struct xdp_md *ctx, struct nf_glob *g,
                                  __u16 sport, int tagged, __u32 ilen)
 {
     void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-    __u8 macs[12];
     __u32 hl = rv->hdr_len == 70 ? 70 : 50;
 
     if (data + 12 > end)
         return -1;
-    __builtin_memcpy(macs, data, 12);
+    struct nf_macs macs = macs_get(data);
     if (bpf_xdp_adjust_head(ctx, -(int)(tagged ? hl - 4 : hl)))
         return -1;
     data = (void *)(long)ctx->data;
@@ -495,14 +546,14 @@ static __always_inline int encap(struct xdp_md *ctx, struct nf_glob *g,
     if (hl == 50) {
         if (h + 50 + 12 > (__u8 *)end)
             return -1;
-        __builtin_memcpy(h, rv->hdr, 50);
-        __builtin_memcpy(h + 50, macs, 12);
+        hdr_put(h, rv->hdr, 0);
+        macs_put(h + 50, macs);
         udp = ip + 20;
     } else {
         if (h + 70 + 12 > (__u8 *)end)
             return -1;
-        __builtin_memcpy(h, rv->hdr, 70);
-        __builtin_memcpy(h + 70, macs, 12);
+        hdr_put(h, rv->hdr, 1);
+        macs_put(h + 70, macs);
         udp = ip + 40;
     }
     wr16(udp, sport);
@@ -518,8 +569,7 @@ static __always_inline int encap(struct xdp_md *ctx, struct nf_glob *g,
             wr16(ip + 4, (__u16)g->ip_id);
         }
         wr16(ip + 10, 0);
-        __u16 c = ~fold((__u32)bpf_csum_diff(0, 0, (__be32 *)ip, 20, 0));
-        *(__u16 *)(ip + 10) = c;
+        *(__u16 *)(ip + 10) = (__u16)~ip4_hsum(ip);
         return 0; /* UDP checksum 0 over IPv4 */
     }
     wr16(ip + 4, ulen);
@@ -538,9 +588,7 @@ static __always_inline int retag(struct xdp_md *ctx, int tagged, __u16 tag)
         end = (void *)(long)ctx->data_end;
         if (data + 16 > end)
             return -1;
-        __u8 macs[12];
-        __builtin_memcpy(macs, data + 4, 12);
-        __builtin_memcpy(data, macs, 12);
+        macs_put(data, macs_get(data + 4));
     }
     data = (void *)(long)ctx->data;
     end = (void *)(long)ctx->data_end;
@@ -729,11 +777,10 @@ static __always_inline int decap(struct xdp_md *ctx, __u32 outer, __u32 ilen,
         return -1;
     data = (void *)(long)ctx->data;
     end = (void *)(long)ctx->data_end;
-    __u8 *h = data, macs[12];
+    __u8 *h = data;
     if (h + 16 > (__u8 *)end)
         return -1;
-    __builtin_memcpy(macs, h + 4, 12);
-    __builtin_memcpy(h, macs, 12);
+    macs_put(h, macs_get(h + 4));
     wr16(h + 12, ETH_P_8021Q);
     wr16(h + 14, tag);
     return 0;
@@ -770,7 +817,7 @@ __noinline int nf_underlay(struct xdp_md *ctx, __u32 meta, __u32 tci)
             *(__u32 *)(ip + 16) != *(const __u32 *)cfg->local_ip)
             return pass(g);
         iplen = rd16(ip + 2);
-        if (fold((__u32)bpf_csum_diff(0, 0, (__be32 *)ip, 20, 0)) != 0xffff)
+        if (ip4_hsum(ip) != 0xffff)
             return pass(g);
         l3 = 20;
         fam = 4;
@@ -864,7 +911,11 @@ __noinline int nf_underlay(struct xdp_md *ctx, __u32 meta, __u32 tci)
 
 /* ---- entry points ------------------------------------------------------- */
 
-static __always_inline int nf_main(struct xdp_md *ctx, int meta, __u16 tci)
+/* kind and port: what the interface the frame came in on is (nf_self or
+ * nf_devs); a port removed, or its interface replaced, stops here at
+ * once (fwd_xdp_port_gone clears its nf_ports entry). */
+static __always_inline int nf_main(struct xdp_md *ctx, int meta, __u16 tci,
+                                   __u32 kind, __u32 port)
 {
     __u32 zero = 0, ifi = ctx->ingress_ifindex;
     struct nf_glob *g = bpf_map_lookup_elem(&nf_glob, &zero);
@@ -873,15 +924,22 @@ static __always_inline int nf_main(struct xdp_md *ctx, int meta, __u16 tci)
         return XDP_PASS;
     if (!cfg || !cfg->enabled)
         return pass(g);
-    struct nf_dev *dev = bpf_map_lookup_elem(&nf_devs, &ifi);
-    if (!dev)
-        return pass(g);
-    if (dev->kind == NF_DEV_ACCESS)
-        return nf_access(ctx, dev->port, (__u32)meta, tci);
-    if (dev->kind == NF_DEV_UNDERLAY)
+    if (kind == NF_DEV_ACCESS) {
+        struct nf_port *pp = bpf_map_lookup_elem(&nf_ports, &port);
+        if (!pp || pp->ifindex != ifi)
+            return pass(g);
+        return nf_access(ctx, port, (__u32)meta, tci);
+    }
+    if (kind == NF_DEV_UNDERLAY && cfg->und_ifindex == ifi)
         return nf_underlay(ctx, (__u32)meta, tci);
     return pass(g);
 }
+
+/* What the interface a device-bound program is loaded for is: written by
+ * fwd/fwd_xdp.c before the load. A constant to the verifier: the program
+ * keeps only that kind's code and finds its interface without a map
+ * lookup per frame. */
+const volatile struct nf_self nf_self SEC(".rodata.dev") = {0, 0};
 
 /* Attached to each interface, bound to it (BPF_F_XDP_DEV_BOUND_ONLY) so
  * that the driver reports a VLAN tag it took out of the frame: without
@@ -894,7 +952,7 @@ int nve_fast(struct xdp_md *ctx)
     int r = bpf_xdp_metadata_rx_vlan_tag(ctx, &proto, &tci);
     if (r != 0 && r != -ENODATA)
         return XDP_PASS; /* the driver cannot tell: the forwarder decides */
-    return nf_main(ctx, r == 0, tci);
+    return nf_main(ctx, r == 0, tci, nf_self.kind, nf_self.port);
 }
 
 /* The same decisions for BPF_PROG_TEST_RUN (golden-packet tests), which
@@ -902,7 +960,9 @@ int nve_fast(struct xdp_md *ctx)
 SEC("xdp")
 int nve_fast_test(struct xdp_md *ctx)
 {
-    return nf_main(ctx, 0, 0);
+    __u32 ifi = ctx->ingress_ifindex;
+    struct nf_dev *dev = bpf_map_lookup_elem(&nf_devs, &ifi);
+    return nf_main(ctx, 0, 0, dev ? dev->kind : 0, dev ? dev->port : 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

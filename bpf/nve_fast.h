@@ -42,7 +42,13 @@ struct nf_cfg {
 };
 
 enum { NF_DEV_ACCESS = 1, NF_DEV_UNDERLAY = 2 };
-/* nf_devs: ifindex -> what receives there */
+/* .rodata.dev of the program bound to an interface: what it is */
+struct nf_self {
+    __u32 kind;        /* NF_DEV_* */
+    __u32 port;        /* access port id */
+};
+/* nf_devs: ifindex -> what receives there (the test program's view of
+ * the interfaces: one program for all of them) */
 struct nf_dev {
     __u16 port;        /* access port id */
     __u8 kind;

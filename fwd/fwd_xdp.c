@@ -376,10 +376,10 @@ dev_detach(struct xdp_dev *d)
 }
 
 /* A copy of the object sharing every map, with one program loaded:
- * "nve_fast" bound to ifindex, or (ifindex 0) "nve_fast_test". The
- * object, or NULL with -errno in *rc. */
+ * "nve_fast" bound to ifindex, which is port (-1: the underlay), or
+ * (ifindex 0) "nve_fast_test". The object, or NULL with -errno in *rc. */
 static struct bpf_object *
-prog_load(struct fwd_xdp *x, int ifindex, int *rc)
+prog_load(struct fwd_xdp *x, int ifindex, int port, int *rc)
 {
     DECLARE_LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "nve_fast");
     struct bpf_object *obj = bpf_object__open_mem(nve_fast_bpf_o,
@@ -400,9 +400,17 @@ prog_load(struct fwd_xdp *x, int ifindex, int *rc)
         if (ifindex) {
             bpf_program__set_ifindex(dev, (uint32_t)ifindex);
             bpf_program__set_flags(dev, BPF_F_XDP_DEV_BOUND_ONLY);
+            /* what the interface is: a constant of the program */
+            struct nf_self self = {
+                .kind = port < 0 ? NF_DEV_UNDERLAY : NF_DEV_ACCESS,
+                .port = port < 0 ? 0 : (uint32_t)port};
+            struct bpf_map *ro = bpf_object__find_map_by_name(obj, ".rodata.dev");
+            *rc = ro == NULL ? -ENOENT
+                : bpf_map__set_initial_value(ro, &self, sizeof(self));
         }
-        *rc = bpf_object__load(obj);
     }
+    if (*rc == 0)
+        *rc = bpf_object__load(obj);
     if (*rc != 0) {
         bpf_object__close(obj);
         return NULL;
@@ -413,7 +421,7 @@ prog_load(struct fwd_xdp *x, int ifindex, int *rc)
 /* Loads the program bound to ifindex and attaches it in driver mode. 0,
  * or -1 with d->err set. */
 static int
-dev_attach(struct fwd_xdp *x, struct xdp_dev *d, int ifindex)
+dev_attach(struct fwd_xdp *x, struct xdp_dev *d, int ifindex, int port)
 {
     uint64_t feat = 0, meta = 0;
     if (fwd_nl_xdp_features(x->genl_fd, ifindex, &feat, &meta) < 0) {
@@ -433,7 +441,7 @@ dev_attach(struct fwd_xdp *x, struct xdp_dev *d, int ifindex)
         return -1;
     }
     int rc;
-    struct bpf_object *obj = prog_load(x, ifindex, &rc);
+    struct bpf_object *obj = prog_load(x, ifindex, port, &rc);
     if (obj == NULL) {
         snprintf(d->err, sizeof(d->err), "load: %s", strerror(-rc));
         /* the verifier gives up on a signal: libpsx sends one to every
@@ -524,7 +532,7 @@ dev_sync(struct fwd *f, struct xdp_dev *d, const char *name, int port,
         (*budget)--;
         char before[sizeof(d->err)];
         memcpy(before, d->err, sizeof(before));
-        int rc = dev_attach(x, d, ifindex);
+        int rc = dev_attach(x, d, ifindex, port);
         if (rc == 0) {
             log_info("fwd: fast path attached to %s", name);
             d->transient = 0;
@@ -709,7 +717,7 @@ fwd_xdp_test_prog(struct fwd *f)
     int rc;
     if (x == NULL)
         return -1;
-    if (x->test_obj == NULL && (x->test_obj = prog_load(x, 0, &rc)) != NULL)
+    if (x->test_obj == NULL && (x->test_obj = prog_load(x, 0, 0, &rc)) != NULL)
         x->test_fd = bpf_program__fd(bpf_object__find_program_by_name(
             x->test_obj, "nve_fast_test"));
     return x->test_fd;
