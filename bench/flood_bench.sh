@@ -121,9 +121,13 @@ printf '  VNICs: %s before, %s during (the flood'"'"'s MACs at their cap), peers
     "$vn0" "$vn_flood" "$peers_flood"
 printf '  log written during the flood: %s bytes (%s lines)\n' $((log1 - log0)) \
     "$(tail -c +$((log0 + 1)) "$NT_DIR/nve.log" | wc -l)"
-printf '  counters: rx_frames %s, limit_hv_vnics %s, limit_vnics %s, limit_share %s, peers_over_limit %s, peers_evicted %s, rx_rate_limited %s, hello_suppressed %s\n' \
-    "$(g rx_frames)" "$(g limit_hv_vnics)" "$(g limit_vnics)" "$(g limit_share)" "$(g peers_over_limit)" \
+printf '  counters: rx_frames %s, limit_hv_vnics %s, limit_vnics %s, limit_share %s, limit_port_vnics %s, limit_port_share %s, peers_over_limit %s, peers_evicted %s, rx_rate_limited %s, hello_suppressed %s\n' \
+    "$(g rx_frames)" "$(g limit_hv_vnics)" "$(g limit_vnics)" "$(g limit_share)" \
+    "$(g limit_port_vnics)" "$(g limit_port_share)" "$(g peers_over_limit)" \
     "$(g peers_evicted)" "$(g rx_rate_limited)" "$(g hello_suppressed)"
+printf '  dropped before nve-agent read them: policed per source %s (known peers) + %s (unknown sources), socket queue full %s\n' \
+    "$(g rx_policed)" "$(g rx_policed_new)" \
+    "$(nt_jq nve '[.[].rx_kernel_drops] | add' ports)"
 printf '  legitimate attach, one at a time (ms)   p50      p99      max   failed  (of %s)\n' "$N"
 for k in idle flood; do
     printf '    %-36s %8s %8s %8s %6s\n' \

@@ -46,6 +46,9 @@ struct nvdp_counters {
     uint64_t rx_rate_limited, hello_suppressed, resyncs_deferred;
     uint64_t peers_evicted, limit_vnics, limit_port_vnics, limit_hv_vnics;
     uint64_t limit_vnic_addrs, limit_hv_addrs, limit_preassoc, limit_share;
+    uint64_t limit_port_addrs, limit_port_share;
+    /* dropped before the socket by the kernel's per-source policing */
+    uint64_t rx_policed, rx_policed_new;
 };
 
 /* Where an event counts: in up to NVDP_CNT_SETS sets at once (nve-agent:

@@ -48,6 +48,28 @@ nve_link_read(struct ev_loop *l, int fd, uint32_t events, void *arg)
     nve_kick(n);
 }
 
+/* The engine's peers, mirrored into the kernel's policing. */
+static void
+nve_peer_known(void *arg, uint16_t port, const uint8_t mac[6], int known)
+{
+    struct nve *n = arg;
+
+    if (port < TREE_MAX_PORTS && n->link[port].open)
+        nve_police_peer(n->police, &n->link[port].sock, mac, known);
+}
+
+void
+nve_police_sync(struct nve *n)
+{
+    uint64_t peer, newsrc;
+
+    for (uint16_t i = 0; i < TREE_MAX_PORTS; i++)
+        if (n->link[i].open &&
+            nve_police_dropped(n->police, &n->link[i].sock, &peer,
+                               &newsrc) == 0)
+            nve_proto_port_policed(n->proto, i, peer, newsrc);
+}
+
 static int
 nve_link_open(struct nve *n, const struct nve_port *pc)
 {
@@ -88,6 +110,7 @@ nve_link_close(struct nve *n, uint16_t id)
         n->link_ops->close(n->link_ops->arg, id);
         return;
     }
+    nve_police_port_del(n->police, &k->sock);
     ev_io_del(n->loop, k->sock.fd);
     l2sock_close(&k->sock);
 }
@@ -363,6 +386,10 @@ nve_first_start(struct nve *n, struct nve_conf *c)
     if (n->proto == NULL)
         return -1;
     nve_proto_auth_start(n->proto, nvdp_auth_counter_start());
+    if (n->link_ops == NULL) {
+        n->police = nve_police_new();
+        nve_proto_set_peer_hook(n->proto, nve_peer_known, n);
+    }
     if (n->rxbuf == NULL &&
         (n->rxbuf = calloc(NVE_RX_BATCH, sizeof(*n->rxbuf))) == NULL)
         return -1;
@@ -455,6 +482,9 @@ nve_apply_conf(struct nve *n, struct nve_conf *c)
     for (unsigned i = 0; i < c->nports; i++) {
         const struct nve_port *p = &c->ports[i];
         nve_conf_tree_port(p, &n->tree);
+        if (n->link_ops == NULL)
+            (void)nve_police_port(n->police, &n->link[p->id].sock,
+                                  p->req_rate, p->req_burst, opened[p->id]);
         if (opened[p->id]) {
             if (fwd_port_add(n->fwd, p->id, p->ifname) < 0)
                 log_warnx("port %s: forwarder refused interface %s", p->name,
@@ -510,6 +540,8 @@ nve_shutdown(struct nve *n)
         ev_timer_stop(n->loop, &n->timer);
     nve_proto_free(n->proto);
     n->proto = NULL;
+    nve_police_free(n->police);
+    n->police = NULL;
     tree_free(&n->tree);
     nve_evpn_free(n->evpn); /* FRR withdraws our routes with the devices */
     n->evpn = NULL;

@@ -54,8 +54,9 @@ struct nve_port {
     char (*vn_name)[64];
     unsigned nvn;
     uint8_t all_vns;
-    uint32_t max_vnics;       /* 0 = unlimited */
     /* its own or the limits section's (nve-agent.conf(5)) */
+    uint32_t max_vnics;       /* 0 = unlimited */
+    uint32_t max_addrs;       /* address records, 0 = unlimited */
     uint32_t max_hv;          /* hypervisors holding state */
     uint32_t max_newcomers;   /* peers holding none, evicted LRU */
     uint32_t max_preassoc;    /* pre-associated entries, 0 = unlimited */
@@ -103,6 +104,7 @@ struct nve_conf {
     uint32_t max_hv_per_port;
     uint32_t max_addrs_per_hv;
     uint32_t max_vnics;       /* in the whole NVE */
+    uint32_t max_vnics_per_port, max_addrs_per_port; /* 0 = unlimited */
     uint32_t max_newcomers;   /* per port */
     uint32_t max_preassoc;    /* per port */
     uint32_t req_rate, req_burst; /* per peer */
@@ -155,6 +157,15 @@ struct nve_peer;
 
 struct nve_proto *nve_proto_new(const struct nve_conf *c, struct tree *t,
                                 uint32_t epoch, nve_send_fn send, void *arg);
+/* Told of every peer the engine comes to know on a port (known 1) and
+ * forgets (0): the kernel's policing (nve_police.c) follows its table. */
+typedef void (*nve_peer_fn)(void *arg, uint16_t port, const uint8_t mac[6],
+                            int known);
+void nve_proto_set_peer_hook(struct nve_proto *p, nve_peer_fn fn, void *arg);
+/* Frames the kernel dropped before port's socket (nve_police_dropped),
+ * into the port's counters and the global ones (spec 17). */
+void nve_proto_port_policed(struct nve_proto *p, uint16_t port,
+                            uint64_t peer, uint64_t newsrc);
 void nve_proto_free(struct nve_proto *p);
 /* A new configuration (reload): peers of removed ports and hypervisors no
  * longer authorised are dropped by the caller through withdraw/release. */
@@ -211,6 +222,29 @@ struct nve_link {
     struct nve *owner;
 };
 
+/* ---- kernel policing of NVDP frames (nve_police.c) ---------------------- */
+struct nve_police;
+/* The socket filter loaded, or NULL (logged once: every frame goes to user
+ * space, as without it). */
+struct nve_police *nve_police_new(void);
+void nve_police_free(struct nve_police *x);
+/* Port s polices at the port's request rate and burst (0 rate: none):
+ * attach (a new socket) replaces l2sock's classic filter; without it, a
+ * reload's new rates. 0, or -1 (logged; the classic filter stays). */
+int nve_police_port(struct nve_police *x, const struct l2sock *s,
+                    uint32_t rate, uint32_t burst, int attach);
+void nve_police_port_del(struct nve_police *x, const struct l2sock *s);
+/* A peer the engine knows on s (known 1) or forgot (0): a bucket of its
+ * own, or back to the port's shared one. */
+void nve_police_peer(struct nve_police *x, const struct l2sock *s,
+                     const uint8_t mac[6], int known);
+/* Frames the filter dropped on s since it was attached: over a known
+ * peer's rate, and from sources not known yet. -1 without the filter. */
+int nve_police_dropped(const struct nve_police *x, const struct l2sock *s,
+                       uint64_t *peer, uint64_t *newsrc);
+/* The filter's program (tests run it with BPF_PROG_TEST_RUN). */
+int nve_police_prog_fd(const struct nve_police *x);
+
 struct nve {
     struct nve_conf *conf;
     struct nve_conf *conf_next; /* being applied */
@@ -226,6 +260,7 @@ struct nve {
     struct ev_timer timer;
     struct l2sock_rx *rxbuf;    /* receive batch */
     const struct nve_link_ops *link_ops; /* NULL: AF_PACKET (l2sock) */
+    struct nve_police *police;  /* NULL: none (link_ops, no BPF) */
     uint64_t started;
     uint32_t epoch;
     uint64_t reloads, reload_failures;
@@ -238,6 +273,8 @@ int nve_apply_conf(struct nve *n, struct nve_conf *c);
 /* Re-reads n->conf_path; a bad file is refused and logged. */
 int nve_reload(struct nve *n);
 void nve_shutdown(struct nve *n);
+/* The kernel's drops (nve_police_dropped) into the engine's counters. */
+void nve_police_sync(struct nve *n);
 /* Re-arm the protocol timer (after input or a control command). */
 void nve_kick(struct nve *n);
 /* The containment tree's sink on the forwarder and EVPN: each change of the

@@ -30,8 +30,9 @@ static cfg_opt_t port_opts[] = {
     CFG_STR("reserved-tags", "", CFGF_NONE),
     CFG_STR_LIST("hypervisors", NULL, CFGF_NONE),
     CFG_STR_LIST("vns", NULL, CFGF_NONE),
-    CFG_INT("max-vnics", 0, CFGF_NONE),
-    /* -1: the limits section's value (PORT_LIMITS) */
+    /* -1: the limits section's value (port_limit_opts) */
+    CFG_INT("max-vnics", -1, CFGF_NONE),
+    CFG_INT("max-addresses", -1, CFGF_NONE),
     CFG_INT("max-hypervisors", -1, CFGF_NONE),
     CFG_INT("max-newcomers", -1, CFGF_NONE),
     CFG_INT("max-preassociations", -1, CFGF_NONE),
@@ -57,6 +58,10 @@ static cfg_opt_t limit_opts[] = {
     CFG_INT("max-vnics-per-hypervisor", 16384, CFGF_NONE),
     CFG_INT("max-addresses-per-hypervisor", 65536, CFGF_NONE),
     CFG_INT("max-vnics", 131072, CFGF_NONE),
+    /* a port's share of the NVE, the flood of one station bounded by
+     * default (a hypervisor's port never holds this many) */
+    CFG_INT("max-vnics-per-port", 8192, CFGF_NONE),
+    CFG_INT("max-addresses-per-port", 32768, CFGF_NONE),
     CFG_INT("max-hypervisors-per-port", 256, CFGF_NONE),
     CFG_INT("max-newcomers-per-port", 32, CFGF_NONE),
     CFG_INT("max-preassociations-per-port", 4096, CFGF_NONE),
@@ -174,6 +179,8 @@ static const struct conf_range ranges[] = {
     {"retransmit|tries", 1, 255},
     {"limits|max-addresses-per-vnic", 0, 1000000},
     {"limits|max-vnics-per-hypervisor", 0, 10000000},
+    {"limits|max-vnics-per-port", 0, 10000000},
+    {"limits|max-addresses-per-port", 0, 100000000},
     {"limits|max-hypervisors-per-port", 1, 100000},
     {"limits|max-addresses-per-hypervisor", 0, 100000000},
     {"limits|max-vnics", 0, 100000000},
@@ -196,7 +203,8 @@ static const struct conf_range ranges[] = {
     {"evpn|frr-reconcile", 1, 3600},
     {"evpn|migration-hold", 0, 3600},
     {"evpn|mobility-hold", 0, 3600},
-    {"port|max-vnics", 0, 10000000},
+    {"port|max-vnics", -1, 10000000},
+    {"port|max-addresses", -1, 100000000},
     {"vn|vni", 1, NVDP_VNI_MAX},
     {NULL, 0, 0},
 };
@@ -500,6 +508,10 @@ static const struct {
     const char *opt;
     size_t port_off, conf_off;
 } port_limit_opts[] = {
+    {"max-vnics", offsetof(struct nve_port, max_vnics),
+     offsetof(struct nve_conf, max_vnics_per_port)},
+    {"max-addresses", offsetof(struct nve_port, max_addrs),
+     offsetof(struct nve_conf, max_addrs_per_port)},
     {"max-hypervisors", offsetof(struct nve_port, max_hv),
      offsetof(struct nve_conf, max_hv_per_port)},
     {"max-newcomers", offsetof(struct nve_port, max_newcomers),
@@ -578,7 +590,6 @@ conf_ports(struct nve_conf *c, cfg_t *cfg, const char *file)
                  p->reserved_str);
             return -1;
         }
-        p->max_vnics = (uint32_t)cfg_getint(s, "max-vnics");
         port_limits(c, s, p);
         if (p->req_burst == 0) {
             cerr(file, find_line(file, "request-burst", NULL, p->line),
@@ -723,6 +734,9 @@ conf_top(struct nve_conf *c, cfg_t *cfg, const char *file)
     c->max_addrs_per_hv =
         (uint32_t)cfg_getint(lim, "max-addresses-per-hypervisor");
     c->max_vnics = (uint32_t)cfg_getint(lim, "max-vnics");
+    c->max_vnics_per_port = (uint32_t)cfg_getint(lim, "max-vnics-per-port");
+    c->max_addrs_per_port =
+        (uint32_t)cfg_getint(lim, "max-addresses-per-port");
     c->max_newcomers = (uint32_t)cfg_getint(lim, "max-newcomers-per-port");
     c->max_preassoc =
         (uint32_t)cfg_getint(lim, "max-preassociations-per-port");
@@ -861,6 +875,7 @@ nve_conf_tree_port(const struct nve_port *p, struct tree *t)
     if (tree_port_set(t, p->id, &p->tags, p->max_vnics) < 0)
         return -1;
     tree_port_set_preassoc(t, p->id, p->max_preassoc);
+    tree_port_set_addrs(t, p->id, p->max_addrs);
     return 0;
 }
 
@@ -924,6 +939,8 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
     fprintf(o, "    max-vnics-per-hypervisor = %u\n", c->max_vnics_per_hv);
     fprintf(o, "    max-addresses-per-hypervisor = %u\n", c->max_addrs_per_hv);
     fprintf(o, "    max-vnics = %u\n", c->max_vnics);
+    fprintf(o, "    max-vnics-per-port = %u\n", c->max_vnics_per_port);
+    fprintf(o, "    max-addresses-per-port = %u\n", c->max_addrs_per_port);
     fprintf(o, "    max-hypervisors-per-port = %u\n", c->max_hv_per_port);
     fprintf(o, "    max-newcomers-per-port = %u\n", c->max_newcomers);
     fprintf(o, "    max-preassociations-per-port = %u\n", c->max_preassoc);
@@ -983,7 +1000,6 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
         } else {
             fprintf(o, "    # vns: all\n");
         }
-        fprintf(o, "    max-vnics = %u\n", p->max_vnics);
         fprintf(o, "    auth = %s\n", nvdp_auth_policy_name(p->auth));
         if (p->keys.n)
             fprintf(o,

@@ -112,6 +112,8 @@ nve_ctl_ports(struct nve *n)
                                       json_object_new_string("all")));
         ctl_jint(o, "max_vnics", p->max_vnics);
         ctl_jint(o, "vnics", tp ? tp->nvnic : 0);
+        ctl_jint(o, "max_addresses", p->max_addrs);
+        ctl_jint(o, "addresses", tp ? tp->naddr : 0);
         ctl_jint(o, "hypervisors_with_vnics", npeers);
         /* frames the kernel dropped before we read them: a resync of many
          * hypervisors at once must not make any */
@@ -422,6 +424,7 @@ run_counters(struct nve *n, const struct nve_args *a, struct nve_ctl_err *e)
 {
     struct json_object *o = json_object_new_object(), *t;
 
+    nve_police_sync(n);
     json_object_object_add(o, "nvdp", nve_proto_counters_json(n->proto));
     t = json_object_new_object();
     ctl_jint(t, "vnics", n->tree.nvnic);

@@ -138,6 +138,8 @@ nve_peer_new(struct nve_proto *p, uint16_t port, const uint8_t mac[6],
     e->pool = -1;
     if (!e->holds)
         lru_add(&p->port[port], e, NVE_POOL_NEW);
+    if (p->peer_hook != NULL)
+        p->peer_hook(p->peer_hook_arg, port, mac, 1);
     return e;
 }
 
@@ -250,6 +252,8 @@ nve_peer_free(struct nve_proto *p, struct nve_peer *e)
     p->port[e->port].npeers--;
     p->port[e->port].nholders -= e->holds;
     lru_del(&p->port[e->port], e);
+    if (p->peer_hook != NULL)
+        p->peer_hook(p->peer_hook_arg, e->port, e->s.mac, 0);
     nvdp_sess_free(&e->s);
     free(e);
 }

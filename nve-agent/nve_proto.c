@@ -299,6 +299,28 @@ nve_proto_new(const struct nve_conf *c, struct tree *t, uint32_t epoch,
 }
 
 void
+nve_proto_set_peer_hook(struct nve_proto *p, nve_peer_fn fn, void *arg)
+{
+    p->peer_hook = fn;
+    p->peer_hook_arg = arg;
+}
+
+void
+nve_proto_port_policed(struct nve_proto *p, uint16_t port, uint64_t peer,
+                       uint64_t newsrc)
+{
+    if (port >= TREE_MAX_PORTS)
+        return;
+    p->port[port].c.rx_policed = peer;
+    p->port[port].c.rx_policed_new = newsrc;
+    p->c.rx_policed = p->c.rx_policed_new = 0;
+    for (unsigned i = 0; i < TREE_MAX_PORTS; i++) {
+        p->c.rx_policed += p->port[i].c.rx_policed;
+        p->c.rx_policed_new += p->port[i].c.rx_policed_new;
+    }
+}
+
+void
 nve_proto_free(struct nve_proto *p)
 {
     if (p == NULL)
@@ -341,6 +363,7 @@ nve_proto_port_up(struct nve_proto *p, uint16_t port, const char *name,
     if (!pp->up) {
         memset(&pp->c, 0, sizeof(pp->c));
         nve_pport_conf(p, port, now);
+        log_rl_init(&pp->rl_full, 1, NVE_FULL_LOG_MS);
     }
     pp->up = 1;
     snprintf(pp->name, sizeof(pp->name), "%s", name);
@@ -412,6 +435,8 @@ nve_counters_json(const struct nvdp_counters *c)
         NVDP_COUNTER(limit_port_vnics), NVDP_COUNTER(limit_hv_vnics),
         NVDP_COUNTER(limit_vnic_addrs), NVDP_COUNTER(limit_hv_addrs),
         NVDP_COUNTER(limit_preassoc), NVDP_COUNTER(limit_share),
+        NVDP_COUNTER(limit_port_addrs), NVDP_COUNTER(limit_port_share),
+        NVDP_COUNTER(rx_policed), NVDP_COUNTER(rx_policed_new),
     };
 
     nvdp_counters_json(c, o);

@@ -52,8 +52,10 @@ struct nve_pport {
     struct nve_peer *lru_head[2], *lru_tail[2];
     unsigned npool[2];
     struct tbucket uhello; /* unicast HELLOs to peers on the port */
+    struct log_rl rl_full; /* "port at its ceiling": one per NVE_FULL_LOG_MS */
     struct nvdp_counters c;
 };
+#define NVE_FULL_LOG_MS 10000
 
 struct nve_proto {
     const struct nve_conf *conf;
@@ -61,6 +63,8 @@ struct nve_proto {
     struct nvdp_endpoint ep; /* our epoch, HELLO, the send adapter */
     nve_send_fn send;
     void *send_arg;
+    nve_peer_fn peer_hook; /* NULL: none */
+    void *peer_hook_arg;
     /* the message being read (nve_proto_input): one, not one per frame */
     struct nvdp_msg rx_msg;
     /* The batches being written, a stack: a frame's answers and, while

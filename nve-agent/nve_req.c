@@ -15,7 +15,26 @@ static const size_t limit_counter[] = {
     [TREE_LIM_VNIC_ADDRS] = offsetof(struct nvdp_counters, limit_vnic_addrs),
     [TREE_LIM_HV_ADDRS] = offsetof(struct nvdp_counters, limit_hv_addrs),
     [TREE_LIM_PREASSOC] = offsetof(struct nvdp_counters, limit_preassoc),
+    [TREE_LIM_PORT_ADDRS] = offsetof(struct nvdp_counters, limit_port_addrs),
+    [TREE_LIM_PORT_SHARE] = offsetof(struct nvdp_counters, limit_port_share),
 };
+
+/* A port at its ceiling is the operator's to know, whatever the refusals'
+ * own lines (info, rate-limited with every peer's): a warning per port,
+ * at most one per NVE_FULL_LOG_MS. */
+static void
+log_port_full(struct nve_proto *p, uint16_t port)
+{
+    const struct tree_port *tp = p->tree->port[port];
+
+    if (tp == NULL || !log_rl_allow(&p->port[port].rl_full, p->now))
+        return;
+    log_warnx("port %s is at its ceiling: %u VNICs (max-vnics %u), %u "
+              "addresses (max-addresses %u) of %u hypervisors; only those "
+              "below their share get more",
+              p->port[port].name, tp->nvnic, tp->max_vnics, tp->naddr,
+              tp->max_addrs, tp->nhv);
+}
 
 /* One request being applied. */
 struct nve_req {
@@ -185,6 +204,10 @@ req_result(struct nve_req *q, const struct nve_vn *vn, uint32_t before,
         res->limit < sizeof(limit_counter) / sizeof(limit_counter[0])) {
         struct nvdp_cnt k = nve_cnt(q->p, q->e, q->e->port);
         nvdp_count_n(&k, limit_counter[res->limit], 1);
+        if (res->limit == TREE_LIM_PORT_VNICS ||
+            res->limit == TREE_LIM_PORT_ADDRS ||
+            res->limit == TREE_LIM_PORT_SHARE)
+            log_port_full(q->p, q->e->port);
     }
     if (res->status != NVDP_ST_OK) {
         if (!log_rl_allow(&q->p->rl_vnic, q->p->now))

@@ -441,6 +441,8 @@ hv_get(struct tree *t, uint16_t port, const uint8_t mac[6])
     h->hnext = *hv_bucket(t, port, mac);
     *hv_bucket(t, port, mac) = h;
     t->nhv++;
+    if (t->port[port] != NULL)
+        t->port[port]->nhv++;
     if (t->hv_watch != NULL)
         t->hv_watch(t->hv_watch_arg, port, mac, 1);
     return h;
@@ -461,6 +463,8 @@ hv_put(struct tree *t, struct tree_hv *h)
                     break;
                 }
             t->nhv--;
+            if (t->port[h->port] != NULL)
+                t->port[h->port]->nhv--;
             if (t->hv_watch != NULL)
                 t->hv_watch(t->hv_watch_arg, h->port, h->mac, 0);
             free(h);
@@ -524,6 +528,13 @@ tree_port_set_preassoc(struct tree *t, uint16_t port, uint32_t max)
 {
     if (port < TREE_MAX_PORTS && t->port[port] != NULL)
         t->port[port]->max_preassoc = max;
+}
+
+void
+tree_port_set_addrs(struct tree *t, uint16_t port, uint32_t max)
+{
+    if (port < TREE_MAX_PORTS && t->port[port] != NULL)
+        t->port[port]->max_addrs = max;
 }
 
 void
@@ -723,8 +734,10 @@ vnic_remove(struct tree *t, struct tree_vnic *v)
         v->hv_next->hv_prev = v->hv_prev;
     h->nvnic--;
     h->naddr -= v->naddr;
-    if (t->port[v->port])
+    if (t->port[v->port]) {
         t->port[v->port]->nvnic--;
+        t->port[v->port]->naddr -= v->naddr;
+    }
     t->nvnic--;
     recs_mem(t, tree_recs_heap(&v->rec, v->naddr), 0);
     t->mem -= sizeof(*v) + TREE_MALLOC_OVH;
@@ -750,6 +763,7 @@ vnic_drop_addr(struct tree *t, struct tree_vnic *v, size_t off)
     tree_recs_remove(&v->rec, v->naddr--, off);
     recs_mem(t, h0, tree_recs_heap(&v->rec, v->naddr));
     v->hv->naddr--;
+    t->port[v->port]->naddr--;
 }
 
 static int
@@ -766,11 +780,13 @@ vnic_push_addr(struct tree *t, struct tree_vnic *v, const struct nvdp_addr *a)
     v->naddr++;
     recs_mem(t, h0, tree_recs_heap(&v->rec, v->naddr));
     v->hv->naddr++;
+    t->port[v->port]->naddr++;
     if (a->kind == NVDP_ADDR_MAC && mtab_ref(t, v, a->mac) < 0) {
         h0 = tree_recs_heap(&v->rec, v->naddr);
         tree_recs_remove(&v->rec, v->naddr--, off);
         recs_mem(t, h0, tree_recs_heap(&v->rec, v->naddr));
         v->hv->naddr--;
+        t->port[v->port]->naddr--;
         return -1;
     }
     if (v->state == TREE_ST_ASSOC) {
@@ -789,6 +805,7 @@ addrs_check(struct tree *t, const struct tree_req *r,
             const struct tree_vnic *v, struct tree_res *res)
 {
     const struct tree_hv *h;
+    const struct tree_port *p;
     unsigned extra = 0;
 
     for (unsigned i = 0; i < r->naddr; i++) {
@@ -836,6 +853,20 @@ addrs_check(struct tree *t, const struct tree_req *r,
                 "limit is %u", (h ? h->naddr : 0) + extra,
                 t->lim.max_addrs_per_hv);
         res->limit = TREE_LIM_HV_ADDRS;
+        return -1;
+    }
+    p = t->port[r->port];
+    if (p->max_addrs && extra > 0 && p->naddr + extra > p->max_addrs) {
+        res_set(res, NVDP_ST_LIMIT, "port would hold %u addresses, limit "
+                "is %u", p->naddr + extra, p->max_addrs);
+        res->limit = TREE_LIM_PORT_ADDRS;
+        return -1;
+    }
+    if (extra > 0 && tree_over_share(p->max_addrs, p->naddr, p->nhv,
+                                     h ? h->naddr : 0)) {
+        res_set(res, NVDP_ST_LIMIT, "port is crowded: hypervisor holds its "
+                "share of the port's %u addresses", p->max_addrs);
+        res->limit = TREE_LIM_PORT_SHARE;
         return -1;
     }
     return 0;
@@ -902,19 +933,21 @@ port_check(struct tree *t, const struct tree_req *r, struct tree_res *res)
 
 enum attach_kind { AT_CONNECT, AT_ASSOC, AT_PREASSOC, AT_PREASSOC_RR };
 
-/* The last eighth of max_vnics is kept for hypervisors below their fair
- * share (what they hold against the NVE's VNICs over the hypervisors
- * holding any): a station that fills the NVE from many MACs does not keep
- * a new hypervisor from its first VNICs (protocol-spec 15). */
-static int
-crowded(const struct tree *t, const struct tree_hv *h)
+/* The fair-share rule (protocol-spec 16), for the NVE's VNICs and a
+ * port's VNICs and addresses: the last eighth of a ceiling max is kept
+ * for hypervisors below their fair share (what they hold against the
+ * ceiling's 7/8 over the nhv hypervisors holding any). held is what all
+ * hold, mine what this one holds: 1 refuses a request that adds to it. A
+ * station that fills the NVE or a port from many MACs does not keep a
+ * hypervisor from its first VNICs. */
+int
+tree_over_share(uint32_t max, uint32_t held, uint32_t nhv, uint32_t mine)
 {
-    uint32_t soft = t->lim.max_vnics - t->lim.max_vnics / 8;
+    uint32_t soft = max - max / 8;
 
-    if (t->lim.max_vnics == 0 || t->nvnic < soft || h == NULL ||
-        t->nhv == 0)
+    if (max == 0 || held < soft || nhv == 0)
         return 0;
-    return h->nvnic >= soft / t->nhv;
+    return mine >= soft / nhv;
 }
 
 /* Common path of VN_CONNECT, ASSOC and PREASSOC: validate everything, then
@@ -966,7 +999,8 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
             res->limit = TREE_LIM_VNICS;
             return;
         }
-        if (crowded(t, h)) {
+        if (h != NULL &&
+            tree_over_share(t->lim.max_vnics, t->nvnic, t->nhv, h->nvnic)) {
             res_set(res, NVDP_ST_LIMIT, "NVE is crowded: hypervisor holds "
                     "its share of %u VNICs", t->lim.max_vnics);
             res->limit = TREE_LIM_SHARE;
@@ -976,6 +1010,13 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
             res_set(res, NVDP_ST_LIMIT, "port holds its limit of %u VNICs",
                     p->max_vnics);
             res->limit = TREE_LIM_PORT_VNICS;
+            return;
+        }
+        if (tree_over_share(p->max_vnics, p->nvnic, p->nhv,
+                            h ? h->nvnic : 0)) {
+            res_set(res, NVDP_ST_LIMIT, "port is crowded: hypervisor holds "
+                    "its share of the port's %u VNICs", p->max_vnics);
+            res->limit = TREE_LIM_PORT_SHARE;
             return;
         }
         if (t->lim.max_vnics_per_hv && h &&

@@ -91,6 +91,8 @@ enum tree_limit {
     TREE_LIM_VNICS,      /* max_vnics */
     TREE_LIM_SHARE,      /* its share of max_vnics, the NVE being crowded */
     TREE_LIM_PREASSOC,   /* the port's max_preassoc */
+    TREE_LIM_PORT_ADDRS, /* the port's max_addrs */
+    TREE_LIM_PORT_SHARE, /* its share of the port's ceiling, the port crowded */
 };
 
 /* Told when a hypervisor comes to hold entries (holds 1: its first) or
@@ -107,6 +109,9 @@ struct tree_port {
     uint32_t active[4096];
     uint32_t max_vnics; /* 0 = unlimited */
     uint32_t nvnic;
+    uint32_t max_addrs; /* address records on the port, 0 = unlimited */
+    uint32_t naddr;
+    uint32_t nhv;       /* hypervisors holding entries on the port */
     uint32_t max_preassoc; /* pre-associated entries, 0 = unlimited */
     uint32_t npreassoc;
 };
@@ -171,6 +176,12 @@ int tree_port_set(struct tree *t, uint16_t port, const struct tagset *tags,
 void tree_port_del(struct tree *t, uint16_t port);
 /* The port's limit of pre-associated entries (0 = none). */
 void tree_port_set_preassoc(struct tree *t, uint16_t port, uint32_t max);
+/* The fair-share rule of a ceiling max (0 = none) that all hypervisors
+ * together hold held of, nhv of them, this one mine: 1 if a request that
+ * adds to mine is refused (protocol-spec 16). */
+int tree_over_share(uint32_t max, uint32_t held, uint32_t nhv, uint32_t mine);
+/* The port's limit of address records (0 = none). */
+void tree_port_set_addrs(struct tree *t, uint16_t port, uint32_t max);
 const struct tag_alloc *tree_port_tags(const struct tree *t, uint16_t port);
 
 /* NVDP requests. Each fills res (status OK or an error with a reason). */

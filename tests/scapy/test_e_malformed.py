@@ -19,7 +19,8 @@ SPEC_COUNTERS = ["rx_frames", "tx_frames", "rx_msgs", "tx_msgs",
                  "rx_rate_limited", "hello_suppressed", "peers_evicted",
                  "peers_over_limit", "limit_vnics", "limit_port_vnics",
                  "limit_hv_vnics", "limit_vnic_addrs", "limit_hv_addrs",
-                 "limit_preassoc", "limit_share"]
+                 "limit_preassoc", "limit_share", "limit_port_addrs",
+                 "limit_port_share"]
 
 
 def counters(ctx):

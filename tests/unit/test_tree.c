@@ -544,6 +544,114 @@ test_bounded_state(void **state)
     fx_free(x);
 }
 
+/* A port's ceiling is shared like the NVE's (spec 16): once the port holds
+ * 7/8 of its max-vnics (or max-addresses), a hypervisor at its share of
+ * that over the port's hypervisors holding any is refused, one below it
+ * (a legitimate hypervisor next to a flooding station) gets the last
+ * eighth; other ports are not touched. */
+static void
+test_port_share(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct tree_res res;
+    struct tree_req r;
+    struct nvdp_uuid u[40];
+    struct nvdp_addr a[4];
+    struct tagset ts;
+
+    (void)state;
+    for (unsigned i = 0; i < 40; i++)
+        u[i] = U(300 + i);
+    assert_int_equal(tree_over_share(0, 100, 1, 100), 0);
+    assert_int_equal(tree_over_share(16, 13, 2, 13), 0); /* below 7/8 */
+    assert_int_equal(tree_over_share(16, 14, 2, 7), 1);
+    assert_int_equal(tree_over_share(16, 14, 2, 6), 0);
+    memset(&ts, 0, sizeof(ts));
+    for (unsigned v = 2; v <= 4000; v++)
+        tagset_add(&ts, v);
+    tree_port_set(&x->t, 0, &ts, 16); /* soft line 14 */
+    /* two "flooding" MACs reach the soft line, 7 each */
+    for (unsigned i = 0; i < 7; i++) {
+        r = R(0, HV1, &u[i], 100, NULL, 0);
+        tree_connect(&x->t, &r, &res);
+        assert_int_equal(res.status, NVDP_ST_OK);
+        r = R(0, HV3, &u[7 + i], 100, NULL, 0);
+        tree_connect(&x->t, &r, &res);
+        assert_int_equal(res.status, NVDP_ST_OK);
+    }
+    assert_int_equal(x->t.port[0]->nvnic, 14);
+    assert_int_equal(x->t.port[0]->nhv, 2);
+    r = R(0, HV1, &u[14], 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(res.limit, TREE_LIM_PORT_SHARE);
+    assert_non_null(strstr(res.reason, "port"));
+    /* the legitimate hypervisor gets its VNICs from the last eighth */
+    r = R(0, HV2, &u[15], 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(x->t.port[0]->nhv, 3);
+    r = R(0, HV2, &u[16], 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    /* then the hard ceiling, for everyone */
+    r = R(0, HV2, &u[17], 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(res.limit, TREE_LIM_PORT_VNICS);
+    /* the same MAC on another port is another hypervisor, port 1 free */
+    r = R(1, HV1, &u[18], 100, NULL, 0);
+    tree_connect(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    /* an existing VNIC still changes on a full port */
+    a[0] = A_MAC(1);
+    r = R(0, HV1, &u[0], 100, a, 1);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(x->t.port[0]->naddr, 1);
+    /* a hypervisor's last entry gone: it no longer counts among the port's */
+    r = R(0, HV2, &u[15], 0, NULL, 0);
+    tree_vnic_disassoc(&x->t, &r, NVDP_INTENT_SHUTDOWN, &res);
+    r = R(0, HV2, &u[16], 0, NULL, 0);
+    tree_vnic_disassoc(&x->t, &r, NVDP_INTENT_SHUTDOWN, &res);
+    assert_int_equal(x->t.port[0]->nhv, 2);
+    assert_int_equal(x->t.port[0]->nvnic, 14);
+
+    /* addresses: port 1 may hold 8 records (soft line 7) */
+    tree_port_set_addrs(&x->t, 1, 8);
+    a[0] = A_IP4(10, 1);
+    a[1] = A_IP4(10, 2);
+    a[2] = A_IP4(10, 3);
+    r = R(1, HV1, &u[18], 100, a, 3); /* MAC + 3 IPs: 4 */
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    a[0] = A_IP4(11, 1);
+    a[1] = A_IP4(11, 2);
+    r = R(1, HV3, &u[19], 100, a, 2); /* 3: 7, the soft line */
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(x->t.port[1]->naddr, 7);
+    a[0] = A_IP4(10, 4);
+    r = R(1, HV1, &u[18], 100, a, 1);
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(res.limit, TREE_LIM_PORT_SHARE);
+    a[0] = A_IP4(12, 1);
+    r = R(1, HV2, &u[20], 100, a, 1); /* a MAC and an IP: 9 > 8 */
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(res.limit, TREE_LIM_PORT_ADDRS);
+    a[0] = A_MAC(12);
+    r = R(1, HV2, &u[20], 100, a, 1); /* its MAC alone: 8 */
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(x->t.port[1]->naddr, 8);
+    r = R(1, HV3, &u[19], 0, NULL, 0);
+    tree_vnic_disassoc(&x->t, &r, NVDP_INTENT_SHUTDOWN, &res);
+    assert_int_equal(x->t.port[1]->naddr, 5);
+    fx_free(x);
+}
+
 static void
 test_no_tags(void **state)
 {
@@ -1371,6 +1479,7 @@ main(void)
         cmocka_unit_test(test_addr_records),
         cmocka_unit_test(test_mac_index_churn),
         cmocka_unit_test(test_bounded_state),
+        cmocka_unit_test(test_port_share),
         cmocka_unit_test(test_resync_replay_resets_down),
         cmocka_unit_test(test_resync_replay_restates),
     };

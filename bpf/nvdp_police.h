@@ -1,0 +1,39 @@
+/* nvdp_police.h - the maps shared by bpf/nvdp_police.bpf.c (the socket
+ * filter on nve-agent's NVDP sockets) and nve-agent/nve_police.c (user
+ * side): each known peer's token bucket, each port's bucket for the
+ * sources not known yet, and what they dropped. linux/types.h types only:
+ * compiled by clang -target bpf and by cc. */
+#ifndef NVDP_POLICE_H
+#define NVDP_POLICE_H
+
+#include <linux/types.h>
+
+#define NVP_MAX_PORTS 64     /* = TREE_MAX_PORTS */
+#define NVP_MAX_PEERS 32768  /* peers with a bucket of their own, LRU */
+
+/* A token bucket as a theoretical arrival time (GCRA): a frame passes when
+ * tat - now <= tol - gap, and then moves tat by gap; 0 means "full". One
+ * word, so a race between CPUs loses at most a frame's accounting. */
+struct nvp_bucket {
+    __u64 tat; /* ns, bpf_ktime_get_ns() */
+};
+
+/* ports: key __u32 ifindex of an access port. */
+struct nvp_port {
+    __u16 ethertype;
+    __u8 group[6];
+    __u64 gap_peer, tol_peer; /* a known peer: ns per frame, burst x gap */
+    __u64 gap_new, tol_new;   /* sources not known yet, all together */
+    struct nvp_bucket new_src; /* theirs */
+    __u64 dropped_peer;       /* frames over a known peer's rate */
+    __u64 dropped_new;        /* frames of unknown sources over theirs */
+};
+
+/* peers: the sources user space knows on a port (its peer table). */
+struct nvp_peer_key {
+    __u32 ifindex;
+    __u8 mac[6];
+    __u8 pad[2];
+};
+
+#endif

@@ -1,0 +1,215 @@
+/* nve_police.c - per-source policing of NVDP frames in the kernel: the
+ * socket filter bpf/nvdp_police.bpf.c (embedded) replaces l2sock's classic
+ * filter on every access port's socket. A peer the engine knows has a
+ * token bucket of its own, every source not known yet shares one per port:
+ * a flood is dropped in softirq, before it fills the queue a legitimate
+ * hypervisor's frames wait in. The engine's limits stay the authority
+ * (spec 10.2, 11.4, 16): a known peer's kernel bucket is twice its
+ * request bucket, so the kernel drops only what user space would drop.
+ * Without BPF (kernel, privilege, build) the classic filter stays: one
+ * log line, and every frame is left to user space as before. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nve.h"
+
+#ifdef HAVE_BPF
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/socket.h>
+
+#include "../bpf/nvdp_police.h"
+
+extern const unsigned char nvdp_police_bpf_o[];
+extern const unsigned int nvdp_police_bpf_o_len;
+
+struct nve_police {
+    struct bpf_object *obj;
+    int prog_fd, ports_fd, peers_fd;
+};
+
+struct nve_police *
+nve_police_new(void)
+{
+    DECLARE_LIBBPF_OPTS(bpf_object_open_opts, oo,
+                        .object_name = "nvdp_police");
+    struct nve_police *x = calloc(1, sizeof(*x));
+    struct bpf_program *prog;
+    int rc = -ENOMEM;
+
+    if (x == NULL)
+        goto fail;
+    x->obj = bpf_object__open_mem(nvdp_police_bpf_o, nvdp_police_bpf_o_len,
+                                  &oo);
+    rc = x->obj == NULL ? -errno : bpf_object__load(x->obj);
+    if (rc < 0)
+        goto fail;
+    prog = bpf_object__find_program_by_name(x->obj, "nvdp_police");
+    x->prog_fd = prog ? bpf_program__fd(prog) : -1;
+    x->ports_fd = bpf_object__find_map_fd_by_name(x->obj, "ports");
+    x->peers_fd = bpf_object__find_map_fd_by_name(x->obj, "peers");
+    if (x->prog_fd < 0 || x->ports_fd < 0 || x->peers_fd < 0) {
+        rc = -ENOENT;
+        goto fail;
+    }
+    log_info("NVDP frames policed per source in the kernel (socket filter)");
+    return x;
+fail:
+    log_warnx("kernel policing of NVDP frames unavailable (%s): every frame "
+              "reaches the daemon, which polices it alone",
+              strerror(-rc));
+    nve_police_free(x);
+    return NULL;
+}
+
+void
+nve_police_free(struct nve_police *x)
+{
+    if (x == NULL)
+        return;
+    bpf_object__close(x->obj);
+    free(x);
+}
+
+/* rate per second and burst as the filter's gap and tolerance in ns */
+static void
+gcra(uint32_t rate, uint32_t burst, __u64 *gap, __u64 *tol)
+{
+    *gap = rate ? 1000000000ULL / rate : 0;
+    *tol = *gap * (burst ? burst : 1);
+}
+
+int
+nve_police_port(struct nve_police *x, const struct l2sock *s, uint32_t rate,
+                uint32_t burst, int attach)
+{
+    uint32_t key = (uint32_t)s->ifindex;
+    struct nvp_port p = {0};
+
+    if (x == NULL)
+        return 0;
+    /* a reload keeps the port's buckets and counters: new rates only */
+    (void)bpf_map_lookup_elem(x->ports_fd, &key, &p);
+    p.ethertype = s->ethertype;
+    memcpy(p.group, s->group, 6);
+    gcra(rate > UINT32_MAX / 2 ? 0 : 2 * rate,
+         burst > UINT32_MAX / 2 ? UINT32_MAX : 2 * burst, &p.gap_peer,
+         &p.tol_peer);
+    gcra(rate, burst, &p.gap_new, &p.tol_new);
+    if (bpf_map_update_elem(x->ports_fd, &key, &p, BPF_ANY) < 0) {
+        log_warn("police: %s: port entry", s->ifname);
+        return -1;
+    }
+    if (attach && setsockopt(s->fd, SOL_SOCKET, SO_ATTACH_BPF, &x->prog_fd,
+                             sizeof(x->prog_fd)) < 0) {
+        log_warn("police: %s: SO_ATTACH_BPF (the classic filter stays)",
+                 s->ifname);
+        (void)bpf_map_delete_elem(x->ports_fd, &key);
+        return -1;
+    }
+    return 0;
+}
+
+void
+nve_police_port_del(struct nve_police *x, const struct l2sock *s)
+{
+    uint32_t key = (uint32_t)s->ifindex;
+
+    if (x != NULL)
+        (void)bpf_map_delete_elem(x->ports_fd, &key);
+}
+
+void
+nve_police_peer(struct nve_police *x, const struct l2sock *s,
+                const uint8_t mac[6], int known)
+{
+    struct nvp_peer_key k = {.ifindex = (uint32_t)s->ifindex};
+    struct nvp_bucket b = {0};
+
+    if (x == NULL)
+        return;
+    memcpy(k.mac, mac, 6);
+    /* a failure leaves the source in its port's shared bucket, or a stale
+     * entry that LRU ages out: policing degrades, nothing else */
+    if (known)
+        (void)bpf_map_update_elem(x->peers_fd, &k, &b, BPF_NOEXIST);
+    else
+        (void)bpf_map_delete_elem(x->peers_fd, &k);
+}
+
+int
+nve_police_dropped(const struct nve_police *x, const struct l2sock *s,
+                   uint64_t *peer, uint64_t *newsrc)
+{
+    uint32_t key = (uint32_t)s->ifindex;
+    struct nvp_port p;
+
+    if (x == NULL || bpf_map_lookup_elem(x->ports_fd, &key, &p) < 0)
+        return -1;
+    *peer = p.dropped_peer;
+    *newsrc = p.dropped_new;
+    return 0;
+}
+
+int
+nve_police_prog_fd(const struct nve_police *x)
+{
+    return x ? x->prog_fd : -1;
+}
+
+#else /* !HAVE_BPF */
+
+int
+nve_police_prog_fd(const struct nve_police *x)
+{
+    (void)x;
+    return -1;
+}
+
+struct nve_police *
+nve_police_new(void)
+{
+    log_warnx("kernel policing of NVDP frames unavailable (built without "
+              "BPF): every frame reaches the daemon, which polices it alone");
+    return NULL;
+}
+
+void
+nve_police_free(struct nve_police *x)
+{
+    (void)x;
+}
+
+int
+nve_police_port(struct nve_police *x, const struct l2sock *s, uint32_t rate,
+                uint32_t burst, int attach)
+{
+    (void)x, (void)s, (void)rate, (void)burst, (void)attach;
+    return 0;
+}
+
+void
+nve_police_port_del(struct nve_police *x, const struct l2sock *s)
+{
+    (void)x, (void)s;
+}
+
+void
+nve_police_peer(struct nve_police *x, const struct l2sock *s,
+                const uint8_t mac[6], int known)
+{
+    (void)x, (void)s, (void)mac, (void)known;
+}
+
+int
+nve_police_dropped(const struct nve_police *x, const struct l2sock *s,
+                   uint64_t *peer, uint64_t *newsrc)
+{
+    (void)x, (void)s, (void)peer, (void)newsrc;
+    return -1;
+}
+
+#endif
