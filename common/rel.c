@@ -385,7 +385,7 @@ rel_rx_floor(struct rel_rx *rx, uint32_t txid)
 enum rel_verdict
 rel_rx_check(struct rel_rx *rx, uint32_t txid, const struct rel_resp **cached)
 {
-    const struct rel_resp *c;
+    const struct rel_kept *c;
     int32_t d;
 
     if (cached)
@@ -411,10 +411,20 @@ rel_rx_check(struct rel_rx *rx, uint32_t txid, const struct rel_resp **cached)
         return REL_STALE;
     }
     c = &rx->cache[txid & (rx->size - 1)];
-    if (c->valid && c->txid == txid) {
+    if (c->txid == txid) {
+        struct rel_resp *o = &rx->out;
         rx->dups++;
+        memset(o, 0, sizeof(*o));
+        o->txid = c->txid;
+        o->status = c->status;
+        o->req_type = c->req_type;
+        o->tag = c->tag;
+        o->has_tag = c->has_tag;
+        o->valid = 1;
+        if (c->reason < REL_REASONS && rx->reason[c->reason].gen == c->rgen)
+            memcpy(o->reason, rx->reason[c->reason].text, sizeof(o->reason));
         if (cached)
-            *cached = c;
+            *cached = o;
         return REL_DUP;
     }
     /* Within the cache's reach but never answered: a reordered or
@@ -425,13 +435,32 @@ rel_rx_check(struct rel_rx *rx, uint32_t txid, const struct rel_resp **cached)
 void
 rel_rx_store(struct rel_rx *rx, const struct rel_resp *resp)
 {
-    struct rel_resp *c;
+    struct rel_kept *c;
+    unsigned i = REL_REASONS;
 
     if (rx->cache == NULL || resp->txid == 0)
         return;
     c = &rx->cache[resp->txid & (rx->size - 1)];
-    *c = *resp;
-    c->valid = 1;
+    c->txid = resp->txid;
+    c->status = resp->status;
+    c->req_type = resp->req_type;
+    c->tag = resp->tag;
+    c->has_tag = resp->has_tag;
+    if (resp->reason[0] != '\0') {
+        for (i = 0; i < REL_REASONS; i++)
+            if (strncmp(rx->reason[i].text, resp->reason,
+                        sizeof(rx->reason[i].text)) == 0)
+                break;
+        if (i == REL_REASONS) {
+            i = rx->reason_next;
+            rx->reason_next = (uint8_t)((i + 1) % REL_REASONS);
+            rx->reason[i].gen++;
+            snprintf(rx->reason[i].text, sizeof(rx->reason[i].text), "%s",
+                     resp->reason);
+        }
+        c->rgen = rx->reason[i].gen;
+    }
+    c->reason = (uint8_t)i;
     if (rx->hi == 0 || rel_seq_diff(resp->txid, rx->hi) > 0)
         rx->hi = resp->txid;
 }

@@ -91,6 +91,21 @@ struct rel_resp {
     char reason[96];
 };
 
+/* A cached answer as kept: its reason by reference to the few distinct
+ * reasons of the peer's latest answers (a flood's refusals all say the
+ * same): 16 bytes a slot, not 108, in the hundreds of slots of each peer.
+ * txid 0: an empty slot (no request has txid 0). */
+struct rel_kept {
+    uint32_t txid;
+    uint32_t rgen;   /* its reason's generation when stored */
+    uint16_t status;
+    uint16_t req_type;
+    uint16_t tag;
+    uint8_t has_tag;
+    uint8_t reason;  /* index in reason[], REL_REASONS: none */
+};
+#define REL_REASONS 4
+
 struct rel_rx {
     uint32_t epoch;  /* peer epoch this state belongs to */
     uint32_t hi;     /* highest txid seen, 0 = none */
@@ -98,7 +113,16 @@ struct rel_rx {
     uint16_t size;   /* cache slots, a power of two: at least 2 x the window
                       * we advertise in HELLO (what the peer may have in
                       * flight), so no retransmission is ever STALE */
-    struct rel_resp *cache;
+    struct rel_kept *cache;
+    /* the latest distinct non-empty reasons, replaced round robin (each
+     * replacement a new generation): a duplicate whose reason was replaced
+     * since is answered without it */
+    struct {
+        uint32_t gen;
+        char text[96];
+    } reason[REL_REASONS];
+    uint8_t reason_next;
+    struct rel_resp out; /* the answer rel_rx_check() hands back */
     uint64_t dups, stale;
 };
 
@@ -112,7 +136,8 @@ void rel_rx_reset(struct rel_rx *rx, uint32_t epoch);
  * older txids are stale from now on in this epoch (spec 10.4). */
 void rel_rx_floor(struct rel_rx *rx, uint32_t txid);
 /* Classify a request txid. REL_DUP sets *cached to the stored answer, to be
- * sent again without applying the request; REL_STALE: ignore, counted. */
+ * sent again without applying the request (valid until the next call);
+ * REL_STALE: ignore, counted. */
 enum rel_verdict rel_rx_check(struct rel_rx *rx, uint32_t txid,
                               const struct rel_resp **cached);
 /* Remember the answer given to a REL_NEW request. */

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -579,6 +580,61 @@ test_rx_dup_answered_from_cache(void **st)
     rel_rx_free(&rx);
 }
 
+/* Answers keep their reason by reference to the latest distinct reasons:
+ * a flood's identical refusals share one; an answer whose reason was
+ * replaced by REL_REASONS newer ones is re-sent without it, never with
+ * another's. */
+static void
+test_rx_cache_reasons(void **st)
+{
+    struct rel_rx rx;
+    const struct rel_resp *c;
+    struct rel_resp r;
+
+    (void)st;
+    assert_true(sizeof(struct rel_kept) <= 16);
+    rel_rx_init(&rx, 64);
+    rel_rx_reset(&rx, 1);
+    for (uint32_t t = 1; t <= 20; t++) {
+        r = mkresp(t, NVDP_ST_LIMIT, 0);
+        strcpy(r.reason, "port is crowded");
+        rel_rx_store(&rx, &r);
+    }
+    assert_int_equal(rel_rx_check(&rx, 3, &c), REL_DUP);
+    assert_string_equal(c->reason, "port is crowded");
+    assert_int_equal(c->status, NVDP_ST_LIMIT);
+    /* REL_REASONS - 1 other reasons: the first still kept */
+    for (uint32_t t = 21; t < 21 + REL_REASONS - 1; t++) {
+        r = mkresp(t, NVDP_ST_LIMIT, 0);
+        snprintf(r.reason, sizeof(r.reason), "reason %u", t);
+        rel_rx_store(&rx, &r);
+    }
+    assert_int_equal(rel_rx_check(&rx, 20, &c), REL_DUP);
+    assert_string_equal(c->reason, "port is crowded");
+    /* one more: it replaces the oldest */
+    r = mkresp(30, NVDP_ST_NO_TAGS, 0);
+    strcpy(r.reason, "no free tag");
+    rel_rx_store(&rx, &r);
+    assert_int_equal(rel_rx_check(&rx, 20, &c), REL_DUP);
+    assert_string_equal(c->reason, "");
+    assert_int_equal(c->status, NVDP_ST_LIMIT);
+    assert_int_equal(rel_rx_check(&rx, 30, &c), REL_DUP);
+    assert_string_equal(c->reason, "no free tag");
+    assert_int_equal(rel_rx_check(&rx, 21, &c), REL_DUP);
+    assert_string_equal(c->reason, "reason 21");
+    /* an answer without a reason, and the slot reused by a later txid */
+    r = mkresp(31, NVDP_ST_OK, 7);
+    rel_rx_store(&rx, &r);
+    assert_int_equal(rel_rx_check(&rx, 31, &c), REL_DUP);
+    assert_string_equal(c->reason, "");
+    assert_int_equal(c->tag, 7);
+    r = mkresp(31 + 64, NVDP_ST_OK, 8);
+    rel_rx_store(&rx, &r);
+    assert_int_equal(rel_rx_check(&rx, 31 + 64, &c), REL_DUP);
+    assert_int_equal(c->tag, 8);
+    rel_rx_free(&rx);
+}
+
 static void
 test_rx_reordering_and_stale(void **st)
 {
@@ -885,6 +941,7 @@ main(void)
         cmocka_unit_test(test_txid_wrap),
         cmocka_unit_test(test_rx_size_rounding),
         cmocka_unit_test(test_rx_dup_answered_from_cache),
+        cmocka_unit_test(test_rx_cache_reasons),
         cmocka_unit_test(test_rx_reordering_and_stale),
         cmocka_unit_test(test_rx_reset_on_epoch_change),
         cmocka_unit_test(test_rx_floor),
