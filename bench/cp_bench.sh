@@ -141,6 +141,8 @@ control-socket = "$DIR/nve.sock"
 limits {
     max-addresses-per-vnic = 64
     max-vnics-per-hypervisor = 0
+$(grep -q max-vnics-per-port "$BUILD/nve-agent/nve-agent" &&
+  printf '    max-vnics-per-port = 0\n    max-addresses-per-port = 0')
 }
 port "port1" {
     interface = "ap1"

@@ -62,6 +62,7 @@ export NVE_VNS="blue:100 red:200 green:300 gold:400"
 export HV_VNS=$NVE_VNS
 export NVE_EXTRA="limits {
     max-vnics-per-hypervisor = 0
+$(nt_nve_unbounded_ports)
 }"
 NB=$((NHV / 2)) # hv1..hvNB bridged on port "pb", the others direct
 

@@ -113,9 +113,10 @@ done
 export HV_VNS="blue:10100 green:30100" HV_EXTRA='dataplane = "bpf"'
 export NVE_EVPN_OPTS='    withdraw-delay = 300
     frr-reconcile = 5'
-NVE_LIMITS='limits {
+NVE_LIMITS="limits {
     max-vnics-per-hypervisor = 0
-}'
+$(nt_nve_unbounded_ports)
+}"
 if [ -n "$RTX" ]; then
     NVE_LIMITS="$NVE_LIMITS
 window = ${RTX%,*}"

@@ -15,7 +15,11 @@ N=${CRASH_N:-2000}
 NT_HOLD_S=30 # the NVE keeps hv1's state while it is down: both sides count
 nt_topo_direct
 export NVE_VNS="blue:100 red:200 green:300 gold:400" HV_VNS="blue:100 red:200 green:300 gold:400"
-export NVE_EXTRA="limits { max-vnics-per-hypervisor = 0 }" # many seeds add up
+# many seeds add up
+export NVE_EXTRA="limits {
+    max-vnics-per-hypervisor = 0
+$(nt_nve_unbounded_ports)
+}"
 nt_start_nve nve nve
 nt_start_hv hv1 hv1 up0
 nt_wait 10 "hv1 hears the NVE" nt_hv_sees_nve hv1

@@ -75,6 +75,17 @@ nt_assert "the station sent thousands of frames ($sent)" \
     test "${sent:-0}" -ge 5000
 
 g() { nt_jq nve ".nvdp.global.$1" counters; }
+# the kernel's policing (nve_police.c), where BPF is: frames of the
+# made-up MACs over the port's shared bucket and the flooding peers' over
+# twice their request-rate never reached the socket
+if grep -q "policed per source in the kernel" "$NT_DIR/nve.log"; then
+    nt_assert "made-up MACs' frames dropped in the kernel (rx_policed_new $(g rx_policed_new))" \
+        test "$(g rx_policed_new)" -gt 0
+    nt_assert "the flooding peers' excess dropped in the kernel (rx_policed $(g rx_policed))" \
+        test "$(g rx_policed)" -gt 0
+else
+    nt_log "no kernel policing here: $(grep -m1 'kernel policing' "$NT_DIR/nve.log")"
+fi
 nt_assert "refusals counted (limit_hv_vnics $(g limit_hv_vnics))" \
     test "$(g limit_hv_vnics)" -gt 0
 nt_assert "newcomers evicted (peers_evicted $(g peers_evicted))" \

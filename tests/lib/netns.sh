@@ -190,6 +190,16 @@ nt_nve_conf() {
     echo "$f"
 }
 
+# nt_nve_unbounded_ports: the limits lines that lift the per-port ceilings
+# (max-vnics-per-port, max-addresses-per-port: a flood's bound) for a test
+# or bench that legitimately puts many VNICs on one port; none for an
+# nve-agent built before them (a bench's anchor build), which has none.
+nt_nve_unbounded_ports() {
+    [ -n "${NVE_AGENT:-}" ] || nt_find_bins
+    grep -q max-vnics-per-port "$NVE_AGENT" 2>/dev/null || return 0
+    printf '    max-vnics-per-port = 0\n    max-addresses-per-port = 0\n'
+}
+
 # nt_hv_conf NAME UPLINK: $NT_DIR/NAME.conf (VN names from HV_VNS, same
 # syntax as NVE_VNS; HV_EXTRA raw text).
 nt_hv_conf() {
