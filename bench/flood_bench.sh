@@ -13,13 +13,17 @@
 # figures; not a pass/fail test. Needs root.
 #
 # usage: bench/flood_bench.sh [-b BUILD_DIR] [-t SECONDS] [-n ATTACHES]
-#                             [-a ASSOC_MACS] [-m HELLO_MACS]
+#                             [-a ASSOC_MACS] [-m HELLO_MACS] [-d]
 #   -b  build to use (default: an optimised, sanitizer-free build made in
 #       /tmp/splitnve-cp-bench-build, shared with cp_bench.sh)
 #   -t  flood duration (default 60)
 #   -n  attaches timed idle and during the flood (default 200 each)
 #   -a  source MACs of the ASSOC flood (default 200)
 #   -m  source MACs of the HELLO flood (default 10000)
+#   -d  each timed attach is detached at once (untimed): the legitimate
+#       hypervisor holds one VNIC at most, within its fair share of a port
+#       the flood crowds (nve-agent.conf(5) max-vnics-per-port); without
+#       -d it holds 2 x ATTACHES, beyond that share with the default limits
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=
@@ -27,6 +31,7 @@ DUR=60
 N=200
 AMACS=200
 HMACS=10000
+DETACH=
 while [ $# -gt 0 ]; do
     case $1 in
     -b) BUILD=$2; shift 2 ;;
@@ -34,7 +39,8 @@ while [ $# -gt 0 ]; do
     -n) N=$2; shift 2 ;;
     -a) AMACS=$2; shift 2 ;;
     -m) HMACS=$2; shift 2 ;;
-    *) sed -n '2,21p' "$0" >&2; exit 2 ;;
+    -d) DETACH=1; shift ;;
+    *) sed -n '2,25p' "$0" >&2; exit 2 ;;
     esac
 done
 if [ -z "$BUILD" ]; then
@@ -72,9 +78,28 @@ logb() { stat -c %s "$NT_DIR/nve.log"; }
 # attaches HV FILE FIRST: N attaches one at a time, each with the NVE's
 # answer; the driver's key=value figures in FILE.
 attaches() {
-    "$BUILD/bench/cp_bench_drv" -s "$NT_DIR/$1.sock" -n "$N" -w 1 -o "$3" \
-        -v blue -W 10000 -t 30000 >"$2" 2>&1
+    local i out lat=() failed=0
+    if [ -z "$DETACH" ]; then
+        "$BUILD/bench/cp_bench_drv" -s "$NT_DIR/$1.sock" -n "$N" -w 1 -o "$3" \
+            -v blue -W 10000 -t 30000 >"$2" 2>&1
+        return
+    fi
+    for ((i = 0; i < N; i++)); do
+        out=$("$BUILD/bench/cp_bench_drv" -s "$NT_DIR/$1.sock" -n 1 -w 1 \
+            -o $(($3 + i)) -v blue -W 10000 -t 30000 2>/dev/null)
+        lat+=("$(fig_s "$out" max_ms)")
+        failed=$((failed + $(fig_s "$out" failed)))
+        "$BUILD/bench/cp_bench_drv" -s "$NT_DIR/$1.sock" -n 1 -w 1 \
+            -o $(($3 + i)) -D -W 10000 -t 30000 >/dev/null 2>&1
+    done
+    # the driver's percentiles: index round(p / 100 x (n - 1))
+    printf '%s\n' "${lat[@]}" | sort -g | awk -v f="$failed" '
+        { v[NR - 1] = $1 }
+        END { n = NR; printf "p50_ms=%s p99_ms=%s max_ms=%s failed=%s\n",
+              v[int(0.5 * (n - 1) + 0.5)], v[int(0.99 * (n - 1) + 0.5)],
+              v[n - 1], f }' >"$2"
 }
+fig_s() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
 fig() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" "$1"; }
 
 attaches hv1 "$NT_DIR/idle" 1000
@@ -111,6 +136,7 @@ rss1=$(rss); log1=$(logb)
 c=$(nt_json nve counters)
 g() { jq -r ".nvdp.global.$1" <<<"$c"; }
 
+[ -n "$DETACH" ] && echo "flood_bench: -d: each legitimate attach detached at once (hv1 holds one VNIC at most)"
 echo "flood_bench: $DUR s of flood on a bridged access port, nve-agent $(cd "$BUILD" && ./nve-agent/nve-agent -V 2>/dev/null | head -1) ($BUILD)"
 printf '  station: ASSOC flood %s, HELLO flood %s\n' \
     "$(cat "$NT_DIR/flood-assoc.json")" "$(cat "$NT_DIR/flood-hello.json")"
