@@ -8,7 +8,7 @@
 
 #include <linux/types.h>
 
-#define NVP_MAX_PORTS 64     /* = TREE_MAX_PORTS */
+#define NVP_MAX_PORTS 256    /* = TREE_MAX_PORTS (nve_police.c checks) */
 #define NVP_MAX_PEERS 32768  /* peers with a bucket of their own, LRU */
 
 /* A token bucket as a theoretical arrival time (GCRA): a frame passes when

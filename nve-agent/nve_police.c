@@ -26,6 +26,8 @@
 extern const unsigned char nvdp_police_bpf_o[];
 extern const unsigned int nvdp_police_bpf_o_len;
 
+_Static_assert(NVP_MAX_PORTS == TREE_MAX_PORTS, "a port each");
+
 struct nve_police {
     struct bpf_object *obj;
     int prog_fd, ports_fd, peers_fd;
