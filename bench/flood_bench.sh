@@ -23,7 +23,9 @@
 #   -d  each timed attach is detached at once (untimed): the legitimate
 #       hypervisor holds one VNIC at most, within its fair share of a port
 #       the flood crowds (nve-agent.conf(5) max-vnics-per-port); without
-#       -d it holds 2 x ATTACHES, beyond that share with the default limits
+#       -d it holds 2 x ATTACHES, beyond that share with the default limits.
+#       The attaches during the flood stop with it (fewer than ATTACHES
+#       when an attach and its detach take long)
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=
@@ -77,6 +79,7 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$nve_pid/status"; }
 logb() { stat -c %s "$NT_DIR/nve.log"; }
 # attaches HV FILE FIRST: N attaches one at a time, each with the NVE's
 # answer; the driver's key=value figures in FILE.
+# With -d, a 4th argument: a pid, the attaches stop when it has ended.
 attaches() {
     local i out lat=() failed=0
     if [ -z "$DETACH" ]; then
@@ -85,6 +88,7 @@ attaches() {
         return
     fi
     for ((i = 0; i < N; i++)); do
+        [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null && break
         out=$("$BUILD/bench/cp_bench_drv" -s "$NT_DIR/$1.sock" -n 1 -w 1 \
             -o $(($3 + i)) -v blue -W 10000 -t 30000 2>/dev/null)
         lat+=("$(fig_s "$out" max_ms)")
@@ -95,8 +99,8 @@ attaches() {
     # the driver's percentiles: index round(p / 100 x (n - 1))
     printf '%s\n' "${lat[@]}" | sort -g | awk -v f="$failed" '
         { v[NR - 1] = $1 }
-        END { n = NR; printf "p50_ms=%s p99_ms=%s max_ms=%s failed=%s\n",
-              v[int(0.5 * (n - 1) + 0.5)], v[int(0.99 * (n - 1) + 0.5)],
+        END { n = NR; printf "n=%d p50_ms=%s p99_ms=%s max_ms=%s failed=%s\n",
+              n, v[int(0.5 * (n - 1) + 0.5)], v[int(0.99 * (n - 1) + 0.5)],
               v[n - 1], f }' >"$2"
 }
 fig_s() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
@@ -126,7 +130,7 @@ if nt_ctl hv4 vnic attach "$(nt_uuid 9000)" --vn blue --mac "$(nt_mac 9000)" \
     new_ok=ok
 fi
 new_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-attaches hv1 "$NT_DIR/flood" 2000
+attaches hv1 "$NT_DIR/flood" 2000 "$fa"
 left=$(( DUR - ($(date +%s) - t_flood) ))
 peak_rss=$(rss)
 vn_flood=$(nt_jq nve .vnics status)
@@ -154,12 +158,13 @@ printf '  counters: rx_frames %s, limit_hv_vnics %s, limit_vnics %s, limit_share
 printf '  dropped before nve-agent read them: policed per source %s (known peers) + %s (unknown sources), socket queue full %s\n' \
     "$(g rx_policed)" "$(g rx_policed_new)" \
     "$(nt_jq nve '[.[].rx_kernel_drops] | add' ports)"
-printf '  legitimate attach, one at a time (ms)   p50      p99      max   failed  (of %s)\n' "$N"
+printf '  legitimate attach, one at a time (ms)   p50      p99      max   failed  of\n'
 for k in idle flood; do
-    printf '    %-36s %8s %8s %8s %6s\n' \
+    printf '    %-36s %8s %8s %8s %6s %4s\n' \
         "$([ $k = idle ] && echo "idle (anchor)" || echo "during the flood")" \
         "$(fig "$NT_DIR/$k" p50_ms)" "$(fig "$NT_DIR/$k" p99_ms)" \
-        "$(fig "$NT_DIR/$k" max_ms)" "$(fig "$NT_DIR/$k" failed)"
+        "$(fig "$NT_DIR/$k" max_ms)" "$(fig "$NT_DIR/$k" failed)" \
+        "$(fig "$NT_DIR/$k" n)"
 done
 printf '  a hypervisor started during the flood: first attach %s after %s ms (start included)\n' \
     "$new_ok" "$new_ms"
