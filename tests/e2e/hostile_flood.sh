@@ -10,12 +10,21 @@ set -u
 nt_init hostile_flood
 PY=/usr/bin/python3
 $PY -c 'import scapy.all' 2>/dev/null || nt_skip "python3-scapy not installed"
-SECONDS_FLOOD=90 # at most: stopped once the attach has been checked
+SECONDS_FLOOD=150 # at most: stopped once the attach has been checked
 # Frames per second: enough to churn the newcomers thousands of times and
 # to reach every limit, not so many that a sanitizer build on a loaded CI
 # machine drops frames at its socket whatever their source (that tail is
 # bench/flood_bench.sh's to measure, not this test's).
 RATE=${NT_FLOOD_RATE:-8000}
+# One HELLO from a made-up MAC in HELLO_EVERY frames: ~400/s, twice the
+# port's shared bucket for sources not known yet (request-rate 200), so the
+# kernel drops half of them. A new hypervisor's frames share that bucket
+# with them and cannot be told apart (nve-agent(8) KERNEL POLICING): each
+# of its frames passes with the same odds, and a newcomer lives here a few
+# tens of ms before the churn evicts it; hence its many short retries and
+# a wait of a minute (0.14-15 s measured). How long it takes under a flood
+# is flood_bench.sh's to measure, not this test's.
+HELLO_EVERY=20
 ASSOC_MACS=4
 PER_HV=50
 NEWCOMERS=16
@@ -28,6 +37,10 @@ export NVE_VNS="blue:100" HV_VNS="blue:100"
 export NVE_EXTRA="limits {
     max-vnics-per-hypervisor = $PER_HV
     max-newcomers-per-port = $NEWCOMERS
+    # the flood's 4 MACs and hv1 hold VNICs; with 8 places the port's
+    # unicast HELLO budget (places per hello interval) is below the rate
+    # at which made-up MACs pass the kernel: some are withheld
+    max-hypervisors-per-port = 8
     request-rate = 200
     request-burst = 64
 }"
@@ -37,7 +50,8 @@ nt_start_nve nve nve
 # ip netns exec execs python: $! is the station itself (nt_in would fork)
 ip netns exec "$(nt_nsname hv2)" $PY "$NT_LIB/nvdp_flood.py" up0 --dst "$NT_MAC_AP1" \
     --assoc-macs $ASSOC_MACS \
-    --hello-macs 10000 --vni 100 --seconds "$SECONDS_FLOOD" --rate "$RATE" \
+    --hello-macs 10000 --hello-every $HELLO_EVERY \
+    --vni 100 --seconds "$SECONDS_FLOOD" --rate "$RATE" \
     >"$NT_DIR/flood.json" 2>"$NT_DIR/flood.err" &
 flood=$!
 NT_PIDS+=("$flood")
@@ -49,11 +63,15 @@ nt_wait 30 "the flood's VNICs reach the NVE" \
 nt_assert "the flood is still running" flooding
 
 # A new hypervisor starts on the flooded port and attaches.
-nt_start_hv hv1 hv1 up0
+HV_EXTRA="retransmit {
+    initial = 200
+    max = 400
+    tries = 150
+}" nt_start_hv hv1 hv1 up0
 nt_wait 30 "hv1 hears the NVE during the flood" nt_hv_sees_nve hv1
 t0=$(date +%s%N)
 nt_assert_rc "hv1 attaches during the flood" 0 \
-    nt_ctl hv1 vnic attach "$(nt_uuid 1)" --vn blue --mac "$(nt_mac 1)" --wait=20
+    nt_ctl hv1 vnic attach "$(nt_uuid 1)" --vn blue --mac "$(nt_mac 1)" --wait=60
 nt_log "attach during the flood: $(nt_ms_since "$t0") ms"
 nt_assert "the flood was still running during the attach" flooding
 nt_assert_eq "hv1's VNIC is attached" attached \
@@ -89,7 +107,7 @@ fi
 nt_assert "refusals counted (limit_hv_vnics $(g limit_hv_vnics))" \
     test "$(g limit_hv_vnics)" -gt 0
 nt_assert "newcomers evicted (peers_evicted $(g peers_evicted))" \
-    test "$(g peers_evicted)" -gt 1000
+    test "$(g peers_evicted)" -gt 100
 nt_assert "requests over the rate dropped (rx_rate_limited $(g rx_rate_limited))" \
     test "$(g rx_rate_limited)" -gt 0
 nt_assert "unicast HELLOs withheld (hello_suppressed $(g hello_suppressed))" \

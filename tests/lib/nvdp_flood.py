@@ -69,6 +69,9 @@ def main():
     ap.add_argument("--vni", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--rate", type=float, default=0, help="frames/s, 0: max")
+    ap.add_argument("--hello-every", type=int, default=2, metavar="N",
+                    help="with both floods, one frame in N is a HELLO "
+                    "(default 2: they alternate)")
     ap.add_argument("--dst", default=N.GROUP_MAC,
                     help="the NVE's MAC: a bridge forwards the flood to it "
                     "alone (default: the group MAC, every station gets it)")
@@ -85,8 +88,13 @@ def main():
     amacs = rand_macs(a.assoc_macs, 0x06)
     hmacs = rand_macs(a.hello_macs, 0x0a)
     txid = [0] * len(amacs)
-    # One frame of each kind in turn, so both floods run at once.
-    kinds = (["a"] if amacs else []) + (["h"] if hmacs else [])
+    # Both floods at once: one HELLO in --hello-every frames.
+    if amacs and hmacs:
+        if a.hello_every < 1:
+            ap.error("--hello-every: at least 1")
+        kinds = ["h"] + ["a"] * (a.hello_every - 1)
+    else:
+        kinds = (["a"] if amacs else []) + (["h"] if hmacs else [])
     if not kinds:
         ap.error("nothing to send: --assoc-macs or --hello-macs")
     sent = {"a": 0, "h": 0}
