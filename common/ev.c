@@ -48,6 +48,8 @@ struct ev_loop {
     int brk;
     sigset_t sigmask;
     struct ev_sig sig[EV_NSIG];
+    void (*prep)(void *arg);
+    void *prep_arg;
 };
 
 uint64_t
@@ -364,6 +366,13 @@ ev_now(struct ev_loop *l)
 }
 
 void
+ev_prepare_set(struct ev_loop *l, void (*cb)(void *arg), void *arg)
+{
+    l->prep = cb;
+    l->prep_arg = arg;
+}
+
+void
 ev_break(struct ev_loop *l)
 {
     l->brk = 1;
@@ -401,6 +410,8 @@ ev_iterate(struct ev_loop *l, int timeout_ms)
     ev_timers_run(l);
     if (l->brk)
         return 0;
+    if (l->prep != NULL)
+        l->prep(l->prep_arg);
     ev_timer_rearm(l);
     int n = epoll_wait(l->epfd, evs, EV_BATCH, timeout_ms);
     if (n < 0) {

@@ -43,6 +43,10 @@ int ev_signal_add(struct ev_loop *l, int signo, ev_signal_cb cb, void *arg);
 
 /* Time cached at the start of the current loop iteration. */
 uint64_t ev_now(struct ev_loop *l);
+/* cb runs once per turn, after the turn's timers and callbacks and before
+ * the loop waits again: what they queued (batched writes) is done before
+ * the loop sleeps. One per loop; NULL removes it. */
+void ev_prepare_set(struct ev_loop *l, void (*cb)(void *arg), void *arg);
 /* Runs until ev_break(); 0 on break, -1 on a fatal epoll error. */
 int ev_run(struct ev_loop *l);
 void ev_break(struct ev_loop *l);

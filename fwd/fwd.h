@@ -125,4 +125,15 @@ void fwd_stop(struct fwd *f);
  * later), which needs CAP_BPF and CAP_PERFMON besides CAP_NET_ADMIN. */
 int fwd_fastpath_loads(const struct fwd *f);
 
+/* The XDP fast path's map writes. By default each table change reaches
+ * the maps before the fwd_* call returns: a system call per entry.
+ * Deferred (on), they queue in the order the tables changed until
+ * fwd_flush, which writes them in batches. The program meanwhile forwards
+ * by the tables as they were at the last flush (the same states as
+ * before, later): the caller flushes before anything that relies on the
+ * forwarding state (an answer on the wire or the control socket) and at
+ * the end of each turn of its loop. Off flushes. */
+void fwd_mirror_defer(struct fwd *f, int on);
+void fwd_flush(struct fwd *f);
+
 #endif

@@ -473,6 +473,7 @@ hk_learn(struct fwd *f, uint32_t now)
     pthread_mutex_lock(&f->wlock);
     for (; tail != head; tail++)
         fwd_learn_apply(f, &f->learn[tail & (FWD_LEARN_RING - 1)], now);
+    fwd_xdp_flush(f); /* ours, not left to the control plane's next flush */
     pthread_mutex_unlock(&f->wlock);
     __atomic_store_n(&f->learn_tail, tail, __ATOMIC_RELEASE);
 }
@@ -569,6 +570,7 @@ hk_thread(void *arg)
             fwd_xdp_sync(f);
             pthread_mutex_lock(&f->wlock);
             fwd_age(f, now);
+            fwd_xdp_flush(f);
             pthread_mutex_unlock(&f->wlock);
         }
     }

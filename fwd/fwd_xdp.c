@@ -47,6 +47,9 @@ _Static_assert(sizeof(((struct nf_remote *)0)->hdr) ==
  * fraction of a second) that the housekeeping thread's other work (learning,
  * next hops) waits for; with many ports they are attached over seconds. */
 #define ATTACH_PER_SYNC 2
+/* Map writes queued while deferred (fwd_mirror_defer) before the queue
+ * writes itself out: a batch system call per run of up to this many. */
+#define QUEUE_MAX 1024
 
 enum {
     M_CFG, M_DEVS, M_PORTS, M_TAGS, M_VNPORT, M_VNIS, M_VNS, M_MACS,
@@ -56,6 +59,15 @@ static const char *const map_names[M_MAX] = {
     "nf_cfg", "nf_devs", "nf_ports", "nf_tags", "nf_vnport", "nf_vnis",
     "nf_vns", "nf_macs", "nf_remotes", "nf_seen", "nf_glob", "nf_pctr",
     "nf_vctr", "nf_rctr",
+};
+
+/* A queued write of a small map (key <= 8 bytes, value <= 16: the MAC
+ * table, bindings, VNs), in the order the tables changed. */
+struct xdp_op {
+    uint8_t m;              /* M_* */
+    uint8_t del;
+    uint8_t key[8];
+    uint8_t val[16];
 };
 
 /* One interface the program is (to be) attached to. */
@@ -83,6 +95,12 @@ struct fwd_xdp {
     size_t seen_len;
     int genl_fd;
     int failed;             /* a mirror failed: pass-through */
+    uint32_t ksz[M_MAX], vsz[M_MAX];
+    int defer;              /* queue map writes until fwd_flush */
+    uint8_t nobatch[M_MAX]; /* the kernel has no batch op for it */
+    unsigned nops;          /* queued (wlock) */
+    struct xdp_op *ops;     /* QUEUE_MAX */
+    uint8_t *kbuf, *vbuf;   /* a run's keys and values, as the batch op reads them */
     struct nf_cfg cfg;      /* as last written */
     struct xdp_dev und;
     struct xdp_dev port[FWD_MAX_PORTS];
@@ -99,6 +117,20 @@ libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 
 /* ---- mirroring ----------------------------------------------------------- */
 
+/* What a failed write of each map stops mirroring (the log line). */
+static const char *const map_what[M_MAX] = {
+    "configuration", "interface", "port", "binding", "binding", "VNI", "VN",
+    "MAC", "remote", "MAC ageing", "counters", "port counters",
+    "VN counters", "remote counter",
+};
+/* The maps whose writes queue while deferred: those the control plane
+ * writes per VNIC (small keys and values, not per CPU). The others are
+ * written at once, after the queue: every write reaches the maps in the
+ * order the tables changed. */
+static const uint8_t map_queued[M_MAX] = {
+    [M_TAGS] = 1, [M_VNPORT] = 1, [M_VNIS] = 1, [M_VNS] = 1, [M_MACS] = 1,
+};
+
 /* A map write failed: from now on the program passes every frame to the
  * in-process forwarder, whose tables stay right. cfg is an array: writing
  * it cannot fail for lack of memory. */
@@ -107,6 +139,7 @@ xdp_fail(struct fwd *f, const char *what, int err)
 {
     struct fwd_xdp *x = f->xdp;
     uint32_t zero = 0;
+    __atomic_store_n(&x->nops, 0, __ATOMIC_RELAXED); /* moot now */
     if (x->failed)
         return;
     x->failed = 1;
@@ -118,18 +151,144 @@ xdp_fail(struct fwd *f, const char *what, int err)
               "forwarder: %s", f->xdp_why);
 }
 
+/* Writes the n keys (and values) of kbuf/vbuf to map m, in their order: one
+ * batch system call (the kernel applies it element by element, in order,
+ * as n calls would), or one call each where the kernel has no batch op
+ * for the map. Deleting an absent key is no error. */
 static void
-put(struct fwd *f, int m, const void *k, const void *v, const char *what)
+run_write(struct fwd *f, int m, int isdel, unsigned n)
 {
-    if (bpf_map_update_elem(f->xdp->fd[m], k, v, BPF_ANY) < 0)
-        xdp_fail(f, what, errno);
+    struct fwd_xdp *x = f->xdp;
+    DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = BPF_ANY);
+    const uint8_t *k = x->kbuf, *v = x->vbuf;
+    unsigned done = 0;
+    while (done < n && !x->failed) {
+        uint32_t cnt = 1;
+        int rc;
+        const void *kp = k + (size_t)done * x->ksz[m];
+        const void *vp = v + (size_t)done * x->vsz[m];
+        if (n - done == 1 || x->nobatch[m]) {
+            rc = isdel ? bpf_map_delete_elem(x->fd[m], kp)
+                       : bpf_map_update_elem(x->fd[m], kp, vp, BPF_ANY);
+            cnt = rc < 0 ? 0 : 1;
+        } else {
+            cnt = n - done;
+            rc = isdel ? bpf_map_delete_batch(x->fd[m], kp, &cnt, &bo)
+                       : bpf_map_update_batch(x->fd[m], kp, vp, &cnt, &bo);
+            if (rc < 0 && (errno == EINVAL || errno == ENOTSUP ||
+                           errno == 524 /* ENOTSUPP */) && cnt == 0) {
+                /* older kernel (batch ops on hash maps: 5.6) */
+                x->nobatch[m] = 1;
+                log_info("fwd: no batch %s of %s in this kernel (%s): one "
+                         "system call per entry", isdel ? "delete" : "update",
+                         map_names[m], strerror(errno));
+                continue;
+            }
+        }
+        done += cnt;
+        if (rc < 0) {
+            if (!isdel || errno != ENOENT) {
+                xdp_fail(f, map_what[m], errno);
+                return;
+            }
+            done++; /* absent: skipped, as the tables had it */
+        }
+    }
+}
+
+/* Writes the queue (wlock): each run of one map and one kind of write in
+ * one call, the runs in the order the tables changed, so that the maps
+ * pass through the states the per-entry writes gave, and end in the same. */
+static void
+xdp_flush(struct fwd *f)
+{
+    struct fwd_xdp *x = f->xdp;
+    unsigned n = x->nops;
+    for (unsigned i = 0, j; i < n && !x->failed; i = j) {
+        int m = x->ops[i].m, isdel = x->ops[i].del;
+        for (j = i; j < n && x->ops[j].m == m && x->ops[j].del == isdel; j++) {
+            memcpy(x->kbuf + (size_t)(j - i) * x->ksz[m], x->ops[j].key, x->ksz[m]);
+            if (!isdel)
+                memcpy(x->vbuf + (size_t)(j - i) * x->vsz[m], x->ops[j].val,
+                       x->vsz[m]);
+        }
+        run_write(f, m, isdel, j - i);
+    }
+    __atomic_store_n(&x->nops, 0, __ATOMIC_RELAXED);
 }
 
 static void
-del(struct fwd *f, int m, const void *k, const char *what)
+queue(struct fwd *f, int m, int isdel, const void *k, const void *v)
 {
+    struct fwd_xdp *x = f->xdp;
+    if (x->failed)
+        return;
+    if (x->nops == QUEUE_MAX)
+        xdp_flush(f);
+    struct xdp_op *o = &x->ops[x->nops];
+    o->m = (uint8_t)m;
+    o->del = (uint8_t)isdel;
+    memcpy(o->key, k, x->ksz[m]);
+    if (!isdel)
+        memcpy(o->val, v, x->vsz[m]);
+    __atomic_store_n(&x->nops, x->nops + 1, __ATOMIC_RELAXED);
+    if (!x->defer)
+        xdp_flush(f);
+}
+
+static void
+put(struct fwd *f, int m, const void *k, const void *v)
+{
+    if (map_queued[m]) {
+        queue(f, m, 0, k, v);
+        return;
+    }
+    xdp_flush(f);
+    if (bpf_map_update_elem(f->xdp->fd[m], k, v, BPF_ANY) < 0)
+        xdp_fail(f, map_what[m], errno);
+}
+
+static void
+del(struct fwd *f, int m, const void *k)
+{
+    if (map_queued[m]) {
+        queue(f, m, 1, k, NULL);
+        return;
+    }
+    xdp_flush(f);
     if (bpf_map_delete_elem(f->xdp->fd[m], k) < 0 && errno != ENOENT)
-        xdp_fail(f, what, errno);
+        xdp_fail(f, map_what[m], errno);
+}
+
+void
+fwd_xdp_flush(struct fwd *f)
+{
+    if (f->xdp != NULL)
+        xdp_flush(f);
+}
+
+void
+fwd_mirror_defer(struct fwd *f, int on)
+{
+    if (f->xdp == NULL)
+        return;
+    pthread_mutex_lock(&f->wlock);
+    f->xdp->defer = on;
+    xdp_flush(f);
+    pthread_mutex_unlock(&f->wlock);
+}
+
+void
+fwd_flush(struct fwd *f)
+{
+    struct fwd_xdp *x = f != NULL ? f->xdp : NULL;
+    /* nothing queued by this thread (the housekeeping thread flushes its
+     * own): no lock */
+    if (x == NULL || __atomic_load_n(&x->nops, __ATOMIC_RELAXED) == 0)
+        return;
+    pthread_mutex_lock(&f->wlock);
+    xdp_flush(f);
+    pthread_mutex_unlock(&f->wlock);
 }
 
 void
@@ -147,7 +306,7 @@ fwd_xdp_cfg(struct fwd *f)
     x->cfg.local_family = f->local_family;
     x->cfg.df = f->p.df;
     memcpy(x->cfg.local_ip, f->local_ip, 16);
-    put(f, M_CFG, &zero, &x->cfg, "configuration");
+    put(f, M_CFG, &zero, &x->cfg);
 }
 
 void
@@ -156,8 +315,8 @@ fwd_xdp_vn(struct fwd *f, uint16_t vn)
     if (f->xdp == NULL)
         return;
     uint32_t k = vn, vni = f->vns[vn].vni;
-    put(f, M_VNS, &k, &vni, "VN");
-    put(f, M_VNIS, &vni, &k, "VNI");
+    put(f, M_VNS, &k, &vni);
+    put(f, M_VNIS, &vni, &k);
 }
 
 void
@@ -168,9 +327,9 @@ fwd_xdp_tag(struct fwd *f, uint16_t port, uint16_t tag)
     uint32_t k = NF_TAG_KEY(port, tag), vn1 = f->ports[port].tag2vn[tag];
     uint32_t vn = vn1 - 1;
     if (vn1)
-        put(f, M_TAGS, &k, &vn, "binding");
+        put(f, M_TAGS, &k, &vn);
     else
-        del(f, M_TAGS, &k, "binding");
+        del(f, M_TAGS, &k);
 }
 
 void
@@ -180,9 +339,9 @@ fwd_xdp_vnport(struct fwd *f, uint16_t vn, uint16_t port)
         return;
     uint32_t k = NF_VNPORT_KEY(vn, port), tag = f->vns[vn].port_tag[port];
     if (tag)
-        put(f, M_VNPORT, &k, &tag, "binding");
+        put(f, M_VNPORT, &k, &tag);
     else
-        del(f, M_VNPORT, &k, "binding");
+        del(f, M_VNPORT, &k);
 }
 
 void
@@ -194,14 +353,14 @@ fwd_xdp_mac(struct fwd *f, uint32_t slot)
     struct nf_mac m = {.val = v, .slot = slot};
     if (FWD_MV_TYPE(v) != FWD_MAC_LOCAL && FWD_MV_REMOTE(v) < FWD_MAX_REMOTES)
         m.val |= (uint64_t)f->remotes[FWD_MV_REMOTE(v)].gen << 48;
-    put(f, M_MACS, &k, &m, "MAC");
+    put(f, M_MACS, &k, &m);
 }
 
 void
 fwd_xdp_mac_del(struct fwd *f, uint64_t key)
 {
     if (f->xdp != NULL)
-        del(f, M_MACS, &key, "MAC");
+        del(f, M_MACS, &key);
 }
 
 void
@@ -214,10 +373,10 @@ fwd_xdp_remote(struct fwd *f, uint16_t r, int fresh)
         return;
     if (fresh) {
         memset(x->pcpu, 0, (size_t)x->ncpus * 8);
-        put(f, M_RCTR, &k, x->pcpu, "remote counter");
+        put(f, M_RCTR, &k, x->pcpu);
     }
     if (!rm->used) {
-        del(f, M_REMOTES, &k, "remote");
+        del(f, M_REMOTES, &k);
         return;
     }
     struct nf_remote v;
@@ -229,7 +388,7 @@ fwd_xdp_remote(struct fwd *f, uint16_t r, int fresh)
         v.hdr_len = rm->hdr_len;
         memcpy(v.hdr, rm->hdr, rm->hdr_len);
     }
-    put(f, M_REMOTES, &k, &v, "remote");
+    put(f, M_REMOTES, &k, &v);
 }
 
 void
@@ -242,15 +401,15 @@ fwd_xdp_port_gone(struct fwd *f, uint16_t port)
     /* stop redirecting to it and receiving on it now; the attachment
      * goes at the next fwd_xdp_sync */
     struct nf_port none = {0};
-    put(f, M_PORTS, &k, &none, "port");
+    put(f, M_PORTS, &k, &none);
     uint32_t ifi = (uint32_t)__atomic_load_n(&x->port[port].ifindex, __ATOMIC_RELAXED);
     if (ifi)
-        del(f, M_DEVS, &ifi, "interface");
+        del(f, M_DEVS, &ifi);
     /* a port added again at once keeps its interface: the next sync must
      * still write its maps back */
     __atomic_store_n(&x->port[port].stale, 1, __ATOMIC_RELEASE);
     memset(x->pcpu, 0, (size_t)x->ncpus * ((sizeof(struct nf_port_ctr) + 7) & ~7u));
-    put(f, M_PCTR, &k, x->pcpu, "port counters");
+    put(f, M_PCTR, &k, x->pcpu);
 }
 
 /* ---- counters -------------------------------------------------------------- */
@@ -479,16 +638,16 @@ dev_maps(struct fwd *f, struct xdp_dev *d, int port)
     } else {
         uint32_t k = (uint32_t)port;
         struct nf_port np = {.ifindex = ifi, .xmit = d->xmit, .mtu = d->mtu};
-        put(f, M_PORTS, &k, &np, "port");
+        put(f, M_PORTS, &k, &np);
     }
     if (ifi == 0)
         return;
     if (d->link_fd >= 0) {
         struct nf_dev nd = {.port = port < 0 ? 0 : (uint16_t)port,
                             .kind = port < 0 ? NF_DEV_UNDERLAY : NF_DEV_ACCESS};
-        put(f, M_DEVS, &ifi, &nd, "interface");
+        put(f, M_DEVS, &ifi, &nd);
     } else {
-        del(f, M_DEVS, &ifi, "interface");
+        del(f, M_DEVS, &ifi);
     }
 }
 
@@ -506,7 +665,7 @@ dev_sync(struct fwd *f, struct xdp_dev *d, const char *name, int port,
         if (d->ifindex) {
             uint32_t old = (uint32_t)d->ifindex;
             pthread_mutex_lock(&f->wlock);
-            del(f, M_DEVS, &old, "interface");
+            del(f, M_DEVS, &old);
             pthread_mutex_unlock(&f->wlock);
         }
         dev_detach(d);
@@ -625,6 +784,9 @@ xdp_free(struct fwd_xdp *x)
     if (x->genl_fd >= 0)
         close(x->genl_fd);
     free(x->pcpu);
+    free(x->ops);
+    free(x->kbuf);
+    free(x->vbuf);
     free(x);
 }
 
@@ -649,8 +811,18 @@ xdp_load(struct fwd *f, struct fwd_xdp *x)
                  "maps (needs CAP_BPF): %s", strerror(-rc));
         return -1;
     }
-    for (int m = 0; m < M_MAX; m++)
-        x->fd[m] = bpf_object__find_map_fd_by_name(x->obj, map_names[m]);
+    for (int m = 0; m < M_MAX; m++) {
+        const struct bpf_map *mp = bpf_object__find_map_by_name(x->obj, map_names[m]);
+        x->fd[m] = bpf_map__fd(mp);
+        x->ksz[m] = bpf_map__key_size(mp);
+        x->vsz[m] = bpf_map__value_size(mp);
+        if (map_queued[m] && (x->ksz[m] > sizeof(x->ops->key) ||
+                              x->vsz[m] > sizeof(x->ops->val))) {
+            snprintf(f->xdp_why, sizeof(f->xdp_why), "%s: entries too large "
+                     "to queue", map_names[m]);
+            return -1;
+        }
+    }
     /* nf_seen: FWD_MAC_CAP u32 slots, mapped as the forwarder's mac_seen */
     x->seen_len = ((size_t)FWD_MAC_CAP * 4 + 4095) & ~(size_t)4095;
     x->seen = mmap(NULL, x->seen_len, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -676,8 +848,12 @@ fwd_xdp_open(struct fwd *f)
         x->port[p].link_fd = -1;
     x->ncpus = libbpf_num_possible_cpus();
     x->pcpu = x->ncpus > 0 ? calloc((size_t)x->ncpus, sizeof(struct nf_glob)) : NULL;
-    if (x->pcpu == NULL) {
-        snprintf(f->xdp_why, sizeof(f->xdp_why), "cannot count CPUs");
+    x->ops = calloc(QUEUE_MAX, sizeof(*x->ops));
+    x->kbuf = calloc(QUEUE_MAX, sizeof(x->ops->key));
+    x->vbuf = calloc(QUEUE_MAX, sizeof(x->ops->val));
+    if (x->pcpu == NULL || x->ops == NULL || x->kbuf == NULL || x->vbuf == NULL) {
+        snprintf(f->xdp_why, sizeof(f->xdp_why), "cannot count CPUs or "
+                 "allocate the write queue");
         xdp_free(x);
         return -1;
     }
@@ -740,7 +916,7 @@ fwd_xdp_dev_set(struct fwd *f, int ifindex, int port, int xmit)
                         .kind = port < 0 ? NF_DEV_UNDERLAY : NF_DEV_ACCESS};
     d->link_fd = -1;
     dev_maps(f, d, port);
-    put(f, M_DEVS, &ifi, &nd, "interface");
+    put(f, M_DEVS, &ifi, &nd);
     pthread_mutex_unlock(&f->wlock);
     return x->failed ? -1 : 0;
 }
@@ -763,6 +939,9 @@ void fwd_xdp_mac(struct fwd *f, uint32_t slot) { (void)f; (void)slot; }
 void fwd_xdp_mac_del(struct fwd *f, uint64_t key) { (void)f; (void)key; }
 void fwd_xdp_remote(struct fwd *f, uint16_t r, int fresh) { (void)f; (void)r; (void)fresh; }
 void fwd_xdp_port_gone(struct fwd *f, uint16_t port) { (void)f; (void)port; }
+void fwd_xdp_flush(struct fwd *f) { (void)f; }
+void fwd_mirror_defer(struct fwd *f, int on) { (void)f; (void)on; }
+void fwd_flush(struct fwd *f) { (void)f; }
 void fwd_xdp_sync(struct fwd *f) { (void)f; }
 void fwd_xdp_detach_all(struct fwd *f) { (void)f; }
 void fwd_xdp_port_ctrs(struct fwd *f, uint16_t port, struct fwd_port_ctr *c) { (void)f; (void)port; (void)c; }

@@ -24,7 +24,12 @@ void fwd_xdp_close(struct fwd *f);
 /* Mirrors of one table entry, called right after the writer changed it
  * (wlock held). A map write that fails turns the whole fast path into a
  * pass-through (everything to the in-process forwarder) rather than let
- * the two disagree. */
+ * the two disagree. While deferred (fwd_mirror_defer), the writes of the
+ * per-VNIC maps (MACs, bindings, VNs) queue in the order the tables
+ * changed; any other map write, and fwd_flush / fwd_xdp_flush, writes the
+ * queue first, each run of one map and kind in one batch system call. The
+ * program sees the maps go through the same states as with a write per
+ * entry, later. */
 void fwd_xdp_cfg(struct fwd *f);                     /* params, MTU */
 void fwd_xdp_vn(struct fwd *f, uint16_t vn);         /* a new VN */
 void fwd_xdp_tag(struct fwd *f, uint16_t port, uint16_t tag);
@@ -35,6 +40,9 @@ void fwd_xdp_mac_del(struct fwd *f, uint64_t key);
  * counter starts from 0 */
 void fwd_xdp_remote(struct fwd *f, uint16_t r, int fresh);
 void fwd_xdp_port_gone(struct fwd *f, uint16_t port);
+/* the queue written (wlock held): the housekeeping thread after its own
+ * table writes */
+void fwd_xdp_flush(struct fwd *f);
 
 /* Attachment to the underlay and the access ports (the housekeeping
  * thread, once a second; takes wlock itself): attaches where missing

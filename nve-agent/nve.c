@@ -20,6 +20,9 @@ nve_send(void *arg, uint16_t port, const uint8_t dst[6], const uint8_t *frame,
 
     if (port >= TREE_MAX_PORTS || !n->link[port].open)
         return;
+    /* an answer may promise forwarding (an ASSOC's OK): the fast path's
+     * maps first */
+    fwd_flush(n->fwd);
     if (n->link_ops)
         n->link_ops->send(n->link_ops->arg, port, dst, frame, len);
     else
@@ -363,6 +366,14 @@ fwd_params_equal(const struct fwd_params *a, const struct fwd_params *b)
            strcmp(a->local_ip, b->local_ip) == 0;
 }
 
+/* The end of a loop turn: the turn's forwarder changes reach the fast
+ * path's maps in a few batches rather than a system call each. */
+static void
+nve_turn_end(void *arg)
+{
+    fwd_flush(((struct nve *)arg)->fwd);
+}
+
 static int
 nve_first_start(struct nve *n, struct nve_conf *c)
 {
@@ -372,6 +383,10 @@ nve_first_start(struct nve *n, struct nve_conf *c)
     if ((n->fwd = fwd_new(&c->fwd)) == NULL) {
         log_warnx("cannot create the forwarder");
         return -1;
+    }
+    if (n->loop != NULL) {
+        fwd_mirror_defer(n->fwd, 1);
+        ev_prepare_set(n->loop, nve_turn_end, n);
     }
     if (c->evpn.enabled &&
         (n->evpn = nve_evpn_new(n->loop, c, n->fwd)) == NULL) {

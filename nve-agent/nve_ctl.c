@@ -555,6 +555,7 @@ answer(struct ctl_conn *c, struct nve *n, const char *cmd,
     int code;
     struct json_object *r = nve_ctl_run(n, cmd, args, &code, err, sizeof(err));
 
+    fwd_flush(n->fwd); /* what the answer reports is what forwards */
     if (r)
         ctl_reply_ok(c, r);
     else

@@ -338,6 +338,75 @@ test_io_mod(void **st)
     ev_loop_free(l);
 }
 
+/* What a turn's callbacks queue, and what the prepare callback flushed. */
+struct prep {
+    int queued, flushed, calls;
+};
+
+static void
+prep_cb(void *arg)
+{
+    struct prep *p = arg;
+
+    p->calls++;
+    p->flushed += p->queued;
+    p->queued = 0;
+}
+
+static void
+prep_timer_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
+{
+    (void)l;
+    (void)t;
+    ((struct prep *)arg)->queued++;
+}
+
+static void
+prep_io_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
+{
+    char c;
+
+    (void)l;
+    (void)events;
+    assert_int_equal(read(fd, &c, 1), 1);
+    ((struct prep *)arg)->queued++;
+}
+
+/* The prepare callback runs after a turn's timers, and after the previous
+ * turn's fd callbacks, before the loop waits: nothing they queued waits
+ * through a sleep. */
+static void
+test_prepare(void **st)
+{
+    struct ev_loop *l = ev_loop_new();
+    struct prep p = {0, 0, 0};
+    struct ev_timer t;
+    int fds[2];
+
+    (void)st;
+    ev_prepare_set(l, prep_cb, &p);
+    ev_timer_init(&t, prep_timer_cb, &p);
+    ev_timer_start(l, &t, 0);
+    ev_run_once(l, 0);
+    assert_int_equal(p.flushed, 1); /* the timer's, before the wait */
+    assert_int_equal(p.calls, 1);
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(ev_io_add(l, fds[0], EPOLLIN, prep_io_cb, &p), 0);
+    assert_int_equal(write(fds[1], "x", 1), 1);
+    assert_int_equal(ev_run_once(l, 100), 1);
+    assert_int_equal(p.queued, 1); /* queued by the fd callback */
+    ev_run_once(l, 0);
+    assert_int_equal(p.queued, 0);
+    assert_int_equal(p.flushed, 2); /* before the next wait */
+    ev_prepare_set(l, NULL, NULL);
+    ev_run_once(l, 0);
+    assert_int_equal(p.calls, 3);
+    ev_io_del(l, fds[0]);
+    close(fds[0]);
+    close(fds[1]);
+    ev_loop_free(l);
+}
+
 static void
 sig_cb(struct ev_loop *l, int signo, void *arg)
 {
@@ -377,6 +446,7 @@ main(void)
         cmocka_unit_test(test_fd_removed_mid_batch),
         cmocka_unit_test(test_fd_number_reused_mid_batch),
         cmocka_unit_test(test_io_mod),
+        cmocka_unit_test(test_prepare),
         cmocka_unit_test(test_signal),
     };
     return cmocka_run_group_tests(t, NULL, NULL);

@@ -17,6 +17,7 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "fwd_int.h"
 #include "fwd_pkt.h"
 #include "fwd_xdp.h"
+#include "../../bpf/nve_fast.h"
 
 static const uint8_t MAC_A[6] = {2, 0, 0, 0, 0, 0x0a};
 static const uint8_t MAC_B[6] = {2, 0, 0, 0, 0, 0x0b};
@@ -904,6 +906,8 @@ test_evpn(void **st)
     }
 }
 
+static int map_fd(const char *name);
+
 /* A mirror that cannot be written turns the fast path into a pass-through
  * (the forwarder alone decides), never into disagreeing tables. The MAC
  * map's descriptor is swapped for /dev/null: its next write fails. */
@@ -916,15 +920,7 @@ test_mirror_failure(void **st)
     uint8_t fr[2048];
     size_t n = mkframe(fr, &(struct fspec){MAC_B, MAC_A, 100, 0, 0, 0, 1, 20});
     expect_fwd(e, ACC, fr, n, 1);
-    int macs = -1;
-    for (int fd = 3; fd < 1024 && macs < 0; fd++) {
-        struct bpf_map_info info;
-        uint32_t len = sizeof(info);
-        memset(&info, 0, sizeof(info));
-        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-            strcmp(info.name, "nf_macs") == 0)
-            macs = fd;
-    }
+    int macs = map_fd("nf_macs");
     assert_true(macs >= 0);
     int nul = open("/dev/null", O_RDONLY);
     assert_true(nul >= 0 && dup2(nul, macs) == macs);
@@ -996,10 +992,11 @@ churn_reader(void *arg)
     return NULL;
 }
 
+/* deferred: the maps written in batches, a flush per group of changes
+ * (as nve-agent does per loop turn) */
 static void
-test_rewrite_under_traffic(void **st)
+rewrite_under_traffic(int deferred)
 {
-    (void)st;
     struct env *e = env_new(0);
     SKIP_WITHOUT_BPF(e);
     struct fwd *f = e->f;
@@ -1017,6 +1014,7 @@ test_rewrite_under_traffic(void **st)
     assert_int_equal(pthread_create(&rd, NULL, churn_reader, &c), 0);
     while (!__atomic_load_n(&c.running, __ATOMIC_ACQUIRE))
         usleep(1000);
+    fwd_mirror_defer(f, deferred);
     nvdp_addr_parse(MAC_B, "", &a);
     for (int i = 0; i < 400; i++) {
         int k = i & 1;
@@ -1025,11 +1023,13 @@ test_rewrite_under_traffic(void **st)
         assert_int_equal(fwd_vn_unbind(f, 1, 201), 0);
         assert_int_equal(fwd_vn_bind(f, 1, 201, 20200), 0);
         assert_int_equal(fwd_vn_bind(f, 1, 200, 10100), 0);
+        fwd_flush(f);
         /* B in both VNs (same MAC) gone and back */
         assert_int_equal(fwd_local_del(f, 20200, 1, &a), 0);
         assert_int_equal(fwd_local_del(f, 10100, 1, &a), 0);
         assert_int_equal(fwd_local_add(f, 10100, 1, &a), 0);
         assert_int_equal(fwd_local_add(f, 20200, 1, &a), 0);
+        fwd_flush(f);
         /* C's VTEPs swapped: .2/.3 slots freed and retaken */
         assert_int_equal(fwd_remote_mac_del(f, 10100, MAC_C), 0);
         assert_int_equal(fwd_remote_mac_del(f, 20200, MAC_C), 0);
@@ -1040,6 +1040,7 @@ test_rewrite_under_traffic(void **st)
         assert_int_equal(fwd_flood_add(f, 10100, vtep(e, 2)), 0);
         assert_int_equal(fwd_flood_add(f, 10100, vtep(e, 3)), 0);
         resolve_all(f, 9);
+        fwd_flush(f);
     }
     __atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
     pthread_join(rd, NULL);
@@ -1047,6 +1048,191 @@ test_rewrite_under_traffic(void **st)
                   c.fwd[0], c.fwd[1]);
     assert_true(c.fwd[0] > 50 && c.fwd[1] > 50);
     assert_int_equal(c.bad, 0);
+    env_free(e);
+}
+
+static void
+test_rewrite_under_traffic(void **st)
+{
+    (void)st;
+    rewrite_under_traffic(0);
+}
+
+static void
+test_rewrite_deferred(void **st)
+{
+    (void)st;
+    rewrite_under_traffic(1);
+}
+
+/* ---- deferred map writes ------------------------------------------------ */
+
+static int
+map_fd(const char *name)
+{
+    for (int fd = 3; fd < 1024; fd++) {
+        struct bpf_map_info info;
+        uint32_t len = sizeof(info);
+        memset(&info, 0, sizeof(info));
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+            strcmp(info.name, name) == 0)
+            return fd;
+    }
+    return -1;
+}
+
+static unsigned
+map_count(int fd, size_t ksz)
+{
+    uint8_t k[8], next[8];
+    unsigned n = 0;
+    assert_true(ksz <= sizeof(k));
+    for (void *prev = NULL; bpf_map_get_next_key(fd, prev, next) == 0; prev = k) {
+        memcpy(k, next, ksz);
+        n++;
+    }
+    return n;
+}
+
+/* The maps hold what the tables hold, no more and no less: every live MAC
+ * with its value (the remote slot's generation aside) and slot, every
+ * binding both ways. */
+static void
+expect_maps_match(struct fwd *f)
+{
+    int macs = map_fd("nf_macs"), tags = map_fd("nf_tags"),
+        vnport = map_fd("nf_vnport");
+    const uint64_t low48 = (1ull << 48) - 1;
+    unsigned nmac = 0, ntag = 0, nvnport = 0;
+    assert_true(macs >= 0 && tags >= 0 && vnport >= 0);
+    for (uint32_t h = 0; h < FWD_MAC_CAP; h++) {
+        uint64_t k = f->macs[h].key;
+        struct nf_mac m;
+        if (k <= FWD_MK_TOMB)
+            continue;
+        assert_int_equal(bpf_map_lookup_elem(macs, &k, &m), 0);
+        assert_true((m.val & low48) == (f->macs[h].val & low48));
+        assert_int_equal(m.slot, h);
+        nmac++;
+    }
+    assert_int_equal(map_count(macs, 8), nmac);
+    for (uint32_t p = 0; p < FWD_MAX_PORTS; p++)
+        for (uint32_t t = 0; t < 4096; t++) {
+            uint32_t k = NF_TAG_KEY(p, t), vn;
+            if (f->ports[p].tag2vn[t] == 0)
+                continue;
+            assert_int_equal(bpf_map_lookup_elem(tags, &k, &vn), 0);
+            assert_int_equal(vn, f->ports[p].tag2vn[t] - 1u);
+            ntag++;
+        }
+    assert_int_equal(map_count(tags, 4), ntag);
+    for (uint32_t v = 0; v < FWD_MAX_VNS; v++)
+        for (uint32_t p = 0; p < FWD_MAX_PORTS; p++) {
+            uint32_t k = NF_VNPORT_KEY(v, p), tag;
+            if (f->vns[v].port_tag[p] == 0)
+                continue;
+            assert_int_equal(bpf_map_lookup_elem(vnport, &k, &tag), 0);
+            assert_int_equal(tag, f->vns[v].port_tag[p]);
+            nvnport++;
+        }
+    assert_int_equal(map_count(vnport, 4), nvnport);
+}
+
+/* One random change of the kinds a control plane makes: a MAC added (or
+ * moved to another port), removed, moved to the other VN, removed and
+ * added again; a binding moved to the other VN; a remote MAC (whose
+ * remote slot is written at once, between the queued writes). */
+static void
+random_change(struct env *e, unsigned *seed)
+{
+    static const uint32_t vni[2] = {10100, 20200};
+    struct fwd *f = e->f;
+    struct nvdp_addr a;
+    uint8_t mac[6] = {2, 0, 0, 0, 1, 0};
+    unsigned r = (unsigned)rand_r(seed);
+    int v = r & 1;
+    uint16_t port = (uint16_t)((r >> 1) % 3);
+    mac[5] = (uint8_t)((r >> 3) % 16);
+    nvdp_addr_parse(mac, "", &a);
+    switch ((r >> 8) % 7) {
+    case 0:
+    case 1:
+        fwd_local_add(f, vni[v], port, &a);
+        break;
+    case 2:
+        fwd_local_del(f, vni[v], port, &a);
+        break;
+    case 3: /* to the other VN */
+        fwd_local_del(f, vni[v], port, &a);
+        fwd_local_add(f, vni[!v], port, &a);
+        break;
+    case 4: /* the same key out and back in */
+        fwd_local_del(f, vni[v], port, &a);
+        fwd_local_add(f, vni[v], port, &a);
+        break;
+    case 5: { /* a tag of port 1 to the other VN */
+        uint16_t tag = (uint16_t)(300 + (r >> 16) % 4);
+        fwd_vn_unbind(f, 1, tag);
+        fwd_vn_bind(f, 1, tag, vni[v]);
+        break;
+    }
+    default:
+        if ((r >> 16) & 1)
+            fwd_remote_mac_del(f, vni[v], mac);
+        else
+            fwd_remote_mac_add(f, vni[v], mac, vtep(e, 2 + (int)((r >> 17) & 1)));
+        break;
+    }
+}
+
+/* Batched writes are neither lost nor reordered: after mixed sequences of
+ * changes (short turns, long ones past the queue's size), each flush
+ * leaves the maps equal to the tables; until the flush, the program sees
+ * none of a turn's queued changes. */
+static void
+test_deferred_mirror(void **st)
+{
+    (void)st;
+    struct env *e = env_new(0);
+    SKIP_WITHOUT_BPF(e);
+    struct fwd *f = e->f;
+    struct nvdp_addr a;
+    int macs = map_fd("nf_macs");
+    assert_true(macs >= 0);
+    fwd_mirror_defer(f, 1);
+    nvdp_addr_parse(MAC_X, "", &a);
+    assert_int_equal(fwd_local_add(f, 10100, 1, &a), 0);
+    uint64_t k = fwd_mac_key((uint16_t)fwd_vni_lookup(f, 10100), MAC_X);
+    struct nf_mac m;
+    assert_int_equal(bpf_map_lookup_elem(macs, &k, &m), -ENOENT); /* queued */
+    fwd_flush(f);
+    assert_int_equal(bpf_map_lookup_elem(macs, &k, &m), 0);
+    expect_maps_match(f);
+    unsigned seed = 14;
+    for (int turn = 0; turn < 200; turn++) {
+        /* long turns (past the queue's size), as in a resync: 3,000 MACs
+         * written once each, removed in the next turn */
+        int phase = turn % 50 == 48 ? 1 : turn % 50 == 49 ? 2 : 0;
+        int n = phase ? 3000 : 1 + rand_r(&seed) % 40;
+        for (int i = 0; i < n; i++) {
+            random_change(e, &seed);
+            if (phase) {
+                uint8_t mac[6] = {2, 0, 1, 0, (uint8_t)(i >> 8), (uint8_t)i};
+                nvdp_addr_parse(mac, "", &a);
+                assert_int_equal(phase == 1 ? fwd_local_add(f, 10100, 0, &a)
+                                            : fwd_local_del(f, 10100, 0, &a), 0);
+            }
+        }
+        fwd_flush(f);
+        expect_maps_match(f);
+    }
+    /* back to a write per change: the queue is written first */
+    for (int i = 0; i < 20; i++)
+        random_change(e, &seed);
+    fwd_mirror_defer(f, 0);
+    expect_maps_match(f);
+    random_change(e, &seed);
+    expect_maps_match(f);
     env_free(e);
 }
 
@@ -1060,6 +1246,8 @@ main(void)
         cmocka_unit_test(test_evpn),
         cmocka_unit_test(test_mirror_failure),
         cmocka_unit_test(test_rewrite_under_traffic),
+        cmocka_unit_test(test_rewrite_deferred),
+        cmocka_unit_test(test_deferred_mirror),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
