@@ -79,7 +79,13 @@ fwd_new(const struct fwd_params *p)
         return NULL;
     }
     pthread_mutex_init(&f->wlock, NULL);
-    if (f->p.fastpath && fwd_xdp_open(f) < 0)
+    /* Without an underlay there is no packet path (fwd_start): the
+     * program never attaches, and maps written for it would be a system
+     * call per table change for nothing. */
+    if (f->p.fastpath && !f->p.underlay_if[0])
+        snprintf(f->xdp_why, sizeof(f->xdp_why), "no underlay interface: "
+                 "no packet path");
+    else if (f->p.fastpath && fwd_xdp_open(f) < 0)
         log_warnx("fwd: no XDP fast path (%s): the in-process forwarder "
                   "forwards everything", f->xdp_why);
     return f;

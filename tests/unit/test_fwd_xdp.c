@@ -202,6 +202,8 @@ env_new(int v6)
     p.df = 1;
     p.mac_age_s = 300;
     p.fastpath = 1;
+    /* a packet path (never started here): the fast path exists */
+    snprintf(p.underlay_if, sizeof(p.underlay_if), "lo");
     e->v6 = v6;
     snprintf(p.local_ip, sizeof(p.local_ip), "%s", v6 ? "2001:db8::1" : "192.0.2.1");
     e->f = fwd_new(&p);
@@ -908,6 +910,29 @@ test_evpn(void **st)
 
 static int map_fd(const char *name);
 
+/* No underlay, no packet path: no maps to write, and the view says why. */
+static void
+test_no_underlay(void **st)
+{
+    (void)st;
+    struct env *e = env_new(0);
+    SKIP_WITHOUT_BPF(e); /* the same forwarder with an underlay has one */
+    struct fwd_params p = e->f->p;
+    p.underlay_if[0] = '\0';
+    struct fwd *f = fwd_new(&p);
+    assert_non_null(f);
+    assert_null(f->xdp);
+    struct json_object *j = fwd_dump_json(f), *fp, *v;
+    assert_true(json_object_object_get_ex(j, "fastpath", &fp));
+    assert_true(json_object_object_get_ex(fp, "state", &v));
+    assert_string_equal(json_object_get_string(v), "unavailable");
+    assert_true(json_object_object_get_ex(fp, "reason", &v));
+    assert_non_null(strstr(json_object_get_string(v), "no underlay"));
+    json_object_put(j);
+    fwd_free(f);
+    env_free(e);
+}
+
 /* A mirror that cannot be written turns the fast path into a pass-through
  * (the forwarder alone decides), never into disagreeing tables. The MAC
  * map's descriptor is swapped for /dev/null: its next write fails. */
@@ -1245,6 +1270,7 @@ main(void)
         cmocka_unit_test(test_underlay),
         cmocka_unit_test(test_evpn),
         cmocka_unit_test(test_mirror_failure),
+        cmocka_unit_test(test_no_underlay),
         cmocka_unit_test(test_rewrite_under_traffic),
         cmocka_unit_test(test_rewrite_deferred),
         cmocka_unit_test(test_deferred_mirror),
