@@ -420,7 +420,7 @@ hv_persist_json(const struct hv *h)
     const struct hv_journal *j = &h->journal;
     struct json_object *o = json_object_new_object();
 
-    json_object_object_add(o, "file", json_object_new_string(j->path));
+    ctl_jstr(o, "file", j->path);
     ctl_jint(o, "journal_bytes", j->size);
     ctl_jint(o, "live_bytes", h->state.live_bytes);
     ctl_jint(o, "commits", j->st.commits);
