@@ -135,6 +135,8 @@ left=$(( DUR - ($(date +%s) - t_flood) ))
 peak_rss=$(rss)
 vn_flood=$(nt_jq nve .vnics status)
 peers_flood=$(nt_jq nve length peers)
+demoted_flood=$(nt_jq nve '[.[] | select(.standing == "demoted")] | length' peers)
+hv1_standing=$(nt_jq nve ".[] | select(.mac == \"$NT_MAC_HV1\") | .standing" peers)
 wait "$fa" "$fh" 2>/dev/null
 rss1=$(rss); log1=$(logb)
 c=$(nt_json nve counters)
@@ -155,9 +157,12 @@ printf '  counters: rx_frames %s, limit_hv_vnics %s, limit_vnics %s, limit_share
     "$(g rx_frames)" "$(g limit_hv_vnics)" "$(g limit_vnics)" "$(g limit_share)" \
     "$(g limit_port_vnics)" "$(g limit_port_share)" "$(g peers_over_limit)" \
     "$(g peers_evicted)" "$(g rx_rate_limited)" "$(g hello_suppressed)"
-printf '  dropped before nve-agent read them: policed per source %s (known peers) + %s (unknown sources), socket queue full %s\n' \
-    "$(g rx_policed)" "$(g rx_policed_new)" \
+printf '  dropped before nve-agent read them: policed per source %s (known peers) + %s (unknown sources) + %s (demoted peers), socket queue full %s\n' \
+    "$(g rx_policed)" "$(g rx_policed_new)" "$(g rx_policed_demoted)" \
     "$(nt_jq nve '[.[].rx_kernel_drops] | add' ports)"
+printf '  standing: peers_demoted %s, peers_restored %s; demoted at the end of the attaches: %s of %s peers (hv1 %s)\n' \
+    "$(g peers_demoted)" "$(g peers_restored)" "$demoted_flood" \
+    "$peers_flood" "$hv1_standing"
 printf '  legitimate attach, one at a time (ms)   p50      p99      max   failed  of\n'
 for k in idle flood; do
     printf '    %-36s %8s %8s %8s %6s %4s\n' \

@@ -1,8 +1,9 @@
 /* nvdp_police.bpf.c - socket filter of nve-agent's NVDP sockets
  * (SO_ATTACH_BPF): the classic filter's rules (untagged, to us or to our
  * group, our EtherType), then per-source policing before the socket's
- * queue, in softirq: a known peer within its token bucket, the sources
- * not known yet within one bucket per port. A flood from made-up MACs or
+ * queue, in softirq: a known peer within its token bucket (a much
+ * smaller one while user space has demoted it: spec 15), the sources not
+ * known yet within one bucket per port. A flood from made-up MACs or
  * from one peer is dropped here and never fills the queue that a
  * legitimate hypervisor's frames wait in; user space's limits (spec 10.2,
  * 11.4, 16) stay the authority over what is handled. */
@@ -24,7 +25,7 @@ struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, NVP_MAX_PEERS);
     __type(key, struct nvp_peer_key);
-    __type(value, struct nvp_bucket);
+    __type(value, struct nvp_peer);
 } peers SEC(".maps");
 
 #define KEEP 0x40000 /* bytes kept: the whole frame */
@@ -50,7 +51,7 @@ int nvdp_police(struct __sk_buff *skb)
 {
     __u32 ifindex = skb->ifindex;
     struct nvp_peer_key k = {.ifindex = skb->ifindex};
-    struct nvp_bucket *b;
+    struct nvp_peer *e;
     struct nvp_port *p;
     __u8 h[14];
     __u64 now;
@@ -78,9 +79,15 @@ int nvdp_police(struct __sk_buff *skb)
     }
     now = bpf_ktime_get_ns();
     __builtin_memcpy(k.mac, h + 6, 6);
-    b = bpf_map_lookup_elem(&peers, &k);
-    if (b != NULL) {
-        if (take(b, now, p->gap_peer, p->tol_peer))
+    e = bpf_map_lookup_elem(&peers, &k);
+    if (e != NULL && e->demoted) {
+        if (take(&e->b, now, p->gap_demoted, p->tol_demoted))
+            return KEEP;
+        __sync_fetch_and_add(&p->dropped_demoted, 1);
+        return 0;
+    }
+    if (e != NULL) {
+        if (take(&e->b, now, p->gap_peer, p->tol_peer))
             return KEEP;
         __sync_fetch_and_add(&p->dropped_peer, 1);
         return 0;

@@ -1,8 +1,8 @@
 /* nvdp_police.h - the maps shared by bpf/nvdp_police.bpf.c (the socket
  * filter on nve-agent's NVDP sockets) and nve-agent/nve_police.c (user
- * side): each known peer's token bucket, each port's bucket for the
- * sources not known yet, and what they dropped. linux/types.h types only:
- * compiled by clang -target bpf and by cc. */
+ * side): each known peer's token bucket and standing, each port's bucket
+ * for the sources not known yet, and what they dropped. linux/types.h
+ * types only: compiled by clang -target bpf and by cc. */
 #ifndef NVDP_POLICE_H
 #define NVDP_POLICE_H
 
@@ -24,9 +24,11 @@ struct nvp_port {
     __u8 group[6];
     __u64 gap_peer, tol_peer; /* a known peer: ns per frame, burst x gap */
     __u64 gap_new, tol_new;   /* sources not known yet, all together */
+    __u64 gap_demoted, tol_demoted; /* a demoted peer (spec 15) */
     struct nvp_bucket new_src; /* theirs */
     __u64 dropped_peer;       /* frames over a known peer's rate */
     __u64 dropped_new;        /* frames of unknown sources over theirs */
+    __u64 dropped_demoted;    /* frames over a demoted peer's rate */
 };
 
 /* peers: the sources user space knows on a port (its peer table). */
@@ -34,6 +36,14 @@ struct nvp_peer_key {
     __u32 ifindex;
     __u8 mac[6];
     __u8 pad[2];
+};
+
+/* Written whole by user space (a new peer, a demotion, a restoration);
+ * the filter writes only b. */
+struct nvp_peer {
+    struct nvp_bucket b;
+    __u32 demoted; /* 1: its requests keep being refused for limits */
+    __u32 pad;
 };
 
 #endif

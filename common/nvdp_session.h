@@ -48,7 +48,9 @@ struct nvdp_counters {
     uint64_t limit_vnic_addrs, limit_hv_addrs, limit_preassoc, limit_share;
     uint64_t limit_port_addrs, limit_port_share;
     /* dropped before the socket by the kernel's per-source policing */
-    uint64_t rx_policed, rx_policed_new;
+    uint64_t rx_policed, rx_policed_new, rx_policed_demoted;
+    /* standing (spec 15): peers demoted for refusals, restored */
+    uint64_t peers_demoted, peers_restored;
 };
 
 /* Where an event counts: in up to NVDP_CNT_SETS sets at once (nve-agent:

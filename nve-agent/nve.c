@@ -53,24 +53,24 @@ nve_link_read(struct ev_loop *l, int fd, uint32_t events, void *arg)
 
 /* The engine's peers, mirrored into the kernel's policing. */
 static void
-nve_peer_known(void *arg, uint16_t port, const uint8_t mac[6], int known)
+nve_peer_known(void *arg, uint16_t port, const uint8_t mac[6],
+               enum nve_standing st)
 {
     struct nve *n = arg;
 
     if (port < TREE_MAX_PORTS && n->link[port].open)
-        nve_police_peer(n->police, &n->link[port].sock, mac, known);
+        nve_police_peer(n->police, &n->link[port].sock, mac, st);
 }
 
 void
 nve_police_sync(struct nve *n)
 {
-    uint64_t peer, newsrc;
+    struct nve_policed d;
 
     for (uint16_t i = 0; i < TREE_MAX_PORTS; i++)
         if (n->link[i].open &&
-            nve_police_dropped(n->police, &n->link[i].sock, &peer,
-                               &newsrc) == 0)
-            nve_proto_port_policed(n->proto, i, peer, newsrc);
+            nve_police_dropped(n->police, &n->link[i].sock, &d) == 0)
+            nve_proto_port_policed(n->proto, i, &d);
 }
 
 static int
@@ -498,8 +498,9 @@ nve_apply_conf(struct nve *n, struct nve_conf *c)
         const struct nve_port *p = &c->ports[i];
         nve_conf_tree_port(p, &n->tree);
         if (n->link_ops == NULL)
-            (void)nve_police_port(n->police, &n->link[p->id].sock,
-                                  p->req_rate, p->req_burst, opened[p->id]);
+            (void)nve_police_port(
+                n->police, &n->link[p->id].sock, p->req_rate, p->req_burst,
+                p->req_rate ? c->demoted_rate : 0, opened[p->id]);
         if (opened[p->id]) {
             if (fwd_port_add(n->fwd, p->id, p->ifname) < 0)
                 log_warnx("port %s: forwarder refused interface %s", p->name,

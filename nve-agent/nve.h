@@ -108,6 +108,10 @@ struct nve_conf {
     uint32_t max_newcomers;   /* per port */
     uint32_t max_preassoc;    /* per port */
     uint32_t req_rate, req_burst; /* per peer */
+    /* standing (spec 15): refused LIMIT beyond demote_refusals a second
+     * (0: never), a peer is policed at demoted_rate frames/s until it has
+     * been refused none for demote_s */
+    uint32_t demote_refusals, demoted_rate, demote_s;
     struct fwd_params fwd;
     int fwd_cpu; /* CPU the forwarding thread is pinned to, -1 = none */
     struct nve_evpn_conf evpn;
@@ -157,15 +161,28 @@ struct nve_peer;
 
 struct nve_proto *nve_proto_new(const struct nve_conf *c, struct tree *t,
                                 uint32_t epoch, nve_send_fn send, void *arg);
-/* Told of every peer the engine comes to know on a port (known 1) and
- * forgets (0): the kernel's policing (nve_police.c) follows its table. */
+/* A peer's standing with the kernel's policing (spec 15). */
+enum nve_standing {
+    NVE_PEER_GONE = 0,    /* forgotten: a source not known yet again */
+    NVE_PEER_KNOWN = 1,   /* new, or restored: a bucket of its own */
+    NVE_PEER_DEMOTED = 2, /* keeps being refused for limits: a small one */
+};
+/* Told of every peer the engine comes to know on a port, demotes,
+ * restores and forgets: the kernel's policing (nve_police.c) follows its
+ * table. */
 typedef void (*nve_peer_fn)(void *arg, uint16_t port, const uint8_t mac[6],
-                            int known);
+                            enum nve_standing st);
 void nve_proto_set_peer_hook(struct nve_proto *p, nve_peer_fn fn, void *arg);
-/* Frames the kernel dropped before port's socket (nve_police_dropped),
- * into the port's counters and the global ones (spec 17). */
+/* Frames the kernel's policing dropped before a port's socket. */
+struct nve_policed {
+    uint64_t peer;    /* known peers over their bucket (rx_policed) */
+    uint64_t newsrc;  /* sources not known yet (rx_policed_new) */
+    uint64_t demoted; /* demoted peers over theirs (rx_policed_demoted) */
+};
+/* d (nve_police_dropped) into the port's counters and the global ones
+ * (spec 17). */
 void nve_proto_port_policed(struct nve_proto *p, uint16_t port,
-                            uint64_t peer, uint64_t newsrc);
+                            const struct nve_policed *d);
 void nve_proto_free(struct nve_proto *p);
 /* A new configuration (reload): peers of removed ports and hypervisors no
  * longer authorised are dropped by the caller through withdraw/release. */
@@ -228,20 +245,21 @@ struct nve_police;
  * space, as without it). */
 struct nve_police *nve_police_new(void);
 void nve_police_free(struct nve_police *x);
-/* Port s polices at the port's request rate and burst (0 rate: none):
- * attach (a new socket) replaces l2sock's classic filter; without it, a
- * reload's new rates. 0, or -1 (logged; the classic filter stays). */
-int nve_police_port(struct nve_police *x, const struct l2sock *s,
-                    uint32_t rate, uint32_t burst, int attach);
+/* Port s polices at the port's request rate and burst (0 rate: none), a
+ * demoted peer at demoted frames per second (burst: one second's; 0:
+ * none): attach (a new socket) replaces l2sock's classic filter; without
+ * it, a reload's new rates. 0, or -1 (logged; the classic filter stays). */
+int nve_police_port(struct nve_police *x, const struct l2sock *s, uint32_t rate,
+                    uint32_t burst, uint32_t demoted, int attach);
 void nve_police_port_del(struct nve_police *x, const struct l2sock *s);
-/* A peer the engine knows on s (known 1) or forgot (0): a bucket of its
- * own, or back to the port's shared one. */
+/* A peer's standing on s: a bucket of its own (known: full), the demoted
+ * one, or back to the port's shared one (gone). */
 void nve_police_peer(struct nve_police *x, const struct l2sock *s,
-                     const uint8_t mac[6], int known);
-/* Frames the filter dropped on s since it was attached: over a known
- * peer's rate, and from sources not known yet. -1 without the filter. */
+                     const uint8_t mac[6], enum nve_standing st);
+/* Frames the filter dropped on s since it was attached. -1 without the
+ * filter. */
 int nve_police_dropped(const struct nve_police *x, const struct l2sock *s,
-                       uint64_t *peer, uint64_t *newsrc);
+                       struct nve_policed *d);
 /* The filter's program (tests run it with BPF_PROG_TEST_RUN). */
 int nve_police_prog_fd(const struct nve_police *x);
 

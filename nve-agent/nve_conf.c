@@ -67,6 +67,11 @@ static cfg_opt_t limit_opts[] = {
     CFG_INT("max-preassociations-per-port", 4096, CFGF_NONE),
     CFG_INT("request-rate", 5000, CFGF_NONE),
     CFG_INT("request-burst", 1024, CFGF_NONE),
+    /* standing (spec 15): a peer refused LIMIT over 64 times a second is
+     * held to 10 frames/s in the kernel until refused none for 10 s */
+    CFG_INT("demote-refusals", 64, CFGF_NONE),
+    CFG_INT("demoted-rate", 10, CFGF_NONE),
+    CFG_INT("demote-time", 10, CFGF_NONE),
     CFG_END()};
 
 static cfg_opt_t underlay_opts[] = {
@@ -188,6 +193,9 @@ static const struct conf_range ranges[] = {
     {"limits|max-preassociations-per-port", 0, 10000000},
     {"limits|request-rate", 0, 10000000},
     {"limits|request-burst", 1, 1000000},
+    {"limits|demote-refusals", 0, 1000000},
+    {"limits|demoted-rate", 1, 1000000},
+    {"limits|demote-time", 1, 86400},
     {"port|max-hypervisors", -1, 100000},
     {"port|max-newcomers", -1, 100000},
     {"port|max-preassociations", -1, 10000000},
@@ -742,6 +750,9 @@ conf_top(struct nve_conf *c, cfg_t *cfg, const char *file)
         (uint32_t)cfg_getint(lim, "max-preassociations-per-port");
     c->req_rate = (uint32_t)cfg_getint(lim, "request-rate");
     c->req_burst = (uint32_t)cfg_getint(lim, "request-burst");
+    c->demote_refusals = (uint32_t)cfg_getint(lim, "demote-refusals");
+    c->demoted_rate = (uint32_t)cfg_getint(lim, "demoted-rate");
+    c->demote_s = (uint32_t)cfg_getint(lim, "demote-time");
     snprintf(c->fwd.underlay_if, sizeof(c->fwd.underlay_if), "%s",
              cfg_getstr(u, "interface"));
     snprintf(c->fwd.local_ip, sizeof(c->fwd.local_ip), "%s",
@@ -946,6 +957,9 @@ nve_conf_print(const struct nve_conf *c, FILE *o)
     fprintf(o, "    max-preassociations-per-port = %u\n", c->max_preassoc);
     fprintf(o, "    request-rate = %u\n", c->req_rate);
     fprintf(o, "    request-burst = %u\n", c->req_burst);
+    fprintf(o, "    demote-refusals = %u\n", c->demote_refusals);
+    fprintf(o, "    demoted-rate = %u\n", c->demoted_rate);
+    fprintf(o, "    demote-time = %u\n", c->demote_s);
     fprintf(o, "}\n");
     fprintf(o, "underlay {\n");
     fprintf(o, "    interface = \"%s\"\n", c->fwd.underlay_if);

@@ -139,7 +139,7 @@ nve_peer_new(struct nve_proto *p, uint16_t port, const uint8_t mac[6],
     if (!e->holds)
         lru_add(&p->port[port], e, NVE_POOL_NEW);
     if (p->peer_hook != NULL)
-        p->peer_hook(p->peer_hook_arg, port, mac, 1);
+        p->peer_hook(p->peer_hook_arg, port, mac, NVE_PEER_KNOWN);
     return e;
 }
 
@@ -148,11 +148,69 @@ nve_peer_conf(struct nve_proto *p, struct nve_peer *e, uint64_t now)
 {
     const struct nve_port *pc = nve_conf_port_by_id(p->conf, e->port);
     uint32_t rate = pc ? pc->req_rate : 0, burst = pc ? pc->req_burst : 1;
+    uint32_t strikes = p->conf->demote_refusals;
 
-    if (now != NVE_RECONF)
+    if (now != NVE_RECONF) {
         tbucket_init(&e->rq, rate, burst, now); /* a new peer: full */
-    else
+        tbucket_init(&e->strikes, strikes, strikes, now);
+    } else {
         tbucket_set(&e->rq, rate, burst);
+        tbucket_set(&e->strikes, strikes, strikes);
+    }
+}
+
+static void
+standing_set(struct nve_proto *p, struct nve_peer *e, enum nve_standing st)
+{
+    if (p->peer_hook != NULL)
+        p->peer_hook(p->peer_hook_arg, e->port, e->s.mac, st);
+}
+
+void
+nve_peer_refused(struct nve_proto *p, struct nve_peer *e, uint64_t now)
+{
+    uint64_t hold = (uint64_t)p->conf->demote_s * 1000;
+    char ms[NVDP_MAC_STRLEN];
+
+    if (p->conf->demote_refusals == 0)
+        return; /* no standing */
+    if (e->demoted_until != 0) {
+        /* still refused: it stays demoted (the few frames it may pass
+         * would never empty the bucket again) */
+        e->demoted_until = now + hold;
+        return;
+    }
+    /* a hypervisor refused now and then at its limit is not a flood */
+    if (tbucket_take(&e->strikes, now))
+        return;
+    e->demoted_until = now + hold;
+    NVE_COUNT(p, e, e->port, peers_demoted);
+    if (log_rl_allow(&p->rl_flood, now))
+        log_warnx("peer %s on %s: refused for limits over %u times a "
+                  "second, policed at %u frames/s for %u s",
+                  nve_mac_str(e->s.mac, ms), p->port[e->port].name,
+                  p->conf->demote_refusals, p->conf->demoted_rate,
+                  p->conf->demote_s);
+    standing_set(p, e, NVE_PEER_DEMOTED);
+}
+
+void
+nve_peer_standing(struct nve_proto *p, struct nve_peer *e, uint64_t now)
+{
+    char ms[NVDP_MAC_STRLEN];
+
+    /* checked on its frames: a demoted peer that falls silent needs no
+     * restoring until it speaks, and its first frame passes the kernel's
+     * small bucket, full by then */
+    if (e->demoted_until == 0 || now < e->demoted_until)
+        return;
+    e->demoted_until = 0;
+    NVE_COUNT(p, e, e->port, peers_restored);
+    if (log_rl_allow(&p->rl_flood, now))
+        log_info("peer %s on %s: not refused for %u s, policed as any peer",
+                 nve_mac_str(e->s.mac, ms), p->port[e->port].name,
+                 p->conf->demote_s);
+    standing_set(p, e, NVE_PEER_KNOWN);
 }
 
 void
@@ -253,7 +311,7 @@ nve_peer_free(struct nve_proto *p, struct nve_peer *e)
     p->port[e->port].nholders -= e->holds;
     lru_del(&p->port[e->port], e);
     if (p->peer_hook != NULL)
-        p->peer_hook(p->peer_hook_arg, e->port, e->s.mac, 0);
+        p->peer_hook(p->peer_hook_arg, e->port, e->s.mac, NVE_PEER_GONE);
     nvdp_sess_free(&e->s);
     free(e);
 }
@@ -385,6 +443,9 @@ nve_proto_peers_json(const struct nve_proto *p, uint64_t now)
                                                e->resyncing ? "resyncing"
                                                : e->s.open  ? "up"
                                                             : "unsynced"));
+        json_object_object_add(
+            o, "standing",
+            json_object_new_string(e->demoted_until ? "demoted" : "good"));
         nve_jset_u64(o, "last_heard_ms", now - e->s.last_heard);
         nve_jset_u64(o, "hold_ms", nve_peer_hold_ms(p, e));
         nve_jset_u64(o, "up_ms", now - e->up_since);

@@ -5,7 +5,10 @@
  * a flood is dropped in softirq, before it fills the queue a legitimate
  * hypervisor's frames wait in. The engine's limits stay the authority
  * (spec 10.2, 11.4, 16): a known peer's kernel bucket is twice its
- * request bucket, so the kernel drops only what user space would drop.
+ * request bucket, so the kernel drops only what user space would drop;
+ * a peer the engine has demoted (refused for limits again and again, spec
+ * 15) gets a bucket of a few frames a second instead, so that many of
+ * them together pass less than the daemon reads.
  * Without BPF (kernel, privilege, build) the classic filter stays: one
  * log line, and every frame is left to user space as before. */
 #include "config.h"
@@ -86,7 +89,7 @@ gcra(uint32_t rate, uint32_t burst, __u64 *gap, __u64 *tol)
 
 int
 nve_police_port(struct nve_police *x, const struct l2sock *s, uint32_t rate,
-                uint32_t burst, int attach)
+                uint32_t burst, uint32_t demoted, int attach)
 {
     uint32_t key = (uint32_t)s->ifindex;
     struct nvp_port p = {0};
@@ -101,6 +104,7 @@ nve_police_port(struct nve_police *x, const struct l2sock *s, uint32_t rate,
          burst > UINT32_MAX / 2 ? UINT32_MAX : 2 * burst, &p.gap_peer,
          &p.tol_peer);
     gcra(rate, burst, &p.gap_new, &p.tol_new);
+    gcra(demoted, demoted, &p.gap_demoted, &p.tol_demoted);
     if (bpf_map_update_elem(x->ports_fd, &key, &p, BPF_ANY) < 0) {
         log_warn("police: %s: port entry", s->ifname);
         return -1;
@@ -126,33 +130,36 @@ nve_police_port_del(struct nve_police *x, const struct l2sock *s)
 
 void
 nve_police_peer(struct nve_police *x, const struct l2sock *s,
-                const uint8_t mac[6], int known)
+                const uint8_t mac[6], enum nve_standing st)
 {
     struct nvp_peer_key k = {.ifindex = (uint32_t)s->ifindex};
-    struct nvp_bucket b = {0};
+    struct nvp_peer e = {.demoted = st == NVE_PEER_DEMOTED};
 
     if (x == NULL)
         return;
     memcpy(k.mac, mac, 6);
-    /* a failure leaves the source in its port's shared bucket, or a stale
-     * entry that LRU ages out: policing degrades, nothing else */
-    if (known)
-        (void)bpf_map_update_elem(x->peers_fd, &k, &b, BPF_NOEXIST);
+    /* a failure leaves the source in its port's shared bucket, in its
+     * standing before, or a stale entry that LRU ages out: policing
+     * degrades, nothing else. One system call per change of standing,
+     * never per frame. */
+    if (st != NVE_PEER_GONE)
+        (void)bpf_map_update_elem(x->peers_fd, &k, &e, BPF_ANY);
     else
         (void)bpf_map_delete_elem(x->peers_fd, &k);
 }
 
 int
 nve_police_dropped(const struct nve_police *x, const struct l2sock *s,
-                   uint64_t *peer, uint64_t *newsrc)
+                   struct nve_policed *d)
 {
     uint32_t key = (uint32_t)s->ifindex;
     struct nvp_port p;
 
     if (x == NULL || bpf_map_lookup_elem(x->ports_fd, &key, &p) < 0)
         return -1;
-    *peer = p.dropped_peer;
-    *newsrc = p.dropped_new;
+    d->peer = p.dropped_peer;
+    d->newsrc = p.dropped_new;
+    d->demoted = p.dropped_demoted;
     return 0;
 }
 
@@ -187,9 +194,9 @@ nve_police_free(struct nve_police *x)
 
 int
 nve_police_port(struct nve_police *x, const struct l2sock *s, uint32_t rate,
-                uint32_t burst, int attach)
+                uint32_t burst, uint32_t demoted, int attach)
 {
-    (void)x, (void)s, (void)rate, (void)burst, (void)attach;
+    (void)x, (void)s, (void)rate, (void)burst, (void)demoted, (void)attach;
     return 0;
 }
 
@@ -201,16 +208,16 @@ nve_police_port_del(struct nve_police *x, const struct l2sock *s)
 
 void
 nve_police_peer(struct nve_police *x, const struct l2sock *s,
-                const uint8_t mac[6], int known)
+                const uint8_t mac[6], enum nve_standing st)
 {
-    (void)x, (void)s, (void)mac, (void)known;
+    (void)x, (void)s, (void)mac, (void)st;
 }
 
 int
 nve_police_dropped(const struct nve_police *x, const struct l2sock *s,
-                   uint64_t *peer, uint64_t *newsrc)
+                   struct nve_policed *d)
 {
-    (void)x, (void)s, (void)peer, (void)newsrc;
+    (void)x, (void)s, (void)d;
     return -1;
 }
 

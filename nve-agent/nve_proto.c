@@ -94,6 +94,8 @@ handle_request(struct nve_proto *p, struct nvdp_out *o, struct nve_peer *e,
     log_debug2("%s txid %u from %s", nvdp_msg_name(m->type), m->txid,
                nve_mac_str(e->s.mac, ms));
     nve_req_apply(p, e, m, p->now, &r);
+    if (r.status == NVDP_ST_LIMIT)
+        nve_peer_refused(p, e, p->now);
     if (r.has_tag)
         log_debug("%s txid %u from %s: %s, tag %u", nvdp_msg_name(m->type),
                   m->txid, ms, nvdp_status_str(r.status), r.tag);
@@ -212,6 +214,7 @@ nve_proto_input(struct nve_proto *p, uint16_t port, const uint8_t src[6],
     if (e != NULL) {
         nvdp_sess_auth_seen(&e->s, &in);
         nve_peer_heard(p, e, now);
+        nve_peer_standing(p, e, now);
     }
     m = &p->rx_msg;
     if ((o = nve_out_new(p, e, port, src)) == NULL)
@@ -306,17 +309,19 @@ nve_proto_set_peer_hook(struct nve_proto *p, nve_peer_fn fn, void *arg)
 }
 
 void
-nve_proto_port_policed(struct nve_proto *p, uint16_t port, uint64_t peer,
-                       uint64_t newsrc)
+nve_proto_port_policed(struct nve_proto *p, uint16_t port,
+                       const struct nve_policed *d)
 {
     if (port >= TREE_MAX_PORTS)
         return;
-    p->port[port].c.rx_policed = peer;
-    p->port[port].c.rx_policed_new = newsrc;
-    p->c.rx_policed = p->c.rx_policed_new = 0;
+    p->port[port].c.rx_policed = d->peer;
+    p->port[port].c.rx_policed_new = d->newsrc;
+    p->port[port].c.rx_policed_demoted = d->demoted;
+    p->c.rx_policed = p->c.rx_policed_new = p->c.rx_policed_demoted = 0;
     for (unsigned i = 0; i < TREE_MAX_PORTS; i++) {
         p->c.rx_policed += p->port[i].c.rx_policed;
         p->c.rx_policed_new += p->port[i].c.rx_policed_new;
+        p->c.rx_policed_demoted += p->port[i].c.rx_policed_demoted;
     }
 }
 
@@ -437,6 +442,8 @@ nve_counters_json(const struct nvdp_counters *c)
         NVDP_COUNTER(limit_preassoc), NVDP_COUNTER(limit_share),
         NVDP_COUNTER(limit_port_addrs), NVDP_COUNTER(limit_port_share),
         NVDP_COUNTER(rx_policed), NVDP_COUNTER(rx_policed_new),
+        NVDP_COUNTER(rx_policed_demoted), NVDP_COUNTER(peers_demoted),
+        NVDP_COUNTER(peers_restored),
     };
 
     nvdp_counters_json(c, o);

@@ -38,6 +38,11 @@ struct nve_peer {
      * per hello interval, on contact or restart too (spec 15) */
     uint64_t next_uhello;
     struct tbucket rq;   /* its requests per second (spec 16) */
+    /* standing (spec 15): its refusals for limits drain strikes; empty,
+     * it is demoted (the kernel polices it at demoted-rate) until
+     * demoted_until, which each further refusal moves */
+    struct tbucket strikes;
+    uint64_t demoted_until; /* 0: in good standing */
 };
 
 struct nve_pport {
@@ -147,6 +152,11 @@ int nve_peer_uhello(struct nve_proto *p, struct nve_peer *e, uint64_t now);
  * else 0: the request is dropped unanswered, counted, logged. */
 int nve_peer_request_ok(struct nve_proto *p, struct nve_peer *e,
                         uint64_t now);
+/* e was refused LIMIT at now: a strike, and e demoted when it has had
+ * more than demote-refusals in about a second (spec 15). */
+void nve_peer_refused(struct nve_proto *p, struct nve_peer *e, uint64_t now);
+/* A frame of demoted e at now: restored when its time is up. */
+void nve_peer_standing(struct nve_proto *p, struct nve_peer *e, uint64_t now);
 /* The configuration's limits into e, or into the port: buckets full at
  * now, or (now NVE_RECONF: a reload) keeping what they hold. */
 #define NVE_RECONF UINT64_MAX

@@ -82,6 +82,12 @@ nt_assert_eq "the NVE holds hv1's VNIC" 1 \
 # VNICs at the cap: the flood's MACs at their per-hypervisor limit, hv1's.
 nt_assert_eq "NVE VNICs at the cap during the flood" \
     $((ASSOC_MACS * PER_HV + 1)) "$(nve_vnics)"
+# standing (nve-agent(8) KERNEL POLICING): the flood's MACs, refused at
+# their cap again and again, are demoted; hv1, within its limits, is not
+nt_assert_eq "hv1 in good standing" good \
+    "$(nt_jq nve ".[] | select(.mac == \"$NT_MAC_HV1\") | .standing" peers)"
+nt_wait 10 "the flood's MACs demoted" eval \
+    '[ "$(nt_jq nve "[.[] | select(.standing == \"demoted\")] | length" peers)" -eq $ASSOC_MACS ]'
 peers=$(nt_jq nve '[.[] | select(.port == "port1")] | length' peers)
 nt_assert "port1 peers within holders + newcomers ($peers)" \
     test "$peers" -le $((ASSOC_MACS + 1 + NEWCOMERS))
@@ -101,9 +107,13 @@ if grep -q "policed per source in the kernel" "$NT_DIR/nve.log"; then
         test "$(g rx_policed_new)" -gt 0
     nt_assert "the flooding peers' excess dropped in the kernel (rx_policed $(g rx_policed))" \
         test "$(g rx_policed)" -gt 0
+    nt_assert "the demoted peers' frames dropped in the kernel (rx_policed_demoted $(g rx_policed_demoted))" \
+        test "$(g rx_policed_demoted)" -gt 0
 else
     nt_log "no kernel policing here: $(grep -m1 'kernel policing' "$NT_DIR/nve.log")"
 fi
+nt_assert_eq "the flood's MACs demoted once each (peers_demoted)" \
+    $ASSOC_MACS "$(g peers_demoted)"
 nt_assert "refusals counted (limit_hv_vnics $(g limit_hv_vnics))" \
     test "$(g limit_hv_vnics)" -gt 0
 nt_assert "newcomers evicted (peers_evicted $(g peers_evicted))" \

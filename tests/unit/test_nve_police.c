@@ -2,8 +2,9 @@
  * nve-agent/nve_police.c), run by BPF_PROG_TEST_RUN on the loopback device:
  * the classic filter's rules, a known peer's frames pass within its own
  * bucket while a flood from made-up MACs is held to the port's shared
- * one, a known peer's own flood is bounded, a forgotten peer is a stranger
- * again, the drops are counted. Needs root (BPF): skips without it. */
+ * one, a known peer's own flood is bounded, a demoted peer is held to the
+ * demoted rate and restored to its own bucket, a forgotten peer is a
+ * stranger again, the drops are counted. Needs root (BPF): skips without it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #define ETYPE 0x88B5
 #define RATE 100   /* a peer's requests per second: strangers' frames */
 #define BURST 8    /* known peers: twice both */
+#define DEMOTED 4  /* a demoted peer's frames per second, and burst */
 
 static const uint8_t GROUP[6] = {0x03, 0x4e, 0x56, 0x44, 0x50, 0x00};
 static const uint8_t US[6]; /* the loopback's address: PACKET_HOST */
@@ -41,7 +43,8 @@ setup(void **state)
     e->s.ethertype = ETYPE;
     memcpy(e->s.group, GROUP, 6);
     if (e->x != NULL)
-        assert_int_equal(nve_police_port(e->x, &e->s, RATE, BURST, 0), 0);
+        assert_int_equal(nve_police_port(e->x, &e->s, RATE, BURST, DEMOTED, 0),
+                         0);
     *state = e;
     return 0;
 }
@@ -108,7 +111,7 @@ test_rules(void **state)
     static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
     SKIP_WITHOUT_BPF(e);
-    nve_police_peer(e->x, &e->s, PEER, 1);
+    nve_police_peer(e->x, &e->s, PEER, NVE_PEER_KNOWN);
     assert_true(pass(e, US, PEER, ETYPE));
     assert_true(pass(e, GROUP, PEER, ETYPE));
     assert_false(pass(e, US, PEER, 0x0800));
@@ -129,11 +132,11 @@ test_flood(void **state)
     struct env *e = *state;
     uint8_t mac[6];
     unsigned passed = 0, n = 5000, mine = 0;
-    uint64_t dp = 0, dn = 0;
+    struct nve_policed d = {0};
     double t0 = now_s(), el;
 
     SKIP_WITHOUT_BPF(e);
-    nve_police_peer(e->x, &e->s, PEER, 1);
+    nve_police_peer(e->x, &e->s, PEER, NVE_PEER_KNOWN);
     for (unsigned i = 0; i < n; i++) {
         stranger(mac, i);
         passed += (unsigned)pass(e, i & 1 ? US : GROUP, mac, ETYPE);
@@ -142,9 +145,9 @@ test_flood(void **state)
     print_message("strangers: %u of %u passed in %.3f s\n", passed, n, el);
     assert_true(passed >= BURST);
     assert_true(passed <= BURST + (unsigned)(RATE * el) + 1);
-    assert_int_equal(nve_police_dropped(e->x, &e->s, &dp, &dn), 0);
-    assert_int_equal(dn, n - passed);
-    assert_int_equal(dp, 0);
+    assert_int_equal(nve_police_dropped(e->x, &e->s, &d), 0);
+    assert_int_equal(d.newsrc, n - passed);
+    assert_int_equal(d.peer, 0);
     /* the known peer, strangers over their rate: its burst passes whole */
     for (unsigned i = 0; i < 2 * BURST; i++)
         assert_true(pass(e, US, PEER, ETYPE));
@@ -154,14 +157,50 @@ test_flood(void **state)
         mine += (unsigned)pass(e, US, PEER, ETYPE);
     el = now_s() - t0;
     assert_true(mine <= (unsigned)(2 * RATE * el) + 1);
-    assert_int_equal(nve_police_dropped(e->x, &e->s, &dp, &dn), 0);
-    assert_int_equal(dp, 1000 - mine);
+    assert_int_equal(nve_police_dropped(e->x, &e->s, &d), 0);
+    assert_int_equal(d.peer, 1000 - mine);
     /* forgotten: back among the strangers, whose bucket the flood emptied */
-    nve_police_peer(e->x, &e->s, PEER, 0);
+    nve_police_peer(e->x, &e->s, PEER, NVE_PEER_GONE);
     unsigned back = 0;
     for (unsigned i = 0; i < 100; i++)
         back += (unsigned)pass(e, US, PEER, ETYPE);
     assert_true(back < 2 * BURST);
+}
+
+/* A demoted peer (spec 15): its frames within the demoted rate, its drops
+ * counted apart; restored, its own bucket again, full; a demoted peer
+ * beside it does not hold back a known one. */
+static void
+test_demoted(void **state)
+{
+    struct env *e = *state;
+    static const uint8_t other[6] = {2, 0, 0, 0, 0, 0x0b};
+    struct nve_policed d = {0};
+    unsigned passed = 0;
+    double t0 = now_s(), el;
+
+    SKIP_WITHOUT_BPF(e);
+    nve_police_peer(e->x, &e->s, PEER, NVE_PEER_KNOWN);
+    nve_police_peer(e->x, &e->s, other, NVE_PEER_KNOWN);
+    nve_police_peer(e->x, &e->s, PEER, NVE_PEER_DEMOTED);
+    for (unsigned i = 0; i < 1000; i++)
+        passed += (unsigned)pass(e, US, PEER, ETYPE);
+    el = now_s() - t0;
+    print_message("demoted: %u of 1000 passed in %.3f s\n", passed, el);
+    assert_true(passed >= DEMOTED);
+    assert_true(passed <= DEMOTED + (unsigned)(DEMOTED * el) + 1);
+    assert_int_equal(nve_police_dropped(e->x, &e->s, &d), 0);
+    assert_int_equal(d.demoted, 1000 - passed);
+    assert_int_equal(d.peer, 0);
+    /* the other known peer: its whole burst */
+    for (unsigned i = 0; i < 2 * BURST; i++)
+        assert_true(pass(e, US, other, ETYPE));
+    /* restored: a full bucket of its own */
+    nve_police_peer(e->x, &e->s, PEER, NVE_PEER_KNOWN);
+    for (unsigned i = 0; i < 2 * BURST; i++)
+        assert_true(pass(e, US, PEER, ETYPE));
+    assert_int_equal(nve_police_dropped(e->x, &e->s, &d), 0);
+    assert_int_equal(d.demoted, 1000 - passed);
 }
 
 /* Rate 0 (no limit in nve-agent.conf): the filter polices nothing. */
@@ -172,7 +211,7 @@ test_unlimited(void **state)
     uint8_t mac[6];
 
     SKIP_WITHOUT_BPF(e);
-    assert_int_equal(nve_police_port(e->x, &e->s, 0, BURST, 0), 0);
+    assert_int_equal(nve_police_port(e->x, &e->s, 0, BURST, 0, 0), 0);
     for (unsigned i = 0; i < 1000; i++) {
         stranger(mac, i);
         assert_true(pass(e, US, mac, ETYPE));
@@ -185,6 +224,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_demoted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlimited, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

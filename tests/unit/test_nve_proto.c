@@ -1484,6 +1484,124 @@ test_limits_counted(void **state)
     assert_int_equal(c->status[NVDP_ST_LIMIT], 2);
 }
 
+/* What the engine told the kernel's policing (nve_proto_set_peer_hook). */
+struct standing_log {
+    int n;
+    uint8_t mac[16][6];
+    enum nve_standing st[16];
+};
+
+static void
+standing_hook(void *arg, uint16_t port, const uint8_t mac[6],
+              enum nve_standing st)
+{
+    struct standing_log *l = arg;
+
+    (void)port;
+    assert_true(l->n < 16);
+    memcpy(l->mac[l->n], mac, 6);
+    l->st[l->n++] = st;
+}
+
+/* n ASSOCs of new VNICs from src in one frame: how many were refused. */
+static int
+assoc_flood(struct fx *x, const uint8_t *src, unsigned first, unsigned n)
+{
+    int refused = 0;
+    uint32_t t0 = x->txid;
+
+    f_begin(x, HV_EPOCH, 0);
+    for (unsigned i = 0; i < n; i++) {
+        struct nvdp_msg *m = assoc(first + i, 100, first + i);
+        f_add(x, m);
+        free(m);
+    }
+    f_send(x, 0, src);
+    for (uint32_t t = t0; t < t0 + n; t++)
+        refused +=
+            find_resp(x, t) != NULL && find_resp(x, t)->status == NVDP_ST_LIMIT;
+    return refused;
+}
+
+static const char *
+peer_standing(struct fx *x, const uint8_t *mac)
+{
+    static char out[16];
+    char ms[NVDP_MAC_STRLEN];
+    struct json_object *a = nve_proto_peers_json(x->p, x->now), *o;
+
+    nvdp_mac_fmt(mac, ms);
+    out[0] = 0;
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        o = json_object_array_get_idx(a, i);
+        if (strcmp(json_object_get_string(json_object_object_get(o, "mac")),
+                   ms) == 0)
+            snprintf(
+                out, sizeof(out), "%s",
+                json_object_get_string(json_object_object_get(o, "standing")));
+    }
+    json_object_put(a);
+    return out;
+}
+
+/* Standing (spec 15): a peer refused LIMIT beyond demote-refusals in
+ * about a second is demoted (the kernel told once, counted), stays so
+ * while it is still refused, and is restored demote-time after its last
+ * refusal, on its next frame. A peer whose requests succeed, however
+ * many, is never demoted. With demote-refusals 0, nobody is. */
+static void
+test_standing(void **state)
+{
+    struct fx *x = *state;
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
+    struct standing_log l = {0};
+
+    x->conf->demote_refusals = 4;
+    x->conf->demote_s = 10;
+    nve_proto_set_peer_hook(x->p, standing_hook, &l);
+    x->tree.lim.max_vnics_per_hv = 1;
+    assert_int_equal(req1(x, 0, HV2, assoc(1, 100, 1))->status, NVDP_ST_OK);
+    assert_int_equal(req1(x, 0, HV1, assoc(2, 100, 2))->status, NVDP_ST_OK);
+    l.n = 0; /* the two new peers: known */
+    /* HV2 within its limits: 50 requests that succeed, no strike */
+    for (unsigned i = 0; i < 50; i++)
+        assert_int_equal(req1(x, 0, HV2, assoc(1, 100, 1))->status, NVDP_ST_OK);
+    /* HV1 at its limit: 4 refusals, its burst; the 5th demotes it */
+    assert_int_equal(assoc_flood(x, HV1, 10, 4), 4);
+    assert_int_equal(l.n, 0);
+    assert_string_equal(peer_standing(x, HV1), "good");
+    assert_int_equal(assoc_flood(x, HV1, 20, 1), 1);
+    assert_int_equal(l.n, 1);
+    assert_memory_equal(l.mac[0], HV1, 6);
+    assert_int_equal(l.st[0], NVE_PEER_DEMOTED);
+    assert_int_equal(c->peers_demoted, 1);
+    assert_int_equal(nve_proto_port_counters(x->p, 0)->peers_demoted, 1);
+    assert_string_equal(peer_standing(x, HV1), "demoted");
+    assert_string_equal(peer_standing(x, HV2), "good");
+    /* still refused 5 s later: demoted 10 s from then, told once */
+    x->now += 5000;
+    assert_int_equal(assoc_flood(x, HV1, 30, 2), 2);
+    x->now += 9999;
+    req1(x, 0, HV1, hv_hello(10));
+    assert_string_equal(peer_standing(x, HV1), "demoted");
+    assert_int_equal(l.n, 1);
+    /* 10 s without a refusal: its next frame restores it */
+    x->now += 1;
+    req1(x, 0, HV1, hv_hello(10));
+    assert_string_equal(peer_standing(x, HV1), "good");
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.st[1], NVE_PEER_KNOWN);
+    assert_int_equal(c->peers_restored, 1);
+    /* its strikes refilled meanwhile: the next burst is allowed again */
+    assert_int_equal(assoc_flood(x, HV1, 40, 4), 4);
+    assert_int_equal(l.n, 2);
+    /* no standing: the same flood demotes nobody */
+    x->conf->demote_refusals = 0;
+    assert_int_equal(assoc_flood(x, HV1, 50, 40), 40);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(c->peers_demoted, 1);
+}
+
 /* Messages of type among everything captured. */
 static int
 captured(struct fx *x, uint16_t type)
@@ -1577,6 +1695,7 @@ main(void)
         T(test_epoch_flap_no_reflection),
         T(test_request_rate),
         T(test_limits_counted),
+        T(test_standing),
         T(test_withdraw_window_before_hello),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
