@@ -255,12 +255,12 @@ NR_HV_MIN=$(head -1 "$NT_DIR/hvs.ms") NR_HV_MAX=$(tail -1 "$NT_DIR/hvs.ms")
 # calls included)
 NR_NVE_MS=$(( $(cpu_ticks "$NVE_PID") * 1000 / TCK )) NR_HV_MS=$(( ($(hv_ticks) - hc0) * 1000 / TCK ))
 NR_RETX=$(( $(hv_sum tx_retransmits) - rt0 )) NR_GIVEUP=$(( $(hv_sum tx_giveups) - gv0 ))
-NR_DROPS=$(nve_drops)
+NR_DROPS=$(nve_drops) NR_RL=$(nt_jq nve .nvdp.global.rx_rate_limited counters)
 snap_hv "$NT_DIR/hv.after"
 nt_json nve tags | jq -c 'sort_by(.port, .vn) | .[] | {port, vn, tag, vnics}' >"$NT_DIR/tags.after"
 NR_SAME_HV=$(comm -12 "$NT_DIR/hv.before" "$NT_DIR/hv.after" | grep -c ' attached ')
 NR_SAME_TAGS=$(cmp -s "$NT_DIR/tags.before" "$NT_DIR/tags.after" && echo yes || echo NO)
-say "cp_scale: nve-agent restart: $N VNICs back in $NR_MS ms; hv-agents' resyncs done after $NR_HV_MIN..$NR_HV_MAX ms; same (port, VN) tags: $NR_SAME_TAGS; VNICs attached with the same tag on their hv-agent: $NR_SAME_HV of $N; retransmissions $NR_RETX, give-ups $NR_GIVEUP, NVE kernel drops $NR_DROPS; CPU nve-agent $NR_NVE_MS ms, hv-agents $NR_HV_MS ms"
+say "cp_scale: nve-agent restart: $N VNICs back in $NR_MS ms; hv-agents' resyncs done after $NR_HV_MIN..$NR_HV_MAX ms; same (port, VN) tags: $NR_SAME_TAGS; VNICs attached with the same tag on their hv-agent: $NR_SAME_HV of $N; retransmissions $NR_RETX, give-ups $NR_GIVEUP, NVE kernel drops $NR_DROPS, over the NVE's request rate $NR_RL; CPU nve-agent $NR_NVE_MS ms, hv-agents $NR_HV_MS ms"
 
 # ---- hv-agent restart with HV1_N VNICs ---------------------------------------
 if [ "$HV1_N" -gt "${HAVE[1]}" ]; then
@@ -269,6 +269,7 @@ if [ "$HV1_N" -gt "${HAVE[1]}" ]; then
         -n "$add" -o $((200000 + HAVE[1])) >/dev/null || say "cp_scale: hv1's top-up failed"
     HAVE[1]=$HV1_N
     nt_json hv1 vnic list | jq -r '.[] | "\(.vnic) \(.state) \(.tag)"' | sort >"$NT_DIR/hv1.before"
+    rl0=$(nt_jq nve .nvdp.global.rx_rate_limited counters)
     nt_stop hv1
     rm -f "$NT_DIR/hv1.sock"
     /usr/bin/python3 "$CTL_LOAD" "$NT_DIR/hv1.sock" wait-hv 120 >"$NT_DIR/hv1.took" &
@@ -278,9 +279,11 @@ if [ "$HV1_N" -gt "${HAVE[1]}" ]; then
     nt_daemon h1 hv1 "$HV_AGENT" -f "$NT_DIR/hv1.conf" -s "$NT_DIR/hv1.sock"
     wait "$wpid" || say "cp_scale: hv1 did not finish its resync"
     HR_MS=$(ms_since "$t0" <"$NT_DIR/hv1.took")
+    HR_RETX=$(nt_jq hv1 .counters.tx_retransmits status)
+    HR_RL=$(( $(nt_jq nve .nvdp.global.rx_rate_limited counters) - rl0 ))
     nt_json hv1 vnic list | jq -r '.[] | "\(.vnic) \(.state) \(.tag)"' | sort >"$NT_DIR/hv1.after"
     HR_SAME=$(comm -12 "$NT_DIR/hv1.before" "$NT_DIR/hv1.after" | grep -c ' attached ')
-    say "cp_scale: hv-agent restart with $HV1_N VNICs: resync done in $HR_MS ms, $HR_SAME of $HV1_N attached with the same tag"
+    say "cp_scale: hv-agent restart with $HV1_N VNICs: resync done in $HR_MS ms, $HR_SAME of $HV1_N attached with the same tag; retransmissions $HR_RETX, over the NVE's request rate $HR_RL"
 fi
 
 # ---- figures ----------------------------------------------------------------
@@ -304,7 +307,7 @@ printf '| nve-agent CPU idle %s s, 0 VNICs / %s VNICs | %s%% / %s%% of a core (%
 printf '| NVDP frames at the NVE over the idle %s s, 0 VNICs / %s VNICs | %s / %s |\n' "$IDLE_S" "$N" "$IDLE0_FRAMES" "$IDLE_FRAMES"
 printf '| nve-agent restart: every VNIC held again in | %s ms (hv-agents done: %s..%s ms; CPU: nve-agent %s ms, hv-agents %s ms) |\n' "$NR_MS" "$NR_HV_MIN" "$NR_HV_MAX" "$NR_NVE_MS" "$NR_HV_MS"
 printf '| ... with the same tag | (port, VN) tags %s; %s of %s VNICs on their hv-agents |\n' "$NR_SAME_TAGS" "$NR_SAME_HV" "$N"
-printf '| ... frames lost or starved | %s retransmissions, %s give-ups, %s NVE kernel drops |\n' "$NR_RETX" "$NR_GIVEUP" "$NR_DROPS"
+printf '| ... frames lost or starved | %s retransmissions, %s give-ups, %s NVE kernel drops, %s over the NVE'"'"'s request rate |\n' "$NR_RETX" "$NR_GIVEUP" "$NR_DROPS" "$NR_RL"
 [ -n "${HR_MS:-}" ] &&
-    printf '| hv-agent restart with %s VNICs: resync done in | %s ms (%s with the same tag) |\n' "$HV1_N" "$HR_MS" "$HR_SAME"
+    printf '| hv-agent restart with %s VNICs: resync done in | %s ms (%s with the same tag; %s retransmissions, %s over the NVE'"'"'s request rate) |\n' "$HV1_N" "$HR_MS" "$HR_SAME" "$HR_RETX" "$HR_RL"
 exit 0

@@ -18,6 +18,27 @@ rel_seq_diff(uint32_t a, uint32_t b)
 }
 
 /* ---- sender ----------------------------------------------------------- */
+static void
+rel_tx_cwnd_reset(struct rel_tx *tx)
+{
+    tx->cwnd = REL_CWND_INIT < tx->p.window ? REL_CWND_INIT : tx->p.window;
+    tx->ssthresh = tx->p.window;
+    tx->cwnd_acc = 0;
+}
+
+/* The timeout before any backoff (RFC 6298 2.2-2.3), within the bounds:
+ * a peer slowed down by load is not sent again what it is about to
+ * answer. */
+static uint32_t
+rel_tx_rto_base(const struct rel_tx *tx)
+{
+    uint64_t rto = (uint64_t)tx->srtt + 4 * (uint64_t)tx->rttvar;
+
+    return rto < tx->p.rto_init  ? tx->p.rto_init
+           : rto > tx->p.rto_max ? tx->p.rto_max
+                                 : (uint32_t)rto;
+}
+
 int
 rel_tx_init(struct rel_tx *tx, const struct rel_params *p)
 {
@@ -32,11 +53,22 @@ rel_tx_init(struct rel_tx *tx, const struct rel_params *p)
         return -1;
     }
     tx->slots = calloc(tx->p.window, sizeof(*tx->slots));
-    if (tx->slots == NULL)
+    /* 4 x window: the transmissions a window's requests and their
+     * retransmissions may span (an older one is taken as lost) */
+    for (tx->xmask = 1; tx->xmask < 4u * tx->p.window; tx->xmask *= 2)
+        ;
+    tx->xring = calloc(tx->xmask, sizeof(*tx->xring));
+    tx->xmask--;
+    if (tx->slots == NULL || tx->xring == NULL) {
+        rel_tx_free(tx);
         return -1;
+    }
+    tx->xlo = 1;
     tx->next_txid = 1;
     tx->base = 1;
     tx->win = tx->p.window;
+    tx->rto = rel_tx_rto_base(tx);
+    rel_tx_cwnd_reset(tx);
     return 0;
 }
 
@@ -44,8 +76,10 @@ void
 rel_tx_free(struct rel_tx *tx)
 {
     free(tx->slots);
+    free(tx->xring);
     tx->slots = NULL;
-    tx->outstanding = 0;
+    tx->xring = NULL;
+    tx->outstanding = tx->unsent = tx->nagain = 0;
 }
 
 /* Number of txids from a up to (not including) b, b not behind a; the
@@ -61,14 +95,18 @@ rel_seq_span(uint32_t a, uint32_t b)
 uint16_t
 rel_tx_space(const struct rel_tx *tx)
 {
-    uint32_t span;
+    uint32_t span, room;
 
     if (tx->slots == NULL)
         return 0;
     span = tx->outstanding ? rel_seq_span(tx->base, tx->next_txid) : 0;
-    if (span >= tx->win || tx->outstanding >= tx->p.window)
+    if (span >= tx->win || tx->outstanding >= tx->p.window ||
+        tx->outstanding >= tx->cwnd)
         return 0;
-    return (uint16_t)(tx->win - span);
+    room = tx->win - span;
+    if (room > (uint32_t)(tx->cwnd - tx->outstanding))
+        room = tx->cwnd - tx->outstanding;
+    return (uint16_t)room;
 }
 
 void
@@ -150,13 +188,70 @@ rel_tx_submit(struct rel_tx *tx, const struct nvdp_msg *msg, void *user,
     s->msg = *msg;
     s->msg.txid = txid;
     s->user = user;
-    s->first_sent = 0;
     s->due = now;
-    s->rto = 0;
+    s->first_sent = s->sent_at = s->xseq = 0;
     s->tries = 0;
+    s->again = 0;
     s->used = 1;
     tx->outstanding++;
+    tx->unsent++;
     return txid;
+}
+
+static void
+rel_tx_mark_again(struct rel_tx *tx, struct rel_slot *s)
+{
+    if (!s->again) {
+        s->again = 1;
+        tx->nagain++;
+    }
+}
+
+/* Its transmission answered, or superseded by another. */
+static void
+rel_tx_xclear(struct rel_tx *tx, const struct rel_slot *s)
+{
+    uint16_t *e = &tx->xring[s->xseq & tx->xmask];
+
+    if (s->xseq != 0 && *e == (uint16_t)(s - tx->slots) + 1)
+        *e = 0;
+}
+
+/* A loss halves the window, once per round trip: losses among what was
+ * sent before the last cut are the same congestion (RFC 5681 3.2 with
+ * RFC 6582's recover; half of cwnd, not of the flight: answers are read
+ * a frame at a time, so the flight when a loss is seen says little). */
+static void
+rel_tx_cwnd_cut(struct rel_tx *tx, uint64_t xseq)
+{
+    if (xseq <= tx->xrecover)
+        return;
+    tx->xrecover = tx->xseq;
+    tx->ssthresh = tx->cwnd / 2 > 2 ? tx->cwnd / 2 : 2;
+    tx->cwnd = tx->ssthresh;
+    tx->cwnd_acc = 0;
+}
+
+/* Requests REL_REORDER or more transmissions older than the newest
+ * answered one are lost: sent again at the next rel_tx_due. Each
+ * transmission is passed over once. */
+static void
+rel_tx_detect(struct rel_tx *tx, uint64_t now)
+{
+    for (; tx->xlo + REL_REORDER <= tx->xacked; tx->xlo++) {
+        uint16_t *e = &tx->xring[tx->xlo & tx->xmask];
+        struct rel_slot *s;
+
+        if (*e == 0)
+            continue;
+        s = &tx->slots[*e - 1];
+        *e = 0;
+        if (s->again)
+            continue;
+        rel_tx_mark_again(tx, s);
+        tx->again_at = now;
+        rel_tx_cwnd_cut(tx, s->xseq);
+    }
 }
 
 static void
@@ -164,7 +259,13 @@ rel_tx_release(struct rel_tx *tx, struct rel_slot *s)
 {
     uint32_t txid = s->msg.txid;
 
+    if (s->tries == 0)
+        tx->unsent--;
+    if (s->again)
+        tx->nagain--;
+    rel_tx_xclear(tx, s);
     s->used = 0;
+    s->again = 0;
     s->user = NULL;
     tx->outstanding--;
     if (txid == tx->base)
@@ -185,22 +286,83 @@ rel_slot_cmp(const void *a, const void *b)
 static void
 rel_tx_mark_sent(struct rel_tx *tx, struct rel_slot *s, uint64_t now)
 {
+    uint16_t *xe;
+
     if (s->tries == 0) {
         s->first_sent = now;
         tx->sent++;
+        tx->unsent--;
     } else {
         tx->retransmits++;
     }
-    /* rto 0: first transmission, or kicked back to the initial timeout. */
-    if (s->rto == 0) {
-        uint64_t rto = (uint64_t)tx->srtt + 4 * (uint64_t)tx->rttvar;
-        s->rto = rto < tx->p.rto_init  ? tx->p.rto_init
-                 : rto > tx->p.rto_max ? tx->p.rto_max
-                                       : (uint32_t)rto;
-    } else
-        s->rto = s->rto >= tx->p.rto_max / 2 ? tx->p.rto_max : s->rto * 2;
-    s->tries++;
-    s->due = now + s->rto;
+    if (s->again) {
+        s->again = 0;
+        tx->nagain--;
+    }
+    s->sent_at = now;
+    if (s->tries < UINT8_MAX)
+        s->tries++;
+    rel_tx_xclear(tx, s);
+    xe = &tx->xring[++tx->xseq & tx->xmask];
+    if (*xe != 0) /* far behind every later transmission: lost */
+        rel_tx_mark_again(tx, &tx->slots[*xe - 1]);
+    *xe = (uint16_t)(s - tx->slots) + 1;
+    s->xseq = tx->xseq;
+    /* The timer runs while anything sent is unanswered; a transmission
+     * does not restart it (it times the oldest). */
+    if (tx->rto_at == 0)
+        tx->rto_at = now + tx->rto;
+}
+
+/* The timer expired: nothing was answered for a whole timeout. Requests
+ * that waited that long since their latest transmission are given up at
+ * max_tries, else marked to be sent again; the congestion window is cut,
+ * the timeout doubled. */
+static void
+rel_tx_expire(struct rel_tx *tx, uint64_t now, rel_giveup_fn giveup,
+              void *arg)
+{
+    uint64_t oldest = UINT64_MAX;
+    int lost = 0;
+
+    /* Give up first, so the pointers rel_tx_due returns stay valid. The
+     * slot is released after the callback: the callback may submit. */
+    for (uint16_t i = 0; i < tx->p.window; i++) {
+        struct rel_slot *s = &tx->slots[i];
+        if (s->used && s->tries > 0 && !s->again &&
+            s->sent_at + tx->rto <= now && s->tries >= tx->p.max_tries) {
+            tx->giveups++;
+            if (giveup)
+                giveup(arg, &s->msg, s->user);
+            rel_tx_release(tx, s);
+        }
+    }
+    for (uint16_t i = 0; i < tx->p.window; i++) {
+        struct rel_slot *s = &tx->slots[i];
+        if (!s->used || s->tries == 0 || s->again)
+            continue;
+        if (s->sent_at + tx->rto <= now) {
+            rel_tx_mark_again(tx, s);
+            lost++;
+        } else if (s->sent_at < oldest)
+            oldest = s->sent_at;
+    }
+    if (lost == 0) {
+        /* All sent after the last answer: time the oldest of them. None
+         * (all given up): the backoff was theirs, a new request starts
+         * from the timeout without it. */
+        if (oldest == UINT64_MAX)
+            tx->rto = rel_tx_rto_base(tx);
+        tx->rto_at = oldest == UINT64_MAX ? 0 : oldest + tx->rto;
+        return;
+    }
+    tx->again_at = now;
+    tx->xrecover = tx->xseq;
+    tx->ssthresh = tx->cwnd / 2 > 2 ? tx->cwnd / 2 : 2;
+    tx->cwnd = 1;
+    tx->cwnd_acc = 0;
+    tx->rto = tx->rto >= tx->p.rto_max / 2 ? tx->p.rto_max : tx->rto * 2;
+    tx->rto_at = now + tx->rto;
 }
 
 int
@@ -212,24 +374,17 @@ rel_tx_due(struct rel_tx *tx, uint64_t now, const struct nvdp_msg **out,
 
     if (tx->slots == NULL)
         return 0;
-    /* Give up first, so the pointers returned below stay valid. The slot
-     * is released after the callback: the callback may submit again. */
+    if (tx->rto_at != 0 && now >= tx->rto_at)
+        rel_tx_expire(tx, now, giveup, arg);
+    if (tx->unsent == 0 && tx->nagain == 0)
+        return 0;
     for (uint16_t i = 0; i < tx->p.window; i++) {
         struct rel_slot *s = &tx->slots[i];
-        if (s->used && s->tries >= tx->p.max_tries && s->due <= now) {
-            tx->giveups++;
-            if (giveup)
-                giveup(arg, &s->msg, s->user);
-            rel_tx_release(tx, s);
-        }
-    }
-    for (uint16_t i = 0; i < tx->p.window; i++) {
-        struct rel_slot *s = &tx->slots[i];
-        if (!s->used || s->due > now)
+        if (!s->used)
             continue;
-        if (s->tries == 0)
+        if (s->tries == 0 && s->due <= now)
             fresh[nfresh++] = s;
-        else
+        else if (s->again)
             again[nagain++] = s;
     }
     /* New requests go out in submission order: a VN_CONNECT submitted
@@ -264,6 +419,21 @@ rel_tx_rtt(struct rel_tx *tx, uint64_t r)
     tx->srtt = (7 * tx->srtt + rtt) / 8;
 }
 
+/* An answer opens the congestion window (RFC 5681 3.1): by one per answer
+ * below ssthresh, by one per cwnd answers above. */
+static void
+rel_tx_cwnd_open(struct rel_tx *tx)
+{
+    if (tx->cwnd >= tx->p.window)
+        return;
+    if (tx->cwnd < tx->ssthresh) {
+        tx->cwnd++;
+    } else if (++tx->cwnd_acc >= tx->cwnd) {
+        tx->cwnd++;
+        tx->cwnd_acc = 0;
+    }
+}
+
 int
 rel_tx_ack(struct rel_tx *tx, uint32_t txid, void **user, struct nvdp_msg *req,
            uint64_t now)
@@ -281,20 +451,33 @@ rel_tx_ack(struct rel_tx *tx, uint32_t txid, void **user, struct nvdp_msg *req,
     if (req)
         *req = s->msg;
     tx->acked++;
+    if (s->xseq > tx->xacked) {
+        tx->xacked = s->xseq;
+        rel_tx_detect(tx, now);
+    }
+    rel_tx_cwnd_open(tx);
     rel_tx_release(tx, s);
+    /* The peer is answering: the timer starts again from now, at the
+     * timeout without backoff. */
+    tx->rto = rel_tx_rto_base(tx);
+    tx->rto_at = tx->outstanding > tx->unsent ? now + tx->rto : 0;
     return 1;
 }
 
 uint64_t
 rel_tx_next_due(const struct rel_tx *tx)
 {
-    uint64_t best = UINT64_MAX;
+    uint64_t best = tx->rto_at != 0 ? tx->rto_at : UINT64_MAX;
 
     if (tx->slots == NULL)
-        return best;
-    for (uint16_t i = 0; i < tx->p.window; i++)
-        if (tx->slots[i].used && tx->slots[i].due < best)
-            best = tx->slots[i].due;
+        return UINT64_MAX;
+    if (tx->nagain > 0 && tx->again_at < best)
+        best = tx->again_at;
+    if (tx->unsent > 0)
+        for (uint16_t i = 0; i < tx->p.window; i++)
+            if (tx->slots[i].used && tx->slots[i].tries == 0 &&
+                tx->slots[i].due < best)
+                best = tx->slots[i].due;
     return best;
 }
 
@@ -316,6 +499,9 @@ rel_tx_reset(struct rel_tx *tx, rel_giveup_fn cb, void *arg)
             cb(arg, &all[i]->msg, all[i]->user);
         rel_tx_release(tx, all[i]);
     }
+    tx->rto_at = 0;
+    tx->rto = rel_tx_rto_base(tx);
+    rel_tx_cwnd_reset(tx);
 }
 
 void
@@ -327,14 +513,18 @@ rel_tx_kick(struct rel_tx *tx, uint64_t now)
         struct rel_slot *s = &tx->slots[i];
         if (!s->used)
             continue;
-        s->due = now;
-        /* The peer is back: a fresh budget of tries and the initial
-         * timeout, but still counted as a retransmission if sent before. */
-        if (s->tries > 0) {
-            s->tries = 1;
-            s->rto = 0;
+        if (s->tries == 0) {
+            s->due = now;
+            continue;
         }
+        /* The peer is back: a fresh budget of tries and the initial
+         * timeout, but still counted as a retransmission. */
+        s->tries = 1;
+        rel_tx_mark_again(tx, s);
     }
+    tx->again_at = now;
+    tx->rto = rel_tx_rto_base(tx);
+    tx->rto_at = 0;
 }
 
 /* ---- receiver --------------------------------------------------------- */

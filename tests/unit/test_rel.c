@@ -422,6 +422,9 @@ test_kick(void **st)
     (void)st;
     init_tx(&tx, 4);
     rel_tx_submit(&tx, &m, NULL, 0);
+    /* A request not sent yet (not due before 4000; submitted now: the
+     * timeouts below shrink the congestion window to 1). */
+    rel_tx_submit(&tx, &m, NULL, 4000);
     rel_tx_due(&tx, 0, out, 4, NULL, NULL);
     /* Five transmissions: 0, 200, 600, 1400, 3000. */
     while (tx.retransmits < 4) {
@@ -429,8 +432,8 @@ test_kick(void **st)
         rel_tx_due(&tx, now, out, 4, NULL, NULL);
     }
     assert_int_equal(now, 3000);
-    /* A not-yet-sent request is kicked too (stays new). */
-    rel_tx_submit(&tx, &m, NULL, 4000);
+    assert_int_equal(tx.cwnd, 1);
+    /* The not-yet-sent request is kicked too (stays new). */
     rel_tx_kick(&tx, 3500);
     assert_int_equal(rel_tx_next_due(&tx), 3500);
     assert_int_equal(rel_tx_due(&tx, 3500, out, 4, on_giveup, &g), 2);
@@ -513,6 +516,167 @@ test_txid_wrap(void **st)
     assert_int_equal(rel_tx_ack(&tx, 0xFFFFFFFEu, NULL, NULL, 0), 1);
     assert_int_equal(tx.base, 2); /* oldest found across the wrap */
     assert_int_equal(rel_tx_space(&tx), 7);
+    rel_tx_free(&tx);
+}
+
+/* ---- one timer per peer, congestion window ----------------------------- */
+
+/* Sends everything due at now; returns how many went, their txids in
+ * txids[] if not NULL. */
+static int
+send_due(struct rel_tx *tx, uint64_t now, uint32_t *txids)
+{
+    const struct nvdp_msg *out[64];
+    int n, total = 0;
+
+    do {
+        n = rel_tx_due(tx, now, out, 64, NULL, NULL);
+        for (int i = 0; txids && i < n; i++)
+            txids[total + i] = out[i]->txid;
+        total += n;
+    } while (n == 64);
+    return total;
+}
+
+/* N outstanding, one lost and the others answered: that one alone is sent
+ * again, by the timer if nothing was sent after it, at once if requests
+ * sent after it were answered (it cannot be merely late: the peer answers
+ * in the order it reads). */
+static void
+test_one_lost_exactly_it(void **st)
+{
+    struct rel_tx tx;
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+    uint32_t ids[16];
+
+    (void)st;
+    /* the last one lost: the timer, restarted by the last answer */
+    init_tx(&tx, 16);
+    for (int i = 0; i < 8; i++)
+        rel_tx_submit(&tx, &m, NULL, 0);
+    assert_int_equal(send_due(&tx, 0, NULL), 8);
+    assert_int_equal(rel_tx_next_due(&tx), 200); /* the one timer */
+    for (uint32_t t = 1; t <= 7; t++)
+        assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL, 40), 1);
+    assert_int_equal(rel_tx_next_due(&tx), 40 + 200);
+    assert_int_equal(send_due(&tx, 239, NULL), 0);
+    assert_int_equal(send_due(&tx, 240, ids), 1);
+    assert_int_equal(ids[0], 8);
+    assert_int_equal(tx.retransmits, 1);
+    rel_tx_free(&tx);
+
+    /* one in the middle lost: known once 3 sent after it are answered */
+    init_tx(&tx, 16);
+    for (int i = 0; i < 8; i++)
+        rel_tx_submit(&tx, &m, NULL, 0);
+    assert_int_equal(send_due(&tx, 0, NULL), 8);
+    for (uint32_t t = 1; t <= 5; t++)
+        if (t != 3)
+            assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL, 10), 1);
+    /* 4 and 5 answered: not yet (could be reordering) */
+    assert_int_equal(rel_tx_next_due(&tx), 10 + 200);
+    assert_int_equal(rel_tx_ack(&tx, 6, NULL, NULL, 12), 1);
+    assert_int_equal(rel_tx_next_due(&tx), 12);
+    assert_int_equal(send_due(&tx, 12, ids), 1);
+    assert_int_equal(ids[0], 3);
+    /* 7 and 8 answered later: nothing else is sent again, ever */
+    assert_int_equal(rel_tx_ack(&tx, 7, NULL, NULL, 14), 1);
+    assert_int_equal(rel_tx_ack(&tx, 8, NULL, NULL, 14), 1);
+    assert_int_equal(send_due(&tx, 14, NULL), 0);
+    assert_int_equal(rel_tx_ack(&tx, 3, NULL, NULL, 20), 1);
+    assert_int_equal(tx.outstanding, 0);
+    assert_int_equal(rel_tx_next_due(&tx), UINT64_MAX);
+    assert_int_equal(tx.retransmits, 1);
+    assert_int_equal(tx.sent, 8);
+    rel_tx_free(&tx);
+}
+
+/* A peer working through a deep queue answers slowly but steadily: the
+ * timer restarts at every answer and nothing is sent twice (with a timer
+ * per request, requests 2..10 went again at 200 ms). */
+static void
+test_slow_peer_no_retransmission(void **st)
+{
+    struct rel_tx tx;
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+
+    (void)st;
+    init_tx(&tx, 16);
+    for (int i = 0; i < 10; i++)
+        rel_tx_submit(&tx, &m, NULL, 0);
+    assert_int_equal(send_due(&tx, 0, NULL), 10);
+    for (uint32_t t = 1; t <= 10; t++) {
+        uint64_t now = 150 * (uint64_t)t;
+        assert_true(rel_tx_next_due(&tx) > now - 1);
+        assert_int_equal(send_due(&tx, now - 1, NULL), 0);
+        assert_int_equal(rel_tx_ack(&tx, t, NULL, NULL, now), 1);
+        assert_int_equal(send_due(&tx, now, NULL), 0);
+    }
+    assert_int_equal(tx.retransmits, 0);
+    assert_int_equal(rel_tx_next_due(&tx), UINT64_MAX);
+    rel_tx_free(&tx);
+}
+
+/* After a reset (the peer restarted: a resync's replay) a burst is held
+ * to the congestion window, which doubles per round trip of answers up to
+ * the window; a loss halves it once per round trip, a timeout closes it
+ * to 1, and it opens again. */
+static void
+test_cwnd_paces_burst(void **st)
+{
+    struct rel_tx tx;
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+    uint32_t ids[256], lost[2];
+    uint64_t now = 0;
+    uint16_t expect = REL_CWND_INIT, before;
+    int n;
+
+    (void)st;
+    init_tx(&tx, 256);
+    rel_tx_reset(&tx, NULL, NULL);
+    /* lossless round trips: 16, 32, 64, 128, 256, 256 */
+    for (int round = 0; round < 6; round++) {
+        while (rel_tx_space(&tx) > 0)
+            assert_int_not_equal(rel_tx_submit(&tx, &m, NULL, now), 0);
+        assert_int_equal(rel_tx_submit(&tx, &m, NULL, now), 0);
+        n = send_due(&tx, now, ids);
+        assert_int_equal(n, expect);
+        assert_int_equal(tx.outstanding, expect);
+        assert_true(tx.outstanding <= tx.cwnd);
+        now += 10;
+        for (int i = 0; i < n; i++)
+            assert_int_equal(rel_tx_ack(&tx, ids[i], NULL, NULL, now), 1);
+        expect = expect * 2 > 256 ? 256 : (uint16_t)(expect * 2);
+        assert_int_equal(tx.cwnd, expect);
+    }
+    /* a round of 256 with two losses: one cut, to half */
+    while (rel_tx_space(&tx) > 0)
+        rel_tx_submit(&tx, &m, NULL, now);
+    assert_int_equal(send_due(&tx, now, ids), 256);
+    lost[0] = ids[10];
+    lost[1] = ids[100];
+    now += 10;
+    for (int i = 0; i < 256; i++)
+        if (i != 10 && i != 100)
+            assert_int_equal(rel_tx_ack(&tx, ids[i], NULL, NULL, now), 1);
+    assert_int_equal(tx.ssthresh, 128);
+    assert_true(tx.cwnd >= 128 && tx.cwnd <= 130); /* +1 per cwnd answers */
+    assert_int_equal(send_due(&tx, now, ids), 2);
+    assert_int_equal(tx.retransmits, 2);
+    /* nothing answered for a whole timeout: closed to 1, and what is
+     * outstanding (the two) is sent again */
+    before = tx.cwnd;
+    now = rel_tx_next_due(&tx);
+    assert_int_equal(send_due(&tx, now, NULL), 2);
+    assert_int_equal(tx.cwnd, 1);
+    assert_int_equal(tx.ssthresh, before / 2);
+    assert_int_equal(rel_tx_space(&tx), 0);
+    /* answers open it again, one per answer below ssthresh */
+    now += 10;
+    assert_int_equal(rel_tx_ack(&tx, lost[0], NULL, NULL, now), 1);
+    assert_int_equal(rel_tx_ack(&tx, lost[1], NULL, NULL, now), 1);
+    assert_int_equal(tx.cwnd, 3);
+    assert_int_equal(rel_tx_space(&tx), 3);
     rel_tx_free(&tx);
 }
 
@@ -939,6 +1103,9 @@ main(void)
         cmocka_unit_test(test_kick),
         cmocka_unit_test(test_reset_reports_in_order),
         cmocka_unit_test(test_txid_wrap),
+        cmocka_unit_test(test_one_lost_exactly_it),
+        cmocka_unit_test(test_slow_peer_no_retransmission),
+        cmocka_unit_test(test_cwnd_paces_burst),
         cmocka_unit_test(test_rx_size_rounding),
         cmocka_unit_test(test_rx_dup_answered_from_cache),
         cmocka_unit_test(test_rx_cache_reasons),
