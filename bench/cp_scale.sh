@@ -14,13 +14,16 @@
 # during nve-agent's restart (perf).
 #
 # usage: bench/cp_scale.sh [-b BUILD_DIR] [-H HYPERVISORS] [-n "1000 10000 100000"]
-#                          [-w WINDOW] [-i IDLE_S] [-r HV_RESTART_N]
+#                          [-w WINDOW] [-i IDLE_S] [-r HV_RESTART_N] [-R RATE]
 #   -b  build (default: the optimised one of bench/cp_bench.sh)
 #   -H  hv-agents (default 40); -n  cumulative VNIC totals, multiples of H
 #       (default "1000 10000 91000 100000")
 #   -w  control requests each driver keeps outstanding (default 256)
 #   -i  seconds of idle CPU measurement (default 30)
 #   -r  VNICs hv1 holds for the hv-agent restart (default 10000, 0: skip)
+#   -R  the NVE's requests per second per hypervisor (limits request-rate;
+#       default nve-agent's, 5000: a restarted hv-agent's 10,000 replayed
+#       requests need 1.8 s at that rate)
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=/tmp/splitnve-cp-bench-build
@@ -29,6 +32,7 @@ LEVELS="1000 10000 91000 100000"
 WINDOW=256
 IDLE_S=30
 HV1_N=10000
+REQ_RATE=
 while [ $# -gt 0 ]; do
     case $1 in
     -b) BUILD=$2; shift 2 ;;
@@ -37,7 +41,8 @@ while [ $# -gt 0 ]; do
     -w) WINDOW=$2; shift 2 ;;
     -i) IDLE_S=$2; shift 2 ;;
     -r) HV1_N=$2; shift 2 ;;
-    *) sed -n '2,23p' "$0" >&2; exit 2 ;;
+    -R) REQ_RATE=$2; shift 2 ;;
+    *) sed -n '2,26p' "$0" >&2; exit 2 ;;
     esac
 done
 [ "$(id -u)" = 0 ] || { echo "cp_scale: needs root" >&2; exit 2; }
@@ -63,6 +68,7 @@ export HV_VNS=$NVE_VNS
 export NVE_EXTRA="limits {
     max-vnics-per-hypervisor = 0
 $(nt_nve_unbounded_ports)
+${REQ_RATE:+    request-rate = $REQ_RATE}
 }"
 NB=$((NHV / 2)) # hv1..hvNB bridged on port "pb", the others direct
 

@@ -79,7 +79,7 @@ rel_tx_free(struct rel_tx *tx)
     free(tx->xring);
     tx->slots = NULL;
     tx->xring = NULL;
-    tx->outstanding = tx->unsent = tx->nagain = 0;
+    tx->outstanding = tx->unsent = tx->nagain = tx->npaced = 0;
 }
 
 /* Number of txids from a up to (not including) b, b not behind a; the
@@ -198,13 +198,38 @@ rel_tx_submit(struct rel_tx *tx, const struct nvdp_msg *msg, void *user,
     return txid;
 }
 
+/* Marks a request to be sent again: REL_AGAIN_PACED within the
+ * congestion window (a loss seen early), REL_AGAIN_NOW at once (the
+ * timer expired, the peer came back). */
 static void
-rel_tx_mark_again(struct rel_tx *tx, struct rel_slot *s)
+rel_tx_mark_again(struct rel_tx *tx, struct rel_slot *s, uint8_t how)
 {
-    if (!s->again) {
-        s->again = 1;
+    if (s->again == 0)
         tx->nagain++;
-    }
+    if (s->again == REL_AGAIN_PACED)
+        tx->npaced--;
+    if (how == REL_AGAIN_PACED && s->again != REL_AGAIN_NOW)
+        tx->npaced++;
+    else
+        how = REL_AGAIN_NOW;
+    s->again = how;
+}
+
+static void
+rel_tx_unmark_again(struct rel_tx *tx, struct rel_slot *s)
+{
+    if (s->again != 0)
+        tx->nagain--;
+    if (s->again == REL_AGAIN_PACED)
+        tx->npaced--;
+    s->again = 0;
+}
+
+/* Requests sent and neither answered nor known lost. */
+static uint16_t
+rel_tx_flight(const struct rel_tx *tx)
+{
+    return (uint16_t)(tx->outstanding - tx->unsent - tx->nagain);
 }
 
 /* Its transmission answered, or superseded by another. */
@@ -248,7 +273,7 @@ rel_tx_detect(struct rel_tx *tx, uint64_t now)
         *e = 0;
         if (s->again)
             continue;
-        rel_tx_mark_again(tx, s);
+        rel_tx_mark_again(tx, s, REL_AGAIN_PACED);
         tx->again_at = now;
         rel_tx_cwnd_cut(tx, s->xseq);
     }
@@ -261,11 +286,9 @@ rel_tx_release(struct rel_tx *tx, struct rel_slot *s)
 
     if (s->tries == 0)
         tx->unsent--;
-    if (s->again)
-        tx->nagain--;
+    rel_tx_unmark_again(tx, s);
     rel_tx_xclear(tx, s);
     s->used = 0;
-    s->again = 0;
     s->user = NULL;
     tx->outstanding--;
     if (txid == tx->base)
@@ -295,17 +318,14 @@ rel_tx_mark_sent(struct rel_tx *tx, struct rel_slot *s, uint64_t now)
     } else {
         tx->retransmits++;
     }
-    if (s->again) {
-        s->again = 0;
-        tx->nagain--;
-    }
+    rel_tx_unmark_again(tx, s);
     s->sent_at = now;
     if (s->tries < UINT8_MAX)
         s->tries++;
     rel_tx_xclear(tx, s);
     xe = &tx->xring[++tx->xseq & tx->xmask];
     if (*xe != 0) /* far behind every later transmission: lost */
-        rel_tx_mark_again(tx, &tx->slots[*xe - 1]);
+        rel_tx_mark_again(tx, &tx->slots[*xe - 1], REL_AGAIN_PACED);
     *xe = (uint16_t)(s - tx->slots) + 1;
     s->xseq = tx->xseq;
     /* The timer runs while anything sent is unanswered; a transmission
@@ -329,7 +349,7 @@ rel_tx_expire(struct rel_tx *tx, uint64_t now, rel_giveup_fn giveup,
      * slot is released after the callback: the callback may submit. */
     for (uint16_t i = 0; i < tx->p.window; i++) {
         struct rel_slot *s = &tx->slots[i];
-        if (s->used && s->tries > 0 && !s->again &&
+        if (s->used && s->tries > 0 && s->again != REL_AGAIN_NOW &&
             s->sent_at + tx->rto <= now && s->tries >= tx->p.max_tries) {
             tx->giveups++;
             if (giveup)
@@ -339,10 +359,10 @@ rel_tx_expire(struct rel_tx *tx, uint64_t now, rel_giveup_fn giveup,
     }
     for (uint16_t i = 0; i < tx->p.window; i++) {
         struct rel_slot *s = &tx->slots[i];
-        if (!s->used || s->tries == 0 || s->again)
+        if (!s->used || s->tries == 0 || s->again == REL_AGAIN_NOW)
             continue;
         if (s->sent_at + tx->rto <= now) {
-            rel_tx_mark_again(tx, s);
+            rel_tx_mark_again(tx, s, REL_AGAIN_NOW);
             lost++;
         } else if (s->sent_at < oldest)
             oldest = s->sent_at;
@@ -370,7 +390,7 @@ rel_tx_due(struct rel_tx *tx, uint64_t now, const struct nvdp_msg **out,
            int max, rel_giveup_fn giveup, void *arg)
 {
     struct rel_slot *fresh[REL_WINDOW_MAX], *again[REL_WINDOW_MAX];
-    int nfresh = 0, nagain = 0, n = 0;
+    int nfresh = 0, nagain = 0, n = 0, budget;
 
     if (tx->slots == NULL)
         return 0;
@@ -387,6 +407,12 @@ rel_tx_due(struct rel_tx *tx, uint64_t now, const struct nvdp_msg **out,
         else if (s->again)
             again[nagain++] = s;
     }
+    /* A loss seen early is sent again within the congestion window: a
+     * peer that dropped it over its rate is not sent the whole run of
+     * what it dropped at once, into the same empty bucket. */
+    budget = tx->cwnd > rel_tx_flight(tx) + nfresh
+                 ? tx->cwnd - rel_tx_flight(tx) - nfresh
+                 : 0;
     /* New requests go out in submission order: a VN_CONNECT submitted
      * before an ASSOC must reach the peer first when nothing is lost. */
     qsort(fresh, (size_t)nfresh, sizeof(*fresh), rel_slot_cmp);
@@ -396,6 +422,11 @@ rel_tx_due(struct rel_tx *tx, uint64_t now, const struct nvdp_msg **out,
         out[n++] = &fresh[i]->msg;
     }
     for (int i = 0; i < nagain && n < max; i++) {
+        if (again[i]->again == REL_AGAIN_PACED) {
+            if (budget == 0)
+                continue;
+            budget--;
+        }
         rel_tx_mark_sent(tx, again[i], now);
         out[n++] = &again[i]->msg;
     }
@@ -471,7 +502,9 @@ rel_tx_next_due(const struct rel_tx *tx)
 
     if (tx->slots == NULL)
         return UINT64_MAX;
-    if (tx->nagain > 0 && tx->again_at < best)
+    if ((tx->nagain > tx->npaced ||
+         (tx->npaced > 0 && rel_tx_flight(tx) < tx->cwnd)) &&
+        tx->again_at < best)
         best = tx->again_at;
     if (tx->unsent > 0)
         for (uint16_t i = 0; i < tx->p.window; i++)
@@ -520,9 +553,10 @@ rel_tx_kick(struct rel_tx *tx, uint64_t now)
         /* The peer is back: a fresh budget of tries and the initial
          * timeout, but still counted as a retransmission. */
         s->tries = 1;
-        rel_tx_mark_again(tx, s);
+        rel_tx_mark_again(tx, s, REL_AGAIN_NOW);
     }
     tx->again_at = now;
+    rel_tx_cwnd_reset(tx);
     tx->rto = rel_tx_rto_base(tx);
     tx->rto_at = 0;
 }

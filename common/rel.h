@@ -25,7 +25,7 @@ struct rel_slot {
     uint64_t sent_at;    /* latest transmission, 0 until the first */
     uint64_t xseq;       /* number of its latest transmission, 0: none */
     uint8_t tries;       /* transmissions so far */
-    uint8_t again;       /* to be sent again at the next rel_tx_due */
+    uint8_t again;       /* to be sent again: 0 no, REL_AGAIN_* */
     uint8_t used;
 };
 
@@ -45,8 +45,9 @@ struct rel_slot {
  * waiting for the timer, once REL_REORDER requests transmitted after it
  * have been answered (the peer answers in the order it reads; TCP's fast
  * retransmit, counted in transmissions as RACK does in time): a peer
- * dropping requests over its rate (spec 10.2) gets them again one round
- * trip later, not after a stall of the whole window and a timeout.
+ * dropping requests over its rate (spec 10.2) gets them again within the
+ * congestion window (as many as it is answering), not after a stall of
+ * the whole window and a timeout.
  *
  * Within the window, a congestion window (cwnd, in requests outstanding)
  * paces a burst to what the peer absorbs: it starts small after a reset
@@ -56,6 +57,8 @@ struct rel_slot {
  * expiry closes it to 1 (ssthresh: half of what it was). */
 #define REL_CWND_INIT 16
 #define REL_REORDER 3
+#define REL_AGAIN_PACED 1
+#define REL_AGAIN_NOW 2
 
 struct rel_tx {
     struct rel_params p;
@@ -65,6 +68,7 @@ struct rel_tx {
     uint16_t outstanding;
     uint16_t unsent;     /* outstanding, never transmitted yet */
     uint16_t nagain;     /* outstanding, marked to be sent again */
+    uint16_t npaced;     /* ... of which within the congestion window */
     struct rel_slot *slots; /* p.window entries */
     /* Round-trip time of answered requests (RFC 6298; Karn: only those
      * answered at their first transmission), ms; srtt 0 = no sample yet.
@@ -123,7 +127,7 @@ uint64_t rel_tx_next_due(const struct rel_tx *tx);
  * and its capacity unknown). */
 void rel_tx_reset(struct rel_tx *tx, rel_giveup_fn cb, void *arg);
 /* The peer came back: every outstanding request is sent again now, with a
- * fresh budget of tries and the initial timeout. */
+ * fresh budget of tries, the initial timeout and congestion window. */
 void rel_tx_kick(struct rel_tx *tx, uint64_t now);
 
 /* ---- Receiver side (one per peer and epoch) -------------------------- */

@@ -680,6 +680,60 @@ test_cwnd_paces_burst(void **st)
     rel_tx_free(&tx);
 }
 
+/* A peer drops a run of requests over its rate: they are seen lost as
+ * later ones are answered, the window is cut once, and they go again only
+ * as far as the cut window leaves room beside what is still in flight,
+ * the rest as answers come back (not all at once into the same empty
+ * bucket). */
+static void
+test_lost_run_paced(void **st)
+{
+    struct rel_tx tx;
+    struct nvdp_msg m = mkmsg(NVDP_MSG_ASSOC, 0);
+    uint32_t ids[64], again[64];
+    uint64_t now = 0;
+    int n;
+
+    (void)st;
+    init_tx(&tx, 64);
+    for (int round = 0; round < 3; round++) { /* 16, 32, then 64 */
+        while (rel_tx_space(&tx) > 0)
+            rel_tx_submit(&tx, &m, NULL, now);
+        n = send_due(&tx, now, ids);
+        now += 5;
+        for (int i = 0; i < n; i++)
+            rel_tx_ack(&tx, ids[i], NULL, NULL, now);
+    }
+    assert_int_equal(tx.cwnd, 64);
+    while (rel_tx_space(&tx) > 0)
+        rel_tx_submit(&tx, &m, NULL, now);
+    assert_int_equal(send_due(&tx, now, ids), 64);
+    now += 5;
+    /* 1..16 answered, 17..48 dropped, 49..52 answered, 53..64 in flight */
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(rel_tx_ack(&tx, ids[i], NULL, NULL, now), 1);
+    for (int i = 48; i < 52; i++)
+        assert_int_equal(rel_tx_ack(&tx, ids[i], NULL, NULL, now), 1);
+    assert_int_equal(tx.cwnd, 32);
+    assert_int_equal(tx.nagain, 32);
+    /* 12 in flight: 20 of the 32 go again now, the oldest first */
+    assert_int_equal(send_due(&tx, now, again), 20);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(again[i], ids[16 + i]);
+    assert_int_equal(send_due(&tx, now, NULL), 0);
+    assert_int_equal(rel_tx_next_due(&tx), now + 200); /* the timer */
+    /* the 12 answered: room for the other 12 */
+    now += 5;
+    for (int i = 52; i < 64; i++)
+        assert_int_equal(rel_tx_ack(&tx, ids[i], NULL, NULL, now), 1);
+    assert_true(rel_tx_next_due(&tx) <= now); /* due: room again */
+    assert_int_equal(send_due(&tx, now, again), 12);
+    assert_int_equal(again[0], ids[36]);
+    assert_int_equal(tx.retransmits, 32);
+    assert_int_equal(tx.cwnd, 32); /* cut once for the whole run */
+    rel_tx_free(&tx);
+}
+
 /* ---- receiver ----------------------------------------------------------- */
 static struct rel_resp
 mkresp(uint32_t txid, uint16_t status, uint16_t tag)
@@ -1106,6 +1160,7 @@ main(void)
         cmocka_unit_test(test_one_lost_exactly_it),
         cmocka_unit_test(test_slow_peer_no_retransmission),
         cmocka_unit_test(test_cwnd_paces_burst),
+        cmocka_unit_test(test_lost_run_paced),
         cmocka_unit_test(test_rx_size_rounding),
         cmocka_unit_test(test_rx_dup_answered_from_cache),
         cmocka_unit_test(test_rx_cache_reasons),
