@@ -52,8 +52,8 @@ struct rel_slot {
  * Within the window, a congestion window (cwnd, in requests outstanding)
  * paces a burst to what the peer absorbs: it starts small after a reset
  * (the peer restarted: a resync's replay), opens by one per answer (slow
- * start, doubling per round trip) up to ssthresh, then by one per window's
- * worth of answers; a loss halves it (once per round trip), the timer's
+ * start, doubling per round trip) up to ssthresh, then by one per cwnd
+ * answers; a loss halves it (once per round trip), the timer's
  * expiry closes it to 1 (ssthresh: half of what it was). */
 #define REL_CWND_INIT 16
 #define REL_REORDER 3
