@@ -1123,7 +1123,7 @@ test_batching_100_attaches(void **st)
     }
     assert_true(frames_with_assoc <= 2);
     nve_answer_all(e);
-    /* 18 answers: 36 next, then the window 64 (the NVE's) limits it */
+    /* 18 answers: 36 next, then the other 46 (within the NVE's window, 64) */
     mark = e->nframes;
     run(e);
     assert_int_equal(count_type(e, mark, NVDP_MSG_ASSOC, NULL, 0),
