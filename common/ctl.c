@@ -27,6 +27,9 @@ struct ctl_sconn {
     struct ctl_server *s;
     uint64_t id; /* serial number, for ctl_conn_id */
     int fd;
+    /* An in-process client's (ctl_local_open): no socket, no I/O watcher;
+     * its client reads the output queue and frees it (ctl_local_close). */
+    int local;
     uint32_t events;
     /* When traffic last moved (read, written, or output queued): the idle
      * clock (ctl_idle_cb) runs from here. */
@@ -140,14 +143,23 @@ ctl_json_parse(const char *buf, size_t len)
 /* ---- server: output queue ------------------------------------------------ */
 static void ctl_sconn_close(struct ctl_sconn *sc);
 
+/* 1 while sc takes requests: not closing, and its client reads what is
+ * queued for it. */
+static int
+ctl_sconn_reading(const struct ctl_sconn *sc)
+{
+    return !sc->dead && !sc->closing &&
+           sc->outlen - sc->outoff < CTL_OUTQ_PAUSE;
+}
+
 static void
 ctl_sconn_update_events(struct ctl_sconn *sc)
 {
     uint32_t ev = 0;
 
-    if (sc->dead)
+    if (sc->dead || sc->local)
         return;
-    if (!sc->closing && sc->outlen - sc->outoff < CTL_OUTQ_PAUSE)
+    if (ctl_sconn_reading(sc))
         ev |= EPOLLIN;
     if (sc->blocked)
         ev |= EPOLLOUT;
@@ -257,8 +269,9 @@ ctl_sconn_queue(struct ctl_sconn *sc, const char *js, size_t len)
     memcpy(sc->out + sc->outlen + 4, js, len);
     sc->outlen += 4 + len;
     /* the loop's time, not the clock's: due in this iteration's timer
-     * pass, or at once in the next */
-    if (!sc->blocked && !ev_timer_active(&sc->s->flusher))
+     * pass, or at once in the next (an in-process client reads the queue
+     * itself) */
+    if (!sc->local && !sc->blocked && !ev_timer_active(&sc->s->flusher))
         ev_timer_at(sc->s->l, &sc->s->flusher, ev_now(sc->s->l));
     ctl_sconn_update_events(sc);
     return 0;
@@ -410,6 +423,16 @@ ctl_sconn_free(struct ctl_sconn *sc)
     free(sc);
 }
 
+/* Frees a closed connection unless something still holds it: a dispatch
+ * loop (it frees it when it unwinds) or an in-process client
+ * (ctl_local_close frees it). */
+static void
+ctl_sconn_release(struct ctl_sconn *sc)
+{
+    if (!sc->dispatching && !sc->local)
+        ctl_sconn_free(sc);
+}
+
 /* Closes the socket and tells every live handle's owner. Safe to call from
  * inside a handler or callback: the memory goes when dispatch unwinds. */
 static void
@@ -420,9 +443,11 @@ ctl_sconn_close(struct ctl_sconn *sc)
     if (sc->dead)
         return;
     sc->dead = 1;
-    ev_io_del(s->l, sc->fd);
-    close(sc->fd);
-    sc->fd = -1;
+    if (!sc->local) {
+        ev_io_del(s->l, sc->fd);
+        close(sc->fd);
+        sc->fd = -1;
+    }
     if (sc->prev)
         sc->prev->next = sc->next;
     else
@@ -442,8 +467,7 @@ ctl_sconn_close(struct ctl_sconn *sc)
             continue; /* ctl_dispatch frees it when the handler returns */
         ctl_handle_free(c);
     }
-    if (!sc->dispatching)
-        ctl_sconn_free(sc);
+    ctl_sconn_release(sc);
 }
 
 static void
@@ -595,8 +619,7 @@ ctl_sconn_process(struct ctl_sconn *sc)
     }
     sc->dispatching--;
     if (sc->dead) {
-        if (!sc->dispatching)
-            ctl_sconn_free(sc);
+        ctl_sconn_release(sc);
         return;
     }
     if (off) {
@@ -610,8 +633,33 @@ ctl_sconn_process(struct ctl_sconn *sc)
     ctl_sconn_update_events(sc);
 }
 
-/* Sends what is queued, then closes a closing connection once drained or
- * reads the requests left in the buffer while the queue was full. */
+/* n bytes arrived at sc->in + sc->inlen, from the socket or an in-process
+ * client: every whole request among them is dispatched. */
+static void
+ctl_sconn_received(struct ctl_sconn *sc, size_t n)
+{
+    sc->active = ev_now(sc->s->l);
+    sc->inlen += n;
+    ctl_sconn_process(sc);
+}
+
+/* The client took output: a closing connection is closed once drained;
+ * requests left in the buffer while the queue was over the pause mark are
+ * dispatched. */
+static void
+ctl_sconn_taken(struct ctl_sconn *sc)
+{
+    if (sc->closing && sc->outlen == sc->outoff) {
+        ctl_sconn_close(sc);
+        return;
+    }
+    if (sc->inlen >= 4)
+        ctl_sconn_process(sc);
+    else
+        ctl_sconn_update_events(sc);
+}
+
+/* Sends what is queued, then as ctl_sconn_taken. */
 static void
 ctl_sconn_drain(struct ctl_sconn *sc)
 {
@@ -619,15 +667,7 @@ ctl_sconn_drain(struct ctl_sconn *sc)
         ctl_sconn_close(sc);
         return;
     }
-    if (sc->closing && sc->outlen == sc->outoff) {
-        ctl_sconn_close(sc);
-        return;
-    }
-    /* Drained below the pause mark: requests left in the buffer. */
-    if (sc->inlen >= 4)
-        ctl_sconn_process(sc);
-    else
-        ctl_sconn_update_events(sc);
+    ctl_sconn_taken(sc);
 }
 
 static void
@@ -640,7 +680,8 @@ ctl_flush_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
     (void)t;
     for (sc = s->conns; sc != NULL; sc = next) {
         next = sc->next;
-        if (sc->outlen > sc->outoff && !sc->blocked && !sc->broken)
+        if (sc->outlen > sc->outoff && !sc->blocked && !sc->broken &&
+            !sc->local)
             ctl_sconn_drain(sc);
     }
 }
@@ -650,6 +691,7 @@ ctl_sconn_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
 {
     struct ctl_sconn *sc = arg;
 
+    (void)l;
     (void)fd;
     if (events & EPOLLOUT) {
         ctl_sconn_drain(sc);
@@ -667,18 +709,49 @@ ctl_sconn_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
         ctl_sconn_close(sc); /* EOF or error: deferred handles learn it */
         return;
     }
-    sc->active = ev_now(l);
-    sc->inlen += (size_t)n;
-    ctl_sconn_process(sc);
+    ctl_sconn_received(sc, (size_t)n);
+}
+
+/* A new connection on fd, or with fd -1 an in-process client's; NULL if
+ * out of memory. */
+static struct ctl_sconn *
+ctl_sconn_new(struct ctl_server *s, int fd)
+{
+    struct ctl_sconn *sc = calloc(1, sizeof(*sc));
+
+    if (sc == NULL || (sc->in = malloc(4 + CTL_REQ_MAX)) == NULL) {
+        free(sc);
+        return NULL;
+    }
+    sc->s = s;
+    sc->id = s->st.accepted + 1;
+    sc->fd = fd;
+    sc->local = fd < 0;
+    sc->events = EPOLLIN;
+    sc->active = ev_now(s->l);
+    if (!sc->local && ev_io_add(s->l, fd, EPOLLIN, ctl_sconn_cb, sc) < 0) {
+        log_warn("control: ev_io_add");
+        ctl_sconn_free(sc);
+        return NULL;
+    }
+    sc->next = s->conns;
+    if (s->conns)
+        s->conns->prev = sc;
+    s->conns = sc;
+    s->nconns++;
+    s->st.accepted++;
+    if (s->o.idle_ms > 0 && !ev_timer_active(&s->idle))
+        ev_timer_start(s->l, &s->idle, s->o.idle_ms);
+    return sc;
 }
 
 static void
 ctl_accept_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
 {
     struct ctl_server *s = arg;
-    struct ctl_sconn *sc;
     int cfd;
 
+    (void)l;
     (void)events;
     cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (cfd < 0) {
@@ -699,31 +772,8 @@ ctl_accept_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
         close(cfd);
         return;
     }
-    sc = calloc(1, sizeof(*sc));
-    if (sc == NULL || (sc->in = malloc(4 + CTL_REQ_MAX)) == NULL) {
-        free(sc);
+    if (ctl_sconn_new(s, cfd) == NULL)
         close(cfd);
-        return;
-    }
-    sc->s = s;
-    sc->id = s->st.accepted + 1;
-    sc->fd = cfd;
-    sc->events = EPOLLIN;
-    sc->active = ev_now(l);
-    if (ev_io_add(l, cfd, EPOLLIN, ctl_sconn_cb, sc) < 0) {
-        log_warn("control: ev_io_add");
-        ctl_sconn_free(sc);
-        close(cfd);
-        return;
-    }
-    sc->next = s->conns;
-    if (s->conns)
-        s->conns->prev = sc;
-    s->conns = sc;
-    s->nconns++;
-    s->st.accepted++;
-    if (s->o.idle_ms > 0 && !ev_timer_active(&s->idle))
-        ev_timer_start(l, &s->idle, s->o.idle_ms);
 }
 
 /* 1 if the idle clock runs for sc: it does not read what we queued, or
@@ -801,15 +851,44 @@ ctl_opts_default(struct ctl_opts *o)
     o->idle_ms = CTL_IDLE_MS;
 }
 
+/* A server with no socket yet (fd -1). */
+static struct ctl_server *
+ctl_server_alloc(struct ev_loop *l, const struct ctl_opts *o,
+                 const struct ctl_cmd *table, void *arg)
+{
+    struct ctl_server *s = calloc(1, sizeof(*s));
+    struct ctl_opts dflt;
+
+    if (s == NULL)
+        return NULL;
+    if (o == NULL) {
+        ctl_opts_default(&dflt);
+        o = &dflt;
+    }
+    s->l = l;
+    s->fd = -1;
+    s->table = table;
+    s->arg = arg;
+    s->o = *o;
+    if (s->o.max_conns < 1)
+        s->o.max_conns = 1;
+    ev_timer_init(&s->reaper, ctl_reaper_cb, s);
+    ev_timer_init(&s->flusher, ctl_flush_cb, s);
+    ev_timer_init(&s->idle, ctl_idle_cb, s);
+    log_rl_init(&s->rl, LOG_RL_BURST, LOG_RL_INTERVAL_MS);
+    return s;
+}
+
 struct ctl_server *
 ctl_server_new(struct ev_loop *l, const char *path, const struct ctl_opts *o,
                const struct ctl_cmd *table, void *arg)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     struct ctl_server *s;
-    struct ctl_opts dflt;
     mode_t old, mode;
 
+    if (path == NULL)
+        return ctl_server_alloc(l, o, table, arg);
     if (strlen(path) >= sizeof(sun.sun_path)) {
         log_warnx("control: socket path too long: %s", path);
         errno = ENAMETOOLONG;
@@ -826,24 +905,9 @@ ctl_server_new(struct ev_loop *l, const char *path, const struct ctl_opts *o,
         log_warn("control: unlink %s", path);
         return NULL;
     }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL)
+    if ((s = ctl_server_alloc(l, o, table, arg)) == NULL)
         return NULL;
-    if (o == NULL) {
-        ctl_opts_default(&dflt);
-        o = &dflt;
-    }
-    s->l = l;
-    s->table = table;
-    s->arg = arg;
-    s->o = *o;
-    if (s->o.max_conns < 1)
-        s->o.max_conns = 1;
     mode = s->o.gid == (gid_t)-1 ? 0600 : 0660;
-    ev_timer_init(&s->reaper, ctl_reaper_cb, s);
-    ev_timer_init(&s->flusher, ctl_flush_cb, s);
-    ev_timer_init(&s->idle, ctl_idle_cb, s);
-    log_rl_init(&s->rl, LOG_RL_BURST, LOG_RL_INTERVAL_MS);
     snprintf(s->path, sizeof(s->path), "%s", path);
     memcpy(sun.sun_path, path, strlen(path) + 1);
     s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -886,19 +950,21 @@ ctl_server_free(struct ctl_server *s)
         return;
     /* what the last iteration answered (a daemon's final commit) */
     for (struct ctl_sconn *sc = s->conns; sc != NULL; sc = sc->next)
-        if (!sc->broken)
+        if (!sc->broken && !sc->local)
             (void)ctl_sconn_flush(sc);
     while (s->conns)
         ctl_sconn_close(s->conns);
     ev_timer_stop(s->l, &s->reaper);
     ev_timer_stop(s->l, &s->flusher);
     ev_timer_stop(s->l, &s->idle);
-    ev_io_del(s->l, s->fd);
-    close(s->fd);
-    struct stat st;
-    if (stat(s->path, &st) == 0 && st.st_dev == s->sock_dev &&
-        st.st_ino == s->sock_ino)
-        unlink(s->path);
+    if (s->fd >= 0) {
+        struct stat st;
+        ev_io_del(s->l, s->fd);
+        close(s->fd);
+        if (stat(s->path, &st) == 0 && st.st_dev == s->sock_dev &&
+            st.st_ino == s->sock_ino)
+            unlink(s->path);
+    }
     free(s);
 }
 
@@ -930,6 +996,69 @@ ctl_server_stats_json(const struct ctl_server *s)
     ctl_jint(o, "oversize", s->st.oversize);
     ctl_jint(o, "outq_overflow", s->st.outq_overflow);
     return o;
+}
+
+/* ---- in-process clients ------------------------------------------------ */
+struct ctl_sconn *
+ctl_local_open(struct ctl_server *s)
+{
+    struct ctl_sconn *sc;
+
+    if (s->nconns >= s->o.max_conns) {
+        s->st.refused++;
+        errno = EMFILE;
+        return NULL;
+    }
+    if ((sc = ctl_sconn_new(s, -1)) == NULL)
+        errno = ENOMEM;
+    return sc;
+}
+
+size_t
+ctl_local_write(struct ctl_sconn *sc, const void *buf, size_t len)
+{
+    size_t n = 4 + CTL_REQ_MAX - sc->inlen;
+
+    /* what ctl_sconn_cb's recv would take */
+    if (!ctl_sconn_reading(sc))
+        return 0;
+    if (n > len)
+        n = len;
+    if (n > 0) {
+        memcpy(sc->in + sc->inlen, buf, n);
+        ctl_sconn_received(sc, n);
+    }
+    return n;
+}
+
+ssize_t
+ctl_local_read(struct ctl_sconn *sc, void *buf, size_t max)
+{
+    size_t n = sc->outlen - sc->outoff;
+
+    /* a broken connection's queue was dropped: its socket would be shut */
+    if (sc->dead || sc->broken)
+        return 0;
+    if (n == 0 || max == 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (n > max)
+        n = max;
+    memcpy(buf, sc->out + sc->outoff, n);
+    sc->outoff += n;
+    sc->active = ev_clock_ms();
+    if (sc->outoff == sc->outlen)
+        sc->outoff = sc->outlen = 0;
+    ctl_sconn_taken(sc);
+    return (ssize_t)n;
+}
+
+void
+ctl_local_close(struct ctl_sconn *sc)
+{
+    ctl_sconn_close(sc); /* nothing if the server closed it first */
+    ctl_sconn_free(sc);
 }
 
 /* ---- client ------------------------------------------------------------- */

@@ -62,7 +62,8 @@ struct ctl_cmd {
 
 /* Listens on path (unlinks a stale socket first; fails with EADDRINUSE if
  * a daemon answers there) as o says (NULL: ctl_opts_default); the socket
- * never exists with a wider mode than o's. The table ends with a {NULL}
+ * never exists with a wider mode than o's. path NULL: no socket, only
+ * in-process clients (ctl_local_open). The table ends with a {NULL}
  * row; "help" is answered by the server.
  *
  * Requests on one connection are dispatched in order, each to its handler
@@ -120,6 +121,27 @@ int ctl_server_nconns(const struct ctl_server *s);
 /* The counters and the open connections as a JSON object, for the
  * daemons' "counters" answers. */
 struct json_object *ctl_server_stats_json(const struct ctl_server *s);
+
+/* ---- in-process clients ------------------------------------------------ */
+/* A client of the server without a socket (the control fuzzers: no system
+ * call nor loop turn per input). Its bytes go through what a socket's go
+ * through (framing, limits, dispatch, the output queue, the pause and
+ * close rules); only the transport differs. Deferred answers and events
+ * queue until read. Counted as a connection (max_conns; NULL, errno
+ * EMFILE, past it). */
+struct ctl_sconn;
+struct ctl_sconn *ctl_local_open(struct ctl_server *s);
+/* Hands over what the server would read now of buf (0 once it is closing,
+ * or while the client leaves a full queue unread); every whole request in
+ * it is dispatched before the return. The count taken. */
+size_t ctl_local_write(struct ctl_sconn *sc, const void *buf, size_t len);
+/* Like recv(2) without waiting on the client's end of a socket: up to max
+ * queued bytes, 0 once the server closed the connection, -1 (EAGAIN) if
+ * nothing is queued. */
+ssize_t ctl_local_read(struct ctl_sconn *sc, void *buf, size_t max);
+/* The client goes, as if its socket closed (on-close callbacks run);
+ * frees sc, whether or not the server closed it first. */
+void ctl_local_close(struct ctl_sconn *sc);
 
 /* A member whose name is a string literal (the "" around it refuse anything
  * else at compile time): json-c keeps the pointer instead of a copy. A

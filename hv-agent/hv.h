@@ -289,8 +289,12 @@ enum hv_want_err hv_vnic_want(struct hv *h, const struct hv_want_req *r,
                               struct hv_vnic **vp, char *err, size_t errlen);
 
 /* ---- control socket (hv_ctl.c) ---------------------------------------- */
+/* path NULL: a server with no socket, for in-process clients (ctl.h). */
 int hv_ctl_start(struct hv *h, const char *path);
 void hv_ctl_stop(struct hv *h);
+/* The server hv_ctl_start made (tests/fuzz/fuzz_ctl_hv.c feeds it in
+ * process). */
+struct ctl_server *hv_ctl_server(const struct hv *h);
 
 /* ---- the daemon and its state journal (hv.c) -------------------------- */
 /* v's record changed and is written at the next commit; v may be NULL

@@ -617,3 +617,9 @@ hv_ctl_stop(struct hv *h)
     free(ctl);
     h->ctl = NULL;
 }
+
+struct ctl_server *
+hv_ctl_server(const struct hv *h)
+{
+    return h->ctl != NULL ? h->ctl->srv : NULL;
+}

@@ -1,8 +1,8 @@
-/* fuzz_ctl_hv.c - libFuzzer target for hv-agent's control socket: one input
+/* fuzz_ctl_hv.c - libFuzzer target for hv-agent's control server: one input
  * is one client's bytes (frames and all) through common/ctl.c's server into
- * hv_ctl.c's commands, over an agent with no VNIC (its state journal
- * written nowhere, no NVE: answers that wait for one stay pending until the
- * client goes); every answer is checked (ctl_feed.c). */
+ * hv_ctl.c's commands, in process (ctl_feed.c), over an agent with no VNIC
+ * (its state journal written nowhere, no NVE: answers that wait for one
+ * stay pending until the client goes); every answer is checked. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +67,7 @@ turn(void *arg)
     hv_proto_run(h, ev_clock_ms());
 }
 
-static char path[64], state[64];
+static char state[64];
 static struct hv hv; /* large: not on the stack */
 
 /* An agent as hv.c starts one, with no VNIC. */
@@ -92,7 +92,7 @@ agent_start(struct hv *h)
     if (hv_persist_open(h, &null_io, err, sizeof(err)) < 0 ||
         hv_proto_init(h, 0x1234, HV_MAC, 1500, drop_frame, NULL, 0,
                       ev_clock_ms()) < 0 ||
-        hv_ctl_start(h, path) < 0)
+        hv_ctl_start(h, NULL) < 0) /* no socket: the client is in process */
         abort(); /* the harness's problem */
 }
 
@@ -113,15 +113,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct hv *h = &hv;
 
-    if (path[0] == '\0') {
+    if (state[0] == '\0') {
         /* formatted, as in the daemon, but not printed: millions of them */
         log_init_file("fuzz_ctl_hv", "/dev/null", 0);
-        snprintf(path, sizeof(path), "/tmp/fuzz_ctl_hv.%d.sock", (int)getpid());
         snprintf(state, sizeof(state), "/dev/shm/fuzz_ctl_hv.%d.state",
                  (int)getpid());
         agent_start(h);
     }
-    ctl_feed(h->loop, path, data, size, turn, h);
+    ctl_feed(hv_ctl_server(h), data, size, turn, h);
     /* Every input meets an agent with no VNIC: one that created some is
      * replaced (most inputs do not get that far). */
     if (h->state.count > 0) {

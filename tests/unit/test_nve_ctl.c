@@ -12,23 +12,10 @@
 
 #include "ctl.h"
 #include "nve.h"
-
-static const uint8_t HV1[6] = {0x02, 0, 0, 0, 0, 0x01};
-
-static const char *CONF =
-    "name = \"tor-ctl\"\n"
-    "port \"p0\" {\n interface = \"acc0\"\n tags = \"2-4000\"\n"
-    " reserved-tags = \"3\"\n}\n"
-    "port \"p1\" {\n interface = \"acc1\"\n tags = \"10-11\"\n"
-    " hypervisors = {\"02:00:00:00:00:01\"}\n vns = {\"blue\"}\n"
-    " max-vnics = 5\n}\n"
-    "vn \"blue\" {\n uuid = \"6a1f4c2e-0b7d-4e59-9c33-2f8e1d0a5b01\"\n"
-    " vni = 100\n flood = {\"192.0.2.9\"}\n"
-    " remote-mac \"02:00:00:aa:00:01\" { vtep = \"192.0.2.9\" }\n}\n"
-    "vn \"red\" {\n vni = 200\n}\n";
+#include "nve_fixture.h"
 
 struct fx {
-    struct nve n;
+    struct nve *n;
     int nsent;
     uint8_t last[NVDP_FRAME_MAX];
     size_t lastlen;
@@ -48,37 +35,12 @@ static int
 setup(void **state)
 {
     struct fx *x = calloc(1, sizeof(*x));
-    struct nve *n = &x->n;
-    char path[] = "/tmp/test_nve_ctl.XXXXXX";
-    int fd = mkstemp(path);
-    struct tree_sink sink;
-    struct tree_limits lim;
 
     log_init("test", 1, 0);
-    assert_int_equal(write(fd, CONF, strlen(CONF)), (ssize_t)strlen(CONF));
-    close(fd);
-    n->conf = nve_conf_load(path);
-    unlink(path);
-    assert_non_null(n->conf);
-    snprintf(n->conf_path, sizeof(n->conf_path), "/nonexistent/nve.conf");
-    snprintf(n->ctl_path, sizeof(n->ctl_path), "/tmp/x.sock");
-    n->epoch = 0xabcdef01;
-    n->fwd = fwd_new(&n->conf->fwd);
-    assert_non_null(n->fwd);
-    nve_sink(&sink, n);
-    lim = (struct tree_limits){.max_addrs = 64, .preassoc_ms = 120000};
-    assert_int_equal(tree_init(&n->tree, &sink, &lim), 0);
-    n->proto = nve_proto_new(n->conf, &n->tree, n->epoch, cap, x);
-    for (unsigned i = 0; i < n->conf->nports; i++) {
-        const struct nve_port *p = &n->conf->ports[i];
-        nve_conf_tree_port(p, &n->tree);
-        fwd_port_add(n->fwd, p->id, p->ifname);
-        nve_proto_port_up(n->proto, p->id, p->name, NULL, 1500, ev_clock_ms());
-    }
-    for (unsigned i = 0; i < n->conf->nvns; i++)
-        for (unsigned k = 0; k < n->conf->vns[i].nflood; k++)
-            fwd_flood_add(n->fwd, n->conf->vns[i].vni,
-                          n->conf->vns[i].flood[k]);
+    assert_non_null(x);
+    x->n = nve_fixture_new(NULL, cap, x);
+    assert_non_null(x->n);
+    snprintf(x->n->ctl_path, sizeof(x->n->ctl_path), "/tmp/x.sock");
     *state = x;
     return 0;
 }
@@ -87,10 +49,7 @@ static int
 teardown(void **state)
 {
     struct fx *x = *state;
-    nve_proto_free(x->n.proto);
-    tree_free(&x->n.tree);
-    fwd_free(x->n.fwd);
-    nve_conf_free(x->n.conf);
+    nve_fixture_free(x->n);
     free(x);
     return 0;
 }
@@ -99,30 +58,7 @@ teardown(void **state)
 static void
 attach(struct fx *x, uint16_t port, unsigned vnic, uint32_t vni, int pre)
 {
-    static struct nvdp_msg m;
-    static uint8_t buf[NVDP_FRAME_MAX];
-    static uint32_t txid = 1;
-    struct nvdp_writer w;
-
-    memset(&m, 0, sizeof(m));
-    m.type = pre ? NVDP_MSG_PREASSOC : NVDP_MSG_ASSOC;
-    m.txid = txid++;
-    m.has_vnic = 1;
-    m.vnic.b[0] = 0xcc;
-    m.vnic.b[15] = (uint8_t)vnic;
-    m.vn.kind = NVDP_VN_VNI;
-    m.vn.vni = vni;
-    m.naddr = 1;
-    m.addr[0].mac[0] = 0x52;
-    m.addr[0].mac[5] = (uint8_t)vnic;
-    m.addr[0].kind = NVDP_ADDR_HOST;
-    m.addr[0].family = 4;
-    m.addr[0].ip[0] = 10;
-    m.addr[0].ip[3] = (uint8_t)vnic;
-    nvdp_writer_init(&w, buf, sizeof(buf), 0x5555, 0);
-    assert_int_equal(nvdp_writer_add(&w, &m), 0);
-    nve_proto_input(x->n.proto, port, HV1, NULL, buf, nvdp_writer_finish(&w),
-                    ev_clock_ms());
+    assert_int_equal(nve_fixture_attach(x->n, port, vnic, vni, pre), 0);
 }
 
 static struct json_object *
@@ -132,7 +68,7 @@ run_ok(struct fx *x, const char *cmd, const char *args_json)
                                          : json_object_new_object();
     char err[256];
     int code = -1;
-    struct json_object *r = nve_ctl_run(&x->n, cmd, args, &code, err,
+    struct json_object *r = nve_ctl_run(x->n, cmd, args, &code, err,
                                         sizeof(err));
     if (r == NULL)
         fail_msg("%s %s: code %d: %s", cmd, args_json ? args_json : "", code,
@@ -147,7 +83,7 @@ run_err(struct fx *x, const char *cmd, const char *args_json)
     struct json_object *args = json_tokener_parse(args_json);
     char err[256];
     int code = 0;
-    struct json_object *r = nve_ctl_run(&x->n, cmd, args, &code, err,
+    struct json_object *r = nve_ctl_run(x->n, cmd, args, &code, err,
                                         sizeof(err));
     assert_null(r);
     assert_true(strlen(err) > 0);
@@ -382,7 +318,7 @@ test_disconnect(void **state)
     r = run_ok(x, "disconnect", "{\"port\": \"p0\", \"vn\": \"blue\"}");
     assert_int_equal(i_of(r, "withdrawn"), 1);
     json_object_put(r);
-    assert_int_equal(x->n.tree.nvnic, 0);
+    assert_int_equal(x->n->tree.nvnic, 0);
     /* nothing left: still OK without a vnic/hv filter */
     r = run_ok(x, "disconnect", "{\"port\": \"p0\", \"vn\": \"blue\"}");
     assert_int_equal(i_of(r, "withdrawn"), 0);
@@ -398,7 +334,7 @@ expect_usage(struct fx *x, const char *cmd, const char *args_json,
     char err[256];
     int code = 0;
 
-    assert_null(nve_ctl_run(&x->n, cmd, args, &code, err, sizeof(err)));
+    assert_null(nve_ctl_run(x->n, cmd, args, &code, err, sizeof(err)));
     if (code != CTL_E_USAGE || strstr(err, words) == NULL)
         fail_msg("%s %s: code %d \"%s\", wanted \"%s\"", cmd, args_json,
                  code, err, words);
@@ -430,18 +366,18 @@ test_arguments_checked(void **state)
              "\"reason\": \"%0256d\"}", 0);
     expect_usage(x, "disconnect", reason, "must be at most 255 bytes long");
     /* nothing was withdrawn by any of these */
-    assert_int_equal(x->n.tree.nvnic, 1);
+    assert_int_equal(x->n->tree.nvnic, 1);
 }
 
 static void
 test_reload_refused_and_unknown(void **state)
 {
     struct fx *x = *state;
-    struct nve_conf *before = x->n.conf;
+    struct nve_conf *before = x->n->conf;
 
     assert_int_equal(run_err(x, "reload", "{}"), CTL_E_FAILED);
-    assert_ptr_equal(x->n.conf, before);
-    assert_int_equal(x->n.reload_failures, 1);
+    assert_ptr_equal(x->n->conf, before);
+    assert_int_equal(x->n->reload_failures, 1);
     assert_int_equal(run_err(x, "bogus", "{}"), CTL_E_USAGE);
     /* every command in the socket table has a runner */
     for (const struct ctl_cmd *c = nve_ctl_table(); c->name; c++)
