@@ -1,7 +1,7 @@
 /* test_ctl.c - the control socket for real: a server on an event loop in a
  * thread, the client API in the test thread; framing, pipelining, deferred
  * answers out of order, oversize, watch, slow clients, connection limits,
- * idle clients, the socket's mode and group. */
+ * idle clients, the socket's mode and group; in-process clients. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -1035,6 +1035,165 @@ test_stale_socket_and_busy_path(void **st)
     ev_loop_free(l);
 }
 
+/* ---- in-process clients ----------------------------------------------------- */
+/* A server without a socket and a loop that never runs: everything below
+ * happens inside ctl_local_write and ctl_local_read. */
+
+/* Writes all of buf (the server takes it all: nothing here pauses it). */
+static void
+local_put(struct ctl_sconn *c, const void *buf, size_t len)
+{
+    assert_int_equal(ctl_local_write(c, buf, len), len);
+}
+
+/* A framed request. */
+static void
+local_req(struct ctl_sconn *c, const char *js)
+{
+    unsigned char h[4];
+
+    ctl_frame_hdr(h, strlen(js));
+    local_put(c, h, 4);
+    local_put(c, js, strlen(js));
+}
+
+/* The next whole message, read max bytes at a time (NULL: none queued). */
+static struct json_object *
+local_msg(struct ctl_sconn *c, size_t max)
+{
+    static unsigned char buf[4 * 1024 * 1024];
+    static size_t have;
+    size_t len;
+    struct json_object *o;
+
+    for (;;) {
+        if (have >= 4) {
+            assert_int_equal(ctl_frame_len(buf, CTL_RESP_MAX, &len), 0);
+            if (have - 4 >= len) {
+                o = ctl_json_parse((const char *)buf + 4, len);
+                assert_non_null(o);
+                memmove(buf, buf + 4 + len, have - 4 - len);
+                have -= 4 + len;
+                return o;
+            }
+        }
+        assert_true(have + max <= sizeof(buf));
+        ssize_t n = ctl_local_read(c, buf + have, max);
+        if (n <= 0) {
+            assert_int_equal(have, 0); /* no frame cut short */
+            return NULL;
+        }
+        have += (size_t)n;
+    }
+}
+
+static void
+test_local_clients(void **st)
+{
+    struct srv v = {0};
+    struct ctl_opts o;
+    struct ctl_sconn *a, *b, *c;
+    struct json_object *r, *x;
+    unsigned char h[4];
+
+    (void)st;
+    ctl_opts_default(&o);
+    o.max_conns = 2;
+    v.l = ev_loop_new();
+    v.s = ctl_server_new(v.l, NULL, &o, table, &v);
+    assert_non_null(v.s);
+    a = ctl_local_open(v.s);
+    b = ctl_local_open(v.s);
+    assert_non_null(a);
+    assert_non_null(b);
+    /* the connection limit counts them */
+    assert_null(ctl_local_open(v.s));
+    assert_int_equal(errno, EMFILE);
+    assert_int_equal(ctl_server_stats(v.s)->refused, 1);
+
+    /* a request in pieces: nothing until its last byte */
+    const char *echo = "{\"cmd\":\"echo\",\"id\":7,\"args\":{\"k\":1}}";
+    ctl_frame_hdr(h, strlen(echo));
+    local_put(a, h, 3);
+    assert_int_equal(ctl_local_read(a, h, 4), -1);
+    assert_int_equal(errno, EAGAIN);
+    local_put(a, h + 3, 1);
+    local_put(a, echo, 10);
+    assert_null(local_msg(a, 64));
+    local_put(a, echo + 10, strlen(echo) - 10);
+    r = local_msg(a, 5); /* read in small pieces */
+    assert_true(is_ok(r));
+    assert_int_equal(get_int(r, "id"), 7);
+    assert_true(json_object_object_get_ex(r, "result", &x));
+    assert_int_equal(get_int(x, "k"), 1);
+    json_object_put(r);
+
+    /* a deferred answer waits in the queue; another client releases it */
+    local_req(a, "{\"cmd\":\"defer\",\"id\":1}");
+    local_req(a, "{\"cmd\":\"echo\",\"id\":2}");
+    r = local_msg(a, 4096);
+    assert_int_equal(get_int(r, "id"), 2);
+    json_object_put(r);
+    assert_null(local_msg(a, 4096));
+    local_req(b, "{\"cmd\":\"flush\",\"id\":3}");
+    r = local_msg(b, 4096);
+    assert_int_equal(get_int(r, "id"), 3);
+    json_object_put(r);
+    r = local_msg(a, 4096);
+    assert_int_equal(get_int(r, "id"), 1);
+    json_object_put(r);
+
+    /* answers past the pause mark: the requests behind them wait until
+     * the client reads, then are dispatched */
+    const char *reqs[] = {"{\"cmd\":\"big\",\"args\":{\"kib\":700},\"id\":10}",
+                          "{\"cmd\":\"big\",\"args\":{\"kib\":700},\"id\":11}",
+                          "{\"cmd\":\"echo\",\"id\":12}"};
+    unsigned char burst[256];
+    size_t blen = 0;
+    for (int i = 0; i < 3; i++) {
+        ctl_frame_hdr(burst + blen, strlen(reqs[i]));
+        memcpy(burst + blen + 4, reqs[i], strlen(reqs[i]));
+        blen += 4 + strlen(reqs[i]);
+    }
+    local_put(a, burst, blen); /* one write, as a socket's recv */
+    assert_int_equal(ctl_local_write(a, h, 4), 0); /* paused */
+    for (int id = 10; id <= 12; id++) {
+        r = local_msg(a, 65536);
+        assert_non_null(r);
+        assert_int_equal(get_int(r, "id"), id);
+        json_object_put(r);
+    }
+
+    /* the client goes: its deferred request's owner is told */
+    local_req(b, "{\"cmd\":\"defer\",\"id\":4}");
+    assert_int_equal(v.ndeferred, 1);
+    ctl_local_close(b);
+    assert_int_equal(v.closed_deferred, 1);
+    assert_int_equal(ctl_server_nconns(v.s), 1);
+
+    /* oversize: answered, then closed by the server */
+    c = ctl_local_open(v.s);
+    assert_non_null(c);
+    ctl_frame_hdr(h, CTL_REQ_MAX + 1);
+    local_put(c, h, 4);
+    r = local_msg(c, 4096);
+    assert_false(is_ok(r));
+    assert_int_equal(get_int(r, "code"), CTL_E_USAGE);
+    json_object_put(r);
+    assert_int_equal(ctl_local_read(c, h, 4), 0);
+    assert_int_equal(ctl_local_write(c, h, 4), 0);
+    assert_int_equal(ctl_server_nconns(v.s), 1);
+    ctl_local_close(c); /* after the server closed it */
+
+    /* the server goes first: the client's handle stays until it closes */
+    local_req(a, "{\"cmd\":\"defer\",\"id\":5}");
+    ctl_server_free(v.s);
+    assert_int_equal(v.closed_deferred, 2);
+    assert_int_equal(ctl_local_read(a, h, 4), 0);
+    ctl_local_close(a);
+    ev_loop_free(v.l);
+}
+
 int
 main(void)
 {
@@ -1043,6 +1202,7 @@ main(void)
         cmocka_unit_test(test_json_parse_bounds),
         cmocka_unit_test(test_stale_socket_and_busy_path),
         cmocka_unit_test(test_socket_group),
+        cmocka_unit_test(test_local_clients),
         cmocka_unit_test_setup_teardown(test_roundtrip_and_errors, srv_start,
                                         srv_stop),
         cmocka_unit_test_setup_teardown(test_pipelining_deferred_out_of_order,
