@@ -35,9 +35,9 @@ state)
     me=run-fuzz-state fuzzer=fuzz_state seeds='tests/fuzz/corpus-state/*'
     max_len=16384 dflt_seconds=10 ;;
 ctl-hv|ctl-nve)
-    # A control socket client's byte stream (4-byte length + JSON frames)
-    # into hv-agent's or nve-agent's commands; the seeds are framed
-    # requests of every command, the dictionary their words.
+    # A control client's byte stream (4-byte length + JSON frames) into
+    # hv-agent's or nve-agent's commands, in process (ctl_feed.c); the seeds
+    # are framed requests of every command, the dictionary their words.
     me=run-fuzz-$target fuzzer=fuzz_${target%-*}_${target#*-}
     seeds="tests/fuzz/corpus-$target/*" dict=tests/fuzz/ctl.dict
     max_len=70000 dflt_seconds=10 ;;
