@@ -528,8 +528,10 @@ cmd_watch(struct ctl_conn *c, struct json_object *o, void *arg)
 
     if (no_args(c, o) < 0)
         return;
+    /* a second "watch" of one client: its handle is new (one per request),
+     * its connection is not (ctl.h) */
     LIST_FOREACH(x, &ctl->watchers, entry)
-        if (x->c == c) {
+        if (ctl_conn_id(x->c) == ctl_conn_id(c)) {
             ctl_reply_ok(c, NULL);
             return;
         }
