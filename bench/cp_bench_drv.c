@@ -1,16 +1,23 @@
 /* cp_bench_drv.c - the control-plane benchmark's load generator: pipelines
  * N vnic-attach requests (with wait_ms) on hv-agent's control socket, or
  * with -D the N vnic-detach requests of the same VNICs, and prints
- * throughput and per-request latency as key=value figures. */
+ * throughput and per-request latency as key=value figures. It stands for
+ * many clients each with a request outstanding, and its CPU is counted in
+ * the scale bench's figures: the requests that fit the window leave in one
+ * write, answers are read in as large reads as the socket gives, and each
+ * answer is parsed whole (json-c, one tokener) and checked by its id. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,12 +26,20 @@
 struct drv {
     const char *sock;
     const char *vn;
+    const char *gate; /* -g: a FIFO opened before the first request */
     long n, window, offset;
     int wait_ms, timeout_ms, verbose, detach;
     uint64_t *sent_ns; /* per request index */
     double *lat_ms;
     uint64_t *done_ns; /* answer k (in arrival order) came then */
+    uint64_t now_ns;   /* when the answers being read came */
     long nlat, ok, failed;
+    char vn_json[160];   /* the VN as a JSON string */
+    unsigned char *out;  /* framed requests not written yet */
+    size_t outlen, outcap;
+    unsigned char *in;   /* answers read, in[0..inlen) */
+    size_t inlen, incap;
+    struct json_tokener *tok;
 };
 
 static uint64_t
@@ -37,37 +52,48 @@ now_ns(void)
 }
 
 /* VNIC i: a UUID, a locally administered MAC and an IPv4 address, all
- * unique for i < 2^24 and reproducible (the script can detach them). */
-static struct json_object *
-vnic_req(const struct drv *d, long i)
+ * unique for i < 2^24 and reproducible (the script can detach them). Its
+ * request, framed, is appended to d->out: formatted in place rather than
+ * built of json-c objects, since the driver's CPU is counted in the
+ * figures (the same members as a json-c request; the VN, the one string
+ * from outside, was escaped once by json-c, d->vn_json). */
+static int
+vnic_req(struct drv *d, long i)
 {
-    struct json_object *r = json_object_new_object(),
-                       *a = json_object_new_object(),
-                       *ips = json_object_new_array();
     long k = i + d->offset;
-    char uuid[40], mac[20], ip[20];
+    unsigned char *p;
+    int len;
 
-    snprintf(uuid, sizeof(uuid), "00000000-0000-4000-8000-%012lx", k);
-    snprintf(mac, sizeof(mac), "52:54:%02lx:%02lx:%02lx:%02lx",
-             (k >> 24) & 255, (k >> 16) & 255, (k >> 8) & 255, k & 255);
-    snprintf(ip, sizeof(ip), "10.%ld.%ld.%ld", (k >> 16) & 255,
-             (k >> 8) & 255, k & 255);
-    json_object_object_add(a, "vnic", json_object_new_string(uuid));
-    json_object_object_add(a, "wait_ms", json_object_new_int(d->wait_ms));
-    json_object_object_add(r, "id", json_object_new_int64(i));
-    if (d->detach) {
-        json_object_put(ips);
-        json_object_object_add(r, "cmd", json_object_new_string("vnic-detach"));
-        json_object_object_add(r, "args", a);
-        return r;
+    if (d->outlen + 4 + 512 > d->outcap) {
+        size_t cap = d->outcap ? d->outcap * 2 : 65536;
+        unsigned char *o = realloc(d->out, cap);
+        if (o == NULL)
+            return -1;
+        d->out = o;
+        d->outcap = cap;
     }
-    json_object_array_add(ips, json_object_new_string(ip));
-    json_object_object_add(a, "vn", json_object_new_string(d->vn));
-    json_object_object_add(a, "mac", json_object_new_string(mac));
-    json_object_object_add(a, "ips", ips);
-    json_object_object_add(r, "cmd", json_object_new_string("vnic-attach"));
-    json_object_object_add(r, "args", a);
-    return r;
+    p = d->out + d->outlen + 4;
+    if (d->detach)
+        len = snprintf((char *)p, 512,
+                       "{\"id\":%ld,\"cmd\":\"vnic-detach\",\"args\":{"
+                       "\"vnic\":\"00000000-0000-4000-8000-%012lx\","
+                       "\"wait_ms\":%d}}",
+                       i, k, d->wait_ms);
+    else
+        len = snprintf((char *)p, 512,
+                       "{\"id\":%ld,\"cmd\":\"vnic-attach\",\"args\":{"
+                       "\"vnic\":\"00000000-0000-4000-8000-%012lx\","
+                       "\"wait_ms\":%d,\"vn\":%s,"
+                       "\"mac\":\"52:54:%02lx:%02lx:%02lx:%02lx\","
+                       "\"ips\":[\"10.%ld.%ld.%ld\"]}}",
+                       i, k, d->wait_ms, d->vn_json, (k >> 24) & 255,
+                       (k >> 16) & 255, (k >> 8) & 255, k & 255,
+                       (k >> 16) & 255, (k >> 8) & 255, k & 255);
+    if (len < 0 || len >= 512)
+        return -1;
+    ctl_frame_hdr(d->out + d->outlen, (size_t)len);
+    d->outlen += 4 + (size_t)len;
+    return 0;
 }
 
 static int
@@ -102,7 +128,7 @@ take_answer(struct drv *d, struct json_object *m)
     i = (long)json_object_get_int64(id);
     if (i < 0 || i >= d->n || d->sent_ns[i] == 0)
         return -1;
-    d->done_ns[d->nlat] = now_ns();
+    d->done_ns[d->nlat] = d->now_ns;
     d->lat_ms[d->nlat] = (double)(d->done_ns[d->nlat] - d->sent_ns[i]) / 1e6;
     d->nlat++;
     d->sent_ns[i] = 0;
@@ -120,12 +146,127 @@ take_answer(struct drv *d, struct json_object *m)
     return 0;
 }
 
+/* Writes all of buf, waiting for room at most timeout_ms at a time. */
+static int
+write_all(int fd, const unsigned char *buf, size_t len, int timeout_ms)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            if (poll(&p, 1, timeout_ms) == 0) {
+                errno = ETIMEDOUT;
+                return -1;
+            }
+            continue;
+        }
+        if (n < 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Parses the n bytes of one answer frame (exactly one JSON document) and
+ * takes it if it answers one of ours. -1 if it is not JSON. */
+static int
+parse_answer(struct drv *d, const char *buf, size_t n)
+{
+    struct json_object *m;
+    size_t end;
+    int rc;
+
+    json_tokener_reset(d->tok);
+    m = json_tokener_parse_ex(d->tok, buf, (int)n);
+    if (m == NULL || json_tokener_get_error(d->tok) != json_tokener_success) {
+        json_object_put(m);
+        return -1;
+    }
+    for (end = json_tokener_get_parse_end(d->tok); end < n; end++)
+        if (buf[end] != ' ' && buf[end] != '\n')
+            break;
+    rc = end == n ? 0 : -1;
+    if (rc == 0)
+        (void)take_answer(d, m); /* not ours (no id of ours): skipped */
+    json_object_put(m);
+    return rc;
+}
+
+/* Waits for answers, reads what the socket has and takes every complete
+ * one. The number of requests answered, or -1 (errno). */
+static long
+read_answers(struct drv *d, int fd)
+{
+    size_t off = 0, len;
+    long before = d->nlat;
+    ssize_t n;
+
+    if (d->incap - d->inlen < 65536) {
+        size_t cap = d->incap ? d->incap * 2 : 262144;
+        unsigned char *p = realloc(d->in, cap);
+        if (p == NULL)
+            return -1;
+        d->in = p;
+        d->incap = cap;
+    }
+    for (;;) {
+        n = recv(fd, d->in + d->inlen, d->incap - d->inlen, MSG_DONTWAIT);
+        if (n > 0)
+            break;
+        if (n == 0) {
+            errno = ECONNRESET; /* the daemon went away */
+            return -1;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return -1;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = poll(&p, 1, d->timeout_ms);
+        if (r == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        if (r < 0 && errno != EINTR)
+            return -1;
+    }
+    d->inlen += (size_t)n;
+    d->now_ns = now_ns();
+    while (d->inlen - off >= 4) {
+        if (ctl_frame_len(d->in + off, CTL_RESP_MAX, &len) < 0) {
+            errno = EMSGSIZE;
+            return -1;
+        }
+        if (d->inlen - off - 4 < len) {
+            if (4 + len > d->incap) { /* one answer larger than the buffer */
+                unsigned char *p = realloc(d->in, 4 + len + 65536);
+                if (p == NULL)
+                    return -1;
+                d->in = p;
+                d->incap = 4 + len + 65536;
+            }
+            break;
+        }
+        if (parse_answer(d, (const char *)d->in + off + 4, len) < 0) {
+            errno = EPROTO;
+            return -1;
+        }
+        off += 4 + len;
+    }
+    memmove(d->in, d->in + off, d->inlen - off);
+    d->inlen -= off;
+    return d->nlat - before;
+}
+
 static void
 usage(void)
 {
     fprintf(stderr,
             "usage: cp_bench_drv -s SOCKET -n N [-v VN] [-w WINDOW] "
-            "[-W WAIT_MS] [-o OFFSET] [-t TIMEOUT_MS] [-D]\n");
+            "[-W WAIT_MS] [-o OFFSET] [-t TIMEOUT_MS] [-g FIFO] [-D]\n");
     exit(2);
 }
 
@@ -139,7 +280,7 @@ main(int argc, char **argv)
     struct rusage ru;
     int c, fd;
 
-    while ((c = getopt(argc, argv, "s:n:v:w:W:o:t:VD")) != -1) {
+    while ((c = getopt(argc, argv, "s:n:v:w:W:o:t:g:VD")) != -1) {
         switch (c) {
         case 's': d.sock = optarg; break;
         case 'n': d.n = atol(optarg); break;
@@ -148,6 +289,7 @@ main(int argc, char **argv)
         case 'W': d.wait_ms = atoi(optarg); break;
         case 'o': d.offset = atol(optarg); break;
         case 't': d.timeout_ms = atoi(optarg); break;
+        case 'g': d.gate = optarg; break;
         case 'V': d.verbose = 1; break;
         case 'D': d.detach = 1; break;
         default: usage();
@@ -162,33 +304,61 @@ main(int argc, char **argv)
         fprintf(stderr, "cp_bench_drv: out of memory\n");
         return 1;
     }
+    if (strlen(d.vn) > 64) {
+        fprintf(stderr, "cp_bench_drv: -v: VN name too long\n");
+        return 2;
+    }
+    {
+        struct json_object *v = json_object_new_string(d.vn);
+        snprintf(d.vn_json, sizeof(d.vn_json), "%s",
+                 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+        json_object_put(v);
+    }
+    if ((d.tok = json_tokener_new_ex(32)) == NULL) {
+        fprintf(stderr, "cp_bench_drv: out of memory\n");
+        return 1;
+    }
     if ((fd = ctl_client_connect(d.sock)) < 0) {
         fprintf(stderr, "cp_bench_drv: %s: %s\n", d.sock, strerror(errno));
         return 3;
     }
+    /* connected: wait at the gate (its open returns when the script opens
+     * the FIFO for writing), so that many drivers start together */
+    if (d.gate != NULL) {
+        int g = open(d.gate, O_RDONLY);
+        if (g < 0) {
+            fprintf(stderr, "cp_bench_drv: %s: %s\n", d.gate, strerror(errno));
+            return 3;
+        }
+        close(g);
+    }
     t0 = now_ns();
     while (d.nlat < d.n) {
         /* Keep the pipe full: the agent batches what is waiting. */
-        while (next < d.n && inflight < d.window) {
-            struct json_object *r = vnic_req(&d, next);
-            d.sent_ns[next] = now_ns();
-            if (ctl_client_send(fd, r) < 0) {
+        if (next < d.n && inflight < d.window) {
+            uint64_t t = now_ns();
+            while (next < d.n && inflight < d.window) {
+                if (vnic_req(&d, next) < 0) {
+                    fprintf(stderr, "cp_bench_drv: out of memory\n");
+                    return 1;
+                }
+                d.sent_ns[next] = t;
+                next++;
+                inflight++;
+            }
+            if (write_all(fd, d.out, d.outlen, d.timeout_ms) < 0) {
                 fprintf(stderr, "cp_bench_drv: send: %s\n", strerror(errno));
                 return 1;
             }
-            json_object_put(r);
-            next++;
-            inflight++;
+            d.outlen = 0;
         }
-        struct json_object *m;
-        if (ctl_client_recv(fd, &m, d.timeout_ms) < 0) {
+        long got = read_answers(&d, fd);
+        if (got < 0) {
             fprintf(stderr, "cp_bench_drv: %ld of %ld answered: %s\n", d.nlat,
                     d.n, strerror(errno));
             return 4;
         }
-        if (take_answer(&d, m) == 0)
-            inflight--;
-        json_object_put(m);
+        inflight -= got;
     }
     t1 = now_ns();
     close(fd);
@@ -212,6 +382,9 @@ main(int argc, char **argv)
            (double)d.done_ns[(d.nlat - 1) / 2] / 1e6,
            (double)d.done_ns[(d.nlat - 1) * 9 / 10] / 1e6,
            (double)d.done_ns[d.nlat - 1] / 1e6);
+    json_tokener_free(d.tok);
+    free(d.in);
+    free(d.out);
     free(d.done_ns);
     free(d.sent_ns);
     free(d.lat_ms);

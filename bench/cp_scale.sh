@@ -10,8 +10,8 @@
 # every VNIC again, each with the tag it had), and one hv-agent tops up to
 # 10,000 VNICs and is restarted (the same). Prints figures; not a pass/fail
 # test. Needs root. bench/cp_bench.sh -H runs it. CPS_PERF=FILE records
-# nve-agent during the largest step, CPS_PERF_RESTART=FILE the machine
-# during nve-agent's restart (perf).
+# the machine during the largest step, CPS_PERF_RESTART=FILE during
+# nve-agent's restart (perf).
 #
 # usage: bench/cp_scale.sh [-b BUILD_DIR] [-H HYPERVISORS] [-n "1000 10000 100000"]
 #                          [-w WINDOW] [-i IDLE_S] [-r HV_RESTART_N] [-R RATE]
@@ -134,7 +134,12 @@ hv_sum() { # COUNTER
 declare -A HAVE
 for j in $(seq "$NHV"); do HAVE[$j]=0; done
 burst() {
-    local op=$1 per=${2:-0} j t0 t1 pids=() args
+    local op=$1 per=${2:-0} j t0 t1 pids=() args gate=$NT_DIR/gate
+    # the drivers connect, then wait at the gate (a FIFO) until all are
+    # started: the clock runs from the gate's opening, not from the first
+    # driver's start while 39 others are still starting
+    rm -f "$gate"
+    mkfifo "$gate"
     for j in $(seq "$NHV"); do
         case $op in
         attach) args=(-n "$per" -o $((j * 200000 + HAVE[$j]))) ;;
@@ -143,13 +148,29 @@ burst() {
         esac
         [ "${args[1]}" -gt 0 ] || continue
         "$BUILD/bench/cp_bench_drv" -s "$NT_DIR/hv$j.sock" -w "$WINDOW" \
-            -v "${VNS[$((j % 4))]}" "${args[@]}" >"$NT_DIR/drv$j.out" 2>&1 &
+            -g "$gate" -v "${VNS[$((j % 4))]}" "${args[@]}" >"$NT_DIR/drv$j.out" 2>&1 &
         pids+=("$!")
     done
+    # every driver blocked in its open() of the gate (openat, 257 on
+    # x86-64; 10 s at most), then the gate opens; it stays open until all
+    # are done, so that a driver late at the gate does not wait for ever
+    local waited=0 blocked sc rest
+    while [ "$waited" -lt 1000 ]; do
+        blocked=0
+        for j in "${pids[@]}"; do
+            read -r sc rest <"/proc/$j/syscall" 2>/dev/null && [ "$sc" = 257 ] && blocked=$((blocked + 1))
+        done
+        [ "$blocked" -lt "${#pids[@]}" ] || break
+        sleep 0.01
+        waited=$((waited + 1))
+    done
     t0=$EPOCHREALTIME
+    exec 9<>"$gate" # read-write: opens at once (Linux), counts as a writer
     B_FAILED=0
     for j in "${pids[@]}"; do wait "$j" || B_FAILED=$((B_FAILED + 1)); done
     t1=$EPOCHREALTIME
+    exec 9>&-
+    rm -f "$gate"
     B_MS=$(( (${t1/./} - ${t0/./}) / 1000 ))
     B_P99=$(cat "$NT_DIR"/drv*.out | sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' | sort -n | tail -1)
     # the drivers' CPU, all together (ms)
@@ -173,13 +194,11 @@ hv_ticks() { local j s=0; for j in $(seq "$NHV"); do s=$((s + $(cpu_ticks "$(nt_
 for L in $LEVELS; do
     per=$(( (L - prev) / NHV ))
     c0=$(cpu_ticks "$NVE_PID") h0=$(hv_ticks)
-    # CPS_PERF=FILE: perf record of nve-agent (FILE) and of hv1
-    # (FILE.hv1) during the largest step
+    # CPS_PERF=FILE: perf record of the whole machine during the largest
+    # step (nve-agent, the hv-agents and the drivers: perf report --comm)
     if [ -n "${CPS_PERF:-}" ] && [ "$L" = "${LEVELS##* }" ]; then
-        perf record -q -F 999 -g -o "$CPS_PERF" -p "$NVE_PID" 2>/dev/null &
+        perf record -q -F 999 -a -g -o "$CPS_PERF" 2>/dev/null &
         PERF_PID=$!
-        perf record -q -F 999 -g -o "$CPS_PERF.hv1" -p "$(nt_pid hv1)" 2>/dev/null &
-        PERF_PID="$PERF_PID $!"
     fi
     burst attach "$per"
     if [ -n "${PERF_PID:-}" ]; then kill -INT $PERF_PID; wait $PERF_PID; PERF_PID=; fi

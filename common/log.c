@@ -22,7 +22,30 @@ static struct {
     int inited;
     FILE *file;         /* log_init_file: instead of syslog/stderr */
     char ident[32];
-} log_st = {1, 0, 0, 0, NULL, ""};
+    /* log_batch: info and debug lines to stderr wait here for log_flush()
+     * (or a warning, or a full buffer), in order */
+    int batch;
+    size_t held;
+    char hold[16384];
+} log_st = {1, 0, 0, 0, NULL, "", 0, 0, ""};
+
+/* Writes the held lines, in one write. */
+void
+log_flush(void)
+{
+    if (log_st.held > 0) {
+        (void)!write(STDERR_FILENO, log_st.hold, log_st.held);
+        log_st.held = 0;
+    }
+}
+
+void
+log_batch(int on)
+{
+    if (!on)
+        log_flush();
+    log_st.batch = on;
+}
 
 /* Under a systemd unit (-d), stderr is a stream to the journal, named by
  * JOURNAL_STREAM: a line that starts with "<N>" keeps its priority there
@@ -107,7 +130,15 @@ log_vwrite(int pri, const char *fmt, va_list ap)
          * formatted it a second time, byte by byte, per info line */
         len = strlen(buf);
         buf[len++] = '\n';
-        (void)!write(STDERR_FILENO, buf, len);
+        if (log_st.batch && pri >= LOG_INFO) {
+            if (log_st.held + len > sizeof(log_st.hold))
+                log_flush();
+            memcpy(log_st.hold + log_st.held, buf, len);
+            log_st.held += len;
+        } else {
+            log_flush(); /* what came before it first */
+            (void)!write(STDERR_FILENO, buf, len);
+        }
     } else {
         syslog(pri, "%s", buf);
     }

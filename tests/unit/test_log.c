@@ -255,6 +255,55 @@ test_journal_priorities(void **st)
     assert_null(strstr(out, ">plain warning"));
 }
 
+/* Batched: info lines wait for log_flush(), a warning writes what was held
+ * first and then itself, nothing is lost or reordered, and a buffer's worth
+ * of lines leaves without a flush. */
+static void
+batched(void *arg)
+{
+    const char **seen = arg;
+    char big[1000];
+
+    log_batch(1);
+    log_info("held %d", 1);
+    log_info("held %d", 2);
+    /* nothing written yet: stderr is the capture file */
+    seen[0] = lseek(2, 0, SEEK_CUR) == 0 ? "empty" : "written";
+    log_warnx("urgent");
+    log_info("held %d", 3);
+    log_flush();
+    log_info("held %d", 4);
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    for (int i = 0; i < 40; i++) /* 40 KB: more than the buffer holds */
+        log_info("%s", big);
+    seen[1] = lseek(2, 0, SEEK_CUR) > 16384 ? "spilled" : "held";
+    log_info("held %d", 5);
+    log_batch(0); /* writes the rest */
+    /* every byte: 5 "held N" lines, "urgent", 40 lines of 1,000 */
+    seen[2] = lseek(2, 0, SEEK_CUR) == 5 * 7 + 7 + 40 * 1000 ? "all" : "lost";
+}
+
+static void
+test_batch(void **st)
+{
+    const char *seen[3] = {NULL, NULL, NULL}, *out, *a, *b, *c;
+
+    (void)st;
+    log_init("test_log", 1, 0);
+    out = capture(batched, seen);
+    assert_string_equal(seen[0], "empty");
+    assert_string_equal(seen[1], "spilled");
+    assert_string_equal(seen[2], "all");
+    a = strstr(out, "held 1\nheld 2\nurgent\n");
+    b = strstr(out, "held 3\n");
+    c = strstr(out, "held 4\n");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    assert_true(a < b && b < c);
+}
+
 int
 main(void)
 {
@@ -266,6 +315,7 @@ main(void)
         cmocka_unit_test(test_ratelimit_lines),
         cmocka_unit_test(test_sanitised),
         cmocka_unit_test(test_journal_priorities),
+        cmocka_unit_test(test_batch),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }
