@@ -153,15 +153,13 @@ static enum hv_want_err
 want_assoc(struct hv *h, const struct hv_want_req *r, struct hv_vnic **vp,
            char *err, size_t errlen)
 {
-    struct want_assoc *a = malloc(sizeof(*a));
+    struct want_assoc wa, *a = &wa; /* on the stack, as in fits_frame */
     struct hv_vnic *v;
     enum hv_want_err e;
     const char *was;
     char u[NVDP_UUID_STRLEN], m[NVDP_MAC_STRLEN], vn[128];
     int created = 0, same, retry;
 
-    if (a == NULL)
-        return fail(HV_WANT_E_NOMEM, err, errlen, "out of memory");
     if ((e = check_assoc(h, r, a, err, errlen)) != HV_WANT_OK)
         goto out;
     if ((v = hv_state_find(&h->state, &r->uuid)) == NULL) {
@@ -217,7 +215,6 @@ want_assoc(struct hv *h, const struct hv_want_req *r, struct hv_vnic **vp,
     changed(h, v, 1);
     *vp = v;
 out:
-    free(a);
     return e;
 }
 
