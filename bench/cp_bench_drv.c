@@ -34,7 +34,7 @@ struct drv {
     uint64_t *done_ns; /* answer k (in arrival order) came then */
     uint64_t now_ns;   /* when the answers being read came */
     long nlat, ok, failed;
-    char vn_json[160];   /* the VN as a JSON string */
+    char vn_json[400];   /* the VN as a JSON string (64 characters, escaped) */
     unsigned char *out;  /* framed requests not written yet */
     size_t outlen, outcap;
     unsigned char *in;   /* answers read, in[0..inlen) */
@@ -64,7 +64,7 @@ vnic_req(struct drv *d, long i)
     unsigned char *p;
     int len;
 
-    if (d->outlen + 4 + 512 > d->outcap) {
+    if (d->outlen + 4 + 1024 > d->outcap) {
         size_t cap = d->outcap ? d->outcap * 2 : 65536;
         unsigned char *o = realloc(d->out, cap);
         if (o == NULL)
@@ -74,13 +74,13 @@ vnic_req(struct drv *d, long i)
     }
     p = d->out + d->outlen + 4;
     if (d->detach)
-        len = snprintf((char *)p, 512,
+        len = snprintf((char *)p, 1024,
                        "{\"id\":%ld,\"cmd\":\"vnic-detach\",\"args\":{"
                        "\"vnic\":\"00000000-0000-4000-8000-%012lx\","
                        "\"wait_ms\":%d}}",
                        i, k, d->wait_ms);
     else
-        len = snprintf((char *)p, 512,
+        len = snprintf((char *)p, 1024,
                        "{\"id\":%ld,\"cmd\":\"vnic-attach\",\"args\":{"
                        "\"vnic\":\"00000000-0000-4000-8000-%012lx\","
                        "\"wait_ms\":%d,\"vn\":%s,"
@@ -89,7 +89,7 @@ vnic_req(struct drv *d, long i)
                        i, k, d->wait_ms, d->vn_json, (k >> 24) & 255,
                        (k >> 16) & 255, (k >> 8) & 255, k & 255,
                        (k >> 16) & 255, (k >> 8) & 255, k & 255);
-    if (len < 0 || len >= 512)
+    if (len < 0 || len >= 1024)
         return -1;
     ctl_frame_hdr(d->out + d->outlen, (size_t)len);
     d->outlen += 4 + (size_t)len;

@@ -15,15 +15,15 @@ void log_init(const char *ident, int to_stderr, int verbose);
  * logging is left as it was. */
 int log_init_file(const char *ident, const char *path, int verbose);
 void log_setverbose(int verbose);
+int log_getverbose(void);
 /* With batching on, info and debug lines to stderr are held and written
  * together by log_flush() (a daemon calls it once per loop turn: a burst of
- * requests logs a line each, and a write each cost as much as the request),
- * when the buffer is full, or before a warning, which is written at once;
+ * requests logs a line or two each, and a system call per line was a good
+ * part of a request's CPU), when the buffer is full, or before a warning, which is written at once;
  * syslog and log_init_file lines are never held. log_batch(0) writes what
  * is held. */
 void log_batch(int on);
 void log_flush(void);
-int log_getverbose(void);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* + strerror(errno) */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
