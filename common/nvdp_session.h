@@ -44,6 +44,7 @@ struct nvdp_counters {
     uint64_t withdraws_unsent, bad_direction;
     /* bounded state (spec 15, 16): both daemons', then nve-agent's */
     uint64_t rx_rate_limited, hello_suppressed, resyncs_deferred;
+    uint64_t rx_resync_credit; /* nve-agent: spec 10.2 */
     uint64_t peers_evicted, limit_vnics, limit_port_vnics, limit_hv_vnics;
     uint64_t limit_vnic_addrs, limit_hv_addrs, limit_preassoc, limit_share;
     uint64_t limit_port_addrs, limit_port_share;

@@ -284,6 +284,11 @@ nve_peer_request_ok(struct nve_proto *p, struct nve_peer *e, uint64_t now)
 
     if (tbucket_take(&e->rq, now))
         return 1;
+    if (e->resyncing && e->credit > 0) {
+        e->credit--;
+        NVE_COUNT(p, e, e->port, rx_resync_credit);
+        return 1;
+    }
     /* dropped like a lost frame: the sender's retransmission comes back
      * when the bucket has refilled; an answer would send at the flood's
      * rate (spec 10.3, 15) */
@@ -342,6 +347,7 @@ nve_peer_epoch(struct nve_proto *p, struct nve_peer *e, uint32_t epoch)
                  epoch);
     NVE_COUNT(p, e, e->port, peer_restarts);
     e->resyncing = 0;
+    e->credit = 0;
     /* WITHDRAWs to the old incarnation are dropped: its state on our side
      * is gone already, and the new one resyncs (spec 11.1) */
     nvdp_sess_tx_reset(&e->s, NULL, NULL);

@@ -43,7 +43,15 @@ struct nve_peer {
      * demoted_until, which each further refusal moves */
     struct tbucket strikes;
     uint64_t demoted_until; /* 0: in good standing */
+    /* resync credit (spec 10.2): requests of this resync handled beyond
+     * rq, at most the entries held at BEGIN, granted once per
+     * NVE_CREDIT_EVERY_MS (credit_next) */
+    uint32_t credit;
+    uint64_t credit_next;
 };
+
+/* A peer's resync credit at most this often (spec 10.2). */
+#define NVE_CREDIT_EVERY_MS 10000
 
 struct nve_pport {
     uint8_t up;

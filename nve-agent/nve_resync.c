@@ -20,6 +20,12 @@ nve_resync_apply(struct nve_proto *p, struct nve_peer *e,
         NVE_COUNT(p, e, e->port, resyncs);
         e->s.open = 1;
         e->resyncing = 1;
+        /* its replay of what we hold is not a new demand: it goes at the
+         * path's speed, not at request-rate (spec 10.2) */
+        if (p->now >= e->credit_next) {
+            e->credit = n;
+            e->credit_next = p->now + NVE_CREDIT_EVERY_MS;
+        }
         log_info("peer %s on %s: resync begins, %u entries marked stale", ms,
                  port, n);
     } else if (!e->resyncing) {
@@ -30,6 +36,7 @@ nve_resync_apply(struct nve_proto *p, struct nve_peer *e,
     } else {
         n = tree_hv_sweep_stale(p->tree, e->port, e->s.mac);
         e->resyncing = 0;
+        e->credit = 0;
         log_info("peer %s on %s: resync done, %u stale entries removed", ms,
                  port, n);
     }

@@ -1456,6 +1456,77 @@ test_request_rate(void **state)
     assert_int_equal(c->rx_rate_limited, 15);
 }
 
+/* RESYNC BEGIN from epoch, then ASSOCs of VNICs 1..n from txid + 1, in
+ * one frame from HV1; returns how many of the ASSOCs were answered. */
+static unsigned
+replay(struct fx *x, uint32_t epoch, uint32_t txid, unsigned n)
+{
+    struct nvdp_msg *m = msg_new(NVDP_MSG_RESYNC);
+    unsigned answered = 0;
+
+    f_begin(x, epoch, 0);
+    m->has_phase = 1, m->phase = NVDP_RESYNC_BEGIN;
+    m->txid = txid;
+    f_add(x, m);
+    free(m);
+    for (unsigned i = 1; i <= n; i++) {
+        m = assoc(i, 100, i);
+        m->txid = txid + i;
+        f_add(x, m);
+        free(m);
+    }
+    f_send(x, 0, HV1);
+    for (unsigned i = 1; i <= n; i++)
+        answered += find_resp(x, txid + i) != NULL;
+    return answered;
+}
+
+/* A resync's replay of what the NVE holds is handled beyond the peer's
+ * request rate, up to the entries held at BEGIN, once per 10 s (spec 10.2:
+ * a restarted hypervisor restates its VNICs at once). */
+static void
+test_resync_credit(void **state)
+{
+    struct fx *x = *state;
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
+    struct nvdp_msg *m;
+
+    for (unsigned i = 1; i <= 20; i++)
+        assert_int_equal(req1(x, 0, HV1, assoc(i, 100, i))->status,
+                         NVDP_ST_OK);
+    x->conf->ports[0].req_rate = 10;
+    x->conf->ports[0].req_burst = 5;
+    nve_proto_set_conf(x->p, x->conf); /* its bucket: 5 tokens */
+    /* restarted: BEGIN and 4 ASSOCs on tokens, the other 16 on credit */
+    x->now += 1000;
+    assert_int_equal(replay(x, HV_EPOCH + 1, 1, 20), 20);
+    assert_int_equal(c->rx_resync_credit, 16);
+    assert_int_equal(c->rx_rate_limited, 0);
+    /* END a second later (a token): nothing swept, the credit ends */
+    x->now += 1000;
+    f_begin(x, HV_EPOCH + 1, NVE_EPOCH);
+    m = msg_new(NVDP_MSG_RESYNC);
+    m->has_phase = 1, m->phase = NVDP_RESYNC_END;
+    m->txid = 22;
+    f_add(x, m);
+    f_send(x, 0, HV1);
+    free(m);
+    assert_non_null(find_resp(x, 22));
+    assert_int_equal(find_resp(x, 22)->status, NVDP_ST_OK);
+    assert_int_equal(x->tree.nvnic, 20);
+    /* another resync within 10 s: no credit, the bucket only */
+    x->now += 1000;
+    assert_int_equal(replay(x, HV_EPOCH + 1, 100, 20), 4);
+    assert_int_equal(c->rx_resync_credit, 16);
+    assert_int_equal(c->rx_rate_limited, 16);
+    /* 10 s after the first grant: credit again, no more than the 20
+     * entries held (10 new VNICs in the replay: 4 + 20 answered) */
+    x->now += 8000;
+    assert_int_equal(replay(x, HV_EPOCH + 1, 200, 30), 24);
+    assert_int_equal(c->rx_resync_credit, 36);
+    assert_int_equal(c->rx_rate_limited, 22);
+}
+
 /* The NVE's VNICs and a port's pre-associations, refused LIMIT and counted
  * by limit (nve-agent(8)). */
 static void
@@ -1694,6 +1765,7 @@ main(void)
         T(test_session_pool_bounded),
         T(test_epoch_flap_no_reflection),
         T(test_request_rate),
+        T(test_resync_credit),
         T(test_limits_counted),
         T(test_standing),
         T(test_withdraw_window_before_hello),
