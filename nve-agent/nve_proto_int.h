@@ -44,8 +44,8 @@ struct nve_peer {
     struct tbucket strikes;
     uint64_t demoted_until; /* 0: in good standing */
     /* resync credit (spec 10.2): requests of this resync handled beyond
-     * rq, at most the entries held at BEGIN, granted once per
-     * NVE_CREDIT_EVERY_MS (credit_next) */
+     * rq, at most the entries held at BEGIN, granted (when it held any)
+     * once per NVE_CREDIT_EVERY_MS (credit_next) */
     uint32_t credit;
     uint64_t credit_next;
 };

@@ -22,7 +22,7 @@ nve_resync_apply(struct nve_proto *p, struct nve_peer *e,
         e->resyncing = 1;
         /* its replay of what we hold is not a new demand: it goes at the
          * path's speed, not at request-rate (spec 10.2) */
-        if (p->now >= e->credit_next) {
+        if (n > 0 && p->now >= e->credit_next) {
             e->credit = n;
             e->credit_next = p->now + NVE_CREDIT_EVERY_MS;
         }

@@ -1491,6 +1491,9 @@ test_resync_credit(void **state)
     const struct nvdp_counters *c = nve_proto_counters(x->p);
     struct nvdp_msg *m;
 
+    /* a resync of nothing held grants nothing and uses no grant */
+    assert_int_equal(replay(x, HV_EPOCH, 1000, 0), 0);
+    x->txid = 1001;
     for (unsigned i = 1; i <= 20; i++)
         assert_int_equal(req1(x, 0, HV1, assoc(i, 100, i))->status,
                          NVDP_ST_OK);
