@@ -13,7 +13,7 @@
 # figures; not a pass/fail test. Needs root.
 #
 # usage: bench/flood_bench.sh [-b BUILD_DIR] [-t SECONDS] [-n ATTACHES]
-#                             [-a ASSOC_MACS] [-m HELLO_MACS] [-d]
+#                             [-a ASSOC_MACS] [-m HELLO_MACS] [-d] [-l]
 #   -b  build to use (default: an optimised, sanitizer-free build made in
 #       /tmp/splitnve-cp-bench-build, shared with cp_bench.sh)
 #   -t  flood duration (default 60)
@@ -26,6 +26,9 @@
 #       -d it holds 2 x ATTACHES, beyond that share with the default limits.
 #       The attaches during the flood stop with it (fewer than ATTACHES
 #       when an attach and its detach take long)
+#   -l  the access port lists its hypervisors (hv1 and hv4): the station's
+#       MACs are not authorised there and a listed hypervisor is known to
+#       the kernel's policing before it speaks (nve-agent(8) KERNEL POLICING)
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=
@@ -34,6 +37,7 @@ N=200
 AMACS=200
 HMACS=10000
 DETACH=
+LISTED=
 while [ $# -gt 0 ]; do
     case $1 in
     -b) BUILD=$2; shift 2 ;;
@@ -42,7 +46,8 @@ while [ $# -gt 0 ]; do
     -a) AMACS=$2; shift 2 ;;
     -m) HMACS=$2; shift 2 ;;
     -d) DETACH=1; shift ;;
-    *) sed -n '2,25p' "$0" >&2; exit 2 ;;
+    -l) LISTED=1; shift ;;
+    *) sed -n '2,28p' "$0" >&2; exit 2 ;;
     esac
 done
 if [ -z "$BUILD" ]; then
@@ -68,7 +73,7 @@ nt_topo_bridged
 nt_ns hv4
 nt_veth sw swhv4 hv4 up0 "" 02:48:56:00:00:04
 ip -n "$(nt_nsname sw)" link set swhv4 master br0
-export NVE_PORTS="port1 ap1
+export NVE_PORTS="port1 ap1${LISTED:+ hvs=02:48:56:00:00:01,02:48:56:00:00:04}
 port2 ap2"
 export NVE_VNS="blue:100 red:200" HV_VNS="blue:100 red:200"
 NT_HELLO_MS=1000 NT_HOLD_S=10 nt_start_nve nve nve
@@ -143,6 +148,7 @@ c=$(nt_json nve counters)
 g() { jq -r ".nvdp.global.$1" <<<"$c"; }
 
 [ -n "$DETACH" ] && echo "flood_bench: -d: each legitimate attach detached at once (hv1 holds one VNIC at most)"
+[ -n "$LISTED" ] && echo "flood_bench: -l: the access port lists hv1 and hv4; the station's MACs are not authorised"
 echo "flood_bench: $DUR s of flood on a bridged access port, nve-agent $(cd "$BUILD" && ./nve-agent/nve-agent -V 2>/dev/null | head -1) ($BUILD)"
 printf '  station: ASSOC flood %s, HELLO flood %s\n' \
     "$(cat "$NT_DIR/flood-assoc.json")" "$(cat "$NT_DIR/flood-hello.json")"

@@ -57,7 +57,14 @@ nve_peer_known(void *arg, uint16_t port, const uint8_t mac[6],
                enum nve_standing st)
 {
     struct nve *n = arg;
+    const struct nve_port *pc =
+        n->conf != NULL ? nve_conf_port_by_id(n->conf, port) : NULL;
 
+    /* a listed hypervisor stays known when the engine forgets it: it is
+     * not a stranger to the port (spec 15) */
+    if (st == NVE_PEER_GONE && pc != NULL && pc->nhv &&
+        nve_port_allows_hv(pc, mac))
+        st = NVE_PEER_KNOWN;
     if (port < TREE_MAX_PORTS && n->link[port].open)
         nve_police_peer(n->police, &n->link[port].sock, mac, st);
 }
@@ -497,10 +504,12 @@ nve_apply_conf(struct nve *n, struct nve_conf *c)
     for (unsigned i = 0; i < c->nports; i++) {
         const struct nve_port *p = &c->ports[i];
         nve_conf_tree_port(p, &n->tree);
-        if (n->link_ops == NULL)
-            (void)nve_police_port(
-                n->police, &n->link[p->id].sock, p->req_rate, p->req_burst,
-                p->req_rate ? c->demoted_rate : 0, opened[p->id]);
+        if (n->link_ops == NULL && n->link[p->id].open &&
+            nve_police_port(n->police, &n->link[p->id].sock, p->req_rate,
+                            p->req_burst, p->req_rate ? c->demoted_rate : 0,
+                            opened[p->id]) == 0)
+            nve_police_listed(n->police, &n->link[p->id].sock, p->hv,
+                              p->nhv);
         if (opened[p->id]) {
             if (fwd_port_add(n->fwd, p->id, p->ifname) < 0)
                 log_warnx("port %s: forwarder refused interface %s", p->name,

@@ -256,6 +256,10 @@ void nve_police_port_del(struct nve_police *x, const struct l2sock *s);
  * one, or back to the port's shared one (gone). */
 void nve_police_peer(struct nve_police *x, const struct l2sock *s,
                      const uint8_t mac[6], enum nve_standing st);
+/* A port's n listed hypervisors, known on s before the engine hears them
+ * (a bucket of their own from their first frame). */
+void nve_police_listed(struct nve_police *x, const struct l2sock *s,
+                       const uint8_t (*hv)[6], unsigned n);
 /* Frames the filter dropped on s since it was attached. -1 without the
  * filter. */
 int nve_police_dropped(const struct nve_police *x, const struct l2sock *s,

@@ -222,3 +222,14 @@ nve_police_dropped(const struct nve_police *x, const struct l2sock *s,
 }
 
 #endif
+
+void
+nve_police_listed(struct nve_police *x, const struct l2sock *s,
+                  const uint8_t (*hv)[6], unsigned n)
+{
+    /* a port's listed hypervisors are known before they speak: a new
+     * one's first frame does not compete with strangers for the shared
+     * bucket (spec 15) */
+    for (unsigned k = 0; k < n; k++)
+        nve_police_peer(x, s, hv[k], NVE_PEER_KNOWN);
+}

@@ -3,7 +3,8 @@
  * the classic filter's rules, a known peer's frames pass within its own
  * bucket while a flood from made-up MACs is held to the port's shared
  * one, a known peer's own flood is bounded, a demoted peer is held to the
- * demoted rate and restored to its own bucket, a forgotten peer is a
+ * demoted rate and restored to its own bucket, a port's listed
+ * hypervisors are known before they speak, a forgotten peer is a
  * stranger again, the drops are counted. Needs root (BPF): skips without it. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -167,6 +168,32 @@ test_flood(void **state)
     assert_true(back < 2 * BURST);
 }
 
+/* A port's listed hypervisors are known before the engine hears them
+ * (spec 15): during a strangers' flood that emptied the shared bucket, a
+ * listed MAC never seen gets its whole burst; an unlisted one does not. */
+static void
+test_listed(void **state)
+{
+    struct env *e = *state;
+    static const uint8_t list[2][6] = {{2, 0, 0, 0, 0, 0x0b},
+                                       {2, 0, 0, 0, 0, 0x0c}};
+    uint8_t mac[6];
+    unsigned other = 0;
+
+    SKIP_WITHOUT_BPF(e);
+    nve_police_listed(e->x, &e->s, list, 2);
+    for (unsigned i = 0; i < 5000; i++) {
+        stranger(mac, i);
+        (void)pass(e, US, mac, ETYPE);
+    }
+    for (unsigned k = 0; k < 2; k++)
+        for (unsigned i = 0; i < 2 * BURST; i++)
+            assert_true(pass(e, US, list[k], ETYPE));
+    for (unsigned i = 0; i < 100; i++)
+        other += (unsigned)pass(e, US, PEER, ETYPE); /* not listed */
+    assert_true(other < 2 * BURST);
+}
+
 /* A demoted peer (spec 15): its frames within the demoted rate, its drops
  * counted apart; restored, its own bucket again, full; a demoted peer
  * beside it does not hold back a known one. */
@@ -224,6 +251,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_demoted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unlimited, setup, teardown),
     };
