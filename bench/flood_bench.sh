@@ -47,7 +47,7 @@ while [ $# -gt 0 ]; do
     -m) HMACS=$2; shift 2 ;;
     -d) DETACH=1; shift ;;
     -l) LISTED=1; shift ;;
-    *) sed -n '2,28p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,31p' "$0" >&2; exit 2 ;;
     esac
 done
 if [ -z "$BUILD" ]; then
