@@ -74,13 +74,14 @@ us_of() {
 S=$NT_DIR/hv1.sock
 echo "attach_latency: $(nproc) cores, kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg), build $BUILD"
 for i in $(seq 5); do "$NVDPCTL" -s "$S" status >/dev/null; done # warm caches
-: >"$NT_DIR/st" ; : >"$NT_DIR/at"; : >"$NT_DIR/hn"; : >"$NT_DIR/hs"
+: >"$NT_DIR/st" ; : >"$NT_DIR/at"; : >"$NT_DIR/st2"; : >"$NT_DIR/hn"; : >"$NT_DIR/hs"
 for i in $(seq "$K"); do
-    # alternately: anchor, attach (a new VNIC each time), hook start of a
-    # new domain, the same again (anchor)
+    # alternately: anchor, attach (a new VNIC each time), the anchor
+    # again (control), hook start of a new domain, the same again (anchor)
     us_of "$NVDPCTL" -s "$S" status >>"$NT_DIR/st"
     us_of "$NVDPCTL" -s "$S" vnic attach "$(nt_uuid "$i")" --vn blue \
         --mac "$(nt_mac "$i")" --ip "10.9.$((i / 256)).$((i % 256))" --wait=5 >>"$NT_DIR/at"
+    us_of "$NVDPCTL" -s "$S" status >>"$NT_DIR/st2"
     dom_xml "vm$i" "$(printf '22222222-0000-4000-8000-%012x' "$i")" "$(nt_mac "$i" 1)" >"$NT_DIR/dom.xml"
     us_of "$HOOK" -D qemu -- "vm$i" start begin - <"$NT_DIR/dom.xml" >>"$NT_DIR/hs"
     us_of "$HOOK" -D qemu -- "vm$i" start begin - <"$NT_DIR/dom.xml" >>"$NT_DIR/hn"
@@ -124,7 +125,12 @@ pct() { sort -n "$1" | awk -v p="$2" '{v[NR]=$1} END {printf "%.2f", v[int(p/100
 # the differences pair each run with the anchor run just before it
 diffs() { paste "$1" "$2" | awk '{print $1 - $2}' >"$3"; }
 diffs "$NT_DIR/at" "$NT_DIR/st" "$NT_DIR/d_at"
+diffs "$NT_DIR/st2" "$NT_DIR/st" "$NT_DIR/d_st"
 diffs "$NT_DIR/hs" "$NT_DIR/hn" "$NT_DIR/d_hs"
+# the difference of the quantiles (attach's p50 minus status's p50, and so
+# for p99): the shift between the two distributions, which the pairwise
+# difference overstates by the scatter of two process starts
+qdiff() { awk -v a="$(pct "$1" "$3")" -v b="$(pct "$2" "$3")" 'BEGIN {printf "%.2f", a - b}'; }
 echo
 echo "| measure ($K each, alternating) | p50 | p99 |"
 echo "|---|---|---|"
@@ -132,9 +138,14 @@ row() { printf '| %s | %s ms | %s ms |\n' "$1" "$(pct "$2" 50)" "$(pct "$2" 99)"
 row "nvdpctl status (anchor)" "$NT_DIR/st"
 row "nvdpctl vnic attach --wait" "$NT_DIR/at"
 row "**attach minus status, pairwise (daemon side)**" "$NT_DIR/d_at"
+row "control: status minus status, pairwise (no daemon difference: the method's floor)" "$NT_DIR/d_st"
+printf '| attach minus status, difference of the quantiles | %s ms | %s ms |\n' \
+    "$(qdiff "$NT_DIR/at" "$NT_DIR/st" 50)" "$(qdiff "$NT_DIR/at" "$NT_DIR/st" 99)"
 row "nvdp-hook qemu start, the NIC already attached (anchor)" "$NT_DIR/hn"
 row "nvdp-hook qemu start, one new NIC" "$NT_DIR/hs"
 row "**hook start minus the same again, pairwise (daemon side)**" "$NT_DIR/d_hs"
+printf '| hook start minus the same again, difference of the quantiles | %s ms | %s ms |\n' \
+    "$(qdiff "$NT_DIR/hs" "$NT_DIR/hn" 50)" "$(qdiff "$NT_DIR/hs" "$NT_DIR/hn" 99)"
 printf '| lone attach on an open connection (cp_bench_drv -w 1) | %s ms | %s ms |\n' \
     "$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' <<<"$DRV")" "$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$DRV")"
 row "write + fdatasync of 240 B on the journal's file system (python loop, the disk alone)" "$NT_DIR/fsync_loop"
