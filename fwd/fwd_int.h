@@ -185,6 +185,13 @@ struct fwd {
                                 * (with a fast path: its map, shared) */
     uint32_t nmacs;            /* live entries (control side) */
     uint32_t nlearned;         /* of which learned */
+    /* The slots holding an entry, for the control side's walks (the
+     * dump, a port's flush, ageing): a bit per slot, and a bit per word of
+     * those that is not zero. The writer sets and clears them with the
+     * key (O(1)); a walk costs the entries held and 64 words, not
+     * FWD_MAC_CAP slots (fwd_mac_next). The packet path never reads them. */
+    uint64_t mac_used[FWD_MAC_CAP / 64];
+    uint64_t mac_used_sum[FWD_MAC_CAP / 64 / 64];
 
     struct fwd_remote *remotes; /* [FWD_MAX_REMOTES] */
 
@@ -340,6 +347,12 @@ int fwd_remote_find(struct fwd *f, const char *ipstr);
 int fwd_remote_get(struct fwd *f, const char *ipstr);
 void fwd_remote_unref(struct fwd *f, uint16_t r);
 
+/* fwd_mac.c: the first slot from h on that holds an entry, FWD_MAC_CAP
+ * when none does; in slot order, so a walk
+ *   for (h = fwd_mac_next(f, 0); h < FWD_MAC_CAP; h = fwd_mac_next(f, h + 1))
+ * meets the entries as one over every slot would, and may remove the
+ * entry at h. */
+uint32_t fwd_mac_next(const struct fwd *f, uint32_t h);
 /* fwd_mac.c: removes the local MACs behind a port (and their IPs). */
 void fwd_mac_flush_port(struct fwd *f, uint16_t port_id);
 /* fwd_mac.c, for the housekeeping thread: a learned MAC from the ring; the

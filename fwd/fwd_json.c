@@ -211,10 +211,9 @@ fwd_dump_json(struct fwd *f)
     struct json_object *vns = json_object_new_array();
     for (int i = 0; i < f->nvns; i++)
         json_object_array_add(vns, vn_json(f, &f->vns[i]));
-    for (uint32_t h = 0; h < FWD_MAC_CAP; h++) {
+    for (uint32_t h = fwd_mac_next(f, 0); h < FWD_MAC_CAP;
+         h = fwd_mac_next(f, h + 1)) {
         uint64_t k = f->macs[h].key;
-        if (k <= FWD_MK_TOMB)
-            continue;
         struct json_object *vo = json_object_array_get_idx(vns, (k >> 48) - 1);
         struct json_object *macs;
         if (vo != NULL && json_object_object_get_ex(vo, "macs", &macs))

@@ -38,6 +38,49 @@ fwd_mac_lookup(const struct fwd *f, uint16_t vn, const uint8_t mac[6],
     return 0;
 }
 
+/* ---- the occupied slots (control side, wlock held) ---------------------- */
+
+_Static_assert(FWD_MAC_CAP % 4096 == 0, "a summary bit per bitmap word");
+
+static void
+mac_used_set(struct fwd *f, uint32_t h)
+{
+    f->mac_used[h / 64] |= 1ull << (h % 64);
+    f->mac_used_sum[h / 4096] |= 1ull << (h / 64 % 64);
+}
+
+static void
+mac_used_clear(struct fwd *f, uint32_t h)
+{
+    f->mac_used[h / 64] &= ~(1ull << (h % 64));
+    if (f->mac_used[h / 64] == 0)
+        f->mac_used_sum[h / 4096] &= ~(1ull << (h / 64 % 64));
+}
+
+uint32_t
+fwd_mac_next(const struct fwd *f, uint32_t h)
+{
+    enum { NSUM = FWD_MAC_CAP / 4096 };
+    if (h >= FWD_MAC_CAP)
+        return FWD_MAC_CAP;
+    uint32_t w = h / 64;
+    uint64_t b = f->mac_used[w] & (~0ull << (h % 64));
+    if (b != 0)
+        return w * 64 + (uint32_t)__builtin_ctzll(b);
+    /* the next word with a slot in use, found in the summary */
+    if (++w == FWD_MAC_CAP / 64)
+        return FWD_MAC_CAP;
+    uint32_t s = w / 64;
+    b = f->mac_used_sum[s] & (~0ull << (w % 64));
+    while (b == 0) {
+        if (++s == NSUM)
+            return FWD_MAC_CAP;
+        b = f->mac_used_sum[s];
+    }
+    w = s * 64 + (uint32_t)__builtin_ctzll(b);
+    return w * 64 + (uint32_t)__builtin_ctzll(f->mac_used[w]);
+}
+
 /* ---- writer helpers (wlock held) ------------------------------------- */
 
 static int
@@ -74,6 +117,7 @@ mac_put(struct fwd *f, uint64_t key, uint64_t val)
     if (FWD_MV_TYPE(val) != FWD_MAC_LOCAL)
         __atomic_store_n(&f->mac_seen[h], fwd_now_s(), __ATOMIC_RELAXED);
     __atomic_store_n(&f->macs[h].key, key, __ATOMIC_RELEASE);
+    mac_used_set(f, h);
     f->nmacs++;
     fwd_xdp_mac(f, h);
     return (int)h;
@@ -90,6 +134,7 @@ mac_remove_slot(struct fwd *f, uint32_t h)
     if (FWD_MV_TYPE(v) == FWD_MAC_LEARNED)
         f->nlearned--;
     __atomic_store_n(&f->macs[h].key, FWD_MK_TOMB, __ATOMIC_RELEASE);
+    mac_used_clear(f, h);
     fwd_xdp_mac_del(f, k);
     f->nmacs--;
     /* A run of tombstones ending at an empty slot can become empty: no
@@ -106,10 +151,10 @@ mac_remove_slot(struct fwd *f, uint32_t h)
 void
 fwd_mac_flush_port(struct fwd *f, uint16_t port_id)
 {
-    for (uint32_t h = 0; h < FWD_MAC_CAP; h++) {
-        uint64_t k = f->macs[h].key, v = f->macs[h].val;
-        if (k > FWD_MK_TOMB && FWD_MV_TYPE(v) == FWD_MAC_LOCAL &&
-            FWD_MV_PORT(v) == port_id)
+    for (uint32_t h = fwd_mac_next(f, 0); h < FWD_MAC_CAP;
+         h = fwd_mac_next(f, h + 1)) {
+        uint64_t v = f->macs[h].val;
+        if (FWD_MV_TYPE(v) == FWD_MAC_LOCAL && FWD_MV_PORT(v) == port_id)
             mac_remove_slot(f, h);
     }
 }
@@ -391,9 +436,9 @@ unsigned
 fwd_age(struct fwd *f, uint32_t now)
 {
     unsigned n = 0;
-    for (uint32_t h = 0; h < FWD_MAC_CAP; h++) {
-        uint64_t k = f->macs[h].key;
-        if (k <= FWD_MK_TOMB || FWD_MV_TYPE(f->macs[h].val) != FWD_MAC_LEARNED)
+    for (uint32_t h = fwd_mac_next(f, 0); h < FWD_MAC_CAP;
+         h = fwd_mac_next(f, h + 1)) {
+        if (FWD_MV_TYPE(f->macs[h].val) != FWD_MAC_LEARNED)
             continue;
         uint32_t seen = __atomic_load_n(&f->mac_seen[h], __ATOMIC_RELAXED);
         if (now - seen >= f->p.mac_age_s) {

@@ -1,7 +1,7 @@
 /* test_fwd.c - cmocka tests of the forwarder without sockets: golden VXLAN
  * packets (made with Scapy), flow hash and source ports, every drop reason,
  * learning/ageing, tenant isolation, table updates during forwarding, IP
- * entries under local MACs. */
+ * entries under local MACs, the MAC walks' occupancy bitmap. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -1424,6 +1424,213 @@ test_100k_local_macs(void **st)
     env_free(e);
 }
 
+/* ---- the MAC walks (dump, a port's flush, ageing) go by the table's
+ * occupancy bitmap: it must name exactly the slots that hold an entry, so
+ * that the dump shows every entry once, in slot order as a walk over every
+ * slot did, after inserts, deletes, reuse of deleted slots and probe chains
+ * that cross a bitmap word, a summary word and the table's end. ---------- */
+
+#define DW_BULK 3000
+#define DW_CHAIN 6 /* entries per colliding run */
+
+struct dw_mac {
+    uint32_t vni;
+    uint16_t vn;
+    uint8_t mac[6];
+    int type; /* enum fwd_mac_type */
+    uint16_t port;
+    int present;
+};
+
+static void
+dw_add(struct fwd *f, struct dw_mac *m)
+{
+    struct nvdp_addr a;
+    if (m->type == FWD_MAC_LOCAL) {
+        assert_int_equal(nvdp_addr_parse(m->mac, "", &a), 0);
+        assert_int_equal(fwd_local_add(f, m->vni, m->port, &a), 0);
+    } else if (m->type == FWD_MAC_REMOTE) {
+        assert_int_equal(fwd_remote_mac_add(f, m->vni, m->mac, "192.0.2.2"), 0);
+    } else {
+        struct fwd_learn_ev ev = {.vn = m->vn, .family = 4,
+                                  .ip = {192, 0, 2, 3}};
+        memcpy(ev.mac, m->mac, 6);
+        assert_int_equal(fwd_learn_apply(f, &ev, 1000), 0);
+    }
+    m->present = 1;
+}
+
+static void
+dw_del(struct fwd *f, struct dw_mac *m)
+{
+    struct nvdp_addr a;
+    if (m->type == FWD_MAC_LOCAL) {
+        assert_int_equal(nvdp_addr_parse(m->mac, "", &a), 0);
+        assert_int_equal(fwd_local_del(f, m->vni, m->port, &a), 0);
+    } else {
+        assert_int_equal(fwd_remote_mac_del(f, m->vni, m->mac), 0);
+    }
+    m->present = 0;
+}
+
+/* The bitmap against every slot, the table against the model, the dump
+ * against both: each entry once, per VN in slot order. */
+static void
+dw_check(struct fwd *f, const struct dw_mac *mm, size_t n)
+{
+    static const char *const types[] = {"?", "local", "remote", "learned"};
+    uint32_t next = fwd_mac_next(f, 0), held = 0, slot;
+    for (uint32_t h = 0; h < FWD_MAC_CAP; h++) {
+        if (f->macs[h].key <= FWD_MK_TOMB)
+            continue;
+        assert_int_equal(next, h);
+        next = fwd_mac_next(f, h + 1);
+        held++;
+    }
+    assert_int_equal(next, FWD_MAC_CAP);
+    assert_int_equal(held, f->nmacs);
+    uint32_t want = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = fwd_mac_lookup(f, mm[i].vn, mm[i].mac, NULL);
+        assert_int_equal(FWD_MV_TYPE(v), mm[i].present ? mm[i].type : 0);
+        want += (uint32_t)mm[i].present;
+    }
+    assert_int_equal(held, want);
+    struct json_object *j = fwd_dump_json(f), *vns, *x;
+    uint32_t dumped = 0;
+    assert_true(json_object_object_get_ex(j, "vns", &vns));
+    for (size_t vn = 0; vn < json_object_array_length(vns); vn++) {
+        struct json_object *macs;
+        assert_true(json_object_object_get_ex(
+            json_object_array_get_idx(vns, vn), "macs", &macs));
+        int64_t prev = -1;
+        for (size_t k = 0; k < json_object_array_length(macs); k++) {
+            struct json_object *mo = json_object_array_get_idx(macs, k);
+            unsigned b[6];
+            uint8_t mac[6];
+            assert_true(json_object_object_get_ex(mo, "mac", &x));
+            assert_int_equal(sscanf(json_object_get_string(x),
+                                    "%x:%x:%x:%x:%x:%x", &b[0], &b[1],
+                                    &b[2], &b[3], &b[4], &b[5]), 6);
+            for (int i = 0; i < 6; i++)
+                mac[i] = (uint8_t)b[i];
+            uint64_t v = fwd_mac_lookup(f, (uint16_t)vn, mac, &slot);
+            assert_int_not_equal(FWD_MV_TYPE(v), 0);
+            assert_true(json_object_object_get_ex(mo, "type", &x));
+            assert_string_equal(json_object_get_string(x),
+                                types[FWD_MV_TYPE(v)]);
+            assert_true((int64_t)slot > prev); /* slot order, none twice */
+            prev = slot;
+            dumped++;
+        }
+    }
+    assert_true(json_object_object_get_ex(j, "mac_entries", &x));
+    assert_int_equal(json_object_get_int64(x), held);
+    json_object_put(j);
+    assert_int_equal(dumped, held);
+}
+
+static void
+test_dump_walk(void **st)
+{
+    struct env *e = env_new();
+    struct fwd *f = e->f;
+    /* runs of keys that hash to the same slots, each crossing a bitmap
+     * word (62), a summary word (4094) or the table's end */
+    static const uint32_t at[] = {62, 4094, FWD_MAC_CAP - 2};
+    enum { NAT = sizeof(at) / sizeof(at[0]) };
+    const size_t n = DW_BULK + NAT * DW_CHAIN;
+    struct dw_mac *mm = calloc(n, sizeof(*mm));
+    struct nvdp_addr a;
+
+    (void)st;
+    assert_non_null(mm);
+    assert_int_equal(fwd_vn_bind(f, 2, 300, 10200), 0);
+    int vn2 = fwd_vni_lookup(f, 10200);
+    assert_true(vn2 > 0);
+    /* from an empty table: the environment's three entries go */
+    nvdp_addr_parse(MAC_A, "", &a);
+    assert_int_equal(fwd_local_del(f, 10100, 0, &a), 0);
+    nvdp_addr_parse(MAC_B, "", &a);
+    assert_int_equal(fwd_local_del(f, 10100, 1, &a), 0);
+    assert_int_equal(fwd_remote_mac_del(f, 10100, MAC_C), 0);
+    dw_check(f, mm, 0);
+    assert_int_equal(fwd_mac_next(f, 0), FWD_MAC_CAP);
+    for (size_t i = 0; i < DW_BULK; i++) {
+        struct dw_mac *m = &mm[i];
+        int second = i % 2;
+        m->vni = second ? 10200 : 10100;
+        m->vn = (uint16_t)(second ? vn2 : 0);
+        uint8_t mac[6] = {2, 0xdd, 0, (uint8_t)(i >> 8), (uint8_t)i, 1};
+        memcpy(m->mac, mac, 6);
+        m->type = (int)(i / 2 % 3) + 1;
+        m->port = (uint16_t)(second ? 2 : i / 6 % 2);
+    }
+    size_t c = DW_BULK;
+    int got[NAT] = {0};
+    for (uint32_t k = 0; c < n; k++) {
+        uint8_t mac[6] = {2, 0xdc, (uint8_t)(k >> 24), (uint8_t)(k >> 16),
+                          (uint8_t)(k >> 8), (uint8_t)k};
+        uint32_t h = fwd_mac_hash(fwd_mac_key(0, mac));
+        for (int w = 0; w < NAT; w++) {
+            if ((h != at[w] && h != ((at[w] + 1) & (FWD_MAC_CAP - 1))) ||
+                got[w] == DW_CHAIN)
+                continue;
+            struct dw_mac *m = &mm[c];
+            m->vni = 10100;
+            memcpy(m->mac, mac, 6);
+            m->type = got[w] % 3 + 1;
+            m->port = (uint16_t)(got[w] / 3);
+            got[w]++;
+            c++;
+        }
+    }
+    for (size_t i = n; i-- > 0;) /* the runs first: nothing in their way */
+        dw_add(f, &mm[i]);
+    dw_check(f, mm, n);
+    for (int w = 0; w < NAT; w++) /* the runs are where they were meant */
+        for (uint32_t s = 0; s < DW_CHAIN; s++)
+            assert_true(f->macs[(at[w] + s) & (FWD_MAC_CAP - 1)].key >
+                        FWD_MK_TOMB);
+    /* deletes: a third of the bulk, the middle of each run (tombstones
+     * inside a probe chain) and the last (cleared back to empty) */
+    for (size_t i = 0; i < DW_BULK; i += 3)
+        dw_del(f, &mm[i]);
+    for (int w = 0; w < NAT; w++) {
+        dw_del(f, &mm[DW_BULK + (size_t)w * DW_CHAIN + 2]);
+        dw_del(f, &mm[DW_BULK + (size_t)w * DW_CHAIN + DW_CHAIN - 1]);
+    }
+    dw_check(f, mm, n);
+    /* back again, into the freed slots (not always their own) */
+    for (size_t i = 0; i < n; i++)
+        if (!mm[i].present && i % 2 == 0)
+            dw_add(f, &mm[i]);
+    dw_check(f, mm, n);
+    /* a port's flush: its local MACs go */
+    assert_int_equal(fwd_port_del(f, 1), 0);
+    for (size_t i = 0; i < n; i++)
+        if (mm[i].type == FWD_MAC_LOCAL && mm[i].port == 1)
+            mm[i].present = 0;
+    dw_check(f, mm, n);
+    /* ageing: the learned ones go */
+    assert_true(fwd_age(f, 1000 + 300) > 0);
+    for (size_t i = 0; i < n; i++)
+        if (mm[i].type == FWD_MAC_LEARNED)
+            mm[i].present = 0;
+    dw_check(f, mm, n);
+    for (size_t i = 0; i < n; i++)
+        if (mm[i].present)
+            dw_del(f, &mm[i]);
+    dw_check(f, mm, n);
+    assert_int_equal(fwd_mac_next(f, 0), FWD_MAC_CAP);
+    for (size_t w = 0; w < FWD_MAC_CAP / 64; w++)
+        assert_int_equal(f->mac_used[w], 0);
+    for (size_t w = 0; w < FWD_MAC_CAP / 4096; w++)
+        assert_int_equal(f->mac_used_sum[w], 0);
+    free(mm);
+    env_free(e);
+}
+
 static void
 test_ip_entries_one_mac(void **st)
 {
@@ -1777,6 +1984,7 @@ main(void)
         cmocka_unit_test(test_arp_nd_proxy),
         cmocka_unit_test(test_snoop),
         cmocka_unit_test(test_100k_local_macs),
+        cmocka_unit_test(test_dump_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
