@@ -4,7 +4,8 @@
 # FUZZ_SECONDS=600 for a longer run,
 # FUZZ_RUNS=N for N executions instead (long-run.sh), FUZZ_LOG=file keeps
 # libFuzzer's output, FUZZ_TIMEOUT=s is the limit of one input (10 s; more
-# on a loaded machine, where a niced run can wait seconds for a CPU).
+# on a loaded machine, where a niced run can wait seconds for a CPU),
+# FUZZ_MAX_LEN=n the longest input instead of the target's own (below).
 set -eu
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-.}
@@ -51,6 +52,7 @@ auth)
     exit 2 ;;
 esac
 fuzzer=$top_builddir/tests/fuzz/$fuzzer
+max_len=${FUZZ_MAX_LEN:-$max_len}
 seconds=${FUZZ_SECONDS:-$dflt_seconds}
 # A count of executions bounds the run instead of the time (0: no bound).
 runs=-1
@@ -69,7 +71,7 @@ mkdir -p "$work/seeds" "$work/new"
 # shellcheck disable=SC2086 # $seeds is a glob
 cp "$top_srcdir"/$seeds "$work/seeds/"
 if [ "$runs" -ge 0 ]; then bound="$runs executions"; else bound="$seconds s"; fi
-echo "$me: $bound over $(ls "$work/seeds" | wc -l) seeds"
+echo "$me: $bound over $(ls "$work/seeds" | wc -l) seeds, inputs up to $max_len bytes"
 # libFuzzer exits non-zero on a crash, leak or failed CHECK (abort).
 rc=0
 dictopt=
