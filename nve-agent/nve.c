@@ -348,7 +348,8 @@ withdraw_disallowed(struct nve *n, const struct nve_conf *old,
         }
         for (h = n->tree.hvs; h; h = nx) {
             nx = h->next;
-            if (h->port == p->id && !nve_port_allows_hv(p, h->mac)) {
+            if (h->port == p->id && h->nvnic > 0 &&
+                !nve_port_allows_hv(p, h->mac)) {
                 uint8_t mac[6]; /* h is freed with its last entry */
                 memcpy(mac, h->mac, 6);
                 struct tree_filter f = {.port = p->id, .any_vni = 1,

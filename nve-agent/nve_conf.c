@@ -887,6 +887,7 @@ nve_conf_tree_port(const struct nve_port *p, struct tree *t)
         return -1;
     tree_port_set_preassoc(t, p->id, p->max_preassoc);
     tree_port_set_addrs(t, p->id, p->max_addrs);
+    tree_port_set_share(t, p->id, p->max_hv);
     return 0;
 }
 

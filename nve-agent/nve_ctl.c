@@ -84,7 +84,7 @@ nve_ctl_ports(struct nve *n)
         unsigned npeers = 0;
 
         for (struct tree_hv *h = n->tree.hvs; h; h = h->next)
-            npeers += h->port == p->id;
+            npeers += h->port == p->id && h->nvnic > 0;
         ctl_jstr(o, "name", p->name);
         ctl_jstr(o, "interface", p->ifname);
         ctl_jint(o, "id", p->id);
@@ -115,6 +115,9 @@ nve_ctl_ports(struct nve *n)
         ctl_jint(o, "max_addresses", p->max_addrs);
         ctl_jint(o, "addresses", tp ? tp->naddr : 0);
         ctl_jint(o, "hypervisors_with_vnics", npeers);
+        /* held back for hypervisors in session (spec 15) */
+        ctl_jint(o, "vnics_reserved", tp ? tp->owed[TREE_RV_VNICS] : 0);
+        ctl_jint(o, "addresses_reserved", tp ? tp->owed[TREE_RV_ADDRS] : 0);
         /* frames the kernel dropped before we read them: a resync of many
          * hypervisors at once must not make any */
         ctl_jint(o, "rx_kernel_drops",

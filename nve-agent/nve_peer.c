@@ -124,7 +124,8 @@ nve_peer_new(struct nve_proto *p, uint16_t port, const uint8_t mac[6],
     e->port = port;
     e->up_since = e->s.last_heard = now;
     /* entries kept through its expiry or a reload make it a holder */
-    e->holds = tree_hv_find(p->tree, port, mac) != NULL;
+    const struct tree_hv *h = tree_hv_find(p->tree, port, mac);
+    e->holds = h != NULL && h->nvnic > 0;
     nve_peer_conf(p, e, now);
     if ((e->next = p->peers) != NULL)
         e->next->pprev = &e->next;
@@ -315,6 +316,8 @@ nve_peer_free(struct nve_proto *p, struct nve_peer *e)
     p->port[e->port].npeers--;
     p->port[e->port].nholders -= e->holds;
     lru_del(&p->port[e->port], e);
+    /* forgotten: what was reserved for it is free (spec 15) */
+    tree_hv_session(p->tree, e->port, e->s.mac, 0);
     if (p->peer_hook != NULL)
         p->peer_hook(p->peer_hook_arg, e->port, e->s.mac, NVE_PEER_GONE);
     nvdp_sess_free(&e->s);

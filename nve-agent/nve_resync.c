@@ -20,6 +20,8 @@ nve_resync_apply(struct nve_proto *p, struct nve_peer *e,
         NVE_COUNT(p, e, e->port, resyncs);
         e->s.open = 1;
         e->resyncing = 1;
+        /* owed its reservation on the port from now on (spec 15) */
+        tree_hv_session(p->tree, e->port, e->s.mac, 1);
         /* its replay of what we hold is not a new demand: it goes at the
          * path's speed, not at request-rate (spec 10.2) */
         if (n > 0 && p->now >= e->credit_next) {

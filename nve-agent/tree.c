@@ -425,6 +425,9 @@ tree_hv_find(const struct tree *t, uint16_t port, const uint8_t hv[6])
     return NULL;
 }
 
+/* A hypervisor's record on a port, made when it first holds an entry or
+ * opens its session (spec 15); it counts among the port's hypervisors
+ * holding entries only while it does (hv_holds). */
 static struct tree_hv *
 hv_get(struct tree *t, uint16_t port, const uint8_t mac[6])
 {
@@ -440,18 +443,27 @@ hv_get(struct tree *t, uint16_t port, const uint8_t mac[6])
     t->hvs = h;
     h->hnext = *hv_bucket(t, port, mac);
     *hv_bucket(t, port, mac) = h;
-    t->nhv++;
-    if (t->port[port] != NULL)
-        t->port[port]->nhv++;
-    if (t->hv_watch != NULL)
-        t->hv_watch(t->hv_watch_arg, port, mac, 1);
     return h;
 }
 
+/* h came to hold entries (holds 1: its first) or holds none any more. */
+static void
+hv_holds(struct tree *t, const struct tree_hv *h, int holds)
+{
+    uint32_t d = holds ? 1 : (uint32_t)-1;
+
+    t->nhv += d;
+    if (t->port[h->port] != NULL)
+        t->port[h->port]->nhv += d;
+    if (t->hv_watch != NULL)
+        t->hv_watch(t->hv_watch_arg, h->port, h->mac, holds);
+}
+
+/* h is freed once it neither holds entries nor is in session. */
 static void
 hv_put(struct tree *t, struct tree_hv *h)
 {
-    if (h->nvnic > 0)
+    if (h->nvnic > 0 || h->sess)
         return;
     for (struct tree_hv **pp = &t->hvs; *pp; pp = &(*pp)->next)
         if (*pp == h) {
@@ -462,13 +474,152 @@ hv_put(struct tree *t, struct tree_hv *h)
                     *b = h->hnext;
                     break;
                 }
-            t->nhv--;
-            if (t->port[h->port] != NULL)
-                t->port[h->port]->nhv--;
-            if (t->hv_watch != NULL)
-                t->hv_watch(t->hv_watch_arg, h->port, h->mac, 0);
             free(h);
             return;
+        }
+}
+
+/* ---- reservations (protocol-spec 15) -------------------------------------
+ * Each hypervisor in session on a port has a level per ceiling (VNICs,
+ * address records): places of the ceiling reserved for it, those it holds
+ * included, at most its share, ceiling / nshare. The port's owed is the
+ * sum over them of what their levels reserve beyond what they hold, kept
+ * with every change of a count, so that a request is decided in O(1). A
+ * place beyond the requester's own reserved room comes only from room
+ * neither held nor owed: held + owed never grows past the ceiling, so the
+ * room owed to a hypervisor is there when it asks. A level is raised from
+ * that free room only, when the session opens and when its hypervisor
+ * asks: never taken from others (no eviction). */
+
+static uint32_t
+rv_held(const struct tree_hv *h, int w)
+{
+    return w == TREE_RV_VNICS ? h->nvnic : h->naddr;
+}
+
+static uint32_t
+rv_port_held(const struct tree_port *p, int w)
+{
+    return w == TREE_RV_VNICS ? p->nvnic : p->naddr;
+}
+
+static uint32_t
+rv_max(const struct tree_port *p, int w)
+{
+    return w == TREE_RV_VNICS ? p->max_vnics : p->max_addrs;
+}
+
+static uint32_t
+rv_share(const struct tree_port *p, int w)
+{
+    return p->nshare ? rv_max(p, w) / p->nshare : 0;
+}
+
+/* What h's level reserves beyond what it holds. */
+static uint32_t
+rv_owed(const struct tree_hv *h, int w)
+{
+    uint32_t held = rv_held(h, w);
+
+    return h->sess && h->level[w] > held ? h->level[w] - held : 0;
+}
+
+/* h's count of w was was_owed's worth of reserved room before it changed:
+ * the port's owed follows. */
+static void
+rv_moved(struct tree *t, const struct tree_hv *h, int w, uint32_t was_owed)
+{
+    struct tree_port *p = t->port[h->port];
+
+    if (p != NULL && h->sess)
+        p->owed[w] = p->owed[w] - was_owed + rv_owed(h, w);
+}
+
+/* The port's room on w neither held nor owed. */
+static uint32_t
+rv_free(const struct tree_port *p, int w)
+{
+    uint64_t used = (uint64_t)rv_port_held(p, w) + p->owed[w];
+
+    return used < rv_max(p, w) ? (uint32_t)(rv_max(p, w) - used) : 0;
+}
+
+/* h's level toward its share: what it holds, then free room. */
+static void
+rv_raise(struct tree_port *p, struct tree_hv *h, int w)
+{
+    uint32_t share = rv_share(p, w), was = rv_owed(h, w);
+    uint32_t base = h->level[w] > rv_held(h, w) ? h->level[w]
+                                                : rv_held(h, w);
+    uint64_t l = (uint64_t)base + rv_free(p, w);
+
+    if (!h->sess || h->level[w] >= share)
+        return;
+    h->level[w] = l < share ? (uint32_t)l : share;
+    p->owed[w] = p->owed[w] - was + rv_owed(h, w);
+}
+
+/* The port's rule for k more places of w for h (NULL: holds none, not in
+ * session): 1 within h's reserved room, 0 from free room, -1 refused (the
+ * room left is owed to others). The hard ceiling is checked apart. */
+static int
+rv_admit(struct tree_port *p, struct tree_hv *h, int w, uint32_t k)
+{
+    uint32_t mine = 0;
+
+    if (rv_max(p, w) == 0)
+        return 0;
+    if (h != NULL && h->sess) {
+        rv_raise(p, h, w);
+        mine = rv_owed(h, w);
+    }
+    if (k <= mine)
+        return 1;
+    return (uint64_t)rv_port_held(p, w) + k + p->owed[w] - mine <=
+                   rv_max(p, w)
+               ? 0
+               : -1;
+}
+
+void
+tree_hv_session(struct tree *t, uint16_t port, const uint8_t hv[6], int open)
+{
+    struct tree_port *p = port < TREE_MAX_PORTS ? t->port[port] : NULL;
+    struct tree_hv *h = tree_hv_find(t, port, hv);
+
+    if (open) {
+        if (p == NULL || (h == NULL && (h = hv_get(t, port, hv)) == NULL))
+            return;
+        h->sess = 1;
+        for (int w = 0; w < TREE_RV_N; w++)
+            rv_raise(p, h, w);
+        return;
+    }
+    if (h == NULL || !h->sess)
+        return;
+    for (int w = 0; w < TREE_RV_N; w++) {
+        if (p != NULL)
+            p->owed[w] -= rv_owed(h, w);
+        h->level[w] = 0;
+    }
+    h->sess = 0;
+    hv_put(t, h);
+}
+
+void
+tree_port_set_share(struct tree *t, uint16_t port, uint32_t nshare)
+{
+    struct tree_port *p = port < TREE_MAX_PORTS ? t->port[port] : NULL;
+
+    if (p == NULL)
+        return;
+    p->nshare = nshare;
+    memset(p->owed, 0, sizeof(p->owed));
+    for (struct tree_hv *h = t->hvs; h; h = h->next)
+        for (int w = 0; w < TREE_RV_N && h->port == port && h->sess; w++) {
+            if (h->level[w] > rv_share(p, w))
+                h->level[w] = rv_share(p, w);
+            p->owed[w] += rv_owed(h, w);
         }
 }
 
@@ -499,6 +650,11 @@ tree_free(struct tree *t)
     for (uint32_t i = 0; i < t->tabsz; i++)
         while (t->tab && t->tab[i])
             vnic_remove(t, t->tab[i]);
+    while (t->hvs != NULL) { /* in session, holding nothing */
+        struct tree_hv *h = t->hvs;
+        t->hvs = h->next;
+        free(h);
+    }
     for (unsigned p = 0; p < TREE_MAX_PORTS; p++)
         free(t->port[p]);
     free(t->tab);
@@ -545,6 +701,11 @@ tree_port_del(struct tree *t, uint16_t port)
     if (port >= TREE_MAX_PORTS || t->port[port] == NULL)
         return;
     tree_withdraw(t, &f, NULL, NULL);
+    for (struct tree_hv *h = t->hvs, *nx; h; h = nx) {
+        nx = h->next;
+        if (h->port == port)
+            tree_hv_session(t, port, h->mac, 0);
+    }
     free(t->port[port]);
     t->port[port] = NULL;
 }
@@ -662,7 +823,10 @@ vnic_new(struct tree *t, const struct tree_req *r, struct tree_hv *h)
     if (h->head)
         h->head->hv_prev = v;
     h->head = v;
-    h->nvnic++;
+    uint32_t was = rv_owed(h, TREE_RV_VNICS);
+    if (h->nvnic++ == 0)
+        hv_holds(t, h, 1);
+    rv_moved(t, h, TREE_RV_VNICS, was);
     t->port[r->port]->nvnic++;
     t->nvnic++;
     t->mem += sizeof(*v) + TREE_MALLOC_OVH;
@@ -732,8 +896,13 @@ vnic_remove(struct tree *t, struct tree_vnic *v)
         h->head = v->hv_next;
     if (v->hv_next)
         v->hv_next->hv_prev = v->hv_prev;
+    uint32_t was_v = rv_owed(h, TREE_RV_VNICS), was_a = rv_owed(h, TREE_RV_ADDRS);
     h->nvnic--;
     h->naddr -= v->naddr;
+    rv_moved(t, h, TREE_RV_VNICS, was_v);
+    rv_moved(t, h, TREE_RV_ADDRS, was_a);
+    if (h->nvnic == 0)
+        hv_holds(t, h, 0);
     if (t->port[v->port]) {
         t->port[v->port]->nvnic--;
         t->port[v->port]->naddr -= v->naddr;
@@ -762,7 +931,9 @@ vnic_drop_addr(struct tree *t, struct tree_vnic *v, size_t off)
         mtab_unref(t, v, a.mac);
     tree_recs_remove(&v->rec, v->naddr--, off);
     recs_mem(t, h0, tree_recs_heap(&v->rec, v->naddr));
+    uint32_t was = rv_owed(v->hv, TREE_RV_ADDRS);
     v->hv->naddr--;
+    rv_moved(t, v->hv, TREE_RV_ADDRS, was);
     t->port[v->port]->naddr--;
 }
 
@@ -779,6 +950,7 @@ vnic_push_addr(struct tree *t, struct tree_vnic *v, const struct nvdp_addr *a)
         return -1;
     v->naddr++;
     recs_mem(t, h0, tree_recs_heap(&v->rec, v->naddr));
+    uint32_t was = rv_owed(v->hv, TREE_RV_ADDRS);
     v->hv->naddr++;
     t->port[v->port]->naddr++;
     if (a->kind == NVDP_ADDR_MAC && mtab_ref(t, v, a->mac) < 0) {
@@ -789,12 +961,37 @@ vnic_push_addr(struct tree *t, struct tree_vnic *v, const struct nvdp_addr *a)
         t->port[v->port]->naddr--;
         return -1;
     }
+    rv_moved(t, v->hv, TREE_RV_ADDRS, was);
     if (v->state == TREE_ST_ASSOC) {
         fw_add(t, v, a);
         if (a->kind == NVDP_ADDR_MAC && (v->flags & TREE_F_DOWN))
             fw_active(t, v, a->mac, 0);
     }
     return 0;
+}
+
+/* The port's ceiling on w shared out (spec 15): k more places for h
+ * (NULL: a hypervisor holding none) within its reservation, or from room
+ * owed to no one and then within the 7/8 rule (tree_over_share). */
+static int
+port_share_check(struct tree_port *p, struct tree_hv *h, int w, uint32_t k,
+                 struct tree_res *res)
+{
+    static const char *const what[TREE_RV_N] = {"VNICs", "addresses"};
+    int rv = rv_admit(p, h, w, k);
+
+    if (rv < 0)
+        res_set(res, NVDP_ST_LIMIT, "port is crowded: the rest of its %u "
+                "%s is reserved for hypervisors in session",
+                rv_max(p, w), what[w]);
+    else if (rv == 0 && tree_over_share(rv_max(p, w), rv_port_held(p, w),
+                                        p->nhv, h ? rv_held(h, w) : 0))
+        res_set(res, NVDP_ST_LIMIT, "port is crowded: hypervisor holds its "
+                "share of the port's %u %s", rv_max(p, w), what[w]);
+    else
+        return 0;
+    res->limit = TREE_LIM_PORT_SHARE;
+    return -1;
 }
 
 /* Records the addresses of a request would add (with the MAC records
@@ -804,8 +1001,8 @@ static int
 addrs_check(struct tree *t, const struct tree_req *r,
             const struct tree_vnic *v, struct tree_res *res)
 {
-    const struct tree_hv *h;
-    const struct tree_port *p;
+    struct tree_hv *h;
+    struct tree_port *p;
     unsigned extra = 0;
 
     for (unsigned i = 0; i < r->naddr; i++) {
@@ -862,14 +1059,9 @@ addrs_check(struct tree *t, const struct tree_req *r,
         res->limit = TREE_LIM_PORT_ADDRS;
         return -1;
     }
-    if (extra > 0 && tree_over_share(p->max_addrs, p->naddr, p->nhv,
-                                     h ? h->naddr : 0)) {
-        res_set(res, NVDP_ST_LIMIT, "port is crowded: hypervisor holds its "
-                "share of the port's %u addresses", p->max_addrs);
-        res->limit = TREE_LIM_PORT_SHARE;
-        return -1;
-    }
-    return 0;
+    if (extra == 0)
+        return 0;
+    return port_share_check(p, h, TREE_RV_ADDRS, extra, res);
 }
 
 /* A resync replay restates the VNIC's addresses: those of the stale entry
@@ -993,13 +1185,16 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
         return;
     if (v == NULL) {
         h = tree_hv_find(t, r->port, r->hv);
+        /* within its port reservation the NVE's 7/8 rule does not apply
+         * either: only the hard ceilings (spec 15) */
+        int mine = rv_admit(p, h, TREE_RV_VNICS, 1) > 0;
         if (t->lim.max_vnics && t->nvnic >= t->lim.max_vnics) {
             res_set(res, NVDP_ST_LIMIT, "NVE holds its limit of %u VNICs",
                     t->lim.max_vnics);
             res->limit = TREE_LIM_VNICS;
             return;
         }
-        if (h != NULL &&
+        if (h != NULL && !mine &&
             tree_over_share(t->lim.max_vnics, t->nvnic, t->nhv, h->nvnic)) {
             res_set(res, NVDP_ST_LIMIT, "NVE is crowded: hypervisor holds "
                     "its share of %u VNICs", t->lim.max_vnics);
@@ -1012,13 +1207,8 @@ tree_attach(struct tree *t, const struct tree_req *r, enum attach_kind k,
             res->limit = TREE_LIM_PORT_VNICS;
             return;
         }
-        if (tree_over_share(p->max_vnics, p->nvnic, p->nhv,
-                            h ? h->nvnic : 0)) {
-            res_set(res, NVDP_ST_LIMIT, "port is crowded: hypervisor holds "
-                    "its share of the port's %u VNICs", p->max_vnics);
-            res->limit = TREE_LIM_PORT_SHARE;
+        if (!mine && port_share_check(p, h, TREE_RV_VNICS, 1, res) < 0)
             return;
-        }
         if (t->lim.max_vnics_per_hv && h &&
             h->nvnic >= t->lim.max_vnics_per_hv) {
             res_set(res, NVDP_ST_LIMIT,

@@ -43,12 +43,18 @@ struct tree_vnic {
     struct tree_recs rec; /* a MAC-only record precedes its IPs' use */
 };
 
-/* A hypervisor (by MAC) behind a port: owner of VNIC entries. */
+/* What a port's ceilings count, each with its reservations (spec 15). */
+enum tree_rv { TREE_RV_VNICS, TREE_RV_ADDRS, TREE_RV_N };
+
+/* A hypervisor (by MAC) behind a port: owner of VNIC entries, or in
+ * session (spec 15: owed a reservation) while it holds none. */
 struct tree_hv {
     uint8_t mac[6];
     uint16_t port;
     uint32_t nvnic;
     uint32_t naddr; /* address records of all its entries */
+    uint8_t sess;   /* in session: its level is reserved for it */
+    uint32_t level[TREE_RV_N]; /* places reserved, what it holds included */
     struct tree_vnic *head;
     struct tree_hv *next;
     struct tree_hv *hnext; /* in its tree_hv_find() bucket */
@@ -92,7 +98,8 @@ enum tree_limit {
     TREE_LIM_SHARE,      /* its share of max_vnics, the NVE being crowded */
     TREE_LIM_PREASSOC,   /* the port's max_preassoc */
     TREE_LIM_PORT_ADDRS, /* the port's max_addrs */
-    TREE_LIM_PORT_SHARE, /* its share of the port's ceiling, the port crowded */
+    TREE_LIM_PORT_SHARE, /* beyond its reservation, the free room owed to
+                          * others or the port crowded (spec 15) */
 };
 
 /* Told when a hypervisor comes to hold entries (holds 1: its first) or
@@ -114,6 +121,11 @@ struct tree_port {
     uint32_t nhv;       /* hypervisors holding entries on the port */
     uint32_t max_preassoc; /* pre-associated entries, 0 = unlimited */
     uint32_t npreassoc;
+    /* reservations (spec 15): a peer in session may reach ceiling /
+     * nshare on its own; owed is what the levels of the peers in session
+     * reserve beyond what they hold, kept with every change (O(1)) */
+    uint32_t nshare; /* max-hypervisors; 0 = no reservations */
+    uint32_t owed[TREE_RV_N];
 };
 
 /* Buckets of the hypervisors by (port, MAC): looked up for every request,
@@ -182,6 +194,15 @@ void tree_port_set_preassoc(struct tree *t, uint16_t port, uint32_t max);
 int tree_over_share(uint32_t max, uint32_t held, uint32_t nhv, uint32_t mine);
 /* The port's limit of address records (0 = none). */
 void tree_port_set_addrs(struct tree *t, uint16_t port, uint32_t max);
+/* The port's reservations (spec 15): each peer in session is owed up to
+ * its ceilings / nshare (0: none). Set after the ceilings; a lower level
+ * than a peer has shrinks it, nothing is evicted. */
+void tree_port_set_share(struct tree *t, uint16_t port, uint32_t nshare);
+/* A hypervisor's session opened (1: its RESYNC BEGIN; again is harmless)
+ * or it is forgotten (0): while in session it is owed its reservation
+ * on the port, whether it holds entries or not (spec 15). */
+void tree_hv_session(struct tree *t, uint16_t port, const uint8_t hv[6],
+                     int open);
 const struct tag_alloc *tree_port_tags(const struct tree *t, uint16_t port);
 
 /* NVDP requests. Each fills res (status OK or an error with a reason). */
