@@ -256,9 +256,13 @@ nve_req_apply(struct nve_proto *p, struct nve_peer *e,
     if (!req_vn(p, pc, d, m, &vn, r))
         return;
     /* Its first entry makes a newcomer a holder, which newcomers cannot
-     * evict: the port's holders are bounded (spec 11.4). */
+     * evict: the port's holders are bounded (spec 11.4). A peer in session
+     * already has its place among them; the others' are not to be taken
+     * (spec 15). */
+    const struct nve_pport *pp = &p->port[e->port];
     if (d->vn == REQ_VN_NEEDS && !e->holds &&
-        p->port[e->port].nholders >= pc->max_hv) {
+        pp->nholders + pp->npool[NVE_POOL_SESSION] -
+                (e->pool == NVE_POOL_SESSION) >= pc->max_hv) {
         NVE_COUNT(p, e, e->port, peers_over_limit);
         snprintf(r->reason, sizeof(r->reason),
                  "port holds its limit of %u hypervisors", pc->max_hv);
