@@ -1597,6 +1597,58 @@ assoc_flood(struct fx *x, const uint8_t *src, unsigned first, unsigned n)
     return refused;
 }
 
+/* Run 3 of bench/RESULTS-cp.md's flood on an idle host, through the
+ * engine (spec 15, 11.4): a station's MACs, not in session, fill an open
+ * port; hv1, in session since its RESYNC BEGIN and holding nothing, keeps
+ * its place among the port's max-hypervisors and its reservation of the
+ * port's VNICs (64 / 8): each of its attaches succeeds, the station's are
+ * refused LIMIT, counted, the port's ceiling logged. */
+static void
+test_port_reservation(void **state)
+{
+    struct fx *x = *state;
+    const struct nvdp_counters *c = nve_proto_counters(x->p);
+    struct nvdp_msg *m;
+    uint8_t st[6] = {0x02, 0x66, 0, 0, 0, 0};
+    unsigned first = 1000;
+    int refused = 0;
+
+    x->conf->ports[0].max_vnics = 64;
+    x->conf->ports[0].max_hv = 8;
+    nve_conf_tree_port(&x->conf->ports[0], &x->tree);
+    m = msg_new(NVDP_MSG_RESYNC);
+    m->has_phase = 1, m->phase = NVDP_RESYNC_BEGIN;
+    assert_int_equal(req1(x, 0, HV1, m)->status, NVDP_ST_OK);
+    assert_int_equal(x->tree.port[0]->owed[TREE_RV_VNICS], 8);
+    for (int round = 0; round < 6; round++)
+        for (unsigned i = 0; i < 20; i++, first += 2) {
+            st[5] = (uint8_t)i;
+            refused += assoc_flood(x, st, first, 2);
+            x->now += 1;
+        }
+    assert_int_equal(x->tree.port[0]->nvnic, 56);
+    assert_int_equal(x->tree.port[0]->nhv, 7); /* hv1's place kept */
+    assert_true(c->limit_port_share > 0);
+    assert_true(c->peers_over_limit > 0);
+    assert_int_equal(c->status[NVDP_ST_LIMIT], (uint64_t)refused);
+    for (unsigned k = 0; k < 10; k++) { /* attach, detach: flood_bench -d */
+        assert_int_equal(req1(x, 0, HV1, assoc(1, 100, 1))->status,
+                         NVDP_ST_OK);
+        m = msg_new(NVDP_MSG_VNIC_DISASSOC);
+        m->has_vnic = 1, m->vnic = U(1);
+        m->has_intent = 1, m->intent = NVDP_INTENT_SHUTDOWN;
+        assert_int_equal(req1(x, 0, HV1, m)->status, NVDP_ST_OK);
+        st[5] = (uint8_t)k;
+        assert_int_equal(assoc_flood(x, st, first++, 1), 1);
+    }
+    for (unsigned k = 0; k < 8; k++)
+        assert_int_equal(req1(x, 0, HV1, assoc(1 + k, 100, 1 + k))->status,
+                         NVDP_ST_OK);
+    assert_int_equal(req1(x, 0, HV1, assoc(9, 100, 9))->status,
+                     NVDP_ST_LIMIT);
+    assert_int_equal(x->tree.port[0]->nvnic, 64);
+}
+
 static const char *
 peer_standing(struct fx *x, const uint8_t *mac)
 {
@@ -1770,6 +1822,7 @@ main(void)
         T(test_request_rate),
         T(test_resync_credit),
         T(test_limits_counted),
+        T(test_port_reservation),
         T(test_standing),
         T(test_withdraw_window_before_hello),
     };

@@ -652,6 +652,249 @@ test_port_share(void **state)
     fx_free(x);
 }
 
+/* ---- reservations (spec 15) ---------------------------------------------- */
+
+static void
+hv_mac(uint8_t mac[6], unsigned i)
+{
+    const uint8_t m[6] = {2, 0x66, 0, 0, (uint8_t)(i >> 8), (uint8_t)i};
+    memcpy(mac, m, 6);
+}
+
+/* A new VNIC u of hv on port by VN_CONNECT (no addresses): its status. */
+static uint16_t
+rv_attach(struct fx *x, uint16_t port, const uint8_t *hv, unsigned u,
+          struct tree_res *res)
+{
+    struct nvdp_uuid id = U(u);
+    struct tree_req r = R(port, hv, &id, 100, NULL, 0);
+
+    tree_connect(&x->t, &r, res);
+    return res->status;
+}
+
+static void
+rv_detach(struct fx *x, uint16_t port, const uint8_t *hv, unsigned u)
+{
+    struct nvdp_uuid id = U(u);
+    struct tree_req r = R(port, hv, &id, 0, NULL, 0);
+    struct tree_res res;
+
+    tree_vnic_disassoc(&x->t, &r, NVDP_INTENT_SHUTDOWN, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+}
+
+/* Run 3 of bench/RESULTS-cp.md's flood on an idle host: a station's many
+ * MACs fill an open port, those that came late being below their fair
+ * share take its last eighth too, and a hypervisor in session long before
+ * was then refused every attach. Now the port keeps its reservation (spec
+ * 15: ceiling / max-hypervisors, 64 / 8 here): the station gets the rest,
+ * the hypervisor attaches and detaches as it likes, and reaches its level. */
+static void
+test_port_reservation(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct tree_port *p;
+    struct tree_res res;
+    struct tagset ts;
+    uint8_t mac[6];
+    unsigned u = 1000, got = 0;
+
+    (void)state;
+    memset(&ts, 0, sizeof(ts));
+    for (unsigned v = 2; v <= 4000; v++)
+        tagset_add(&ts, v);
+    tree_port_set(&x->t, 0, &ts, 64);
+    tree_port_set_share(&x->t, 0, 8);
+    p = x->t.port[0];
+    tree_hv_session(&x->t, 0, HV1, 1); /* its RESYNC BEGIN */
+    assert_non_null(tree_hv_find(&x->t, 0, HV1));
+    assert_int_equal(p->owed[TREE_RV_VNICS], 8);
+    assert_int_equal(p->nhv, 0); /* in session, holding nothing */
+    /* the station: 40 MACs not in session, each asking 4 at a time, in
+     * rounds, until the port refuses them all */
+    for (int round = 0; round < 4; round++)
+        for (unsigned i = 0; i < 40; i++)
+            for (unsigned k = 0; k < 4; k++) {
+                hv_mac(mac, i);
+                got += rv_attach(x, 0, mac, u++, &res) == NVDP_ST_OK;
+            }
+    assert_int_equal(got, 56);
+    assert_int_equal(p->nvnic, 56);
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(res.limit, TREE_LIM_PORT_SHARE);
+    assert_non_null(strstr(res.reason, "reserved for hypervisors in session"));
+    /* the hypervisor's attaches during the flood (flood_bench -d) */
+    for (unsigned k = 0; k < 20; k++) {
+        assert_int_equal(rv_attach(x, 0, HV1, 1, &res), NVDP_ST_OK);
+        assert_int_equal(p->owed[TREE_RV_VNICS], 7);
+        rv_detach(x, 0, HV1, 1);
+        assert_int_equal(p->owed[TREE_RV_VNICS], 8);
+        hv_mac(mac, k);
+        assert_int_equal(rv_attach(x, 0, mac, u++, &res), NVDP_ST_LIMIT);
+    }
+    /* its level, then no more: the port is full */
+    for (unsigned k = 0; k < 8; k++)
+        assert_int_equal(rv_attach(x, 0, HV1, 1 + k, &res), NVDP_ST_OK);
+    assert_int_equal(p->owed[TREE_RV_VNICS], 0);
+    assert_int_equal(rv_attach(x, 0, HV1, 9, &res), NVDP_ST_LIMIT);
+    assert_int_equal(p->nvnic, 64);
+
+    /* a session opened on a full port is owed nothing (no eviction); a
+     * place freed later goes to it when it asks */
+    tree_hv_session(&x->t, 0, HV2, 1);
+    assert_int_equal(tree_hv_find(&x->t, 0, HV2)->level[TREE_RV_VNICS], 0);
+    assert_int_equal(rv_attach(x, 0, HV2, 2000, &res), NVDP_ST_LIMIT);
+    hv_mac(mac, 0);
+    rv_detach(x, 0, mac, 1000); /* the station's first */
+    assert_int_equal(rv_attach(x, 0, HV2, 2000, &res), NVDP_ST_OK);
+    assert_int_equal(tree_hv_find(&x->t, 0, HV2)->level[TREE_RV_VNICS], 1);
+    /* what HV1 gives back stays its own while it is in session ... */
+    rv_detach(x, 0, HV1, 1);
+    rv_detach(x, 0, HV1, 2);
+    assert_int_equal(p->owed[TREE_RV_VNICS], 2);
+    assert_int_equal(rv_attach(x, 0, mac, u++, &res), NVDP_ST_LIMIT);
+    assert_int_equal(rv_attach(x, 0, HV2, 2001, &res), NVDP_ST_LIMIT);
+    /* ... and free for anyone once it is forgotten (a MAC holding none:
+     * the 7/8 rule still holds beyond the reservations) */
+    tree_hv_session(&x->t, 0, HV1, 0);
+    assert_int_equal(p->owed[TREE_RV_VNICS], 0);
+    hv_mac(mac, 200);
+    assert_int_equal(rv_attach(x, 0, mac, u++, &res), NVDP_ST_OK);
+    /* more peers to share among: levels shrink, nothing is evicted */
+    tree_port_set_share(&x->t, 0, 64);
+    assert_int_equal(tree_hv_find(&x->t, 0, HV2)->level[TREE_RV_VNICS], 1);
+    assert_int_equal(p->nvnic, 63);
+    /* a peer forgotten while holding nothing leaves no record */
+    tree_hv_session(&x->t, 0, HV3, 1);
+    tree_hv_session(&x->t, 0, HV3, 0);
+    assert_null(tree_hv_find(&x->t, 0, HV3));
+    /* records in session outlive their port and the tree (ASan: no leak) */
+    tree_hv_session(&x->t, 1, HV3, 1);
+    tree_port_del(&x->t, 1);
+    assert_null(tree_hv_find(&x->t, 1, HV3));
+    tree_hv_session(&x->t, 0, HV3, 1);
+    fx_free(x);
+}
+
+/* The address records of a port are reserved alike: 16 / 4 = 4 each. A
+ * station's addresses stop at the room not owed; the hypervisor in
+ * session still gets a VNIC's MAC and IP; the 7/8 rule applies beyond. */
+static void
+test_port_reservation_addrs(void **state)
+{
+    struct fx *x = fx_new(0, 0);
+    struct tree_res res;
+    struct tree_req r;
+    struct nvdp_uuid u1 = U(1), u2 = U(2);
+    struct nvdp_addr a[8];
+
+    (void)state;
+    tree_port_set_addrs(&x->t, 1, 16);
+    tree_port_set_share(&x->t, 1, 4);
+    tree_hv_session(&x->t, 1, HV1, 1);
+    assert_int_equal(x->t.port[1]->owed[TREE_RV_ADDRS], 4);
+    for (unsigned i = 0; i < 6; i++)
+        a[i] = A_IP4(20, (uint8_t)(1 + i));
+    r = R(1, HV2, &u2, 100, a, 6); /* its MAC and 6 IPs: 7 */
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    for (unsigned i = 0; i < 6; i++)
+        a[i] = A_IP4(20, (uint8_t)(11 + i));
+    tree_assoc(&x->t, &r, &res); /* 13: over the 12 not owed */
+    assert_int_equal(res.status, NVDP_ST_LIMIT);
+    assert_int_equal(res.limit, TREE_LIM_PORT_SHARE);
+    assert_non_null(strstr(res.reason, "addresses"));
+    r = R(1, HV2, &u2, 100, a, 5); /* 12 */
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(x->t.port[1]->naddr, 12);
+    a[0] = A_IP4(30, 1);
+    a[1] = A_IP4(30, 2);
+    a[2] = A_IP4(30, 3);
+    r = R(1, HV1, &u1, 100, a, 3); /* its MAC and 3 IPs: its 4 */
+    tree_assoc(&x->t, &r, &res);
+    assert_int_equal(res.status, NVDP_ST_OK);
+    assert_int_equal(x->t.port[1]->owed[TREE_RV_ADDRS], 0);
+    assert_int_equal(x->t.port[1]->naddr, 16);
+    fx_free(x);
+}
+
+/* The guarantee as a property, over random sequences (a seed each):
+ * attaches (some with a MAC), detaches, sessions opened and closed, from
+ * 12 MACs on a port of 40 VNICs and 40 addresses shared by 5. After
+ * every step owed is what the levels reserve, and every hypervisor in
+ * session below its level gets its next VNIC (tried, then undone). */
+static void
+test_reservation_random(void **state)
+{
+    (void)state;
+    for (unsigned seed = 1; seed <= 40; seed++) {
+        struct fx *x = fx_new(0, 0);
+        struct tree_port *p;
+        struct tree_res res;
+        struct tagset ts;
+        uint8_t mac[12][6];
+        unsigned owner[400] = {0}, n = 0, rnd = seed;
+        int alive[400] = {0};
+
+        memset(&ts, 0, sizeof(ts));
+        for (unsigned v = 2; v <= 4000; v++)
+            tagset_add(&ts, v);
+        tree_port_set(&x->t, 0, &ts, 40);
+        tree_port_set_addrs(&x->t, 0, 40);
+        tree_port_set_share(&x->t, 0, 5);
+        p = x->t.port[0];
+        for (unsigned i = 0; i < 12; i++)
+            hv_mac(mac[i], i);
+        for (unsigned step = 0; step < 300 && n < 390; step++) {
+            rnd = rnd * 1103515245u + 12345u;
+            unsigned op = (rnd >> 16) % 10, who = (rnd >> 8) % 12;
+            if (op < 5) {
+                struct nvdp_uuid id = U(n);
+                struct nvdp_addr a = A_MAC(n);
+                struct tree_req r = R(0, mac[who], &id, 100, &a, op & 1);
+                if (op & 1)
+                    tree_assoc(&x->t, &r, &res);
+                else
+                    tree_connect(&x->t, &r, &res);
+                alive[n] = res.status == NVDP_ST_OK;
+                owner[n++] = who;
+            } else if (op < 8) {
+                for (unsigned k = (rnd >> 4) % (n + 1); k < n; k++)
+                    if (alive[k]) {
+                        rv_detach(x, 0, mac[owner[k]], k);
+                        alive[k] = 0;
+                        break;
+                    }
+            } else {
+                tree_hv_session(&x->t, 0, mac[who], op == 8);
+            }
+            /* owed is what the levels reserve */
+            uint32_t owed[TREE_RV_N] = {0, 0};
+            for (struct tree_hv *h = x->t.hvs; h; h = h->next) {
+                assert_true(h->level[0] <= 8 && h->level[1] <= 8);
+                if (h->sess && h->level[0] > h->nvnic)
+                    owed[0] += h->level[0] - h->nvnic;
+                if (h->sess && h->level[1] > h->naddr)
+                    owed[1] += h->level[1] - h->naddr;
+            }
+            assert_int_equal(owed[0], p->owed[TREE_RV_VNICS]);
+            assert_int_equal(owed[1], p->owed[TREE_RV_ADDRS]);
+            /* and is there for whoever it is owed to */
+            for (unsigned i = 0; i < 12; i++) {
+                struct tree_hv *h = tree_hv_find(&x->t, 0, mac[i]);
+                if (h == NULL || !h->sess || h->nvnic >= h->level[0])
+                    continue;
+                assert_int_equal(rv_attach(x, 0, mac[i], 9999, &res),
+                                 NVDP_ST_OK);
+                rv_detach(x, 0, mac[i], 9999);
+            }
+        }
+        fx_free(x);
+    }
+}
+
 static void
 test_no_tags(void **state)
 {
@@ -1480,6 +1723,9 @@ main(void)
         cmocka_unit_test(test_mac_index_churn),
         cmocka_unit_test(test_bounded_state),
         cmocka_unit_test(test_port_share),
+        cmocka_unit_test(test_port_reservation),
+        cmocka_unit_test(test_port_reservation_addrs),
+        cmocka_unit_test(test_reservation_random),
         cmocka_unit_test(test_resync_replay_resets_down),
         cmocka_unit_test(test_resync_replay_restates),
     };
