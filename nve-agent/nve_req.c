@@ -30,10 +30,12 @@ log_port_full(struct nve_proto *p, uint16_t port)
     if (tp == NULL || !log_rl_allow(&p->port[port].rl_full, p->now))
         return;
     log_warnx("port %s is at its ceiling: %u VNICs (max-vnics %u), %u "
-              "addresses (max-addresses %u) of %u hypervisors; only those "
-              "below their share get more",
+              "addresses (max-addresses %u) of %u hypervisors, %u VNICs and "
+              "%u addresses reserved for hypervisors in session; only those "
+              "below their reservation or fair share get more",
               p->port[port].name, tp->nvnic, tp->max_vnics, tp->naddr,
-              tp->max_addrs, tp->nhv);
+              tp->max_addrs, tp->nhv, tp->owed[TREE_RV_VNICS],
+              tp->owed[TREE_RV_ADDRS]);
 }
 
 /* One request being applied. */
