@@ -615,12 +615,15 @@ tree_port_set_share(struct tree *t, uint16_t port, uint32_t nshare)
         return;
     p->nshare = nshare;
     memset(p->owed, 0, sizeof(p->owed));
-    for (struct tree_hv *h = t->hvs; h; h = h->next)
-        for (int w = 0; w < TREE_RV_N && h->port == port && h->sess; w++) {
+    for (struct tree_hv *h = t->hvs; h; h = h->next) {
+        if (h->port != port || !h->sess)
+            continue;
+        for (int w = 0; w < TREE_RV_N; w++) {
             if (h->level[w] > rv_share(p, w))
                 h->level[w] = rv_share(p, w);
             p->owed[w] += rv_owed(h, w);
         }
+    }
 }
 
 /* ---- init --------------------------------------------------------------- */
@@ -896,7 +899,8 @@ vnic_remove(struct tree *t, struct tree_vnic *v)
         h->head = v->hv_next;
     if (v->hv_next)
         v->hv_next->hv_prev = v->hv_prev;
-    uint32_t was_v = rv_owed(h, TREE_RV_VNICS), was_a = rv_owed(h, TREE_RV_ADDRS);
+    uint32_t was_v = rv_owed(h, TREE_RV_VNICS);
+    uint32_t was_a = rv_owed(h, TREE_RV_ADDRS);
     h->nvnic--;
     h->naddr -= v->naddr;
     rv_moved(t, h, TREE_RV_VNICS, was_v);
