@@ -14,6 +14,7 @@
 #
 # usage: bench/flood_bench.sh [-b BUILD_DIR] [-t SECONDS] [-n ATTACHES]
 #                             [-a ASSOC_MACS] [-m HELLO_MACS] [-d] [-l]
+#                             [-L LATE_MACS]
 #   -b  build to use (default: an optimised, sanitizer-free build made in
 #       /tmp/splitnve-cp-bench-build, shared with cp_bench.sh)
 #   -t  flood duration (default 60)
@@ -29,6 +30,12 @@
 #   -l  the access port lists its hypervisors (hv1 and hv4): the station's
 #       MACs are not authorised there and a listed hypervisor is known to
 #       the kernel's policing before it speaks (nve-agent(8) KERNEL POLICING)
+#   -L  once the new hypervisor has attached, a second ASSOC flood from
+#       LATE_MACS new source MACs, to the end: MACs that come late to a
+#       crowded port are below their fair share and may take its last
+#       eighth (run 3 of RESULTS-cp.md's idle-host flood, made
+#       deterministic); what the port keeps for hypervisors in session is
+#       its reservations (nve-agent.conf(5) max-vnics-per-port)
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=
@@ -38,6 +45,7 @@ AMACS=200
 HMACS=10000
 DETACH=
 LISTED=
+LATE=
 while [ $# -gt 0 ]; do
     case $1 in
     -b) BUILD=$2; shift 2 ;;
@@ -47,7 +55,8 @@ while [ $# -gt 0 ]; do
     -m) HMACS=$2; shift 2 ;;
     -d) DETACH=1; shift ;;
     -l) LISTED=1; shift ;;
-    *) sed -n '2,31p' "$0" >&2; exit 2 ;;
+    -L) LATE=$2; shift 2 ;;
+    *) sed -n '2,38p' "$0" >&2; exit 2 ;;
     esac
 done
 if [ -z "$BUILD" ]; then
@@ -135,6 +144,16 @@ if nt_ctl hv4 vnic attach "$(nt_uuid 9000)" --vn blue --mac "$(nt_mac 9000)" \
     new_ok=ok
 fi
 new_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+fl=
+if [ -n "$LATE" ]; then
+    ip netns exec "$(nt_nsname hv2)" $PY "$SRC/tests/lib/nvdp_flood.py" up0 \
+        --dst "$NT_MAC_AP1" --assoc-macs "$LATE" --vni 100 \
+        --seconds $(( DUR - ($(date +%s) - t_flood) )) \
+        >"$NT_DIR/flood-late.json" 2>&1 &
+    fl=$!
+    NT_PIDS+=("$fl")
+    sleep 2 # the late MACs take what they may before hv1's attaches
+fi
 attaches hv1 "$NT_DIR/flood" 2000 "$fa"
 left=$(( DUR - ($(date +%s) - t_flood) ))
 peak_rss=$(rss)
@@ -142,7 +161,8 @@ vn_flood=$(nt_jq nve .vnics status)
 peers_flood=$(nt_jq nve length peers)
 demoted_flood=$(nt_jq nve '[.[] | select(.standing == "demoted")] | length' peers)
 hv1_standing=$(nt_jq nve ".[] | select(.mac == \"$NT_MAC_HV1\") | .standing" peers)
-wait "$fa" "$fh" 2>/dev/null
+reserved=$(nt_jq nve '.[0].vnics_reserved // "n/a"' ports)
+wait "$fa" "$fh" $fl 2>/dev/null
 rss1=$(rss); log1=$(logb)
 c=$(nt_json nve counters)
 g() { jq -r ".nvdp.global.$1" <<<"$c"; }
@@ -155,8 +175,10 @@ printf '  station: ASSOC flood %s, HELLO flood %s\n' \
 [ "$left" -lt 0 ] && echo "  note: the attaches outlasted the flood by $(( -left )) s"
 printf '  nve-agent RSS: %s kB before, %s kB during, %s kB after (+%s kB)\n' \
     "$rss0" "$peak_rss" "$rss1" $((rss1 - rss0))
-printf '  VNICs: %s before, %s during (the flood'"'"'s MACs at their cap), peers %s\n' \
-    "$vn0" "$vn_flood" "$peers_flood"
+[ -n "$LATE" ] && printf '  late ASSOC flood from %s new MACs: %s\n' "$LATE" \
+    "$(cat "$NT_DIR/flood-late.json")"
+printf '  VNICs: %s before, %s during (the flood'"'"'s MACs at their cap), peers %s; port1 reserves %s more for its hypervisors in session\n' \
+    "$vn0" "$vn_flood" "$peers_flood" "$reserved"
 printf '  log written during the flood: %s bytes (%s lines)\n' $((log1 - log0)) \
     "$(tail -c +$((log0 + 1)) "$NT_DIR/nve.log" | wc -l)"
 printf '  counters: rx_frames %s, limit_hv_vnics %s, limit_vnics %s, limit_share %s, limit_port_vnics %s, limit_port_share %s, peers_over_limit %s, peers_evicted %s, rx_rate_limited %s, hello_suppressed %s\n' \
