@@ -258,6 +258,29 @@ def replay_through(ctx, begin, answered, tag_base=50):
                 return
 
 
+def replay_assoc(ctx, u, begin, answered, tag_base=50):
+    """u's ASSOC in the replay after begin; the replay's other requests
+    are answered meanwhile (added to answered), as an NVE does: hv-agent's
+    congestion window (10.3) holds the rest of a replay back until the
+    first requests are answered, and the replay's order is not u's."""
+    nve = ctx.nve
+    deadline = time.monotonic() + 5
+    while True:
+        for t in [t for t in nve.order if t > begin.txid and
+                  t not in answered]:
+            m = nve.reqs[t]
+            if m.type == N.ASSOC and vnic_of(m) == u:
+                return m
+            check(m.type != N.RESYNC, "RESYNC END before %s's ASSOC "
+                  "(heard: %s)" % (u, describe(nve.reqs, nve.order)))
+            answered.add(t)
+            nve.answer(m, tag=tag_base + len(answered) if m.type == N.ASSOC
+                       else None)
+        check(time.monotonic() < deadline, "hv-agent sent no ASSOC of %s "
+              "in its replay (heard: %s)" % (u, describe(nve.reqs, nve.order)))
+        nve.poll(0.05)
+
+
 def resync_begin(ctx, after):
     return ctx.nve.wait(lambda m: m.type == N.RESYNC and
                         m.sub(N.S_PHASE).phase == N.RESYNC_BEGIN,
@@ -283,10 +306,11 @@ def answer_naming_another_epoch_not_applied(ctx):
           "the answer naming another epoch was applied: %s tag %r"
           % (v["state"], v["tag"]))
     nve.answer(b)
-    r = nve.wait_type(N.ASSOC, u, after=b.txid)
+    answered = set()
+    r = replay_assoc(ctx, u, b, answered)
     nve.answer(a, tag=33)       # the same answer, now naming our epoch
     nve.answer(r, tag=34)
-    replay_through(ctx, b, {r.txid})
+    replay_through(ctx, b, answered | {r.txid})
     settle(ctx, u, "attached", 34, "replay answered")
 
 
@@ -304,7 +328,8 @@ def answer_from_before_resync_not_applied(ctx):
                       window=64)], peer_epoch=0)
     b = resync_begin(ctx, last)
     nve.answer(b)
-    r = nve.wait_type(N.ASSOC, u, after=b.txid)
+    answered = set()
+    r = replay_assoc(ctx, u, b, answered)
     stray = ctx.ctl.counter("rx_stray_responses")
     nve.answer(a, tag=41)                  # the dropped request's answer
     stays(ctx, u, "pending", None, "answer to the request before the resync",
@@ -313,7 +338,7 @@ def answer_from_before_resync_not_applied(ctx):
           "the dropped request's answer was not counted stray")
     nve.answer(r, tag=42)
     settle(ctx, u, "attached", 42, "replay answered")
-    replay_through(ctx, b, {r.txid})
+    replay_through(ctx, b, answered | {r.txid})
     settle(ctx, u, "attached", 42, "after the resync")
     check(ctx.ctl.run("status")["resync"] == "idle", "resync not complete")
 
