@@ -50,6 +50,7 @@ struct nvdp_counters {
     uint64_t limit_port_addrs, limit_port_share;
     /* dropped before the socket by the kernel's per-source policing */
     uint64_t rx_policed, rx_policed_new, rx_policed_demoted;
+    uint64_t rx_policed_unauth; /* auth = required: not signed (spec 14.2) */
     /* standing (spec 15): peers demoted for refusals, restored */
     uint64_t peers_demoted, peers_restored;
 };

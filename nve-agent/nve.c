@@ -382,6 +382,51 @@ nve_turn_end(void *arg)
     fwd_flush(((struct nve *)arg)->fwd);
 }
 
+struct police_known {
+    const struct nve_proto *proto;
+    uint16_t port;
+};
+
+/* A MAC taken off a port's list stays known to the filter while the
+ * engine knows it: nve_peer_known tells the filter when the engine
+ * forgets it, with the new list by then. */
+static int
+police_engine_knows(void *arg, const uint8_t mac[6])
+{
+    const struct police_known *k = arg;
+
+    return nve_proto_has_peer(k->proto, k->port, mac);
+}
+
+/* Port p's policing, at set-up (attach) and on a reload: its rates, its
+ * authentication policy and key ids (spec 14.2), its listed hypervisors,
+ * those the old list named and the new one does not. */
+static void
+police_port(struct nve *n, const struct nve_conf *old,
+            const struct nve_conf *c, const struct nve_port *p, int attach)
+{
+    struct police_known k = {n->proto, p->id};
+    const struct l2sock *s = &n->link[p->id].sock;
+    const struct nve_port *o = old ? nve_conf_port_by_id(old, p->id) : NULL;
+    struct nve_police_conf pc = {
+        .rate = p->req_rate, .burst = p->req_burst,
+        .demoted = p->req_rate ? c->demoted_rate : 0,
+        .auth_required = p->auth == NVDP_AUTH_REQUIRED,
+    };
+
+    if (pc.auth_required) {
+        pc.nkey_ids = nve_conf_key_ids(c, p, pc.key_id, NVE_POLICE_KEY_IDS);
+        if (pc.nkey_ids > NVE_POLICE_KEY_IDS && n->police != NULL)
+            log_warnx("port %s: its keys have more than %u ids: the kernel's "
+                      "filter checks that frames are signed, not their key "
+                      "ids", p->name, NVE_POLICE_KEY_IDS);
+    }
+    if (nve_police_port(n->police, s, &pc, attach) < 0)
+        return;
+    nve_police_listed(n->police, s, p->hv, p->nhv, o ? o->hv : NULL,
+                      o ? o->nhv : 0, police_engine_knows, &k);
+}
+
 static int
 nve_first_start(struct nve *n, struct nve_conf *c)
 {
@@ -505,12 +550,8 @@ nve_apply_conf(struct nve *n, struct nve_conf *c)
     for (unsigned i = 0; i < c->nports; i++) {
         const struct nve_port *p = &c->ports[i];
         nve_conf_tree_port(p, &n->tree);
-        if (n->link_ops == NULL && n->link[p->id].open &&
-            nve_police_port(n->police, &n->link[p->id].sock, p->req_rate,
-                            p->req_burst, p->req_rate ? c->demoted_rate : 0,
-                            opened[p->id]) == 0)
-            nve_police_listed(n->police, &n->link[p->id].sock, p->hv,
-                              p->nhv);
+        if (n->link_ops == NULL && n->link[p->id].open)
+            police_port(n, old, c, p, opened[p->id]);
         if (opened[p->id]) {
             if (fwd_port_add(n->fwd, p->id, p->ifname) < 0)
                 log_warnx("port %s: forwarder refused interface %s", p->name,

@@ -151,6 +151,11 @@ const struct nvdp_keyring *nve_conf_keys(const struct nve_conf *c,
                                          const struct nve_port *p,
                                          const uint8_t mac[6]);
 int nve_port_allows_vn(const struct nve_port *p, uint32_t vni);
+/* The key ids a frame on port p may be signed with: its port key file's and
+ * every hypervisor section's (any sender's keys, nve_conf_keys), each once,
+ * in ids. Returns how many, or max + 1 when there are more than max. */
+unsigned nve_conf_key_ids(const struct nve_conf *c, const struct nve_port *p,
+                          uint16_t *ids, unsigned max);
 
 /* ---- protocol engine (nve_proto.c, nve_proto_int.h and its files) ----- */
 typedef void (*nve_send_fn)(void *arg, uint16_t port, const uint8_t dst[6],
@@ -178,6 +183,7 @@ struct nve_policed {
     uint64_t peer;    /* known peers over their bucket (rx_policed) */
     uint64_t newsrc;  /* sources not known yet (rx_policed_new) */
     uint64_t demoted; /* demoted peers over theirs (rx_policed_demoted) */
+    uint64_t unauth;  /* auth = required: not signed (rx_policed_unauth) */
 };
 /* d (nve_police_dropped) into the port's counters and the global ones
  * (spec 17). */
@@ -209,6 +215,10 @@ unsigned nve_proto_withdraw(struct nve_proto *p, const struct tree_filter *f,
                             const char *reason, uint64_t now);
 uint32_t nve_proto_epoch(const struct nve_proto *p);
 unsigned nve_proto_npeers(const struct nve_proto *p);
+/* 1 if the engine has a peer mac on port (in its table: the kernel's
+ * policing mirrors it until it is forgotten). */
+int nve_proto_has_peer(const struct nve_proto *p, uint16_t port,
+                       const uint8_t mac[6]);
 const struct nvdp_counters *nve_proto_counters(const struct nve_proto *p);
 const struct nvdp_counters *nve_proto_port_counters(const struct nve_proto *p,
                                                    uint16_t port);
@@ -245,21 +255,38 @@ struct nve_police;
  * space, as without it). */
 struct nve_police *nve_police_new(void);
 void nve_police_free(struct nve_police *x);
-/* Port s polices at the port's request rate and burst (0 rate: none), a
- * demoted peer at demoted frames per second (burst: one second's; 0:
- * none): attach (a new socket) replaces l2sock's classic filter; without
- * it, a reload's new rates. 0, or -1 (logged; the classic filter stays). */
-int nve_police_port(struct nve_police *x, const struct l2sock *s, uint32_t rate,
-                    uint32_t burst, uint32_t demoted, int attach);
+#define NVE_POLICE_KEY_IDS 16 /* key ids the filter checks per port */
+/* What the filter does on a port. */
+struct nve_police_conf {
+    uint32_t rate, burst; /* the port's request rate (0: none) and burst */
+    uint32_t demoted;     /* a demoted peer's frames/s and burst (0: none) */
+    /* auth = required (spec 14.2): frames without an AUTH TLV in its place,
+     * or with a key id not among the first nkey_ids of key_id, dropped
+     * before any bucket; more than NVE_POLICE_KEY_IDS: ids not checked */
+    uint8_t auth_required;
+    unsigned nkey_ids;
+    uint16_t key_id[NVE_POLICE_KEY_IDS];
+};
+/* Port s polices as pc says: attach (a new socket) replaces l2sock's
+ * classic filter; without it, a reload's new rates and policy (counters
+ * and buckets kept). 0, or -1 (logged; the classic filter stays). */
+int nve_police_port(struct nve_police *x, const struct l2sock *s,
+                    const struct nve_police_conf *pc, int attach);
 void nve_police_port_del(struct nve_police *x, const struct l2sock *s);
 /* A peer's standing on s: a bucket of its own (known: full), the demoted
  * one, or back to the port's shared one (gone). */
 void nve_police_peer(struct nve_police *x, const struct l2sock *s,
                      const uint8_t mac[6], enum nve_standing st);
 /* A port's n listed hypervisors, known on s before the engine hears them
- * (a bucket of their own from their first frame). */
+ * (a bucket of their own from their first frame); the nwas its list named
+ * before (a reload) and no longer does are strangers again at once, but
+ * for those known(arg, mac) says the engine still knows (they go when it
+ * forgets them). */
+typedef int (*nve_police_known_fn)(void *arg, const uint8_t mac[6]);
 void nve_police_listed(struct nve_police *x, const struct l2sock *s,
-                       const uint8_t (*hv)[6], unsigned n);
+                       const uint8_t (*hv)[6], unsigned n,
+                       const uint8_t (*was)[6], unsigned nwas,
+                       nve_police_known_fn known, void *arg);
 /* Frames the filter dropped on s since it was attached. -1 without the
  * filter. */
 int nve_police_dropped(const struct nve_police *x, const struct l2sock *s,

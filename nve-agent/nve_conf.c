@@ -912,6 +912,34 @@ nve_conf_keys(const struct nve_conf *c, const struct nve_port *p,
     return p->keys.n ? &p->keys : NULL;
 }
 
+static unsigned
+key_ids_add(const struct nvdp_keyring *kr, uint16_t *ids, unsigned n,
+            unsigned max)
+{
+    for (unsigned i = 0; i < kr->n && n <= max; i++) {
+        unsigned k = 0;
+        while (k < n && ids[k] != kr->key[i].id)
+            k++;
+        if (k < n)
+            continue;
+        if (n == max)
+            return max + 1;
+        ids[n++] = kr->key[i].id;
+    }
+    return n;
+}
+
+unsigned
+nve_conf_key_ids(const struct nve_conf *c, const struct nve_port *p,
+                 uint16_t *ids, unsigned max)
+{
+    unsigned n = key_ids_add(&p->keys, ids, 0, max);
+
+    for (unsigned i = 0; i < c->nhv_keys; i++)
+        n = key_ids_add(&c->hv_keys[i].keys, ids, n, max);
+    return n;
+}
+
 int
 nve_port_allows_vn(const struct nve_port *p, uint32_t vni)
 {

@@ -3,7 +3,9 @@
  * filter on every access port's socket. A peer the engine knows has a
  * token bucket of its own, every source not known yet shares one per port:
  * a flood is dropped in softirq, before it fills the queue a legitimate
- * hypervisor's frames wait in. The engine's limits stay the authority
+ * hypervisor's frames wait in. On a port with auth = required, a frame
+ * that is not signed with a key id the port accepts is dropped before any
+ * bucket (spec 14.2): an unsigned flood takes no share. The engine's limits stay the authority
  * (spec 10.2, 11.4, 16): a known peer's kernel bucket is twice its
  * request bucket, so the kernel drops only what user space would drop;
  * a peer the engine has demoted (refused for limits again and again, spec
@@ -30,6 +32,7 @@ extern const unsigned char nvdp_police_bpf_o[];
 extern const unsigned int nvdp_police_bpf_o_len;
 
 _Static_assert(NVP_MAX_PORTS == TREE_MAX_PORTS, "a port each");
+_Static_assert(NVP_KEY_IDS == NVE_POLICE_KEY_IDS, "the ids a port lists");
 
 struct nve_police {
     struct bpf_object *obj;
@@ -88,15 +91,17 @@ gcra(uint32_t rate, uint32_t burst, __u64 *gap, __u64 *tol)
 }
 
 int
-nve_police_port(struct nve_police *x, const struct l2sock *s, uint32_t rate,
-                uint32_t burst, uint32_t demoted, int attach)
+nve_police_port(struct nve_police *x, const struct l2sock *s,
+                const struct nve_police_conf *pc, int attach)
 {
     uint32_t key = (uint32_t)s->ifindex;
+    uint32_t rate = pc->rate, burst = pc->burst;
     struct nvp_port p = {0};
 
     if (x == NULL)
         return 0;
-    /* a reload keeps the port's buckets and counters: new rates only */
+    /* a reload keeps the port's buckets and counters: new rates and
+     * policy only, in the one update the filter sees whole */
     (void)bpf_map_lookup_elem(x->ports_fd, &key, &p);
     p.ethertype = s->ethertype;
     memcpy(p.group, s->group, 6);
@@ -104,7 +109,12 @@ nve_police_port(struct nve_police *x, const struct l2sock *s, uint32_t rate,
          burst > UINT32_MAX / 2 ? UINT32_MAX : 2 * burst, &p.gap_peer,
          &p.tol_peer);
     gcra(rate, burst, &p.gap_new, &p.tol_new);
-    gcra(demoted, demoted, &p.gap_demoted, &p.tol_demoted);
+    gcra(pc->demoted, pc->demoted, &p.gap_demoted, &p.tol_demoted);
+    p.auth_required = pc->auth_required;
+    p.any_key = pc->nkey_ids > NVP_KEY_IDS;
+    p.nkey_ids = (__u16)(p.any_key ? 0 : pc->nkey_ids);
+    memset(p.key_id, 0, sizeof(p.key_id));
+    memcpy(p.key_id, pc->key_id, p.nkey_ids * sizeof(p.key_id[0]));
     if (bpf_map_update_elem(x->ports_fd, &key, &p, BPF_ANY) < 0) {
         log_warn("police: %s: port entry", s->ifname);
         return -1;
@@ -160,6 +170,7 @@ nve_police_dropped(const struct nve_police *x, const struct l2sock *s,
     d->peer = p.dropped_peer;
     d->newsrc = p.dropped_new;
     d->demoted = p.dropped_demoted;
+    d->unauth = p.dropped_unauth;
     return 0;
 }
 
@@ -193,10 +204,10 @@ nve_police_free(struct nve_police *x)
 }
 
 int
-nve_police_port(struct nve_police *x, const struct l2sock *s, uint32_t rate,
-                uint32_t burst, uint32_t demoted, int attach)
+nve_police_port(struct nve_police *x, const struct l2sock *s,
+                const struct nve_police_conf *pc, int attach)
 {
-    (void)x, (void)s, (void)rate, (void)burst, (void)demoted, (void)attach;
+    (void)x, (void)s, (void)pc, (void)attach;
     return 0;
 }
 
@@ -225,11 +236,22 @@ nve_police_dropped(const struct nve_police *x, const struct l2sock *s,
 
 void
 nve_police_listed(struct nve_police *x, const struct l2sock *s,
-                  const uint8_t (*hv)[6], unsigned n)
+                  const uint8_t (*hv)[6], unsigned n,
+                  const uint8_t (*was)[6], unsigned nwas,
+                  nve_police_known_fn known, void *arg)
 {
     /* a port's listed hypervisors are known before they speak: a new
      * one's first frame does not compete with strangers for the shared
      * bucket (spec 15) */
     for (unsigned k = 0; k < n; k++)
         nve_police_peer(x, s, hv[k], NVE_PEER_KNOWN);
+    /* one taken off the list would otherwise keep its bucket until the
+     * LRU evicts it: a MAC no longer trusted still beside the flood */
+    for (unsigned i = 0; i < nwas; i++) {
+        unsigned k = 0;
+        while (k < n && memcmp(hv[k], was[i], 6) != 0)
+            k++;
+        if (k == n && (known == NULL || !known(arg, was[i])))
+            nve_police_peer(x, s, was[i], NVE_PEER_GONE);
+    }
 }

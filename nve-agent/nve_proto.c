@@ -317,11 +317,14 @@ nve_proto_port_policed(struct nve_proto *p, uint16_t port,
     p->port[port].c.rx_policed = d->peer;
     p->port[port].c.rx_policed_new = d->newsrc;
     p->port[port].c.rx_policed_demoted = d->demoted;
+    p->port[port].c.rx_policed_unauth = d->unauth;
     p->c.rx_policed = p->c.rx_policed_new = p->c.rx_policed_demoted = 0;
+    p->c.rx_policed_unauth = 0;
     for (unsigned i = 0; i < TREE_MAX_PORTS; i++) {
         p->c.rx_policed += p->port[i].c.rx_policed;
         p->c.rx_policed_new += p->port[i].c.rx_policed_new;
         p->c.rx_policed_demoted += p->port[i].c.rx_policed_demoted;
+        p->c.rx_policed_unauth += p->port[i].c.rx_policed_unauth;
     }
 }
 
@@ -413,6 +416,13 @@ nve_proto_npeers(const struct nve_proto *p)
     return p->npeers;
 }
 
+int
+nve_proto_has_peer(const struct nve_proto *p, uint16_t port,
+                   const uint8_t mac[6])
+{
+    return nve_peer_find(p, port, mac) != NULL;
+}
+
 const struct nvdp_counters *
 nve_proto_counters(const struct nve_proto *p)
 {
@@ -443,7 +453,8 @@ nve_counters_json(const struct nvdp_counters *c)
         NVDP_COUNTER(limit_preassoc), NVDP_COUNTER(limit_share),
         NVDP_COUNTER(limit_port_addrs), NVDP_COUNTER(limit_port_share),
         NVDP_COUNTER(rx_policed), NVDP_COUNTER(rx_policed_new),
-        NVDP_COUNTER(rx_policed_demoted), NVDP_COUNTER(peers_demoted),
+        NVDP_COUNTER(rx_policed_demoted), NVDP_COUNTER(rx_policed_unauth),
+        NVDP_COUNTER(peers_demoted),
         NVDP_COUNTER(peers_restored),
     };
 
