@@ -13,7 +13,7 @@
 # figures; not a pass/fail test. Needs root.
 #
 # usage: bench/flood_bench.sh [-b BUILD_DIR] [-t SECONDS] [-n ATTACHES]
-#                             [-a ASSOC_MACS] [-m HELLO_MACS] [-d] [-l]
+#                             [-a ASSOC_MACS] [-m HELLO_MACS] [-d] [-l] [-A]
 #                             [-L LATE_MACS]
 #   -b  build to use (default: an optimised, sanitizer-free build made in
 #       /tmp/splitnve-cp-bench-build, shared with cp_bench.sh)
@@ -36,6 +36,11 @@
 #       eighth (run 3 of RESULTS-cp.md's idle-host flood, made
 #       deterministic); what the port keeps for hypervisors in session is
 #       its reservations (nve-agent.conf(5) max-vnics-per-port)
+#   -A  the access port requires authentication (auth = required) and hv1
+#       and hv4 have keys of their own (a hypervisor section each, as
+#       tests/e2e/auth_rollover.sh): the station's frames are unsigned
+#       (dropped in the kernel before any bucket: rx_policed_unauth), the
+#       hypervisor started during the flood is a keyed one
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=
@@ -46,6 +51,7 @@ HMACS=10000
 DETACH=
 LISTED=
 LATE=
+AUTH=
 while [ $# -gt 0 ]; do
     case $1 in
     -b) BUILD=$2; shift 2 ;;
@@ -56,7 +62,8 @@ while [ $# -gt 0 ]; do
     -d) DETACH=1; shift ;;
     -l) LISTED=1; shift ;;
     -L) LATE=$2; shift 2 ;;
-    *) sed -n '2,38p' "$0" >&2; exit 2 ;;
+    -A) AUTH=1; shift ;;
+    *) sed -n '2,43p' "$0" >&2; exit 2 ;;
     esac
 done
 if [ -z "$BUILD" ]; then
@@ -82,11 +89,28 @@ nt_topo_bridged
 nt_ns hv4
 nt_veth sw swhv4 hv4 up0 "" 02:48:56:00:00:04
 ip -n "$(nt_nsname sw)" link set swhv4 master br0
-export NVE_PORTS="port1 ap1${LISTED:+ hvs=02:48:56:00:00:01,02:48:56:00:00:04}
+export NVE_PORTS="port1 ap1${LISTED:+ hvs=02:48:56:00:00:01,02:48:56:00:00:04}${AUTH:+ auth=required}
 port2 ap2"
 export NVE_VNS="blue:100 red:200" HV_VNS="blue:100 red:200"
+# -A: a key for each of hv1 and hv4, the NVE's copy and the hypervisor's
+hv_extra() { :; }
+if [ -n "$AUTH" ]; then
+    NVE_EXTRA=
+    for h in hv1:02:48:56:00:00:01 hv4:02:48:56:00:00:04; do
+        (umask 077 && printf '1 %s\n' \
+            "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+            >"$NT_DIR/${h%%:*}.key")
+        NVE_EXTRA+="hypervisor \"${h%%:*}\" {
+    mac = \"${h#*:}\"
+    key-file = \"$NT_DIR/${h%%:*}.key\"
+}
+"
+    done
+    export NVE_EXTRA
+    hv_extra() { echo "key-file = \"$NT_DIR/$1.key\""; }
+fi
 NT_HELLO_MS=1000 NT_HOLD_S=10 nt_start_nve nve nve
-NT_HELLO_MS=1000 NT_HOLD_S=10 nt_start_hv hv1 hv1 up0
+HV_EXTRA=$(hv_extra hv1) NT_HELLO_MS=1000 NT_HOLD_S=10 nt_start_hv hv1 hv1 up0
 nt_wait 10 "hv1 hears the NVE" nt_hv_sees_nve hv1
 nve_pid=$(nt_pid nve)
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$nve_pid/status"; }
@@ -137,7 +161,7 @@ t_flood=$(date +%s)
 sleep $(( DUR / 6 + 1 ))
 # a hypervisor that starts during the flood: time to its first attach
 t0=$(date +%s%N)
-NT_HELLO_MS=1000 NT_HOLD_S=10 nt_start_hv hv4 hv4 up0
+HV_EXTRA=$(hv_extra hv4) NT_HELLO_MS=1000 NT_HOLD_S=10 nt_start_hv hv4 hv4 up0
 new_ok=fail
 if nt_ctl hv4 vnic attach "$(nt_uuid 9000)" --vn blue --mac "$(nt_mac 9000)" \
         --wait=20 >/dev/null 2>&1; then
@@ -169,6 +193,7 @@ g() { jq -r ".nvdp.global.$1" <<<"$c"; }
 
 [ -n "$DETACH" ] && echo "flood_bench: -d: each legitimate attach detached at once (hv1 holds one VNIC at most)"
 [ -n "$LISTED" ] && echo "flood_bench: -l: the access port lists hv1 and hv4; the station's MACs are not authorised"
+[ -n "$AUTH" ] && echo "flood_bench: -A: the access port requires authentication, hv1 and hv4 have keys; the station's frames are unsigned"
 echo "flood_bench: $DUR s of flood on a bridged access port, nve-agent $(cd "$BUILD" && ./nve-agent/nve-agent -V 2>/dev/null | head -1) ($BUILD)"
 printf '  station: ASSOC flood %s, HELLO flood %s\n' \
     "$(cat "$NT_DIR/flood-assoc.json")" "$(cat "$NT_DIR/flood-hello.json")"
@@ -185,9 +210,10 @@ printf '  counters: rx_frames %s, limit_hv_vnics %s, limit_vnics %s, limit_share
     "$(g rx_frames)" "$(g limit_hv_vnics)" "$(g limit_vnics)" "$(g limit_share)" \
     "$(g limit_port_vnics)" "$(g limit_port_share)" "$(g peers_over_limit)" \
     "$(g peers_evicted)" "$(g rx_rate_limited)" "$(g hello_suppressed)"
-printf '  dropped before nve-agent read them: policed per source %s (known peers) + %s (unknown sources) + %s (demoted peers), socket queue full %s\n' \
-    "$(g rx_policed)" "$(g rx_policed_new)" "$(g rx_policed_demoted)" \
+printf '  dropped before nve-agent read them: unsigned on a port requiring authentication %s, policed per source %s (known peers) + %s (unknown sources) + %s (demoted peers), socket queue full %s\n' \
+    "$(g rx_policed_unauth)" "$(g rx_policed)" "$(g rx_policed_new)" "$(g rx_policed_demoted)" \
     "$(nt_jq nve '[.[].rx_kernel_drops] | add' ports)"
+printf '  authentication: auth_ok %s, auth_fail %s\n' "$(g auth_ok)" "$(g auth_fail)"
 printf '  standing: peers_demoted %s, peers_restored %s; demoted at the end of the attaches: %s of %s peers (hv1 %s)\n' \
     "$(g peers_demoted)" "$(g peers_restored)" "$demoted_flood" \
     "$peers_flood" "$hv1_standing"
