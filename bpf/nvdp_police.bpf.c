@@ -5,10 +5,10 @@
  * that carry an AUTH TLV in its place with a key id the port accepts
  * (spec 14.2; the daemon checks the HMAC); then a known peer within its
  * token bucket (a much smaller one while user space has demoted it: spec
- * 15), the sources not known yet within one bucket per port. A flood from made-up MACs or
- * from one peer is dropped here and never fills the queue that a
- * legitimate hypervisor's frames wait in; user space's limits (spec 10.2,
- * 11.4, 16) stay the authority over what is handled. */
+ * 15), the sources not known yet within one bucket per port. A flood
+ * from made-up MACs or from one peer is dropped here and never fills the
+ * queue that a legitimate hypervisor's frames wait in; user space's
+ * limits (spec 10.2, 11.4, 16) stay the authority over what is handled. */
 #include <linux/bpf.h>
 #include <linux/if_packet.h>
 #include <bpf/bpf_endian.h>
@@ -50,7 +50,7 @@ static __always_inline int take(struct nvp_bucket *b, __u64 now, __u64 gap,
 
 #define ETH_HLEN 14
 #define NVDP_HLEN 12
-#define AUTH_TLV_LEN 48       /* type, length, key id, reserved, counter, hmac */
+#define AUTH_TLV_LEN 48       /* type, length, key id, 0, counter, hmac */
 #define NVDP_TLVS_MAX 9204    /* NVDP_FRAME_MAX - the header */
 
 /* 1 if the frame could be signed for port p (spec 14.2): version 1, the

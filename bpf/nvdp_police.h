@@ -2,8 +2,8 @@
  * filter on nve-agent's NVDP sockets) and nve-agent/nve_police.c (user
  * side): each known peer's token bucket and standing, each port's bucket
  * for the sources not known yet and its authentication policy, and what
- * they dropped. linux/types.h
- * types only: compiled by clang -target bpf and by cc. */
+ * they dropped. linux/types.h types only: compiled by clang -target bpf
+ * and by cc. */
 #ifndef NVDP_POLICE_H
 #define NVDP_POLICE_H
 

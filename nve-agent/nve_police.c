@@ -5,12 +5,13 @@
  * a flood is dropped in softirq, before it fills the queue a legitimate
  * hypervisor's frames wait in. On a port with auth = required, a frame
  * that is not signed with a key id the port accepts is dropped before any
- * bucket (spec 14.2): an unsigned flood takes no share. The engine's limits stay the authority
- * (spec 10.2, 11.4, 16): a known peer's kernel bucket is twice its
- * request bucket, so the kernel drops only what user space would drop;
- * a peer the engine has demoted (refused for limits again and again, spec
- * 15) gets a bucket of a few frames a second instead, so that many of
- * them together pass less than the daemon reads.
+ * bucket (spec 14.2): an unsigned flood takes no share. The engine's
+ * limits stay the authority (spec 10.2, 11.4, 16): a known peer's kernel
+ * bucket is twice its request bucket, so the kernel drops only what user
+ * space would drop; a peer the engine has demoted (refused for limits
+ * again and again, spec 15) gets a bucket of a few frames a second
+ * instead, so that many of them together pass less than the daemon
+ * reads.
  * Without BPF (kernel, privilege, build) the classic filter stays: one
  * log line, and every frame is left to user space as before. */
 #include "config.h"

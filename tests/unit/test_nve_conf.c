@@ -485,6 +485,60 @@ test_missing_file(void **state)
     assert_non_null(strstr(err, "/nonexistent/nve-agent.conf"));
 }
 
+/* key-file text with ids: "ID 32-byte-hex" lines */
+static void
+write_keys(const char *path, const unsigned *ids, unsigned n)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    for (unsigned i = 0; i < n; i++)
+        fprintf(f, "%u %064x\n", ids[i], ids[i]);
+    fclose(f);
+    chmod(path, 0600);
+}
+
+/* The key ids the kernel's filter accepts on a port (spec 14.2): the
+ * port's and every hypervisor section's, each once, and "more than max". */
+static void
+test_key_ids(void **state)
+{
+    static const unsigned port[] = {1, 2}, hv1[] = {2, 3}, hv2[] = {3, 1};
+    char dir[] = "/tmp/test_nve_conf_keys.XXXXXX", text[1024], err[4096];
+    char kp[3][64];
+    uint16_t ids[4] = {0};
+    struct nve_conf *c;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    for (unsigned i = 0; i < 3; i++)
+        snprintf(kp[i], sizeof(kp[i]), "%s/k%u", dir, i);
+    write_keys(kp[0], port, 2);
+    write_keys(kp[1], hv1, 2);
+    write_keys(kp[2], hv2, 2);
+    snprintf(text, sizeof(text),
+             "port \"p0\" { interface = \"acc0\"\n auth = required\n"
+             " key-file = \"%s\" }\n"
+             "hypervisor \"hv1\" { mac = \"02:00:00:00:01:01\"\n"
+             " key-file = \"%s\" }\n"
+             "hypervisor \"hv2\" { mac = \"02:00:00:00:01:02\"\n"
+             " key-file = \"%s\" }\n"
+             "vn \"blue\" { vni = 100 }\n",
+             kp[0], kp[1], kp[2]);
+    c = load_text(text, err, sizeof(err));
+    assert_non_null(c);
+    assert_int_equal(nve_conf_key_ids(c, &c->ports[0], ids, 4), 3);
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[1], 2);
+    assert_int_equal(ids[2], 3);
+    assert_int_equal(nve_conf_key_ids(c, &c->ports[0], ids, 3), 3);
+    assert_int_equal(nve_conf_key_ids(c, &c->ports[0], ids, 2), 3);
+    nve_conf_free(c);
+    for (unsigned i = 0; i < 3; i++)
+        unlink(kp[i]);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -498,6 +552,7 @@ main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_control_options),
         cmocka_unit_test(test_file_check),
+        cmocka_unit_test(test_key_ids),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
