@@ -171,6 +171,9 @@ enum nve_standing {
     NVE_PEER_GONE = 0,    /* forgotten: a source not known yet again */
     NVE_PEER_KNOWN = 1,   /* new, or restored: a bucket of its own */
     NVE_PEER_DEMOTED = 2, /* keeps being refused for limits: a small one */
+    NVE_PEER_LISTED = 3,  /* on its port's list: known unless the kernel's
+                           * policing has it already (standing and bucket
+                           * kept); nve_police only */
 };
 /* Told of every peer the engine comes to know on a port, demotes,
  * restores and forgets: the kernel's policing (nve_police.c) follows its
@@ -274,7 +277,8 @@ int nve_police_port(struct nve_police *x, const struct l2sock *s,
                     const struct nve_police_conf *pc, int attach);
 void nve_police_port_del(struct nve_police *x, const struct l2sock *s);
 /* A peer's standing on s: a bucket of its own (known: full), the demoted
- * one, or back to the port's shared one (gone). */
+ * one, or back to the port's shared one (gone); listed: known if it is
+ * not there yet, else left as it is. */
 void nve_police_peer(struct nve_police *x, const struct l2sock *s,
                      const uint8_t mac[6], enum nve_standing st);
 /* A port's n listed hypervisors, known on s before the engine hears them

@@ -153,7 +153,9 @@ nve_police_peer(struct nve_police *x, const struct l2sock *s,
      * standing before, or a stale entry that LRU ages out: policing
      * degrades, nothing else. One system call per change of standing,
      * never per frame. */
-    if (st != NVE_PEER_GONE)
+    if (st == NVE_PEER_LISTED) /* a reload must not undo a demotion */
+        (void)bpf_map_update_elem(x->peers_fd, &k, &e, BPF_NOEXIST);
+    else if (st != NVE_PEER_GONE)
         (void)bpf_map_update_elem(x->peers_fd, &k, &e, BPF_ANY);
     else
         (void)bpf_map_delete_elem(x->peers_fd, &k);
@@ -245,7 +247,7 @@ nve_police_listed(struct nve_police *x, const struct l2sock *s,
      * one's first frame does not compete with strangers for the shared
      * bucket (spec 15) */
     for (unsigned k = 0; k < n; k++)
-        nve_police_peer(x, s, hv[k], NVE_PEER_KNOWN);
+        nve_police_peer(x, s, hv[k], NVE_PEER_LISTED);
     /* one taken off the list would otherwise keep its bucket until the
      * LRU evicts it: a MAC no longer trusted still beside the flood */
     for (unsigned i = 0; i < nwas; i++) {

@@ -277,6 +277,15 @@ test_relisted(void **state)
     assert_true(got[0] < 2 * BURST);
     assert_int_equal(got[1], 2 * BURST);
     assert_int_equal(got[2], 2 * BURST);
+    /* 0c demoted by the engine, then a reload that lists it again: still
+     * demoted (its bucket and standing are the engine's, not the list's) */
+    nve_police_peer(e->x, &e->s, list[1], NVE_PEER_DEMOTED);
+    nve_police_listed(e->x, &e->s, list + 1, 1, list + 1, 1, NULL, NULL);
+    got[1] = 0;
+    for (unsigned i = 0; i < 2 * BURST; i++)
+        got[1] += (unsigned)pass(e, US, list[1], ETYPE);
+    print_message("0c demoted, listed again: %u of %u\n", got[1], 2 * BURST);
+    assert_true(got[1] <= DEMOTED + 1);
 }
 
 /* auth = required (spec 14.2): a flood of unsigned frames from made-up
