@@ -22,7 +22,7 @@
 #define L2_BATCH_MAX 64
 #define L2_MIN_FRAME 60 /* Ethernet minimum without FCS */
 #define L2_RCVBUF (4 * 1024 * 1024)
-#define L2_TX_RETRY_NS 2000000 /* see l2sock_send */
+#define L2_TX_RETRY_NS 5000000 /* see l2sock_send */
 
 /* Kernel filter: untagged frames (the kernel strips a received 802.1Q tag
  * into metadata, so it is asked for explicitly), addressed to us or to our
@@ -340,8 +340,12 @@ l2sock_send(struct l2sock *s, const uint8_t dst[6], const uint8_t *payload,
      * again at once for up to L2_TX_RETRY_NS rather than left to the
      * protocol's retransmission timer (hundreds of ms): a control frame
      * must not wait behind data packets. Spinning, not yielding: a busy
-     * data sender on this CPU would refill the queue meanwhile. Control
-     * frames are few; the spin is short and only under such load. */
+     * data sender on this CPU would refill the queue meanwhile. Longer
+     * than a scheduler tick (4 ms at HZ=250): the queue's consumer (a
+     * veth peer's NAPI thread) can be off its CPU for a whole tick while
+     * other threads run, and a 2 ms spin then failed (bench/fwd_bench,
+     * traced). Control frames are few; the spin is short and only under
+     * such load. */
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0) {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlprio.h"
 #include "ev.h"
 #include "hv.h"
 #include "hv_host.h"
@@ -685,6 +686,9 @@ start(struct hv_daemon *m)
         return -1;
     h->host = m->host;
     signal(SIGPIPE, SIG_IGN);
+    /* while privileged; a failure is logged, hv-agent runs on
+     * unprioritised. Threads started later (libvirt's) do not inherit it. */
+    ctlprio_apply(&h->conf.ctl.prio);
     if (drop_privileges(m) < 0)
         return -1;
     log_info("started: name %s, uplink %s (mtu %u), epoch %08x, %zu VNICs",

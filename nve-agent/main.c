@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctlprio.h"
 #include "ev.h"
 #include "nve.h"
 #include "privdrop.h"
@@ -178,6 +179,10 @@ main(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    /* after the forwarding threads started: they keep the normal policy
+     * (and any started later, SCHED_RESET_ON_FORK); a failure is logged
+     * and the daemon runs on unprioritised */
+    ctlprio_apply(&n.conf->ctl.prio);
     if (drop_privileges(&n) < 0) {
         rc = 1;
         goto out;
