@@ -43,6 +43,17 @@ caps() {
     cat /proc/"$pid"/task/*/status | awk -v f="$2:" '$1 == f {print $2}' | sort -u | paste -sd' '
 }
 threads() { ls /proc/"$(nt_pid "$1")"/task | wc -l; }
+# policy NAME: the scheduling policy (0 normal, 2 SCHED_RR) of daemon
+# NAME's control loop (its main thread), then the distinct ones of its
+# other threads
+policy() {
+    local pid t
+    pid=$(nt_pid "$1")
+    printf '%s / ' "$(awk '{print $41}' /proc/"$pid"/stat)"
+    for t in /proc/"$pid"/task/*; do
+        [ "${t##*/}" = "$pid" ] || awk '{print $41}' "$t/stat"
+    done | sort -u | paste -sd' '
+}
 # bits as /proc shows them: NET_ADMIN 12, NET_RAW 13, PERFMON 38, BPF 39
 CAP_NET_ADMIN=0000000000001000 CAP_NET=0000000000003000 NONE=0000000000000000
 CAP_NET_BPF=000000c000003000
@@ -66,6 +77,11 @@ nt_wait 10 "nve-agent says READY=1" nt_eq 1 notified nve READY=1
 nt_assert "READY=1 came once the control socket was there" \
     grep -q "^READY=1 \[socket\]" "$NT_DIR/nve.notified"
 nt_assert "nve-agent runs its forwarder threads" test "$(threads nve)" -ge 3
+# control-priority "rr 1" (the default): the control loop alone, never
+# the forwarding threads
+nt_assert_eq "nve-agent: control loop SCHED_RR, forwarding threads normal" \
+    "2 / 0" "$(policy nve)"
+nt_assert "nve-agent logs it" grep -q "control loop at rr 1" "$NT_DIR/nve.log"
 # with the XDP fast path (the default where it can be: a build with BPF)
 # the program is loaded per interface after the drop
 if [ "$(nt_jq nve .fastpath.state fwd)" = on ]; then
@@ -96,6 +112,7 @@ nt_wait 5 "READY=1 again after the reload" nt_eq 2 notified nve READY=1
 nt_assert_eq "RELOADING=1 told" 1 "$(notified nve RELOADING=1)"
 nt_start_hv hv2 hv2 up0
 nt_wait 10 "hv2 on the new port hears the NVE" nt_hv_sees_nve hv2
+nt_assert_eq "hv-agent: control loop SCHED_RR" 2 "$(policy hv2 | cut -d' ' -f1)"
 nt_assert_rc "hv2 attaches on the new port" 0 nt_ctl hv2 vnic attach "$(nt_uuid 2)" \
     --vn blue --mac "$(nt_mac 2)" --wait=5
 # packet sockets bound to ap2: NVDP's and the forwarder's ring

@@ -263,6 +263,12 @@ static const struct bad bads[] = {
      "control-max-clients"},
     {"control idle range", "\n\ncontrol-idle-timeout = 90000\n", 3,
      "control-idle-timeout"},
+    {"control priority out of range", "\ncontrol-priority = \"rr 100\"\n", 2,
+     "control-priority"},
+    {"control priority policy", "control-priority = \"fifo 1\"\n", 1,
+     "control-priority"},
+    {"control priority without a value", "control-priority = \"nice\"\n", 1,
+     "-20..19"},
     {"evpn without underlay", "name = \"x\"\nevpn {\n}\n", 2, "underlay"},
     {"evpn with an IPv6 VTEP",
      "underlay {\n interface = \"u0\"\n local-ip = \"2001:db8::1\"\n}\n"
