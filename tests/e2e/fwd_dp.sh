@@ -131,8 +131,9 @@ setup() { # $1 = underlay family
         -m 10100:0:$MA -m 20200:0:$MB -m 10100:1:$MC \
         -f 10100:$UR -f 20200:$UR
     FPID=${NT_PIDS[-1]}
-    for _ in $(seq 50); do grep -q '^started' "$D/fwd.log" && break; sleep 0.1; done
-    grep -q '^started' "$D/fwd.log" || fail "forwarder did not start"
+    # up to 20 s: a sanitizer build on a loaded CI host took over 5 s once
+    for _ in $(seq 200); do grep -q '^started' "$D/fwd.log" && break; sleep 0.1; done
+    grep -q '^started' "$D/fwd.log" || fail "forwarder did not start within 20 s"
 }
 
 # between underlays: the library's clean-up, but the directory stays
