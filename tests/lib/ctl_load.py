@@ -61,12 +61,25 @@ class Ctl:
         self.next_id = 1
         self.buf = b""
 
-    def send(self, cmd, args):
-        rid = self.next_id
+    def _frame(self, cmd, args):
+        data = json.dumps({"cmd": cmd, "args": args,
+                           "id": self.next_id}).encode()
         self.next_id += 1
-        data = json.dumps({"cmd": cmd, "args": args, "id": rid}).encode()
-        self.s.sendall(struct.pack(">I", len(data)) + data)
-        return rid
+        return struct.pack(">I", len(data)) + data
+
+    def send(self, cmd, args):
+        self.s.sendall(self._frame(cmd, args))
+        return self.next_id - 1
+
+    def batch(self, reqs):
+        """Sends [(cmd, args)] in one write: the daemon reads them in one
+        turn of its loop, at one instant of its clock, however loaded the
+        machine is. Returns their answers, in order."""
+        self.s.sendall(b"".join(self._frame(c, a) for c, a in reqs))
+        return [self.recv() for _ in reqs]
+
+    def close(self):
+        self.s.close()
 
     def _read(self, n):
         while len(self.buf) < n:

@@ -22,6 +22,9 @@ import traceback
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import ctl_load  # noqa: E402
 import nvdp as N  # noqa: E402
 from scapy.layers.l2 import Ether  # noqa: E402
 
@@ -466,6 +469,13 @@ class Ctl:
     def __init__(self, nvdpctl, sock):
         self.nvdpctl = nvdpctl
         self.sock = sock
+
+    def conn(self):
+        """A connection to the control socket, for what nvdpctl cannot do:
+        requests that must reach the daemon together (ctl_load.Ctl.batch),
+        or quickly (an ASan nvdpctl takes seconds to start on a loaded
+        machine). The caller closes it."""
+        return ctl_load.Ctl(self.sock)
 
     def run(self, *args, check_rc=True):
         cmd = [self.nvdpctl, "-s", self.sock, "-f", "json"] + list(args)
