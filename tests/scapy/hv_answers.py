@@ -237,6 +237,12 @@ def refusal_of_older_desired_state_is_moot(ctx):
     stays(ctx, u, "attached", 21, "refusal replayed")
 
 
+def answer_replayed(nve, m, answered, tag_base):
+    """Answers one request of a replay: an ASSOC with the next tag."""
+    answered.add(m.txid)
+    nve.answer(m, tag=tag_base + len(answered) if m.type == N.ASSOC else None)
+
+
 def replay_through(ctx, begin, answered, tag_base=50):
     """Answers every request hv-agent sends after its RESYNC BEGIN (txids
     in answered excepted) until its RESYNC END, answered too."""
@@ -249,9 +255,7 @@ def replay_through(ctx, begin, answered, tag_base=50):
         for t in [t for t in nve.order if t > begin.txid and
                   t not in answered]:
             m = nve.reqs[t]
-            answered.add(t)
-            nve.answer(m, tag=tag_base + len(answered) if m.type == N.ASSOC
-                       else None)
+            answer_replayed(nve, m, answered, tag_base)
             if m.type == N.RESYNC:
                 check(m.sub(N.S_PHASE).phase == N.RESYNC_END,
                       "a second RESYNC BEGIN during the replay")
@@ -273,9 +277,7 @@ def replay_assoc(ctx, u, begin, answered, tag_base=50):
                 return m
             check(m.type != N.RESYNC, "RESYNC END before %s's ASSOC "
                   "(heard: %s)" % (u, describe(nve.reqs, nve.order)))
-            answered.add(t)
-            nve.answer(m, tag=tag_base + len(answered) if m.type == N.ASSOC
-                       else None)
+            answer_replayed(nve, m, answered, tag_base)
         check(time.monotonic() < deadline, "hv-agent sent no ASSOC of %s "
               "in its replay (heard: %s)" % (u, describe(nve.reqs, nve.order)))
         nve.poll(0.05)
