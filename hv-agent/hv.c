@@ -147,14 +147,29 @@ commit_failed(struct hv *h, const char *err, int e)
         if (v->undo == NULL)
             continue;
         undone++;
-        if (hv_state_undo(v)) {
-            /* created by the request: never committed, never sent */
+        if (!hv_state_undo_created(v)) {
+            /* the engine looks at the VNIC again: if a request built from
+             * the change went out while the commit synced (run_proto),
+             * its answer is moot (hv_state_undo) and the NVE is brought
+             * back to what the disk says */
+            (void)hv_state_undo(v);
+            hv_notify_vnic(h, v);
+            hv_state_mark(&h->state, v);
+            if (h->wake != NULL)
+                h->wake(h);
+        } else if (!v->may_exist && !v->inflight) {
+            /* created by the request and never sent */
             v->state = HV_VNIC_DETACHED;
             hv_notify_vnic(h, v);
             hv_state_remove(&h->state, v);
         } else {
-            /* the engine never acted on the change (nothing goes out
-             * before its commit): it looks at the VNIC again */
+            /* created by the request, whose ASSOC went out while the
+             * commit synced: detached from the NVE, then forgotten */
+            hv_state_undo_drop(v);
+            v->want = HV_WANT_DETACH;
+            v->intent = NVDP_INTENT_SHUTDOWN;
+            v->state = HV_VNIC_DETACHING;
+            v->gen++;
             hv_notify_vnic(h, v);
             hv_state_mark(&h->state, v);
             if (h->wake != NULL)
@@ -206,7 +221,7 @@ maybe_compact(struct hv *h)
 }
 
 int
-hv_state_flush(struct hv *h)
+hv_state_commit_write(struct hv *h)
 {
     struct hv_journal *j = &h->journal;
     char err[512];
@@ -233,7 +248,7 @@ hv_state_flush(struct hv *h)
         dumped = 1;
     } else {
         hv_state_batch(&h->state, &h->jbuf);
-        rc = hv_journal_append(j, &h->jbuf, err, sizeof(err));
+        rc = hv_journal_write(j, &h->jbuf, err, sizeof(err));
     }
     if (rc < 0) {
         h->state_errno = errno;
@@ -241,7 +256,24 @@ hv_state_flush(struct hv *h)
         notify_saved(h);
         return -1;
     }
-    hv_state_saved(&h->state, dumped);
+    hv_state_written(&h->state, dumped);
+    return dumped ? hv_state_commit_sync(h) : 1;
+}
+
+int
+hv_state_commit_sync(struct hv *h)
+{
+    struct hv_journal *j = &h->journal;
+    char err[512];
+
+    if (hv_journal_sync(j, err, sizeof(err)) < 0) {
+        h->state_errno = errno;
+        hv_state_unwritten(&h->state);
+        commit_failed(h, err, h->state_errno);
+        notify_saved(h);
+        return -1;
+    }
+    hv_state_synced(&h->state);
     h->state_saves++;
     if (h->state_error[0] != '\0')
         log_info("state journal: saving again (%s before)", h->state_error);
@@ -251,6 +283,14 @@ hv_state_flush(struct hv *h)
     notify_saved(h);
     maybe_compact(h);
     return 0;
+}
+
+int
+hv_state_flush(struct hv *h)
+{
+    int rc = hv_state_commit_write(h);
+
+    return rc == 1 ? hv_state_commit_sync(h) : rc;
 }
 
 /* ---- the state file at start -------------------------------------------- */
@@ -474,25 +514,32 @@ drain_uplink(struct hv_daemon *m)
     }
 }
 
-/* One turn: commit what requests and the last turn changed (so the NVE
- * never hears of a change that a crash could take back, and answers held
- * for it go out), then the uplink, then the engine. What the uplink and
- * the engine learnt is committed at the next turn, which comes with the
- * next request or HV_LEARNT_COMMIT_MS later: one write and one fdatasync
- * per turn, for everything of that turn, and a lone attach waits for one
- * (hv_state_learnt). */
+/* One turn: write what requests and the last turn changed, then the
+ * uplink, then the engine, then the sync of that write, after which
+ * answers held for it go out. The engine's requests travel while the disk
+ * syncs, so a lone attach waits for the longer of the two, not their sum;
+ * the NVE may hear of a change a crash then takes back, and the restart's
+ * resync takes it back there too (its END deletes what is not replayed,
+ * nvdp.md 11.5); a failed sync undoes the change and the engine brings
+ * the NVE back (commit_failed). What the uplink and the engine learnt is
+ * committed at the next turn, which comes with the next request or
+ * HV_LEARNT_COMMIT_MS later: one write and one fdatasync per turn, for
+ * everything of that turn (hv_state_learnt). */
 static void
 run_proto(struct hv_daemon *m)
 {
     struct hv *h = &m->h;
     uint64_t now, next;
+    int syncing;
 
     m->in_run = 1;
     m->rerun = 0;
-    hv_state_flush(h);
+    syncing = hv_state_commit_write(h) == 1;
     drain_uplink(m);
     now = ev_clock_ms();
     next = hv_proto_run(h, now);
+    if (syncing)
+        (void)hv_state_commit_sync(h);
     if (hv_state_unsaved(&h->state) && h->learnt_at == 0)
         h->learnt_at = now;
     if (m->rerun)

@@ -311,9 +311,17 @@ void hv_state_learnt(struct hv *h, struct hv_vnic *v);
  * (out of memory: answer an error, change nothing). */
 int hv_change_begin(struct hv *h, struct hv_vnic *v, int created);
 /* Commits what changed since the last commit (one write, one fdatasync),
- * then tells the observers (not_saved, saved). Called once per loop
- * iteration before the engine sends anything. 0 / -1 (not saved). */
+ * then tells the observers (not_saved, saved). 0 / -1 (not saved). */
 int hv_state_flush(struct hv *h);
+/* The same in two halves, as the loop runs them around the engine, so
+ * that its requests travel while the disk syncs: write() returns 1 when a
+ * sync() must follow (before any answer that depends on it), 0 when done
+ * (nothing to write, or a whole rewrite, synced), -1 when not saved (the
+ * requests' changes undone). sync() 0 / -1: a failed sync undoes the
+ * requests' changes and the engine brings the NVE back to the state before
+ * them (a VNIC they created is detached from it, then forgotten). */
+int hv_state_commit_write(struct hv *h);
+int hv_state_commit_sync(struct hv *h);
 /* Loads conf.state_file at start; damage is kept aside and logged (END
  * withheld). io NULL: the real system calls. 0, or -1 when the file can
  * neither be read nor moved aside (err). */

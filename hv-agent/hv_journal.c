@@ -333,15 +333,17 @@ commit_line(struct hv_jbuf *b, uint64_t seq, unsigned nrec)
 }
 
 int
-hv_journal_append(struct hv_journal *j, struct hv_jbuf *b, char *err,
-                  size_t errlen)
+hv_journal_write(struct hv_journal *j, struct hv_jbuf *b, char *err,
+                 size_t errlen)
 {
     unsigned nrec = b->nrec;
     int e;
 
-    if (j->fd == -1 || j->need_rewrite) {
-        snprintf(err, errlen, "%s: %s", j->path, j->fd == -1 ?
-                 "journal not open" : "journal must be rewritten first");
+    if (j->fd == -1 || j->need_rewrite || j->pending != 0) {
+        snprintf(err, errlen, "%s: %s", j->path,
+                 j->fd == -1 ? "journal not open" :
+                 j->need_rewrite ? "journal must be rewritten first" :
+                                   "previous commit not synced");
         errno = EIO;
         return -1;
     }
@@ -361,22 +363,45 @@ hv_journal_append(struct hv_journal *j, struct hv_jbuf *b, char *err,
         errf(err, errlen, "write", j->path);
         return -1;
     }
+    j->pending = b->len;
+    j->pending_nrec = nrec;
+    return 0;
+}
+
+int
+hv_journal_sync(struct hv_journal *j, char *err, size_t errlen)
+{
+    int e;
+
+    if (j->pending == 0)
+        return 0;
     if (j->io->fdatasync(j->fd) == -1) {
         e = errno;
         /* After a failed sync the kernel may have dropped the pages: what
          * the file holds is unknown until it is rewritten. */
         j->st.sync_errors++;
         j->need_rewrite = 1;
+        j->pending = 0;
         errno = e;
         errf(err, errlen, "fdatasync", j->path);
         return -1;
     }
-    j->size += b->len;
+    j->size += j->pending;
     j->seq++;
     j->st.commits++;
-    j->st.records += nrec;
-    j->st.bytes += b->len;
+    j->st.records += j->pending_nrec;
+    j->st.bytes += j->pending;
+    j->pending = 0;
     return 0;
+}
+
+int
+hv_journal_append(struct hv_journal *j, struct hv_jbuf *b, char *err,
+                  size_t errlen)
+{
+    if (hv_journal_write(j, b, err, errlen) < 0)
+        return -1;
+    return hv_journal_sync(j, err, errlen);
 }
 
 static int

@@ -96,6 +96,9 @@ struct hv_journal {
     /* A sync failed, or a failed write could not be cut back: what is on
      * disk past size is unknown, so the next commit rewrites the file. */
     int need_rewrite;
+    /* Written by hv_journal_write, not yet synced: bytes and records. */
+    uint64_t pending;
+    unsigned pending_nrec;
     const struct hv_journal_io *io;
     struct hv_journal_stats st;
 };
@@ -113,6 +116,14 @@ void hv_journal_close(struct hv_journal *j);
  * b gets the commit line (reset it before reuse). 0 / -1. */
 int hv_journal_append(struct hv_journal *j, struct hv_jbuf *b, char *err,
                       size_t errlen);
+/* hv_journal_append in two halves, so that the caller can work while the
+ * disk syncs: write() puts b's records and the commit line at the end of
+ * the file (cut back on failure, as append), sync() makes them durable (on
+ * failure the file must be rewritten, as append). Nothing else may be
+ * written in between. 0 / -1 (err, errno). */
+int hv_journal_write(struct hv_journal *j, struct hv_jbuf *b, char *err,
+                     size_t errlen);
+int hv_journal_sync(struct hv_journal *j, char *err, size_t errlen);
 /* Replaces the journal by a header, b's records and a commit line:
  * written to path.tmp, fsynced, renamed over path, directory fsynced. The
  * old file stays in place if anything fails. 0 / -1 (err, errno). */

@@ -24,6 +24,10 @@ struct hv_vnic_undo {
     uint16_t status;
     char reason[NVDP_MAX_REASON + 1];
     uint32_t gen; /* undone, the desired state is the one of this gen */
+    /* written (hv_state_written), with the request's state: the engine
+     * runs until the sync, and what it changes of these is its news */
+    uint8_t written, w_state, w_gaveup;
+    uint16_t w_status;
 };
 
 static unsigned
@@ -43,6 +47,7 @@ hv_state_init(struct hv_state *s)
     TAILQ_INIT(&s->all);
     TAILQ_INIT(&s->dirty);
     TAILQ_INIT(&s->unsaved);
+    TAILQ_INIT(&s->syncing);
 }
 
 static void
@@ -76,6 +81,9 @@ hv_state_free(struct hv_state *s)
     free(s->removed);
     s->removed = NULL;
     s->nremoved = s->removed_cap = 0;
+    free(s->sremoved);
+    s->sremoved = NULL;
+    s->nsremoved = s->sremoved_cap = 0;
 }
 
 struct hv_vnic *
@@ -126,9 +134,26 @@ vnic_unlink(struct hv_state *s, struct hv_vnic *v)
         TAILQ_REMOVE(&s->dirty, v, dirty);
     if (v->unsaved)
         TAILQ_REMOVE(&s->unsaved, v, uentry);
+    if (v->syncing)
+        TAILQ_REMOVE(&s->syncing, v, sentry);
     s->live_bytes -= v->jlen;
     s->count--;
     vnic_free(v);
+}
+
+static void
+removed_add(struct hv_state *s, const struct nvdp_uuid *u)
+{
+    if (s->nremoved == s->removed_cap) {
+        size_t cap = s->removed_cap ? s->removed_cap * 2 : 64;
+        struct nvdp_uuid *n = realloc(s->removed, cap * sizeof(*n));
+        if (n != NULL) {
+            s->removed = n;
+            s->removed_cap = cap;
+        }
+    }
+    if (s->nremoved < s->removed_cap)
+        s->removed[s->nremoved++] = *u;
 }
 
 void
@@ -137,18 +162,8 @@ hv_state_remove(struct hv_state *s, struct hv_vnic *v)
     /* A VNIC that was never committed leaves nothing to cancel. If the
      * removal record cannot be queued (no memory), the VNIC comes back at
      * the next start, as the resync would find it: detached again then. */
-    if (v->jlen != 0) {
-        if (s->nremoved == s->removed_cap) {
-            size_t cap = s->removed_cap ? s->removed_cap * 2 : 64;
-            struct nvdp_uuid *n = realloc(s->removed, cap * sizeof(*n));
-            if (n != NULL) {
-                s->removed = n;
-                s->removed_cap = cap;
-            }
-        }
-        if (s->nremoved < s->removed_cap)
-            s->removed[s->nremoved++] = v->uuid;
-    }
+    if (v->jlen != 0)
+        removed_add(s, &v->uuid);
     vnic_unlink(s, v);
 }
 
@@ -253,15 +268,34 @@ hv_state_undo_save(struct hv_state *s, struct hv_vnic *v, int created)
     return 0;
 }
 
+void
+hv_state_undo_drop(struct hv_vnic *v)
+{
+    undo_free(v);
+}
+
+int
+hv_state_undo_created(const struct hv_vnic *v)
+{
+    return v->undo != NULL && v->undo->created;
+}
+
 int
 hv_state_undo(struct hv_vnic *v)
 {
     struct hv_vnic_undo *u = v->undo;
+    int news;
 
     if (u == NULL)
         return 0;
     if (u->created)
         return 1;
+    /* What the request reset (state, status, reason) comes back unless
+     * the engine has had news of the VNIC since the write (a commit's
+     * sync runs while the engine works, run_proto): its news stand. */
+    news = u->written && (v->state != u->w_state ||
+                          v->gaveup != u->w_gaveup ||
+                          v->status != u->w_status);
     v->vn = u->vn;
     memcpy(v->vn_name, u->vn_name, sizeof(v->vn_name));
     memcpy(v->mac, u->mac, 6);
@@ -274,11 +308,19 @@ hv_state_undo(struct hv_vnic *v)
     v->up = u->up;
     v->intent = u->intent;
     memcpy(v->ifname, u->ifname, sizeof(v->ifname));
-    v->state = u->state;
-    v->gaveup = u->gaveup;
-    v->status = u->status;
-    memcpy(v->reason, u->reason, sizeof(v->reason));
-    v->gen = u->gen;
+    if (!news) {
+        v->state = u->state;
+        v->gaveup = u->gaveup;
+        v->status = u->status;
+        memcpy(v->reason, u->reason, sizeof(v->reason));
+    }
+    /* An answer to a request built before the change counts again; one
+     * built from the change (sent while its commit synced) must not: the
+     * desired state then takes a generation no request was built from. */
+    if (v->inflight && v->req_gen != u->gen)
+        v->gen++;
+    else
+        v->gen = u->gen;
     undo_free(v);
     return 0;
 }
@@ -290,9 +332,11 @@ hv_state_unsaved(const struct hv_state *s)
 }
 
 void
-hv_state_saved(struct hv_state *s, int dumped)
+hv_state_written(struct hv_state *s, int dumped)
 {
     struct hv_vnic *v;
+    struct nvdp_uuid *r;
+    size_t cap;
 
     if (dumped) {
         /* the journal now holds exactly one record per VNIC */
@@ -310,9 +354,61 @@ hv_state_saved(struct hv_state *s, int dumped)
             s->live_bytes -= v->jlen;
             v->jlen = v->plen;
         }
-        undo_free(v);
+        if (v->undo != NULL) {
+            v->undo->written = 1;
+            v->undo->w_state = v->state;
+            v->undo->w_gaveup = v->gaveup;
+            v->undo->w_status = v->status;
+        }
+        if (!v->syncing) {
+            v->syncing = 1;
+            TAILQ_INSERT_TAIL(&s->syncing, v, sentry);
+        }
     }
+    /* the removals written change places with the (empty) syncing ones */
+    r = s->sremoved;
+    cap = s->sremoved_cap;
+    s->sremoved = s->removed;
+    s->sremoved_cap = s->removed_cap;
+    s->nsremoved = s->nremoved;
+    s->removed = r;
+    s->removed_cap = cap;
     s->nremoved = 0;
+}
+
+void
+hv_state_synced(struct hv_state *s)
+{
+    struct hv_vnic *v;
+
+    while ((v = TAILQ_FIRST(&s->syncing)) != NULL) {
+        TAILQ_REMOVE(&s->syncing, v, sentry);
+        v->syncing = 0;
+        undo_free(v); /* no request runs between write and sync */
+    }
+    s->nsremoved = 0;
+}
+
+void
+hv_state_unwritten(struct hv_state *s)
+{
+    struct hv_vnic *v;
+
+    while ((v = TAILQ_FIRST(&s->syncing)) != NULL) {
+        TAILQ_REMOVE(&s->syncing, v, sentry);
+        v->syncing = 0;
+        hv_state_touch(s, v);
+    }
+    for (size_t i = 0; i < s->nsremoved; i++)
+        removed_add(s, &s->sremoved[i]);
+    s->nsremoved = 0;
+}
+
+void
+hv_state_saved(struct hv_state *s, int dumped)
+{
+    hv_state_written(s, dumped);
+    hv_state_synced(s);
 }
 
 /* ---- names ----------------------------------------------------------- */

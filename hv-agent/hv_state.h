@@ -82,12 +82,14 @@ struct hv_vnic {
                            * none (never committed) */
     uint32_t plen;        /* bytes of the record being committed */
     uint8_t unsaved;      /* on the unsaved list */
+    uint8_t syncing;      /* on the syncing list */
     struct hv_vnic_undo *undo; /* how it was before a request changed it,
                                 * until that change is committed */
 
     TAILQ_ENTRY(hv_vnic) entry;   /* all VNICs, in creation order */
     TAILQ_ENTRY(hv_vnic) dirty;   /* VNICs the engine must look at */
     TAILQ_ENTRY(hv_vnic) uentry;  /* VNICs whose record must be written */
+    TAILQ_ENTRY(hv_vnic) sentry;  /* VNICs whose record is being synced */
     struct hv_vnic *hnext;        /* hash chain by UUID */
 };
 TAILQ_HEAD(hv_vnic_list, hv_vnic);
@@ -98,11 +100,15 @@ struct hv_state {
     struct hv_vnic_list all;
     struct hv_vnic_list dirty;
     struct hv_vnic_list unsaved;
+    struct hv_vnic_list syncing; /* written, not yet durable */
     size_t count;
     struct hv_vnic *hash[HV_STATE_BUCKETS];
     /* VNICs removed since the last commit that have a record to cancel */
     struct nvdp_uuid *removed;
     size_t nremoved, removed_cap;
+    /* the removals written, not yet durable */
+    struct nvdp_uuid *sremoved;
+    size_t nsremoved, sremoved_cap;
     uint64_t live_bytes;  /* sum of the VNICs' jlen */
 };
 
@@ -141,6 +147,10 @@ int hv_state_undo_save(struct hv_state *s, struct hv_vnic *v, int created);
  * the change counts again. Returns 1 if v was created by the request: the
  * caller removes it. 0 otherwise (also when there is nothing to undo). */
 int hv_state_undo(struct hv_vnic *v);
+/* Whether v's undo is of a VNIC the request created. */
+int hv_state_undo_created(const struct hv_vnic *v);
+/* Forgets how v was before the request (a created VNIC kept anyway). */
+void hv_state_undo_drop(struct hv_vnic *v);
 /* Whether a commit has anything to write. */
 int hv_state_unsaved(const struct hv_state *s);
 /* The records of the pending changes, removals first, appended to b. */
@@ -151,6 +161,15 @@ void hv_state_dump(struct hv_state *s, struct hv_jbuf *b);
 /* The batch (or the dump) is durable: the pending changes are forgotten,
  * and so is how to undo them. */
 void hv_state_saved(struct hv_state *s, int dumped);
+/* hv_state_saved in two halves, for a commit whose sync runs while the
+ * engine works: written() when the batch is written (the VNICs leave the
+ * unsaved list for the syncing list, keeping how to undo them; a VNIC
+ * changed again meanwhile is unsaved and syncing at once), then synced()
+ * when it is durable, or unwritten() when the sync failed (they are all
+ * unsaved again, with their undo). */
+void hv_state_written(struct hv_state *s, int dumped);
+void hv_state_synced(struct hv_state *s);
+void hv_state_unwritten(struct hv_state *s);
 
 /* What a load found. */
 struct hv_state_load {

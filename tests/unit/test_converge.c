@@ -1,10 +1,14 @@
 /* test_converge.c - both NVDP engines (hv-agent's and nve-agent's) wired
  * through a simulated access network on a fake clock: random desired-state
  * changes, lost, duplicated, delayed and reordered frames, graceful restarts
- * of either daemon. After the storm every VNIC is settled and both views
- * are identical (protocol-spec/nvdp.md 10.6). Each round is one seed; a
+ * of either daemon, and hv-agent's state journal failing now and then (a
+ * write refused, or a sync failed after the engine sent what the commit
+ * held, as the daemon's turn runs them: hv-agent(8)). After the storm
+ * every VNIC is settled and both views are identical (protocol-spec/
+ * nvdp.md 10.6). Each round is one seed; a
  * failure prints it, CONV_SEED=N replays that round alone (CONV_ROUNDS and
  * CONV_LOG=1 for more rounds and the engines' log on stderr). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,7 +116,39 @@ struct sim {
     /* figures */
     uint64_t ops, frames, lost, dups, restarts_hv, restarts_nve;
     uint64_t retransmits, giveups;
+    uint64_t write_faults, sync_faults, undone;
 };
+
+/* ---- hv-agent's disk: faults during the storm ------------------------------
+ * No real sync (durability is not what this tests, and it would be slow);
+ * a fault makes the commit fail as a full disk or an I/O error does. */
+static struct sim *disk_faults; /* the round whose storm is on, or NULL */
+static uint64_t all_sync_faults, all_undone; /* over the rounds */
+
+static ssize_t
+sim_write(int fd, const void *buf, size_t len)
+{
+    if (disk_faults != NULL && chance(1)) {
+        disk_faults->write_faults++;
+        errno = ENOSPC;
+        return -1;
+    }
+    return write(fd, buf, len);
+}
+
+static int
+sim_sync(int fd)
+{
+    (void)fd;
+    if (disk_faults != NULL && chance(3)) {
+        disk_faults->sync_faults++;
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+static const struct hv_journal_io sim_io = {sim_write, sim_sync, sim_sync};
 
 static void
 enqueue(struct sim *s, int to_nve, int hv, const uint8_t dst[6],
@@ -216,7 +252,8 @@ hv_start(struct sim *s, int i, int with_state)
     x->h.wake = hv_wake;
     hv_state_init(&x->h.state);
     /* its state journal (none yet at the first start) */
-    assert_int_equal(hv_persist_open(&x->h, NULL, err, sizeof(err)), 0);
+    x->h.journal.fd = -1;
+    assert_int_equal(hv_persist_open(&x->h, &sim_io, err, sizeof(err)), 0);
     assert_int_equal(x->h.state_incomplete, 0);
     assert_int_equal(hv_proto_init(&x->h, new_epoch(old), x->mac, 1500,
                                    hv_send, x, with_state, s->now), 0);
@@ -229,7 +266,13 @@ hv_stop(struct sim *s, int i)
 {
     struct simhv *x = &s->hv[i];
 
-    assert_int_equal(hv_state_flush(&x->h), 0); /* what SIGTERM commits */
+    struct sim *faults = disk_faults;
+
+    disk_faults = NULL; /* what SIGTERM commits is saved: not a fault test */
+    x->h.state_retry_at = 0;
+    assert_int_equal(hv_state_flush(&x->h), 0);
+    disk_faults = faults;
+    s->undone += x->h.state_undone;
     hv_persist_close(&x->h);
     hv_proto_free(&x->h);
     hv_state_free(&x->h.state);
@@ -300,8 +343,16 @@ step(struct sim *s)
         struct simhv *x = &s->hv[k];
         if (!x->up)
             continue;
-        if (x->next <= s->now)
+        if (x->next <= s->now) {
+            /* the daemon's turn (hv.c run_proto): write, the engine, sync */
+            int w = hv_state_commit_write(&x->h);
             x->next = hv_proto_run(&x->h, s->now);
+            if (w == 1)
+                hv_state_commit_sync(&x->h);
+            /* a failed rewrite is retried a second later on the real
+             * clock, which does not move here: at the next turn */
+            x->h.state_retry_at = 0;
+        }
         /* hv_proto_run asks for "now" while it has queued work */
         if (x->next <= s->now)
             x->next = s->now + 1;
@@ -670,6 +721,7 @@ run_round(uint64_t seed, int verbose)
     next_op = s->now;
     next_restart = s->now + 5000 + rnd_below(15000);
     end = s->now + STORM_MS;
+    disk_faults = s;
     while (s->now < end) {
         comebacks(s);
         if (s->now >= next_op) {
@@ -691,6 +743,7 @@ run_round(uint64_t seed, int verbose)
     }
     /* Let restarted daemons come back; from here on only the link is
      * faulty, with no frame held back longer than the storm's longest. */
+    disk_faults = NULL;
     t0 = s->now;
     end = s->now + SETTLE_MS;
     check = s->now;
@@ -726,6 +779,17 @@ run_round(uint64_t seed, int verbose)
     if (!done)
         printf("reproduce: CONV_SEED=%llu %s\n", (unsigned long long)seed,
                "tests/unit/test_converge");
+    for (int i = 0; i < NHV; i++)
+        if (s->hv[i].up)
+            s->undone += s->hv[i].h.state_undone;
+    if (verbose || !done)
+        printf("seed %llu: journal faults: %llu writes, %llu syncs; %llu "
+               "requested changes undone\n", (unsigned long long)seed,
+               (unsigned long long)s->write_faults,
+               (unsigned long long)s->sync_faults,
+               (unsigned long long)s->undone);
+    all_sync_faults += s->sync_faults;
+    all_undone += s->undone;
     sim_free(s);
     free(s);
     return done ? settled : UINT64_MAX;
@@ -756,6 +820,9 @@ test_converge_random(void **st)
     if (real_stderr != NULL)
         stderr = real_stderr; /* cmocka's verdict and summary */
     assert_int_equal(failed, 0);
+    /* the faults happened, and undid requests the engine had sent */
+    assert_true(all_sync_faults > 0);
+    assert_true(all_undone > 0);
 }
 
 /* The engines log every VNIC they attach: that goes to a temporary file

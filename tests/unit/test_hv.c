@@ -1,7 +1,7 @@
 /* test_hv.c - hv-agent's state journal glue (hv.c) on a temporary
  * directory: commits, compaction, a commit that fails (observers told,
  * requests' changes undone, the engine's kept), the rewrite after a failed
- * sync, damaged and version 1 files at start, END withheld while a damaged
+ * sync, a sync that fails after the engine sent the changes, damaged and version 1 files at start, END withheld while a damaged
  * file is kept aside. */
 #include <errno.h>
 #include <stdarg.h>
@@ -333,6 +333,111 @@ test_rewrite_after_failed_sync(void **st)
     hv_state_free(&s);
 }
 
+/* The loop syncs while the engine sends (hv.c run_proto): a sync that
+ * fails after requests built from the changes went out undoes the changes
+ * all the same, and the engine must bring the NVE back: the answers to
+ * those requests no longer count, a VNIC the request created is detached
+ * from the NVE rather than forgotten, and what the engine learnt between
+ * the write and the sync stands. */
+static void
+test_failed_sync_after_send(void **st)
+{
+    struct fx *f = *st;
+    struct hv_vnic *v, *n, *w;
+    struct hv_state s;
+    uint32_t sent_gen;
+
+    f->h = new_hv(f);
+    assert_int_equal(hv_persist_open(f->h, &t_io, f->err, sizeof(f->err)), 0);
+    v = request_attach(f->h, 1);
+    w = request_attach(f->h, 2);
+    assert_int_equal(hv_state_flush(f->h), 0);
+    v->state = w->state = HV_VNIC_ATTACHED; /* as the engine settles them */
+    v->may_exist = w->may_exist = 1;
+
+    /* requests: detach 1, create 3, detach 2; written */
+    request(f->h, 1, HV_OP_DETACH);
+    n = request_attach(f->h, 3);
+    request(f->h, 2, HV_OP_DETACH);
+    assert_int_equal(hv_state_commit_write(f->h), 1);
+    assert_int_equal(f->saved, 1); /* nobody answered before the sync */
+    /* the engine sends a DISASSOC for 1 and an ASSOC for 3, and hears
+     * that the NVE withdrew 2 (its news) */
+    v->inflight = 1;
+    v->req_gen = sent_gen = v->gen;
+    n->inflight = 1;
+    n->req_gen = n->gen;
+    n->may_exist = 1;
+    w->state = HV_VNIC_WITHDRAWN;
+    /* and the sync fails */
+    fail_sync = 1;
+    f->not_saved = 0;
+    assert_int_equal(hv_state_commit_sync(f->h), -1);
+    assert_int_equal(f->not_saved, 3);
+    assert_int_equal(f->saved, 2);
+    assert_string_equal(f->why, "state not saved: Input/output error");
+    assert_int_equal(f->h->state_undone, 3);
+    assert_true(f->h->journal.need_rewrite);
+    /* 1: attached again, and the DISASSOC's answer is moot */
+    assert_int_equal(v->want, HV_WANT_ATTACH);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    assert_int_not_equal(v->gen, sent_gen);
+    assert_true(v->queued); /* the engine looks at it again */
+    assert_null(v->undo);
+    /* 3: kept, to be detached from the NVE, then forgotten */
+    assert_int_equal(f->h->state.count, 3);
+    assert_int_equal(n->want, HV_WANT_DETACH);
+    assert_int_equal(n->state, HV_VNIC_DETACHING);
+    assert_int_not_equal(n->gen, n->req_gen);
+    assert_true(n->queued);
+    assert_null(n->undo);
+    assert_int_equal(f->detached, 0);
+    /* 2: wanted attached again; the withdrawal stands */
+    assert_int_equal(w->want, HV_WANT_ATTACH);
+    assert_int_equal(w->state, HV_VNIC_WITHDRAWN);
+
+    /* the disk works again: the whole state is rewritten, as memory has it */
+    fail_sync = 0;
+    f->h->state_retry_at = 0;
+    assert_int_equal(hv_state_flush(f->h), 0);
+    assert_false(f->h->journal.need_rewrite);
+    assert_int_equal(on_disk(f, &s), 3);
+    assert_int_equal(hv_state_find(&s, &n->uuid)->want, HV_WANT_DETACH);
+    assert_int_equal(hv_state_find(&s, &v->uuid)->want, HV_WANT_ATTACH);
+    hv_state_free(&s);
+}
+
+/* A write that works and a sync that works: the records are durable only
+ * after the sync, and the answers go then. */
+static void
+test_commit_halves(void **st)
+{
+    struct fx *f = *st;
+    struct hv_state s;
+
+    f->h = new_hv(f);
+    assert_int_equal(hv_persist_open(f->h, &t_io, f->err, sizeof(f->err)), 0);
+    request_attach(f->h, 1);
+    f->saved = 0;
+    assert_int_equal(hv_state_commit_write(f->h), 1);
+    assert_int_equal(f->saved, 0);
+    assert_false(hv_state_unsaved(&f->h->state));
+    /* the engine learns a tag meanwhile: that is for the next commit */
+    vnic(f->h, 1)->tag_hint = 9;
+    hv_state_learnt(f->h, vnic(f->h, 1));
+    assert_int_equal(hv_state_commit_sync(f->h), 0);
+    assert_int_equal(f->saved, 1);
+    assert_null(vnic(f->h, 1)->undo);
+    assert_true(hv_state_unsaved(&f->h->state));
+    assert_int_equal(on_disk(f, &s), 1);
+    assert_int_equal(TAILQ_FIRST(&s.all)->tag_hint, 0);
+    hv_state_free(&s);
+    assert_int_equal(hv_state_flush(f->h), 0);
+    assert_int_equal(on_disk(f, &s), 1);
+    assert_int_equal(TAILQ_FIRST(&s.all)->tag_hint, 9);
+    hv_state_free(&s);
+}
+
 static void
 test_damaged_at_start(void **st)
 {
@@ -425,6 +530,8 @@ main(void)
         T(test_commit_and_compaction),
         T(test_failed_commit),
         T(test_rewrite_after_failed_sync),
+        T(test_failed_sync_after_send),
+        T(test_commit_halves),
         T(test_damaged_at_start),
         T(test_unreadable_at_start),
     };
