@@ -341,8 +341,16 @@ acked_doubt(struct hv_vnic *v, const struct nvdp_msg *req)
                 a[n++] = req->addr[i];
         hv_state_set_acked(v, a, n);
         break;
+    case NVDP_MSG_VN_DISCONNECT:
+    case NVDP_MSG_VNIC_DISASSOC:
+        /* what acked_* says is still what it may hold; but if the NVE
+         * applied it, the entry a later ASSOC makes starts up whatever
+         * the old one was (spec 9.2): its link state is in doubt */
+        v->acked_up = HV_UP_DOUBT;
+        break;
     default:
-        /* removals: what acked_* says is still what it may hold */
+        /* removals of addresses: what acked_* says is still what it may
+         * hold */
         break;
     }
 }

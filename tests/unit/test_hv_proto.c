@@ -1754,6 +1754,51 @@ test_giveup_leaves_doubt(void **st)
     env_free(e);
 }
 
+/* A VN_DISCONNECT given up may have been applied: the entry a later ASSOC
+ * of the same VN makes starts up, so a VNIC that is down is said down
+ * again after it (spec 10.6 rule 6). Found by test_converge. */
+static void
+test_giveup_removal_doubts_link(void **st)
+{
+    struct env *e = env_new();
+    struct nvdp_msg req[16];
+    struct hv_vnic *v;
+
+    (void)st;
+    nve_up(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    nve_answer_all(e);
+    link_state(e, 1, 0);
+    run(e);
+    nve_answer_all(e);
+    assert_int_equal(v->acked_up, 0);
+    /* moved to red: blue is left first, and that is never answered */
+    attach(e, 1, 10200, "10.0.0.1");
+    run(e);
+    for (int i = 0; i < 170 && !v->gaveup; i++) {
+        if (i % 10 == 0)
+            nve_group_hello(e);
+        advance(e, 100);
+    }
+    assert_int_equal(e->h.proto.nve.tx.giveups, 1);
+    /* back to blue: confirmed by an ASSOC, then said down */
+    attach(e, 1, 10100, "10.0.0.1");
+    e->seen = e->nframes;
+    nve_group_hello(e);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_ASSOC, req, 16), 1);
+    assert_int_equal(req[0].vn.vni, 10100);
+    nve_answer_all(e);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_VNIC_STATE, req, 16), 1);
+    assert_int_equal(req[0].state, NVDP_VNIC_DOWN);
+    nve_answer_all(e);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    assert_int_equal(v->acked_up, 0);
+    env_free(e);
+}
+
 /* The NVE keeps an association on PREASSOC (spec 9.7): a VNIC wanted
  * pre-associated instead leaves this port first. */
 static void
@@ -1960,6 +2005,7 @@ main(void)
         cmocka_unit_test(test_answer_to_older_desired_state),
         cmocka_unit_test(test_answer_scoped_by_peer_epoch),
         cmocka_unit_test(test_giveup_leaves_doubt),
+        cmocka_unit_test(test_giveup_removal_doubts_link),
         cmocka_unit_test(test_preassoc_after_assoc_leaves_first),
         cmocka_unit_test(test_malformed_request_from_nve_answered),
         cmocka_unit_test(test_detach_given_up_is_retried),
