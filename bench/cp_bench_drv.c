@@ -5,7 +5,10 @@
  * many clients each with a request outstanding, and its CPU is counted in
  * the scale bench's figures: the requests that fit the window leave in one
  * write, answers are read in as large reads as the socket gives, and each
- * answer is parsed whole (json-c, one tokener) and checked by its id. */
+ * answer is parsed whole (json-c, one tokener) and checked by its id.
+ * With -p US (and window 1) each request leaves US microseconds after the
+ * previous answer: the daemons idle in between, as between a hook's
+ * calls (bench/attach_latency.sh). */
 #include "config.h"
 
 #include <errno.h>
@@ -29,6 +32,7 @@ struct drv {
     const char *gate; /* -g: a FIFO opened before the first request */
     long n, window, offset;
     int wait_ms, timeout_ms, verbose, detach;
+    long pause_us; /* -p: idle time before each request after the first */
     uint64_t *sent_ns; /* per request index */
     double *lat_ms;
     uint64_t *done_ns; /* answer k (in arrival order) came then */
@@ -266,7 +270,8 @@ usage(void)
 {
     fprintf(stderr,
             "usage: cp_bench_drv -s SOCKET -n N [-v VN] [-w WINDOW] "
-            "[-W WAIT_MS] [-o OFFSET] [-t TIMEOUT_MS] [-g FIFO] [-D]\n");
+            "[-W WAIT_MS] [-o OFFSET] [-t TIMEOUT_MS] [-g FIFO] [-p US] "
+            "[-D]\n");
     exit(2);
 }
 
@@ -280,7 +285,7 @@ main(int argc, char **argv)
     struct rusage ru;
     int c, fd;
 
-    while ((c = getopt(argc, argv, "s:n:v:w:W:o:t:g:VD")) != -1) {
+    while ((c = getopt(argc, argv, "s:n:v:w:W:o:t:g:p:VD")) != -1) {
         switch (c) {
         case 's': d.sock = optarg; break;
         case 'n': d.n = atol(optarg); break;
@@ -290,12 +295,14 @@ main(int argc, char **argv)
         case 'o': d.offset = atol(optarg); break;
         case 't': d.timeout_ms = atoi(optarg); break;
         case 'g': d.gate = optarg; break;
+        case 'p': d.pause_us = atol(optarg); break;
         case 'V': d.verbose = 1; break;
         case 'D': d.detach = 1; break;
         default: usage();
         }
     }
-    if (d.sock == NULL || d.n <= 0 || d.window <= 0)
+    if (d.sock == NULL || d.n <= 0 || d.window <= 0 || d.pause_us < 0 ||
+        (d.pause_us > 0 && d.window != 1))
         usage();
     d.sent_ns = calloc((size_t)d.n, sizeof(*d.sent_ns));
     d.lat_ms = calloc((size_t)d.n, sizeof(*d.lat_ms));
@@ -336,6 +343,12 @@ main(int argc, char **argv)
     while (d.nlat < d.n) {
         /* Keep the pipe full: the agent batches what is waiting. */
         if (next < d.n && inflight < d.window) {
+            if (d.pause_us > 0 && next > 0) {
+                struct timespec p = {d.pause_us / 1000000,
+                                     d.pause_us % 1000000 * 1000};
+                while (nanosleep(&p, &p) == -1 && errno == EINTR)
+                    ;
+            }
             uint64_t t = now_ns();
             while (next < d.n && inflight < d.window) {
                 if (vnic_req(&d, next) < 0) {
