@@ -273,7 +273,8 @@ hv_state_commit_sync(struct hv *h)
         notify_saved(h);
         return -1;
     }
-    hv_state_synced(&h->state);
+    if (hv_state_synced(&h->state) > 0 && h->wake != NULL)
+        h->wake(h); /* detached VNICs the engine forgets now */
     h->state_saves++;
     if (h->state_error[0] != '\0')
         log_info("state journal: saving again (%s before)", h->state_error);

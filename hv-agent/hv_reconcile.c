@@ -34,6 +34,13 @@ vnic_forget(struct hv *h, struct hv_vnic *v)
 {
     char u[NVDP_UUID_STRLEN];
 
+    if (v->syncing && v->undo != NULL) {
+        /* Its detach is written, not yet durable (the commit syncs while
+         * the engine runs, hv.c run_proto): a failed sync undoes it, which
+         * a VNIC forgotten could not be. Forgotten once synced. */
+        v->forget_synced = 1;
+        return;
+    }
     log_info("vnic %s: detached", hv_vnic_str(v, u));
     hv_replay_done(h, v);
     v->state = HV_VNIC_DETACHED;

@@ -376,17 +376,24 @@ hv_state_written(struct hv_state *s, int dumped)
     s->nremoved = 0;
 }
 
-void
+unsigned
 hv_state_synced(struct hv_state *s)
 {
     struct hv_vnic *v;
+    unsigned n = 0;
 
     while ((v = TAILQ_FIRST(&s->syncing)) != NULL) {
         TAILQ_REMOVE(&s->syncing, v, sentry);
         v->syncing = 0;
         undo_free(v); /* no request runs between write and sync */
+        if (v->forget_synced) {
+            v->forget_synced = 0;
+            hv_state_mark(s, v);
+            n++;
+        }
     }
     s->nsremoved = 0;
+    return n;
 }
 
 void
@@ -397,6 +404,7 @@ hv_state_unwritten(struct hv_state *s)
     while ((v = TAILQ_FIRST(&s->syncing)) != NULL) {
         TAILQ_REMOVE(&s->syncing, v, sentry);
         v->syncing = 0;
+        v->forget_synced = 0; /* its detach is undone */
         hv_state_touch(s, v);
     }
     for (size_t i = 0; i < s->nsremoved; i++)
@@ -408,7 +416,7 @@ void
 hv_state_saved(struct hv_state *s, int dumped)
 {
     hv_state_written(s, dumped);
-    hv_state_synced(s);
+    (void)hv_state_synced(s);
 }
 
 /* ---- names ----------------------------------------------------------- */

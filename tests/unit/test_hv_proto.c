@@ -1,5 +1,6 @@
 /* test_hv_proto.c - hv-agent's NVDP engine against a fake NVE built from
  * the codec, on a fake clock: addressing, answers, loss, resync, batching. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "hv.h"
@@ -1799,6 +1801,87 @@ test_giveup_removal_doubts_link(void **st)
     env_free(e);
 }
 
+/* The daemon's turn writes a commit, runs the engine, then syncs (hv.c
+ * run_proto). A detach of a VNIC the NVE no longer holds is forgotten
+ * only once it is durable: a sync that fails undoes the detach, which a
+ * VNIC forgotten meanwhile could not be (the client would hear "not
+ * saved" for a detach that stands). */
+static int tp_fail_sync;
+
+static int
+tp_fdatasync(int fd)
+{
+    if (tp_fail_sync) {
+        errno = EIO;
+        return -1;
+    }
+    return fdatasync(fd);
+}
+
+static const struct hv_journal_io tp_io = {write, tp_fdatasync, fsync};
+
+static void
+test_forget_waits_for_sync(void **st)
+{
+    struct env *e = env_new();
+    char dir[] = "/tmp/test_hv_proto.XXXXXX", err[512], cmd[64];
+    struct hv_vnic *v;
+
+    (void)st;
+    nve_up(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    run(e);
+    nve_answer_all(e);
+    /* withdrawn, and removed from this port (spec 10.6 rule 5): the NVE
+     * holds nothing of it */
+    withdraw_msg(e->one, 5, 10100, &v->uuid, "operator said so");
+    nve_frame(e, NVE_MAC, e->nve_epoch, HV_EPOCH, e->one, 1);
+    run(e);
+    nve_answer_all(e);
+    assert_int_equal(v->state, HV_VNIC_WITHDRAWN);
+    assert_false(v->may_exist);
+    assert_non_null(mkdtemp(dir));
+    snprintf(e->h.conf.state_file, sizeof(e->h.conf.state_file),
+             "%s/hv.state", dir);
+    e->h.journal.fd = -1;
+    assert_int_equal(hv_persist_open(&e->h, &tp_io, err, sizeof(err)), 0);
+    assert_int_equal(hv_state_flush(&e->h), 0);
+
+    /* detached; the sync fails after the engine ran */
+    detach(e, 1, NVDP_INTENT_SHUTDOWN);
+    assert_int_equal(hv_state_commit_write(&e->h), 1);
+    run(e);
+    assert_non_null(find(e, 1));
+    tp_fail_sync = 1;
+    assert_int_equal(hv_state_commit_sync(&e->h), -1);
+    tp_fail_sync = 0;
+    v = find(e, 1);
+    assert_non_null(v);
+    assert_int_equal(v->want, HV_WANT_ATTACH); /* undone */
+    assert_int_equal(v->state, HV_VNIC_WITHDRAWN);
+    run(e);
+    assert_non_null(find(e, 1));
+    e->h.state_retry_at = 0;
+    assert_int_equal(hv_state_flush(&e->h), 0); /* the rewrite */
+
+    /* again, and the sync works: forgotten at the next turn */
+    detach(e, 1, NVDP_INTENT_SHUTDOWN);
+    assert_int_equal(hv_state_commit_write(&e->h), 1);
+    run(e);
+    assert_non_null(find(e, 1));
+    assert_int_equal(hv_state_commit_sync(&e->h), 0);
+    run(e);
+    assert_null(find(e, 1));
+    assert_int_equal(e->ev[e->nev - 1].state, HV_VNIC_DETACHED);
+    assert_int_equal(hv_state_flush(&e->h), 0);
+    assert_int_equal(e->h.state.count, 0);
+
+    hv_persist_close(&e->h);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    env_free(e);
+}
+
 /* The NVE keeps an association on PREASSOC (spec 9.7): a VNIC wanted
  * pre-associated instead leaves this port first. */
 static void
@@ -2006,6 +2089,7 @@ main(void)
         cmocka_unit_test(test_answer_scoped_by_peer_epoch),
         cmocka_unit_test(test_giveup_leaves_doubt),
         cmocka_unit_test(test_giveup_removal_doubts_link),
+        cmocka_unit_test(test_forget_waits_for_sync),
         cmocka_unit_test(test_preassoc_after_assoc_leaves_first),
         cmocka_unit_test(test_malformed_request_from_nve_answered),
         cmocka_unit_test(test_detach_given_up_is_retried),
