@@ -182,11 +182,12 @@ hold_ok(struct hv_ctl *ctl, struct ctl_conn *c, const struct hv_vnic *v)
         ctl->h->wake(ctl->h);
 }
 
-/* Answers ok with v as the NVE just confirmed it. What the client asked for
- * was committed before the request left (hv.c), so unless a newer request
- * changed v since (its undo is kept until its commit) the answer goes out
- * now: the tag it carries is the NVE's, not ours to make durable first. It
- * is written by the next commit; a crash before that loses nothing, since
+/* Answers ok with v as the NVE just confirmed it. The request left while
+ * its commit synced (hv.c run_proto), and its answer is read at a later
+ * turn, after that sync: unless a request changed v since (its undo is
+ * kept until its commit is synced) the answer goes out now: the tag it
+ * carries is the NVE's, not ours to make durable first. It is written by
+ * the next commit; a crash before that loses nothing, since
  * the NVE keeps the VNIC, and the tag of its (port, VN), until the
  * restart's resync asks for it again (nvdp.md 9.2, 11.5). Saves a lone
  * attach its second fdatasync. */

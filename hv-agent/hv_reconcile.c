@@ -352,7 +352,7 @@ acked_doubt(struct hv_vnic *v, const struct nvdp_msg *req)
     case NVDP_MSG_VNIC_DISASSOC:
         /* what acked_* says is still what it may hold; but if the NVE
          * applied it, the entry a later ASSOC makes starts up whatever
-         * the old one was (spec 9.2): its link state is in doubt */
+         * the old one was (spec 9.8): its link state is in doubt */
         v->acked_up = HV_UP_DOUBT;
         break;
     default:
