@@ -407,6 +407,42 @@ test_failed_sync_after_send(void **st)
     hv_state_free(&s);
 }
 
+/* A commit of removals only (VNICs the engine forgot) whose sync fails:
+ * whoever waits on them is told, and they are written again, with the
+ * rewrite the failed sync calls for. */
+static void
+test_failed_sync_of_removals(void **st)
+{
+    struct fx *f = *st;
+    struct hv_vnic *v;
+    struct nvdp_uuid gone;
+    struct hv_state s;
+
+    f->h = new_hv(f);
+    assert_int_equal(hv_persist_open(f->h, &t_io, f->err, sizeof(f->err)), 0);
+    request_attach(f->h, 1);
+    request_attach(f->h, 2);
+    assert_int_equal(hv_state_flush(f->h), 0);
+    v = vnic(f->h, 1);
+    gone = v->uuid;
+    v->state = HV_VNIC_DETACHED; /* as the engine forgets it */
+    hv_state_remove(&f->h->state, v);
+    assert_int_equal(hv_state_commit_write(f->h), 1);
+    fail_sync = 1;
+    f->not_saved = 0;
+    assert_int_equal(hv_state_commit_sync(f->h), -1);
+    assert_int_equal(f->not_saved, 1);
+    assert_true(hv_state_unsaved(&f->h->state));
+    fail_sync = 0;
+    f->h->state_retry_at = 0;
+    assert_int_equal(hv_state_flush(f->h), 0);
+    assert_false(f->h->journal.need_rewrite);
+    assert_false(hv_state_unsaved(&f->h->state));
+    assert_int_equal(on_disk(f, &s), 1);
+    assert_null(hv_state_find(&s, &gone));
+    hv_state_free(&s);
+}
+
 /* A write that works and a sync that works: the records are durable only
  * after the sync, and the answers go then. */
 static void
@@ -532,6 +568,7 @@ main(void)
         T(test_rewrite_after_failed_sync),
         T(test_failed_sync_after_send),
         T(test_commit_halves),
+        T(test_failed_sync_of_removals),
         T(test_damaged_at_start),
         T(test_unreadable_at_start),
     };
