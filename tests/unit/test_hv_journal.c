@@ -517,6 +517,7 @@ test_sync_failure_needs_rewrite(void **st)
 {
     struct fx *f = *st;
     struct hv_journal_scan r;
+    struct stat sb;
     uint64_t size;
 
     three_commits(f);
@@ -549,6 +550,14 @@ test_sync_failure_needs_rewrite(void **st)
     assert_false(hv_journal_damaged(&r));
     assert_int_equal(f->ngot, 2);
     assert_string_equal(f->got[1], "f");
+    /* nothing of the failed commit is pending any more: appends continue
+     * on the new file, which the journal knows the size of */
+    hv_jbuf_reset(&f->b);
+    rec(&f->b, "g");
+    assert_int_equal(hv_journal_append(&f->j, &f->b, f->err,
+                                       sizeof(f->err)), 0);
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal((uint64_t)sb.st_size, f->j.size);
 }
 
 static void
