@@ -38,7 +38,7 @@ vnic_forget(struct hv *h, struct hv_vnic *v)
         /* Its detach is written, not yet durable (the commit syncs while
          * the engine runs, hv.c run_proto): a failed sync undoes it, which
          * a VNIC forgotten could not be. Forgotten once synced. */
-        v->forget_synced = 1;
+        v->after_sync = 1;
         return;
     }
     log_info("vnic %s: detached", hv_vnic_str(v, u));
@@ -509,6 +509,16 @@ hv_reconcile(struct hv *h, uint64_t now)
             continue;
         switch (vnic_next(v, m)) {
         case NEXT_SEND:
+            if (m->type == NVDP_MSG_VNIC_DISASSOC &&
+                m->intent == NVDP_INTENT_SHUTDOWN && v->syncing &&
+                v->undo != NULL) {
+                /* A shutdown purges the VNIC on every port and withdraws
+                 * it from other hypervisors (spec 9.6), which an undo of
+                 * this detach could not take back: it waits until its
+                 * commit is durable (hv.c run_proto). */
+                v->after_sync = 1;
+                break;
+            }
             if (submit(h, v, m, now) < 0)
                 goto out;
             break;

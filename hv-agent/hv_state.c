@@ -386,8 +386,8 @@ hv_state_synced(struct hv_state *s)
         TAILQ_REMOVE(&s->syncing, v, sentry);
         v->syncing = 0;
         undo_free(v); /* no request runs between write and sync */
-        if (v->forget_synced) {
-            v->forget_synced = 0;
+        if (v->after_sync) {
+            v->after_sync = 0;
             hv_state_mark(s, v);
             n++;
         }
@@ -404,7 +404,7 @@ hv_state_unwritten(struct hv_state *s)
     while ((v = TAILQ_FIRST(&s->syncing)) != NULL) {
         TAILQ_REMOVE(&s->syncing, v, sentry);
         v->syncing = 0;
-        v->forget_synced = 0; /* its detach is undone */
+        v->after_sync = 0; /* its change is undone */
         hv_state_touch(s, v);
     }
     for (size_t i = 0; i < s->nsremoved; i++)

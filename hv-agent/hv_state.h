@@ -83,8 +83,10 @@ struct hv_vnic {
     uint32_t plen;        /* bytes of the record being committed */
     uint8_t unsaved;      /* on the unsaved list */
     uint8_t syncing;      /* on the syncing list */
-    uint8_t forget_synced; /* forgotten once the commit syncing its
-                            * detach is durable (hv_reconcile.c) */
+    uint8_t after_sync;   /* looked at again once the commit syncing
+                           * its change is durable: a detach forgotten,
+                           * a shutdown's VNIC_DISASSOC sent
+                           * (hv_reconcile.c) */
     struct hv_vnic_undo *undo; /* how it was before a request changed it,
                                 * until that change is committed */
 
@@ -169,7 +171,7 @@ void hv_state_saved(struct hv_state *s, int dumped);
  * changed again meanwhile is unsaved and syncing at once), then synced()
  * when it is durable, or unwritten() when the sync failed (they are all
  * unsaved again, with their undo). synced() returns how many VNICs it put
- * back on the work list (forget_synced: the engine forgets them now). */
+ * back on the work list (after_sync: the engine acts on them now). */
 void hv_state_written(struct hv_state *s, int dumped);
 unsigned hv_state_synced(struct hv_state *s);
 void hv_state_unwritten(struct hv_state *s);

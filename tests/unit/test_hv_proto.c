@@ -1882,6 +1882,78 @@ test_forget_waits_for_sync(void **st)
     env_free(e);
 }
 
+/* A shutdown's VNIC_DISASSOC purges the VNIC on every port (spec 9.6),
+ * which no undo takes back: it leaves only once its commit is durable,
+ * while a migration's leaves during the sync like any other request. */
+static void
+test_shutdown_waits_for_sync(void **st)
+{
+    struct env *e = env_new();
+    char dir[] = "/tmp/test_hv_proto.XXXXXX", err[512], cmd[64];
+    struct nvdp_msg req[4];
+    struct hv_vnic *v;
+
+    (void)st;
+    nve_up(e);
+    v = attach(e, 1, 10100, "10.0.0.1");
+    attach(e, 2, 10100, "10.0.0.2");
+    run(e);
+    nve_answer_all(e);
+    assert_non_null(mkdtemp(dir));
+    snprintf(e->h.conf.state_file, sizeof(e->h.conf.state_file),
+             "%s/hv.state", dir);
+    e->h.journal.fd = -1;
+    assert_int_equal(hv_persist_open(&e->h, &tp_io, err, sizeof(err)), 0);
+    assert_int_equal(hv_state_flush(&e->h), 0);
+
+    /* shut down; the sync fails: nothing went out, the detach is undone */
+    detach(e, 1, NVDP_INTENT_SHUTDOWN);
+    e->seen = e->nframes;
+    assert_int_equal(hv_state_commit_write(&e->h), 1);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_VNIC_DISASSOC, NULL, 0),
+                     0);
+    tp_fail_sync = 1;
+    assert_int_equal(hv_state_commit_sync(&e->h), -1);
+    tp_fail_sync = 0;
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_VNIC_DISASSOC, NULL, 0),
+                     0);
+    assert_int_equal(v->want, HV_WANT_ATTACH);
+    assert_int_equal(v->state, HV_VNIC_ATTACHED);
+    e->h.state_retry_at = 0;
+    assert_int_equal(hv_state_flush(&e->h), 0); /* the rewrite */
+
+    /* again, and the sync works: it goes right after it */
+    detach(e, 1, NVDP_INTENT_SHUTDOWN);
+    assert_int_equal(hv_state_commit_write(&e->h), 1);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_VNIC_DISASSOC, NULL, 0),
+                     0);
+    assert_int_equal(hv_state_commit_sync(&e->h), 0);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_VNIC_DISASSOC, req, 4),
+                     1);
+    assert_int_equal(req[0].intent, NVDP_INTENT_SHUTDOWN);
+    nve_answer_all(e);
+    assert_null(find(e, 1));
+
+    /* a migration's does not wait */
+    detach(e, 2, NVDP_INTENT_MIGRATION);
+    e->seen = e->nframes;
+    assert_int_equal(hv_state_commit_write(&e->h), 1);
+    run(e);
+    assert_int_equal(count_type(e, e->seen, NVDP_MSG_VNIC_DISASSOC, req, 4),
+                     1);
+    assert_int_equal(req[0].intent, NVDP_INTENT_MIGRATION);
+    assert_int_equal(hv_state_commit_sync(&e->h), 0);
+
+    hv_persist_close(&e->h);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    env_free(e);
+}
+
 /* The NVE keeps an association on PREASSOC (spec 9.7): a VNIC wanted
  * pre-associated instead leaves this port first. */
 static void
@@ -2090,6 +2162,7 @@ main(void)
         cmocka_unit_test(test_giveup_leaves_doubt),
         cmocka_unit_test(test_giveup_removal_doubts_link),
         cmocka_unit_test(test_forget_waits_for_sync),
+        cmocka_unit_test(test_shutdown_waits_for_sync),
         cmocka_unit_test(test_preassoc_after_assoc_leaves_first),
         cmocka_unit_test(test_malformed_request_from_nve_answered),
         cmocka_unit_test(test_detach_given_up_is_retried),
