@@ -14,7 +14,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -22,7 +21,6 @@
 #define L2_BATCH_MAX 64
 #define L2_MIN_FRAME 60 /* Ethernet minimum without FCS */
 #define L2_RCVBUF (4 * 1024 * 1024)
-#define L2_TX_RETRY_NS 5000000 /* see l2sock_send */
 
 /* Kernel filter: untagged frames (the kernel strips a received 802.1Q tag
  * into metadata, so it is asked for explicitly), addressed to us or to our
@@ -336,29 +334,18 @@ l2sock_send(struct l2sock *s, const uint8_t dst[6], const uint8_t *payload,
     mh.msg_iov = iov;
     mh.msg_iovlen = (size_t)niov;
     /* A frame the interface refused with ENOBUFS (its queue, or a veth
-     * peer's receive ring, is full of data) was never sent: it is tried
-     * again at once for up to L2_TX_RETRY_NS rather than left to the
-     * protocol's retransmission timer (hundreds of ms): a control frame
-     * must not wait behind data packets. Spinning, not yielding: a busy
-     * data sender on this CPU would refill the queue meanwhile. Longer
-     * than a scheduler tick (4 ms at HZ=250): the queue's consumer (a
-     * veth peer's NAPI thread) can be off its CPU for a whole tick while
-     * other threads run, and a 2 ms spin then failed (bench/fwd_bench,
-     * traced). Control frames are few; the spin is short and only under
-     * such load. */
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if (errno != ENOBUFS ||
-            (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) >
-                L2_TX_RETRY_NS) {
-            int e = errno;
-            log_debug("l2sock: %s: frame not sent: %s", s->ifname, strerror(e));
-            errno = e;
-            s->tx_errors++;
-            return -1;
-        }
+     * peer's receive ring, is full of data) was never sent: the caller
+     * keeps it and tries again from its event loop (txq.h). Never a wait
+     * here: the control loop runs at realtime priority (ctlprio.h), and a
+     * spin would hold its CPU from the very threads that drain the queue. */
+    if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0) {
+        int e = errno;
+        if (e != ENOBUFS)
+            log_debug("l2sock: %s: frame not sent: %s", s->ifname,
+                      strerror(e));
+        errno = e;
+        s->tx_errors++;
+        return -1;
     }
     s->tx_frames++;
     return 0;

@@ -44,10 +44,9 @@ void l2sock_close(struct l2sock *s);
  * error. paylen may include Ethernet padding. */
 int l2sock_recv(struct l2sock *s, struct l2sock_rx *rx, int n);
 /* Sends one frame: Ethernet header (dst, our MAC, EtherType) + payload
- * (len <= MTU, else -1/EMSGSIZE), padded to the 60-byte minimum. A frame
- * the interface refuses because it is full of data (ENOBUFS) is tried
- * again for up to 2 ms. -1 with errno (EAGAIN: socket buffer full, retry
- * later); counted in tx_errors. */
+ * (len <= MTU, else -1/EMSGSIZE), padded to the 60-byte minimum. Never
+ * waits: -1 with errno (ENOBUFS: the interface's queue is full of data,
+ * the caller retries later, see txq.h); counted in tx_errors. */
 int l2sock_send(struct l2sock *s, const uint8_t dst[6],
                 const uint8_t *payload, size_t len);
 /* Frames the kernel dropped because our receive queue was full (4 MB),

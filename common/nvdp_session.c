@@ -57,6 +57,8 @@ nvdp_counters_json(const struct nvdp_counters *c, struct json_object *o)
         NVDP_COUNTER(rx_msgs),
         NVDP_COUNTER(tx_msgs),
         NVDP_COUNTER(tx_errors),
+        NVDP_COUNTER(tx_deferred),
+        NVDP_COUNTER(tx_retry_dropped),
         NVDP_COUNTER(rx_malformed),
         NVDP_COUNTER(rx_bad_version),
         NVDP_COUNTER(rx_msg_errors),

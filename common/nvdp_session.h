@@ -32,6 +32,9 @@ struct nvdp_counters {
     uint64_t auth_ok, auth_fail, replay, unauth_accepted; /* section 14 */
     /* both daemons' own */
     uint64_t tx_errors; /* frames the link refused, messages not encoded */
+    /* frames the link refused for now, kept and retried (txq.h); of those,
+     * dropped unsent (too old, queue full, another error) */
+    uint64_t tx_deferred, tx_retry_dropped;
     uint64_t rx_type[NVDP_NTYPES], tx_type[NVDP_NTYPES]; /* by low byte */
     uint64_t status[NVDP_ST_MAX + 1]; /* RESPONSEs sent, by status */
     uint64_t decode_err[NVDP_NERR];   /* by -nvdp_err */

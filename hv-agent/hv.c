@@ -22,6 +22,7 @@
 #include "log.h"
 #include "privdrop.h"
 #include "sdnotify.h"
+#include "txq.h"
 
 #define RX_BATCH 16
 /* After a failed commit: how soon the loop retries on its own (requests
@@ -38,6 +39,7 @@ struct hv_daemon {
     struct hv h; /* first: the engine's callbacks get &h */
     struct hv_host *host;
     struct l2sock sock;
+    struct txq txq; /* frames the uplink refused for now */
     struct ev_timer proto_timer;
     struct l2sock_rx *rx;
     int in_run;  /* inside run_proto */
@@ -488,9 +490,17 @@ hv_persist_json(const struct hv *h)
 /* ---- the run loop ------------------------------------------------------- */
 
 static int
-send_frame(void *arg, const uint8_t dst[6], const uint8_t *buf, size_t len)
+uplink_send(void *arg, const uint8_t dst[6], const uint8_t *buf, size_t len)
 {
     return l2sock_send(arg, dst, buf, len);
+}
+
+/* Through the uplink's queue: a frame the uplink refuses for now waits
+ * there, retried from the loop, and later ones behind it. */
+static int
+send_frame(void *arg, const uint8_t dst[6], const uint8_t *buf, size_t len)
+{
+    return txq_send(arg, dst, buf, len, ev_clock_ms());
 }
 
 /* Reads what the uplink has queued. Always done before the engine runs:
@@ -718,11 +728,14 @@ start(struct hv_daemon *m)
     h->wake = wake;
     ev_timer_init(&m->proto_timer, proto_timer_cb, m);
     if (hv_proto_init(h, nvdp_epoch_new(), m->sock.mac, m->sock.mtu,
-                      send_frame, &m->sock, h->state.count > 0,
+                      send_frame, &m->txq, h->state.count > 0,
                       ev_clock_ms()) < 0) {
         log_warnx("cannot initialise the protocol engine");
         return -1;
     }
+    txq_init(&m->txq, h->loop, uplink_send, &m->sock,
+             &(struct nvdp_cnt){{&h->proto.nve.c, NULL, NULL}},
+             m->sock.ifname);
     nvdp_endpoint_auth_counter(&h->proto.ep, nvdp_auth_counter_start());
     if (ev_io_add(h->loop, m->sock.fd, EPOLLIN, uplink_cb, m) < 0)
         return -1;
@@ -762,6 +775,7 @@ stop(struct hv_daemon *m)
     hv_ctl_stop(h); /* removes the control socket if it was ours */
     if (h->loop != NULL) {
         ev_timer_stop(h->loop, &m->proto_timer);
+        txq_free(&m->txq);
         if (m->sock.fd > 0)
             ev_io_del(h->loop, m->sock.fd);
     }

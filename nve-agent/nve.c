@@ -12,6 +12,18 @@
 
 /* ---- sockets ------------------------------------------------------------ */
 
+static int
+nve_link_send(void *arg, const uint8_t dst[6], const uint8_t *frame,
+              size_t len)
+{
+    struct nve_link *k = arg;
+    const struct nve_link_ops *ops = k->owner->link_ops;
+
+    if (ops)
+        return ops->send(ops->arg, k->id, dst, frame, len);
+    return l2sock_send(&k->sock, dst, frame, len);
+}
+
 static void
 nve_send(void *arg, uint16_t port, const uint8_t dst[6], const uint8_t *frame,
          size_t len)
@@ -23,10 +35,9 @@ nve_send(void *arg, uint16_t port, const uint8_t dst[6], const uint8_t *frame,
     /* an answer may promise forwarding (an ASSOC's OK): the fast path's
      * maps first */
     fwd_flush(n->fwd);
-    if (n->link_ops)
-        n->link_ops->send(n->link_ops->arg, port, dst, frame, len);
-    else
-        l2sock_send(&n->link[port].sock, dst, frame, len);
+    /* through the port's queue: a frame the port refuses for now waits
+     * there, retried from the loop, and later ones behind it */
+    (void)txq_send(&n->link[port].txq, dst, frame, len, ev_clock_ms());
 }
 
 
@@ -84,26 +95,29 @@ static int
 nve_link_open(struct nve *n, const struct nve_port *pc)
 {
     struct nve_link *k = &n->link[pc->id];
+    struct nvdp_cnt cnt;
 
     if (k->open)
         return 0;
+    k->owner = n;
+    k->id = pc->id;
     if (n->link_ops) {
         unsigned mtu = NVDP_MTU_DEFAULT;
         if (n->link_ops->open(n->link_ops->arg, pc->id, pc->ifname, &mtu) < 0)
             return -1;
         k->sock.mtu = mtu;
-        k->open = 1;
-        return 0;
+        snprintf(k->sock.ifname, sizeof(k->sock.ifname), "%s", pc->ifname);
+    } else {
+        if (l2sock_open(&k->sock, pc->ifname, n->conf_next->ethertype,
+                        n->conf_next->group) < 0)
+            return -1;
+        if (ev_io_add(n->loop, k->sock.fd, EPOLLIN, nve_link_read, k) < 0) {
+            l2sock_close(&k->sock);
+            return -1;
+        }
     }
-    if (l2sock_open(&k->sock, pc->ifname, n->conf_next->ethertype,
-                    n->conf_next->group) < 0)
-        return -1;
-    k->owner = n;
-    k->id = pc->id;
-    if (ev_io_add(n->loop, k->sock.fd, EPOLLIN, nve_link_read, k) < 0) {
-        l2sock_close(&k->sock);
-        return -1;
-    }
+    cnt = nve_proto_port_cnt(n->proto, pc->id);
+    txq_init(&k->txq, n->loop, nve_link_send, k, &cnt, k->sock.ifname);
     k->open = 1;
     return 0;
 }
@@ -116,6 +130,7 @@ nve_link_close(struct nve *n, uint16_t id)
     if (!k->open)
         return;
     k->open = 0;
+    txq_free(&k->txq);
     if (n->link_ops) {
         n->link_ops->close(n->link_ops->arg, id);
         return;

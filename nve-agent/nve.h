@@ -19,6 +19,7 @@
 #include "paths.h"
 #include "rel.h"
 #include "tree.h"
+#include "txq.h"
 
 #define NVE_CONF_DEFAULT SYSCONFDIR "/splitnve/nve-agent.conf"
 #define NVE_CTL_DEFAULT PATHS_NVE_SOCKET
@@ -225,6 +226,8 @@ int nve_proto_has_peer(const struct nve_proto *p, uint16_t port,
 const struct nvdp_counters *nve_proto_counters(const struct nve_proto *p);
 const struct nvdp_counters *nve_proto_port_counters(const struct nve_proto *p,
                                                    uint16_t port);
+/* Where the port's link events count (txq.h): globally and on the port. */
+struct nvdp_cnt nve_proto_port_cnt(struct nve_proto *p, uint16_t port);
 struct json_object *nve_proto_peers_json(const struct nve_proto *p,
                                          uint64_t now);
 /* A counters set as nvdpctl counters shows it (nve-agent(8)). */
@@ -240,13 +243,15 @@ struct nve;
 struct nve_link_ops {
     int (*open)(void *arg, uint16_t id, const char *ifname, unsigned *mtu);
     void (*close)(void *arg, uint16_t id);
-    void (*send)(void *arg, uint16_t id, const uint8_t dst[6],
-                 const uint8_t *frame, size_t len);
+    /* 0, or -1 with errno (ENOBUFS: refused for now, kept and retried) */
+    int (*send)(void *arg, uint16_t id, const uint8_t dst[6],
+                const uint8_t *frame, size_t len);
     void *arg;
 };
 
 struct nve_link {
     struct l2sock sock;
+    struct txq txq; /* frames the port refused for now */
     int open;
     uint16_t id;
     struct nve *owner;

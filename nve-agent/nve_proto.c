@@ -435,6 +435,12 @@ nve_proto_port_counters(const struct nve_proto *p, uint16_t port)
     return port < TREE_MAX_PORTS ? &p->port[port].c : NULL;
 }
 
+struct nvdp_cnt
+nve_proto_port_cnt(struct nve_proto *p, uint16_t port)
+{
+    return nve_cnt(p, NULL, port);
+}
+
 /* ---- JSON --------------------------------------------------------------- */
 
 struct json_object *

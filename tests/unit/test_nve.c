@@ -1,6 +1,8 @@
 /* test_nve.c - configuration application and reload (nve.c) with fake
  * access-port links: ports added and removed with stable ids, VNs removed,
- * authorisation narrowed (WITHDRAW sent), bad configurations refused. */
+ * authorisation narrowed (WITHDRAW sent), bad configurations refused; a
+ * link that refuses frames for now (ENOBUFS): answers kept in order and
+ * sent from the loop's timer while the loop goes on. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <sys/epoll.h>
 
 #include "ev.h"
 #include "nve.h"
@@ -26,6 +30,10 @@ struct fx {
     int nwithdraw;
     uint8_t withdraw_dst[8][6];
     struct nvdp_msg last_withdraw;
+    int refuse;           /* send() refuses with ENOBUFS */
+    unsigned tries;       /* send() calls */
+    unsigned nresp;       /* RESPONSEs the link took */
+    uint32_t resp_txid[16];
 };
 
 static int
@@ -49,24 +57,35 @@ l_close(void *arg, uint16_t id)
     x->up[id] = 0;
 }
 
-static void
+static int
 l_send(void *arg, uint16_t id, const uint8_t dst[6], const uint8_t *f,
        size_t len)
 {
     struct fx *x = arg;
     struct nvdp_reader r;
-    struct nvdp_msg *m = calloc(1, sizeof(*m));
+    struct nvdp_msg *m;
 
     assert_true(x->up[id]);
+    x->tries++;
+    if (x->refuse) {
+        errno = ENOBUFS;
+        return -1;
+    }
+    m = calloc(1, sizeof(*m));
     assert_int_equal(nvdp_frame_open(&r, f, len), 0);
     while (nvdp_frame_next(&r, m) == 1)
-        if (m->type == NVDP_MSG_WITHDRAW) {
+        if (m->type == NVDP_MSG_RESPONSE) {
+            if (x->nresp < 16)
+                x->resp_txid[x->nresp] = m->txid;
+            x->nresp++;
+        } else if (m->type == NVDP_MSG_WITHDRAW) {
             if (x->nwithdraw < 8)
                 memcpy(x->withdraw_dst[x->nwithdraw], dst, 6);
             x->nwithdraw++;
             x->last_withdraw = *m;
         }
     free(m);
+    return 0;
 }
 
 static struct nve_link_ops ops = {l_open, l_close, l_send, NULL};
@@ -122,7 +141,8 @@ teardown(void **state)
     return 0;
 }
 
-static void
+/* HV's request to attach a VNIC on port: its txid. */
+static uint32_t
 attach(struct fx *x, uint16_t port, const uint8_t *hv, unsigned vnic,
        uint32_t vni)
 {
@@ -147,6 +167,7 @@ attach(struct fx *x, uint16_t port, const uint8_t *hv, unsigned vnic,
     assert_int_equal(nvdp_writer_add(&w, &m), 0);
     nve_proto_input(x->n.proto, port, hv, NULL, buf, nvdp_writer_finish(&w),
                     ev_now(x->n.loop));
+    return m.txid;
 }
 
 static uint16_t
@@ -275,6 +296,88 @@ test_reload_refused(void **state)
         assert_false(x->up[i]);
 }
 
+static void
+pipe_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
+{
+    char c;
+
+    (void)l;
+    (void)events;
+    assert_int_equal(read(fd, &c, 1), 1);
+    (*(int *)arg)++;
+}
+
+static void
+test_refused_answers_wait_in_order(void **state)
+{
+    struct fx *x = *state;
+    const struct nvdp_counters *pc = nve_proto_port_counters(x->n.proto, 0);
+    uint32_t t1, t2;
+    int fds[2], woke = 0;
+    unsigned tries;
+
+    /* the port's queue is full of data: both answers are kept, the send
+     * returning at once (one try, the first answer's; the second waits
+     * behind it, tried after it, never before) */
+    x->refuse = 1;
+    x->tries = 0;
+    t1 = attach(x, 0, HV1, 1, 100);
+    assert_int_equal(x->tries, 1);
+    t2 = attach(x, 0, HV1, 2, 100);
+    assert_int_equal(x->tries, 2);
+    assert_int_equal(x->nresp, 0);
+    assert_int_equal(txq_len(&x->n.link[0].txq), 2);
+    assert_int_equal(pc->tx_deferred, 2);
+    assert_int_equal(nve_proto_counters(x->n.proto)->tx_deferred, 2);
+    /* the loop goes on meanwhile: another fd's event is handled, and the
+     * retry timer tries again (still refused: still kept) */
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(ev_io_add(x->n.loop, fds[0], EPOLLIN, pipe_cb, &woke), 0);
+    assert_int_equal(write(fds[1], "x", 1), 1);
+    tries = x->tries;
+    for (int i = 0; i < 50 && (woke == 0 || x->tries == tries); i++)
+        ev_run_once(x->n.loop, 2 * TXQ_RETRY_MS);
+    assert_int_equal(woke, 1);
+    assert_true(x->tries > tries);
+    assert_int_equal(x->nresp, 0);
+    assert_int_equal(txq_len(&x->n.link[0].txq), 2);
+    /* the link takes frames again: the timer sends both, in order, once */
+    x->refuse = 0;
+    for (int i = 0; i < 50 && txq_len(&x->n.link[0].txq) > 0; i++)
+        ev_run_once(x->n.loop, 2 * TXQ_RETRY_MS);
+    assert_int_equal(txq_len(&x->n.link[0].txq), 0);
+    assert_int_equal(x->nresp, 2);
+    assert_int_equal(x->resp_txid[0], t1);
+    assert_int_equal(x->resp_txid[1], t2);
+    assert_int_equal(pc->tx_retry_dropped, 0);
+    assert_int_equal(x->n.tree.nvnic, 2);
+    ev_io_del(x->n.loop, fds[0]);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static void
+test_refused_too_long_dropped(void **state)
+{
+    struct fx *x = *state;
+    const struct nvdp_counters *pc = nve_proto_port_counters(x->n.proto, 0);
+    uint64_t t0 = ev_clock_ms();
+
+    x->refuse = 1;
+    attach(x, 0, HV1, 1, 100);
+    assert_int_equal(txq_len(&x->n.link[0].txq), 1);
+    while (txq_len(&x->n.link[0].txq) > 0 &&
+           ev_clock_ms() - t0 < 20 * TXQ_HOLD_MS)
+        ev_run_once(x->n.loop, 2 * TXQ_RETRY_MS);
+    /* left to the hypervisor's retransmission, counted */
+    assert_int_equal(txq_len(&x->n.link[0].txq), 0);
+    assert_int_equal(pc->tx_retry_dropped, 1);
+    assert_true(ev_clock_ms() - t0 > TXQ_HOLD_MS);
+    x->refuse = 0;
+    ev_run_once(x->n.loop, 2 * TXQ_RETRY_MS);
+    assert_int_equal(x->nresp, 0);
+}
+
 int
 main(void)
 {
@@ -284,6 +387,8 @@ main(void)
         T(test_reload_ports_and_vns),
         T(test_reload_authorisation),
         T(test_reload_refused),
+        T(test_refused_answers_wait_in_order),
+        T(test_refused_too_long_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
