@@ -6,8 +6,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void txq_timer_cb(struct ev_loop *l, struct ev_timer *t, void *arg);
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 void
 txq_init(struct txq *q, struct ev_loop *loop, txq_send_fn send, void *arg,
@@ -19,7 +20,7 @@ txq_init(struct txq *q, struct ev_loop *loop, txq_send_fn send, void *arg,
     q->cnt = *cnt;
     q->name = name;
     q->loop = loop;
-    ev_timer_init(&q->timer, txq_timer_cb, q);
+    q->tfd = -1;
     log_rl_init(&q->rl, LOG_RL_BURST, LOG_RL_INTERVAL_MS);
 }
 
@@ -40,17 +41,36 @@ txq_free(struct txq *q)
 {
     while (q->n > 0)
         txq_drop_head(q, "link closed");
-    if (q->loop != NULL)
-        ev_timer_stop(q->loop, &q->timer);
+    if (q->tfd >= 0) {
+        ev_io_del(q->loop, q->tfd);
+        close(q->tfd);
+        q->tfd = -1;
+    }
+    q->armed = 0;
     free(q->mem);
     q->mem = NULL;
 }
 
+/* The retry timer ticks every TXQ_RETRY_US while frames wait, and stops
+ * when none does. Without it (no loop, or no timerfd: logged) frames
+ * still go before any later one, and the hold bound drops them. */
 static void
 txq_arm(struct txq *q)
 {
-    if (q->loop != NULL && q->n > 0 && !ev_timer_active(&q->timer))
-        ev_timer_start(q->loop, &q->timer, TXQ_RETRY_MS);
+    struct itimerspec its = {0};
+    int want = q->n > 0;
+
+    if (q->tfd < 0 || want == q->armed)
+        return;
+    if (want) {
+        its.it_value.tv_nsec = TXQ_RETRY_US * 1000L;
+        its.it_interval = its.it_value;
+    }
+    if (timerfd_settime(q->tfd, 0, &its, NULL) < 0) {
+        log_warn("%s: retry timer", q->name);
+        return;
+    }
+    q->armed = (uint8_t)want;
 }
 
 void
@@ -75,11 +95,31 @@ txq_run(struct txq *q, uint64_t now)
 }
 
 static void
-txq_timer_cb(struct ev_loop *l, struct ev_timer *t, void *arg)
+txq_timer_cb(struct ev_loop *l, int fd, uint32_t events, void *arg)
 {
+    uint64_t ticks;
+
     (void)l;
-    (void)t;
+    (void)events;
+    if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+        log_warn("txq: retry timer");
     txq_run(arg, ev_clock_ms());
+}
+
+/* The retry timer, at the first refusal: most links never need one. */
+static void
+txq_timer_new(struct txq *q)
+{
+    q->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (q->tfd < 0) {
+        log_warn("%s: retry timer", q->name);
+        return;
+    }
+    if (ev_io_add(q->loop, q->tfd, EPOLLIN, txq_timer_cb, q) < 0) {
+        log_warn("%s: retry timer", q->name);
+        close(q->tfd);
+        q->tfd = -1;
+    }
 }
 
 /* Keeps a copy of the frame at the tail; a full queue loses its oldest.
@@ -100,6 +140,8 @@ txq_keep(struct txq *q, const uint8_t dst[6], const uint8_t *buf, size_t len,
         errno = ENOBUFS;
         return -1;
     }
+    if (q->tfd < 0 && q->loop != NULL)
+        txq_timer_new(q);
     if (q->n == TXQ_MAX)
         txq_drop_head(q, "queue full");
     slot = (q->head + q->n) % TXQ_MAX;

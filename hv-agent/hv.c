@@ -799,6 +799,7 @@ hv_new(void)
         return NULL;
     }
     m->sock.fd = -1;
+    m->txq.tfd = -1;
     m->h.journal.fd = -1;
     hv_state_init(&m->h.state);
     return &m->h;

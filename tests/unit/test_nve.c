@@ -336,7 +336,7 @@ test_refused_answers_wait_in_order(void **state)
     assert_int_equal(write(fds[1], "x", 1), 1);
     tries = x->tries;
     for (int i = 0; i < 50 && (woke == 0 || x->tries == tries); i++)
-        ev_run_once(x->n.loop, 2 * TXQ_RETRY_MS);
+        ev_run_once(x->n.loop, 1);
     assert_int_equal(woke, 1);
     assert_true(x->tries > tries);
     assert_int_equal(x->nresp, 0);
@@ -344,7 +344,7 @@ test_refused_answers_wait_in_order(void **state)
     /* the link takes frames again: the timer sends both, in order, once */
     x->refuse = 0;
     for (int i = 0; i < 50 && txq_len(&x->n.link[0].txq) > 0; i++)
-        ev_run_once(x->n.loop, 2 * TXQ_RETRY_MS);
+        ev_run_once(x->n.loop, 1);
     assert_int_equal(txq_len(&x->n.link[0].txq), 0);
     assert_int_equal(x->nresp, 2);
     assert_int_equal(x->resp_txid[0], t1);
@@ -368,13 +368,13 @@ test_refused_too_long_dropped(void **state)
     assert_int_equal(txq_len(&x->n.link[0].txq), 1);
     while (txq_len(&x->n.link[0].txq) > 0 &&
            ev_clock_ms() - t0 < 20 * TXQ_HOLD_MS)
-        ev_run_once(x->n.loop, 2 * TXQ_RETRY_MS);
+        ev_run_once(x->n.loop, 1);
     /* left to the hypervisor's retransmission, counted */
     assert_int_equal(txq_len(&x->n.link[0].txq), 0);
     assert_int_equal(pc->tx_retry_dropped, 1);
     assert_true(ev_clock_ms() - t0 > TXQ_HOLD_MS);
     x->refuse = 0;
-    ev_run_once(x->n.loop, 2 * TXQ_RETRY_MS);
+    ev_run_once(x->n.loop, 1);
     assert_int_equal(x->nresp, 0);
 }
 
