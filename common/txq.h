@@ -21,9 +21,7 @@
  * under load, each try succeeds about one time in four: 250 us sends most
  * within a ms (bench/RESULTS-fwd.md, "Refused control frames retried from
  * the loop"). */
-#ifndef TXQ_RETRY_US
 #define TXQ_RETRY_US 250
-#endif
 /* A frame not sent within this is dropped: the protocol's retransmission
  * (hundreds of ms) takes over, as for a frame lost on the wire. */
 #define TXQ_HOLD_MS 50
