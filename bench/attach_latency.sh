@@ -7,9 +7,9 @@
 # same hook call again at once (the NIC already attached: the same work in
 # the hook, an answer from hv-agent's memory); and, without any process
 # start, lone attaches on one open control connection (bench/cp_bench_drv,
-# window 1), back to back and 7 ms apart; the disk's own write +
-# fdatasync(2) (a loop, the floor of an attach), and hv-agent's
-# fdatasyncs in a second, traced pass (strace).
+# window 1), back to back and 7 ms apart, minus status requests paced
+# alike; the disk's own write + fdatasync(2) (a loop, the floor of an
+# attach), and hv-agent's fdatasyncs in a second, traced pass (strace).
 # hv-agent and nve-agent idle in two namespaces on one veth, hv-agent's
 # state journal on /tmp's file system. Prints p50/p99; not a pass/fail
 # test. Needs root.
@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     -b) BUILD=$2; shift 2 ;;
     -k) K=$2; shift 2 ;;
-    *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,19p' "$0" >&2; exit 2 ;;
     esac
 done
 [ "$(id -u)" = 0 ] || { echo "attach_latency: needs root" >&2; exit 2; }
@@ -95,6 +95,9 @@ DRV=$("$BUILD/bench/cp_bench_drv" -s "$S" -n "$K" -w 1 -W 5000 -v blue -o 100000
     { say "cp_bench_drv failed: $DRV"; exit 1; }
 DRVP=$("$BUILD/bench/cp_bench_drv" -s "$S" -n "$K" -w 1 -W 5000 -v blue -o 300000 -p 7000) ||
     { say "cp_bench_drv -p failed: $DRVP"; exit 1; }
+# and its anchor: status requests paced alike (hv-agent answers from memory)
+DRVS=$("$BUILD/bench/cp_bench_drv" -s "$S" -n "$K" -w 1 -S -p 7000) ||
+    { say "cp_bench_drv -S failed: $DRVS"; exit 1; }
 # the disk alone: a 240-byte append and its fdatasync on the journal's file
 # system, as many as attaches, paced like them (the floor of an attach:
 # acknowledged means durable)
@@ -157,7 +160,12 @@ drv_row() {
         "$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' <<<"$2")" "$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$2")"
 }
 drv_row "lone attach on an open connection (cp_bench_drv -w 1), back to back" "$DRV"
-drv_row "**lone attach on an open connection, 7 ms apart (idle daemons, no process start)**" "$DRVP"
+drv_row "lone attach on an open connection, 7 ms apart (idle daemons, no process start)" "$DRVP"
+drv_row "lone status on an open connection, 7 ms apart (its anchor)" "$DRVS"
+drv_q() { sed -n "s/.*$1_ms=\([0-9.]*\).*/\1/p" <<<"$2"; }
+printf '| **lone attach minus lone status, 7 ms apart, difference of the quantiles (daemon side, no process start)** | %s ms | %s ms |\n' \
+    "$(awk -v a="$(drv_q p50 "$DRVP")" -v b="$(drv_q p50 "$DRVS")" 'BEGIN {printf "%.2f", a - b}')" \
+    "$(awk -v a="$(drv_q p99 "$DRVP")" -v b="$(drv_q p99 "$DRVS")" 'BEGIN {printf "%.2f", a - b}')"
 row "write + fdatasync of 240 B on the journal's file system (python loop, the disk alone)" "$NT_DIR/fsync_loop"
 [ -s "$NT_DIR/fsync" ] &&
     row "hv-agent's own fdatasync (traced pass, $(wc -l <"$NT_DIR/fsync") calls, strace -T)" "$NT_DIR/fsync"

@@ -8,7 +8,8 @@
  * answer is parsed whole (json-c, one tokener) and checked by its id.
  * With -p US (and window 1) each request leaves US microseconds after the
  * previous answer: the daemons idle in between, as between a hook's
- * calls (bench/attach_latency.sh). */
+ * calls (bench/attach_latency.sh); with -S the requests are `status`
+ * instead (answered from hv-agent's memory: the anchor of an attach). */
 #include "config.h"
 
 #include <errno.h>
@@ -33,6 +34,7 @@ struct drv {
     long n, window, offset;
     int wait_ms, timeout_ms, verbose, detach;
     long pause_us; /* -p: idle time before each request after the first */
+    int status;    /* -S: status requests, not attaches */
     uint64_t *sent_ns; /* per request index */
     double *lat_ms;
     uint64_t *done_ns; /* answer k (in arrival order) came then */
@@ -77,7 +79,10 @@ vnic_req(struct drv *d, long i)
         d->outcap = cap;
     }
     p = d->out + d->outlen + 4;
-    if (d->detach)
+    if (d->status)
+        len = snprintf((char *)p, 1024,
+                       "{\"id\":%ld,\"cmd\":\"status\",\"args\":{}}", i);
+    else if (d->detach)
         len = snprintf((char *)p, 1024,
                        "{\"id\":%ld,\"cmd\":\"vnic-detach\",\"args\":{"
                        "\"vnic\":\"00000000-0000-4000-8000-%012lx\","
@@ -271,7 +276,7 @@ usage(void)
     fprintf(stderr,
             "usage: cp_bench_drv -s SOCKET -n N [-v VN] [-w WINDOW] "
             "[-W WAIT_MS] [-o OFFSET] [-t TIMEOUT_MS] [-g FIFO] [-p US] "
-            "[-D]\n");
+            "[-D | -S]\n");
     exit(2);
 }
 
@@ -285,7 +290,7 @@ main(int argc, char **argv)
     struct rusage ru;
     int c, fd;
 
-    while ((c = getopt(argc, argv, "s:n:v:w:W:o:t:g:p:VD")) != -1) {
+    while ((c = getopt(argc, argv, "s:n:v:w:W:o:t:g:p:VDS")) != -1) {
         switch (c) {
         case 's': d.sock = optarg; break;
         case 'n': d.n = atol(optarg); break;
@@ -298,6 +303,7 @@ main(int argc, char **argv)
         case 'p': d.pause_us = atol(optarg); break;
         case 'V': d.verbose = 1; break;
         case 'D': d.detach = 1; break;
+        case 'S': d.status = 1; break;
         default: usage();
         }
     }
