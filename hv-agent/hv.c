@@ -727,15 +727,16 @@ start(struct hv_daemon *m)
     ev_signal_add(h->loop, SIGHUP, signal_cb, m);
     h->wake = wake;
     ev_timer_init(&m->proto_timer, proto_timer_cb, m);
+    /* the queue first: the engine sends through it */
+    txq_init(&m->txq, h->loop, uplink_send, &m->sock,
+             &(struct nvdp_cnt){{&h->proto.nve.c, NULL, NULL}},
+             m->sock.ifname);
     if (hv_proto_init(h, nvdp_epoch_new(), m->sock.mac, m->sock.mtu,
                       send_frame, &m->txq, h->state.count > 0,
                       ev_clock_ms()) < 0) {
         log_warnx("cannot initialise the protocol engine");
         return -1;
     }
-    txq_init(&m->txq, h->loop, uplink_send, &m->sock,
-             &(struct nvdp_cnt){{&h->proto.nve.c, NULL, NULL}},
-             m->sock.ifname);
     nvdp_endpoint_auth_counter(&h->proto.ep, nvdp_auth_counter_start());
     if (ev_io_add(h->loop, m->sock.fd, EPOLLIN, uplink_cb, m) < 0)
         return -1;

@@ -1820,11 +1820,36 @@ tp_fdatasync(int fd)
 
 static const struct hv_journal_io tp_io = {write, tp_fdatasync, fsync};
 
+/* e's engine gets a state journal in a new directory dir (a mkdtemp
+ * template), everything so far committed. */
+static void
+journal_open(struct env *e, char *dir)
+{
+    char err[512];
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(e->h.conf.state_file, sizeof(e->h.conf.state_file),
+             "%s/hv.state", dir);
+    e->h.journal.fd = -1;
+    assert_int_equal(hv_persist_open(&e->h, &tp_io, err, sizeof(err)), 0);
+    assert_int_equal(hv_state_flush(&e->h), 0);
+}
+
+static void
+journal_close(struct env *e, const char *dir)
+{
+    char cmd[64];
+
+    hv_persist_close(&e->h);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_forget_waits_for_sync(void **st)
 {
     struct env *e = env_new();
-    char dir[] = "/tmp/test_hv_proto.XXXXXX", err[512], cmd[64];
+    char dir[] = "/tmp/test_hv_proto.XXXXXX";
     struct hv_vnic *v;
 
     (void)st;
@@ -1840,12 +1865,7 @@ test_forget_waits_for_sync(void **st)
     nve_answer_all(e);
     assert_int_equal(v->state, HV_VNIC_WITHDRAWN);
     assert_false(v->may_exist);
-    assert_non_null(mkdtemp(dir));
-    snprintf(e->h.conf.state_file, sizeof(e->h.conf.state_file),
-             "%s/hv.state", dir);
-    e->h.journal.fd = -1;
-    assert_int_equal(hv_persist_open(&e->h, &tp_io, err, sizeof(err)), 0);
-    assert_int_equal(hv_state_flush(&e->h), 0);
+    journal_open(e, dir);
 
     /* detached; the sync fails after the engine ran */
     detach(e, 1, NVDP_INTENT_SHUTDOWN);
@@ -1876,9 +1896,7 @@ test_forget_waits_for_sync(void **st)
     assert_int_equal(hv_state_flush(&e->h), 0);
     assert_int_equal(e->h.state.count, 0);
 
-    hv_persist_close(&e->h);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    journal_close(e, dir);
     env_free(e);
 }
 
@@ -1889,7 +1907,7 @@ static void
 test_shutdown_waits_for_sync(void **st)
 {
     struct env *e = env_new();
-    char dir[] = "/tmp/test_hv_proto.XXXXXX", err[512], cmd[64];
+    char dir[] = "/tmp/test_hv_proto.XXXXXX";
     struct nvdp_msg req[4];
     struct hv_vnic *v;
 
@@ -1899,12 +1917,7 @@ test_shutdown_waits_for_sync(void **st)
     attach(e, 2, 10100, "10.0.0.2");
     run(e);
     nve_answer_all(e);
-    assert_non_null(mkdtemp(dir));
-    snprintf(e->h.conf.state_file, sizeof(e->h.conf.state_file),
-             "%s/hv.state", dir);
-    e->h.journal.fd = -1;
-    assert_int_equal(hv_persist_open(&e->h, &tp_io, err, sizeof(err)), 0);
-    assert_int_equal(hv_state_flush(&e->h), 0);
+    journal_open(e, dir);
 
     /* shut down; the sync fails: nothing went out, the detach is undone */
     detach(e, 1, NVDP_INTENT_SHUTDOWN);
@@ -1948,9 +1961,7 @@ test_shutdown_waits_for_sync(void **st)
     assert_int_equal(req[0].intent, NVDP_INTENT_MIGRATION);
     assert_int_equal(hv_state_commit_sync(&e->h), 0);
 
-    hv_persist_close(&e->h);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    journal_close(e, dir);
     env_free(e);
 }
 
